@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { RecoError } from './errors.js';
+
+/** Everything reco reads from the environment, in one place. Secrets come only from here, never from files in git. */
+export interface RecoConfig {
+  /** PostgreSQL connection string; unset means the embedded engine (PGlite) under `dataDir/db`. */
+  databaseUrl?: string;
+  /** Root of data/ (initial_data, simulation_data, raw, processed, no_injected_data, backups, db). */
+  dataDir: string;
+  /** Where trained model artifacts are written. */
+  modelsDir: string;
+  /** HS256 secret for API tokens; required in production, otherwise generated and kept in the data directory. */
+  jwtSecret?: string;
+  /** When set, POST /create-client requires the header X-Admin-Token with this value. */
+  adminToken?: string;
+  /** Lifetime of API tokens in seconds. */
+  tokenTtlSeconds: number;
+  production: boolean;
+  logLevel: string;
+}
+
+const envSchema = z.object({
+  DATABASE_URL: z.string().trim().min(1).optional(),
+  RECO_DATA_DIR: z.string().trim().min(1).optional(),
+  RECO_MODELS_DIR: z.string().trim().min(1).optional(),
+  RECO_JWT_SECRET: z.string().min(1).optional(),
+  RECO_ADMIN_TOKEN: z.string().min(1).optional(),
+  RECO_TOKEN_TTL: z.coerce.number().int().positive().max(7 * 24 * 3600).optional(),
+  NODE_ENV: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RecoConfig {
+  // Empty strings count as unset: `DATABASE_URL= reco db status` means "embedded".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RecoError(`invalid environment variable ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.RECO_DATA_DIR ?? 'data'),
+    modelsDir: path.resolve(e.RECO_MODELS_DIR ?? 'models'),
+    jwtSecret: e.RECO_JWT_SECRET,
+    adminToken: e.RECO_ADMIN_TOKEN,
+    tokenTtlSeconds: e.RECO_TOKEN_TTL ?? 3600,
+    production,
+    logLevel: e.LOG_LEVEL ?? 'info',
+  };
+}
+
+/** The well-known sub-folders of the data directory (DESIGN.md "Data flow"). */
+export function dataPaths(dataDir: string) {
+  return {
+    root: dataDir,
+    initialData: path.join(dataDir, 'initial_data'),
+    simulationData: path.join(dataDir, 'simulation_data'),
+    raw: path.join(dataDir, 'raw'),
+    processed: path.join(dataDir, 'processed'),
+    rejected: path.join(dataDir, 'no_injected_data'),
+    backups: path.join(dataDir, 'backups'),
+    external: path.join(dataDir, 'external'),
+    embeddedDb: path.join(dataDir, 'db'),
+  };
+}

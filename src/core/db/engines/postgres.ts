@@ -1,0 +1,209 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { RecoError } from '../../errors.js';
+import {
+  beginSql,
+  copyFromSql,
+  type Database,
+  type Queryable,
+  type QueryResult,
+  type Row,
+  type TransactionOptions,
+} from '../types.js';
+
+// The same JS types from both engines: int8 (counts, bigserial ids) as numbers, not strings.
+const INT8 = 20;
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8) return (v: string) => Number(v);
+    return (pg.types.getTypeParser as (o: number, f?: string) => (v: string) => unknown)(oid, format);
+  },
+};
+
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '****';
+    return u.toString();
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}
+
+/** Turns connection failures into one line an operator can act on. */
+export function describeConnectionError(err: any, url: string): RecoError {
+  const where = (() => {
+    try {
+      const u = new URL(url);
+      return `${u.hostname}:${u.port || 5432}`;
+    } catch {
+      return url;
+    }
+  })();
+  const code = err?.code as string | undefined;
+  const hint = 'check DATABASE_URL, or unset it to use the embedded database';
+  let message: string;
+  switch (code) {
+    case 'ECONNREFUSED':
+      message = `cannot connect to PostgreSQL at ${where}: connection refused (is the server running?)`;
+      break;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      message = `cannot connect to PostgreSQL: host of ${where} not found`;
+      break;
+    case 'ETIMEDOUT':
+      message = `cannot connect to PostgreSQL at ${where}: timed out`;
+      break;
+    case '28P01':
+    case '28000':
+      message = `PostgreSQL at ${where} refused the login: ${err.message}`;
+      break;
+    case '3D000':
+      message = `PostgreSQL at ${where}: ${err.message}`;
+      break;
+    default:
+      message = `cannot connect to PostgreSQL at ${where}: ${err?.message ?? err}`;
+  }
+  return new RecoError(`${message}; ${hint}`, { cause: err });
+}
+
+function queryableOf(client: pg.PoolClient | pg.Pool): Queryable {
+  return {
+    async query<T extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+      const r = await client.query(sql, params as unknown[] | undefined);
+      return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+    async copyFrom(table, columns, csv) {
+      const run = async (c: pg.PoolClient) => {
+        const stream = c.query(copyStreams.from(copyFromSql(table, columns, 'STDIN')));
+        await pipeline(Readable.from(csv), stream);
+        return Number(stream.rowCount ?? 0);
+      };
+      if (client instanceof pg.Pool) {
+        const c = await client.connect();
+        try {
+          return await run(c);
+        } finally {
+          c.release();
+        }
+      }
+      return run(client as pg.PoolClient);
+    },
+    copyTo(selectSql) {
+      return (async function* () {
+        const c = client instanceof pg.Pool ? await client.connect() : (client as pg.PoolClient);
+        try {
+          const stream = c.query(copyStreams.to(`COPY (${selectSql}) TO STDOUT WITH (FORMAT csv)`));
+          for await (const chunk of stream) yield chunk as Uint8Array;
+        } finally {
+          if (client instanceof pg.Pool) c.release();
+        }
+      })();
+    },
+  };
+}
+
+export class PostgresDatabase implements Database {
+  readonly engine = 'postgres' as const;
+  readonly location: string;
+  private readonly pool: pg.Pool;
+  private readonly base: Queryable;
+
+  private constructor(private readonly url: string, pool: pg.Pool) {
+    this.location = maskUrl(url);
+    this.pool = pool;
+    this.base = queryableOf(pool);
+  }
+
+  static async connect(url: string, options: { max?: number; applicationName?: string } = {}): Promise<PostgresDatabase> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new RecoError('DATABASE_URL is not a valid URL (expected postgres://user:password@host:5432/database)');
+    }
+    if (!['postgres:', 'postgresql:'].includes(parsed.protocol)) {
+      throw new RecoError(`DATABASE_URL must start with postgres:// or postgresql://, not ${parsed.protocol}//`);
+    }
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: 10_000,
+      application_name: options.applicationName ?? 'reco',
+      types: typeParsers,
+    });
+    // An idle client that loses its server must not crash the process; the next query reports the failure.
+    pool.on('error', () => {});
+    try {
+      const c = await pool.connect();
+      c.release();
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw describeConnectionError(err, url);
+    }
+    return new PostgresDatabase(url, pool);
+  }
+
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]) {
+    return this.base.query<T>(sql, params);
+  }
+
+  exec(sql: string) {
+    return this.base.exec(sql);
+  }
+
+  copyFrom(table: string, columns: readonly string[], csv: AsyncIterable<string | Uint8Array>) {
+    return this.base.copyFrom(table, columns, csv);
+  }
+
+  copyTo(selectSql: string) {
+    return this.base.copyTo(selectSql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query(beginSql(options));
+      try {
+        const result = await fn(queryableOf(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw err;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    // LISTEN needs a connection of its own for as long as it listens.
+    const client = new pg.Client({ connectionString: this.url, application_name: 'reco-listen' });
+    client.on('error', () => {});
+    await client.connect();
+    client.on('notification', (msg) => {
+      if (msg.channel === channel) onNotify(msg.payload ?? '');
+    });
+    await client.query(`LISTEN ${quoteIdent(channel)}`);
+    return async () => {
+      await client.end().catch(() => {});
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

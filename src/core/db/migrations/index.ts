@@ -1,0 +1,7 @@
+import { migration as m001 } from './001_init.js';
+import type { Migration } from './types.js';
+
+/** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
+export const migrations: readonly Migration[] = [m001].sort((a, b) => a.version - b.version);
+
+export type { Migration };

@@ -1,0 +1,76 @@
+/**
+ * The one database interface that everything above src/core/db uses. Two engines implement it:
+ * PGlite (embedded, the default) and PostgreSQL through `pg`. The same SQL runs on both.
+ */
+export type EngineName = 'pglite' | 'postgres';
+
+export type Row = Record<string, any>;
+
+export interface QueryResult<T extends Row = Row> {
+  rows: T[];
+  /** Rows returned or affected by the (last) statement. */
+  rowCount: number;
+}
+
+export interface Queryable {
+  /** One parameterised statement ($1, $2, …). Never interpolate values into `sql`. */
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  /** A script of several statements without parameters (migrations, DDL). */
+  exec(sql: string): Promise<void>;
+  /**
+   * Bulk load with COPY … FROM in CSV format (no header). `csv` yields CSV text in any chunking; it is
+   * streamed, never held whole. Returns the number of rows copied.
+   */
+  copyFrom(table: string, columns: readonly string[], csv: AsyncIterable<string | Uint8Array>): Promise<number>;
+  /** COPY (select) TO in CSV format (no header), as chunks of bytes. */
+  copyTo(selectSql: string): AsyncIterable<Uint8Array>;
+}
+
+export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
+
+export interface TransactionOptions {
+  isolation?: IsolationLevel;
+  readOnly?: boolean;
+}
+
+export interface Database extends Queryable {
+  readonly engine: EngineName;
+  /** Where the data lives: a directory, or the connection string with its password masked. */
+  readonly location: string;
+  /** Runs `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** LISTEN on a channel; resolves to a function that stops listening. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+
+/** COPY takes identifiers, not parameters: accept only plain lower-case names. */
+export function assertIdentifier(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new Error(`not a plain SQL identifier: ${JSON.stringify(name)}`);
+  return name;
+}
+
+export function copyFromSql(table: string, columns: readonly string[], source: string): string {
+  const cols = columns.map(assertIdentifier).join(', ');
+  return `COPY ${assertIdentifier(table)} (${cols}) FROM ${source} WITH (FORMAT csv)`;
+}
+
+export function beginSql(options: TransactionOptions = {}): string {
+  const parts = ['BEGIN'];
+  if (options.isolation) parts.push(`ISOLATION LEVEL ${isolationSql(options.isolation)}`);
+  if (options.readOnly) parts.push('READ ONLY');
+  return parts.join(' ');
+}
+
+function isolationSql(level: IsolationLevel): string {
+  switch (level) {
+    case 'read committed':
+      return 'READ COMMITTED';
+    case 'repeatable read':
+      return 'REPEATABLE READ';
+    case 'serializable':
+      return 'SERIALIZABLE';
+  }
+}
