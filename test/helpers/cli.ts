@@ -4,6 +4,15 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin', 'run.js');
+export const DEV_BIN = path.join(ROOT, 'bin', 'dev.js');
+
+/**
+ * RECO_CLI=dist (set by .ci/run) runs the built CLI, as users get it; otherwise the TypeScript sources run
+ * through tsx, so tests never see a stale or half-rebuilt dist/.
+ */
+export function cliCommand(): string[] {
+  return process.env.RECO_CLI === 'dist' ? [BIN] : ['--import', 'tsx', DEV_BIN];
+}
 
 export interface CliResult {
   code: number | null;
@@ -12,8 +21,7 @@ export interface CliResult {
 }
 
 /**
- * Runs the built CLI (`bin/run.js`, from dist/; `npm test` builds first) as a child process, with no TTY and
- * an environment that has neither DATABASE_URL nor anything else unless given.
+ * Runs the CLI as a child process, with no TTY and an environment without DATABASE_URL unless given.
  */
 export function runCli(args: string[], options: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -21,7 +29,7 @@ export function runCli(args: string[], options: { env?: Record<string, string | 
     for (const [k, v] of Object.entries({ ...process.env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined, ...options.env })) {
       if (v !== undefined) env[k] = v;
     }
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cliCommand(), ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -1,0 +1,65 @@
+/**
+ * The one interface every recommendation algorithm implements (in the spirit of LensKit): fit on an
+ * interaction matrix, recommend for any history — also one the model never saw, so a new user is served
+ * without retraining — and serialise to bytes for the registry. Evaluation and the server use only this.
+ */
+
+/** User × item interactions in CSR form. Rows are users, columns are item indices into `itemIds`. */
+export interface Interactions {
+  readonly nUsers: number;
+  readonly nItems: number;
+  /** itemIds[j] = MovieLens movieId of column j (sorted ascending). */
+  readonly itemIds: Int32Array;
+  /** userIds[u] = the database users.id (or dataset userId) of row u. */
+  readonly userIds: Float64Array;
+  /** Row pointers, length nUsers + 1. */
+  readonly indptr: Int32Array;
+  /** Column indices, sorted within each row, length nnz. */
+  readonly indices: Int32Array;
+  /** Ratings (0.5–5), aligned with `indices`. */
+  readonly ratings: Float32Array;
+  /** Unix seconds, aligned with `indices` (for temporal splits). */
+  readonly timestamps?: Float64Array;
+}
+
+/** What the model may know about the catalogue besides interactions (used by content-aware models). */
+export interface Catalogue {
+  /** movieId → genres. */
+  readonly genres: ReadonlyMap<number, readonly string[]>;
+}
+
+/** A user's known ratings, by MovieLens movie id. Movies the model never saw are ignored. */
+export interface History {
+  readonly movieIds: ArrayLike<number>;
+  /** Optional ratings aligned with movieIds; absent means "watched / liked" (implicit). */
+  readonly ratings?: ArrayLike<number>;
+}
+
+export interface Recommendation {
+  movieId: number;
+  score: number;
+}
+
+export interface RecommendOptions {
+  /** Movies never to return besides those in the history (already rated are always excluded). */
+  exclude?: ReadonlySet<number>;
+  /** Restrict to these movies (evaluation candidates). */
+  candidates?: ReadonlySet<number>;
+}
+
+export interface Recommender {
+  readonly algorithm: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  fit(data: Interactions, catalogue: Catalogue): Promise<void>;
+  /** Top `n` movies for this history, best first, never a movie in the history. */
+  recommend(history: History, n: number, options?: RecommendOptions): Recommendation[];
+  /** Bytes that `load` of the same algorithm turns back into an equivalent fitted model. */
+  serialize(): Uint8Array;
+}
+
+export interface Algorithm {
+  readonly name: string;
+  readonly description: string;
+  create(params?: Record<string, unknown>): Recommender;
+  load(bytes: Uint8Array): Recommender;
+}
