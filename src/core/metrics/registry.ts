@@ -1,0 +1,98 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { METRICS } from './names.js';
+
+/**
+ * Every metric of names.ts, registered at once on a registry of its own (one per server, so that tests can
+ * run several servers in one process) so that all names appear in /metrics before any data.
+ */
+export function createMetrics() {
+  const register = new Registry();
+  collectDefaultMetrics({ register });
+  const httpLabels = ['method', 'route', 'status_code'] as const;
+  const modelLabels = ['algorithm', 'version'] as const;
+  const m = {
+    register,
+    httpRequestDuration: new Histogram({
+      name: METRICS.httpRequestDuration,
+      help: 'HTTP request duration in seconds, by method, route template and status',
+      labelNames: httpLabels,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [register],
+    }),
+    httpRequestsTotal: new Counter({
+      name: METRICS.httpRequestsTotal,
+      help: 'HTTP requests, by method, route template and status',
+      labelNames: httpLabels,
+      registers: [register],
+    }),
+    recommendationsTotal: new Counter({
+      name: METRICS.recommendationsTotal,
+      help: 'Recommendation lists served, by model',
+      labelNames: modelLabels,
+      registers: [register],
+    }),
+    recommendationDuration: new Histogram({
+      name: METRICS.recommendationDuration,
+      help: 'Time spent scoring one recommendation list in memory, by model',
+      labelNames: modelLabels,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers: [register],
+    }),
+    recommendationFallbacksTotal: new Counter({
+      name: METRICS.recommendationFallbacksTotal,
+      help: 'Recommendation lists served by the popularity fallback (no trained model active)',
+      registers: [register],
+    }),
+    usersCreatedTotal: new Counter({
+      name: METRICS.usersCreatedTotal,
+      help: 'Users created through POST /recommendations',
+      registers: [register],
+    }),
+    modelInfo: new Gauge({ name: METRICS.modelInfo, help: 'The model being served (value 1)', labelNames: modelLabels, registers: [register] }),
+    modelAgeSeconds: new Gauge({ name: METRICS.modelAgeSeconds, help: 'Seconds since the served model was trained', registers: [register] }),
+    modelHoldoutNdcg: new Gauge({ name: METRICS.modelHoldoutNdcg, help: 'Holdout nDCG@10 of the served model', registers: [register] }),
+    modelHoldoutPrecision: new Gauge({ name: METRICS.modelHoldoutPrecision, help: 'Holdout precision@10 of the served model', registers: [register] }),
+    modelHoldoutRecall: new Gauge({ name: METRICS.modelHoldoutRecall, help: 'Holdout recall@10 of the served model', registers: [register] }),
+    modelLoadsTotal: new Counter({
+      name: METRICS.modelLoadsTotal,
+      help: 'Model loads from the registry, by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [register],
+    }),
+    ingestLastRunTimestamp: new Gauge({ name: METRICS.ingestLastRunTimestamp, help: 'Finish time of the last ingest run (unix seconds)', registers: [register] }),
+    ingestLastRowsAccepted: new Gauge({ name: METRICS.ingestLastRowsAccepted, help: 'Rows accepted by the last ingest run', registers: [register] }),
+    ingestLastRowsRejected: new Gauge({ name: METRICS.ingestLastRowsRejected, help: 'Rows rejected by the last ingest run', registers: [register] }),
+    ingestLastDurationSeconds: new Gauge({ name: METRICS.ingestLastDurationSeconds, help: 'Duration of the last ingest run', registers: [register] }),
+    ingestRunsTotal: new Gauge({ name: METRICS.ingestRunsTotal, help: 'Ingest runs in the ledger, by status', labelNames: ['status'] as const, registers: [register] }),
+    ingestRowsTotal: new Gauge({
+      name: METRICS.ingestRowsTotal,
+      help: 'Rows of succeeded ingest runs in the ledger, by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [register],
+    }),
+    jobLastSuccessTimestamp: new Gauge({
+      name: METRICS.jobLastSuccessTimestamp,
+      help: 'Finish time of the last successful run of a job (unix seconds)',
+      labelNames: ['job'] as const,
+      registers: [register],
+    }),
+    jobLastDurationSeconds: new Gauge({
+      name: METRICS.jobLastDurationSeconds,
+      help: 'Duration of the last successful run of a job',
+      labelNames: ['job'] as const,
+      registers: [register],
+    }),
+    jobRunsTotal: new Gauge({ name: METRICS.jobRunsTotal, help: 'Job runs recorded, by job and status', labelNames: ['job', 'status'] as const, registers: [register] }),
+    catalogueMovies: new Gauge({ name: METRICS.catalogueMovies, help: 'Movies in the catalogue', registers: [register] }),
+    catalogueUsers: new Gauge({ name: METRICS.catalogueUsers, help: 'Users of all clients', registers: [register] }),
+    catalogueRatings: new Gauge({ name: METRICS.catalogueRatings, help: 'Ratings stored', registers: [register] }),
+  };
+  // Zero-valued series for the labelled counters, so dashboards see them before the first event.
+  m.modelLoadsTotal.inc({ outcome: 'success' }, 0);
+  m.modelLoadsTotal.inc({ outcome: 'failure' }, 0);
+  for (const status of ['running', 'succeeded', 'failed']) m.ingestRunsTotal.set({ status }, 0);
+  for (const outcome of ['accepted', 'rejected']) m.ingestRowsTotal.set({ outcome }, 0);
+  return m;
+}
+
+export type RecoMetrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,60 @@
+import express, { type Express } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { requireToken } from './auth.js';
+import type { AppContext } from './context.js';
+import { errorHandler, HttpError, notFound } from './http-errors.js';
+import { observeRequests } from './metrics-middleware.js';
+import { clientsRouter } from './routes/clients.js';
+import { moviesRouter } from './routes/movies.js';
+import { opsRouter } from './routes/ops.js';
+import { recommendationsRouter } from './routes/recommendations.js';
+import { tokenRouter } from './routes/token.js';
+
+export interface AppLimits {
+  /** Largest request body (express/body-parser notation), default "256kb". */
+  bodyLimit?: string;
+  /** Login and registration attempts per IP and window. */
+  rateLimit?: { windowMs?: number; token?: number; createClient?: number };
+  /** Trust X-Forwarded-For from this many proxies (an ingress in Kubernetes): default 0. */
+  trustProxy?: number | boolean;
+}
+
+export const DEFAULT_LIMITS = { bodyLimit: '256kb', windowMs: 60_000, token: 30, createClient: 10 } as const;
+
+function limiter(windowMs: number, limit: number, what: string) {
+  return rateLimit({
+    windowMs,
+    limit,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (_req, _res, next) => next(new HttpError(429, `too many ${what} attempts from this address: wait a minute and try again`)),
+  });
+}
+
+/** The Express application of `reco serve` (no listening here: see index.ts). */
+export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.1.0'): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', limits.trustProxy ?? false);
+  const windowMs = limits.rateLimit?.windowMs ?? DEFAULT_LIMITS.windowMs;
+  const bodyLimit = limits.bodyLimit ?? DEFAULT_LIMITS.bodyLimit;
+
+  app.use(observeRequests(ctx.metrics, ctx.logger));
+  app.use(express.json({ limit: bodyLimit }));
+  app.use(express.urlencoded({ extended: false, limit: bodyLimit }));
+
+  const auth = requireToken(ctx.db, ctx.jwtSecret);
+  app.use(clientsRouter(ctx, limiter(windowMs, limits.rateLimit?.createClient ?? DEFAULT_LIMITS.createClient, 'registration')));
+  app.use(tokenRouter(ctx, limiter(windowMs, limits.rateLimit?.token ?? DEFAULT_LIMITS.token, 'login')));
+  app.use(recommendationsRouter(ctx, auth));
+  app.use(moviesRouter(ctx, auth));
+  app.use(opsRouter(ctx, version));
+  app.use(notFound);
+  app.use(errorHandler(ctx.logger ?? silentLogger()));
+  return app;
+}
+
+function silentLogger() {
+  return { error() {}, warn() {}, info() {} } as unknown as import('pino').Logger;
+}

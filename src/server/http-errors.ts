@@ -1,0 +1,73 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+
+/** An error the API client caused: its status and message are sent as they are. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code = codeFor(status),
+  ) {
+    super(message);
+  }
+}
+
+function codeFor(status: number): string {
+  switch (status) {
+    case 400:
+      return 'bad_request';
+    case 401:
+      return 'unauthorized';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not_found';
+    case 409:
+      return 'conflict';
+    case 413:
+      return 'payload_too_large';
+    case 415:
+      return 'unsupported_media_type';
+    case 422:
+      return 'invalid_request';
+    case 429:
+      return 'too_many_requests';
+    case 503:
+      return 'unavailable';
+    default:
+      return status >= 500 ? 'internal' : 'error';
+  }
+}
+
+/** Parses with a zod schema; the first problem becomes a 422 naming the field. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'body'): z.output<S> {
+  if (input === undefined || input === null) throw new HttpError(422, `the request ${what} is missing (send JSON with Content-Type: application/json)`);
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue.path.length ? issue.path.join('.') : what;
+  throw new HttpError(422, `${where}: ${issue.message}`);
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, `no route ${req.method} ${req.path}`));
+};
+
+/** JSON errors, never a stack trace or SQL: anything that is not an HttpError is a logged 500. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    let e: HttpError;
+    if (err instanceof HttpError) e = err;
+    else if (err?.type === 'entity.parse.failed') e = new HttpError(400, 'the body is not valid JSON');
+    else if (err?.type === 'entity.too.large') e = new HttpError(413, `the body is larger than the limit of ${err.limit} bytes`);
+    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new HttpError(415, 'unsupported body encoding or charset');
+    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500 && err.expose) e = new HttpError(err.status, String(err.message));
+    else {
+      logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
+      e = new HttpError(500, 'internal error');
+    }
+    if (res.headersSent) return;
+    res.status(e.status).json({ error: e.code, message: e.message });
+  };
+}

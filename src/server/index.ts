@@ -1,0 +1,128 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { resolveJwtSecret } from '../core/auth/jwt-secret.js';
+import type { RecoConfig } from '../core/config.js';
+import type { Database } from '../core/db/types.js';
+import { createMetrics, type RecoMetrics } from '../core/metrics/registry.js';
+import { createApp, type AppLimits } from './app.js';
+import { CatalogueCache } from './catalogue-cache.js';
+import type { AppContext } from './context.js';
+import { updateModelGauges } from './gauges.js';
+import { ModelHolder, type ModelSource } from './model-holder.js';
+
+export interface ServerOptions extends AppLimits {
+  /** An open, migrated database; the server does not close it. */
+  db: Database;
+  /** Settings (dataDir for the generated secret, jwtSecret, adminToken, tokenTtlSeconds, production). */
+  config: Pick<RecoConfig, 'dataDir' | 'jwtSecret' | 'adminToken' | 'tokenTtlSeconds' | 'production'>;
+  /** JSON access and event logs; none when absent. */
+  logger?: Logger;
+  /** How often to poll the registry for a newly activated model, besides LISTEN (default 30 s; 0 = never). */
+  modelPollMs?: number;
+  /** Models from somewhere other than the registry (tests of the holder). */
+  modelSource?: ModelSource;
+  /** Time given to in-flight requests on close before connections are cut (default 10 s). */
+  shutdownGraceMs?: number;
+  version?: string;
+}
+
+export interface RecoServer {
+  readonly app: ReturnType<typeof createApp>;
+  readonly metrics: RecoMetrics;
+  readonly models: ModelHolder;
+  /** Set once listening, e.g. http://127.0.0.1:43121 */
+  readonly url: string | undefined;
+  listen(port?: number, host?: string): Promise<{ url: string; port: number; host: string }>;
+  /** Stops accepting, lets in-flight requests finish (up to the grace time), stops the model watcher. */
+  close(): Promise<void>;
+}
+
+/** Builds the app, loads the active model (or the popularity fallback) and the catalogue; does not listen yet. */
+export async function createServer(options: ServerOptions): Promise<RecoServer> {
+  const jwtSecret = resolveJwtSecret(options.config);
+  const metrics = createMetrics();
+  const models = new ModelHolder(options.db, {
+    source: options.modelSource,
+    pollMs: options.modelPollMs,
+    logger: options.logger,
+    metrics,
+    onSwap: (m) => updateModelGauges(metrics, m),
+  });
+  const catalogue = new CatalogueCache(options.db);
+  await catalogue.refresh();
+  await models.start();
+  const ctx: AppContext = {
+    db: options.db,
+    models,
+    catalogue,
+    metrics,
+    logger: options.logger,
+    jwtSecret,
+    tokenTtlSeconds: options.config.tokenTtlSeconds,
+    adminToken: options.config.adminToken,
+  };
+  const app = createApp(ctx, options, options.version);
+  // A swap also refreshes the cached catalogue (a new model usually follows an ingest).
+  const catalogueTimer = setInterval(() => void catalogue.refresh().catch(() => {}), Math.max(options.modelPollMs || 30_000, 1000));
+  catalogueTimer.unref();
+
+  let server: http.Server | undefined;
+  let url: string | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    metrics,
+    models,
+    get url() {
+      return url;
+    },
+    listen(port = 8000, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        const s = http.createServer(app);
+        // Keep-alive longer than typical load balancers' idle timeout, so they close first.
+        s.keepAliveTimeout = 65_000;
+        s.headersTimeout = 66_000;
+        s.once('error', reject);
+        s.listen(port, host, () => {
+          s.off('error', reject);
+          server = s;
+          const addr = s.address() as AddressInfo;
+          const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+          url = `http://${shownHost}:${addr.port}`;
+          options.logger?.info({ url, port: addr.port, host: addr.address }, 'listening');
+          resolve({ url, port: addr.port, host: addr.address });
+        });
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        clearInterval(catalogueTimer);
+        if (server) {
+          const s = server;
+          const done = new Promise<void>((resolve) => s.close(() => resolve()));
+          s.closeIdleConnections();
+          const grace = setTimeout(() => s.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+          await done;
+          clearTimeout(grace);
+        }
+        await models.stop();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** createServer + listen: what `reco serve` and other engineers' tests use (port 0 for any free port). */
+export async function startServer(options: ServerOptions & { port?: number; host?: string }): Promise<RecoServer> {
+  const server = await createServer(options);
+  try {
+    await server.listen(options.port ?? 8000, options.host ?? '127.0.0.1');
+  } catch (err) {
+    await server.close();
+    throw err;
+  }
+  return server;
+}
+
+export { ModelHolder, type ModelSource } from './model-holder.js';

@@ -1,0 +1,105 @@
+import type { Logger } from 'pino';
+import type { Database } from '../core/db/types.js';
+import type { RecoMetrics } from '../core/metrics/registry.js';
+import { activeModelVersion, buildFallbackModel, loadActiveModel, MODEL_CHANNEL, type LoadedModel } from '../core/models/registry.js';
+
+/** Where models come from: the registry (default); tests of the holder may pass another. */
+export interface ModelSource {
+  channel: string;
+  activeVersion(db: Database): Promise<string | null | undefined>;
+  loadActive(db: Database): Promise<LoadedModel | null | undefined>;
+  fallback(db: Database): Promise<LoadedModel>;
+}
+
+export const registrySource: ModelSource = {
+  channel: MODEL_CHANNEL,
+  activeVersion: (db) => activeModelVersion(db),
+  loadActive: (db) => loadActiveModel(db),
+  fallback: (db) => buildFallbackModel(db),
+};
+
+export const FALLBACK_VERSION = 'fallback';
+
+/**
+ * Holds the model being served and swaps it without a restart: on a NOTIFY from `reco train`/`reco models
+ * activate`, and by polling the registry (a missed notification, or a pooler that drops LISTEN). The new model is
+ * loaded completely before one reference assignment replaces the old one, and every request reads the
+ * reference once, so no request sees half a model and none fails during the swap.
+ */
+export class ModelHolder {
+  private model: LoadedModel | undefined;
+  private refreshing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: { source?: ModelSource; pollMs?: number; logger?: Logger; metrics?: RecoMetrics; onSwap?: (m: LoadedModel) => void },
+  ) {}
+
+  get current(): LoadedModel | undefined {
+    return this.model;
+  }
+
+  private get source(): ModelSource {
+    return this.options.source ?? registrySource;
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    try {
+      this.unlisten = await this.db.listen(this.source.channel, () => void this.refresh());
+    } catch (err) {
+      this.options.logger?.warn({ err }, 'cannot LISTEN for model activations; relying on polling');
+    }
+    const pollMs = this.options.pollMs ?? 30_000;
+    if (pollMs > 0) {
+      this.timer = setInterval(() => void this.refresh(), pollMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Checks the registry and swaps in the active version when it differs. Calls are serialised. */
+  refresh(): Promise<void> {
+    this.refreshing = this.refreshing.then(() => this.refreshOnce()).catch(() => {});
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<void> {
+    if (this.stopped) return;
+    const { logger, metrics } = this.options;
+    let next: LoadedModel | null | undefined;
+    try {
+      const version = await this.source.activeVersion(this.db);
+      if (version && version === this.model?.version) return;
+      if (!version && this.model?.version === FALLBACK_VERSION) return;
+      next = version ? await this.source.loadActive(this.db) : undefined;
+      if (!next) next = await this.source.fallback(this.db);
+      metrics?.modelLoadsTotal.inc({ outcome: 'success' });
+    } catch (err) {
+      metrics?.modelLoadsTotal.inc({ outcome: 'failure' });
+      logger?.error({ err }, 'loading the active model failed; keeping the current one');
+      if (!this.model) {
+        try {
+          next = await this.source.fallback(this.db);
+        } catch (err2) {
+          logger?.error({ err: err2 }, 'building the popularity fallback failed');
+          return;
+        }
+      } else return;
+    }
+    if (this.stopped || !next) return;
+    const previous = this.model;
+    this.model = next;
+    logger?.info({ algorithm: next.algorithm, version: next.version, previous: previous?.version ?? null }, 'model loaded');
+    this.options.onSwap?.(next);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.unlisten?.().catch(() => {});
+    await this.refreshing;
+  }
+}

@@ -1,0 +1,112 @@
+import { OpenAPIRegistry, OpenApiGeneratorV3 } from '@asteasolutions/zod-to-openapi';
+import * as S from './schemas.js';
+
+const json = (schema: S.z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+const error = (description: string) => json(S.ErrorBody, description);
+
+/** Every route of the API with the zod schemas the handlers validate with. */
+export function buildOpenApiDocument(version = '0.1.0') {
+  const registry = new OpenAPIRegistry();
+  const bearer = registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  const auth = [{ [bearer.name]: [] }];
+
+  registry.registerPath({
+    method: 'post',
+    path: '/create-client',
+    summary: 'Register a client (a streaming platform)',
+    description: 'When the server runs with RECO_ADMIN_TOKEN, the header X-Admin-Token must carry it. Rate-limited per IP.',
+    request: {
+      headers: S.z.object({ 'x-admin-token': S.z.string().optional() }),
+      body: { content: { 'application/json': { schema: S.CreateClientRequest } }, required: true },
+    },
+    responses: {
+      201: json(S.CreateClientResponse, 'created'),
+      400: error('body is not JSON'),
+      401: error('admin token missing or wrong'),
+      409: error('username taken'),
+      413: error('body too large'),
+      422: error('invalid field'),
+      429: error('too many attempts'),
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/token',
+    summary: 'Log in: a bearer token for the other routes',
+    description: 'OAuth2 password form (application/x-www-form-urlencoded) or JSON. Rate-limited per IP.',
+    request: {
+      body: {
+        content: { 'application/x-www-form-urlencoded': { schema: S.TokenRequest }, 'application/json': { schema: S.TokenRequest } },
+        required: true,
+      },
+    },
+    responses: {
+      200: json(S.TokenResponse, 'a token'),
+      400: error('body is not JSON'),
+      401: error('wrong username or password, or the client is disabled'),
+      422: error('invalid field'),
+      429: error('too many attempts'),
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/recommendations',
+    summary: 'Recommend movies to a user of yours',
+    description:
+      'Three cases: user_id (optionally with a history to store first), a history alone (creates a user and returns its id), neither (422). Movies the user rated are never recommended; history movies that are not in the catalogue are listed in ignored_movie_ids.',
+    security: auth,
+    request: { body: { content: { 'application/json': { schema: S.RecommendationRequest } }, required: true } },
+    responses: {
+      200: json(S.RecommendationResponse, 'recommendations, best first'),
+      400: error('body is not JSON'),
+      401: error('missing, forged or expired token'),
+      404: error('no such user for this client'),
+      413: error('body too large'),
+      422: error('invalid field, neither user_id nor history, or no history movie in the catalogue'),
+      503: error('no model loaded yet'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/movies',
+    summary: 'Search the catalogue',
+    security: auth,
+    request: { query: S.MovieQuery },
+    responses: { 200: json(S.MovieList, 'a page of movies, by title'), 401: error('missing, forged or expired token'), 422: error('invalid parameter') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: S.z.string() } } } },
+  });
+  registry.registerPath({ method: 'get', path: '/healthz', summary: 'Liveness', responses: { 200: json(S.Health, 'alive') } });
+  registry.registerPath({
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: database reachable and a model (or the popularity fallback) loaded',
+    responses: { 200: json(S.Readiness, 'ready'), 503: json(S.Readiness, 'not ready') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    responses: { 200: { description: 'OpenAPI 3 document', content: { 'application/json': { schema: S.z.object({}).passthrough() } } } },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/docs',
+    summary: 'Interactive documentation (HTML)',
+    responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: S.z.string() } } } },
+  });
+
+  return new OpenApiGeneratorV3(registry.definitions).generateDocument({
+    openapi: '3.0.3',
+    info: {
+      title: 'reco API',
+      version,
+      description: 'Movie recommendations for streaming platforms. Get a token from POST /token, then send it as `Authorization: Bearer <token>`.',
+    },
+    servers: [{ url: '/' }],
+  });
+}

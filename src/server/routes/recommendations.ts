@@ -1,0 +1,16 @@
+import { Router, type RequestHandler } from 'express';
+import { clientOf } from '../auth.js';
+import type { AppContext } from '../context.js';
+import { parseInput } from '../http-errors.js';
+import { recommendFor } from '../recommend.js';
+import { RecommendationRequest } from '../schemas.js';
+
+export function recommendationsRouter(ctx: AppContext, auth: RequestHandler): Router {
+  const r = Router();
+  r.post('/recommendations', auth, async (req, res) => {
+    const body = parseInput(RecommendationRequest, req.body);
+    const { clientId } = clientOf(req);
+    res.json(await recommendFor(ctx, { clientId, userId: body.user_id, history: body.history, n: body.n }));
+  });
+  return r;
+}
