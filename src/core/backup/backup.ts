@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Database } from '../db/types.js';
+import { serverVersion } from '../db/repositories/status.js';
+import { recordJob } from '../db/repositories/jobs.js';
+import { appliedMigrations, listTables, tableSelectSql, useCanonicalOutput } from '../db/repositories/backup.js';
+import { RecoError } from '../errors.js';
+import { ContainerWriter } from './container.js';
+import { ARCHIVE_SUFFIX, SQL_SUFFIX, archiveStamp, fsyncDir, publish, pruneArchives, tempPath } from './files.js';
+import { FORMAT, FORMAT_VERSION, recoVersion, type Manifest, type ManifestTable } from './manifest.js';
+import { findPgDump, runPgDump } from './pg-dump.js';
+import { TableDigest } from './verify.js';
+
+export interface BackupProgress {
+  table: string;
+  /** Tables finished so far, of `total`. */
+  done: number;
+  total: number;
+}
+
+export interface BackupOptions {
+  /** Directory for the archive (created if missing). */
+  outDir: string;
+  /** Keep only the newest N archives in outDir (the new one included). */
+  keep?: number;
+  /** Also write a plain pg_dump file (PostgreSQL only; needs pg_dump on PATH and the connection string). */
+  sqlDump?: { databaseUrl?: string };
+  onProgress?: (p: BackupProgress) => void;
+  /** For tests: called inside the snapshot transaction after the first table is written. */
+  afterFirstTable?: () => Promise<void>;
+}
+
+export interface BackupResult {
+  file: string;
+  size: number;
+  durationMs: number;
+  manifest: Manifest;
+  pruned: string[];
+  sqlDump?: { file?: string; skipped?: string };
+}
+
+function ensureDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err: any) {
+    throw new RecoError(`cannot write backups to ${dir} (${err?.code ?? err}); pass --out with a writable directory`, { cause: err });
+  }
+}
+
+/**
+ * Writes a consistent snapshot of every table to `archive` (a temp path): one repeatable-read, read-only
+ * transaction, so concurrent writers never leave the backup between two states. Returns the manifest.
+ */
+async function writeSnapshot(db: Database, archive: string, options: BackupOptions): Promise<Manifest> {
+  const writer = new ContainerWriter(archive);
+  try {
+    const manifest = await db.transaction(
+      async (tx) => {
+        await useCanonicalOutput(tx);
+        const createdAt = new Date().toISOString();
+        const migrations = await appliedMigrations(tx);
+        const tables = await listTables(tx);
+        await writer.json('H', { format: FORMAT, formatVersion: FORMAT_VERSION });
+        const written: ManifestTable[] = [];
+        for (const table of tables) {
+          const columns = table.columns.map((c) => c.name);
+          await writer.json('T', { name: table.name, columns });
+          const digest = new TableDigest();
+          for await (const chunk of tx.copyTo(tableSelectSql(table))) {
+            if (chunk.length === 0) continue;
+            digest.update(chunk);
+            await writer.record('D', chunk);
+          }
+          await writer.record('E');
+          written.push({ name: table.name, columns, rows: digest.rows, bytes: digest.bytes, sha256: digest.digest() });
+          options.onProgress?.({ table: table.name, done: written.length, total: tables.length });
+          if (written.length === 1) await options.afterFirstTable?.();
+        }
+        const m: Manifest = {
+          format: FORMAT,
+          formatVersion: FORMAT_VERSION,
+          createdAt,
+          reco: { version: recoVersion() },
+          engine: db.engine,
+          serverVersion: await serverVersion(tx),
+          schema: { version: migrations.reduce((max, x) => Math.max(max, x.version), 0), migrations },
+          tables: written,
+        };
+        return m;
+      },
+      { isolation: 'repeatable read', readOnly: true },
+    );
+    await writer.json('M', manifest);
+    await writer.record('Z');
+    await writer.finish();
+    return manifest;
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+}
+
+/**
+ * `reco backup-db`: snapshot → temp file → fsync → link to its final name → fsync the directory → prune.
+ * The run is recorded in job_runs (the snapshot itself shows this run as 'running', as it was at that instant).
+ */
+export async function createBackup(db: Database, options: BackupOptions): Promise<BackupResult> {
+  const outDir = path.resolve(options.outDir);
+  ensureDir(outDir);
+  return recordJob(
+    db,
+    'backup',
+    async () => {
+      const started = Date.now();
+      const temp = tempPath(outDir);
+      let manifest: Manifest;
+      try {
+        manifest = await writeSnapshot(db, temp, options);
+      } catch (err) {
+        fs.rmSync(temp, { force: true });
+        throw err;
+      }
+      const base = `reco-backup-${archiveStamp(new Date(manifest.createdAt))}`;
+      let file: string;
+      try {
+        file = publish(temp, outDir, base, ARCHIVE_SUFFIX);
+      } catch (err: any) {
+        fs.rmSync(temp, { force: true });
+        throw new RecoError(`cannot write the backup archive in ${outDir}: ${err?.message ?? err}`, { cause: err });
+      }
+      const result: BackupResult = { file, size: fs.statSync(file).size, durationMs: 0, manifest, pruned: [] };
+      if (options.sqlDump) result.sqlDump = await writeSqlDump(db, file, options.sqlDump.databaseUrl);
+      if (options.keep !== undefined) result.pruned = pruneArchives(outDir, options.keep, file);
+      result.durationMs = Date.now() - started;
+      return result;
+    },
+    (r) => ({ file: r.file, bytes: r.size, tables: r.manifest.tables.length, rows: r.manifest.tables.reduce((n, t) => n + t.rows, 0), schema_version: r.manifest.schema.version, pruned: r.pruned.length, duration_ms: r.durationMs }),
+  );
+}
+
+/** The pg_dump file beside the archive (same name, .sql), written atomically too; or why it was skipped. */
+async function writeSqlDump(db: Database, archive: string, databaseUrl?: string): Promise<{ file?: string; skipped?: string }> {
+  if (db.engine !== 'postgres' || !databaseUrl) return { skipped: 'the embedded engine has no pg_dump; the archive is the backup (set DATABASE_URL for a PostgreSQL server)' };
+  const tool = findPgDump();
+  if (!tool) return { skipped: 'pg_dump is not installed (install the PostgreSQL client tools)' };
+  const dir = path.dirname(archive);
+  const temp = tempPath(dir);
+  try {
+    await runPgDump(databaseUrl, temp);
+    const base = path.basename(archive, ARCHIVE_SUFFIX);
+    const final = path.join(dir, base + SQL_SUFFIX);
+    fs.renameSync(temp, final);
+    fsyncDir(dir);
+    return { file: final };
+  } catch (err: any) {
+    fs.rmSync(temp, { force: true });
+    throw new RecoError(`the archive ${archive} was written, but ${err?.message ?? err}`, { cause: err });
+  }
+}
