@@ -1,6 +1,6 @@
 import type { ServerStats } from '../core/db/repositories/server-stats.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
-import type { LoadedModel } from '../core/models/registry.js';
+import type { LoadedModel } from './model-holder.js';
 
 const seconds = (d: Date | null | undefined) => (d ? new Date(d).getTime() / 1000 : 0);
 

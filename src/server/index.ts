@@ -42,8 +42,9 @@ export interface RecoServer {
 export async function createServer(options: ServerOptions): Promise<RecoServer> {
   const jwtSecret = resolveJwtSecret(options.config);
   const metrics = createMetrics();
-  const models = new ModelHolder(options.db, {
-    source: options.modelSource,
+  // Loaded on demand so that the server module does not pull in every algorithm unless it serves them.
+  const source = options.modelSource ?? (await import('./registry-source.js')).registrySource;
+  const models = new ModelHolder(options.db, source, {
     pollMs: options.modelPollMs,
     logger: options.logger,
     metrics,

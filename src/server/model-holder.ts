@@ -1,22 +1,25 @@
 import type { Logger } from 'pino';
 import type { Database } from '../core/db/types.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
-import { activeModelVersion, buildFallbackModel, loadActiveModel, MODEL_CHANNEL, type LoadedModel } from '../core/models/registry.js';
+import type { Recommender } from '../core/models/types.js';
 
-/** Where models come from: the registry (default); tests of the holder may pass another. */
+/** What the server needs of a registry model (src/core/models/registry.ts LoadedModel has these fields). */
+export interface LoadedModel {
+  version: string;
+  algorithm: string;
+  model: Recommender;
+  metrics: Record<string, number>;
+  createdAt: Date;
+  activatedAt: Date | null;
+}
+
+/** Where models come from: the registry (registry-source.ts, the default); tests of the holder may pass another. */
 export interface ModelSource {
   channel: string;
   activeVersion(db: Database): Promise<string | null | undefined>;
   loadActive(db: Database): Promise<LoadedModel | null | undefined>;
   fallback(db: Database): Promise<LoadedModel>;
 }
-
-export const registrySource: ModelSource = {
-  channel: MODEL_CHANNEL,
-  activeVersion: (db) => activeModelVersion(db),
-  loadActive: (db) => loadActiveModel(db),
-  fallback: (db) => buildFallbackModel(db),
-};
 
 export const FALLBACK_VERSION = 'fallback';
 
@@ -35,15 +38,12 @@ export class ModelHolder {
 
   constructor(
     private readonly db: Database,
-    private readonly options: { source?: ModelSource; pollMs?: number; logger?: Logger; metrics?: RecoMetrics; onSwap?: (m: LoadedModel) => void },
+    private readonly source: ModelSource,
+    private readonly options: { pollMs?: number; logger?: Logger; metrics?: RecoMetrics; onSwap?: (m: LoadedModel) => void },
   ) {}
 
   get current(): LoadedModel | undefined {
     return this.model;
-  }
-
-  private get source(): ModelSource {
-    return this.options.source ?? registrySource;
   }
 
   async start(): Promise<void> {

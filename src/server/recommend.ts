@@ -48,15 +48,14 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     }
   }
 
-  const history =
-    items.length > 0 ? await saveHistory(ctx.db, input.clientId, input.userId, items) : await findUserHistory(ctx.db, input.clientId, input.userId!);
+  const history = items.length > 0 ? await store(ctx, input.clientId, input.userId, items) : await findUserHistory(ctx.db, input.clientId, input.userId!);
   if (!history) throw new HttpError(404, `user ${input.userId} not found`);
   const created = 'created' in history && history.created === true;
   if (created) ctx.metrics.usersCreatedTotal.inc();
 
   const labels = { algorithm: loaded.algorithm, version: loaded.version };
   const start = process.hrtime.bigint();
-  const recs = loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, input.n);
+  const recs: { movieId: number; score: number }[] = loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, input.n);
   ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
   ctx.metrics.recommendationsTotal.inc(labels);
   if (loaded.version === FALLBACK_VERSION) ctx.metrics.recommendationFallbacksTotal.inc();
@@ -69,4 +68,14 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     recommendations.push({ movie_id: r.movieId, title: e.title, genres: e.genres, score: Number.isFinite(r.score) ? r.score : 0 });
   }
   return { user_id: history.externalId, created, model: labels, recommendations, ignored_movie_ids: ignored };
+}
+
+async function store(ctx: AppContext, clientId: number, userId: number | undefined, items: HistoryItem[]) {
+  try {
+    return await saveHistory(ctx.db, clientId, userId, items);
+  } catch (err: any) {
+    // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
+    if (err?.code === '23503') throw new HttpError(422, 'a movie of the history is no longer in the catalogue: nothing was stored; retry');
+    throw err;
+  }
 }

@@ -1,0 +1,44 @@
+import { Flags } from '@oclif/core';
+import { RecoCommand } from '../cli/base-command.js';
+import { serveUntilSignal } from '../server/run.js';
+
+export const serveFlags = {
+  port: Flags.integer({ description: 'TCP port (0 picks a free one)', default: 8000, min: 0, max: 65535, env: 'PORT' }),
+  host: Flags.string({ description: 'address to listen on (0.0.0.0 for all interfaces, e.g. in a container)', default: '127.0.0.1' }),
+  'model-poll': Flags.integer({
+    description: 'seconds between checks of the registry for a newly activated model (besides LISTEN/NOTIFY); 0 turns polling off',
+    default: 30,
+    min: 0,
+  }),
+};
+
+export default class Serve extends RecoCommand {
+  static override summary = 'Serve the recommendation API (JWT auth, Prometheus metrics)';
+  static override description = `Serves POST /create-client, POST /token, POST /recommendations, GET /movies, GET /metrics, GET /healthz, GET /readyz, GET /openapi.json and GET /docs (see docs/api.md).
+The active model of the registry is loaded at start and swapped in without a restart when \`reco train\` or \`reco models activate\` activates another one; until a model is trained, the popularity fallback answers.
+JSON access logs go to stdout (stderr with --json, whose result is printed on shutdown). SIGTERM or Ctrl-C stops gracefully: in-flight requests finish first.
+Environment: RECO_JWT_SECRET (required when NODE_ENV=production; otherwise generated once into <data dir>/jwt-secret), RECO_ADMIN_TOKEN (gates /create-client), RECO_TOKEN_TTL (seconds, default 3600), DATABASE_URL, RECO_DATA_DIR, LOG_LEVEL.
+On the embedded database, reco serve holds the database while it runs: other commands then need DATABASE_URL or must wait.`;
+  static override examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --port 8080 --host 0.0.0.0',
+    'RECO_ADMIN_TOKEN=$(openssl rand -hex 16) <%= config.bin %> serve',
+    'curl -s localhost:8000/readyz',
+  ];
+  static override flags = serveFlags;
+
+  async run() {
+    const { flags } = await this.parse(Serve);
+    return this.withDb(
+      (db) =>
+        serveUntilSignal(db, this.settings, {
+          port: flags.port,
+          host: flags.host,
+          modelPollSeconds: flags['model-poll'],
+          logTo: this.jsonEnabled() ? 'stderr' : 'stdout',
+          onListening: (url) => this.note(`reco serve: listening on ${url} (API docs at ${url}/docs; Ctrl-C to stop)`),
+        }),
+      { poolSize: 10 },
+    );
+  }
+}

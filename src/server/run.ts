@@ -1,0 +1,48 @@
+import type { RecoConfig } from '../core/config.js';
+import type { Database } from '../core/db/types.js';
+import { createLogger } from '../core/logger.js';
+import { startServer } from './index.js';
+
+export interface ServeResult {
+  url: string;
+  model: { algorithm: string; version: string } | null;
+  uptime_seconds: number;
+  signal: string;
+}
+
+/**
+ * Serves until SIGTERM or SIGINT, then shuts down gracefully: stop accepting, let in-flight requests finish,
+ * stop the model watcher. The caller closes the database afterwards (which releases the embedded lock).
+ */
+export async function serveUntilSignal(
+  db: Database,
+  config: RecoConfig,
+  options: { port: number; host: string; modelPollSeconds: number; logTo: 'stdout' | 'stderr'; onListening?: (url: string) => void },
+): Promise<ServeResult> {
+  const logger = createLogger({ level: config.logLevel, destination: options.logTo, name: 'reco-serve' });
+  const started = Date.now();
+  const server = await startServer({ db, config, logger, port: options.port, host: options.host, modelPollMs: options.modelPollSeconds * 1000 });
+  options.onListening?.(server.url!);
+  const signal = await new Promise<string>((resolve) => {
+    const on = (s: string) => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      resolve(s);
+    };
+    const onTerm = () => on('SIGTERM');
+    const onInt = () => on('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
+  });
+  logger.info({ signal }, 'shutting down: finishing in-flight requests');
+  const model = server.models.current;
+  await server.close();
+  logger.info('stopped');
+  logger.flush();
+  return {
+    url: server.url!,
+    model: model ? { algorithm: model.algorithm, version: model.version } : null,
+    uptime_seconds: Math.round((Date.now() - started) / 1000),
+    signal,
+  };
+}
