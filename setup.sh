@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# reco on k3s, from a bare Ubuntu/Debian host (amd64 or arm64), run as root from the repository:
+#
+#   sudo ./setup.sh
+#
+# Installs k3s and helm at pinned versions, kube-prometheus-stack at a pinned chart version, builds the reco
+# image (docker, nerdctl or buildah, whichever exists; buildah is installed if none does) and imports it into
+# k3s, creates the Secrets (random; re-used when they exist), applies k8s/, waits for the rollouts and prints
+# how to reach the API and Grafana. Idempotent: run it again after a `git pull` to rebuild and roll out.
+# Operator guide: docs/deploy.md.
+set -euo pipefail
+
+# Pinned versions; override from the environment to upgrade deliberately.
+K3S_VERSION="${K3S_VERSION:-v1.32.4+k3s1}"
+HELM_VERSION="${HELM_VERSION:-v3.17.3}"
+KUBE_PROMETHEUS_STACK_VERSION="${KUBE_PROMETHEUS_STACK_VERSION:-69.4.1}"
+RECO_BUILDER="${RECO_BUILDER:-}" # docker | nerdctl | buildah; empty = the first one that works
+
+NAMESPACE=reco
+MONITORING_NAMESPACE=monitoring
+RELEASE=kube-prometheus-stack
+ROLLOUT_TIMEOUT="${ROLLOUT_TIMEOUT:-10m}"
+
+cd "$(dirname "$0")"
+# The image tag is the package version; k8s/kustomization.yaml pins the same tag (a test checks both).
+APP_VERSION="$(sed -n 's/^  "version": "\([^"]*\)",$/\1/p' package.json | head -n 1)"
+IMAGE="reco:${APP_VERSION}"
+
+usage() {
+  cat <<EOF
+Usage: sudo ./setup.sh [--print-image] [--help]
+
+Deploys reco on this host's k3s (installing k3s, helm and kube-prometheus-stack when missing).
+Safe to run again: Secrets are kept, the image is rebuilt and the API rolled out when it changed.
+
+  --print-image  print the image this script builds (${IMAGE}) and exit
+  --help         this text
+
+Environment: K3S_VERSION (${K3S_VERSION}), HELM_VERSION (${HELM_VERSION}),
+KUBE_PROMETHEUS_STACK_VERSION (${KUBE_PROMETHEUS_STACK_VERSION}), RECO_BUILDER (docker|nerdctl|buildah),
+ROLLOUT_TIMEOUT (${ROLLOUT_TIMEOUT}).
+EOF
+}
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+die() {
+  printf 'setup.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+case "${1:-}" in
+  --help | -h)
+    usage
+    exit 0
+    ;;
+  --print-image)
+    echo "${IMAGE}"
+    exit 0
+    ;;
+  "") ;;
+  *)
+    usage >&2
+    die "unknown option: $1"
+    ;;
+esac
+
+[ -n "${APP_VERSION}" ] || die "cannot read the version from package.json (run from the reco repository)"
+[ "$(id -u)" -eq 0 ] || die "run as root: sudo ./setup.sh (k3s, helm and the image import need it)"
+command -v apt-get >/dev/null || die "this script supports Ubuntu/Debian (apt-get); see docs/deploy.md for other hosts"
+
+export KUBECONFIG=/etc/rancher/k3s/k3s.yaml
+kubectl() { k3s kubectl "$@"; }
+
+random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null; }
+}
+
+arch() {
+  case "$(uname -m)" in
+    x86_64) echo amd64 ;;
+    aarch64 | arm64) echo arm64 ;;
+    *) die "unsupported architecture $(uname -m)" ;;
+  esac
+}
+
+install_prerequisites() {
+  local missing=()
+  for tool in curl tar sha256sum; do command -v "${tool}" >/dev/null || missing+=("${tool}"); done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "Installing curl, tar, ca-certificates"
+    apt_install curl tar ca-certificates coreutils
+  fi
+}
+
+install_k3s() {
+  if command -v k3s >/dev/null && k3s --version | grep -qF "${K3S_VERSION}"; then
+    log "k3s ${K3S_VERSION} is installed"
+  else
+    log "Installing k3s ${K3S_VERSION}"
+    curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="${K3S_VERSION}" INSTALL_K3S_EXEC="--write-kubeconfig-mode 0600" sh -
+  fi
+  systemctl is-active --quiet k3s || systemctl start k3s
+  log "Waiting for the node to be Ready"
+  for _ in $(seq 1 90); do
+    kubectl get nodes 2>/dev/null | grep -q ' Ready' && return 0
+    sleep 2
+  done
+  die "k3s did not become Ready in 3 minutes (journalctl -u k3s)"
+}
+
+install_helm() {
+  if command -v helm >/dev/null && [ "$(helm version --template '{{.Version}}' 2>/dev/null)" = "${HELM_VERSION}" ]; then
+    log "helm ${HELM_VERSION} is installed"
+    return 0
+  fi
+  log "Installing helm ${HELM_VERSION}"
+  local tmp file
+  tmp="$(mktemp -d)"
+  file="helm-${HELM_VERSION}-linux-$(arch).tar.gz"
+  curl -fsSLo "${tmp}/${file}" "https://get.helm.sh/${file}"
+  curl -fsSLo "${tmp}/${file}.sha256sum" "https://get.helm.sh/${file}.sha256sum"
+  (cd "${tmp}" && sha256sum -c "${file}.sha256sum" >/dev/null) || die "checksum mismatch for ${file}"
+  tar -xzf "${tmp}/${file}" -C "${tmp}"
+  install -m 0755 "${tmp}/linux-$(arch)/helm" /usr/local/bin/helm
+  rm -rf "${tmp}"
+}
+
+# Creates a Secret from KEY=VALUE lines on stdin unless it exists: values are generated once and then kept
+# (a new database password would lock the API out of the existing database). Nothing passes through argv.
+ensure_secret() {
+  local namespace="$1" name="$2" env_file
+  if kubectl -n "${namespace}" get secret "${name}" >/dev/null 2>&1; then
+    echo "Secret ${namespace}/${name} exists: kept"
+    cat >/dev/null
+    return 0
+  fi
+  env_file="$(umask 077 && mktemp)"
+  cat >"${env_file}"
+  kubectl -n "${namespace}" create secret generic "${name}" --from-env-file="${env_file}" >/dev/null
+  rm -f "${env_file}"
+  echo "Secret ${namespace}/${name} created"
+}
+
+ensure_namespace() {
+  kubectl create namespace "$1" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+}
+
+install_monitoring() {
+  log "kube-prometheus-stack ${KUBE_PROMETHEUS_STACK_VERSION} (Prometheus, Grafana, Alertmanager)"
+  ensure_namespace "${MONITORING_NAMESPACE}"
+  ensure_secret "${MONITORING_NAMESPACE}" grafana-admin <<EOF
+admin-user=admin
+admin-password=$(random_hex 16)
+EOF
+  helm repo add prometheus-community https://prometheus-community.github.io/helm-charts --force-update >/dev/null
+  helm repo update prometheus-community >/dev/null
+  local values
+  values="$(mktemp)"
+  cat >"${values}" <<'EOF'
+prometheus:
+  prometheusSpec:
+    # Pick up the ServiceMonitor and PrometheusRule of k8s/monitoring in any namespace, whatever their labels.
+    serviceMonitorSelectorNilUsesHelmValues: false
+    podMonitorSelectorNilUsesHelmValues: false
+    ruleSelectorNilUsesHelmValues: false
+    retention: 15d
+grafana:
+  admin:
+    existingSecret: grafana-admin
+    userKey: admin-user
+    passwordKey: admin-password
+  sidecar:
+    dashboards:
+      enabled: true
+      label: grafana_dashboard
+      labelValue: "1"
+      searchNamespace: ALL
+# k3s runs these inside one process and does not expose their metrics endpoints: scraping them only fires alerts.
+kubeControllerManager:
+  enabled: false
+kubeScheduler:
+  enabled: false
+kubeProxy:
+  enabled: false
+kubeEtcd:
+  enabled: false
+EOF
+  helm upgrade --install "${RELEASE}" prometheus-community/kube-prometheus-stack \
+    --version "${KUBE_PROMETHEUS_STACK_VERSION}" --namespace "${MONITORING_NAMESPACE}" \
+    --values "${values}" --wait --timeout "${ROLLOUT_TIMEOUT}"
+  rm -f "${values}"
+}
+
+pick_builder() {
+  if [ -n "${RECO_BUILDER}" ]; then
+    command -v "${RECO_BUILDER}" >/dev/null || die "RECO_BUILDER=${RECO_BUILDER} is not installed"
+    echo "${RECO_BUILDER}"
+  elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    echo docker
+  elif command -v nerdctl >/dev/null && nerdctl info >/dev/null 2>&1; then
+    echo nerdctl
+  elif command -v buildah >/dev/null; then
+    echo buildah
+  else
+    apt_install buildah fuse-overlayfs
+    echo buildah
+  fi
+}
+
+image_digest() {
+  k3s ctr images ls "name==docker.io/library/${IMAGE}" 2>/dev/null | awk 'NR > 1 { print $3 }'
+}
+
+# Builds the image and imports it into k3s's containerd; prints "changed" when the imported image differs.
+build_and_import() {
+  local builder before after archive
+  builder="$(pick_builder)"
+  log "Building ${IMAGE} with ${builder} and importing it into k3s"
+  before="$(image_digest)"
+  archive="$(mktemp --suffix .tar)"
+  case "${builder}" in
+    docker | nerdctl)
+      "${builder}" build -t "${IMAGE}" . >&2
+      "${builder}" save -o "${archive}" "${IMAGE}"
+      ;;
+    buildah)
+      buildah bud --layers -t "${IMAGE}" . >&2
+      rm -f "${archive}" # buildah refuses to overwrite
+      buildah push "${IMAGE}" "docker-archive:${archive}:docker.io/library/${IMAGE}" >&2
+      ;;
+    *) die "unknown builder ${builder} (docker, nerdctl or buildah)" ;;
+  esac
+  k3s ctr images import "${archive}" >&2
+  rm -f "${archive}"
+  after="$(image_digest)"
+  [ -n "${after}" ] || die "the image docker.io/library/${IMAGE} is not in k3s after the import"
+  if [ "${before}" != "${after}" ]; then echo changed; fi
+}
+
+create_app_secrets() {
+  log "Secrets of namespace ${NAMESPACE}"
+  ensure_namespace "${NAMESPACE}"
+  local db_password
+  db_password="$(random_hex 24)" # hex: safe inside the URL without escaping
+  ensure_secret "${NAMESPACE}" reco-postgres <<EOF
+POSTGRES_USER=reco
+POSTGRES_PASSWORD=${db_password}
+POSTGRES_DB=reco
+DATABASE_URL=postgres://reco:${db_password}@reco-postgres:5432/reco
+EOF
+  ensure_secret "${NAMESPACE}" reco-api <<EOF
+RECO_JWT_SECRET=$(random_hex 32)
+RECO_ADMIN_TOKEN=$(random_hex 24)
+EOF
+}
+
+deploy() {
+  local image_changed="$1" existed=no
+  kubectl -n "${NAMESPACE}" get deployment reco-api >/dev/null 2>&1 && existed=yes
+  log "Applying k8s/"
+  kubectl apply -k k8s/
+  # Same tag, new content (a rebuild without a version bump): the pod spec did not change, so restart.
+  if [ "${existed}" = yes ] && [ "${image_changed}" = changed ]; then
+    kubectl -n "${NAMESPACE}" rollout restart deployment/reco-api
+  fi
+  log "Waiting for PostgreSQL and the API"
+  kubectl -n "${NAMESPACE}" rollout status statefulset/reco-postgres --timeout "${ROLLOUT_TIMEOUT}"
+  kubectl -n "${NAMESPACE}" rollout status deployment/reco-api --timeout "${ROLLOUT_TIMEOUT}"
+}
+
+print_access() {
+  cat <<EOF
+
+reco is running in namespace ${NAMESPACE} (image ${IMAGE}).
+
+API (a ClusterIP Service; forward it, or add an Ingress: docs/deploy.md):
+  kubectl -n ${NAMESPACE} port-forward svc/reco-api 8000:8000
+  curl -s localhost:8000/readyz
+  ADMIN_TOKEN=\$(kubectl -n ${NAMESPACE} get secret reco-api -o jsonpath='{.data.RECO_ADMIN_TOKEN}' | base64 -d)
+  curl -s -X POST localhost:8000/create-client -H "X-Admin-Token: \$ADMIN_TOKEN" \\
+       -H 'content-type: application/json' -d '{"username":"acme","password":"correct horse battery"}'
+
+Grafana (dashboards "reco / API", "reco / pipeline", "reco / model"):
+  kubectl -n ${MONITORING_NAMESPACE} port-forward svc/${RELEASE}-grafana 3000:80
+  open http://localhost:3000  user admin, password:
+  kubectl -n ${MONITORING_NAMESPACE} get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d
+
+Scheduled jobs (UTC): reco-backup 02:00, reco-ingest 07:00, reco-train 07:30. Run one now:
+  kubectl -n ${NAMESPACE} create job --from=cronjob/reco-ingest reco-ingest-manual-\$(date +%s)
+(KUBECONFIG=${KUBECONFIG}; k3s installs kubectl.)
+EOF
+}
+
+main() {
+  install_prerequisites
+  install_k3s
+  install_helm
+  install_monitoring
+  local image_changed
+  image_changed="$(build_and_import)"
+  create_app_secrets
+  deploy "${image_changed}"
+  print_access
+}
+
+main

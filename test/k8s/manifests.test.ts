@@ -1,0 +1,206 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../helpers/cli.js';
+import { tempDir } from '../helpers/engines.js';
+import { DASHBOARD_DIR, hasCommand, K8S_DIR, type K8sObject, parseYamlDocuments, podContainers, renderKustomize, validateObject } from './support.js';
+
+/**
+ * k8s/ rendered by kustomize (kubectl's built-in) and validated offline against the Kubernetes 1.27 schemas
+ * (kubernetes-models) and the prometheus-operator CRDs, then checked for what the issue asks of each object.
+ */
+const describeIfKubectl = hasCommand('kubectl') ? describe : describe.skip;
+const version: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+
+describeIfKubectl('k8s/ kustomize base', () => {
+  let objects: K8sObject[];
+  const find = (kind: string, name: string) => {
+    const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+    if (!o) throw new Error(`${kind}/${name} is not rendered`);
+    return o;
+  };
+
+  beforeAll(async () => {
+    objects = await renderKustomize();
+  });
+
+  test('renders the whole application', () => {
+    const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    for (const expected of [
+      'Namespace/reco',
+      'StatefulSet/reco-postgres',
+      'Service/reco-postgres',
+      'Deployment/reco-api',
+      'Service/reco-api',
+      'HorizontalPodAutoscaler/reco-api',
+      'CronJob/reco-ingest',
+      'CronJob/reco-train',
+      'CronJob/reco-backup',
+      'PersistentVolumeClaim/reco-data',
+      'ServiceMonitor/reco-api',
+      'PrometheusRule/reco',
+      'ConfigMap/reco-dashboard-api',
+      'ConfigMap/reco-dashboard-pipeline',
+      'ConfigMap/reco-dashboard-model',
+    ])
+      expect(names).toContain(expected);
+  });
+
+  test('every object validates against its schema', async () => {
+    for (const o of objects) await validateObject(o);
+  });
+
+  test('the validation rejects broken manifests', async () => {
+    const deployment = structuredClone(find('Deployment', 'reco-api'));
+    const wrongType = structuredClone(deployment);
+    wrongType.spec.replicas = 'two';
+    await expect(validateObject(wrongType)).rejects.toThrow(/replicas must be integer/);
+    const noName = structuredClone(deployment);
+    delete noName.spec.template.spec.containers[0].name;
+    await expect(validateObject(noName)).rejects.toThrow(/required property name/);
+    const noSchedule = structuredClone(find('CronJob', 'reco-ingest'));
+    delete noSchedule.spec.schedule;
+    await expect(validateObject(noSchedule)).rejects.toThrow(/schedule/);
+    const badMonitor = structuredClone(find('ServiceMonitor', 'reco-api'));
+    badMonitor.spec.endpoints[0].port = 8000;
+    await expect(validateObject(badMonitor)).rejects.toThrow(/port must be string/);
+    await expect(validateObject({ ...deployment, kind: 'Deploymnet' })).rejects.toThrow(/no schema for kind/);
+    await expect(validateObject({ ...deployment, apiVersion: 'example.com/v1' } as K8sObject)).rejects.toThrow(/no schema/);
+  });
+
+  test('kustomize itself fails on a broken base', async () => {
+    const dir = tempDir('reco-k8s-');
+    try {
+      fs.writeFileSync(path.join(dir, 'kustomization.yaml'), 'resources:\n  - missing.yaml\n');
+      await expect(renderKustomize(dir)).rejects.toThrow(/missing\.yaml/);
+      expect(() => parseYamlDocuments('kind: Service\n  metadata: [\n')).toThrow(/YAML/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('everything lives in the namespace reco and no Secret is in git', () => {
+    for (const o of objects) if (o.kind !== 'Namespace') expect(`${o.kind}/${o.metadata.name} ${o.metadata.namespace}`).toBe(`${o.kind}/${o.metadata.name} reco`);
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    // No value that looks like a credential in any env of any container.
+    for (const { owner, container } of objects.flatMap(podContainers))
+      for (const e of container.env ?? [])
+        if (/PASSWORD|SECRET|TOKEN|DATABASE_URL/.test(e.name)) expect(`${owner} ${e.name} ${e.value === undefined ? 'from secret' : 'literal'}`).toBe(`${owner} ${e.name} from secret`);
+  });
+
+  test('the Secrets the pods reference are exactly the ones setup.sh creates', () => {
+    const setup = fs.readFileSync(path.join(ROOT, 'setup.sh'), 'utf8');
+    const refs = new Set<string>();
+    for (const { container } of objects.flatMap(podContainers))
+      for (const e of container.env ?? []) if (e.valueFrom?.secretKeyRef) refs.add(`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
+    expect([...refs].sort()).toEqual(['reco-api/RECO_ADMIN_TOKEN', 'reco-api/RECO_JWT_SECRET', 'reco-postgres/DATABASE_URL', 'reco-postgres/POSTGRES_DB', 'reco-postgres/POSTGRES_PASSWORD', 'reco-postgres/POSTGRES_USER']);
+    for (const ref of refs) {
+      const [secret, key] = ref.split('/');
+      expect(setup).toContain(secret);
+      expect(setup).toMatch(new RegExp(`\\b${key}=`));
+    }
+  });
+
+  test('every container: pinned image, requests and limits, no privilege escalation, read-only root for reco', () => {
+    for (const { owner, container, pod } of objects.flatMap(podContainers)) {
+      const where = `${owner} ${container.name}`;
+      expect(container.image).not.toMatch(/:latest$|^[^:]+$/);
+      for (const r of ['cpu', 'memory']) {
+        expect(container.resources?.requests?.[r]).toBeDefined();
+        expect(container.resources?.limits?.[r]).toBeDefined();
+      }
+      expect(`${where} ${container.securityContext?.allowPrivilegeEscalation}`).toBe(`${where} false`);
+      expect(`${where} ${pod.securityContext?.runAsNonRoot}`).toBe(`${where} true`);
+      if (container.image.startsWith('reco:')) {
+        expect(`${where} ${container.image}`).toBe(`${where} reco:${version}`);
+        expect(container.imagePullPolicy).toBe('IfNotPresent'); // the image is imported into k3s, not pulled
+        expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+        expect(pod.enableServiceLinks).toBe(false);
+        expect(container.volumeMounts.map((m: any) => m.mountPath)).toEqual(expect.arrayContaining(['/tmp', '/data']));
+      }
+    }
+  });
+
+  test('PostgreSQL 16: a StatefulSet with a volume claim, probes and credentials from the Secret', () => {
+    const sts = find('StatefulSet', 'reco-postgres');
+    const c = sts.spec.template.spec.containers[0];
+    expect(c.image).toMatch(/^postgres:16(\.\d+)?(-bookworm)?$/);
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBeDefined();
+    expect(c.volumeMounts.map((m: any) => m.name)).toContain(sts.spec.volumeClaimTemplates[0].metadata.name);
+    expect(c.readinessProbe.exec.command.join(' ')).toMatch(/pg_isready/);
+    expect(c.livenessProbe).toBeDefined();
+    expect(sts.spec.serviceName).toBe('reco-postgres');
+    const svc = find('Service', 'reco-postgres');
+    expect(svc.spec.selector).toEqual(sts.spec.template.metadata.labels);
+    // The API reaches it under the name in DATABASE_URL that setup.sh writes.
+    expect(fs.readFileSync(path.join(ROOT, 'setup.sh'), 'utf8')).toMatch(/@reco-postgres:5432\//);
+  });
+
+  test('the API: two replicas, rolling updates without lost capacity, probes, HPA, Service and ServiceMonitor agree', () => {
+    const dep = find('Deployment', 'reco-api');
+    expect(dep.spec.replicas).toBe(2);
+    expect(dep.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    const pod = dep.spec.template.spec;
+    const api = pod.containers.find((c: any) => c.name === 'api');
+    expect(api.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(api.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(api.ports).toEqual([{ name: 'http', containerPort: 8000 }]);
+    expect(api.args).toEqual(['serve', '--host', '0.0.0.0', '--port', '8000']);
+    expect(pod.initContainers.map((c: any) => [...c.command, ...c.args].join(' '))).toEqual(['reco db migrate']);
+    const envNames = api.env.map((e: any) => e.name);
+    expect(envNames).toEqual(expect.arrayContaining(['DATABASE_URL', 'RECO_JWT_SECRET', 'RECO_ADMIN_TOKEN']));
+    const config = find('ConfigMap', api.envFrom[0].configMapRef.name);
+    expect(config.data).toMatchObject({ NODE_ENV: 'production', RECO_DATA_DIR: '/data' });
+
+    const hpa = find('HorizontalPodAutoscaler', 'reco-api');
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'reco-api' });
+    expect(hpa.spec.minReplicas).toBe(2);
+    expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+
+    const svc = find('Service', 'reco-api');
+    for (const [k, v] of Object.entries(svc.spec.selector)) expect(dep.spec.template.metadata.labels[k]).toBe(v);
+    const monitor = find('ServiceMonitor', 'reco-api');
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) expect(svc.metadata.labels?.[k]).toBe(v);
+    expect(svc.spec.ports.map((p: any) => p.name)).toContain(monitor.spec.endpoints[0].port);
+    expect(monitor.spec.endpoints[0].path).toBe('/metrics');
+  });
+
+  test('CronJobs: the daily schedules, never two runs at once, the data volume', () => {
+    const expected: Record<string, [string, string]> = {
+      'reco-ingest': ['0 7 * * *', 'ingest'],
+      'reco-train': ['30 7 * * *', 'train'],
+      'reco-backup': ['0 2 * * *', 'backup-db --keep 7'],
+    };
+    const cronJobs = objects.filter((o) => o.kind === 'CronJob');
+    expect(cronJobs.map((c) => c.metadata.name).sort()).toEqual(Object.keys(expected).sort());
+    for (const cj of cronJobs) {
+      const [schedule, args] = expected[cj.metadata.name];
+      expect(cj.spec.schedule).toBe(schedule);
+      expect(cj.spec.concurrencyPolicy).toBe('Forbid');
+      const pod = cj.spec.jobTemplate.spec.template.spec;
+      expect(pod.containers[0].args.join(' ')).toBe(args);
+      const dataVolume = pod.volumes.find((v: any) => v.persistentVolumeClaim);
+      expect(dataVolume.persistentVolumeClaim.claimName).toBe('reco-data');
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: dataVolume.name, mountPath: '/data' });
+      expect(pod.securityContext.fsGroup).toBeDefined(); // the non-root user can write the volume
+    }
+    expect(find('PersistentVolumeClaim', 'reco-data').spec.resources.requests.storage).toBeDefined();
+  });
+
+  test('the three Grafana dashboards are ConfigMaps for the sidecar, identical to the JSON files', () => {
+    const files = fs.readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith('.json'));
+    expect(files.sort()).toEqual(['reco-api.json', 'reco-model.json', 'reco-pipeline.json']);
+    for (const f of files) {
+      const cm = find('ConfigMap', `reco-dashboard-${f.replace(/^reco-|\.json$/g, '')}`);
+      expect(cm.metadata.labels?.grafana_dashboard).toBe('1');
+      expect(cm.data?.[f]).toBe(fs.readFileSync(path.join(DASHBOARD_DIR, f), 'utf8'));
+      JSON.parse(cm.data![f]);
+    }
+  });
+
+  test('the kustomization lists every manifest in k8s/ (none is forgotten)', () => {
+    const listed = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
+    const walk = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.yaml') && e.name !== 'kustomization.yaml' ? [path.join(dir, e.name)] : []));
+    for (const file of walk(K8S_DIR)) for (const o of parseYamlDocuments(fs.readFileSync(file, 'utf8'))) expect(listed).toContain(`${o.kind}/${o.metadata.name}`);
+  });
+});
