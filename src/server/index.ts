@@ -33,6 +33,8 @@ export interface RecoServer {
   readonly models: ModelHolder;
   /** Set once listening, e.g. http://127.0.0.1:43121 */
   readonly url: string | undefined;
+  /** The node:http server once listening (for connection counts and events). */
+  readonly httpServer: http.Server | undefined;
   listen(port?: number, host?: string): Promise<{ url: string; port: number; host: string }>;
   /** Stops accepting, lets in-flight requests finish (up to the grace time), stops the model watcher. */
   close(): Promise<void>;
@@ -78,6 +80,9 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     get url() {
       return url;
     },
+    get httpServer() {
+      return server;
+    },
     listen(port = 8000, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         const s = http.createServer(app);
@@ -102,9 +107,12 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
         if (server) {
           const s = server;
           const done = new Promise<void>((resolve) => s.close(() => resolve()));
+          // Keep-alive connections become idle once their in-flight request is answered: close them as they do.
           s.closeIdleConnections();
+          const sweep = setInterval(() => s.closeIdleConnections(), 25);
           const grace = setTimeout(() => s.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
           await done;
+          clearInterval(sweep);
           clearTimeout(grace);
         }
         await models.stop();

@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { resolveJwtSecret } from '../../src/core/auth/jwt-secret.js';
+import type { RecoServer } from '../../src/server/index.js';
+import { describeEachEngine, tempDir } from '../helpers/engines.js';
+import { call, registerAndLogin, seedCatalogue, startTestServer, SwitchableSource } from './fixtures.js';
+
+/** Admin gate, rate limits, token lifetime and graceful shutdown, each on a server configured for it. */
+describeEachEngine('server limits', (t) => {
+  const servers: RecoServer[] = [];
+  const start = async (overrides: Parameters<typeof startTestServer>[1] = {}) => {
+    const s = await startTestServer(t.db, { modelSource: new SwitchableSource(), ...overrides });
+    servers.push(s);
+    return s;
+  };
+  beforeAll(() => seedCatalogue(t.db));
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+  });
+
+  it('gates /create-client behind X-Admin-Token when an admin token is configured', async () => {
+    const s = await start({ config: { dataDir: tempDir(), jwtSecret: 'x'.repeat(40), tokenTtlSeconds: 3600, production: false, adminToken: 'let-me-in-please' } });
+    const json = { username: `gated-${t.engine}`, password: 'long enough pw' };
+    const none = await call(s.url!, 'POST', '/create-client', { json });
+    expect(none.status).toBe(401);
+    expect(none.body.message).toMatch(/X-Admin-Token/);
+    expect((await call(s.url!, 'POST', '/create-client', { json, headers: { 'x-admin-token': 'let-me-in-pleasX' } })).status).toBe(401);
+    expect((await call(s.url!, 'POST', '/create-client', { json, headers: { 'x-admin-token': 'let-me-in-please' } })).status).toBe(201);
+  });
+
+  it('rate-limits /token and /create-client per address with 429', async () => {
+    const s = await start({ rateLimit: { token: 3, createClient: 2 } });
+    const login = () => call(s.url!, 'POST', '/token', { json: { username: 'nobody', password: 'wrong password' } });
+    expect([(await login()).status, (await login()).status, (await login()).status]).toEqual([401, 401, 401]);
+    const limited = await login();
+    expect(limited.status).toBe(429);
+    expect(limited.body).toEqual({ error: 'too_many_requests', message: expect.stringMatching(/too many login attempts/) });
+    const reg = (i: number) => call(s.url!, 'POST', '/create-client', { json: { username: `rl${i}-${t.engine}`, password: 'long enough pw' } });
+    expect((await reg(1)).status).toBe(201);
+    expect((await reg(2)).status).toBe(201);
+    expect((await reg(3)).status).toBe(429);
+    // Other routes are not limited.
+    expect((await call(s.url!, 'GET', '/healthz')).status).toBe(200);
+  });
+
+  it('refuses a token after its lifetime (RECO_TOKEN_TTL)', async () => {
+    const s = await start({ config: { dataDir: tempDir(), jwtSecret: 'y'.repeat(40), tokenTtlSeconds: 1, production: false } });
+    const token = await registerAndLogin(s.url!, `ttl-${t.engine}`);
+    expect((await call(s.url!, 'GET', '/movies?limit=1', { token })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2100));
+    const late = await call(s.url!, 'GET', '/movies?limit=1', { token });
+    expect(late.status).toBe(401);
+    expect(late.body.message).toMatch(/expired/);
+  });
+
+  it('refuses a client disabled after its token was issued', async () => {
+    const s = await start();
+    const token = await registerAndLogin(s.url!, `dis-${t.engine}`);
+    await t.db.query('UPDATE clients SET disabled = true WHERE username = $1', [`dis-${t.engine}`]);
+    const r = await call(s.url!, 'GET', '/movies', { token });
+    expect(r.status).toBe(401);
+    expect(r.body.message).toMatch(/disabled/);
+  });
+
+  it('limits the body size as configured', async () => {
+    const s = await start({ bodyLimit: '1kb' });
+    const token = await registerAndLogin(s.url!, `body-${t.engine}`);
+    const r = await call(s.url!, 'POST', '/recommendations', { token, json: { history: Array.from({ length: 100 }, (_, i) => ({ movie_id: i + 1, rating: 4 })) } });
+    expect(r.status).toBe(413);
+  });
+
+  it('shuts down gracefully: in-flight requests finish, new connections are refused', async () => {
+    const s = await startTestServer(t.db, { modelSource: new SwitchableSource() });
+    const username = `grace-${t.engine}`;
+    const token = await registerAndLogin(s.url!, username);
+    const clientId = (await t.db.query('SELECT id FROM clients WHERE username = $1', [username])).rows[0].id;
+    let seen = 0;
+    s.httpServer!.on('request', () => seen++);
+    // Hold the lock that new-user histories take, so the 20 requests are all inside the server when it closes.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = t.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(30, $1)', [clientId]);
+      locked();
+      await held;
+    });
+    await isLocked;
+    const inflight = Array.from({ length: 20 }, (_, i) => call(s.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: (i % 10) + 1 }] } }));
+    const deadline = Date.now() + 10_000;
+    while (seen < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(seen).toBe(20);
+    const closed = s.close();
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(fetch(`${s.url}/healthz`)).rejects.toThrow();
+    release();
+    await holder;
+    const replies = await Promise.all(inflight);
+    await closed;
+    expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(new Set(replies.map((r) => r.body.user_id)).size).toBe(20);
+  });
+});
+
+describe('the token secret', () => {
+  it('is generated once into the data directory with mode 0600 and reused', () => {
+    const dataDir = tempDir();
+    const config = { dataDir, production: false };
+    const first = resolveJwtSecret(config);
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    const file = path.join(dataDir, 'jwt-secret');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(resolveJwtSecret(config)).toBe(first);
+  });
+
+  it('is required in production and must be long enough', () => {
+    expect(() => resolveJwtSecret({ dataDir: tempDir(), production: true })).toThrow('RECO_JWT_SECRET is required when NODE_ENV=production (e.g. openssl rand -hex 32)');
+    expect(() => resolveJwtSecret({ dataDir: tempDir(), production: true, jwtSecret: 'short' })).toThrow(/too short/);
+    expect(resolveJwtSecret({ dataDir: tempDir(), production: true, jwtSecret: 'z'.repeat(32) })).toBe('z'.repeat(32));
+  });
+});
