@@ -1,0 +1,115 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { METRICS } from '../../src/core/metrics/names.js';
+import { tempDir } from '../helpers/engines.js';
+import { dashboardQueries, grafanaToPromql, hasCommand, K8S_DIR, type K8sObject, loadDashboards, parseYamlDocuments, promqlMetricNames, ruleQueries } from './support.js';
+
+/**
+ * The dashboards and alert rules query only metrics of the contract (src/core/metrics/names.ts, plus
+ * prom-client's default process_* and nodejs_* metrics), and are valid PromQL (promtool, when installed).
+ * serve.test.ts checks the same names against a live scrape of `reco serve`.
+ */
+const dashboards = loadDashboards();
+const ruleFile = path.join(K8S_DIR, 'monitoring', 'prometheusrule.yaml');
+const rules = ruleQueries(parseYamlDocuments(fs.readFileSync(ruleFile, 'utf8')) as K8sObject[]);
+
+const contract = new Set<string>(Object.values(METRICS));
+/** The metric a series name belongs to: histograms add _bucket/_sum/_count to theirs. */
+const baseName = (n: string) => (contract.has(n) ? n : n.replace(/_(bucket|sum|count)$/, ''));
+const inContract = (n: string) => contract.has(baseName(n)) || /^(process|nodejs)_/.test(n);
+
+describe('PromQL metric-name extraction', () => {
+  test('finds metric names and skips functions, labels, ranges, grouping and Grafana variables', () => {
+    expect(
+      promqlMetricNames(
+        'histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{job="reco-api", route=~"/x|rate(y)"}[$__rate_interval])))',
+      ),
+    ).toEqual(['http_request_duration_seconds_bucket']);
+    expect(promqlMetricNames('time() - max by (exported_job) (reco_job_last_success_timestamp_seconds{exported_job="train"}) > 26 * 3600')).toEqual([
+      'reco_job_last_success_timestamp_seconds',
+    ]);
+    expect(promqlMetricNames('sum(rate(a_total[5m] offset 1h)) / on (pod) group_left (node) b_info unless c')).toEqual(['a_total', 'b_info', 'c']);
+    expect(promqlMetricNames('1e3 * x')).toEqual(['x']);
+  });
+});
+
+describe('Grafana dashboards', () => {
+  test('three dashboards: API, pipeline, model, with unique uids and a Prometheus data source variable', () => {
+    expect(dashboards.map((d) => d.dashboard.uid).sort()).toEqual(['reco-api', 'reco-model', 'reco-pipeline']);
+    for (const { dashboard } of dashboards) {
+      expect(dashboard.templating?.list.find((v) => v.type === 'datasource')?.query).toBe('prometheus');
+      expect(dashboardQueries(dashboard).length).toBeGreaterThan(5);
+    }
+  });
+
+  test('they cover what the issue lists', () => {
+    const metricsOf = (uid: string) => new Set(dashboardQueries(dashboards.find((d) => d.dashboard.uid === uid)!.dashboard).flatMap((q) => promqlMetricNames(q.expr)));
+    const api = metricsOf('reco-api');
+    for (const n of ['http_requests_total', 'http_request_duration_seconds_bucket', 'process_cpu_seconds_total', 'process_resident_memory_bytes']) expect(api).toContain(n);
+    const pipeline = metricsOf('reco-pipeline');
+    for (const n of [
+      METRICS.ingestLastRunTimestamp,
+      METRICS.ingestLastRowsAccepted,
+      METRICS.ingestLastRowsRejected,
+      METRICS.ingestLastDurationSeconds,
+      METRICS.ingestRunsTotal,
+      METRICS.jobRunsTotal,
+      METRICS.jobLastSuccessTimestamp,
+    ])
+      expect(pipeline).toContain(n);
+    const model = metricsOf('reco-model');
+    for (const n of [METRICS.modelInfo, METRICS.modelAgeSeconds, METRICS.modelHoldoutNdcg, METRICS.modelHoldoutPrecision, METRICS.modelHoldoutRecall, METRICS.recommendationsTotal])
+      expect(model).toContain(n);
+  });
+
+  test('every query uses only metrics of the contract', () => {
+    for (const { file, dashboard } of dashboards)
+      for (const q of dashboardQueries(dashboard)) {
+        const names = promqlMetricNames(q.expr);
+        expect(names.length).toBeGreaterThan(0);
+        for (const n of names) expect(`${file} "${q.panel}": ${n} ${inContract(n) ? 'ok' : 'is not exported by reco serve'}`).toBe(`${file} "${q.panel}": ${n} ok`);
+      }
+  });
+
+  test('the alert rules use only metrics of the contract', () => {
+    expect(rules.length).toBeGreaterThan(0);
+    for (const r of rules) for (const n of promqlMetricNames(r.expr)) expect(`${r.rule}: ${n} ${inContract(n) ? 'ok' : 'is not exported'}`).toBe(`${r.rule}: ${n} ok`);
+  });
+
+  test('a query on a metric the server does not export would be caught', () => {
+    expect(promqlMetricNames('sum(rate(reco_recomendations_total[5m]))').every(inContract)).toBe(false);
+  });
+});
+
+(hasCommand('promtool') ? describe : describe.skip)('PromQL syntax (promtool check rules)', () => {
+  const dir = tempDir('reco-promql-');
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function promtool(groups: unknown): { status: number | null; output: string } {
+    const file = path.join(dir, `rules-${Math.random().toString(36).slice(2)}.yaml`);
+    fs.writeFileSync(file, YAML.stringify({ groups }));
+    const r = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+    return { status: r.status, output: r.stdout + r.stderr };
+  }
+
+  test('every dashboard query parses', () => {
+    const recorded = dashboards.flatMap(({ dashboard }) => dashboardQueries(dashboard)).map((q, i) => ({ record: `reco_check:query_${i}`, expr: grafanaToPromql(q.expr) }));
+    const r = promtool([{ name: 'dashboards', rules: recorded }]);
+    expect(r.output).toMatch(/SUCCESS/);
+    expect(r.status).toBe(0);
+  });
+
+  test('the PrometheusRule groups pass as they are', () => {
+    const doc = parseYamlDocuments(fs.readFileSync(ruleFile, 'utf8'))[0];
+    const r = promtool(doc.spec.groups);
+    expect(r.output).toMatch(/SUCCESS/);
+    expect(r.status).toBe(0);
+  });
+
+  test('a broken expression fails the check', () => {
+    const r = promtool([{ name: 'broken', rules: [{ record: 'reco_check:broken', expr: 'sum(rate(http_requests_total[5m])' }] }]);
+    expect(r.status).not.toBe(0);
+  });
+});
