@@ -18,3 +18,17 @@ export type RejectReason = keyof typeof REJECT_REASONS;
 
 /** 1995-01-01T00:00:00Z in unix seconds: MovieLens has no earlier ratings. */
 export const EARLIEST_TIMESTAMP = 788_918_400;
+
+export const REJECT_REASON_CODES = Object.keys(REJECT_REASONS) as RejectReason[];
+
+export type ReasonCounts = Record<RejectReason, number>;
+
+/** Every reason with a zero count, so summaries always list all codes. */
+export function emptyReasonCounts(): ReasonCounts {
+  return Object.fromEntries(REJECT_REASON_CODES.map((r) => [r, 0])) as ReasonCounts;
+}
+
+export function addReasonCounts(into: ReasonCounts, from: ReasonCounts): ReasonCounts {
+  for (const r of REJECT_REASON_CODES) into[r] += from[r];
+  return into;
+}

@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import { parse } from 'csv-parse';
+import { RecoError } from '../errors.js';
+
+export interface CsvRecord {
+  /** 1-based line of the source file where the record starts. */
+  line: number;
+  fields: string[];
+}
+
+/**
+ * Streams the records of a CSV file after checking its header (case-insensitive), with the line each
+ * record starts on. Column counts are not enforced here: a wrong count is a rejected row, not a failure.
+ */
+export async function* readCsv(file: string, expectedHeader: readonly string[], onBytes?: (n: number) => void): AsyncGenerator<CsvRecord> {
+  const input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  if (onBytes) input.on('data', (chunk) => onBytes(chunk.length));
+  const parser = input.pipe(parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }));
+  input.on('error', (err) => parser.destroy(err));
+  let first = true;
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; raw?: string } }>) {
+      if (first) {
+        first = false;
+        const got = record.map((f) => f.trim().toLowerCase());
+        if (got.length !== expectedHeader.length || got.some((f, i) => f !== expectedHeader[i].toLowerCase())) {
+          throw new RecoError(`${file}: the first line must be the header ${expectedHeader.join(',')} (found "${record.join(',').slice(0, 80)}")`, { exitCode: 2 });
+        }
+        continue;
+      }
+      // info.lines is where the record ends; a quoted field may span lines.
+      let extra = 0;
+      for (const f of record) for (let i = f.indexOf('\n'); i >= 0; i = f.indexOf('\n', i + 1)) extra++;
+      yield { line: info.lines - extra, fields: record };
+    }
+  } catch (err: any) {
+    if (err instanceof RecoError) throw err;
+    throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: 2, cause: err });
+  }
+  if (first) throw new RecoError(`${file} is empty: expected the header ${expectedHeader.join(',')}`, { exitCode: 2 });
+}

@@ -1,0 +1,272 @@
+import { performance } from 'node:perf_hooks';
+import { catalogueMovieIds, copyIntoMovieStage, createMovieStage, upsertMoviesFromStage } from '../db/repositories/catalogue.js';
+import { ensureClient } from '../db/repositories/clients.js';
+import {
+  failAbandonedRuns,
+  findLoadedFile,
+  finishIngestRun,
+  lockIngest,
+  recordIngestedFile,
+  startIngestRun,
+  type RunTotals,
+} from '../db/repositories/ingest-ledger.js';
+import { recordJob } from '../db/repositories/jobs.js';
+import { copyIntoRatingStage, createRatingStage, upsertRatingsFromStage } from '../db/repositories/ratings.js';
+import { PROFILE_CSV_HEADER, recomputeTouchedProfiles, touchedProfilesCsv, upsertStagedUsers } from '../db/repositories/users.js';
+import type { Database, Queryable } from '../db/types.js';
+import { RecoError, isRecoError, oneLine } from '../errors.js';
+import { archiveFile } from './archive.js';
+import { FileSink, withoutHeader } from './file-sink.js';
+import { profilesPath, stagePaths } from './output-paths.js';
+import { processMovies, type FileStageResult } from './process-movies.js';
+import { processRatings } from './process-ratings.js';
+import { addReasonCounts, emptyReasonCounts } from './reasons.js';
+import { discoverBatches, type Batch, type SourceFile } from './sources.js';
+import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary } from './types.js';
+
+const noChanges = (): DatabaseChanges => ({ moviesInserted: 0, moviesUpdated: 0, usersCreated: 0, ratingsInserted: 0, ratingsUpdated: 0, profilesUpdated: 0 });
+
+interface RunContext {
+  db: Database;
+  options: IngestOptions;
+  runId: number;
+  clientId: number;
+  catalogue: Set<number>;
+  now: number;
+  bytesTotal: number;
+  bytesDone: number;
+}
+
+/**
+ * `reco ingest`: for every batch (day) under `from`, oldest first — archive the files (raw/), validate and
+ * deduplicate them (processed/, rejected rows to no_injected_data/), then load the batch in one transaction
+ * (movies, users, ratings, the touched users' vectors and the ledger rows). A file loaded before (same
+ * checksum, same client) is skipped. A crash at any point leaves a batch either fully loaded or not at all.
+ */
+export async function ingest(db: Database, options: IngestOptions): Promise<IngestSummary> {
+  const started = performance.now();
+  const batches = discoverBatches(options.from, options.date);
+  const clientName = options.client ?? 'default';
+  const client = await ensureClient(db, clientName);
+  await failAbandonedRuns(db);
+  const runId = await startIngestRun(db, batches.length === 1 ? batches[0].dir : options.from, client.id);
+  const summary: IngestSummary = {
+    runId,
+    status: 'succeeded',
+    client: clientName,
+    source: options.from,
+    batches: [],
+    files: [],
+    filesLoaded: 0,
+    filesSkipped: 0,
+    read: 0,
+    accepted: 0,
+    rejected: 0,
+    byReason: emptyReasonCounts(),
+    database: noChanges(),
+    changed: false,
+    durationMs: 0,
+  };
+  const totals = (): RunTotals => ({
+    filesLoaded: summary.filesLoaded,
+    filesSkipped: summary.filesSkipped,
+    rowsRead: summary.read,
+    rowsAccepted: summary.accepted,
+    rowsRejected: summary.rejected,
+    durationMs: performance.now() - started,
+  });
+  return recordJob(
+    db,
+    'ingest',
+    async () => {
+      try {
+        const ctx: RunContext = {
+          db,
+          options,
+          runId,
+          clientId: client.id,
+          catalogue: await catalogueMovieIds(db),
+          now: options.now ?? Math.floor(Date.now() / 1000),
+          bytesTotal: batches.reduce((s, b) => s + b.files.reduce((t, f) => t + f.bytes, 0), 0),
+          bytesDone: 0,
+        };
+        for (const batch of batches) {
+          const { files, changes } = await ingestBatch(ctx, batch);
+          summary.files.push(...files);
+          if (files.some((f) => f.status === 'loaded')) summary.batches.push(batch.day ?? batch.segment);
+          for (const f of files) {
+            if (f.status === 'skipped') {
+              summary.filesSkipped++;
+              continue;
+            }
+            summary.filesLoaded++;
+            summary.read += f.read;
+            summary.accepted += f.accepted;
+            summary.rejected += f.rejected;
+            addReasonCounts(summary.byReason, f.byReason);
+          }
+          for (const k of Object.keys(changes) as (keyof DatabaseChanges)[]) summary.database[k] += changes[k];
+        }
+        const d = summary.database;
+        summary.changed = d.moviesInserted + d.moviesUpdated + d.usersCreated + d.ratingsInserted + d.ratingsUpdated > 0;
+        summary.durationMs = Math.round(performance.now() - started);
+        await finishIngestRun(db, runId, 'succeeded', totals());
+        options.onProgress?.({ stage: 'done', batch: '', bytesDone: ctx.bytesTotal, bytesTotal: ctx.bytesTotal });
+        return summary;
+      } catch (err) {
+        await finishIngestRun(db, runId, 'failed', totals(), oneLine(err).slice(0, 2000)).catch(() => {});
+        throw err;
+      }
+    },
+    (s) => ({ run_id: s.runId, files_loaded: s.filesLoaded, files_skipped: s.filesSkipped, read: s.read, accepted: s.accepted, rejected: s.rejected }),
+  );
+}
+
+async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: FileSummary[]; changes: DatabaseChanges }> {
+  const { db, options } = ctx;
+  const label = batch.day ?? batch.segment;
+  const progress = (stage: 'archive' | 'process' | 'load', kind?: SourceFile['kind']) =>
+    options.onProgress?.({ stage, batch: label, kind, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
+  const onBytes = (kind: SourceFile['kind']) => (n: number) => {
+    ctx.bytesDone += n;
+    progress('process', kind);
+  };
+
+  // Stage 1 (raw) for every file, then the ledger decides which files are new.
+  const pending: { file: SourceFile; summary: FileSummary; paths: ReturnType<typeof stagePaths>; started: number }[] = [];
+  const files: FileSummary[] = [];
+  for (const file of batch.files) {
+    const t0 = performance.now();
+    progress('archive', file.kind);
+    const paths = stagePaths(options.dataDir, batch, file.kind);
+    const { sha256 } = await archiveFile(file.path, paths.raw);
+    const clientId = ledgerClient(file.kind, ctx.clientId);
+    const loaded = await findLoadedFile(db, file.kind, sha256, clientId);
+    const summary: FileSummary = {
+      day: batch.day,
+      kind: file.kind,
+      source: file.path,
+      sha256,
+      status: loaded ? 'skipped' : 'loaded',
+      read: 0,
+      accepted: 0,
+      rejected: 0,
+      byReason: emptyReasonCounts(),
+      rawPath: paths.raw,
+      loadedByRun: loaded?.run_id,
+      durationMs: 0,
+    };
+    files.push(summary);
+    if (loaded) {
+      ctx.bytesDone += file.bytes;
+      summary.durationMs = Math.round(performance.now() - t0);
+    } else pending.push({ file, summary, paths, started: t0 });
+  }
+  if (pending.length === 0) return { files, changes: noChanges() };
+
+  // Stage 2 (processed): movies first, so that the day's new movies count as known for its ratings.
+  const dayMovies = new Set<number>();
+  for (const p of pending) {
+    let result: FileStageResult;
+    if (p.file.kind === 'movies') {
+      const r = await processMovies(p.file.path, p.paths, onBytes('movies'));
+      for (const id of r.movieIds) dayMovies.add(id);
+      result = r;
+    } else {
+      const knownMovie = (id: number) => ctx.catalogue.has(id) || dayMovies.has(id);
+      result = await processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings'));
+    }
+    Object.assign(p.summary, {
+      read: result.read,
+      accepted: result.accepted,
+      rejected: result.rejected,
+      byReason: result.byReason,
+      processedPath: result.processedPath,
+      rejectedPath: result.rejectedPath,
+    });
+    if (options.strict && result.rejected > 0) {
+      throw new RecoError(`--strict: ${result.rejected} of ${result.read} rows of ${p.file.path} rejected (see ${result.rejectedPath}); nothing of ${label} was loaded`, { exitCode: 3 });
+    }
+  }
+
+  // Stage 3 (load): the whole batch in one transaction, so a crash leaves all of it or nothing.
+  progress('load');
+  const changes = noChanges();
+  try {
+    await db.transaction(async (tx) => {
+      await lockIngest(tx);
+      for (const p of pending) {
+        const t0 = performance.now();
+        // Another process may have loaded the same file while this one was validating it.
+        const loaded = await findLoadedFile(tx, p.file.kind, p.summary.sha256, ledgerClient(p.file.kind, ctx.clientId));
+        if (loaded) {
+          Object.assign(p.summary, { status: 'skipped', loadedByRun: loaded.run_id, read: 0, accepted: 0, rejected: 0, byReason: emptyReasonCounts() });
+          continue;
+        }
+        if (p.file.kind === 'movies') await loadMovies(tx, p.paths.processed, changes);
+        else await loadRatings(tx, ctx.clientId, p.paths.processed, profilesPath(options.dataDir, batch), changes);
+        await testPauseInsideTransaction();
+        const s = p.summary;
+        s.durationMs = Math.round(performance.now() - p.started);
+        await recordIngestedFile(tx, {
+          runId: ctx.runId,
+          day: batch.day,
+          kind: s.kind,
+          path: s.source,
+          sha256: s.sha256,
+          clientId: ledgerClient(s.kind, ctx.clientId),
+          rowsRead: s.read,
+          rowsAccepted: s.accepted,
+          rowsRejected: s.rejected,
+          durationMs: performance.now() - t0 + s.durationMs,
+        });
+      }
+    });
+  } catch (err) {
+    if (isRecoError(err)) throw err;
+    throw new RecoError(`loading ${label} into the database failed, nothing of it was kept: ${oneLine(err)}`, { exitCode: 4, cause: err });
+  }
+  for (const id of dayMovies) ctx.catalogue.add(id);
+  return { files, changes };
+}
+
+/** Movies are one catalogue for all clients, so a movies file is recorded once, without a client. */
+function ledgerClient(kind: SourceFile['kind'], clientId: number): number | null {
+  return kind === 'movies' ? null : clientId;
+}
+
+async function loadMovies(tx: Queryable, processed: string, changes: DatabaseChanges): Promise<void> {
+  await createMovieStage(tx);
+  await copyIntoMovieStage(tx, withoutHeader(processed));
+  const r = await upsertMoviesFromStage(tx);
+  changes.moviesInserted += r.inserted;
+  changes.moviesUpdated += r.updated;
+}
+
+async function loadRatings(tx: Queryable, clientId: number, processed: string, profilesFile: string, changes: DatabaseChanges): Promise<void> {
+  await createRatingStage(tx);
+  await copyIntoRatingStage(tx, withoutHeader(processed));
+  const users = await upsertStagedUsers(tx, clientId);
+  changes.usersCreated += users.created;
+  const r = await upsertRatingsFromStage(tx);
+  changes.ratingsInserted += r.inserted;
+  changes.ratingsUpdated += r.updated;
+  changes.profilesUpdated += await recomputeTouchedProfiles(tx);
+  // The processed folder also gets the touched users' vectors, as the seed's extract-feature step left them.
+  const sink = await FileSink.open(profilesFile);
+  await sink.write(`${PROFILE_CSV_HEADER.join(',')}\n`);
+  for await (const chunk of touchedProfilesCsv(tx)) await sink.write(Buffer.from(chunk).toString('utf8'));
+  await sink.close();
+}
+
+/**
+ * Test hook for the kill -9 test: with RECO_INGEST_TEST_PAUSE_MS set, says so on stderr and waits inside
+ * the load transaction, after the rows are written and before the commit. Unset (always, outside tests) it
+ * costs nothing.
+ */
+async function testPauseInsideTransaction(): Promise<void> {
+  const ms = Number(process.env.RECO_INGEST_TEST_PAUSE_MS ?? 0);
+  if (!(ms > 0)) return;
+  process.stderr.write('reco-ingest-test: paused inside the load transaction\n');
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}

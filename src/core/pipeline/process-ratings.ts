@@ -1,0 +1,92 @@
+import { readCsv } from './csv-reader.js';
+import { FileSink } from './file-sink.js';
+import { parseId, type FileStageResult } from './process-movies.js';
+import { RatingColumns, markDuplicates } from './rating-columns.js';
+import { EARLIEST_TIMESTAMP, type RejectReason } from './reasons.js';
+import { RejectWriter } from './rejects.js';
+
+export const RATINGS_HEADER = ['userId', 'movieId', 'rating', 'timestamp'] as const;
+
+const NUMBER = /^\s*-?\d+(\.\d+)?\s*$/;
+const INTEGER = /^\s*-?\d+\s*$/;
+
+export interface RatingChecks {
+  /** Is this movieId in the catalogue or in the same day's movies.csv? */
+  knownMovie(id: number): boolean;
+  /** Unix seconds; later timestamps are in the future. */
+  now: number;
+}
+
+export type ParsedRating = { user: number; movie: number; halfSteps: number; timestamp: number };
+
+/** Validates one ratings.csv record: the parsed row, or why it is rejected. */
+export function checkRating(fields: readonly string[], checks: RatingChecks): ParsedRating | RejectReason {
+  if (fields.length !== RATINGS_HEADER.length) return 'wrong_column_count';
+  const [u, m, r, t] = fields;
+  if (u.trim() === '' || m.trim() === '' || r.trim() === '' || t.trim() === '') return 'missing_field';
+  const user = parseId(u, Number.MAX_SAFE_INTEGER);
+  const movie = parseId(m);
+  if (user === undefined || movie === undefined || !NUMBER.test(r) || !INTEGER.test(t)) return 'malformed_number';
+  const rating = Number(r);
+  if (rating < 0.5 || rating > 5) return 'rating_out_of_range';
+  const halfSteps = rating * 2;
+  if (!Number.isInteger(halfSteps)) return 'rating_not_half_step';
+  if (!checks.knownMovie(movie)) return 'unknown_movie';
+  const timestamp = Number(t);
+  if (timestamp > checks.now) return 'timestamp_in_future';
+  if (timestamp < EARLIEST_TIMESTAMP) return 'timestamp_before_1995';
+  return { user, movie, halfSteps, timestamp };
+}
+
+const RATING_TEXT = ['', '0.5', '1.0', '1.5', '2.0', '2.5', '3.0', '3.5', '4.0', '4.5', '5.0'];
+
+/**
+ * Stage 2 for ratings.csv: streams the file once, validating each record into typed columns (rejected
+ * records go straight to the rejected file); then drops duplicates of a (user, movie), the latest timestamp
+ * winning, and writes the clean file in source order. Only when duplicates exist is the file read a
+ * second time, to write the losing lines with their original fields.
+ */
+export async function processRatings(
+  source: string,
+  paths: { processed: string; rejected: string },
+  checks: RatingChecks,
+  onBytes?: (n: number) => void,
+): Promise<FileStageResult> {
+  const rejects = new RejectWriter(paths.rejected, RATINGS_HEADER);
+  const rows = new RatingColumns();
+  let read = 0;
+  try {
+    for await (const { line, fields } of readCsv(source, RATINGS_HEADER, onBytes)) {
+      read++;
+      const ok = checkRating(fields, checks);
+      if (typeof ok === 'string') await rejects.add(line, ok, fields);
+      else rows.push(ok.user, ok.movie, ok.halfSteps, ok.timestamp, line);
+    }
+    const { loser, count } = markDuplicates(rows);
+    if (count > 0) {
+      const loserLines = new Set<number>();
+      for (let i = 0; i < rows.length; i++) if (loser[i]) loserLines.add(rows.line[i]);
+      for await (const { line, fields } of readCsv(source, RATINGS_HEADER)) {
+        if (loserLines.has(line)) await rejects.add(line, 'duplicate_in_file', fields);
+      }
+    }
+    const sink = await FileSink.open(paths.processed);
+    await sink.write(`${RATINGS_HEADER.join(',')}\n`);
+    let chunk = '';
+    for (let i = 0; i < rows.length; i++) {
+      if (loser[i]) continue;
+      chunk += `${rows.user[i]},${rows.movie[i]},${RATING_TEXT[rows.halfSteps[i]]},${rows.timestamp[i]}\n`;
+      if (chunk.length > 1 << 16) {
+        await sink.write(chunk);
+        chunk = '';
+      }
+    }
+    await sink.write(chunk);
+    await sink.close();
+    const rejectedPath = await rejects.close();
+    return { read, accepted: rows.length - count, rejected: rejects.total, byReason: rejects.counts, processedPath: paths.processed, rejectedPath };
+  } catch (err) {
+    await rejects.discard();
+    throw err;
+  }
+}

@@ -1,0 +1,77 @@
+import type { ReasonCounts } from './reasons.js';
+import type { FileKind } from './sources.js';
+
+export interface IngestOptions {
+  /** A flat folder of MovieLens files, or a tree of YYYY/MM/DD folders (default: <dataDir>/simulation_data). */
+  from: string;
+  /** Only this day (YYYY-MM-DD); without it every day under `from`, oldest first. */
+  date?: string;
+  /** The platform whose users these are (default "default"; created without a password when absent). */
+  client?: string;
+  /** Root of raw/, processed/ and no_injected_data/. */
+  dataDir: string;
+  /** Any rejected row fails the run (the day with it is not loaded). */
+  strict?: boolean;
+  onProgress?: (p: IngestProgress) => void;
+  /** Clock for the "timestamp in the future" check, unix seconds (default: now). */
+  now?: number;
+}
+
+export interface IngestProgress {
+  stage: 'archive' | 'process' | 'load' | 'done';
+  /** The batch: YYYY-MM-DD, or the flat folder's name. */
+  batch: string;
+  kind?: FileKind;
+  /** Bytes of source files processed so far, over all batches, and their total. */
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface FileSummary {
+  day: string | null;
+  kind: FileKind;
+  source: string;
+  sha256: string;
+  /** loaded: validated and written; skipped: this exact file (checksum) was loaded before. */
+  status: 'loaded' | 'skipped';
+  read: number;
+  accepted: number;
+  rejected: number;
+  byReason: ReasonCounts;
+  rawPath: string;
+  processedPath?: string;
+  rejectedPath?: string;
+  /** For a skipped file: the run that loaded it. */
+  loadedByRun?: number;
+  durationMs: number;
+}
+
+export interface DatabaseChanges {
+  moviesInserted: number;
+  moviesUpdated: number;
+  usersCreated: number;
+  ratingsInserted: number;
+  ratingsUpdated: number;
+  profilesUpdated: number;
+}
+
+export interface IngestSummary {
+  runId: number;
+  status: 'succeeded';
+  client: string;
+  source: string;
+  /** The batches loaded in this run (day, or the flat folder's name), oldest first. */
+  batches: string[];
+  files: FileSummary[];
+  filesLoaded: number;
+  filesSkipped: number;
+  /** Over the loaded files: read = accepted + rejected. */
+  read: number;
+  accepted: number;
+  rejected: number;
+  byReason: ReasonCounts;
+  database: DatabaseChanges;
+  /** False when the run changed nothing in the database (every file already loaded, or nothing new in them). */
+  changed: boolean;
+  durationMs: number;
+}
