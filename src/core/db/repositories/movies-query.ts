@@ -68,3 +68,9 @@ export async function catalogueSignature(db: Queryable): Promise<string> {
   const r = await db.query<{ n: number; latest: Date | null }>('SELECT count(*)::int AS n, max(updated_at) AS latest FROM movies');
   return `${r.rows[0].n}:${r.rows[0].latest ? new Date(r.rows[0].latest).getTime() : 0}`;
 }
+
+/** Movies in the catalogue (quickstart: 0 means "load the initial data"). */
+export async function countMovies(db: Queryable): Promise<number> {
+  const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM movies');
+  return r.rows[0].n;
+}

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { cliCommand, ROOT, runCli } from '../helpers/cli.js';
+import { createPgDatabase, tempDir } from '../helpers/engines.js';
+
+/** `reco serve` as an operator runs it: a child process, real database, SIGTERM to stop. */
+function startServe(env: Record<string, string | undefined>): { child: ChildProcess; url: Promise<string>; output: () => string; exit: Promise<number | null> } {
+  const full: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined, ...env })) if (v !== undefined) full[k] = v;
+  const child = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0'], { cwd: ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = out.match(/"msg":"listening"/) && out.match(/"url":"(http:\/\/[^"]+)"/);
+      if (m) resolve(m[1]);
+    });
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('close', (code) => reject(new Error(`reco serve exited with ${code}: ${err}`)));
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, url, output: () => out + err, exit };
+}
+
+describe('reco serve', () => {
+  it('serves on the embedded database, holds its lock, keeps a 0600 token secret, and stops cleanly on SIGTERM', async () => {
+    const dataDir = tempDir();
+    const env = { RECO_DATA_DIR: dataDir };
+    const s = startServe(env);
+    try {
+      const url = await s.url;
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ready', database: true, model: { version: 'fallback' } });
+      expect(fs.statSync(path.join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
+      const other = await runCli(['db', 'status'], { env });
+      expect(other.code).not.toBe(0);
+      expect(other.stderr).toMatch(/in use by reco serve, pid \d+/);
+      const c = await fetch(`${url}/create-client`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'acme', password: 'long enough pw' }) });
+      expect(c.status).toBe(201);
+    } finally {
+      s.child.kill('SIGTERM');
+    }
+    expect(await s.exit).toBe(0);
+    expect(s.output()).toMatch(/"msg":"request".*"route":"\/create-client","status":201/);
+    expect(s.output()).toMatch(/"msg":"stopped"/);
+    const after = await runCli(['clients', 'list', '--json'], { env });
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout).clients.map((x: any) => x.username)).toEqual(['acme']);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves on PostgreSQL through DATABASE_URL', async () => {
+    const pg = await createPgDatabase();
+    const s = startServe({ DATABASE_URL: pg.url, RECO_DATA_DIR: tempDir() });
+    try {
+      const url = await s.url;
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain('reco_model_info{algorithm=');
+    } finally {
+      s.child.kill('SIGTERM');
+      expect(await s.exit).toBe(0);
+      await pg.drop();
+    }
+  });
+
+  it('refuses a weak RECO_JWT_SECRET in one line (production without one: see limits.test.ts)', async () => {
+    // bin/dev.js (oclif development mode) forces NODE_ENV=development, so production is tested in-process.
+    const r = await runCli(['serve', '--port', '0'], { env: { RECO_DATA_DIR: tempDir(), RECO_JWT_SECRET: 'short' } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toBe('Error: RECO_JWT_SECRET is too short: use at least 32 characters (e.g. openssl rand -hex 32)');
+  });
+
+  it('documents itself in --help', async () => {
+    const r = await runCli(['serve', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--port/);
+    expect(r.stdout).toMatch(/EXAMPLES/);
+    expect(r.stdout).toMatch(/RECO_JWT_SECRET/);
+  });
+});
