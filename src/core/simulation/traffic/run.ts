@@ -1,0 +1,195 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RecoError, oneLine } from '../../errors.js';
+import { activityAt } from '../diurnal.js';
+import { Rng } from '../prng.js';
+import { ApiClient } from './api-client.js';
+import { TrafficStats, type LatencySummary } from './stats.js';
+import { checkTarget } from './target.js';
+
+export interface TrafficOptions {
+  url: string;
+  /** Seconds to send for. */
+  duration: number;
+  /** Target requests per second (the peak rate with `diurnal`). */
+  rate: number;
+  /** Most requests in flight at once. */
+  concurrency: number;
+  /** Most users this run creates (after that, new-user sessions become known-user ones). */
+  users: number;
+  /** Stop after this many requests even if time remains. */
+  maxRequests?: number;
+  seed: number;
+  /** Follow the daily activity curve, the whole run standing for one day (midnight to midnight). */
+  diurnal: boolean;
+  allowRemote: boolean;
+  username: string;
+  password: string;
+  adminToken?: string;
+  /** Per-request timeout in ms (default 10 s). */
+  timeoutMs?: number;
+  /** Called about once a second with the figures so far (the live report). */
+  onTick?: (live: LiveFigures) => void;
+}
+
+export interface LiveFigures {
+  elapsed_s: number;
+  requests: number;
+  throughput_rps: number;
+  latency_ms: LatencySummary;
+  unexpected_errors: number;
+}
+
+export interface TrafficReport {
+  url: string;
+  client: { username: string; registered: boolean };
+  duration_s: number;
+  target_rate_rps: number;
+  diurnal: boolean;
+  requests: number;
+  throughput_rps: number;
+  latency_ms: LatencySummary;
+  status_counts: Record<string, number>;
+  sessions: Record<string, number>;
+  users_created: number;
+  rate_limited: number;
+  errors: { unexpected: number; samples: string[] };
+}
+
+const HARD_MAX_REQUESTS = 10_000_000;
+
+export function validateTraffic(o: TrafficOptions): void {
+  const num = (name: string, v: number, lo: number, hi: number, int = false) => {
+    if (!Number.isFinite(v) || v < lo || v > hi || (int && !Number.isInteger(v))) throw new RecoError(`--${name} must be ${int ? 'a whole number ' : ''}from ${lo} to ${hi} (got ${v})`);
+  };
+  num('duration', o.duration, 0.1, 7 * 24 * 3600);
+  num('rate', o.rate, 0.01, 100_000);
+  num('concurrency', o.concurrency, 1, 10_000, true);
+  num('users', o.users, 1, 1_000_000, true);
+  if (o.maxRequests !== undefined) num('max-requests', o.maxRequests, 1, HARD_MAX_REQUESTS, true);
+}
+
+/**
+ * Replays realistic sessions against a running `reco serve`: new users arriving with a short history, known
+ * users asking for recommendations, known users sending the movie they just watched and its rating. Open loop
+ * at the target rate (requests are started on schedule, not after the previous answer), capped by concurrency;
+ * bounded by both time and count.
+ */
+export async function runTraffic(o: TrafficOptions): Promise<TrafficReport> {
+  validateTraffic(o);
+  const base = checkTarget(o.url, o.allowRemote);
+  const api = new ApiClient(base, { username: o.username, password: o.password, adminToken: o.adminToken }, o.timeoutMs);
+  let registered: boolean;
+  try {
+    registered = (await api.register()) === 'created';
+    await api.login();
+  } catch (err) {
+    if (err instanceof RecoError) throw err;
+    throw new RecoError(`cannot reach ${base.origin}: ${oneLine((err as Error).cause ?? err)}`, { hint: 'is reco serve running there?' });
+  }
+  const movies = await fetchMovieIds(api);
+  if (movies.length === 0) throw new RecoError(`the server at ${base.origin} has no movies in its catalogue`, { hint: 'run reco ingest first' });
+
+  const rng = new Rng(o.seed, 'traffic');
+  const stats = new TrafficStats();
+  const known: number[] = [];
+  let usersCreated = 0;
+  const maxRequests = Math.min(o.maxRequests ?? HARD_MAX_REQUESTS, HARD_MAX_REQUESTS);
+  // Movies by a Zipf-like popularity over the catalogue page order, so some are watched far more than others.
+  const pickMovie = () => movies[Math.min(movies.length - 1, Math.floor(Math.pow(movies.length + 1, rng.next())) - 1)];
+  const rating = () => 0.5 * (1 + Math.min(9, Math.max(0, Math.round(rng.normal(7, 1.8)))));
+
+  async function oneSession(): Promise<void> {
+    const roll = rng.next();
+    let session: string;
+    let body: Record<string, unknown>;
+    if (known.length === 0 || (roll < 0.2 && usersCreated < o.users)) {
+      session = 'new_user';
+      usersCreated++;
+      const size = 3 + rng.int(6);
+      const seen = new Set<number>();
+      while (seen.size < size) seen.add(pickMovie());
+      body = { history: [...seen].map((movie_id) => ({ movie_id, rating: rating() })), n: 10 };
+    } else if (roll < 0.7) {
+      session = 'recommendations';
+      body = { user_id: rng.pick(known), n: 10 };
+    } else {
+      session = 'watched_and_rated';
+      body = { user_id: rng.pick(known), history: [{ movie_id: pickMovie(), rating: rating() }], n: 10 };
+    }
+    const started = performance.now();
+    try {
+      const r = await api.authed('POST', '/recommendations', body);
+      stats.record(session, r.status, r.ms, r.status >= 300 && r.status !== 429 ? JSON.stringify(r.body).slice(0, 200) : undefined);
+      if (session === 'new_user' && r.status < 300 && Number.isInteger(r.body?.user_id)) known.push(r.body.user_id);
+      else if (session === 'new_user') usersCreated--;
+    } catch (err) {
+      const timeout = (err as Error)?.name === 'TimeoutError';
+      stats.record(session, timeout ? 'timeout' : 'network_error', performance.now() - started, oneLine((err as Error).cause ?? err));
+      if (session === 'new_user') usersCreated--;
+    }
+  }
+
+  const t0 = performance.now();
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  let due = 0; // seconds after t0 when the next request is due
+  let lastTick = 0;
+  const tick = () => {
+    const e = elapsed();
+    o.onTick?.({ elapsed_s: round(e), requests: stats.count, throughput_rps: round(stats.count / Math.max(e, 1e-3)), latency_ms: stats.latency(), unexpected_errors: stats.unexpected });
+  };
+  while (sent < maxRequests) {
+    const now = elapsed();
+    if (due >= o.duration || now >= o.duration) break;
+    if (due > now) await sleep((due - now) * 1000);
+    while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
+    if (elapsed() >= o.duration) break;
+    const p: Promise<void> = oneSession().finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    sent++;
+    // A saturated server does not get a burst of the whole backlog later: at most one second of catch-up.
+    due = Math.max(due, elapsed() - 1);
+    const rate = o.diurnal ? o.rate * activityAt((24 * due) / o.duration) : o.rate;
+    due += 1 / rate;
+    if (o.onTick && elapsed() - lastTick >= 1) {
+      lastTick = elapsed();
+      tick();
+    }
+  }
+  await Promise.all(inFlight);
+  const total = elapsed();
+  tick();
+  return {
+    url: base.origin,
+    client: { username: o.username, registered },
+    duration_s: round(total),
+    target_rate_rps: o.rate,
+    diurnal: o.diurnal,
+    requests: stats.count,
+    throughput_rps: round(stats.count / total),
+    latency_ms: stats.latency(),
+    status_counts: stats.statusCounts,
+    sessions: stats.sessions,
+    users_created: usersCreated,
+    rate_limited: stats.rateLimited,
+    errors: { unexpected: stats.unexpected, samples: stats.errorSamples },
+  };
+}
+
+/** Up to 1,000 movie ids from GET /movies (10 pages), the pool that sessions watch and rate. */
+async function fetchMovieIds(api: ApiClient): Promise<number[]> {
+  const ids: number[] = [];
+  for (let page = 0; page < 10; page++) {
+    const r = await api.authed('GET', `/movies?limit=100&offset=${page * 100}`);
+    if (r.status !== 200) throw new RecoError(`GET /movies answered HTTP ${r.status}`);
+    const batch = (r.body?.movies ?? []) as { movie_id: number }[];
+    ids.push(...batch.map((m) => m.movie_id));
+    if (batch.length < 100) break;
+  }
+  return ids;
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
