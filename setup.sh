@@ -5,8 +5,9 @@
 #
 # Installs k3s and helm at pinned versions, kube-prometheus-stack at a pinned chart version, builds the reco
 # image (docker, nerdctl or buildah, whichever exists; buildah is installed if none does) and imports it into
-# k3s, creates the Secrets (random; re-used when they exist), applies k8s/, waits for the rollouts and prints
-# how to reach the API and Grafana. Idempotent: run it again after a `git pull` to rebuild and roll out.
+# k3s, creates the Secrets (random; re-used when they exist), applies k8s/, waits for the rollouts, on the
+# first install loads the bundled MovieLens sample and trains a first model (k8s/seed), and prints how to
+# reach the API and Grafana. Idempotent: run it again after a `git pull` to rebuild and roll out.
 # Operator guide: docs/deploy.md.
 set -euo pipefail
 
@@ -38,7 +39,7 @@ Safe to run again: Secrets are kept, the image is rebuilt and the API rolled out
 
 Environment: K3S_VERSION (${K3S_VERSION}), HELM_VERSION (${HELM_VERSION}),
 KUBE_PROMETHEUS_STACK_VERSION (${KUBE_PROMETHEUS_STACK_VERSION}), RECO_BUILDER (docker|nerdctl|buildah),
-ROLLOUT_TIMEOUT (${ROLLOUT_TIMEOUT}).
+ROLLOUT_TIMEOUT (${ROLLOUT_TIMEOUT}), RECO_SKIP_SEED=1 (no sample data on the first install).
 EOF
 }
 
@@ -271,6 +272,30 @@ deploy() {
   kubectl -n "${NAMESPACE}" rollout status deployment/reco-api --timeout "${ROLLOUT_TIMEOUT}"
 }
 
+# First install only: the MovieLens sample in the image and a first model, so that the API recommends something
+# before the first daily ingest. The finished Job stays as the marker; RECO_SKIP_SEED=1 skips this.
+seed_once() {
+  if [ "${RECO_SKIP_SEED:-0}" = 1 ]; then return 0; fi
+  if kubectl -n "${NAMESPACE}" get job reco-seed >/dev/null 2>&1; then
+    log "Seed Job reco-seed exists: skipped"
+    return 0
+  fi
+  log "First install: loading the MovieLens sample and training a first model (Job reco-seed, minutes)"
+  kubectl apply -k k8s/seed
+  local state=""
+  for _ in $(seq 1 1080); do # 3 hours, the Job's own deadline
+    state="$(kubectl -n "${NAMESPACE}" get job reco-seed -o jsonpath='{.status.conditions[?(@.status=="True")].type}' 2>/dev/null || true)"
+    case "${state}" in
+      *Complete*) echo "reco-seed completed" && return 0 ;;
+      *Failed*) break ;;
+    esac
+    sleep 10
+  done
+  echo "warning: the seed Job did not complete (${state:-still running}); the API serves the popularity fallback meanwhile." >&2
+  echo "  kubectl -n ${NAMESPACE} logs job/reco-seed -c ingest; kubectl -n ${NAMESPACE} logs job/reco-seed -c train" >&2
+  echo "  to retry: kubectl -n ${NAMESPACE} delete job reco-seed && sudo ./setup.sh" >&2
+}
+
 print_access() {
   cat <<EOF
 
@@ -303,6 +328,7 @@ main() {
   image_changed="$(build_and_import)"
   create_app_secrets
   deploy "${image_changed}"
+  seed_once
   print_access
 }
 

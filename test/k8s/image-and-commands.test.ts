@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { execForm, hasCommand, type K8sObject, parseDockerfile, podContainers, readmeCommands, renderKustomize } from './support.js';
 
 /**
@@ -50,6 +50,21 @@ describe('README commands', () => {
     expect(ran.sort()).toEqual(['reco backup-db --keep 7', 'reco db migrate', 'reco ingest', 'reco serve --host 0.0.0.0 --port 8000', 'reco train']);
   });
 });
+
+(hasCommand('kubectl') ? test : test.skip)(
+  'the seed Job runs commands the README or the command\'s own --help examples document',
+  async () => {
+    const documented = readmeCommands(readme);
+    const help = await runCli(['ingest', '--help']);
+    expect(help.code).toBe(0);
+    for (const m of help.stdout.matchAll(/^\s*\$ (reco .+)$/gm)) documented.add(m[1].trim().replace(/\s+/g, ' '));
+    const seed = await renderKustomize(path.join(ROOT, 'k8s', 'seed'));
+    const lines = seed.flatMap(podContainers).map(({ container }) => [...container.command, ...container.args].join(' '));
+    expect(lines).toEqual(['reco ingest --from data/initial_data', 'reco train']);
+    for (const line of lines) expect(`${line}: ${documented.has(line) ? 'documented' : 'undocumented'}`).toBe(`${line}: documented`);
+  },
+  60_000,
+);
 
 describe('Dockerfile', () => {
   test('multi-stage on node:20-bookworm-slim', () => {
@@ -149,7 +164,8 @@ describe('setup.sh', () => {
     const image = r.stdout.trim();
     expect(image).toBe(`reco:${JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}`);
     if (hasCommand('kubectl')) {
-      const images = new Set((await renderKustomize()).flatMap(podContainers).map(({ container }) => container.image).filter((i) => i.startsWith('reco')));
+      const objects = [...(await renderKustomize()), ...(await renderKustomize(path.join(ROOT, 'k8s', 'seed')))];
+      const images = new Set(objects.flatMap(podContainers).map(({ container }) => container.image).filter((i) => i.startsWith('reco')));
       expect([...images]).toEqual([image]);
     }
     expect(text).toMatch(/k3s ctr images import/);

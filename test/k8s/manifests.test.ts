@@ -199,8 +199,54 @@ describeIfKubectl('k8s/ kustomize base', () => {
 
   test('the kustomization lists every manifest in k8s/ (none is forgotten)', () => {
     const listed = new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`));
+    // Sub-directories with a kustomization of their own (k8s/seed) are separate bases, applied on their own.
+    const ownBase = (dir: string) => dir !== K8S_DIR && fs.existsSync(path.join(dir, 'kustomization.yaml'));
     const walk = (dir: string): string[] =>
-      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.yaml') && e.name !== 'kustomization.yaml' ? [path.join(dir, e.name)] : []));
+      ownBase(dir)
+        ? []
+        : fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.yaml') && e.name !== 'kustomization.yaml' ? [path.join(dir, e.name)] : []));
     for (const file of walk(K8S_DIR)) for (const o of parseYamlDocuments(fs.readFileSync(file, 'utf8'))) expect(listed).toContain(`${o.kind}/${o.metadata.name}`);
+  });
+});
+
+describeIfKubectl('k8s/seed (first-install data, applied once by setup.sh)', () => {
+  let objects: K8sObject[];
+  beforeAll(async () => {
+    objects = await renderKustomize(path.join(K8S_DIR, 'seed'));
+  });
+
+  test('one Job in namespace reco that validates', async () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name} ${o.metadata.namespace}`)).toEqual(['Job/reco-seed reco']);
+    for (const o of objects) await validateObject(o);
+  });
+
+  test('loads the sample bundled in the image, then trains, on the jobs\' data volume', () => {
+    const containers = podContainers(objects[0]);
+    expect(containers.map(({ container, init }) => `${init ? 'init ' : ''}${[...container.command, ...container.args].join(' ')}`)).toEqual([
+      'init reco ingest --from data/initial_data',
+      'reco train',
+    ]);
+    expect(containers[0].container.workingDir).toBe('/app'); // the image's WORKDIR, where data/initial_data is
+    const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^WORKDIR \/app$/m);
+    expect(dockerfile).toMatch(/^COPY data\/initial_data \.\/data\/initial_data$/m);
+    const pod = containers[0].pod;
+    expect(pod.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName).toBe('reco-data');
+    for (const { container } of containers) {
+      expect(container.image).toBe(`reco:${version}`);
+      expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'reco-postgres', key: 'DATABASE_URL' });
+      expect(container.env.find((e: any) => e.name === 'NODE_ENV').value).toBe('production');
+      expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+    }
+  });
+
+  test('setup.sh applies it only when the Job does not exist yet', () => {
+    const setup = fs.readFileSync(path.join(ROOT, 'setup.sh'), 'utf8');
+    const seedOnce = /^seed_once\(\) \{\n([\s\S]*?)^\}/m.exec(setup)?.[1] ?? '';
+    const check = seedOnce.search(/if kubectl -n "\$\{NAMESPACE\}" get job reco-seed/);
+    const apply = seedOnce.search(/kubectl apply -k k8s\/seed/);
+    expect(check).toBeGreaterThan(-1);
+    expect(apply).toBeGreaterThan(check);
+    expect(setup).toMatch(/^\s*seed_once$/m); // and main calls it
   });
 });
