@@ -119,8 +119,9 @@ export function simulateData(o: SimulateDataOptions): SimulationSummary {
     writeDayAtomically(
       dir,
       {
-        'movies.csv': stringify(moviesRows, { header: true, columns: ['movieId', 'title', 'genres'] }),
-        'ratings.csv': stringify(ratingsRows, { header: true, columns: ['userId', 'movieId', 'rating', 'timestamp'] }),
+        // The header by hand: csv-stringify's `columns` would cut the injected rows that have a column too many.
+        'movies.csv': 'movieId,title,genres\n' + stringify(moviesRows),
+        'ratings.csv': 'userId,movieId,rating,timestamp\n' + stringify(ratingsRows),
       },
       Boolean(o.force),
     );
