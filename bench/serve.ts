@@ -139,6 +139,8 @@ async function main() {
     const bareRun = await run({ ...same, url: bare.url, method: 'POST', body: '{"user_id":1,"n":10}', headers: { 'content-type': 'application/json' } });
     const apiRun = await run({ ...same, url: api.url, requests: recommendationRequests(token, ids) });
     const ratio = apiRun.requests.average / bareRun.requests.average;
+    // For context: the same Express app on its cheapest route (no auth, no database, access log and metrics on).
+    const healthRun = await run({ ...same, url: `${api.url}/healthz` });
 
     const fixed = await run({ connections: 25, pipelining: 1, duration: 30, overallRate: 500, url: api.url, requests: recommendationRequests(token, ids) });
 
@@ -157,6 +159,8 @@ async function main() {
         api_errors: apiRun.errors + apiRun.timeouts,
         api_non2xx: apiRun.non2xx,
         api_p99_ms: apiRun.latency.p99,
+        healthz_rps: Math.round(healthRun.requests.average),
+        healthz_ratio: Number((healthRun.requests.average / bareRun.requests.average).toFixed(3)),
       },
       fixed_rate: {
         rate: 500,
@@ -174,6 +178,7 @@ async function main() {
     console.log(JSON.stringify(report, null, 2));
     console.log(
       `\nthroughput ratio ${report.throughput.ratio} (API ${report.throughput.api_rps} req/s / bare ${report.throughput.bare_rps} req/s; target >= 0.5) ` +
+        `| GET /healthz of the same app ${report.throughput.healthz_ratio} of bare ` +
         `| p99 at 500 req/s ${report.fixed_rate.p99_ms} ms, ${report.fixed_rate.errors + report.fixed_rate.non2xx} errors (target <= 25 ms, 0) ` +
         `| RSS ${report.memory.rss_mb} MB (target < 300)`,
     );

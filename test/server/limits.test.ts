@@ -3,7 +3,7 @@ import path from 'node:path';
 import { resolveJwtSecret } from '../../src/core/auth/jwt-secret.js';
 import type { RecoServer } from '../../src/server/index.js';
 import { describeEachEngine, tempDir } from '../helpers/engines.js';
-import { call, registerAndLogin, seedCatalogue, startTestServer, SwitchableSource } from './fixtures.js';
+import { call, rankingModel, registerAndLogin, seedCatalogue, startTestServer, SwitchableSource } from './fixtures.js';
 
 /** Admin gate, rate limits, token lifetime and graceful shutdown, each on a server configured for it. */
 describeEachEngine('server limits', (t) => {
@@ -60,6 +60,18 @@ describeEachEngine('server limits', (t) => {
     const r = await call(s.url!, 'GET', '/movies', { token });
     expect(r.status).toBe(401);
     expect(r.body.message).toMatch(/disabled/);
+  });
+
+  it('picks up a newly activated model by polling when no notification comes', async () => {
+    const source = new SwitchableSource();
+    const s = await start({ modelSource: source, modelPollMs: 100 });
+    expect(s.models.current?.version).toBe('fallback');
+    source.models.set('v9', rankingModel('v9'));
+    source.active = 'v9';
+    const deadline = Date.now() + 5000;
+    while (s.models.current?.version !== 'v9' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    expect(s.models.current?.version).toBe('v9');
+    expect((await call(s.url!, 'GET', '/readyz')).body.model).toEqual({ algorithm: 'test-ranking', version: 'v9' });
   });
 
   it('limits the body size as configured', async () => {
