@@ -75,6 +75,7 @@ Each step says whether it ran or was skipped. Then see docs/api.md for the curl 
           port: flags.port,
           host: flags.host,
           modelPollSeconds: flags['model-poll'],
+          trustProxy: flags['trust-proxy'],
           logTo: this.jsonEnabled() ? 'stderr' : 'stdout',
           onListening: (url) => this.note(`reco is ready: ${url} (docs at ${url}/docs; the curl session is in docs/api.md; Ctrl-C to stop)`),
         });

@@ -5,6 +5,12 @@ import { serveUntilSignal } from '../server/run.js';
 export const serveFlags = {
   port: Flags.integer({ description: 'TCP port (0 picks a free one)', default: 8000, min: 0, max: 65535, env: 'PORT' }),
   host: Flags.string({ description: 'address to listen on (0.0.0.0 for all interfaces, e.g. in a container)', default: '127.0.0.1' }),
+  'trust-proxy': Flags.integer({
+    description: 'number of proxies in front (an ingress: 1) whose X-Forwarded-For is trusted, so rate limits apply per real client',
+    default: 0,
+    min: 0,
+    env: 'RECO_TRUST_PROXY',
+  }),
   'model-poll': Flags.integer({
     description: 'seconds between checks of the registry for a newly activated model (besides LISTEN/NOTIFY); 0 turns polling off',
     default: 30,
@@ -35,6 +41,7 @@ On the embedded database, reco serve holds the database while it runs: other com
           port: flags.port,
           host: flags.host,
           modelPollSeconds: flags['model-poll'],
+          trustProxy: flags['trust-proxy'],
           logTo: this.jsonEnabled() ? 'stderr' : 'stdout',
           onListening: (url) => this.note(`reco serve: listening on ${url} (API docs at ${url}/docs; Ctrl-C to stop)`),
         }),

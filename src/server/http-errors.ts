@@ -62,7 +62,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (err?.type === 'entity.parse.failed') e = new HttpError(400, 'the body is not valid JSON');
     else if (err?.type === 'entity.too.large') e = new HttpError(413, `the body is larger than the limit of ${err.limit} bytes`);
     else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new HttpError(415, 'unsupported body encoding or charset');
-    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500 && err.expose) e = new HttpError(err.status, String(err.message));
+    else if (isDatabaseUnavailable(err)) {
+      logger.error({ err, method: req.method, url: req.originalUrl }, 'database unavailable');
+      e = new HttpError(503, 'the database is unavailable: try again shortly');
+    } else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500 && err.expose) e = new HttpError(err.status, String(err.message));
     else {
       logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
       e = new HttpError(500, 'internal error');
@@ -70,4 +73,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return;
     res.status(e.status).json({ error: e.code, message: e.message });
   };
+}
+
+/** Connection failures and server shutdowns of PostgreSQL: the service is down, not the request wrong. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
+function isDatabaseUnavailable(err: any): boolean {
+  if (UNAVAILABLE_CODES.has(err?.code)) return true;
+  const message = String(err?.message ?? '');
+  return /timeout exceeded when trying to connect|Connection terminated|Cannot use a pool after calling end/.test(message);
 }

@@ -132,3 +132,27 @@ describe('the token secret', () => {
     expect(resolveJwtSecret({ dataDir: tempDir(), production: true, jwtSecret: 'z'.repeat(32) })).toBe('z'.repeat(32));
   });
 });
+
+describe('when the database goes away', () => {
+  it('answers 503 on /readyz and on routes that need it, never a 500 or a leak', async () => {
+    const { createTestDatabase } = await import('../helpers/engines.js');
+    const made = await createTestDatabase('postgres');
+    await seedCatalogue(made.db);
+    const s = await startTestServer(made.db, { modelSource: new SwitchableSource() });
+    try {
+      const token = await registerAndLogin(s.url!, 'gone');
+      expect((await call(s.url!, 'GET', '/readyz')).status).toBe(200);
+      await made.drop();
+      const ready = await call(s.url!, 'GET', '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({ status: 'not ready', database: false });
+      const r = await call(s.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 1 }] } });
+      expect(r.status).toBe(503);
+      expect(r.body).toEqual({ error: 'unavailable', message: 'the database is unavailable: try again shortly' });
+      expect((await call(s.url!, 'GET', '/healthz')).status).toBe(200);
+      expect((await call(s.url!, 'GET', '/metrics')).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+});
