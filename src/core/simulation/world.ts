@@ -21,7 +21,7 @@ export const TASTE_GROUPS = 5;
 /** Zipf exponent of movie popularity by rank: the top 1% of movies draw about half of the ratings. */
 const POPULARITY_EXPONENT = 1.0;
 /** How strongly taste steers what a user watches (log-odds per unit of genre affinity). */
-const CHOICE_TASTE_WEIGHT = 1.5;
+const CHOICE_TASTE_WEIGHT = 2.5;
 /** How strongly taste moves a rating (stars per unit of affinity). */
 const RATING_TASTE_WEIGHT = 0.9;
 
