@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ingest } from '../../src/core/pipeline/index.js';
+import { simulateData } from '../../src/core/simulation/data.js';
+import { TrafficStats } from '../../src/core/simulation/traffic/stats.js';
+import { checkTarget, isLoopback } from '../../src/core/simulation/traffic/target.js';
+import { runTraffic, type TrafficOptions } from '../../src/core/simulation/traffic/run.js';
+import { startServer, type RecoServer } from '../../src/server/index.js';
+import { runCli } from '../helpers/cli.js';
+import { createTestDatabase, tempDir, type TestDatabase } from '../helpers/engines.js';
+import { shippedCatalogue } from './helpers.js';
+
+/**
+ * `reco simulate traffic` against the real API (startServer on a loopback port) over a real database loaded by
+ * the real ingest from simulated days; real HTTP throughout.
+ */
+describe('reco simulate traffic against a real reco serve', () => {
+  let t: TestDatabase;
+  let server: RecoServer;
+  let url: string;
+  const root = tempDir('reco-sim-traffic-');
+  const base: Omit<TrafficOptions, 'username' | 'password'> = {
+    url: '',
+    duration: 5,
+    rate: 20,
+    concurrency: 4,
+    users: 100,
+    seed: 1,
+    diurnal: false,
+    allowRemote: false,
+  };
+
+  beforeAll(async () => {
+    t = await createTestDatabase('postgres');
+    const out = path.join(root, 'simulation_data');
+    simulateData({ catalogue: shippedCatalogue().slice(0, 2000), start: '2018-09-25', days: 2, users: 200, newMovies: 2, badRows: 0, seed: 3, out });
+    await ingest(t.db, { from: out, dataDir: root });
+    server = await startServer({
+      db: t.db,
+      config: { dataDir: root, jwtSecret: 'traffic-test-secret-0123456789abcdef0123', tokenTtlSeconds: 3600, production: false },
+      modelPollMs: 0,
+      port: 0,
+      host: '127.0.0.1',
+    });
+    url = server.url!;
+    base.url = url;
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await t?.drop();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs 10 s from the CLI and reports throughput, latency percentiles and statuses with zero unexpected errors', async () => {
+    const r = await runCli(['simulate', 'traffic', '--url', url, '--duration', '10', '--rate', '20', '--concurrency', '4', '--json'], { timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.errors).toEqual({ unexpected: 0, samples: [] });
+    expect(report.duration_s).toBeGreaterThanOrEqual(9.5);
+    expect(report.duration_s).toBeLessThan(15);
+    expect(report.requests).toBeGreaterThan(150);
+    expect(report.requests).toBeLessThanOrEqual(201);
+    expect(report.throughput_rps).toBeGreaterThan(15);
+    expect(Object.keys(report.status_counts)).toEqual(['200']);
+    expect(Object.keys(report.sessions).sort()).toEqual(['new_user', 'recommendations', 'watched_and_rated']);
+    const l = report.latency_ms;
+    expect(l.p50).toBeGreaterThan(0);
+    expect(l.p50).toBeLessThanOrEqual(l.p90);
+    expect(l.p90).toBeLessThanOrEqual(l.p99);
+    expect(l.p99).toBeLessThanOrEqual(l.max);
+    // What the server stored: one user per new-user session, for the client the simulator registered.
+    expect(report.client.registered).toBe(true);
+    const users = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1', [report.client.username]);
+    expect(users.rows[0].n).toBe(report.users_created);
+    expect(report.users_created).toBe(report.sessions.new_user);
+  }, 90_000);
+
+  it('stops at --max-requests before the time is up, and logs in again as an existing client', async () => {
+    const first = await runTraffic({ ...base, username: 'traffic-bound', password: 'a long password 1', maxRequests: 25, duration: 60 });
+    expect(first.requests).toBe(25);
+    expect(first.duration_s).toBeLessThan(10);
+    expect(first.client.registered).toBe(true);
+    const second = await runTraffic({ ...base, username: 'traffic-bound', password: 'a long password 1', maxRequests: 5 });
+    expect(second.client.registered).toBe(false);
+    expect(second.errors.unexpected).toBe(0);
+    await expect(runTraffic({ ...base, username: 'traffic-bound', password: 'wrong password', maxRequests: 5 })).rejects.toThrow(
+      'cannot log in as traffic-bound: wrong username or password',
+    );
+  }, 60_000);
+
+  it('follows the daily curve with --diurnal: fewer requests than the flat peak rate', async () => {
+    const r = await runTraffic({ ...base, username: 'traffic-diurnal', password: 'a long password 2', duration: 4, rate: 40, diurnal: true });
+    expect(r.errors.unexpected).toBe(0);
+    // The mean of the curve is about 0.49 of its peak.
+    expect(r.requests).toBeGreaterThan(40);
+    expect(r.requests).toBeLessThan(0.75 * 4 * 40);
+  }, 30_000);
+
+  it('refuses a target outside loopback unless allowed, before sending anything', async () => {
+    await expect(runTraffic({ ...base, url: 'http://192.0.2.1:8000', username: 'x1', password: 'p' })).rejects.toThrow(/refusing to send load to 192\.0\.2\.1:8000/);
+    const cli = await runCli(['simulate', 'traffic', '--url', 'https://example.com']);
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr.trim()).toBe('Error: refusing to send load to example.com: not a loopback address (pass --allow-remote if you really mean to load-test that server)');
+    for (const h of ['localhost', '127.0.0.1', '127.8.9.10', '[::1]']) expect(isLoopback(h)).toBe(true);
+    for (const h of ['10.0.0.1', 'example.com', '[::2]', '128.0.0.1', 'localhost.evil.com']) expect(isLoopback(h)).toBe(false);
+    expect(checkTarget('http://192.0.2.1', true).host).toBe('192.0.2.1');
+    expect(() => checkTarget('ftp://127.0.0.1', false)).toThrow(/unsupported URL scheme/);
+  });
+
+  it('says clearly when nothing listens at the target', async () => {
+    await expect(runTraffic({ ...base, url: 'http://127.0.0.1:9', username: 'x2', password: 'p' })).rejects.toThrow(/^cannot reach http:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/);
+  });
+});
+
+describe('TrafficStats', () => {
+  it('counts 429 apart, 5xx, other 4xx and network errors as unexpected, and takes nearest-rank percentiles', () => {
+    const s = new TrafficStats();
+    for (let i = 1; i <= 100; i++) s.record('recommendations', 200, i);
+    s.record('new_user', 429, 1);
+    s.record('new_user', 500, 1, 'boom');
+    s.record('recommendations', 404, 1);
+    s.record('recommendations', 'network_error', 1, 'ECONNRESET');
+    expect(s.rateLimited).toBe(1);
+    expect(s.unexpected).toBe(3);
+    expect(s.errorSamples).toEqual(['new_user: 500 boom', 'recommendations: 404', 'recommendations: network_error ECONNRESET']);
+    expect(s.statusCounts).toEqual({ '200': 100, '429': 1, '500': 1, '404': 1, network_error: 1 });
+    const l = s.latency();
+    expect(l.max).toBe(100);
+    expect(l.p50).toBe(48);
+    expect(l.p99).toBe(99);
+  });
+});
