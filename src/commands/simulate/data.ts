@@ -7,7 +7,7 @@ import { dataPaths } from '../../core/config.js';
 import { loadSimulationSource } from '../../core/db/repositories/simulation.js';
 import { defaultCatalogueFile, readCatalogueFile, type SimMovie } from '../../core/simulation/catalogue.js';
 import { dayAfter, DEFAULT_START } from '../../core/simulation/dates.js';
-import { simulateData } from '../../core/simulation/data.js';
+import { plannedDays, simulateData } from '../../core/simulation/data.js';
 
 export default class SimulateData extends RecoCommand {
   static override summary = 'Write realistic daily MovieLens-format files for reco ingest';
@@ -45,6 +45,9 @@ The catalogue is the database's movies table, or data/initial_data/movies.csv wh
     const start = flags.start ?? (source.latestRatingAt !== null ? dayAfter(source.latestRatingAt) : DEFAULT_START);
     const out = flags.out ?? dataPaths(this.settings.dataDir).simulationData;
     this.note(`Catalogue: ${source.movies.length} movies from ${source.from}; writing ${days} day(s) from ${start} to ${out}`);
+    // The clock only feeds this warning, never the files: ingest rejects ratings from the future.
+    const lastDay = days >= 1 && days <= 3650 ? plannedDays(start, days).at(-1) : undefined;
+    if (lastDay && lastDay > new Date().toISOString().slice(0, 10)) this.note(`Warning: ${lastDay} is in the future; reco ingest will reject its ratings as timestamp_in_future until then`);
 
     const bar = progressBar({ label: 'Simulating', total: days, enabled: !this.jsonEnabled(), unit: 'days' });
     let summary;
