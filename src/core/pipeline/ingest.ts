@@ -22,7 +22,30 @@ import { processMovies, type FileStageResult } from './process-movies.js';
 import { processRatings } from './process-ratings.js';
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
 import { discoverBatches, type Batch, type SourceFile } from './sources.js';
-import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary } from './types.js';
+import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, StageTimings } from './types.js';
+
+const noTimings = (): StageTimings => ({
+  archive: 0,
+  process: 0,
+  copyMovies: 0,
+  upsertMovies: 0,
+  copyRatings: 0,
+  upsertUsers: 0,
+  upsertRatings: 0,
+  vectors: 0,
+  writeVectors: 0,
+  commit: 0,
+});
+
+/** Runs `fn` and adds its wall time to `timings[stage]`. */
+async function timed<T>(timings: StageTimings, stage: keyof StageTimings, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings[stage] += performance.now() - t0;
+  }
+}
 
 const noChanges = (): DatabaseChanges => ({ moviesInserted: 0, moviesUpdated: 0, usersCreated: 0, ratingsInserted: 0, ratingsUpdated: 0, profilesUpdated: 0 });
 
@@ -35,6 +58,7 @@ interface RunContext {
   now: number;
   bytesTotal: number;
   bytesDone: number;
+  timings: StageTimings;
 }
 
 /**
@@ -66,6 +90,7 @@ export async function ingest(db: Database, options: IngestOptions): Promise<Inge
     database: noChanges(),
     changed: false,
     durationMs: 0,
+    timingsMs: noTimings(),
   };
   const totals = (): RunTotals => ({
     filesLoaded: summary.filesLoaded,
@@ -89,6 +114,7 @@ export async function ingest(db: Database, options: IngestOptions): Promise<Inge
           now: options.now ?? Math.floor(Date.now() / 1000),
           bytesTotal: batches.reduce((s, b) => s + b.files.reduce((t, f) => t + f.bytes, 0), 0),
           bytesDone: 0,
+          timings: summary.timingsMs,
         };
         for (const batch of batches) {
           const { files, changes } = await ingestBatch(ctx, batch);
@@ -110,6 +136,7 @@ export async function ingest(db: Database, options: IngestOptions): Promise<Inge
         const d = summary.database;
         summary.changed = d.moviesInserted + d.moviesUpdated + d.usersCreated + d.ratingsInserted + d.ratingsUpdated > 0;
         summary.durationMs = Math.round(performance.now() - started);
+        for (const k of Object.keys(summary.timingsMs) as (keyof StageTimings)[]) summary.timingsMs[k] = Math.round(summary.timingsMs[k]);
         await finishIngestRun(db, runId, 'succeeded', totals());
         options.onProgress?.({ stage: 'done', batch: '', bytesDone: ctx.bytesTotal, bytesTotal: ctx.bytesTotal });
         return summary;
@@ -139,7 +166,7 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
     const t0 = performance.now();
     progress('archive', file.kind);
     const paths = stagePaths(options.dataDir, batch, file.kind);
-    const { sha256 } = await archiveFile(file.path, paths.raw);
+    const { sha256 } = await timed(ctx.timings, 'archive', () => archiveFile(file.path, paths.raw));
     const clientId = ledgerClient(file.kind, ctx.clientId);
     const loaded = await findLoadedFile(db, file.kind, sha256, clientId);
     const summary: FileSummary = {
@@ -169,12 +196,12 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
   for (const p of pending) {
     let result: FileStageResult;
     if (p.file.kind === 'movies') {
-      const r = await processMovies(p.file.path, p.paths, onBytes('movies'));
+      const r = await timed(ctx.timings, 'process', () => processMovies(p.file.path, p.paths, onBytes('movies')));
       for (const id of r.movieIds) dayMovies.add(id);
       result = r;
     } else {
       const knownMovie = (id: number) => ctx.catalogue.has(id) || dayMovies.has(id);
-      result = await processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings'));
+      result = await timed(ctx.timings, 'process', () => processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings')));
     }
     Object.assign(p.summary, {
       read: result.read,
@@ -192,6 +219,8 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
   // Stage 3 (load): the whole batch in one transaction, so a crash leaves all of it or nothing.
   progress('load');
   const changes = noChanges();
+  const t = ctx.timings;
+  let commitStarted = 0;
   try {
     await db.transaction(async (tx) => {
       await lockIngest(tx);
@@ -203,8 +232,8 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
           Object.assign(p.summary, { status: 'skipped', loadedByRun: loaded.run_id, read: 0, accepted: 0, rejected: 0, byReason: emptyReasonCounts() });
           continue;
         }
-        if (p.file.kind === 'movies') await loadMovies(tx, p.paths.processed, changes);
-        else await loadRatings(tx, ctx.clientId, p.paths.processed, profilesPath(options.dataDir, batch), changes);
+        if (p.file.kind === 'movies') await loadMovies(tx, p.paths.processed, changes, t);
+        else await loadRatings(tx, ctx.clientId, p.paths.processed, profilesPath(options.dataDir, batch), changes, t);
         await testPauseInsideTransaction();
         const s = p.summary;
         s.durationMs = Math.round(performance.now() - p.started);
@@ -221,7 +250,9 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
           durationMs: performance.now() - t0 + s.durationMs,
         });
       }
+      commitStarted = performance.now();
     });
+    t.commit += performance.now() - commitStarted;
   } catch (err) {
     if (isRecoError(err)) throw err;
     throw new RecoError(`loading ${label} into the database failed, nothing of it was kept: ${oneLine(err)}`, { exitCode: 4, cause: err });
@@ -235,28 +266,30 @@ function ledgerClient(kind: SourceFile['kind'], clientId: number): number | null
   return kind === 'movies' ? null : clientId;
 }
 
-async function loadMovies(tx: Queryable, processed: string, changes: DatabaseChanges): Promise<void> {
+async function loadMovies(tx: Queryable, processed: string, changes: DatabaseChanges, t: StageTimings): Promise<void> {
   await createMovieStage(tx);
-  await copyIntoMovieStage(tx, withoutHeader(processed));
-  const r = await upsertMoviesFromStage(tx);
+  await timed(t, 'copyMovies', () => copyIntoMovieStage(tx, withoutHeader(processed)));
+  const r = await timed(t, 'upsertMovies', () => upsertMoviesFromStage(tx));
   changes.moviesInserted += r.inserted;
   changes.moviesUpdated += r.updated;
 }
 
-async function loadRatings(tx: Queryable, clientId: number, processed: string, profilesFile: string, changes: DatabaseChanges): Promise<void> {
+async function loadRatings(tx: Queryable, clientId: number, processed: string, profilesFile: string, changes: DatabaseChanges, t: StageTimings): Promise<void> {
   await createRatingStage(tx);
-  await copyIntoRatingStage(tx, withoutHeader(processed));
-  const users = await upsertStagedUsers(tx, clientId);
+  await timed(t, 'copyRatings', () => copyIntoRatingStage(tx, withoutHeader(processed)));
+  const users = await timed(t, 'upsertUsers', () => upsertStagedUsers(tx, clientId));
   changes.usersCreated += users.created;
-  const r = await upsertRatingsFromStage(tx);
+  const r = await timed(t, 'upsertRatings', () => upsertRatingsFromStage(tx));
   changes.ratingsInserted += r.inserted;
   changes.ratingsUpdated += r.updated;
-  changes.profilesUpdated += await recomputeTouchedProfiles(tx);
+  changes.profilesUpdated += await timed(t, 'vectors', () => recomputeTouchedProfiles(tx));
   // The processed folder also gets the touched users' vectors, as the seed's extract-feature step left them.
-  const sink = await FileSink.open(profilesFile);
-  await sink.write(`${PROFILE_CSV_HEADER.join(',')}\n`);
-  for await (const chunk of touchedProfilesCsv(tx)) await sink.write(Buffer.from(chunk).toString('utf8'));
-  await sink.close();
+  await timed(t, 'writeVectors', async () => {
+    const sink = await FileSink.open(profilesFile);
+    await sink.write(`${PROFILE_CSV_HEADER.join(',')}\n`);
+    for await (const chunk of touchedProfilesCsv(tx)) await sink.write(Buffer.from(chunk).toString('utf8'));
+    await sink.close();
+  });
 }
 
 /**

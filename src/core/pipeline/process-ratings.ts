@@ -1,4 +1,5 @@
 import { readCsv } from './csv-reader.js';
+import { containsQuote, readQuoteFreeRatings } from './fast-ratings-reader.js';
 import { FileSink } from './file-sink.js';
 import { parseId, type FileStageResult } from './process-movies.js';
 import { RatingColumns, markDuplicates } from './rating-columns.js';
@@ -27,15 +28,19 @@ export function checkRating(fields: readonly string[], checks: RatingChecks): Pa
   const user = parseId(u, Number.MAX_SAFE_INTEGER);
   const movie = parseId(m);
   if (user === undefined || movie === undefined || !NUMBER.test(r) || !INTEGER.test(t)) return 'malformed_number';
-  const rating = Number(r);
-  if (rating < 0.5 || rating > 5) return 'rating_out_of_range';
-  const halfSteps = rating * 2;
-  if (!Number.isInteger(halfSteps)) return 'rating_not_half_step';
-  if (!checks.knownMovie(movie)) return 'unknown_movie';
+  const halfSteps = Number(r) * 2;
   const timestamp = Number(t);
-  if (timestamp > checks.now) return 'timestamp_in_future';
+  return valueProblem(halfSteps, movie, timestamp, checks.knownMovie, checks.now) ?? { user, movie, halfSteps, timestamp };
+}
+
+/** The checks on parsed values, shared by the general path and the fast reader (same order, same codes). */
+function valueProblem(halfSteps: number, movie: number, timestamp: number, knownMovie: (id: number) => boolean, now: number): RejectReason | undefined {
+  if (halfSteps < 1 || halfSteps > 10) return 'rating_out_of_range';
+  if (!Number.isInteger(halfSteps)) return 'rating_not_half_step';
+  if (!knownMovie(movie)) return 'unknown_movie';
+  if (timestamp > now) return 'timestamp_in_future';
   if (timestamp < EARLIEST_TIMESTAMP) return 'timestamp_before_1995';
-  return { user, movie, halfSteps, timestamp };
+  return undefined;
 }
 
 const RATING_TEXT = ['', '0.5', '1.0', '1.5', '2.0', '2.5', '3.0', '3.5', '4.0', '4.5', '5.0'];
@@ -56,11 +61,37 @@ export async function processRatings(
   const rows = new RatingColumns();
   let read = 0;
   try {
-    for await (const { line, fields } of readCsv(source, RATINGS_HEADER, onBytes)) {
-      read++;
-      const ok = checkRating(fields, checks);
-      if (typeof ok === 'string') await rejects.add(line, ok, fields);
-      else rows.push(ok.user, ok.movie, ok.halfSteps, ok.timestamp, line);
+    if (await containsQuote(source)) {
+      for await (const { line, fields } of readCsv(source, RATINGS_HEADER, onBytes)) {
+        read++;
+        const ok = checkRating(fields, checks);
+        if (typeof ok === 'string') await rejects.add(line, ok, fields);
+        else rows.push(ok.user, ok.movie, ok.halfSteps, ok.timestamp, line);
+      }
+    } else {
+      // The fast path (fast-ratings-reader.ts): rejected rows are queued and written after each chunk.
+      const queued: [number, RejectReason, string[]][] = [];
+      const { knownMovie, now } = checks;
+      read = await readQuoteFreeRatings(
+        source,
+        RATINGS_HEADER,
+        (line, r) => {
+          // A row that fails a check goes the general way, so its rejected line keeps the original text.
+          if (valueProblem(r.halfSteps, r.movie, r.timestamp, knownMovie, now)) return false;
+          rows.push(r.user, r.movie, r.halfSteps, r.timestamp, line);
+          return true;
+        },
+        (line, fields) => {
+          const ok = checkRating(fields, checks);
+          if (typeof ok === 'string') queued.push([line, ok, fields]);
+          else rows.push(ok.user, ok.movie, ok.halfSteps, ok.timestamp, line);
+        },
+        async () => {
+          for (const [line, reason, fields] of queued) await rejects.add(line, reason, fields);
+          queued.length = 0;
+        },
+        onBytes,
+      );
     }
     const { loser, count } = markDuplicates(rows);
     if (count > 0) {

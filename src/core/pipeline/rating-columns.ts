@@ -57,8 +57,7 @@ export function markDuplicates(c: RatingColumns): { loser: Uint8Array; count: nu
     const w = winner.get(k);
     if (w === undefined) {
       winner.set(k, i);
-    } else if (c.timestamp[i] >= c.timestamp[w]) {
-      // Rows come in line order, so on a tie the later line (i) wins.
+    } else if (c.timestamp[i] > c.timestamp[w] || (c.timestamp[i] === c.timestamp[w] && c.line[i] > c.line[w])) {
       loser[w] = 1;
       winner.set(k, i);
       count++;

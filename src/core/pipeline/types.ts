@@ -74,4 +74,19 @@ export interface IngestSummary {
   /** False when the run changed nothing in the database (every file already loaded, or nothing new in them). */
   changed: boolean;
   durationMs: number;
+  /** Where the time went, summed over batches (ms): archive, process, copy, users, upsert, vectors, … */
+  timingsMs: StageTimings;
+}
+
+export interface StageTimings {
+  archive: number;
+  process: number;
+  copyMovies: number;
+  upsertMovies: number;
+  copyRatings: number;
+  upsertUsers: number;
+  upsertRatings: number;
+  vectors: number;
+  writeVectors: number;
+  commit: number;
 }

@@ -1,0 +1,171 @@
+/**
+ * bench:ingest — `reco ingest` of 1,000,000 generated ratings into the local PostgreSQL, end to end (parse,
+ * validate, archive, processed files, load, vectors), against psql's `\copy` of the same rows into a table
+ * with the columns and primary key of `ratings`, in the same run. Target: ingest reaches ≥ 50 % of psql's
+ * rows per second, with a peak RSS under 400 MB. Also reports the embedded engine (PGlite).
+ *
+ *   npm run bench:ingest [-- --rows 1000000] [--no-pglite]
+ * RECO_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the server to make databases on.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { GENRES } from '../src/core/features/genres.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const args = process.argv.slice(2);
+const ROWS = Number(args[args.indexOf('--rows') + 1] || 0) || 1_000_000;
+const WITH_PGLITE = !args.includes('--no-pglite');
+const PER_USER = 100;
+const MOVIES = 10_000;
+
+/** A small deterministic generator (LCG) so every run ingests the same bytes. */
+function lcg(seed: number) {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+function generate(dir: string): void {
+  const rnd = lcg(42);
+  fs.mkdirSync(dir, { recursive: true });
+  const movies = ['movieId,title,genres'];
+  for (let m = 1; m <= MOVIES; m++) {
+    const g = new Set<string>();
+    const k = 1 + Math.floor(rnd() * 3);
+    for (let j = 0; j < k; j++) g.add(GENRES[Math.floor(rnd() * GENRES.length)]);
+    movies.push(`${m},Movie ${m} (${1950 + (m % 70)}),${[...g].join('|')}`);
+  }
+  fs.writeFileSync(path.join(dir, 'movies.csv'), movies.join('\n') + '\n');
+  const fd = fs.openSync(path.join(dir, 'ratings.csv'), 'w');
+  fs.writeSync(fd, 'userId,movieId,rating,timestamp\n');
+  let chunk = '';
+  for (let i = 0; i < ROWS; i++) {
+    const u = Math.floor(i / PER_USER) + 1;
+    const j = i % PER_USER;
+    // 101 is coprime with MOVIES, so a user's PER_USER movies are distinct.
+    const movie = ((u * 7919 + j * 101) % MOVIES) + 1;
+    const rating = (1 + Math.floor(rnd() * 10)) / 2;
+    const ts = 1_200_000_000 + Math.floor(rnd() * 400_000_000);
+    chunk += `${u},${movie},${rating.toFixed(1)},${ts}\n`;
+    if (chunk.length > 1 << 20) {
+      fs.writeSync(fd, chunk);
+      chunk = '';
+    }
+  }
+  fs.writeSync(fd, chunk);
+  fs.closeSync(fd);
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function freshDatabase(name: string): Promise<string> {
+  await admin(async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await c.query(`CREATE DATABASE ${name}`);
+  });
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const dropDatabase = (name: string) => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+
+/** psql's \copy of the ratings file into a table with the columns and primary key of `ratings`. */
+async function psqlCopy(url: string, file: string): Promise<number> {
+  execFileSync('psql', [url, '-qc', 'DROP TABLE IF EXISTS ref; CREATE TABLE ref (user_id bigint NOT NULL, movie_id integer NOT NULL, rating real NOT NULL, ts bigint NOT NULL, PRIMARY KEY (user_id, movie_id))']);
+  const t0 = performance.now();
+  execFileSync('psql', [url, '-qc', `\\copy ref (user_id, movie_id, rating, ts) FROM '${file}' WITH (FORMAT csv, HEADER true)`]);
+  return (performance.now() - t0) / 1000;
+}
+
+interface IngestRun {
+  wallSeconds: number;
+  inProcessSeconds: number;
+  peakRssBytes: number;
+  summary: any;
+}
+
+function runIngest(from: string, env: Record<string, string | undefined>): Promise<IngestRun> {
+  return new Promise((resolve, reject) => {
+    const childEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: undefined, DATABASE_URL: undefined, ...env })) if (v !== undefined) childEnv[k] = v;
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      ['--import', path.join(ROOT, 'bench/ingest-rss-preload.mjs'), '--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'ingest', '--from', from, '--json'],
+      { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      const wallSeconds = (performance.now() - t0) / 1000;
+      if (code !== 0) return reject(new Error(`reco ingest exited ${code}: ${stderr}`));
+      const summary = JSON.parse(stdout);
+      const rss = /bench-peak-rss-bytes (\d+)/.exec(stderr);
+      resolve({ wallSeconds, inProcessSeconds: summary.durationMs / 1000, peakRssBytes: rss ? Number(rss[1]) : NaN, summary });
+    });
+  });
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function main() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-ingest-'));
+  const src = path.join(work, 'source');
+  try {
+    console.log(`generating ${fmt(ROWS)} ratings (${fmt(ROWS / PER_USER)} users, ${fmt(MOVIES)} movies) …`);
+    generate(src);
+    const file = path.join(src, 'ratings.csv');
+    console.log(`ratings.csv: ${(fs.statSync(file).size / 1e6).toFixed(1)} MB`);
+
+    const refUrl = await freshDatabase('reco_bench_ref');
+    const ingestUrl = await freshDatabase('reco_bench_ingest');
+    // Reference before and after ingest, so machine load drifting during the run affects both sides alike.
+    const psql1 = await psqlCopy(refUrl, file);
+    const pgRun = await runIngest(src, { DATABASE_URL: ingestUrl, RECO_DATA_DIR: path.join(work, 'data-pg') });
+    const psql2 = await psqlCopy(refUrl, file);
+    const psqlSeconds = (psql1 + psql2) / 2;
+    const s = pgRun.summary;
+    if (s.database.ratingsInserted !== ROWS) throw new Error(`expected ${ROWS} ratings inserted, got ${s.database.ratingsInserted}`);
+
+    const psqlRate = ROWS / psqlSeconds;
+    const wallRate = ROWS / pgRun.wallSeconds;
+    const inRate = ROWS / pgRun.inProcessSeconds;
+    console.log(`\npsql \\copy (table with ratings' columns + PK): ${psql1.toFixed(2)} s, ${psql2.toFixed(2)} s → ${fmt(psqlRate)} rows/s`);
+    console.log(`reco ingest on PostgreSQL, process wall time (incl. node + tsx start-up): ${pgRun.wallSeconds.toFixed(2)} s → ${fmt(wallRate)} rows/s`);
+    console.log(`reco ingest on PostgreSQL, ingest() itself: ${pgRun.inProcessSeconds.toFixed(2)} s → ${fmt(inRate)} rows/s`);
+    console.log(`  where the time went (ms): ${JSON.stringify(s.timingsMs)}`);
+    console.log(`  peak RSS: ${(pgRun.peakRssBytes / 2 ** 20).toFixed(0)} MB (target < 400 MB)`);
+    console.log(`RATIO ingest/psql rows per second: ${(wallRate / psqlRate).toFixed(3)} end to end as a process, ${(inRate / psqlRate).toFixed(3)} for ingest() (target ≥ 0.50)`);
+    await dropDatabase('reco_bench_ref');
+    await dropDatabase('reco_bench_ingest');
+
+    if (WITH_PGLITE) {
+      const lite = await runIngest(src, { RECO_DATA_DIR: path.join(work, 'data-pglite') });
+      console.log(`\nreco ingest on PGlite (embedded): ${lite.wallSeconds.toFixed(2)} s wall, ingest() ${lite.inProcessSeconds.toFixed(2)} s → ${fmt(ROWS / lite.inProcessSeconds)} rows/s, peak RSS ${(lite.peakRssBytes / 2 ** 20).toFixed(0)} MB`);
+      console.log(`  where the time went (ms): ${JSON.stringify(lite.summary.timingsMs)}`);
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
