@@ -1,0 +1,80 @@
+import type { Queryable } from '../types.js';
+
+/** The model registry table (001_init: models). Every statement of the registry lives here. */
+export interface ModelRow {
+  version: string;
+  algorithm: string;
+  params: Record<string, unknown>;
+  metrics: Record<string, number>;
+  data_counts: Record<string, number>;
+  timings: Record<string, number>;
+  artifact_sha256: string;
+  artifact_bytes: number;
+  created_at: Date;
+  active: boolean;
+  activated_at: Date | null;
+  note: string | null;
+}
+
+const COLUMNS = `version, algorithm, params, metrics, data_counts, timings, artifact_sha256, length(artifact)::int AS artifact_bytes,
+  created_at, active, activated_at, note`;
+
+export interface NewModel {
+  version: string;
+  algorithm: string;
+  params: Record<string, unknown>;
+  metrics: Record<string, number>;
+  dataCounts: Record<string, number>;
+  timings: Record<string, number>;
+  artifact: Uint8Array;
+  artifactSha256: string;
+  note?: string;
+}
+
+export async function insertModel(db: Queryable, m: NewModel): Promise<void> {
+  await db.query(
+    `INSERT INTO models (version, algorithm, params, metrics, data_counts, timings, artifact, artifact_sha256, note)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [m.version, m.algorithm, JSON.stringify(m.params), JSON.stringify(m.metrics), JSON.stringify(m.dataCounts), JSON.stringify(m.timings), Buffer.from(m.artifact.buffer, m.artifact.byteOffset, m.artifact.byteLength), m.artifactSha256, m.note ?? null],
+  );
+}
+
+/**
+ * Makes `version` the one active model and notifies listeners on `channel`, inside the caller's
+ * transaction: the NOTIFY is delivered only if the flip commits. Returns false when there is no such version.
+ */
+export async function setActiveModel(tx: Queryable, version: string, channel: string): Promise<boolean> {
+  const exists = await tx.query('SELECT 1 FROM models WHERE version = $1 FOR UPDATE', [version]);
+  if (exists.rows.length === 0) return false;
+  await tx.query('UPDATE models SET active = false WHERE active AND version <> $1', [version]);
+  await tx.query('UPDATE models SET active = true, activated_at = now() WHERE version = $1', [version]);
+  await tx.query('SELECT pg_notify($1, $2)', [channel, version]);
+  return true;
+}
+
+export async function activeModelRow(db: Queryable): Promise<ModelRow | undefined> {
+  const r = await db.query<ModelRow>(`SELECT ${COLUMNS} FROM models WHERE active`);
+  return r.rows[0];
+}
+
+export async function activeVersionOnly(db: Queryable): Promise<string | undefined> {
+  const r = await db.query<{ version: string }>('SELECT version FROM models WHERE active');
+  return r.rows[0]?.version;
+}
+
+export async function modelArtifact(db: Queryable, version: string): Promise<Uint8Array | undefined> {
+  const r = await db.query<{ artifact: Uint8Array }>('SELECT artifact FROM models WHERE version = $1', [version]);
+  const a = r.rows[0]?.artifact;
+  return a ? new Uint8Array(a.buffer, a.byteOffset, a.byteLength) : undefined;
+}
+
+export async function findModel(db: Queryable, version: string): Promise<ModelRow | undefined> {
+  const r = await db.query<ModelRow>(`SELECT ${COLUMNS} FROM models WHERE version = $1`, [version]);
+  return r.rows[0];
+}
+
+/** Newest first. */
+export async function listModelRows(db: Queryable, limit = 50): Promise<ModelRow[]> {
+  const r = await db.query<ModelRow>(`SELECT ${COLUMNS} FROM models ORDER BY created_at DESC, version DESC LIMIT $1`, [limit]);
+  return r.rows;
+}

@@ -1,0 +1,128 @@
+import type { Algorithm, Catalogue, Interactions, Recommender } from '../models/types.js';
+import { rankingMetrics } from './metrics.js';
+import { splitInteractions, type Split, type SplitKind } from './split.js';
+
+export interface EvaluationOptions {
+  split?: SplitKind;
+  k?: number;
+  seed?: number;
+  /** Parameters per algorithm name. */
+  params?: Record<string, Record<string, unknown>>;
+  onProgress?: (message: string) => void;
+}
+
+/** One row of the evaluation table. Metric keys are the ones the registry stores (ndcg_at_10 for k = 10). */
+export interface EvaluationRow {
+  algorithm: string;
+  params: Record<string, unknown>;
+  precision: number;
+  recall: number;
+  ndcg: number;
+  map: number;
+  coverage: number;
+  users: number;
+  fitSeconds: number;
+  recommendSeconds: number;
+}
+
+export interface EvaluationReport {
+  split: SplitKind;
+  k: number;
+  seed: number;
+  counts: { users: number; movies: number; ratings: number; trainRatings: number; testRatings: number; evaluatedUsers: number; candidates: number };
+  rows: EvaluationRow[];
+}
+
+/** Scores an already fitted model on a split (EVALUATION.md "Ranking and metrics"). */
+export function scoreOnSplit(model: Recommender, split: Split, k: number): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
+  const { train, test } = split;
+  const candidates = trainingMovies(train);
+  const recommendedAll = new Set<number>();
+  let users = 0;
+  let p = 0;
+  let r = 0;
+  let n = 0;
+  let ap = 0;
+  const started = performance.now();
+  for (let u = 0; u < train.nUsers; u++) {
+    if (test[u].length === 0) continue;
+    const start = train.indptr[u];
+    const end = train.indptr[u + 1];
+    const movieIds = Array.from(train.indices.subarray(start, end), (c) => train.itemIds[c]);
+    const recs = model.recommend({ movieIds, ratings: train.ratings.subarray(start, end) }, k, { candidates });
+    const ids = recs.map((x) => x.movieId);
+    for (const id of ids) recommendedAll.add(id);
+    const m = rankingMetrics(ids, new Set(test[u]), k);
+    users++;
+    p += m.precision;
+    r += m.recall;
+    n += m.ndcg;
+    ap += m.ap;
+  }
+  const recommendSeconds = (performance.now() - started) / 1000;
+  const d = Math.max(users, 1);
+  return { precision: p / d, recall: r / d, ndcg: n / d, map: ap / d, coverage: candidates.size ? recommendedAll.size / candidates.size : 0, users, recommendSeconds };
+}
+
+/** Movies that occur in the training part: the candidate set of every evaluated user. */
+export function trainingMovies(train: Interactions): Set<number> {
+  const seen = new Uint8Array(train.nItems);
+  for (let p = 0; p < train.indices.length; p++) seen[train.indices[p]] = 1;
+  const out = new Set<number>();
+  for (let j = 0; j < train.nItems; j++) if (seen[j]) out.add(train.itemIds[j]);
+  return out;
+}
+
+/**
+ * The whole protocol on an in-memory data set: split once (split, seed), fit every algorithm on the training
+ * part, score each on the test part. Deterministic for a seed.
+ */
+export async function evaluateAlgorithms(
+  data: Interactions,
+  catalogue: Catalogue,
+  algorithms: readonly Algorithm[],
+  options: EvaluationOptions = {},
+): Promise<EvaluationReport> {
+  const split = options.split ?? 'user';
+  const k = options.k ?? 10;
+  const seed = options.seed ?? 42;
+  const s = splitInteractions(data, split, seed);
+  const rows: EvaluationRow[] = [];
+  for (const algorithm of algorithms) {
+    options.onProgress?.(`fitting ${algorithm.name}`);
+    const model = algorithm.create({ seed, ...(options.params?.[algorithm.name] ?? {}) });
+    const t0 = performance.now();
+    await model.fit(s.train, catalogue);
+    const fitSeconds = (performance.now() - t0) / 1000;
+    options.onProgress?.(`scoring ${algorithm.name}`);
+    const scored = scoreOnSplit(model, s, k);
+    rows.push({ algorithm: algorithm.name, params: { ...model.params }, fitSeconds, ...scored });
+  }
+  const testRatings = s.test.reduce((a, t) => a + t.length, 0);
+  return {
+    split,
+    k,
+    seed,
+    counts: {
+      users: data.nUsers,
+      movies: data.nItems,
+      ratings: data.indices.length,
+      trainRatings: s.train.indices.length,
+      testRatings,
+      evaluatedUsers: s.test.filter((t) => t.length > 0).length,
+      candidates: trainingMovies(s.train).size,
+    },
+    rows,
+  };
+}
+
+/** The registry's metric names for a row: precision_at_10, recall_at_10, ndcg_at_10, map_at_10, coverage. */
+export function metricsRecord(row: EvaluationRow, k: number): Record<string, number> {
+  return {
+    [`precision_at_${k}`]: row.precision,
+    [`recall_at_${k}`]: row.recall,
+    [`ndcg_at_${k}`]: row.ndcg,
+    [`map_at_${k}`]: row.map,
+    coverage: row.coverage,
+  };
+}

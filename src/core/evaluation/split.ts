@@ -1,0 +1,64 @@
+import { Rng } from '../simulation/prng.js';
+import { filterEntries } from '../models/interactions.js';
+import type { Interactions } from '../models/types.js';
+
+export type SplitKind = 'user' | 'item' | 'temporal';
+export const SPLITS: readonly SplitKind[] = ['user', 'item', 'temporal'];
+
+/** The training share of each group (EVALUATION.md: round(0.75 × count)). */
+export const TRAIN_SHARE = 0.75;
+
+export interface Split {
+  train: Interactions;
+  /** test[u] = the movie ids of row u's test ratings (empty when none). */
+  test: Int32Array[];
+}
+
+/**
+ * EVALUATION.md's splits. `user`: each user's ratings shuffled by the seeded generator, the first
+ * round(0.75·n) train; `item`: the same per movie; `temporal`: each user's latest 25 % by timestamp are test.
+ * Groups are visited in ascending id order with one generator stream, so a seed gives one split.
+ */
+export function splitInteractions(data: Interactions, kind: SplitKind, seed: number): Split {
+  const nnz = data.indices.length;
+  const keep = new Uint8Array(nnz);
+  const rng = new Rng(seed, `split-${kind}`);
+  const takeShuffled = (positions: number[]) => {
+    for (let i = positions.length - 1; i > 0; i--) {
+      const r = rng.int(i + 1);
+      const t = positions[i];
+      positions[i] = positions[r];
+      positions[r] = t;
+    }
+    const nTrain = Math.round(TRAIN_SHARE * positions.length);
+    for (let i = 0; i < nTrain; i++) keep[positions[i]] = 1;
+  };
+  if (kind === 'user') {
+    for (let u = 0; u < data.nUsers; u++) {
+      const positions: number[] = [];
+      for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) positions.push(p);
+      takeShuffled(positions);
+    }
+  } else if (kind === 'item') {
+    const byItem: number[][] = Array.from({ length: data.nItems }, () => []);
+    for (let p = 0; p < nnz; p++) byItem[data.indices[p]].push(p);
+    for (const positions of byItem) takeShuffled(positions);
+  } else {
+    if (!data.timestamps) throw new Error('the temporal split needs timestamps');
+    const ts = data.timestamps;
+    for (let u = 0; u < data.nUsers; u++) {
+      const positions: number[] = [];
+      for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) positions.push(p);
+      positions.sort((a, b) => ts[a] - ts[b] || a - b);
+      const nTrain = Math.round(TRAIN_SHARE * positions.length);
+      for (let i = 0; i < nTrain; i++) keep[positions[i]] = 1;
+    }
+  }
+  const test: Int32Array[] = [];
+  for (let u = 0; u < data.nUsers; u++) {
+    const ids: number[] = [];
+    for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) if (!keep[p]) ids.push(data.itemIds[data.indices[p]]);
+    test.push(Int32Array.from(ids));
+  }
+  return { train: filterEntries(data, keep), test };
+}

@@ -1,0 +1,69 @@
+import { evaluateAlgorithms, type EvaluationReport, type EvaluationRow } from '../evaluation/protocol.js';
+import type { SplitKind } from '../evaluation/split.js';
+import { withDefaults } from './params.js';
+import type { Algorithm, Catalogue, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+
+export type AutoParams = {
+  candidates: string;
+  split: SplitKind;
+  seed: number;
+  k: number;
+};
+
+const DEFAULTS: AutoParams = { candidates: 'popular,segments,item-knn,ease', split: 'user', seed: 42, k: 10 };
+
+/** The holdout selection: every candidate's figures and the winner (best nDCG@k, ties to the earlier one). */
+export interface Selection {
+  report: EvaluationReport;
+  winner: EvaluationRow;
+}
+
+export async function selectBest(data: Interactions, catalogue: Catalogue, candidates: readonly Algorithm[], params: { split?: SplitKind; seed?: number; k?: number; params?: Record<string, Record<string, unknown>>; onProgress?: (m: string) => void } = {}): Promise<Selection> {
+  const report = await evaluateAlgorithms(data, catalogue, candidates, params);
+  let winner = report.rows[0];
+  for (const row of report.rows) if (row.ndcg > winner.ndcg) winner = row;
+  return { report, winner };
+}
+
+/**
+ * `auto`: fits each candidate on a holdout split of the data it is given, keeps the best by nDCG@10, and
+ * refits that one on all of it. It then behaves as, and serialises as, the winner (whose name `algorithm` gives).
+ */
+export class AutoRecommender implements Recommender {
+  readonly params: AutoParams;
+  selection: Selection | undefined;
+  private inner: Recommender | undefined;
+
+  constructor(
+    private readonly resolve: (name: string) => Algorithm,
+    params: Record<string, unknown> = {},
+  ) {
+    this.params = withDefaults(DEFAULTS, params);
+  }
+
+  get algorithm(): string {
+    return this.inner?.algorithm ?? 'auto';
+  }
+
+  get winner(): Recommender | undefined {
+    return this.inner;
+  }
+
+  async fit(data: Interactions, catalogue: Catalogue): Promise<void> {
+    const candidates = this.params.candidates.split(',').map((s) => this.resolve(s.trim()));
+    this.selection = await selectBest(data, catalogue, candidates, this.params);
+    const model = this.resolve(this.selection.winner.algorithm).create({ seed: this.params.seed });
+    await model.fit(data, catalogue);
+    this.inner = model;
+  }
+
+  recommend(history: History, n: number, options?: RecommendOptions): Recommendation[] {
+    if (!this.inner) throw new Error('auto model is not fitted');
+    return this.inner.recommend(history, n, options);
+  }
+
+  serialize(): Uint8Array {
+    if (!this.inner) throw new Error('auto model is not fitted');
+    return this.inner.serialize();
+  }
+}

@@ -1,0 +1,68 @@
+import type { History, Recommendation, RecommendOptions } from './types.js';
+
+/** The history mapped onto a model's item columns; movies the model never saw are left out. */
+export interface HistoryColumns {
+  cols: Int32Array;
+  ratings: Float32Array;
+}
+
+export function historyColumns(index: ReadonlyMap<number, number>, history: History, defaultRating = 4): HistoryColumns {
+  const n = history.movieIds.length;
+  const cols: number[] = [];
+  const ratings: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = index.get(Number(history.movieIds[i]));
+    if (c === undefined) continue;
+    cols.push(c);
+    ratings.push(history.ratings ? Number(history.ratings[i]) : defaultRating);
+  }
+  return { cols: Int32Array.from(cols), ratings: Float32Array.from(ratings) };
+}
+
+/**
+ * The best `n` columns by score, best first, skipping the history, `exclude` and anything outside
+ * `candidates`. Ties go to the lower movie id, so results are deterministic. O(items · small n).
+ */
+export function topN(
+  itemIds: Int32Array,
+  scores: Float64Array | Float32Array,
+  n: number,
+  history: History,
+  options: RecommendOptions = {},
+): Recommendation[] {
+  const nItems = itemIds.length;
+  const blocked = new Set<number>();
+  for (let i = 0; i < history.movieIds.length; i++) blocked.add(Number(history.movieIds[i]));
+  const { exclude, candidates } = options;
+  const k = Math.max(0, Math.min(n, nItems));
+  const bestCol = new Int32Array(k);
+  const bestScore = new Float64Array(k).fill(-Infinity);
+  let filled = 0;
+  for (let j = 0; j < nItems; j++) {
+    const s = scores[j];
+    if (filled === k && !(s > bestScore[k - 1])) continue;
+    if (Number.isNaN(s)) continue;
+    const id = itemIds[j];
+    if (blocked.has(id) || (exclude && exclude.has(id)) || (candidates && !candidates.has(id))) continue;
+    let pos = filled < k ? filled++ : k - 1;
+    while (pos > 0 && bestScore[pos - 1] < s) {
+      bestScore[pos] = bestScore[pos - 1];
+      bestCol[pos] = bestCol[pos - 1];
+      pos--;
+    }
+    bestScore[pos] = s;
+    bestCol[pos] = j;
+  }
+  const out: Recommendation[] = [];
+  for (let p = 0; p < filled; p++) out.push({ movieId: itemIds[bestCol[p]], score: bestScore[p] });
+  return out;
+}
+
+/** Counts normalised to (0, 1]: a tie-breaker that ranks unscored movies by popularity. */
+export function popularityPrior(counts: ArrayLike<number>): Float32Array {
+  let max = 0;
+  for (let j = 0; j < counts.length; j++) max = Math.max(max, counts[j]);
+  const out = new Float32Array(counts.length);
+  if (max > 0) for (let j = 0; j < counts.length; j++) out[j] = counts[j] / max;
+  return out;
+}

@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { recordJob } from '../db/repositories/jobs.js';
+import { movieGenres, streamAllRatings } from '../db/repositories/training-data.js';
+import type { Database } from '../db/types.js';
+import { RecoError } from '../errors.js';
+import { TripletBuilder } from '../evaluation/dataset.js';
+import { metricsRecord, type EvaluationRow } from '../evaluation/protocol.js';
+import type { SplitKind } from '../evaluation/split.js';
+import { selectBest } from './auto.js';
+import { ALGORITHMS, getAlgorithm } from './index.js';
+import { registerModel, type ActivationDecision } from './registry.js';
+import type { Catalogue, Interactions } from './types.js';
+
+export interface TrainOptions {
+  /** An algorithm name or 'auto' (default): every algorithm on the holdout, the best by nDCG@10. */
+  algorithm?: string;
+  modelsDir: string;
+  /** Activate even when the new model scores worse than the active one. */
+  force?: boolean;
+  /** How much worse (nDCG@10, absolute) a new model may be and still replace the active one. */
+  tolerance?: number;
+  seed?: number;
+  /** Parameters of the algorithm (e.g. { lambda: 300 } for ease). */
+  params?: Record<string, unknown>;
+  onProgress?: (message: string) => void;
+}
+
+export interface TrainResult {
+  version: string;
+  algorithm: string;
+  params: Record<string, unknown>;
+  /** Holdout figures of the chosen model (split user, seed, k 10): ndcg_at_10, precision_at_10, … */
+  metrics: Record<string, number>;
+  /** Every candidate's holdout row (one row unless auto). */
+  candidates: EvaluationRow[];
+  activated: boolean;
+  decision: ActivationDecision;
+  previousVersion: string | undefined;
+  dataCounts: { users: number; movies: number; ratings: number };
+  timings: { loadSeconds: number; selectSeconds: number; fitSeconds: number; totalSeconds: number };
+  artifactBytes: number;
+  artifactDir: string;
+}
+
+const HOLDOUT: { split: SplitKind; k: number } = { split: 'user', k: 10 };
+
+/** All ratings and the catalogue's genres, from the database. */
+export async function loadTrainingSet(db: Database): Promise<{ interactions: Interactions; catalogue: Catalogue }> {
+  const triplets = new TripletBuilder();
+  await streamAllRatings(db, (u, m, r, t) => triplets.push(u, m, r, t));
+  if (triplets.length === 0) throw new RecoError('there are no ratings in the database to train on', { hint: 'load some first: reco ingest --from data/initial_data' });
+  return { interactions: triplets.build(), catalogue: { genres: await movieGenres(db) } };
+}
+
+/**
+ * `reco train`: reads every rating, scores the candidate algorithm(s) on a holdout split (EVALUATION.md,
+ * split user, k 10), refits the chosen one on all ratings, writes models/<version>/{model.bin,metadata.json},
+ * and registers it with its artifact; it becomes active unless it is worse than the active model by more
+ * than the tolerance (or --force). Recorded in job_runs as 'train'.
+ */
+export function trainModel(db: Database, options: TrainOptions): Promise<TrainResult> {
+  return recordJob(db, 'train', () => train(db, options), (r) => ({
+    version: r.version,
+    algorithm: r.algorithm,
+    activated: r.activated,
+    ndcg_at_10: r.metrics.ndcg_at_10,
+    ratings: r.dataCounts.ratings,
+    seconds: r.timings.totalSeconds,
+  }));
+}
+
+async function train(db: Database, options: TrainOptions): Promise<TrainResult> {
+  const say = options.onProgress ?? (() => {});
+  const seed = options.seed ?? 42;
+  const name = options.algorithm ?? 'auto';
+  const candidates = name === 'auto' ? ALGORITHMS : [getAlgorithm(name)];
+  const t0 = performance.now();
+
+  say('reading ratings from the database');
+  const { interactions, catalogue } = await loadTrainingSet(db);
+  const t1 = performance.now();
+  const dataCounts = { users: interactions.nUsers, movies: interactions.nItems, ratings: interactions.indices.length };
+  say(`${dataCounts.ratings} ratings of ${dataCounts.users} users on ${dataCounts.movies} movies`);
+
+  const params = options.params && name !== 'auto' ? { [name]: options.params } : undefined;
+  const { report, winner } = await selectBest(interactions, catalogue, candidates, { ...HOLDOUT, seed, params, onProgress: (m) => say(`holdout: ${m}`) });
+  const t2 = performance.now();
+  if (name === 'auto') say(`auto picked ${winner.algorithm} (holdout nDCG@10 ${winner.ndcg.toFixed(4)})`);
+
+  say(`fitting ${winner.algorithm} on all ratings`);
+  const model = getAlgorithm(winner.algorithm).create({ seed, ...(name === 'auto' ? {} : options.params ?? {}) });
+  await model.fit(interactions, catalogue);
+  const t3 = performance.now();
+  const artifact = model.serialize();
+
+  const version = newVersion(winner.algorithm);
+  const metrics = metricsRecord(winner, HOLDOUT.k);
+  const timings = {
+    loadSeconds: (t1 - t0) / 1000,
+    selectSeconds: (t2 - t1) / 1000,
+    fitSeconds: (t3 - t2) / 1000,
+    totalSeconds: 0,
+  };
+  const modelParams = { ...model.params, ...(name === 'auto' ? { selected_by: 'auto' } : {}) };
+  const artifactDir = path.join(options.modelsDir, version);
+  const metadata = {
+    version,
+    algorithm: winner.algorithm,
+    params: modelParams,
+    metrics,
+    evaluation: { split: HOLDOUT.split, k: HOLDOUT.k, seed, candidates: report.rows },
+    data_counts: dataCounts,
+    timings,
+    artifact: { file: 'model.bin', bytes: artifact.length },
+    created_at: new Date().toISOString(),
+  };
+  fs.mkdirSync(artifactDir, { recursive: true });
+  fs.writeFileSync(path.join(artifactDir, 'model.bin'), artifact);
+  timings.totalSeconds = (performance.now() - t0) / 1000;
+  fs.writeFileSync(path.join(artifactDir, 'metadata.json'), `${JSON.stringify(metadata, null, 2)}\n`);
+
+  say(`registering ${version}`);
+  const registered = await registerModel(
+    db,
+    { version, algorithm: winner.algorithm, params: modelParams, metrics, dataCounts, timings, artifact },
+    { tolerance: options.tolerance, force: options.force },
+  );
+  timings.totalSeconds = (performance.now() - t0) / 1000;
+  return {
+    version,
+    algorithm: winner.algorithm,
+    params: modelParams,
+    metrics,
+    candidates: report.rows,
+    activated: registered.activated,
+    decision: registered.decision,
+    previousVersion: registered.previousVersion,
+    dataCounts,
+    timings,
+    artifactBytes: artifact.length,
+    artifactDir,
+  };
+}
+
+/** Sortable and unique: 20261126T212501Z-ease-3f9a. */
+function newVersion(algorithm: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${algorithm}-${randomBytes(2).toString('hex')}`;
+}
