@@ -145,7 +145,8 @@ describe.each(['pglite', 'postgres'] as const)('kill -9 during the load [%s]', (
         const dup = await db.query(`SELECT count(*)::int AS n FROM (SELECT user_id, movie_id FROM ratings GROUP BY 1, 2 HAVING count(*) > 1) d`);
         expect(dup.rows[0].n).toBe(0);
         const runs = await db.query(`SELECT status FROM ingest_runs ORDER BY id`);
-        expect(runs.rows.map((r: any) => r.status)).toEqual(['succeeded', 'running', 'succeeded']);
+        // The killed run: marked failed by the next run on the embedded engine (one process only), left running on a server.
+        expect(runs.rows.map((r: any) => r.status)).toEqual(['succeeded', engine === 'pglite' ? 'failed' : 'running', 'succeeded']);
       } finally {
         await db.close();
       }

@@ -72,7 +72,8 @@ export async function ingest(db: Database, options: IngestOptions): Promise<Inge
   const batches = discoverBatches(options.from, options.date);
   const clientName = options.client ?? 'default';
   const client = await ensureClient(db, clientName);
-  await failAbandonedRuns(db);
+  // The embedded engine admits one process, so any run still 'running' there is dead; on a server, wait 6 h.
+  await failAbandonedRuns(db, db.engine === 'pglite' ? 0 : 6 * 3600);
   const runId = await startIngestRun(db, batches.length === 1 ? batches[0].dir : options.from, client.id);
   const summary: IngestSummary = {
     runId,
