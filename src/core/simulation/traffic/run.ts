@@ -77,14 +77,22 @@ export function validateTraffic(o: TrafficOptions): void {
 export async function runTraffic(o: TrafficOptions): Promise<TrafficReport> {
   validateTraffic(o);
   const base = checkTarget(o.url, o.allowRemote);
-  const api = new ApiClient(base, { username: o.username, password: o.password, adminToken: o.adminToken }, o.timeoutMs);
+  const api = new ApiClient(base, { username: o.username, password: o.password, adminToken: o.adminToken }, o.timeoutMs, o.concurrency);
+  try {
+    return await drive(o, base, api);
+  } finally {
+    api.close();
+  }
+}
+
+async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<TrafficReport> {
   let registered: boolean;
   try {
     registered = (await api.register()) === 'created';
     await api.login();
   } catch (err) {
     if (err instanceof RecoError) throw err;
-    throw new RecoError(`cannot reach ${base.origin}: ${oneLine((err as Error).cause ?? err)}`, { hint: 'is reco serve running there?' });
+    throw new RecoError(`cannot reach ${base.origin}: ${oneLine((err as NodeJS.ErrnoException).code ?? (err as Error).cause ?? err)}`, { hint: 'is reco serve running there?' });
   }
   const movies = await fetchMovieIds(api);
   if (movies.length === 0) throw new RecoError(`the server at ${base.origin} has no movies in its catalogue`, { hint: 'run reco ingest first' });
@@ -124,7 +132,7 @@ export async function runTraffic(o: TrafficOptions): Promise<TrafficReport> {
       else if (session === 'new_user') usersCreated--;
     } catch (err) {
       const timeout = (err as Error)?.name === 'TimeoutError';
-      stats.record(session, timeout ? 'timeout' : 'network_error', performance.now() - started, oneLine((err as Error).cause ?? err));
+      stats.record(session, timeout ? 'timeout' : 'network_error', performance.now() - started, oneLine((err as NodeJS.ErrnoException).code ?? err));
       if (session === 'new_user') usersCreated--;
     }
   }
