@@ -1,0 +1,51 @@
+import { Flags } from '@oclif/core';
+import { RecoCommand } from '../cli/base-command.js';
+import { evaluate, loadDatasetDir, SPLITS, type EvaluationReport } from '../core/evaluation/index.js';
+import { ALGORITHM_NAMES } from '../core/models/index.js';
+import { loadTrainingSet } from '../core/models/train.js';
+import { RecoError } from '../core/errors.js';
+
+export default class Evaluate extends RecoCommand {
+  static override summary = 'Compare algorithms offline (the protocol of docs/evaluation.md)';
+  static override description =
+    'Splits the ratings (per user by default, seeded), fits each algorithm on the training part and ranks the movies each user has not rated for the test part. Prints P@k, R@k, nDCG@k, MAP@k, catalogue coverage, fit and recommend times per algorithm. --from is a MovieLens folder (movies.csv, ratings.csv) or "db" for the ratings in the database. Nothing is registered: use reco train for that.';
+  static override examples = [
+    '<%= config.bin %> evaluate --from data/initial_data',
+    '<%= config.bin %> evaluate --from db --algorithms popular,ease --k 20',
+    '<%= config.bin %> evaluate --from data/initial_data --split item --seed 7 --json',
+  ];
+  static override flags = {
+    from: Flags.string({ description: 'a MovieLens folder, or "db"', default: 'db' }),
+    algorithms: Flags.string({ description: `comma-separated, from ${ALGORITHM_NAMES.join(', ')} (default: all)` }),
+    split: Flags.string({ description: 'how test ratings are held out', options: [...SPLITS], default: 'user' }),
+    k: Flags.integer({ description: 'length of each ranking', default: 10, min: 1, max: 1000 }),
+    seed: Flags.integer({ description: 'seed of the split and of seeded algorithms', default: 42 }),
+  };
+
+  async run() {
+    const { flags } = await this.parse(Evaluate);
+    const names = flags.algorithms ? flags.algorithms.split(',').map((s) => s.trim()).filter(Boolean) : [...ALGORITHM_NAMES];
+    const unknown = names.filter((n) => !ALGORITHM_NAMES.includes(n));
+    if (unknown.length) throw new RecoError(`unknown algorithm ${unknown.join(', ')}: choose from ${ALGORITHM_NAMES.join(', ')}`);
+    const data = flags.from === 'db' ? await this.withDb((db) => loadTrainingSet(db)) : await loadDatasetDir(flags.from);
+    const report = await evaluate(data.interactions, data.catalogue, names, {
+      split: flags.split as (typeof SPLITS)[number],
+      k: flags.k,
+      seed: flags.seed,
+      onProgress: (m) => this.note(`  ${m}`),
+    });
+    this.printTable(report, flags.from);
+    return { from: flags.from, ...report };
+  }
+
+  private printTable(r: EvaluationReport, from: string): void {
+    const k = r.k;
+    this.say(`${from}: ${r.counts.ratings} ratings, ${r.counts.users} users, ${r.counts.movies} movies; split ${r.split}, seed ${r.seed}, k ${k}; ${r.counts.evaluatedUsers} users evaluated over ${r.counts.candidates} candidate movies`);
+    const head = ['algorithm', `P@${k}`, `R@${k}`, `nDCG@${k}`, `MAP@${k}`, 'coverage', 'fit s', 'recommend s'];
+    const rows = r.rows.map((x) => [x.algorithm, x.precision.toFixed(4), x.recall.toFixed(4), x.ndcg.toFixed(4), x.map.toFixed(4), x.coverage.toFixed(3), x.fitSeconds.toFixed(2), x.recommendSeconds.toFixed(2)]);
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    this.say(line(head));
+    for (const row of rows) this.say(line(row));
+  }
+}

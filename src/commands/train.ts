@@ -1,0 +1,61 @@
+import { Flags } from '@oclif/core';
+import { RecoCommand } from '../cli/base-command.js';
+import { ALGORITHM_NAMES } from '../core/models/index.js';
+import { DEFAULT_TOLERANCE } from '../core/models/registry.js';
+import { trainModel } from '../core/models/train.js';
+
+export default class Train extends RecoCommand {
+  static override summary = 'Train a model on all ratings in the database and register it';
+  static override description = `Scores the algorithm (or, with auto, every algorithm) on a holdout split of the ratings (split user, seed 42, k 10; see docs/evaluation.md), refits the best on all ratings, writes models/<version>/ (model.bin, metadata.json) under RECO_MODELS_DIR and stores it with its artifact in the database registry. The new version becomes active unless its holdout nDCG@10 is below the active model's by more than --tolerance; --force activates it anyway. A running reco serve picks up the activation within seconds. Past runs: reco models list.`;
+  static override examples = [
+    '<%= config.bin %> train',
+    '<%= config.bin %> train --algorithm ease --json',
+    '<%= config.bin %> train --algorithm segments --force   # activate even if it scores worse',
+  ];
+  static override flags = {
+    algorithm: Flags.string({ char: 'a', description: 'algorithm to train', options: [...ALGORITHM_NAMES], default: 'auto' }),
+    force: Flags.boolean({ description: 'activate the new model even if it scores worse than the active one' }),
+    tolerance: Flags.string({ description: `how much lower (nDCG@10, absolute) the new model may score and still be activated`, default: String(DEFAULT_TOLERANCE) }),
+    seed: Flags.integer({ description: 'seed of the holdout split and of seeded algorithms', default: 42 }),
+  };
+
+  async run() {
+    const { flags } = await this.parse(Train);
+    const tolerance = Number(flags.tolerance);
+    if (!Number.isFinite(tolerance) || tolerance < 0) this.error('--tolerance must be a number ≥ 0', { exit: 2 });
+    const modelsDir = this.settings.modelsDir;
+    return this.withDb(async (db) => {
+      const r = await trainModel(db, {
+        algorithm: flags.algorithm,
+        modelsDir,
+        force: flags.force,
+        tolerance,
+        seed: flags.seed,
+        onProgress: (m) => this.note(`  ${m}`),
+      });
+      this.say(`Trained ${r.version} (${r.algorithm}) on ${r.dataCounts.ratings} ratings in ${r.timings.totalSeconds.toFixed(1)} s`);
+      if (r.candidates.length > 1) {
+        this.say('Holdout (split user, seed ' + flags.seed + ', k 10):');
+        for (const c of r.candidates) this.say(`  ${c.algorithm.padEnd(10)} nDCG@10 ${c.ndcg.toFixed(4)}  P@10 ${c.precision.toFixed(4)}  R@10 ${c.recall.toFixed(4)}${c.algorithm === r.algorithm ? '  ← chosen' : ''}`);
+      } else {
+        this.say(`Holdout: nDCG@10 ${r.metrics.ndcg_at_10.toFixed(4)}  P@10 ${r.metrics.precision_at_10.toFixed(4)}  R@10 ${r.metrics.recall_at_10.toFixed(4)}`);
+      }
+      this.say(r.decision.reason.charAt(0).toUpperCase() + r.decision.reason.slice(1));
+      this.say(`Artifact: ${r.artifactDir} (${(r.artifactBytes / 1e6).toFixed(1)} MB)`);
+      return {
+        version: r.version,
+        algorithm: r.algorithm,
+        params: r.params,
+        metrics: r.metrics,
+        activated: r.activated,
+        decision: r.decision.reason,
+        previous_version: r.previousVersion ?? null,
+        candidates: r.candidates,
+        data_counts: r.dataCounts,
+        timings: r.timings,
+        artifact_dir: r.artifactDir,
+        artifact_bytes: r.artifactBytes,
+      };
+    });
+  }
+}
