@@ -109,12 +109,9 @@ async function main() {
       const summary = await ingest(db, { from: path.join(ROOT, 'data/initial_data'), dataDir: work, client: 'bench' });
       console.error(`setup: ingested ${summary.accepted} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       const t1 = Date.now();
-      const trained: any = await trainModel(db, {
-        modelsDir: path.join(work, 'models'),
-        ...(process.env.BENCH_ALGORITHM ? { algorithm: process.env.BENCH_ALGORITHM as any } : {}),
-      });
-      algorithm = trained?.algorithm ?? '?';
-      console.error(`setup: trained ${algorithm} ${trained?.version ?? ''} in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+      const trained = await trainModel(db, { modelsDir: path.join(work, 'models'), algorithm: process.env.BENCH_ALGORITHM });
+      algorithm = trained.algorithm;
+      console.error(`setup: trained ${algorithm} ${trained.version} in ${((Date.now() - t1) / 1000).toFixed(1)} s (nDCG@10 ${trained.metrics.ndcg_at_10})`);
     } finally {
       await db.close();
     }

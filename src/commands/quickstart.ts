@@ -62,10 +62,10 @@ Each step says whether it ran or was skipped. Then see docs/api.md for the curl 
         } else {
           this.note('2/3 model: training (algorithm auto) …');
           const { trainModel } = await import('../core/models/train.js');
-          const trained: any = await trainModel(db, { modelsDir: config.modelsDir });
-          const version = trained?.version ?? (await activeModelVersion(db));
-          model = { skipped: false, version, algorithm: trained?.algorithm };
-          this.note(`    trained and activated ${version}${trained?.algorithm ? ` (${trained.algorithm})` : ''}`);
+          const trained = await trainModel(db, { modelsDir: config.modelsDir, onProgress: (message) => this.note(`    ${message}`) });
+          model = { skipped: false, version: trained.version, algorithm: trained.algorithm };
+          const ndcg = trained.metrics.ndcg_at_10;
+          this.note(`    trained ${trained.version} (${trained.algorithm}${ndcg !== undefined ? `, holdout nDCG@10 ${ndcg.toFixed(3)}` : ''})${trained.activated ? ' and activated it' : ''}`);
         }
         if (flags['no-serve']) return { ingest, model, serve: null };
 

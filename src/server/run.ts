@@ -38,7 +38,8 @@ export async function serveUntilSignal(
   const model = server.models.current;
   await server.close();
   logger.info('stopped');
-  logger.flush();
+  // The destination is asynchronous: write everything out before the process exits.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return {
     url: server.url!,
     model: model ? { algorithm: model.algorithm, version: model.version } : null,

@@ -56,14 +56,15 @@ describeEachEngine('the server with the model registry', (t) => {
         }
       }
     })();
-    const trained: any = await trainModel(t.db, { algorithm: 'popular', modelsDir } as any);
+    const trained = await trainModel(t.db, { algorithm: 'popular', modelsDir });
     const deadline = Date.now() + 20_000;
     while (server.models.current?.version === 'fallback' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     await new Promise((r) => setTimeout(r, 100));
     stop = true;
     await load;
     expect(server.models.current?.version).not.toBe('fallback');
-    if (trained?.version) expect(server.models.current?.version).toBe(trained.version);
+    expect(trained.activated).toBe(true);
+    expect(server.models.current?.version).toBe(trained.version);
     expect(statuses.every((s) => s === 200)).toBe(true);
     expect(versions.has(server.models.current!.version)).toBe(true);
     const metrics: string = (await call(server.url!, 'GET', '/metrics')).body;

@@ -44,7 +44,7 @@ describe('reco serve', () => {
       s.child.kill('SIGTERM');
     }
     expect(await s.exit).toBe(0);
-    expect(s.output()).toMatch(/"msg":"request".*"route":"\/create-client","status":201/);
+    expect(s.output()).toMatch(/"route":"\/create-client","status":201.*"msg":"request"/);
     expect(s.output()).toMatch(/"msg":"stopped"/);
     const after = await runCli(['clients', 'list', '--json'], { env });
     expect(after.code).toBe(0);
