@@ -13,7 +13,7 @@ export { loadDatasetDir, TripletBuilder, type Dataset } from './dataset.js';
  * For the simulation: `evaluate(interactions, catalogue, ['popular', 'ease'])` shows whether a model trained
  * on simulated data beats popular.
  */
-export function evaluate(
+export async function evaluate(
   data: Interactions,
   catalogue: Catalogue,
   algorithms: readonly string[] = ALGORITHM_NAMES,

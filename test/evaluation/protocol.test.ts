@@ -1,0 +1,101 @@
+import { evaluate, rankingMetrics, splitInteractions } from '../../src/core/evaluation/index.js';
+import { buildInteractions } from '../../src/core/models/interactions.js';
+import { popular } from '../../src/core/models/popular.js';
+import { evaluateAlgorithms } from '../../src/core/evaluation/protocol.js';
+import { syntheticRatings } from '../models/fixtures.js';
+
+describe('ranking metrics (EVALUATION.md), checked by hand', () => {
+  it('P, R, nDCG and AP of one ranking', () => {
+    // Test set {1,2,3}; ranking 1 9 2 8 7: hits at ranks 1 and 3.
+    const m = rankingMetrics([1, 9, 2, 8, 7], new Set([1, 2, 3]), 5);
+    expect(m.precision).toBeCloseTo(2 / 5, 12);
+    expect(m.recall).toBeCloseTo(2 / 3, 12);
+    // DCG = 1/log2(2) + 1/log2(4) = 1.5; ideal DCG of 3 hits = 1 + 1/log2(3) + 1/2.
+    expect(m.ndcg).toBeCloseTo(1.5 / (1.5 + 1 / Math.log2(3)), 12);
+    // AP = (1/1 + 2/3) / min(3, 5).
+    expect(m.ap).toBeCloseTo((1 + 2 / 3) / 3, 12);
+  });
+
+  it('a short ranking still divides precision by k; the ideal DCG is capped at k hits', () => {
+    const m = rankingMetrics([4], new Set([4, 5, 6, 7]), 2);
+    expect(m.precision).toBe(0.5);
+    expect(m.recall).toBe(0.25);
+    expect(m.ndcg).toBeCloseTo(1 / (1 + 1 / Math.log2(3)), 12);
+    expect(m.ap).toBeCloseTo(1 / 2, 12);
+    expect(rankingMetrics([], new Set([1]), 10)).toEqual({ precision: 0, recall: 0, ndcg: 0, ap: 0 });
+  });
+});
+
+describe('the protocol on a tiny hand-made data set', () => {
+  // User 1 rates 10, 20, 30, 40 in that order; user 2 rates 10, 50, 60, 20. Temporal split: round(0.75·4) = 3
+  // earliest ratings train, the latest one is the test set: {40} and {20}. Candidates = movies in training:
+  // {10, 20, 30, 50, 60}. Popular (train counts 10:2, the rest 1, ties to the lower id) ranks, at k = 2,
+  // user 1: [50, 60] (no hit; 40 is no candidate), user 2: [20, 30] (hit at rank 1).
+  const data = buildInteractions({
+    userIds: Float64Array.from([1, 1, 1, 1, 2, 2, 2, 2]),
+    movieIds: Int32Array.from([10, 20, 30, 40, 10, 50, 60, 20]),
+    ratings: Float32Array.from([4, 4, 4, 4, 4, 4, 4, 4]),
+    timestamps: Float64Array.from([1, 2, 3, 4, 1, 2, 3, 4]),
+  });
+
+  it('gives the hand-computed figures', async () => {
+    const report = await evaluateAlgorithms(data, { genres: new Map() }, [popular], { split: 'temporal', k: 2 });
+    expect(report.counts).toMatchObject({ users: 2, ratings: 8, trainRatings: 6, testRatings: 2, evaluatedUsers: 2, candidates: 5 });
+    const row = report.rows[0];
+    expect(row.precision).toBeCloseTo((0 + 1 / 2) / 2, 12);
+    expect(row.recall).toBeCloseTo((0 + 1) / 2, 12);
+    expect(row.ndcg).toBeCloseTo((0 + 1) / 2, 12);
+    expect(row.map).toBeCloseTo((0 + 1) / 2, 12);
+    expect(row.coverage).toBeCloseTo(4 / 5, 12);
+  });
+});
+
+describe('splits', () => {
+  const { interactions: data } = syntheticRatings({ users: 40, movies: 60, perUser: 9 });
+
+  function perRow(d: typeof data) {
+    return Array.from({ length: d.nUsers }, (_, u) => Array.from(d.indices.subarray(d.indptr[u], d.indptr[u + 1]), (c) => d.itemIds[c]));
+  }
+
+  it('user: round(0.75·n) of each user train, the rest test, nothing lost or shared; seeded', () => {
+    const s = splitInteractions(data, 'user', 42);
+    const all = perRow(data);
+    const train = perRow(s.train);
+    all.forEach((items, u) => {
+      expect(train[u].length).toBe(Math.round(0.75 * items.length));
+      expect([...train[u], ...s.test[u]].sort((a, b) => a - b)).toEqual([...items].sort((a, b) => a - b));
+    });
+    expect(splitInteractions(data, 'user', 42).test).toEqual(s.test);
+    expect(splitInteractions(data, 'user', 7).test).not.toEqual(s.test);
+  });
+
+  it('item: round(0.75·n) of each movie\'s ratings train', () => {
+    const s = splitInteractions(data, 'item', 42);
+    const count = (d: typeof data) => {
+      const c = new Map<number, number>();
+      for (let p = 0; p < d.indices.length; p++) c.set(d.itemIds[d.indices[p]], (c.get(d.itemIds[d.indices[p]]) ?? 0) + 1);
+      return c;
+    };
+    const all = count(data);
+    const train = count(s.train);
+    for (const [movie, n] of all) expect(train.get(movie) ?? 0).toBe(Math.round(0.75 * n));
+  });
+
+  it('temporal: each user\'s latest ratings are the test set', () => {
+    const s = splitInteractions(data, 'temporal', 42);
+    for (let u = 0; u < data.nUsers; u++) {
+      const times = new Map<number, number>();
+      for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) times.set(data.itemIds[data.indices[p]], data.timestamps![p]);
+      const trainMax = Math.max(...Array.from(s.train.indices.subarray(s.train.indptr[u], s.train.indptr[u + 1]), (c) => times.get(s.train.itemIds[c])!));
+      for (const m of s.test[u]) expect(times.get(m)!).toBeGreaterThan(trainMax);
+    }
+  });
+
+  it('evaluate() runs named algorithms for other modules (e.g. the simulation)', async () => {
+    const syn = syntheticRatings();
+    const r = await evaluate(syn.interactions, syn.catalogue, ['popular', 'item-knn'], { seed: 1 });
+    expect(r.rows.map((x) => x.algorithm)).toEqual(['popular', 'item-knn']);
+    expect(r.rows[1].ndcg).toBeGreaterThan(r.rows[0].ndcg);
+    await expect(evaluate(syn.interactions, syn.catalogue, ['nope'])).rejects.toThrow(/unknown algorithm/);
+  });
+});

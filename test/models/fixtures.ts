@@ -1,0 +1,58 @@
+import { Rng } from '../../src/core/simulation/prng.js';
+import { buildInteractions } from '../../src/core/models/interactions.js';
+import type { Catalogue, Interactions } from '../../src/core/models/types.js';
+
+const GROUP_GENRES = [['Action', 'Sci-Fi'], ['Comedy', 'Romance'], ['Horror', 'Thriller'], ['Animation', 'Children']];
+
+export interface Synthetic {
+  interactions: Interactions;
+  catalogue: Catalogue;
+  rows: { userId: number; movieId: number; rating: number; ts: number }[];
+  movies: { movieId: number; title: string; genres: string[] }[];
+}
+
+/**
+ * A small world with structure a recommender can learn: four taste groups, each with its own genres and
+ * movies; users rate mostly movies of their group (popular ones more often), sometimes any movie.
+ */
+export function syntheticRatings(options: { users?: number; movies?: number; perUser?: number; seed?: number } = {}): Synthetic {
+  const nUsers = options.users ?? 120;
+  const nMovies = options.movies ?? 200;
+  const perUser = options.perUser ?? 25;
+  const rng = new Rng(options.seed ?? 1, 'fixture');
+  const movies = Array.from({ length: nMovies }, (_, i) => ({ movieId: 10 + i * 3, title: `Movie ${i} (2000)`, genres: GROUP_GENRES[i % 4] }));
+  const rows: Synthetic['rows'] = [];
+  for (let u = 0; u < nUsers; u++) {
+    const group = u % 4;
+    const seen = new Set<number>();
+    while (seen.size < perUser) {
+      let i: number;
+      if (rng.next() < 0.85) {
+        // Within the group, a Zipf-like preference for its first movies.
+        const k = Math.floor(nMovies / 4);
+        i = group + 4 * Math.min(k - 1, Math.floor(k * rng.next() ** 2));
+      } else i = rng.int(nMovies);
+      if (seen.has(i)) continue;
+      seen.add(i);
+      rows.push({ userId: 1000 + u, movieId: movies[i].movieId, rating: 0.5 * (1 + rng.int(10)), ts: 1_500_000_000 + rows.length * 60 });
+    }
+  }
+  const interactions = buildInteractions({
+    userIds: Float64Array.from(rows, (r) => r.userId),
+    movieIds: Int32Array.from(rows, (r) => r.movieId),
+    ratings: Float32Array.from(rows, (r) => r.rating),
+    timestamps: Float64Array.from(rows, (r) => r.ts),
+  });
+  return { interactions, catalogue: { genres: new Map(movies.map((m) => [m.movieId, m.genres])) }, rows, movies };
+}
+
+/** The history of row u of the interactions, as movie ids and ratings. */
+export function historyOf(data: Interactions, u: number): { movieIds: number[]; ratings: number[] } {
+  const movieIds: number[] = [];
+  const ratings: number[] = [];
+  for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) {
+    movieIds.push(data.itemIds[data.indices[p]]);
+    ratings.push(data.ratings[p]);
+  }
+  return { movieIds, ratings };
+}
