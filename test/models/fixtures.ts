@@ -56,3 +56,26 @@ export function historyOf(data: Interactions, u: number): { movieIds: number[]; 
   }
   return { movieIds, ratings };
 }
+
+async function* lines(rows: string[]): AsyncIterable<string> {
+  for (let i = 0; i < rows.length; i += 500) yield rows.slice(i, i + 500).join('');
+}
+
+/**
+ * Loads a synthetic world into a database with COPY, as ingest would leave it: one client `username`, its
+ * users (external_id = the fixture's userId), the movies and the ratings. Returns the client id.
+ */
+export async function loadByCopy(db: import('../../src/core/db/types.js').Queryable, syn: Synthetic, username = 'acme'): Promise<number> {
+  const c = await db.query<{ id: number }>('INSERT INTO clients (username) VALUES ($1) RETURNING id', [username]);
+  const clientId = c.rows[0].id;
+  const users = [...new Set(syn.rows.map((r) => r.userId))];
+  await db.copyFrom('movies', ['movie_id', 'title', 'genres'], lines(syn.movies.map((m) => `${m.movieId},"${m.title}","{${m.genres.join(',')}}"\n`)));
+  // users.id = external id + 0 keeps the fixture readable; ratings reference users.id.
+  await db.copyFrom('users', ['id', 'client_id', 'external_id', 'rating_count'], lines(users.map((u) => `${u},${clientId},${u},0\n`)));
+  await db.copyFrom(
+    'ratings',
+    ['user_id', 'movie_id', 'rating', 'rated_at'],
+    lines(syn.rows.map((r) => `${r.userId},${r.movieId},${r.rating},${new Date(r.ts * 1000).toISOString()}\n`)),
+  );
+  return clientId;
+}

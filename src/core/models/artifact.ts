@@ -74,8 +74,10 @@ export function unpackArtifact(bytes: Uint8Array, expectedAlgorithm?: string): U
     const start = headerEnd + d.offset;
     const byteLength = d.length * Ctor.BYTES_PER_ELEMENT;
     if (start + byteLength > bytes.length) throw new Error(`artifact truncated (array ${d.name})`);
-    // Copy into a fresh buffer: aligned, and independent of the (possibly pooled) input buffer.
-    const copy = bytes.slice(start, start + byteLength);
+    // Copy into a fresh buffer: aligned, and independent of the input (a Node Buffer may be a view into a
+    // shared pool, and Buffer#slice does not copy).
+    const copy = new Uint8Array(byteLength);
+    copy.set(bytes.subarray(start, start + byteLength));
     arrays[d.name] = new Ctor(copy.buffer, 0, d.length);
   }
   return { algorithm: header.algorithm, meta: header.meta, arrays };
