@@ -29,7 +29,7 @@ else await main();
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-sim-'));
   try {
-    const data = benchData(tmp);
+    const data = await benchData(tmp);
     const traffic = await benchTraffic();
     const result = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, data, traffic };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -38,10 +38,10 @@ async function main() {
   }
 }
 
-function benchData(tmp: string) {
+async function benchData(tmp: string) {
   const catalogue = readCatalogueFile(defaultCatalogueFile('/nonexistent'));
   const t0 = performance.now();
-  const s = simulateData({ catalogue, start: '2018-09-25', days: 7, users: 2000, newMovies: 3, badRows: 0, seed: 1, out: path.join(tmp, 'sim') });
+  const s = await simulateData({ catalogue, start: '2018-09-25', days: 7, users: 2000, newMovies: 3, badRows: 0, seed: 1, out: path.join(tmp, 'sim') });
   const simSeconds = (performance.now() - t0) / 1000;
   // Reference: the same rows (ratings and movies), already in memory, only stringified and written.
   const files = s.day_summaries.flatMap((d) => [d.files.ratings.path, d.files.movies.path]);

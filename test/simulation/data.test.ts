@@ -20,8 +20,8 @@ describe('simulateData', () => {
 
   let summary: SimulationSummary;
   let ratings: ParsedRating[];
-  beforeAll(() => {
-    summary = run('base');
+  beforeAll(async () => {
+    summary = await run('base');
     ratings = summary.day_summaries.flatMap((d) => readRatings(d.files.ratings.path));
   });
 
@@ -36,9 +36,9 @@ describe('simulateData', () => {
     ]);
   });
 
-  it('gives byte-identical files for the same seed and different files for another seed', () => {
-    run('again');
-    run('other', { seed: 8 });
+  it('gives byte-identical files for the same seed and different files for another seed', async () => {
+    await run('again');
+    await run('other', { seed: 8 });
     const base = treeBytes(path.join(root, 'base'));
     const again = treeBytes(path.join(root, 'again'));
     const other = treeBytes(path.join(root, 'other'));
@@ -46,9 +46,9 @@ describe('simulateData', () => {
     expect(other.get('2018/09/25/ratings.csv')!.equals(base.get('2018/09/25/ratings.csv')!)).toBe(false);
   });
 
-  it('refuses to overwrite an existing day unless forced', () => {
-    expect(() => run('base')).toThrow(/already exists/);
-    expect(() => run('base', { force: true })).not.toThrow();
+  it('refuses to overwrite an existing day unless forced', async () => {
+    await expect(run('base')).rejects.toThrow(/already exists/);
+    await expect(run('base', { force: true })).resolves.toMatchObject({ days: 3 });
   });
 
   it('writes valid MovieLens ratings: 0.5–5 in half steps, timestamps inside their day, one row per user and movie', () => {
@@ -148,10 +148,10 @@ describe('simulateData', () => {
     expect(loved / lovedN - disliked / dislikedN).toBeGreaterThan(0.5);
   });
 
-  it('rejects bad options with one clear message', () => {
-    expect(() => run('x', { days: 0 })).toThrow('--days must be a whole number from 1 to 3650 (got 0)');
-    expect(() => run('x', { badRows: 0.9 })).toThrow(/--bad-rows must be a share from 0 to 0.5/);
-    expect(() => run('x', { start: '2018-02-30' })).toThrow(/not a date: "2018-02-30"/);
+  it('rejects bad options with one clear message', async () => {
+    await expect(run('x', { days: 0 })).rejects.toThrow('--days must be a whole number from 1 to 3650 (got 0)');
+    await expect(run('x', { badRows: 0.9 })).rejects.toThrow(/--bad-rows must be a share from 0 to 0.5/);
+    await expect(run('x', { start: '2018-02-30' })).rejects.toThrow(/not a date: "2018-02-30"/);
   });
 });
 

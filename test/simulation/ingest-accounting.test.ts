@@ -16,8 +16,8 @@ describeEachEngine('simulated bad rows vs. the real ingest', (t) => {
   const root = tempDir('reco-sim-ingest-');
   const out = path.join(root, 'simulation_data');
   let sim: SimulationSummary;
-  beforeAll(() => {
-    sim = simulateData({ catalogue, start: '2018-09-25', days: 2, users: 200, newMovies: 2, badRows: 0.1, seed: 11, out });
+  beforeAll(async () => {
+    sim = await simulateData({ catalogue, start: '2018-09-25', days: 2, users: 200, newMovies: 2, badRows: 0.1, seed: 11, out });
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 

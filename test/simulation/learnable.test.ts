@@ -20,7 +20,7 @@ describe('a model trained on simulated data', () => {
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
   async function ndcgOn(days: number, users: number, algorithms: Algorithm[]) {
-    const sim = simulateData({ catalogue, start: '2018-09-25', days, users, newMovies: 3, badRows: 0, seed: 7, out: path.join(root, `d${days}`) });
+    const sim = await simulateData({ catalogue, start: '2018-09-25', days, users, newMovies: 3, badRows: 0, seed: 7, out: path.join(root, `d${days}`) });
     const rows = sim.day_summaries.flatMap((d) => readRatings(d.files.ratings.path));
     const data = buildInteractions({
       userIds: Float64Array.from(rows, (r) => r.userId),

@@ -33,7 +33,7 @@ describe('reco simulate traffic against a real reco serve', () => {
   beforeAll(async () => {
     t = await createTestDatabase('postgres');
     const out = path.join(root, 'simulation_data');
-    simulateData({ catalogue: shippedCatalogue().slice(0, 2000), start: '2018-09-25', days: 2, users: 200, newMovies: 2, badRows: 0, seed: 3, out });
+    await simulateData({ catalogue: shippedCatalogue().slice(0, 2000), start: '2018-09-25', days: 2, users: 200, newMovies: 2, badRows: 0, seed: 3, out });
     await ingest(t.db, { from: out, dataDir: root });
     server = await startServer({
       db: t.db,

@@ -52,7 +52,7 @@ The catalogue is the database's movies table, or data/initial_data/movies.csv wh
     const bar = progressBar({ label: 'Simulating', total: days, enabled: !this.jsonEnabled(), unit: 'days' });
     let summary;
     try {
-      summary = simulateData({
+      summary = await simulateData({
         catalogue: source.movies,
         start,
         days,

@@ -87,7 +87,7 @@ export function plannedDays(start: string, days: number): string[] {
  * Writes `days` days of simulation_data/YYYY/MM/DD/{movies.csv,ratings.csv}. The output is a pure function of
  * the options (no clock, no Math.random): the same seed and catalogue give byte-identical files.
  */
-export function simulateData(o: SimulateDataOptions): SimulationSummary {
+export async function simulateData(o: SimulateDataOptions): Promise<SimulationSummary> {
   validateOptions(o);
   const newUsers = o.newUsers ?? Math.min(MAX_NEW_USERS_PER_DAY, Math.max(1, Math.round(o.users * 0.04)));
   const days = plannedDays(o.start, o.days);
@@ -142,6 +142,8 @@ export function simulateData(o: SimulateDataOptions): SimulationSummary {
     addCounts(totals.bad.movies, badMovies.counts);
     addCounts(totals.bad.ratings, badRatings.counts);
     o.onDay?.(i + 1, summary);
+    // Let a progress bar (and signals) run between days: a long run is otherwise one blocking loop.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return {
     out: o.out,
