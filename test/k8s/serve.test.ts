@@ -139,7 +139,9 @@ describe('reco serve as deployed', () => {
 
   test('SIGTERM (what Kubernetes sends on a rollout) stops it cleanly', async () => {
     child.kill('SIGTERM');
-    const code = await Promise.race([exit, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exit, new Promise((r) => (timer = setTimeout(() => r('timeout'), 20_000)))]);
+    clearTimeout(timer);
     expect(code).toBe(0);
   }, 30_000);
 });
