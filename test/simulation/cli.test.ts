@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { cliCommand, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engines.js';
 
 /** `reco simulate data` then `reco ingest`, as an analyst runs them: child processes, no TTY, embedded database. */
@@ -50,4 +51,38 @@ describe('reco simulate data (CLI)', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/EXAMPLES[\s\S]*simulate data --days 3 --seed 7/);
   }, 120_000);
+
+  it('replays 10 s of traffic against a local reco serve (child process) with zero unexpected errors', async () => {
+    const serveEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env, ...env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined })) if (v !== undefined) serveEnv[k] = v;
+    const serve = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0'], { cwd: ROOT, env: serveEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        const timer = setTimeout(() => reject(new Error(`reco serve did not start: ${err}`)), 60_000);
+        serve.stderr!.on('data', (d) => {
+          err += d;
+          const m = /listening on (http:\/\/\S+?)\s/.exec(err);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+        serve.once('exit', (code) => reject(new Error(`reco serve exited ${code}: ${err}`)));
+      });
+      const r = await runCli(['simulate', 'traffic', '--url', url, '--duration', '10', '--rate', '10', '--json'], { env, timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.errors.unexpected).toBe(0);
+      expect(report.requests).toBeGreaterThan(80);
+      expect(report.status_counts).toEqual({ '200': report.requests });
+      expect(report.latency_ms.max).toBeGreaterThan(0);
+    } finally {
+      if (serve.exitCode === null && serve.signalCode === null) {
+        const exited = new Promise((resolve) => serve.once('exit', resolve));
+        serve.kill('SIGTERM');
+        await exited;
+      }
+    }
+  }, 150_000);
 });
