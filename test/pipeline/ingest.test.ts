@@ -190,6 +190,18 @@ describeEachEngine('ingest', (ctx) => {
     expect(run.rows[0].error).toMatch(/--strict/);
   });
 
+  it('two ingests of the same day at once (PostgreSQL): each file is loaded once, the other run skips it', async () => {
+    if (ctx.engine !== 'postgres') return; // the embedded engine admits one process at a time
+    const db = get();
+    const src = path.join(dataDir, 'simulation_data');
+    writeBatch(src, '2020-06-05', { movies: CATALOGUE, ratings: Array.from({ length: 3000 }, (_, i) => `${i + 1},${(i % 4) + 1},4.0,${T0 + i}`) });
+    const [a, b] = await Promise.all([ingest(db, { from: src, dataDir }), ingest(db, { from: src, dataDir })]);
+    expect(a.filesLoaded + b.filesLoaded).toBe(2);
+    expect(a.filesSkipped + b.filesSkipped).toBe(2);
+    expect(await count(db, 'SELECT 1 FROM ratings')).toBe(3000);
+    expect(await count(db, 'SELECT 1 FROM ingest_files')).toBe(2);
+  });
+
   it('refuses a file that is not MovieLens CSV, in one clear line', async () => {
     const db = get();
     const src = path.join(dataDir, 'flat');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { RecoError } from '../errors.js';
+import { partialName } from './file-sink.js';
 
 /**
  * Stage 1, raw: copies a source file byte for byte into the archive and returns its SHA-256, in one read.
@@ -13,7 +14,7 @@ export async function archiveFile(source: string, destination: string): Promise<
   await fs.promises.mkdir(path.dirname(destination), { recursive: true });
   const hash = createHash('sha256');
   let bytes = 0;
-  const tmp = `${destination}.partial`;
+  const tmp = partialName(destination);
   try {
     await pipeline(
       fs.createReadStream(source, { highWaterMark: 1 << 20 }),

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 /**
- * A buffered text file writer with back-pressure (each flush awaits the disk). Written to `<path>.partial`
- * and renamed on close, so a file that exists is complete.
+ * A buffered text file writer with back-pressure (each flush awaits the disk). Written to a temporary name
+ * unique to this writer and renamed on close, so a file that exists is complete, even with two writers.
  */
 export class FileSink {
   private parts: string[] = [];
@@ -12,7 +13,7 @@ export class FileSink {
 
   static async open(file: string): Promise<FileSink> {
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.partial`;
+    const tmp = partialName(file);
     return new FileSink(await fs.promises.open(tmp, 'w'), file, tmp);
   }
 
@@ -56,4 +57,9 @@ export async function* withoutHeader(file: string): AsyncGenerator<Uint8Array> {
     skipping = false;
     if (nl + 1 < chunk.length) yield chunk.subarray(nl + 1);
   }
+}
+
+/** A temporary name next to `file`, unique per writer (two runs may write the same day's files at once). */
+export function partialName(file: string): string {
+  return `${file}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
 }
