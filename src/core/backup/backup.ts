@@ -158,3 +158,23 @@ async function writeSqlDump(db: Database, archive: string, databaseUrl?: string)
     throw new RecoError(`the archive ${archive} was written, but ${err?.message ?? err}`, { cause: err });
   }
 }
+
+/**
+ * Row count and SHA-256 of every table's canonical CSV, exactly as a backup would record them, from one
+ * snapshot and without writing anything: compare two databases (e.g. before and after a move between engines).
+ */
+export async function tableDigests(db: Database): Promise<Record<string, { rows: number; sha256: string }>> {
+  return db.transaction(
+    async (tx) => {
+      await useCanonicalOutput(tx);
+      const out: Record<string, { rows: number; sha256: string }> = {};
+      for (const table of await listTables(tx)) {
+        const digest = new TableDigest();
+        for await (const chunk of tx.copyTo(tableSelectSql(table))) digest.update(chunk);
+        out[table.name] = { rows: digest.rows, sha256: digest.digest() };
+      }
+      return out;
+    },
+    { isolation: 'repeatable read', readOnly: true },
+  );
+}

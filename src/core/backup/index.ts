@@ -1,4 +1,4 @@
-export { createBackup, type BackupOptions, type BackupResult, type BackupProgress } from './backup.js';
+export { createBackup, tableDigests, type BackupOptions, type BackupResult, type BackupProgress } from './backup.js';
 export { restoreBackup, type RestoreOptions, type RestoreResult, type RestoreProgress } from './restore.js';
 export { verifyArchive, type VerifiedArchive } from './verify.js';
 export { pruneArchives, ARCHIVE_PATTERN } from './files.js';
