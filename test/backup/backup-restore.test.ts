@@ -90,11 +90,17 @@ describeEachEngine('backup and restore', (t) => {
 
   it('refuses a corrupted archive and a truncated one with a clear message; the database is untouched', async () => {
     const jobsBefore = (await tableDigests(ctx.db)).job_runs;
-    const flipped = corruptCopy(archive, (b) => {
-      const c = Buffer.from(b);
-      c[Math.floor(c.length / 2)] ^= 0xff;
-      return c;
-    });
+    const flipAt = (at: (n: number) => number) =>
+      corruptCopy(archive, (b) => {
+        const c = Buffer.from(b);
+        c[at(c.length)] ^= 0xff;
+        return c;
+      });
+    const flipped = flipAt((n) => Math.floor(n / 2));
+    // Anywhere in the file: the gzip header, the deflate data, the CRC-32 and the length trailer.
+    for (const at of [() => 3, (n: number) => Math.floor(n / 4), (n: number) => Math.floor((n * 3) / 4), (n: number) => n - 6, (n: number) => n - 2]) {
+      await expect(verifyArchive(flipAt(at))).rejects.toThrow(/cannot be used|is not a reco backup archive/);
+    }
     const truncated = corruptCopy(archive, (b) => b.subarray(0, Math.floor(b.length * 0.7)));
     const garbage = corruptCopy(archive, () => Buffer.from('movieId,title\n1,Toy Story\n'));
     await expect(verifyArchive(flipped)).rejects.toThrow(/is corrupted|is truncated/);

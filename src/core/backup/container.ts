@@ -90,6 +90,10 @@ export class ContainerWriter {
   }
 }
 
+export function corrupted(file: string, why: string): RecoError {
+  return new RecoError(`the backup archive ${file} is corrupted (${why}); it cannot be used`);
+}
+
 /** What went wrong with an archive, as one line for the operator. */
 function describeReadError(file: string, err: any): RecoError {
   if (err instanceof RecoError) return err;
@@ -101,7 +105,7 @@ function describeReadError(file: string, err: any): RecoError {
   if (code === 'Z_DATA_ERROR' && /header/i.test(err?.message ?? ''))
     return new RecoError(`${file} is not a reco backup archive (not gzip data)`, { cause: err });
   if (code === 'Z_DATA_ERROR')
-    return new RecoError(`the backup archive ${file} is corrupted (${err.message}); it cannot be used`, { cause: err });
+    return corrupted(file, err.message);
   return new RecoError(`cannot read the backup archive ${file}: ${err?.message ?? err}`, { cause: err });
 }
 
@@ -135,7 +139,7 @@ export async function* readContainer(file: string): AsyncGenerator<ArchiveRecord
       pending.push(chunk as Buffer);
       size += (chunk as Buffer).length;
       while (size >= need) {
-        if (ended) throw new RecoError(`the backup archive ${file} is corrupted (data after its end record)`);
+        if (ended) throw corrupted(file, 'data after its end record');
         if (!sawMagic) {
           if (!take(MAGIC.length).equals(MAGIC)) throw new RecoError(`${file} is not a reco backup archive (gzip, but no reco header)`);
           sawMagic = true;
@@ -143,9 +147,9 @@ export async function* readContainer(file: string): AsyncGenerator<ArchiveRecord
         } else if (!current) {
           const h = take(5);
           const type = h.toString('ascii', 0, 1);
-          if (!TYPES.has(type)) throw new RecoError(`the backup archive ${file} is corrupted (unknown record type ${JSON.stringify(type)})`);
+          if (!TYPES.has(type)) throw corrupted(file, `unknown record type ${JSON.stringify(type)}`);
           current = { type: type as RecordType, length: h.readUInt32BE(1) };
-          if (current.length > MAX_CHUNK) throw new RecoError(`the backup archive ${file} is corrupted (record of ${current.length} bytes)`);
+          if (current.length > MAX_CHUNK) throw corrupted(file, `record of ${current.length} bytes`);
           need = current.length;
           if (need === 0) {
             // Zero-length record: emit at once (the loop condition holds trivially).

@@ -15,7 +15,7 @@ import {
   type TableInfo,
 } from '../db/repositories/backup.js';
 import { RecoError } from '../errors.js';
-import { readContainer, type ArchiveRecord } from './container.js';
+import { corrupted, readContainer, type ArchiveRecord } from './container.js';
 import type { Manifest, ManifestTable } from './manifest.js';
 import { TableDigest, checkHeader, parseJson, verifyArchive } from './verify.js';
 
@@ -87,7 +87,7 @@ async function* tableChunks(file: string, records: AsyncIterator<ArchiveRecord>,
     const next = await records.next();
     if (next.done) throw new RecoError(`the backup archive ${file} ended inside a table`);
     if (next.value.type === 'E') return;
-    if (next.value.type !== 'D') throw new RecoError(`the backup archive ${file} is corrupted (unexpected ${next.value.type} record inside a table)`);
+    if (next.value.type !== 'D') throw corrupted(file, `unexpected ${next.value.type} record inside a table`);
     digest.update(next.value.payload);
     yield next.value.payload;
   }

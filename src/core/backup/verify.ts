@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import { RecoError } from '../errors.js';
-import { readContainer, type ArchiveRecord } from './container.js';
+import { corrupted, readContainer, type ArchiveRecord } from './container.js';
 import { FORMAT, FORMAT_VERSION, manifestSchema, type Manifest, type ManifestTable } from './manifest.js';
 
 /**
@@ -38,10 +38,6 @@ export interface VerifiedArchive {
   /** Size of the archive on disk. */
   size: number;
   manifest: Manifest;
-}
-
-function corrupted(file: string, why: string): RecoError {
-  return new RecoError(`the backup archive ${file} is corrupted (${why}); it cannot be used`);
 }
 
 export function parseJson(file: string, rec: ArchiveRecord, what: string): any {
@@ -83,8 +79,10 @@ export async function verifyArchive(file: string): Promise<VerifiedArchive> {
     const st = fs.statSync(file);
     if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     size = st.size;
+    if (size === 0) throw Object.assign(new Error('empty'), { code: 'EMPTY' });
   } catch (err: any) {
     if (err?.code === 'ENOENT') throw new RecoError(`no backup archive at ${file}`);
+    if (err?.code === 'EMPTY') throw new RecoError(`the backup archive ${file} is empty (0 bytes); it cannot be used`);
     throw new RecoError(`${file} is not a readable file (${err?.code ?? err})`);
   }
   const seen: ManifestTable[] = [];
