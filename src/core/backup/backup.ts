@@ -26,8 +26,8 @@ export interface BackupOptions {
   /** Also write a plain pg_dump file (PostgreSQL only; needs pg_dump on PATH and the connection string). */
   sqlDump?: { databaseUrl?: string };
   onProgress?: (p: BackupProgress) => void;
-  /** For tests: called inside the snapshot transaction after the first table is written. */
-  afterFirstTable?: () => Promise<void>;
+  /** For tests: called inside the snapshot transaction after each table is written. */
+  afterTable?: (table: string) => Promise<void>;
 }
 
 export interface BackupResult {
@@ -75,7 +75,7 @@ async function writeSnapshot(db: Database, archive: string, options: BackupOptio
           await writer.record('E');
           written.push({ name: table.name, columns, rows: digest.rows, bytes: digest.bytes, sha256: digest.digest() });
           options.onProgress?.({ table: table.name, done: written.length, total: tables.length });
-          if (written.length === 1) await options.afterFirstTable?.();
+          await options.afterTable?.(table.name);
         }
         const m: Manifest = {
           format: FORMAT,

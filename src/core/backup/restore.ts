@@ -14,7 +14,7 @@ import {
   useCanonicalOutput,
   type TableInfo,
 } from '../db/repositories/backup.js';
-import { RecoError } from '../errors.js';
+import { RecoError, oneLine } from '../errors.js';
 import { corrupted, readContainer, type ArchiveRecord } from './container.js';
 import type { Manifest, ManifestTable } from './manifest.js';
 import { TableDigest, checkHeader, parseJson, verifyArchive } from './verify.js';
@@ -103,7 +103,13 @@ async function loadTables(tx: Queryable, file: string, manifest: Manifest, onPro
       if (!rec || rec.type !== 'T' || parseJson(file, rec, 'table record').name !== expected.name)
         throw new RecoError(`the backup archive ${file} changed after it was verified`);
       const digest = new TableDigest();
-      const copied = await tx.copyFrom(expected.name, expected.columns, tableChunks(file, records, digest));
+      let copied: number;
+      try {
+        copied = await tx.copyFrom(expected.name, expected.columns, tableChunks(file, records, digest));
+      } catch (err: any) {
+        if (err instanceof RecoError) throw err;
+        throw new RecoError(`restoring table ${expected.name} failed, so nothing was restored: ${oneLine(err)}`, { cause: err });
+      }
       if (digest.digest() !== expected.sha256) throw new RecoError(`the backup archive ${file} changed after it was verified (table ${expected.name})`);
       if (copied !== expected.rows) throw new RecoError(`restoring ${expected.name} copied ${copied} rows, the backup holds ${expected.rows}; nothing was restored`);
       onProgress?.({ table: expected.name, done: i + 1, total: manifest.tables.length });
