@@ -69,7 +69,7 @@ describe('reco ingest --from data/initial_data on a fresh embedded install', () 
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim().split('\n')).toEqual([`Error: cannot read the source folder ${path.join(dataDir, 'nowhere')}: it does not exist`]);
     const src = path.join(dataDir, 'strict');
-    writeBatch(src, '2021-01-01', { ratings: [`1,1,4.0,${T0}`, `1,2,7.0,${T0}`] });
+    writeBatch(src, '2021-01-01', { movies: CATALOGUE, ratings: [`1,1,4.0,${T0}`, `1,2,7.0,${T0}`] });
     const strict = await runCli(['ingest', '--from', src, '--strict'], { env });
     expect(strict.code).toBe(3);
     expect(strict.stderr).toMatch(/^Error: --strict: 1 of 2 rows of .*ratings\.csv rejected/);
