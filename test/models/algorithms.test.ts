@@ -91,6 +91,22 @@ describe('quality on structured data', () => {
     expect(loadModel(auto.serialize()).recommend(h, 10)).toEqual(auto.recommend(h, 10));
   });
 
+  it('ease with sparse rows (neighbors > 0) keeps the contract and stays close to the dense model', async () => {
+    const dense = await fitted('ease');
+    const sparse = await fitted('ease', { neighbors: 40 });
+    const back = loadModel(sparse.serialize());
+    let same = 0;
+    for (let u = 0; u < data.interactions.nUsers; u += 3) {
+      const h = historyOf(data.interactions, u);
+      const recs = sparse.recommend(h, 10);
+      expect(back.recommend(h, 10)).toEqual(recs);
+      for (const r of recs) expect(h.movieIds).not.toContain(r.movieId);
+      const d = new Set(dense.recommend(h, 10).map((r) => r.movieId));
+      same += recs.filter((r) => d.has(r.movieId)).length;
+    }
+    expect(same / (10 * Math.ceil(data.interactions.nUsers / 3))).toBeGreaterThan(0.7);
+  });
+
   it('an unknown algorithm is a clear error', () => {
     expect(() => getAlgorithm('svd')).toThrow(/unknown algorithm "svd": choose one of popular, segments, item-knn, ease, auto/);
   });

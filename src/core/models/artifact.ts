@@ -5,8 +5,8 @@
  */
 const MAGIC = 'RECOMDL1';
 
-type ArrayKind = 'f32' | 'f64' | 'i32' | 'u32' | 'u8';
-export type PackedArray = Float32Array | Float64Array | Int32Array | Uint32Array | Uint8Array;
+type ArrayKind = 'f32' | 'f64' | 'i32' | 'u32' | 'i16' | 'u8';
+export type PackedArray = Float32Array | Float64Array | Int32Array | Uint32Array | Int16Array | Uint8Array;
 
 interface Descriptor {
   name: string;
@@ -26,10 +26,11 @@ function kindOf(a: PackedArray): ArrayKind {
   if (a instanceof Float64Array) return 'f64';
   if (a instanceof Int32Array) return 'i32';
   if (a instanceof Uint32Array) return 'u32';
+  if (a instanceof Int16Array) return 'i16';
   return 'u8';
 }
 
-const CTORS = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u32: Uint32Array, u8: Uint8Array } as const;
+const CTORS = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u32: Uint32Array, i16: Int16Array, u8: Uint8Array } as const;
 
 export function packArtifact(algorithm: string, meta: Record<string, unknown>, arrays: Record<string, PackedArray>): Uint8Array {
   const descriptors: Descriptor[] = [];

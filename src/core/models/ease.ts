@@ -13,11 +13,15 @@ export type EaseParams = {
   minRatings: number;
   /** At most this many modelled movies (the most rated), so the items² memory and items³ time stay bounded. */
   maxItems: number;
-  /** Weights kept per movie row (largest |B|), for a compact artifact; 0 keeps the dense matrix. */
+  /**
+   * Weights kept per movie row (largest |B|) in a sparse list; 0 (default) keeps the whole matrix, quantised
+   * to 16 bits per weight with one scale per row (measured: keeping the top 1,000 of ~4,300 per row costs
+   * 0.005 nDCG@10 on ml-latest-small, 16-bit quantisation costs nothing measurable and halves Float32).
+   */
   neighbors: number;
 };
 
-const DEFAULTS: EaseParams = { lambda: 200, minRatings: 3, maxItems: 6000, neighbors: 1000 };
+const DEFAULTS: EaseParams = { lambda: 200, minRatings: 3, maxItems: 6000, neighbors: 0 };
 
 /**
  * EASE (Steck 2019, "Embarrassingly Shallow Autoencoders"): B = I − P·diag(1/diag P) with P = (XᵀX + λI)⁻¹
@@ -33,6 +37,11 @@ export class EaseRecommender implements Recommender {
   /** Columns of the model's items that EASE models (others are ranked by popularity). */
   private modelled: Int32Array = new Int32Array(0);
   private lists: NeighborLists = { indptr: new Int32Array(1), indices: new Int32Array(0), weights: new Float32Array(0) };
+  /** Dense form (neighbors = 0): B over the modelled movies, row a = q[a·m … a·m+m) · scale[a]. */
+  private q: Int16Array = new Int16Array(0);
+  private scale: Float32Array = new Float32Array(0);
+  /** Column of the model → row of B (−1 when not modelled). */
+  private local: Int32Array = new Int32Array(0);
 
   constructor(params: Record<string, unknown> = {}) {
     this.params = withDefaults(DEFAULTS, params);
@@ -70,7 +79,22 @@ export class EaseRecommender implements Recommender {
     invertSpdInPlace(g, m);
     const diag = new Float64Array(m);
     for (let a = 0; a < m; a++) diag[a] = g[a * m + a];
-    // B[a][b] = −P[a][b] / P[b][b], zero diagonal; rows kept sparse in the model's column space.
+    // B[a][b] = −P[a][b] / P[b][b], zero diagonal.
+    this.local = local;
+    if (neighbors <= 0) {
+      this.q = new Int16Array(m * m);
+      this.scale = new Float32Array(m);
+      for (let a = 0; a < m; a++) {
+        const ra = a * m;
+        let max = 0;
+        for (let b = 0; b < m; b++) if (b !== a) max = Math.max(max, Math.abs(g[ra + b] / diag[b]));
+        const sc = max > 0 ? max / 32767 : 1;
+        this.scale[a] = sc;
+        for (let b = 0; b < m; b++) this.q[ra + b] = b === a ? 0 : Math.round(-g[ra + b] / diag[b] / sc);
+      }
+      return;
+    }
+    // Sparse: the largest weights of each row, in the model's column space.
     this.lists = sparsifyRows(data.nItems, data.nItems, neighbors, (i, out) => {
       const a = local[i];
       if (a < 0) return;
@@ -82,11 +106,26 @@ export class EaseRecommender implements Recommender {
   recommend(history: History, n: number, options?: RecommendOptions): Recommendation[] {
     const nItems = this.itemIds.length;
     const scores = new Float64Array(nItems);
-    accumulate(this.lists, historyColumns(this.index, history).cols, scores);
+    const cols = historyColumns(this.index, history).cols;
+    if (this.q.length > 0) this.scoreDense(cols, scores);
+    else accumulate(this.lists, cols, scores);
     // Unmodelled movies rank below every modelled one, by popularity.
     const isModelled = this.modelledMask();
     for (let j = 0; j < nItems; j++) scores[j] = isModelled[j] ? scores[j] + 1e-6 * this.prior[j] : -1e3 + this.prior[j];
     return topN(this.itemIds, scores, n, history, options);
+  }
+
+  private scoreDense(cols: Int32Array, scores: Float64Array): void {
+    const m = this.modelled.length;
+    const acc = new Float64Array(m);
+    for (const c of cols) {
+      const a = this.local[c];
+      if (a < 0) continue;
+      const sc = this.scale[a];
+      const ra = a * m;
+      for (let b = 0; b < m; b++) acc[b] += sc * this.q[ra + b];
+    }
+    for (let b = 0; b < m; b++) scores[this.modelled[b]] = acc[b];
   }
 
   private mask: Uint8Array | undefined;
@@ -107,6 +146,8 @@ export class EaseRecommender implements Recommender {
       itemIds: this.itemIds,
       prior: this.prior,
       modelled: this.modelled,
+      q: this.q,
+      scale: this.scale,
       indptr: this.lists.indptr,
       indices: this.lists.indices,
       weights: this.lists.weights,
@@ -120,6 +161,10 @@ export class EaseRecommender implements Recommender {
     m.index = indexOf(m.itemIds);
     m.prior = arrays.prior as Float32Array;
     m.modelled = arrays.modelled as Int32Array;
+    m.q = arrays.q as Int16Array;
+    m.scale = arrays.scale as Float32Array;
+    m.local = new Int32Array(m.itemIds.length).fill(-1);
+    m.modelled.forEach((j, a) => (m.local[j] = a));
     m.lists = { indptr: arrays.indptr as Int32Array, indices: arrays.indices as Int32Array, weights: arrays.weights as Float32Array };
     return m;
   }
