@@ -2,27 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createBackup, restoreBackup, tableDigests, verifyArchive } from '../../src/core/backup/index.js';
 import { ContainerWriter, readContainer } from '../../src/core/backup/container.js';
-import type { Database } from '../../src/core/db/types.js';
 import { createTestDatabase, describeEachEngine, tempDir } from '../helpers/engines.js';
-import { loadMovieLens } from './movielens.js';
-
-/** Every table but the job log, which a backup and a restore each add a row to by design. */
-function dataDigests(all: Record<string, { rows: number; sha256: string }>) {
-  const { job_runs: _jobs, ...rest } = all;
-  return rest;
-}
-
-/** Data the MovieLens files do not exercise: quotes, commas, newlines, NULLs, arrays, jsonb, bytea, identity ids. */
-async function addAwkwardRows(db: Database): Promise<void> {
-  await db.query(`INSERT INTO movies (movie_id, title, genres, year) VALUES ($1, $2, $3, NULL)`, [999001, 'He said "hi",\nthen left; back\\slash', ['Drama', 'Film "Noir"']]);
-  await db.query(`INSERT INTO models (version, algorithm, params, artifact, artifact_sha256, active) VALUES ('v1', 'popular', $1, $2, 'x', true)`, [
-    JSON.stringify({ n: 10, note: 'ünïcode, "quoted"' }),
-    Buffer.from([0, 1, 2, 255, 10, 34, 44]),
-  ]);
-  const run = await db.query<{ id: number }>(`INSERT INTO ingest_runs (source, status) VALUES ('initial_data', 'succeeded') RETURNING id`);
-  await db.query(`INSERT INTO ingest_files (run_id, kind, path, sha256, rows_read, rows_accepted, rows_rejected) VALUES ($1, 'ratings', 'a,b.csv', 'abc', 3, 2, 1)`, [run.rows[0].id]);
-  await db.query(`UPDATE users SET characteristic = ARRAY[0.1, 0.25, 1e-7]::real[] WHERE id = 1`);
-}
+import { addAwkwardRows, dataDigests, loadMovieLens } from './movielens.js';
 
 function corruptCopy(file: string, mutate: (b: Buffer) => Buffer): string {
   const out = path.join(path.dirname(file), `bad-${Math.random().toString(36).slice(2)}.reco.gz`);

@@ -60,3 +60,21 @@ export async function loadMovieLens(db: Database, options: { maxUser?: number; c
   const ratings = await db.copyFrom('ratings', ['user_id', 'movie_id', 'rating', 'rated_at'], lines(ratingLines));
   return { clientId, movies, users, ratings };
 }
+
+/** Data the MovieLens files do not exercise: quotes, commas, newlines, NULLs, arrays, jsonb, bytea, identity ids. */
+export async function addAwkwardRows(db: Database): Promise<void> {
+  await db.query(`INSERT INTO movies (movie_id, title, genres, year) VALUES ($1, $2, $3, NULL)`, [999001, 'He said "hi",\nthen left; back\\slash', ['Drama', 'Film "Noir"']]);
+  await db.query(`INSERT INTO models (version, algorithm, params, artifact, artifact_sha256, active) VALUES ('v1', 'popular', $1, $2, 'x', true)`, [
+    JSON.stringify({ n: 10, note: 'ünïcode, "quoted"' }),
+    Buffer.from([0, 1, 2, 255, 10, 34, 44]),
+  ]);
+  const run = await db.query<{ id: number }>(`INSERT INTO ingest_runs (source, status) VALUES ('initial_data', 'succeeded') RETURNING id`);
+  await db.query(`INSERT INTO ingest_files (run_id, kind, path, sha256, rows_read, rows_accepted, rows_rejected) VALUES ($1, 'ratings', 'a,b.csv', 'abc', 3, 2, 1)`, [run.rows[0].id]);
+  await db.query(`UPDATE users SET characteristic = ARRAY[0.1, 0.25, 1e-7]::real[] WHERE id = 1`);
+}
+
+/** Every table but the job log, which a backup and a restore each add a row to by design. */
+export function dataDigests(all: Record<string, { rows: number; sha256: string }>) {
+  const { job_runs: _jobs, ...rest } = all;
+  return rest;
+}
