@@ -107,6 +107,18 @@ describe('reco serve as deployed', () => {
     expect(missing).toEqual([]);
   });
 
+  test('the route label values the queries filter on are the ones the server records', async () => {
+    const exprs = [
+      ...loadDashboards().flatMap(({ dashboard }) => dashboardQueries(dashboard).map((q) => q.expr)),
+      ...ruleQueries(parseYamlDocuments(fs.readFileSync(path.join(K8S_DIR, 'monitoring', 'prometheusrule.yaml'), 'utf8')) as K8sObject[]).map((r) => r.expr),
+    ];
+    const routes = new Set(exprs.flatMap((e) => [...e.matchAll(/\broute="([^"]+)"/g)].map((m) => m[1])));
+    expect(routes.size).toBeGreaterThan(0);
+    for (const route of routes) await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const scrape = await (await fetch(`${base}/metrics`)).text();
+    for (const route of routes) expect(`${route} ${scrape.includes(`route="${route}"`) ? 'recorded' : 'never recorded'}`).toBe(`${route} recorded`);
+  });
+
   test('the probe paths of the manifests answer (liveness 200, readiness 200 or 503, never 404)', async () => {
     const paths = new Map<string, string>([
       ['livenessProbe', '/healthz'],
