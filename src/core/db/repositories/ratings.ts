@@ -22,6 +22,26 @@ export async function copyIntoRatingStage(tx: Queryable, csv: AsyncIterable<stri
  * user and movie) replaces the stored one unless the stored one is newer; an identical one is not touched.
  */
 export async function upsertRatingsFromStage(tx: Queryable): Promise<{ inserted: number; updated: number }> {
+  // ON CONFLICT's speculative inserts cost about as much as the inserts themselves: when no staged pair is
+  // stored yet (a first load, most days), a plain INSERT does. A pair stored meanwhile by the API makes it
+  // fail with a unique violation; the savepoint then takes it back and the upsert below runs instead.
+  const clash = await tx.query<{ any: boolean }>(`
+    SELECT EXISTS (SELECT 1 FROM ${RATING_STAGE} s JOIN ingest_touched_users t ON t.external_id = s.user_ext
+                     JOIN ratings r ON r.user_id = t.user_id AND r.movie_id = s.movie_id) AS any`);
+  if (!clash.rows[0].any) {
+    await tx.exec('SAVEPOINT ingest_plain_insert');
+    try {
+      const plain = await tx.query(`
+        INSERT INTO ratings (user_id, movie_id, rating, rated_at)
+        SELECT t.user_id, s.movie_id, s.rating, to_timestamp(s.ts)
+          FROM ${RATING_STAGE} s JOIN ingest_touched_users t ON t.external_id = s.user_ext`);
+      await tx.exec('RELEASE SAVEPOINT ingest_plain_insert');
+      return { inserted: plain.rowCount, updated: 0 };
+    } catch (err: any) {
+      if (err?.code !== '23505') throw err;
+      await tx.exec('ROLLBACK TO SAVEPOINT ingest_plain_insert');
+    }
+  }
   const r = await tx.query<{ inserted: number; updated: number }>(`
     WITH up AS (
       INSERT INTO ratings (user_id, movie_id, rating, rated_at)
