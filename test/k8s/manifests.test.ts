@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engines.js';
-import { DASHBOARD_DIR, hasCommand, K8S_DIR, type K8sObject, parseYamlDocuments, podContainers, renderKustomize, validateObject } from './support.js';
+import { DASHBOARD_DIR, hasCommand, K8S_DIR, type K8sObject, parseYamlDocuments, podContainers, renderKustomize, unknownFields, validateObject } from './support.js';
 
 /**
  * k8s/ rendered by kustomize (kubectl's built-in) and validated offline against the Kubernetes 1.27 schemas
@@ -65,6 +65,21 @@ describeIfKubectl('k8s/ kustomize base', () => {
     await expect(validateObject(badMonitor)).rejects.toThrow(/port must be string/);
     await expect(validateObject({ ...deployment, kind: 'Deploymnet' })).rejects.toThrow(/no schema for kind/);
     await expect(validateObject({ ...deployment, apiVersion: 'example.com/v1' } as K8sObject)).rejects.toThrow(/no schema/);
+  });
+
+  test('no object has a field its type does not declare (a misspelt field would be silently ignored)', async () => {
+    expect(await unknownFields(objects)).toEqual([]);
+  });
+
+  test('the unknown-field check catches typos, also in the monitoring CRDs', async () => {
+    const deployment = structuredClone(find('Deployment', 'reco-api'));
+    deployment.spec.template.spec.containers[0].readinesProbe = deployment.spec.template.spec.containers[0].readinessProbe;
+    const monitor = structuredClone(find('ServiceMonitor', 'reco-api'));
+    monitor.spec.endpoints[0].pathh = '/metrics';
+    const problems = await unknownFields([deployment, monitor]);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^Deployment\/reco-api: .*readinesProbe/);
+    expect(problems[1]).toMatch(/^ServiceMonitor\/reco-api: .*pathh/);
   });
 
   test('kustomize itself fails on a broken base', async () => {
@@ -218,6 +233,7 @@ describeIfKubectl('k8s/seed (first-install data, applied once by setup.sh)', () 
   test('one Job in namespace reco that validates', async () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name} ${o.metadata.namespace}`)).toEqual(['Job/reco-seed reco']);
     for (const o of objects) await validateObject(o);
+    expect(await unknownFields(objects)).toEqual([]);
   });
 
   test('loads the sample bundled in the image, then trains, on the jobs\' data volume', () => {

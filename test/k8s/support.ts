@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
@@ -66,6 +67,41 @@ export async function validateObject(obj: K8sObject): Promise<void> {
     new Model(obj).validate();
   } catch (err: any) {
     throw new Error(`${where}: ${err?.message ?? err}`);
+  }
+}
+
+/**
+ * Unknown fields (a misspelt `readinesProbe` is silently ignored by the API server and by the JSON schemas,
+ * which allow extra properties), found by the TypeScript compiler: every object becomes an object literal of
+ * its kubernetes-models interface, and excess-property checks reject any field the type does not declare.
+ * Returns one line per problem, "Kind/name: message"; empty when all is well. One tsc run (~3 s).
+ */
+export async function unknownFields(objects: K8sObject[]): Promise<string[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-k8s-strict-'));
+  try {
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+    const lines = objects.map((o, i) => {
+      const from = o.apiVersion.startsWith('monitoring.coreos.com/') ? `@kubernetes-models/prometheus-operator/${o.apiVersion}/${o.kind}` : `kubernetes-models/${o.apiVersion}/${o.kind}`;
+      return `import type { I${o.kind} as T${i} } from '${from}';\nexport const o${i}: T${i} = ${JSON.stringify(o)};`;
+    });
+    // Two lines per object: line 2i+1 (1-based) is the import, 2i+2 the literal.
+    fs.writeFileSync(path.join(dir, 'check.ts'), lines.join('\n') + '\n');
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--pretty', 'false', 'check.ts'];
+    const out = await run(process.execPath, args, { cwd: dir }).then(
+      (r) => r.stdout,
+      (err) => String(err.stdout ?? err.message),
+    );
+    return out
+      .split('\n')
+      .filter((l) => l.startsWith('check.ts('))
+      .map((l) => {
+        const line = Number(/^check\.ts\((\d+),/.exec(l)![1]);
+        const o = objects[Math.floor((line - 1) / 2)];
+        return `${o.kind}/${o.metadata.name}: ${l.replace(/^check\.ts\(\d+,\d+\): error TS\d+: /, '')}`;
+      });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
