@@ -201,7 +201,8 @@ pick_builder() {
     echo "${RECO_BUILDER}"
   elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
     echo docker
-  elif command -v nerdctl >/dev/null && nerdctl info >/dev/null 2>&1; then
+  elif command -v nerdctl >/dev/null && command -v buildctl >/dev/null && nerdctl info >/dev/null 2>&1; then
+    # nerdctl builds through BuildKit (buildctl + buildkitd); without it, fall through to buildah.
     echo nerdctl
   elif command -v buildah >/dev/null; then
     echo buildah
