@@ -81,6 +81,17 @@ function checkTablesFit(manifest: Manifest, target: TableInfo[]): void {
   }
 }
 
+/** Tables that hold rows; the job log does not make a database "non-empty" (a fresh install logs its runs too). */
+async function occupiedTables(q: Queryable, tables: readonly TableInfo[]): Promise<string[]> {
+  const occupied: string[] = [];
+  for (const t of tables) if (t.name !== JOB_TABLE && (await hasRows(q, t.name))) occupied.push(t.name);
+  return occupied;
+}
+
+function notEmpty(occupied: readonly string[]): Refusal {
+  return new Refusal(`the database is not empty (${occupied.join(', ')} hold rows); pass --force to replace its data with the backup's`);
+}
+
 /** The data records of one table from the archive's record stream, hashed as they pass. */
 async function* tableChunks(file: string, records: AsyncIterator<ArchiveRecord>, digest: TableDigest): AsyncGenerator<Buffer> {
   for (;;) {
@@ -141,6 +152,11 @@ async function checkCounts(tx: Queryable, tables: readonly ManifestTable[]): Pro
  */
 export async function restoreBackup(db: Database, file: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   const started = Date.now();
+  // Refuse a non-empty target at once, before reading a large archive (checked again inside the transaction).
+  if (!options.force) {
+    const occupied = await occupiedTables(db, await listTables(db));
+    if (occupied.length > 0) throw notEmpty(occupied);
+  }
   const { manifest } = await verifyArchive(file);
   options.onVerified?.(manifest);
   const version = checkSchemaVersion(manifest);
@@ -153,10 +169,8 @@ export async function restoreBackup(db: Database, file: string, options: Restore
       await useCanonicalOutput(tx);
       const target = await listTables(tx);
       checkTablesFit(manifest, target);
-      const occupied: string[] = [];
-      for (const t of target) if (t.name !== JOB_TABLE && (await hasRows(tx, t.name))) occupied.push(t.name);
-      if (occupied.length > 0 && !options.force)
-        throw new Refusal(`the database is not empty (${occupied.join(', ')} hold rows); pass --force to replace its data with the backup's`);
+      const occupied = await occupiedTables(tx, target);
+      if (occupied.length > 0 && !options.force) throw notEmpty(occupied);
       touched = true;
       const hasJobs = target.some((t) => t.name === JOB_TABLE);
       const ownJobs = hasJobs ? await readJobRuns(tx) : [];
