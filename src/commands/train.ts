@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
-import { ALGORITHM_NAMES } from '../core/models/index.js';
+import { progressBar } from '../cli/progress.js';
+import { ALGORITHM_NAMES, ALGORITHMS } from '../core/models/index.js';
 import { DEFAULT_TOLERANCE } from '../core/models/registry.js';
 import { trainModel } from '../core/models/train.js';
 
@@ -24,6 +25,11 @@ export default class Train extends RecoCommand {
     const tolerance = Number(flags.tolerance);
     if (!Number.isFinite(tolerance) || tolerance < 0) this.error('--tolerance must be a number ≥ 0', { exit: 2 });
     const modelsDir = this.settings.modelsDir;
+    // Steps reported by trainModel: read, count, 2 per holdout candidate, (auto's pick), refit, register.
+    const candidates = flags.algorithm === 'auto' ? ALGORITHMS.length : 1;
+    const bar = progressBar({ label: 'train', total: 4 + 2 * candidates + (flags.algorithm === 'auto' ? 1 : 0), enabled: !this.jsonEnabled(), unit: 'steps' });
+    const onBar = process.stderr.isTTY && !this.jsonEnabled();
+    let step = 0;
     return this.withDb(async (db) => {
       const r = await trainModel(db, {
         algorithm: flags.algorithm,
@@ -31,8 +37,8 @@ export default class Train extends RecoCommand {
         force: flags.force,
         tolerance,
         seed: flags.seed,
-        onProgress: (m) => this.note(`  ${m}`),
-      });
+        onProgress: (m) => (onBar ? bar.update(++step) : this.note(`  ${m}`)),
+      }).finally(() => bar.stop());
       this.say(`Trained ${r.version} (${r.algorithm}) on ${r.dataCounts.ratings} ratings in ${r.timings.totalSeconds.toFixed(1)} s`);
       if (r.candidates.length > 1) {
         this.say('Holdout (split user, seed ' + flags.seed + ', k 10):');
