@@ -44,6 +44,29 @@ describe('Grafana dashboards', () => {
     }
   });
 
+  test('panels are laid out on the 24-column grid without overlaps, with unique ids and the templated data source', () => {
+    for (const { file, dashboard } of dashboards) {
+      const ids = new Set<number>();
+      const cells = new Map<string, string>();
+      for (const p of dashboard.panels) {
+        expect(ids.has(p.id)).toBe(false);
+        ids.add(p.id);
+        const { x, y, w, h } = p.gridPos;
+        expect(x + w).toBeLessThanOrEqual(24);
+        for (let i = x; i < x + w; i++)
+          for (let j = y; j < y + h; j++) {
+            const cell = `${i},${j}`;
+            expect(`${file}: "${p.title}" ${cells.has(cell) ? `overlaps "${cells.get(cell)}"` : 'ok'}`).toBe(`${file}: "${p.title}" ok`);
+            cells.set(cell, p.title);
+          }
+        if (p.type === 'row') continue;
+        expect(p.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
+        const refIds = p.targets.map((t: any) => t.refId);
+        expect(new Set(refIds).size).toBe(refIds.length);
+      }
+    }
+  });
+
   test('they cover what the issue lists', () => {
     const metricsOf = (uid: string) => new Set(dashboardQueries(dashboards.find((d) => d.dashboard.uid === uid)!.dashboard).flatMap((q) => promqlMetricNames(q.expr)));
     const api = metricsOf('reco-api');
