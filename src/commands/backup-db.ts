@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
-import { progressBar } from '../cli/progress.js';
+import { progressBar, type Progress } from '../cli/progress.js';
 import { createBackup, verifyArchive } from '../core/backup/index.js';
 import { dataPaths } from '../core/config.js';
 
@@ -41,7 +41,8 @@ export default class BackupDb extends RecoCommand {
     }
     const outDir = path.resolve(flags.out ?? dataPaths(this.settings.dataDir).backups);
     return this.withDb(async (db) => {
-      const bar = progressBar({ label: 'Backing up', total: 1, enabled: !this.jsonEnabled(), unit: 'tables' });
+      // Started at the first table, so nothing is drawn before a refusal or a prompt.
+      let bar: Progress | undefined;
       let r;
       try {
         r = await createBackup(db, {
@@ -49,12 +50,12 @@ export default class BackupDb extends RecoCommand {
           keep: flags.keep,
           sqlDump: flags.format === 'sql' ? { databaseUrl: this.settings.databaseUrl } : undefined,
           onProgress: (p) => {
-            bar.setTotal(p.total);
+            bar ??= progressBar({ label: 'Backing up', total: p.total, enabled: !this.jsonEnabled(), unit: 'tables' });
             bar.update(p.done, { table: p.table });
           },
         });
       } finally {
-        bar.stop();
+        bar?.stop();
       }
       const rows = r.manifest.tables.reduce((n, t) => n + t.rows, 0);
       this.say(`Backed up ${r.manifest.tables.length} tables (${rows} rows, schema version ${r.manifest.schema.version}) to ${r.file} (${(r.size / 1024).toFixed(0)} KiB) in ${(r.durationMs / 1000).toFixed(1)} s.`);

@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
-import { progressBar } from '../cli/progress.js';
-import { restoreBackup } from '../core/backup/index.js';
+import { progressBar, type Progress } from '../cli/progress.js';
+import { canPrompt } from '../cli/prompts.js';
+import { NotEmptyError, restoreBackup } from '../core/backup/index.js';
+import { RecoError } from '../core/errors.js';
 
 export default class RestoreDb extends RecoCommand {
   static override summary = 'Restore the database from a reco backup archive';
@@ -10,7 +12,7 @@ export default class RestoreDb extends RecoCommand {
 Works across engines: an archive from the embedded engine restores into PostgreSQL (set DATABASE_URL) and back.`;
   static override examples = [
     '<%= config.bin %> restore-db data/backups/reco-backup-20261126T204333123Z.reco.gz',
-    '<%= config.bin %> restore-db backup.reco.gz --force   # replace the data of a database in use',
+    '<%= config.bin %> restore-db backup.reco.gz --force   # replace the data of a database that holds data (asked on a terminal)',
     'DATABASE_URL=postgres://reco@db/reco <%= config.bin %> restore-db backup.reco.gz   # move an embedded install to PostgreSQL',
   ];
   static override args = {
@@ -25,19 +27,29 @@ Works across engines: an archive from the embedded engine restores into PostgreS
     const file = path.resolve(args.file);
     // migrate:false: the target is migrated to the backup's schema version, not past it, before the data goes in.
     return this.withDb(async (db) => {
-      const bar = progressBar({ label: 'Restoring', total: 1, enabled: !this.jsonEnabled(), unit: 'tables' });
-      let r;
-      try {
-        r = await restoreBackup(db, file, {
-          force: flags.force,
+      // Started at the first table, so nothing is drawn before a refusal or a prompt.
+      let bar: Progress | undefined;
+      const restore = (force: boolean) =>
+        restoreBackup(db, file, {
+          force,
           onVerified: (m) => this.note(`Verified ${file}: ${m.tables.length} tables from ${m.engine}, ${m.createdAt}.`),
           onProgress: (p) => {
-            bar.setTotal(p.total);
+            bar ??= progressBar({ label: 'Restoring', total: p.total, enabled: !this.jsonEnabled(), unit: 'tables' });
             bar.update(p.done, { table: p.table });
           },
         });
+      let r;
+      try {
+        r = await restore(flags.force).catch(async (err) => {
+          // A person at a terminal is asked instead of being sent back for --force; scripts get the error.
+          if (!(err instanceof NotEmptyError) || this.jsonEnabled() || !canPrompt()) throw err;
+          const { confirm } = await import('@inquirer/prompts');
+          const yes = await confirm({ message: `The database is not empty (${err.tables.join(', ')}). Replace all of its data with the backup's?`, default: false });
+          if (!yes) throw new RecoError('nothing restored: the database is not empty and you chose to keep it');
+          return restore(true);
+        });
       } finally {
-        bar.stop();
+        bar?.stop();
       }
       this.say(
         `Restored ${r.tables.length} tables (${r.rows} rows) from ${file} into ${db.engine === 'pglite' ? 'the embedded database' : 'PostgreSQL'} in ${(r.durationMs / 1000).toFixed(1)} s; ${r.sequences} sequences reset; schema version ${r.upgradedTo}.`,

@@ -88,8 +88,15 @@ async function occupiedTables(q: Queryable, tables: readonly TableInfo[]): Promi
   return occupied;
 }
 
+/** The target holds data and `force` was not given: nothing was changed. */
+export class NotEmptyError extends Refusal {
+  constructor(message: string, readonly tables: readonly string[]) {
+    super(message);
+  }
+}
+
 function notEmpty(occupied: readonly string[]): Refusal {
-  return new Refusal(`the database is not empty (${occupied.join(', ')} hold rows); pass --force to replace its data with the backup's`);
+  return new NotEmptyError(`the database is not empty (${occupied.join(', ')} hold rows); pass --force to replace its data with the backup's`, occupied);
 }
 
 /** The data records of one table from the archive's record stream, hashed as they pass. */
