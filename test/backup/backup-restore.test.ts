@@ -124,6 +124,55 @@ describeEachEngine('backup and restore', (t) => {
     expect(dataDigests(await tableDigests(ctx.db))).toEqual(dataDigests(before));
   });
 
+  it('restores into a database that was never migrated: migrates it to the backup version first', async () => {
+    const target = await createTestDatabase(ctx.engine, { migrate: false });
+    try {
+      await restoreBackup(target.db, archive);
+      expect(dataDigests(await tableDigests(target.db))).toEqual(dataDigests(before));
+      const versions = await target.db.query<{ version: number }>(`SELECT version FROM schema_migrations ORDER BY version`);
+      const { manifest } = await verifyArchive(archive);
+      expect(versions.rows.map((v) => v.version)).toEqual(manifest.schema.migrations.map((m) => m.version));
+    } finally {
+      await target.drop();
+    }
+  });
+
+  it('all or nothing: a table that fails to load rolls back the whole restore, which is recorded as failed', async () => {
+    // A well-formed archive (checksums recomputed) whose ratings name a movie that does not exist.
+    const broken = path.join(dir, 'broken.reco.gz');
+    const w = new ContainerWriter(broken);
+    let current = '';
+    const extra = Buffer.from('1,424242,4,2020-01-01 00:00:00+00\n');
+    for await (const rec of readContainer(archive)) {
+      if (rec.type === 'T') current = JSON.parse(rec.payload.toString()).name;
+      if (rec.type === 'E' && current === 'ratings') await w.record('D', extra);
+      if (rec.type === 'M') {
+        const m = JSON.parse(rec.payload.toString());
+        const r = m.tables.find((x: any) => x.name === 'ratings');
+        const { createHash } = await import('node:crypto');
+        const data: Buffer[] = [];
+        let inRatings = false;
+        for await (const x of readContainer(archive)) {
+          if (x.type === 'T') inRatings = JSON.parse(x.payload.toString()).name === 'ratings';
+          else if (x.type === 'D' && inRatings) data.push(x.payload);
+        }
+        data.push(extra);
+        const all = Buffer.concat(data);
+        Object.assign(r, { rows: r.rows + 1, bytes: all.length, sha256: createHash('sha256').update(all).digest('hex') });
+        await w.json('M', m);
+        continue;
+      }
+      await w.record(rec.type, rec.payload);
+    }
+    await w.finish();
+    await verifyArchive(broken);
+    const failedBefore = (await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM job_runs WHERE job = 'restore' AND status = 'failed'`)).rows[0].n;
+    await expect(restoreBackup(ctx.db, broken, { force: true })).rejects.toThrow(/restoring table ratings failed, so nothing was restored: .*foreign key/);
+    expect(dataDigests(await tableDigests(ctx.db))).toEqual(dataDigests(before));
+    const failed = await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM job_runs WHERE job = 'restore' AND status = 'failed'`);
+    expect(failed.rows[0].n).toBe(failedBefore + 1);
+  });
+
   it('with --force replaces the data in one transaction: changes made since the backup are gone, the job log is kept', async () => {
     await ctx.db.query(`DELETE FROM ratings WHERE user_id = 2`);
     await ctx.db.query(`INSERT INTO movies (movie_id, title) VALUES (999002, 'Added later')`);
