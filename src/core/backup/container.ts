@@ -150,19 +150,11 @@ export async function* readContainer(file: string): AsyncGenerator<ArchiveRecord
           if (!TYPES.has(type)) throw corrupted(file, `unknown record type ${JSON.stringify(type)}`);
           current = { type: type as RecordType, length: h.readUInt32BE(1) };
           if (current.length > MAX_CHUNK) throw corrupted(file, `record of ${current.length} bytes`);
+          // A zero-length record (E, Z) is emitted by the next turn of this loop at once.
           need = current.length;
-          if (need === 0) {
-            // Zero-length record: emit at once (the loop condition holds trivially).
-            const rec = { type: current.type, payload: Buffer.alloc(0) };
-            current = undefined;
-            need = 5;
-            if (rec.type === 'Z') ended = true;
-            yield rec;
-            if (ended) need = 1;
-          }
         } else {
-          const payload = Buffer.from(take(current.length));
-          const rec = { type: current.type, payload };
+          // A copy: the record may outlive the buffer it was cut from.
+          const rec = { type: current.type, payload: Buffer.from(take(current.length)) };
           current = undefined;
           need = 5;
           if (rec.type === 'Z') ended = true;
