@@ -59,6 +59,10 @@ describeEachEngine('backup and restore', (t) => {
       // The backup's job log is there, plus this restore's own record.
       const jobs = await target.db.query<{ job: string; status: string }>(`SELECT job, status FROM job_runs ORDER BY id`);
       expect(jobs.rows.map((j) => `${j.job}:${j.status}`)).toEqual(['backup:running', 'restore:succeeded']);
+      // The restore's record has its real duration, not the zero of now() inside one transaction.
+      const run = await target.db.query<{ ms: number; details: any }>(`SELECT extract(epoch FROM finished_at - started_at) * 1000 AS ms, details FROM job_runs WHERE job = 'restore'`);
+      expect(Number(run.rows[0].ms)).toBeGreaterThan(0);
+      expect(run.rows[0].details).toMatchObject({ file: archive, rows: r.rows, replaced: false });
     } finally {
       await target.drop();
     }

@@ -10,6 +10,7 @@ import {
   listTables,
   readJobRuns,
   resetSequences,
+  stampLatestJobRun,
   truncateTables,
   useCanonicalOutput,
   type TableInfo,
@@ -196,8 +197,10 @@ export async function restoreBackup(db: Database, file: string, options: Restore
         replaced: occupied.length > 0,
         durationMs: Date.now() - started,
       };
-      if (hasJobs)
+      if (hasJobs) {
         await recordJob(tx, 'restore', async () => r, (x) => ({ file: x.file, rows: x.rows, tables: x.tables.length, schema_version: version, replaced: x.replaced, duration_ms: x.durationMs, backup_created_at: manifest.createdAt }));
+        await stampLatestJobRun(tx, 'restore', new Date(started));
+      }
       return r;
     });
   } catch (err) {

@@ -179,3 +179,11 @@ export async function appendJobRuns(q: Queryable, rows: readonly Row[]): Promise
     ]);
   }
 }
+
+/**
+ * Inside one transaction now() is the transaction's start, so a run recorded there would show no duration: give
+ * the newest run of `job` its real start and the current clock as its end.
+ */
+export async function stampLatestJobRun(q: Queryable, job: string, startedAt: Date): Promise<void> {
+  await q.query(`UPDATE job_runs SET started_at = $2, finished_at = clock_timestamp() WHERE id = (SELECT max(id) FROM job_runs WHERE job = $1)`, [job, startedAt]);
+}
