@@ -37,11 +37,12 @@ describe('reco quickstart', () => {
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', (d) => {
         out += d;
-        const m = out.match(/"msg":"listening".*"url":"(http:\/\/[^"]+)"/);
+        const m = out.match(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/);
         if (m) resolve(m[1]);
       });
       child.stderr.on('data', (d) => (err += d));
       child.on('close', (code) => reject(new Error(`quickstart exited ${code}: ${err}`)));
+      setTimeout(() => reject(new Error(`quickstart did not listen: ${err}`)), 150_000).unref();
     });
     try {
       const ready = (await (await fetch(`${url}/readyz`)).json()) as any;
