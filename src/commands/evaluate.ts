@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
+import { progressBar } from '../cli/progress.js';
 import { evaluate, loadDatasetDir, SPLITS, type EvaluationReport } from '../core/evaluation/index.js';
 import { ALGORITHM_NAMES } from '../core/models/index.js';
 import { loadTrainingSet } from '../core/models/train.js';
@@ -28,12 +29,16 @@ export default class Evaluate extends RecoCommand {
     const unknown = names.filter((n) => !ALGORITHM_NAMES.includes(n));
     if (unknown.length) throw new RecoError(`unknown algorithm ${unknown.join(', ')}: choose from ${ALGORITHM_NAMES.join(', ')}`);
     const data = flags.from === 'db' ? await this.withDb((db) => loadTrainingSet(db)) : await loadDatasetDir(flags.from);
+    // Two steps per algorithm (fit, score); a bar on a terminal, notes on stderr otherwise.
+    const onBar = process.stderr.isTTY && !this.jsonEnabled();
+    const bar = progressBar({ label: 'evaluate', total: 2 * names.length, enabled: onBar, unit: 'steps' });
+    let step = 0;
     const report = await evaluate(data.interactions, data.catalogue, names, {
       split: flags.split as (typeof SPLITS)[number],
       k: flags.k,
       seed: flags.seed,
-      onProgress: (m) => this.note(`  ${m}`),
-    });
+      onProgress: (m) => (onBar ? bar.update(++step) : this.note(`  ${m}`)),
+    }).finally(() => bar.stop());
     this.printTable(report, flags.from);
     return { from: flags.from, ...report };
   }
