@@ -76,6 +76,7 @@ Each step says whether it ran or was skipped. Then see docs/api.md for the curl 
           host: flags.host,
           modelPollSeconds: flags['model-poll'],
           trustProxy: flags['trust-proxy'],
+          cacheSize: flags['cache-size'],
           logTo: this.jsonEnabled() ? 'stderr' : 'stdout',
           onListening: (url) => this.note(`reco is ready: ${url} (docs at ${url}/docs; the curl session is in docs/api.md; Ctrl-C to stop)`),
         });

@@ -11,6 +11,11 @@ export const serveFlags = {
     min: 0,
     env: 'RECO_TRUST_PROXY',
   }),
+  'cache-size': Flags.integer({
+    description: 'recommendation lists kept for repeated requests (same model, same user history, same n); 0 turns the cache off',
+    default: 10_000,
+    min: 0,
+  }),
   'model-poll': Flags.integer({
     description: 'seconds between checks of the registry for a newly activated model (besides LISTEN/NOTIFY); 0 turns polling off',
     default: 30,
@@ -42,6 +47,7 @@ On the embedded database, reco serve holds the database while it runs: other com
           host: flags.host,
           modelPollSeconds: flags['model-poll'],
           trustProxy: flags['trust-proxy'],
+          cacheSize: flags['cache-size'],
           logTo: this.jsonEnabled() ? 'stderr' : 'stdout',
           onListening: (url) => this.note(`reco serve: listening on ${url} (API docs at ${url}/docs; Ctrl-C to stop)`),
         }),

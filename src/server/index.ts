@@ -10,6 +10,7 @@ import { CatalogueCache } from './catalogue-cache.js';
 import type { AppContext } from './context.js';
 import { updateModelGauges } from './gauges.js';
 import { ModelHolder, type ModelSource } from './model-holder.js';
+import { RecommendationCache } from './recommendation-cache.js';
 
 export interface ServerOptions extends AppLimits {
   /** An open, migrated database; the server does not close it. */
@@ -22,6 +23,8 @@ export interface ServerOptions extends AppLimits {
   modelPollMs?: number;
   /** Models from somewhere other than the registry (tests of the holder). */
   modelSource?: ModelSource;
+  /** Recommendation lists kept for repeated requests (same model, user history and n); 0 turns it off. Default 10000. */
+  recommendationCacheSize?: number;
   /** Time given to in-flight requests on close before connections are cut (default 10 s). */
   shutdownGraceMs?: number;
   version?: string;
@@ -59,6 +62,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     db: options.db,
     models,
     catalogue,
+    recommendations: new RecommendationCache(options.recommendationCacheSize ?? 10_000),
     metrics,
     logger: options.logger,
     jwtSecret,

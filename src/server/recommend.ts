@@ -2,6 +2,7 @@ import { findUserHistory, saveHistory, type HistoryItem } from '../core/db/repos
 import type { AppContext } from './context.js';
 import { HttpError } from './http-errors.js';
 import { FALLBACK_VERSION } from './model-holder.js';
+import { RecommendationCache } from './recommendation-cache.js';
 import { DEFAULT_RATING } from './schemas.js';
 
 export interface RecommendInput {
@@ -54,9 +55,15 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
   if (created) ctx.metrics.usersCreatedTotal.inc();
 
   const labels = { algorithm: loaded.algorithm, version: loaded.version };
-  const start = process.hrtime.bigint();
-  const recs: { movieId: number; score: number }[] = loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, input.n);
-  ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+  const key = RecommendationCache.key(loaded.version, history.userId, input.n, history.movieIds, history.ratings);
+  let recs = ctx.recommendations.get(key);
+  if (recs) ctx.metrics.recommendationCacheHitsTotal.inc(labels);
+  else {
+    const start = process.hrtime.bigint();
+    recs = loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, input.n);
+    ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+    ctx.recommendations.set(key, recs);
+  }
   ctx.metrics.recommendationsTotal.inc(labels);
   if (loaded.version === FALLBACK_VERSION) ctx.metrics.recommendationFallbacksTotal.inc();
 

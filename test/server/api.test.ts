@@ -223,6 +223,21 @@ describeEachEngine('the API', (t) => {
       expect(new Set(ids).size).toBe(12);
     });
 
+    it('serves a repeated request from the cache, and never a stale list after a new rating', async () => {
+      const ask = () => call(base, 'POST', '/recommendations', { token: tokenA, json: { user_id: aliceId, n: 4 } });
+      const hits = async () => Number(((await call(base, 'GET', '/metrics')).body as string).match(/reco_recommendation_cache_hits_total\{[^}]*\} (\d+)/)?.[1] ?? 0);
+      const first = await ask();
+      const before = await hits();
+      const second = await ask();
+      expect(second.body.recommendations).toEqual(first.body.recommendations);
+      expect(await hits()).toBe(before + 1);
+      const top = first.body.recommendations[0].movie_id;
+      await call(base, 'POST', '/recommendations', { token: tokenA, json: { user_id: aliceId, history: [{ movie_id: top, rating: 2 }], n: 1 } });
+      const third = await ask();
+      expect(third.body.recommendations.map((x: any) => x.movie_id)).not.toContain(top);
+      expect(third.body.recommendations.map((x: any) => x.movie_id).slice(0, 3)).toEqual(first.body.recommendations.map((x: any) => x.movie_id).slice(1, 4));
+    });
+
     it('stores a history in one transaction: a failure leaves no user and no rating behind', async () => {
       // Movie 40 is in the server's cached catalogue; deleting it makes the ratings insert fail mid-transaction.
       await t.db.query('DELETE FROM movies WHERE movie_id = 40');

@@ -43,6 +43,12 @@ export function createMetrics() {
       help: 'Recommendation lists served by the popularity fallback (no trained model active)',
       registers: [register],
     }),
+    recommendationCacheHitsTotal: new Counter({
+      name: METRICS.recommendationCacheHitsTotal,
+      help: 'Recommendation lists served from the cache (same model, same user history, same n), by model',
+      labelNames: modelLabels,
+      registers: [register],
+    }),
     usersCreatedTotal: new Counter({
       name: METRICS.usersCreatedTotal,
       help: 'Users created through POST /recommendations',
