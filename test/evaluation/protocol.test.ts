@@ -1,4 +1,5 @@
 import { evaluate, rankingMetrics, splitInteractions } from '../../src/core/evaluation/index.js';
+import { trainCount } from '../../src/core/evaluation/split.js';
 import { buildInteractions } from '../../src/core/models/interactions.js';
 import { popular } from '../../src/core/models/popular.js';
 import { evaluateAlgorithms } from '../../src/core/evaluation/protocol.js';
@@ -62,7 +63,7 @@ describe('splits', () => {
     const all = perRow(data);
     const train = perRow(s.train);
     all.forEach((items, u) => {
-      expect(train[u].length).toBe(Math.round(0.75 * items.length));
+      expect(train[u].length).toBe(trainCount(items.length));
       expect([...train[u], ...s.test[u]].sort((a, b) => a - b)).toEqual([...items].sort((a, b) => a - b));
     });
     expect(splitInteractions(data, 'user', 42).test).toEqual(s.test);
@@ -78,7 +79,7 @@ describe('splits', () => {
     };
     const all = count(data);
     const train = count(s.train);
-    for (const [movie, n] of all) expect(train.get(movie) ?? 0).toBe(Math.round(0.75 * n));
+    for (const [movie, n] of all) expect(train.get(movie) ?? 0).toBe(trainCount(n));
   });
 
   it('temporal: each user\'s latest ratings are the test set', () => {
@@ -97,5 +98,11 @@ describe('splits', () => {
     expect(r.rows.map((x) => x.algorithm)).toEqual(['popular', 'item-knn']);
     expect(r.rows[1].ndcg).toBeGreaterThan(r.rows[0].ndcg);
     await expect(evaluate(syn.interactions, syn.catalogue, ['nope'])).rejects.toThrow(/unknown algorithm/);
+  });
+});
+
+describe('trainCount', () => {
+  it('is round(0.75·n) with halves to even, like the numpy reference', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 10, 14, 22].map(trainCount)).toEqual([1, 2, 2, 3, 4, 4, 5, 8, 10, 16]);
   });
 });

@@ -8,6 +8,19 @@ export const SPLITS: readonly SplitKind[] = ['user', 'item', 'temporal'];
 /** The training share of each group (EVALUATION.md: round(0.75 × count)). */
 export const TRAIN_SHARE = 0.75;
 
+/**
+ * round() as the reference (numpy / Python 3) does it: halves go to the even neighbour (6 ratings → 4 train,
+ * where Math.round would give 5). Matters for one rating of about one user in eight.
+ */
+export function trainCount(n: number): number {
+  const x = TRAIN_SHARE * n;
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
 export interface Split {
   train: Interactions;
   /** test[u] = the movie ids of row u's test ratings (empty when none). */
@@ -16,7 +29,7 @@ export interface Split {
 
 /**
  * EVALUATION.md's splits. `user`: each user's ratings shuffled by the seeded generator, the first
- * round(0.75·n) train; `item`: the same per movie; `temporal`: each user's latest 25 % by timestamp are test.
+ * round(0.75·n) train (halves to even, as numpy); `item`: the same per movie; `temporal`: each user's latest 25 % by timestamp are test.
  * Groups are visited in ascending id order with one generator stream, so a seed gives one split.
  */
 export function splitInteractions(data: Interactions, kind: SplitKind, seed: number): Split {
@@ -30,7 +43,7 @@ export function splitInteractions(data: Interactions, kind: SplitKind, seed: num
       positions[i] = positions[r];
       positions[r] = t;
     }
-    const nTrain = Math.round(TRAIN_SHARE * positions.length);
+    const nTrain = trainCount(positions.length);
     for (let i = 0; i < nTrain; i++) keep[positions[i]] = 1;
   };
   if (kind === 'user') {
@@ -50,7 +63,7 @@ export function splitInteractions(data: Interactions, kind: SplitKind, seed: num
       const positions: number[] = [];
       for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) positions.push(p);
       positions.sort((a, b) => ts[a] - ts[b] || a - b);
-      const nTrain = Math.round(TRAIN_SHARE * positions.length);
+      const nTrain = trainCount(positions.length);
       for (let i = 0; i < nTrain; i++) keep[positions[i]] = 1;
     }
   }
