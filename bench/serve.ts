@@ -118,6 +118,9 @@ async function main() {
 
     const api = await startChild(['--import', 'tsx', 'bin/dev.js', 'serve', '--port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve.log'));
     children.push(api.child);
+    // The same server without the recommendation cache: every request scores (the cold path).
+    const cold = await startChild(['--import', 'tsx', 'bin/dev.js', 'serve', '--port', '0', '--cache-size', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-cold.log'));
+    children.push(cold.child);
     const bare = await startChild(['--import', 'tsx', 'bench/bare-server.ts'], {}, path.join(work, 'bare.log'));
     children.push(bare.child);
 
@@ -138,10 +141,16 @@ async function main() {
     const ratio = apiRun.requests.average / bareRun.requests.average;
     // For context: the same Express app on its cheapest route (no auth, no database, access log and metrics on).
     const healthRun = await run({ ...same, url: `${api.url}/healthz` });
+    await run({ ...same, duration: 3, url: cold.url, requests: recommendationRequests(token, ids) });
+    const coldRun = await run({ ...same, url: cold.url, requests: recommendationRequests(token, ids) });
 
     const fixed = await run({ connections: 25, pipelining: 1, duration: 30, overallRate: 500, url: api.url, requests: recommendationRequests(token, ids) });
 
+    const fixedCold = await run({ connections: 25, pipelining: 1, duration: 30, overallRate: 500, url: cold.url, requests: recommendationRequests(token, ids) });
+
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    const coldMetrics = await (await fetch(`${cold.url}/metrics`)).text();
+    const coldRss = Number(coldMetrics.match(/^process_resident_memory_bytes (\S+)/m)?.[1] ?? NaN);
     const rss = Number(metrics.match(/^process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)/m)?.[1] ?? NaN);
     const heap = Number(metrics.match(/^nodejs_heap_size_used_bytes (\S+)/m)?.[1] ?? NaN);
 
@@ -156,6 +165,9 @@ async function main() {
         api_errors: apiRun.errors + apiRun.timeouts,
         api_non2xx: apiRun.non2xx,
         api_p99_ms: apiRun.latency.p99,
+        uncached_rps: Math.round(coldRun.requests.average),
+        uncached_ratio: Number((coldRun.requests.average / bareRun.requests.average).toFixed(3)),
+        uncached_p99_ms: coldRun.latency.p99,
         healthz_rps: Math.round(healthRun.requests.average),
         healthz_ratio: Number((healthRun.requests.average / bareRun.requests.average).toFixed(3)),
       },
@@ -169,12 +181,14 @@ async function main() {
         errors: fixed.errors + fixed.timeouts,
         non2xx: fixed.non2xx,
         target: 'p99 <= 25 ms, no errors',
+        uncached: { achieved_rps: Math.round(fixedCold.requests.average), p50_ms: fixedCold.latency.p50, p99_ms: fixedCold.latency.p99, errors: fixedCold.errors + fixedCold.timeouts, non2xx: fixedCold.non2xx },
       },
-      memory: { rss_mb: Math.round(rss / 1048576), heap_used_mb: Math.round(heap / 1048576), target: '< 300 MB' },
+      memory: { rss_mb: Math.round(rss / 1048576), uncached_rss_mb: Math.round(coldRss / 1048576), heap_used_mb: Math.round(heap / 1048576), target: '< 300 MB' },
     };
     console.log(JSON.stringify(report, null, 2));
     console.log(
       `\nthroughput ratio ${report.throughput.ratio} (API ${report.throughput.api_rps} req/s / bare ${report.throughput.bare_rps} req/s; target >= 0.5) ` +
+        `| without the recommendation cache ${report.throughput.uncached_ratio} ` +
         `| GET /healthz of the same app ${report.throughput.healthz_ratio} of bare ` +
         `| p99 at 500 req/s ${report.fixed_rate.p99_ms} ms, ${report.fixed_rate.errors + report.fixed_rate.non2xx} errors (target <= 25 ms, 0) ` +
         `| RSS ${report.memory.rss_mb} MB (target < 300)`,

@@ -1,9 +1,13 @@
-import { findUserHistory, saveHistory, type HistoryItem } from '../core/db/repositories/api-users.js';
+import { findUserFingerprint, findUserHistory, saveHistory, type HistoryItem } from '../core/db/repositories/api-users.js';
+import type { Recommendation } from '../core/models/types.js';
 import type { AppContext } from './context.js';
 import { HttpError } from './http-errors.js';
 import { FALLBACK_VERSION } from './model-holder.js';
 import { RecommendationCache } from './recommendation-cache.js';
 import { DEFAULT_RATING } from './schemas.js';
+
+const EMPTY_IDS = new Int32Array(0);
+const EMPTY_RATINGS = new Float32Array(0);
 
 export interface RecommendInput {
   clientId: number;
@@ -49,20 +53,38 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     }
   }
 
-  const history = items.length > 0 ? await store(ctx, input.clientId, input.userId, items) : await findUserHistory(ctx.db, input.clientId, input.userId!);
-  if (!history) throw new HttpError(404, `user ${input.userId} not found`);
-  const created = 'created' in history && history.created === true;
+  const labels = { algorithm: loaded.algorithm, version: loaded.version };
+  let history: { externalId: number; movieIds: Int32Array; ratings: Float32Array };
+  let created = false;
+  let recs: Recommendation[] | undefined;
+  let cacheKey: string | undefined;
+  if (items.length > 0) {
+    const saved = await store(ctx, input.clientId, input.userId, items);
+    if (!saved) throw new HttpError(404, `user ${input.userId} not found`);
+    history = saved;
+    created = saved.created;
+  } else {
+    // A known user with nothing new: the cached list when the history has not changed since.
+    const fp = await findUserFingerprint(ctx.db, input.clientId, input.userId!);
+    if (!fp) throw new HttpError(404, `user ${input.userId} not found`);
+    recs = ctx.recommendations.get(RecommendationCache.key(loaded.version, fp.userId, input.n, fp.fingerprint));
+    if (recs) {
+      ctx.metrics.recommendationCacheHitsTotal.inc(labels);
+      history = { externalId: input.userId!, movieIds: EMPTY_IDS, ratings: EMPTY_RATINGS };
+    } else {
+      const found = await findUserHistory(ctx.db, input.clientId, input.userId!);
+      if (!found) throw new HttpError(404, `user ${input.userId} not found`);
+      history = found;
+      cacheKey = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
+    }
+  }
   if (created) ctx.metrics.usersCreatedTotal.inc();
 
-  const labels = { algorithm: loaded.algorithm, version: loaded.version };
-  const key = RecommendationCache.key(loaded.version, history.userId, input.n, history.movieIds, history.ratings);
-  let recs = ctx.recommendations.get(key);
-  if (recs) ctx.metrics.recommendationCacheHitsTotal.inc(labels);
-  else {
+  if (!recs) {
     const start = process.hrtime.bigint();
     recs = loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, input.n);
     ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
-    ctx.recommendations.set(key, recs);
+    if (cacheKey) ctx.recommendations.set(cacheKey, recs);
   }
   ctx.metrics.recommendationsTotal.inc(labels);
   if (loaded.version === FALLBACK_VERSION) ctx.metrics.recommendationFallbacksTotal.inc();

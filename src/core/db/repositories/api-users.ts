@@ -22,12 +22,20 @@ export interface HistoryItem {
 /** Advisory-lock namespace (first key) for "next external id of a client"; the second key is the client id. */
 const NEXT_EXTERNAL_ID_LOCK = 30;
 
-/** One indexed query: the user's ratings, or undefined when this client has no such user. */
-export async function findUserHistory(db: Queryable, clientId: number, externalId: number): Promise<UserHistory | undefined> {
-  const r = await db.query<{ id: number; movie_ids: number[] | null; ratings: number[] | null }>(
+/**
+ * A fingerprint of a user's whole history (count and sum of per-rating hashes), computed by the database from
+ * the same rows as the history: equal fingerprints mean an equal history, with a collision chance around 2^-32.
+ * hashint8 is stable within one server, which is all an in-memory cache needs.
+ */
+const FINGERPRINT = `count(r.movie_id)::text || ':' || coalesce(sum(hashint8(r.movie_id::bigint * 16 + (r.rating * 2)::int)), 0)::text`;
+
+/** One indexed query: the user's ratings and their fingerprint, or undefined when this client has no such user. */
+export async function findUserHistory(db: Queryable, clientId: number, externalId: number): Promise<(UserHistory & { fingerprint: string }) | undefined> {
+  const r = await db.query<{ id: number; movie_ids: number[] | null; ratings: number[] | null; fingerprint: string }>(
     `SELECT u.id,
             array_agg(r.movie_id ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL) AS movie_ids,
-            array_agg(r.rating ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL) AS ratings
+            array_agg(r.rating ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL) AS ratings,
+            ${FINGERPRINT} AS fingerprint
        FROM users u LEFT JOIN ratings r ON r.user_id = u.id
       WHERE u.client_id = $1 AND u.external_id = $2
       GROUP BY u.id`,
@@ -40,7 +48,21 @@ export async function findUserHistory(db: Queryable, clientId: number, externalI
     externalId,
     movieIds: Int32Array.from(row.movie_ids ?? []),
     ratings: Float32Array.from(row.ratings ?? []),
+    fingerprint: row.fingerprint,
   };
+}
+
+/** The user's internal id and history fingerprint without transferring the history (a cache check). */
+export async function findUserFingerprint(db: Queryable, clientId: number, externalId: number): Promise<{ userId: number; fingerprint: string } | undefined> {
+  const r = await db.query<{ id: number; fingerprint: string }>(
+    `SELECT u.id, ${FINGERPRINT} AS fingerprint
+       FROM users u LEFT JOIN ratings r ON r.user_id = u.id
+      WHERE u.client_id = $1 AND u.external_id = $2
+      GROUP BY u.id`,
+    [clientId, externalId],
+  );
+  const row = r.rows[0];
+  return row ? { userId: Number(row.id), fingerprint: row.fingerprint } : undefined;
 }
 
 export interface SavedHistory extends UserHistory {
