@@ -6,7 +6,7 @@ import { dataPaths } from '../core/config.js';
 import { countMovies } from '../core/db/repositories/movies-query.js';
 import { RecoError } from '../core/errors.js';
 import { serveUntilSignal } from '../server/run.js';
-import { serveFlags } from './serve.js';
+import { serveFlags, serveOptions } from './serve.js';
 
 export default class Quickstart extends RecoCommand {
   static override summary = 'Load the initial data, train a model and serve the API: each step skipped when already done';
@@ -72,11 +72,7 @@ Each step says whether it ran or was skipped. Then see docs/api.md for the curl 
         // 3. Serve
         this.note('3/3 serve: starting the API …');
         const serve = await serveUntilSignal(db, config, {
-          port: flags.port,
-          host: flags.host,
-          modelPollSeconds: flags['model-poll'],
-          trustProxy: flags['trust-proxy'],
-          cacheSize: flags['cache-size'],
+          ...serveOptions(flags),
           logTo: this.jsonEnabled() ? 'stderr' : 'stdout',
           onListening: (url) => this.note(`reco is ready: ${url} (docs at ${url}/docs; the curl session is in docs/api.md; Ctrl-C to stop)`),
         });

@@ -23,6 +23,11 @@ export const serveFlags = {
   }),
 };
 
+/** The serve flags as options of serveUntilSignal (shared by `reco serve` and `reco quickstart`). */
+export function serveOptions(flags: { port: number; host: string; 'trust-proxy': number; 'cache-size': number; 'model-poll': number }) {
+  return { port: flags.port, host: flags.host, modelPollSeconds: flags['model-poll'], trustProxy: flags['trust-proxy'], cacheSize: flags['cache-size'] };
+}
+
 export default class Serve extends RecoCommand {
   static override summary = 'Serve the recommendation API (JWT auth, Prometheus metrics)';
   static override description = `Serves POST /create-client, POST /token, POST /recommendations, GET /movies, GET /metrics, GET /healthz, GET /readyz, GET /openapi.json and GET /docs (see docs/api.md).
@@ -43,11 +48,7 @@ On the embedded database, reco serve holds the database while it runs: other com
     return this.withDb(
       (db) =>
         serveUntilSignal(db, this.settings, {
-          port: flags.port,
-          host: flags.host,
-          modelPollSeconds: flags['model-poll'],
-          trustProxy: flags['trust-proxy'],
-          cacheSize: flags['cache-size'],
+          ...serveOptions(flags),
           logTo: this.jsonEnabled() ? 'stderr' : 'stdout',
           onListening: (url) => this.note(`reco serve: listening on ${url} (API docs at ${url}/docs; Ctrl-C to stop)`),
         }),

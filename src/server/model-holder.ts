@@ -1,17 +1,10 @@
 import type { Logger } from 'pino';
 import type { Database } from '../core/db/types.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
-import type { Recommender } from '../core/models/types.js';
+import type { LoadedModel as RegistryModel } from '../core/models/registry.js';
 
-/** What the server needs of a registry model (src/core/models/registry.ts LoadedModel has these fields). */
-export interface LoadedModel {
-  version: string;
-  algorithm: string;
-  model: Recommender;
-  metrics: Record<string, number>;
-  createdAt: Date;
-  activatedAt: Date | null;
-}
+/** What the server needs of a registry model: the registry's LoadedModel, less what only evaluation uses. */
+export type LoadedModel = Omit<RegistryModel, 'knownMovieIds'>;
 
 /** Where models come from: the registry (registry-source.ts, the default); tests of the holder may pass another. */
 export interface ModelSource {

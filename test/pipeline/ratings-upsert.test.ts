@@ -30,7 +30,9 @@ describe('rating upsert: a pair stored concurrently after the check [postgres]',
       await other.query('INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 1, 1.0, to_timestamp($2))', [user.rows[0].id, T0]);
       const result = await db.transaction(async (tx) => {
         await createRatingStage(tx);
-        await copyIntoRatingStage(tx, [`9,1,4.5,${T0 + 10}\n`]);
+        await copyIntoRatingStage(tx, (async function* () {
+          yield `9,1,4.5,${T0 + 10}\n`;
+        })());
         await upsertStagedUsers(tx, client.id);
         const upsert = upsertRatingsFromStage(tx);
         // The check has not seen the uncommitted row; the INSERT now waits on it until this commit.
