@@ -115,6 +115,26 @@ describeEachEngine('model registry', (t) => {
     expect(await activeModelVersion(t.db)).toBe(first);
   });
 
+  it('registrations that finish together are serialised: each decides against the other, one model is active', async () => {
+    const model = getAlgorithm('popular').create();
+    await model.fit(syn.interactions, syn.catalogue);
+    const base = { algorithm: 'popular', params: {}, dataCounts: {}, timings: {}, artifact: model.serialize() };
+    const before = await activeModelVersion(t.db);
+    const results = await Promise.all(
+      ['v-race-a', 'v-race-b', 'v-race-c'].map((version) => registerModel(t.db, { ...base, version, metrics: { ndcg_at_10: 0.9 } })),
+    );
+    expect(results.every((r) => r.activated)).toBe(true);
+    // Whatever the order, the previous versions form a chain from the model active before: none decided on a stale row.
+    const previous = results.map((r) => r.previousVersion).sort();
+    const chain = [before, ...results.map((r) => r.version)];
+    expect(new Set(previous).size).toBe(3);
+    for (const p of previous) expect(chain).toContain(p);
+    const last = results.find((r) => !previous.includes(r.version))!;
+    expect(await activeModelVersion(t.db)).toBe(last.version);
+    expect((await listModels(t.db)).filter((m) => m.active)).toHaveLength(1);
+    await activateModel(t.db, first);
+  });
+
   it('a corrupted artifact is refused with a clear error', async () => {
     await t.db.query(`UPDATE models SET artifact_sha256 = 'deadbeef' WHERE version = 'v-worse'`);
     await activateModel(t.db, 'v-worse');

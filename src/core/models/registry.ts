@@ -6,6 +6,7 @@ import {
   findModel,
   insertModel,
   listModelRows,
+  lockRegistry,
   modelArtifact,
   setActiveModel,
   type ModelRow,
@@ -131,6 +132,7 @@ export async function registerModel(
 ): Promise<RegisterResult> {
   const artifactSha256 = createHash('sha256').update(model.artifact).digest('hex');
   return db.transaction(async (tx) => {
+    await lockRegistry(tx);
     const active = await activeModelRow(tx);
     const decision = decideActivation(model.metrics, active ? { version: active.version, metrics: numericMetrics(active.metrics) } : undefined, options);
     await insertModel(tx, { ...model, artifactSha256 });
@@ -142,6 +144,7 @@ export async function registerModel(
 /** `reco models activate VERSION`: flips the active flag and notifies, in one transaction. */
 export async function activateModel(db: Database, version: string): Promise<{ version: string; previousVersion: string | undefined; changed: boolean }> {
   return db.transaction(async (tx) => {
+    await lockRegistry(tx);
     const previous = await activeVersionOnly(tx);
     if (!(await setActiveModel(tx, version, MODEL_CHANNEL))) throw new RecoError(`no model version ${version} (see reco models list)`);
     return { version, previousVersion: previous, changed: previous !== version };

@@ -39,6 +39,18 @@ export async function insertModel(db: Queryable, m: NewModel): Promise<void> {
   );
 }
 
+/** Key of the transaction-scoped advisory lock that serialises activation decisions ("rego" in ASCII). */
+const REGISTRY_LOCK_KEY = 0x7265676f;
+
+/**
+ * Serialises registry changes until the caller's transaction ends, so that two `reco train` finishing together
+ * each decide against the model the other activated (without it both read the same active row and the second
+ * fails on models_one_active after all its work).
+ */
+export async function lockRegistry(tx: Queryable): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [REGISTRY_LOCK_KEY]);
+}
+
 /**
  * Makes `version` the one active model and notifies listeners on `channel`, inside the caller's
  * transaction: the NOTIFY is delivered only if the flip commits. Returns false when there is no such version.
