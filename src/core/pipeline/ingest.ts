@@ -11,8 +11,8 @@ import {
   type RunTotals,
 } from '../db/repositories/ingest-ledger.js';
 import { recordJob } from '../db/repositories/jobs.js';
-import { copyIntoRatingStage, createRatingStage, upsertRatingsFromStage } from '../db/repositories/ratings.js';
-import { PROFILE_CSV_HEADER, recomputeTouchedProfiles, touchedProfilesCsv, upsertStagedUsers } from '../db/repositories/users.js';
+import { copyIntoRatings, copyIntoRatingStage, createRatingStage, lockRatedMovies, upsertRatingsFromStage } from '../db/repositories/ratings.js';
+import { PROFILE_CSV_HEADER, createFileUsers, recomputeTouchedProfiles, touchedProfilesCsv } from '../db/repositories/users.js';
 import type { Database, Queryable } from '../db/types.js';
 import { RecoError, isRecoError, oneLine } from '../errors.js';
 import { archiveFile } from './archive.js';
@@ -20,6 +20,8 @@ import { FileSink, withoutHeader } from './file-sink.js';
 import { profilesPath, stagePaths } from './output-paths.js';
 import { processMovies, type FileStageResult } from './process-movies.js';
 import { processRatings } from './process-ratings.js';
+import type { RatingColumns } from './rating-columns.js';
+import { distinctMovies, fileProfiles, indexUsers, ratingsCsv, stagedRatingsCsv } from './rating-load.js';
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
 import { discoverBatches, type Batch, type SourceFile } from './sources.js';
 import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, StageTimings } from './types.js';
@@ -161,7 +163,7 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
   };
 
   // Stage 1 (raw) for every file, then the ledger decides which files are new.
-  const pending: { file: SourceFile; summary: FileSummary; paths: ReturnType<typeof stagePaths>; started: number }[] = [];
+  const pending: { file: SourceFile; summary: FileSummary; paths: ReturnType<typeof stagePaths>; started: number; rows?: RatingColumns }[] = [];
   const files: FileSummary[] = [];
   for (const file of batch.files) {
     const t0 = performance.now();
@@ -202,7 +204,9 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
       result = r;
     } else {
       const knownMovie = (id: number) => ctx.catalogue.has(id) || dayMovies.has(id);
-      result = await timed(ctx.timings, 'process', () => processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings')));
+      const r = await timed(ctx.timings, 'process', () => processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings')));
+      p.rows = r.rows;
+      result = r;
     }
     Object.assign(p.summary, {
       read: result.read,
@@ -234,7 +238,7 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
           continue;
         }
         if (p.file.kind === 'movies') await loadMovies(tx, p.paths.processed, changes, t);
-        else await loadRatings(tx, ctx.clientId, p.paths.processed, profilesPath(options.dataDir, batch), changes, t);
+        else await loadRatings(tx, ctx.clientId, p.rows!, profilesPath(options.dataDir, batch), changes, t);
         await testPauseInsideTransaction();
         const s = p.summary;
         s.durationMs = Math.round(performance.now() - p.started);
@@ -275,15 +279,33 @@ async function loadMovies(tx: Queryable, processed: string, changes: DatabaseCha
   changes.moviesUpdated += r.updated;
 }
 
-async function loadRatings(tx: Queryable, clientId: number, processed: string, profilesFile: string, changes: DatabaseChanges, t: StageTimings): Promise<void> {
-  await createRatingStage(tx);
-  await timed(t, 'copyRatings', () => copyIntoRatingStage(tx, withoutHeader(processed)));
-  const users = await timed(t, 'upsertUsers', () => upsertStagedUsers(tx, clientId));
-  changes.usersCreated += users.created;
-  const r = await timed(t, 'upsertRatings', () => upsertRatingsFromStage(tx));
-  changes.ratingsInserted += r.inserted;
-  changes.ratingsUpdated += r.updated;
-  changes.profilesUpdated += await timed(t, 'vectors', () => recomputeTouchedProfiles(tx));
+/**
+ * The ratings of one file, from the typed columns of the processed stage. The file's movies are checked and
+ * locked (FOR KEY SHARE), and users the client does not have yet are created with their vectors computed
+ * here: their ratings are new pairs that no other session can write, so they go into `ratings` by a plain
+ * COPY. The ratings of users that existed before go through the staging table and the set-based upsert
+ * (re-delivery), and those users' vectors are recomputed from all of their ratings.
+ */
+async function loadRatings(tx: Queryable, clientId: number, rows: RatingColumns, profilesFile: string, changes: DatabaseChanges, t: StageTimings): Promise<void> {
+  const index = indexUsers(rows);
+  const created = await timed(t, 'upsertUsers', async () => {
+    const genres = await lockRatedMovies(tx, distinctMovies(rows));
+    const { vectors, counts } = fileProfiles(rows, index, genres);
+    return createFileUsers(tx, clientId, index.users, vectors, counts);
+  });
+  changes.usersCreated += created.createdCount;
+  changes.profilesUpdated += created.createdCount;
+  if (created.createdCount > 0) {
+    changes.ratingsInserted += await timed(t, 'copyRatings', () => copyIntoRatings(tx, ratingsCsv(rows, index, created.ids, created.created, 1)));
+  }
+  if (created.createdCount < index.users.length) {
+    await createRatingStage(tx);
+    await timed(t, 'copyRatings', () => copyIntoRatingStage(tx, stagedRatingsCsv(rows, index, created.created, 0)));
+    const r = await timed(t, 'upsertRatings', () => upsertRatingsFromStage(tx));
+    changes.ratingsInserted += r.inserted;
+    changes.ratingsUpdated += r.updated;
+    changes.profilesUpdated += await timed(t, 'vectors', () => recomputeTouchedProfiles(tx));
+  }
   // The processed folder also gets the touched users' vectors, as the seed's extract-feature step left them.
   await timed(t, 'writeVectors', async () => {
     const sink = await FileSink.open(profilesFile);

@@ -18,6 +18,11 @@ export interface RatingChecks {
   now: number;
 }
 
+/** The stage's counts, and the accepted rows themselves (in source order) for the load. */
+export interface RatingsStageResult extends FileStageResult {
+  rows: RatingColumns;
+}
+
 export type ParsedRating = { user: number; movie: number; halfSteps: number; timestamp: number };
 
 /** Validates one ratings.csv record: the parsed row, or why it is rejected. */
@@ -43,20 +48,21 @@ function valueProblem(halfSteps: number, movie: number, timestamp: number, known
   return undefined;
 }
 
-const RATING_TEXT = ['', '0.5', '1.0', '1.5', '2.0', '2.5', '3.0', '3.5', '4.0', '4.5', '5.0'];
+export const RATING_TEXT = ['', '0.5', '1.0', '1.5', '2.0', '2.5', '3.0', '3.5', '4.0', '4.5', '5.0'];
 
 /**
  * Stage 2 for ratings.csv: streams the file once, validating each record into typed columns (rejected
  * records go straight to the rejected file); then drops duplicates of a (user, movie), the latest timestamp
  * winning, and writes the clean file in source order. Only when duplicates exist is the file read a
- * second time, to write the losing lines with their original fields.
+ * second time, to write the losing lines with their original fields. The accepted rows are returned as
+ * typed columns, so the load need not parse the processed file again.
  */
 export async function processRatings(
   source: string,
   paths: { processed: string; rejected: string },
   checks: RatingChecks,
   onBytes?: (n: number) => void,
-): Promise<FileStageResult> {
+): Promise<RatingsStageResult> {
   const rejects = new RejectWriter(paths.rejected, RATINGS_HEADER);
   const rows = new RatingColumns();
   let read = 0;
@@ -101,11 +107,11 @@ export async function processRatings(
         if (loserLines.has(line)) await rejects.add(line, 'duplicate_in_file', fields);
       }
     }
+    if (count > 0) rows.compact(loser);
     const sink = await FileSink.open(paths.processed);
     await sink.write(`${RATINGS_HEADER.join(',')}\n`);
     let chunk = '';
     for (let i = 0; i < rows.length; i++) {
-      if (loser[i]) continue;
       chunk += `${rows.user[i]},${rows.movie[i]},${RATING_TEXT[rows.halfSteps[i]]},${rows.timestamp[i]}\n`;
       if (chunk.length > 1 << 16) {
         await sink.write(chunk);
@@ -115,7 +121,7 @@ export async function processRatings(
     await sink.write(chunk);
     await sink.close();
     const rejectedPath = await rejects.close();
-    return { read, accepted: rows.length - count, rejected: rejects.total, byReason: rejects.counts, processedPath: paths.processed, rejectedPath };
+    return { read, accepted: rows.length, rejected: rejects.total, byReason: rejects.counts, processedPath: paths.processed, rejectedPath, rows };
   } catch (err) {
     await rejects.discard();
     throw err;

@@ -20,6 +20,23 @@ export class RatingColumns {
     this.line[i] = line;
   }
 
+  /** Drops the rows flagged in `drop`, keeping the others in order (the accepted rows after deduplication). */
+  compact(drop: Uint8Array): void {
+    let j = 0;
+    for (let i = 0; i < this.length; i++) {
+      if (drop[i]) continue;
+      if (i !== j) {
+        this.user[j] = this.user[i];
+        this.movie[j] = this.movie[i];
+        this.halfSteps[j] = this.halfSteps[i];
+        this.timestamp[j] = this.timestamp[i];
+        this.line[j] = this.line[i];
+      }
+      j++;
+    }
+    this.length = j;
+  }
+
   private grow(): void {
     const n = this.user.length * 2;
     const grown = <T extends Float64Array | Int32Array | Uint8Array>(a: T, make: new (n: number) => T): T => {

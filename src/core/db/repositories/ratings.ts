@@ -1,6 +1,59 @@
 import type { Queryable } from '../types.js';
 
-/** The rating writes of `reco ingest`: COPY into a temporary staging table, then one set-based upsert. */
+/**
+ * The rating writes. `ratings` has no foreign keys (migration 011): every writer checks, set-based and in its
+ * own transaction, that the users and movies it names exist, and locks them FOR KEY SHARE as a foreign key
+ * did, so that a concurrent delete waits for the commit (and then meets the ratings, see migration 011).
+ * `reco ingest` writes the ratings of users it created in the same transaction by COPY straight into
+ * `ratings` (no other session can see those users, so their pairs cannot exist yet); those of users that
+ * existed before go through a staging table and a set-based upsert (re-delivery).
+ */
+
+/** SQLSTATE of the error a writer raises when a rating would name a missing user or movie (as a foreign key did). */
+export const FOREIGN_KEY_VIOLATION = '23503';
+
+function integrityError(message: string): Error {
+  return Object.assign(new Error(message), { code: FOREIGN_KEY_VIOLATION });
+}
+
+/**
+ * Locks the given movies FOR KEY SHARE (a concurrent delete waits until this transaction ends) and returns
+ * their genres. Throws an error with code 23503 when one of them is not in the catalogue.
+ */
+export async function lockRatedMovies(tx: Queryable, movieIds: readonly number[]): Promise<Map<number, string[]>> {
+  const r = await tx.query<{ movie_id: number; genres: string[] }>(
+    'SELECT movie_id, genres FROM movies WHERE movie_id = ANY($1::int[]) FOR KEY SHARE',
+    [movieIds],
+  );
+  const genres = new Map<number, string[]>(r.rows.map((row) => [row.movie_id, row.genres]));
+  if (genres.size !== new Set(movieIds).size) {
+    const missing = movieIds.filter((id) => !genres.has(id)).slice(0, 5);
+    throw integrityError(`ratings name movies that are not in the catalogue (e.g. ${missing.join(', ')}); nothing was stored`);
+  }
+  return genres;
+}
+
+/** The columns of `ratings` that a direct COPY writes, in CSV order. */
+export const RATING_COLUMNS = ['user_id', 'movie_id', 'rating', 'rated_at'] as const;
+
+/**
+ * COPY straight into `ratings`. Only for pairs that cannot exist yet (users created in this transaction),
+ * whose users and movies the caller has created or locked (lockRatedMovies, createFileUsers).
+ */
+export function copyIntoRatings(tx: Queryable, csv: AsyncIterable<string | Uint8Array>): Promise<number> {
+  return tx.copyFrom('ratings', RATING_COLUMNS, csv);
+}
+
+/**
+ * Ratings whose user or movie does not exist (0 when the writers kept their promise). Seq scans; for tests
+ * and checks after bulk writes such as a restore.
+ */
+export async function countOrphanRatings(db: Queryable): Promise<{ withoutUser: number; withoutMovie: number }> {
+  const r = await db.query<{ without_user: number; without_movie: number }>(`
+    SELECT (SELECT count(*) FROM ratings r WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id))::int AS without_user,
+           (SELECT count(*) FROM ratings r WHERE NOT EXISTS (SELECT 1 FROM movies m WHERE m.movie_id = r.movie_id))::int AS without_movie`);
+  return { withoutUser: r.rows[0].without_user, withoutMovie: r.rows[0].without_movie };
+}
 
 export const RATING_STAGE = 'ingest_stage_ratings';
 /** Columns of the processed ratings.csv (and of the staging table), in file order. */

@@ -21,7 +21,7 @@ export async function upsertStagedUsers(tx: Queryable, clientId: number): Promis
      ON CONFLICT (client_id, external_id) DO NOTHING`,
     [clientId],
   );
-  await tx.exec(`CREATE TEMP TABLE ${TOUCHED} (user_id bigint PRIMARY KEY, external_id bigint NOT NULL UNIQUE) ON COMMIT DROP`);
+  await createTouchedTable(tx);
   const touched = await tx.query(
     `INSERT INTO ${TOUCHED} (user_id, external_id)
      SELECT u.id, u.external_id FROM users u
@@ -32,9 +32,75 @@ export async function upsertStagedUsers(tx: Queryable, clientId: number): Promis
   return { created: created.rowCount, touched: touched.rowCount };
 }
 
-/** Recomputes characteristic and rating_count of every touched user in one statement. */
+/** The users a load touches; `created`: made by this transaction, with their vector already computed. */
+async function createTouchedTable(tx: Queryable): Promise<void> {
+  await tx.exec(`CREATE TEMP TABLE ${TOUCHED} (user_id bigint PRIMARY KEY, external_id bigint NOT NULL UNIQUE, created boolean NOT NULL DEFAULT false) ON COMMIT DROP`);
+}
+
+export interface FileUsers {
+  /** users.id of each external id given, in the same order. */
+  ids: Float64Array;
+  /** 1 where this transaction created the user. */
+  created: Uint8Array;
+  createdCount: number;
+}
+
+/**
+ * The users of one ratings file. Creates those the client does not have yet, with the vector and rating
+ * count computed from the file (their only ratings, so exact); locks those that existed FOR KEY SHARE, as
+ * the ratings foreign key did, so a concurrent delete waits. Lists them all in the touched-users table.
+ * `vectors[i]` is an array literal ('{0.25,0,…}') for externalIds[i]. Throws (code 23503) when a user
+ * that existed a moment ago is gone (deleted concurrently): the load then fails and can be rerun.
+ */
+export async function createFileUsers(
+  tx: Queryable,
+  clientId: number,
+  externalIds: readonly number[],
+  vectors: readonly string[],
+  counts: readonly number[],
+): Promise<FileUsers> {
+  const n = externalIds.length;
+  const ids = new Float64Array(n);
+  const created = new Uint8Array(n);
+  const index = new Map<number, number>(externalIds.map((e, i) => [e, i]));
+  const made = await tx.query<{ id: number; external_id: number }>(
+    `INSERT INTO users (client_id, external_id, characteristic, rating_count)
+     SELECT $1::int, t.e, t.v::real[], t.n FROM unnest($2::bigint[], $3::text[], $4::int[]) AS t(e, v, n)
+     ON CONFLICT (client_id, external_id) DO NOTHING
+     RETURNING id, external_id`,
+    [clientId, externalIds, vectors, counts],
+  );
+  for (const row of made.rows) {
+    const i = index.get(Number(row.external_id))!;
+    ids[i] = Number(row.id);
+    created[i] = 1;
+  }
+  const others = externalIds.filter((_, i) => !created[i]);
+  if (others.length > 0) {
+    const found = await tx.query<{ id: number; external_id: number }>(
+      'SELECT id, external_id FROM users WHERE client_id = $1 AND external_id = ANY($2::bigint[]) FOR KEY SHARE',
+      [clientId, others],
+    );
+    if (found.rows.length !== others.length) {
+      throw Object.assign(new Error(`${others.length - found.rows.length} users of the file were deleted while it was loading; nothing was stored`), { code: '23503' });
+    }
+    for (const row of found.rows) ids[index.get(Number(row.external_id))!] = Number(row.id);
+  }
+  await createTouchedTable(tx);
+  await tx.query(
+    `INSERT INTO ${TOUCHED} (user_id, external_id, created) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::boolean[])`,
+    [Array.from(ids), externalIds, Array.from(created, (c) => c === 1)],
+  );
+  await tx.exec(`ANALYZE ${TOUCHED}`);
+  return { ids, created, createdCount: made.rows.length };
+}
+
+/**
+ * Recomputes characteristic and rating_count of every touched user that existed before this load, from all
+ * of its ratings, in one statement (the users the load created got theirs at creation).
+ */
 export async function recomputeTouchedProfiles(tx: Queryable): Promise<number> {
-  const r = await tx.query(recomputeProfilesSql(`SELECT user_id FROM ${TOUCHED}`), [genreVocabulary()]);
+  const r = await tx.query(recomputeProfilesSql(`SELECT user_id FROM ${TOUCHED} WHERE NOT created`), [genreVocabulary()]);
   return r.rowCount;
 }
 
