@@ -1,4 +1,5 @@
 import { evaluate } from '../../src/core/evaluation/index.js';
+import { inverse, Matrix } from 'ml-matrix';
 import { ALGORITHMS, getAlgorithm, loadModel } from '../../src/core/models/index.js';
 import type { Recommender } from '../../src/core/models/types.js';
 import { historyOf, syntheticRatings } from './fixtures.js';
@@ -67,6 +68,31 @@ describe.each(names)('%s', (name) => {
       expect(loaded.recommend(h, 10)).toEqual(model.recommend(h, 10));
     }
     expect(Buffer.from(loaded.serialize()).equals(Buffer.from(bytes))).toBe(true);
+  });
+});
+
+describe('ease against its closed form', () => {
+  it('scores Σ B[history] with B = −P / diag(P), P = (XᵀX + λI)⁻¹ computed independently with ml-matrix', async () => {
+    const { interactions: d } = data;
+    const lambda = 200;
+    const model = await fitted('ease', { lambda });
+    const x = Matrix.zeros(d.nUsers, d.nItems);
+    for (let u = 0; u < d.nUsers; u++) for (let p = d.indptr[u]; p < d.indptr[u + 1]; p++) x.set(u, d.indices[p], 1);
+    const g = x.transpose().mmul(x);
+    for (let j = 0; j < d.nItems; j++) g.set(j, j, g.get(j, j) + lambda);
+    const inv = inverse(g);
+    for (const u of [0, 13, 57, 101]) {
+      const h = historyOf(d, u);
+      const cols = h.movieIds.map((id) => d.itemIds.indexOf(id));
+      const expected = Array.from({ length: d.nItems }, (_, i) => (cols.includes(i) ? -Infinity : cols.reduce((s, j) => s - inv.get(j, i) / inv.get(i, i), 0)));
+      const order = expected.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]);
+      const recs = model.recommend(h, 10);
+      const scale = Math.abs(order[0][0]);
+      // 16-bit weights and the 1e-6 popularity tie-break: equal to about 1e-3 of the top score.
+      recs.forEach((r, k) => expect(Math.abs(r.score - expected[d.itemIds.indexOf(r.movieId)])).toBeLessThan(1e-3 * scale));
+      expect(recs[0].movieId).toBe(d.itemIds[order[0][1]]);
+      expect(recs.map((r) => r.movieId).sort()).toEqual(order.slice(0, 10).map(([, i]) => d.itemIds[i]).sort());
+    }
   });
 });
 
