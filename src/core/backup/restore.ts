@@ -2,6 +2,7 @@ import type { Database, Queryable } from '../db/types.js';
 import { migrate, migrationStatus } from '../db/migrate.js';
 import { migrations as knownMigrations } from '../db/migrations/index.js';
 import { recordJob } from '../db/repositories/jobs.js';
+import { countOrphanRatings } from '../db/repositories/ratings.js';
 import {
   JOB_TABLE,
   appendJobRuns,
@@ -112,6 +113,16 @@ async function* tableChunks(file: string, records: AsyncIterator<ArchiveRecord>,
   }
 }
 
+/** ratings has no foreign keys (migration 011): a restore, which writes it wholesale, checks its references once. */
+async function checkRatingReferences(tx: Queryable): Promise<void> {
+  const o = await countOrphanRatings(tx);
+  if (o.withoutUser + o.withoutMovie > 0) {
+    throw new RecoError(
+      `restoring table ratings failed, so nothing was restored: ${o.withoutUser} ratings name a missing user and ${o.withoutMovie} a missing movie (the foreign keys of ratings, kept by its writers)`,
+    );
+  }
+}
+
 /** Loads every table of the archive in order; the bytes are re-hashed so a file changed since verification fails. */
 async function loadTables(tx: Queryable, file: string, manifest: Manifest, onProgress?: (p: RestoreProgress) => void): Promise<void> {
   const records = readContainer(file)[Symbol.asyncIterator]();
@@ -184,6 +195,7 @@ export async function restoreBackup(db: Database, file: string, options: Restore
       const ownJobs = hasJobs ? await readJobRuns(tx) : [];
       await truncateTables(tx, target.map((t) => t.name));
       await loadTables(tx, file, manifest, options.onProgress);
+      await checkRatingReferences(tx);
       const sequences = await resetSequences(tx, target);
       const tables = await checkCounts(tx, manifest.tables);
       if (hasJobs) await appendJobRuns(tx, ownJobs);

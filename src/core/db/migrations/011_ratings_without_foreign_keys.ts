@@ -69,11 +69,19 @@ CREATE TRIGGER movies_refuse_truncate_of_rated
   AFTER TRUNCATE ON movies
   FOR EACH STATEMENT EXECUTE FUNCTION reco_refuse_truncate_of_rated_movies();
 
-CREATE FUNCTION reco_refuse_key_change_of_rated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION reco_refuse_user_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF (TG_TABLE_NAME = 'users' AND EXISTS (SELECT 1 FROM ratings WHERE user_id = OLD.id))
-     OR (TG_TABLE_NAME = 'movies' AND EXISTS (SELECT 1 FROM ratings WHERE movie_id = OLD.movie_id)) THEN
-    RAISE EXCEPTION 'update of the key of table "%" violates the integrity of "ratings"', TG_TABLE_NAME
+  IF EXISTS (SELECT 1 FROM ratings WHERE user_id = OLD.id) THEN
+    RAISE EXCEPTION 'update of the key of table "users" violates the integrity of "ratings": the user has ratings'
+      USING ERRCODE = 'foreign_key_violation';
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE FUNCTION reco_refuse_movie_key_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM ratings WHERE movie_id = OLD.movie_id) THEN
+    RAISE EXCEPTION 'update of the key of table "movies" violates the integrity of "ratings": the movie has ratings'
       USING ERRCODE = 'foreign_key_violation';
   END IF;
   RETURN NEW;
@@ -81,10 +89,10 @@ END
 $$;
 CREATE TRIGGER users_refuse_key_change
   BEFORE UPDATE OF id ON users
-  FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION reco_refuse_key_change_of_rated();
+  FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION reco_refuse_user_key_change();
 CREATE TRIGGER movies_refuse_key_change
   BEFORE UPDATE OF movie_id ON movies
-  FOR EACH ROW WHEN (OLD.movie_id IS DISTINCT FROM NEW.movie_id) EXECUTE FUNCTION reco_refuse_key_change_of_rated();
+  FOR EACH ROW WHEN (OLD.movie_id IS DISTINCT FROM NEW.movie_id) EXECUTE FUNCTION reco_refuse_movie_key_change();
 
 CREATE FUNCTION reco_check_rating_keys() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

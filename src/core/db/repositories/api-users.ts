@@ -1,5 +1,6 @@
 import { genreProfile } from '../../features/genres.js';
 import type { Database, Queryable } from '../types.js';
+import { lockRatedMovies } from './ratings.js';
 
 /**
  * The API's view of a platform's users: always scoped by client, addressed by the external id the client
@@ -103,6 +104,8 @@ export async function saveHistory(
       ext = externalId;
     }
     if (items.length > 0) {
+      // ratings has no foreign keys (migration 011): check and lock the movies as one did (23503 if one is gone).
+      await lockRatedMovies(tx, items.map((i) => i.movieId));
       await tx.query(
         `INSERT INTO ratings (user_id, movie_id, rating, rated_at)
          SELECT $1, t.movie_id, t.rating, now() FROM unnest($2::int[], $3::real[]) AS t(movie_id, rating)

@@ -35,6 +35,12 @@ export async function useCanonicalOutput(tx: Queryable): Promise<void> {
   );
 }
 
+/** References kept by the writers instead of a foreign key (migration 011): ordered as if they were one. */
+const WRITER_KEPT_REFERENCES = [
+  { child: 'ratings', parent: 'users' },
+  { child: 'ratings', parent: 'movies' },
+];
+
 /** Every base table of the current schema but the ledger, parents before children (foreign-key order). */
 export async function listTables(q: Queryable): Promise<TableInfo[]> {
   const tables = await q.query<{ name: string }>(
@@ -71,9 +77,9 @@ export async function listTables(q: Queryable): Promise<TableInfo[]> {
        JOIN pg_namespace n ON n.oid = child.relnamespace
       WHERE co.contype = 'f' AND n.nspname = current_schema()`,
   );
-  for (const fk of fks.rows) {
+  for (const fk of [...fks.rows, ...WRITER_KEPT_REFERENCES]) {
     const t = byName.get(fk.child);
-    if (t && fk.parent !== fk.child && byName.has(fk.parent)) t.references.push(fk.parent);
+    if (t && fk.parent !== fk.child && byName.has(fk.parent) && !t.references.includes(fk.parent)) t.references.push(fk.parent);
   }
   return foreignKeyOrder([...byName.values()]);
 }
