@@ -3,6 +3,8 @@
  * or references (docs/benchmarks/quality.md records a run):
  *  1. ml-latest-small, split user, seed 42, k 10: every algorithm (EVALUATION.md reference figures beside
  *     them), auto's pick, best nDCG@10 / 0.41 and P@10 / 0.36, segments / popular;
+ *  1b. EASE over six splits next to an independent numpy implementation on the identical splits and on numpy's
+ *     own (bench/reference/ease_reference.py; needs python3 + numpy, skipped otherwise);
  *  2. generalisation, split item (the Microsoft Recommenders protocol; MovieLens 100k is not on this machine
  *     and no npm package ships it): auto vs popular on ml-latest-small and on its ratings from 2010 on (a second
  *     data set derived without tuning), next to the published ML-100k table;
@@ -12,14 +14,14 @@
  *     array memory of the loaded model;
  *  5. the Cholesky kernel against ml-matrix's inverse on the same matrix (same process);
  *  6. cost growth: fit time and memory on 1M synthetic ratings over 20,000 movies.
- * Env: BENCH_DATA (default ../shared/data/ml-latest-small or data/initial_data), BENCH_SKIP=growth,train,…
+ * Env: BENCH_DATA (default ../shared/data/ml-latest-small or data/initial_data), BENCH_SKIP=reference,item,train,growth
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { inverse, Matrix } from 'ml-matrix';
-import { loadDatasetDir, evaluate, splitInteractions, TripletBuilder } from '../src/core/evaluation/index.js';
+import { loadDatasetDir, evaluate, evaluateAlgorithms, splitInteractions, TripletBuilder } from '../src/core/evaluation/index.js';
 import { ALGORITHMS, getAlgorithm, loadModel } from '../src/core/models/index.js';
 import { invertSpdInPlace } from '../src/core/models/linalg/spd-inverse.js';
 import { selectBest } from '../src/core/models/auto.js';
@@ -82,6 +84,8 @@ async function main() {
   console.log(`auto picks ${best.algorithm}; best nDCG@10 ${f(best.ndcg)} / target 0.41 = ${f(best.ndcg / 0.41, 3)}; P@10 ${f(best.precision)} / target 0.36 = ${f(best.precision / 0.36, 3)}; segments/popular nDCG = ${f(by.segments.ndcg / by.popular.ndcg, 3)}`);
   results.user = { rows: sel.report.rows, winner: best.algorithm };
 
+  if (!SKIP.has('reference')) await crossCheck(ds.interactions, catalogue, by.ease?.ndcg);
+
   // 2. Generalisation, split item.
   if (!SKIP.has('item')) {
     console.log('\n2. split item, seed 42, k 10 (published ML-100k rows for comparison; ML-100k itself not measured)');
@@ -100,10 +104,15 @@ async function main() {
   console.log('\n3. training time');
   const winner = getAlgorithm(best.algorithm).create({ seed: 42 });
   let t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await winner.fit(ds.interactions, catalogue);
   const fitAll = (performance.now() - t0) / 1000;
-  console.log(`fit ${best.algorithm} on all ${ds.interactions.indices.length} ratings: ${f(fitAll, 1)} s / target 30 s = ${f(fitAll / 30, 3)}`);
+  const cpu = process.cpuUsage(cpu0);
+  const fitCpu = (cpu.user + cpu.system) / 1e6;
+  // CPU seconds beside wall seconds: on a shared machine the wall time also measures the neighbours.
+  console.log(`fit ${best.algorithm} on all ${ds.interactions.indices.length} ratings: ${f(fitAll, 1)} s / target 30 s = ${f(fitAll / 30, 3)} (CPU ${f(fitCpu, 1)} s, load average ${os.loadavg()[0].toFixed(1)})`);
   results.fitAllSeconds = fitAll;
+  results.fitAllCpuSeconds = fitCpu;
   if (!SKIP.has('train')) {
     const { PGliteDatabase } = await import('../src/core/db/engines/pglite.js');
     const { migrate } = await import('../src/core/db/migrate.js');
@@ -171,6 +180,61 @@ async function main() {
   if (!SKIP.has('growth')) await growth();
   const out = process.env.BENCH_OUT;
   if (out) fs.writeFileSync(out, JSON.stringify({ machine: machine(), data: DATA, results }, null, 2));
+}
+
+/**
+ * 1b. The reference figures are one split each: how far does a split move EASE, and does reco's EASE equal an
+ * independent numpy implementation on the identical split? bench/reference/ease_reference.py (python3 + numpy,
+ * skipped when absent) scores reco's own splits (exported as training pairs) and splits drawn with numpy's
+ * generator, next to reco's EASE on the same reco splits.
+ */
+async function crossCheck(data: Interactions, catalogue: Parameters<typeof evaluateAlgorithms>[1], ease42: number | undefined) {
+  console.log('\n1b. EASE across splits (split user, k 10): reco vs an independent numpy implementation');
+  const script = path.join(ROOT, 'bench/reference/ease_reference.py');
+  const ratings = path.join(DATA, 'ratings.csv');
+  let python = true;
+  try {
+    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+  } catch {
+    python = false;
+    console.log('python3 with numpy not found: numpy columns skipped');
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-split-'));
+  const seeds = [42, 1, 2, 3, 4, 5];
+  const rows: { seed: number; reco: number; numpySame?: number; numpyPopularSame?: number; numpyOwn?: number }[] = [];
+  console.log('seed  reco EASE  numpy EASE, same split  numpy popular, same split  numpy EASE, numpy\'s split');
+  for (const seed of seeds) {
+    const reco = seed === 42 && ease42 !== undefined ? ease42 : (await evaluateAlgorithms(data, catalogue, [getAlgorithm('ease')], { split: 'user', seed, k: 10 })).rows[0].ndcg;
+    const row: (typeof rows)[number] = { seed, reco };
+    if (python) {
+      const train = splitInteractions(data, 'user', seed).train;
+      const lines: string[] = [];
+      for (let u = 0; u < train.nUsers; u++) for (let p = train.indptr[u]; p < train.indptr[u + 1]; p++) lines.push(`${train.userIds[u]},${train.itemIds[train.indices[p]]}`);
+      const file = path.join(tmp, `train-${seed}.csv`);
+      fs.writeFileSync(file, `${lines.join('\n')}\n`);
+      const out = execFileSync('python3', [script, ratings, '--split-file', file, '--seeds', String(seed)], { encoding: 'utf8', maxBuffer: 1 << 20 })
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      row.numpySame = out[0].ease.ndcg;
+      row.numpyPopularSame = out[0].popular.ndcg;
+      row.numpyOwn = out[1].ease.ndcg;
+    }
+    rows.push(row);
+    const o = (x?: number) => (x === undefined ? '   –  ' : f(x));
+    console.log(`${String(seed).padStart(4)}  ${f(row.reco)}     ${o(row.numpySame)}                  ${o(row.numpyPopularSame)}                     ${o(row.numpyOwn)}`);
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const stats = (xs: number[]) => {
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    return `mean ${f(mean)}, range ${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+  };
+  console.log(`reco EASE over reco's splits: ${stats(rows.map((r) => r.reco))}`);
+  if (python) {
+    console.log(`numpy EASE over the same splits: ${stats(rows.map((r) => r.numpySame!))}; largest |reco − numpy| ${f(Math.max(...rows.map((r) => Math.abs(r.reco - r.numpySame!))))}`);
+    console.log(`numpy EASE over numpy's splits: ${stats(rows.map((r) => r.numpyOwn!))} (EVALUATION.md's reference: 0.410)`);
+  }
+  results.crossCheck = rows;
 }
 
 /** 6. Growth: 1M ratings over 20,000 movies. */
