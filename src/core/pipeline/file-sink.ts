@@ -23,6 +23,12 @@ export class FileSink {
     if (this.size >= 1 << 20) await this.flush();
   }
 
+  /** Bytes, written after the text before them (the caller does not reuse `bytes`). */
+  async writeBytes(bytes: Uint8Array): Promise<void> {
+    await this.flush();
+    await this.fh.write(bytes);
+  }
+
   private async flush(): Promise<void> {
     if (this.parts.length === 0) return;
     const text = this.parts.join('');

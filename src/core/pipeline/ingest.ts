@@ -19,9 +19,9 @@ import { archiveFile } from './archive.js';
 import { FileSink, withoutHeader } from './file-sink.js';
 import { profilesPath, stagePaths } from './output-paths.js';
 import { processMovies, type FileStageResult } from './process-movies.js';
-import { processRatings } from './process-ratings.js';
+import { processRatings, writeProcessedRatings } from './process-ratings.js';
 import type { RatingColumns } from './rating-columns.js';
-import { distinctMovies, fileProfiles, indexUsers, ratingsCsv, stagedRatingsCsv } from './rating-load.js';
+import { distinctMovies, fileProfiles, indexUsers, loadOrder, ratingsCsv, stagedRatingsCsv } from './rating-load.js';
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
 import { discoverBatches, type Batch, type SourceFile } from './sources.js';
 import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, StageTimings } from './types.js';
@@ -29,6 +29,7 @@ import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, StageT
 const noTimings = (): StageTimings => ({
   archive: 0,
   process: 0,
+  writeProcessed: 0,
   copyMovies: 0,
   upsertMovies: 0,
   copyRatings: 0,
@@ -44,6 +45,15 @@ async function timed<T>(timings: StageTimings, stage: keyof StageTimings, fn: ()
   const t0 = performance.now();
   try {
     return await fn();
+  } finally {
+    timings[stage] += performance.now() - t0;
+  }
+}
+
+function timedSync<T>(timings: StageTimings, stage: keyof StageTimings, fn: () => T): T {
+  const t0 = performance.now();
+  try {
+    return fn();
   } finally {
     timings[stage] += performance.now() - t0;
   }
@@ -152,18 +162,37 @@ export async function ingest(db: Database, options: IngestOptions): Promise<Inge
   );
 }
 
+/** A file of the batch not loaded before; `rows`: the accepted ratings, once processed. */
+interface PendingFile {
+  file: SourceFile;
+  summary: FileSummary;
+  paths: ReturnType<typeof stagePaths>;
+  started: number;
+  rows?: RatingColumns;
+  /** Writes the processed ratings file (once; later calls return the same promise). */
+  writeProcessed?: () => Promise<void>;
+}
+
+/** `fn` called at most once; every call returns the first call's promise, marked handled (callers await it). */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => {
+    if (!p) {
+      p = fn();
+      p.catch(() => {});
+    }
+    return p;
+  };
+}
+
 async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: FileSummary[]; changes: DatabaseChanges }> {
   const { db, options } = ctx;
   const label = batch.day ?? batch.segment;
   const progress = (stage: 'archive' | 'process' | 'load', kind?: SourceFile['kind']) =>
     options.onProgress?.({ stage, batch: label, kind, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
-  const onBytes = (kind: SourceFile['kind']) => (n: number) => {
-    ctx.bytesDone += n;
-    progress('process', kind);
-  };
 
   // Stage 1 (raw) for every file, then the ledger decides which files are new.
-  const pending: { file: SourceFile; summary: FileSummary; paths: ReturnType<typeof stagePaths>; started: number; rows?: RatingColumns }[] = [];
+  const pending: PendingFile[] = [];
   const files: FileSummary[] = [];
   for (const file of batch.files) {
     const t0 = performance.now();
@@ -195,6 +224,27 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
   if (pending.length === 0) return { files, changes: noChanges() };
 
   // Stage 2 (processed): movies first, so that the day's new movies count as known for its ratings.
+  // The processed ratings file is written while the database copies the rows (the load reads the columns,
+  // not the file), when Node would otherwise wait; it is complete before the commit, and written on every path.
+  try {
+    return await processAndLoad(ctx, batch, pending, files);
+  } finally {
+    await Promise.allSettled(pending.map((p) => p.writeProcessed?.()));
+  }
+}
+
+async function processAndLoad(
+  ctx: RunContext,
+  batch: Batch,
+  pending: PendingFile[],
+  files: FileSummary[],
+): Promise<{ files: FileSummary[]; changes: DatabaseChanges }> {
+  const { db, options } = ctx;
+  const label = batch.day ?? batch.segment;
+  const onBytes = (kind: SourceFile['kind']) => (n: number) => {
+    ctx.bytesDone += n;
+    options.onProgress?.({ stage: 'process', batch: label, kind, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
+  };
   const dayMovies = new Set<number>();
   for (const p of pending) {
     let result: FileStageResult;
@@ -204,9 +254,10 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
       result = r;
     } else {
       const knownMovie = (id: number) => ctx.catalogue.has(id) || dayMovies.has(id);
-      const r = await timed(ctx.timings, 'process', () => processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings')));
+      const r = await timed(ctx.timings, 'process', () => processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings'), { writeProcessed: false }));
       p.rows = r.rows;
       result = r;
+      p.writeProcessed = once(() => timed(ctx.timings, 'writeProcessed', () => writeProcessedRatings(r.rows, p.paths.processed)));
     }
     Object.assign(p.summary, {
       read: result.read,
@@ -222,7 +273,7 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
   }
 
   // Stage 3 (load): the whole batch in one transaction, so a crash leaves all of it or nothing.
-  progress('load');
+  options.onProgress?.({ stage: 'load', batch: label, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
   const changes = noChanges();
   const t = ctx.timings;
   let commitStarted = 0;
@@ -238,7 +289,7 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
           continue;
         }
         if (p.file.kind === 'movies') await loadMovies(tx, p.paths.processed, changes, t);
-        else await loadRatings(tx, ctx.clientId, p.rows!, profilesPath(options.dataDir, batch), changes, t);
+        else await loadRatings(tx, ctx.clientId, p.rows!, p.writeProcessed!, profilesPath(options.dataDir, batch), changes, t);
         await testPauseInsideTransaction();
         const s = p.summary;
         s.durationMs = Math.round(performance.now() - p.started);
@@ -255,6 +306,7 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
           durationMs: performance.now() - t0 + s.durationMs,
         });
       }
+      await Promise.all(pending.map((p) => p.writeProcessed?.()));
       commitStarted = performance.now();
     });
     t.commit += performance.now() - commitStarted;
@@ -286,8 +338,16 @@ async function loadMovies(tx: Queryable, processed: string, changes: DatabaseCha
  * COPY. The ratings of users that existed before go through the staging table and the set-based upsert
  * (re-delivery), and those users' vectors are recomputed from all of their ratings.
  */
-async function loadRatings(tx: Queryable, clientId: number, rows: RatingColumns, profilesFile: string, changes: DatabaseChanges, t: StageTimings): Promise<void> {
-  const index = indexUsers(rows);
+async function loadRatings(
+  tx: Queryable,
+  clientId: number,
+  rows: RatingColumns,
+  writeProcessed: () => Promise<void>,
+  profilesFile: string,
+  changes: DatabaseChanges,
+  t: StageTimings,
+): Promise<void> {
+  const index = timedSync(t, 'upsertUsers', () => indexUsers(rows));
   const created = await timed(t, 'upsertUsers', async () => {
     const genres = await lockRatedMovies(tx, distinctMovies(rows));
     const { vectors, counts } = fileProfiles(rows, index, genres);
@@ -295,11 +355,15 @@ async function loadRatings(tx: Queryable, clientId: number, rows: RatingColumns,
   });
   changes.usersCreated += created.createdCount;
   changes.profilesUpdated += created.createdCount;
+  // The processed file is written while PostgreSQL works through the COPY (Node mostly waits for it there).
   if (created.createdCount > 0) {
-    changes.ratingsInserted += await timed(t, 'copyRatings', () => copyIntoRatings(tx, ratingsCsv(rows, index, created.ids, created.created, 1)));
+    writeProcessed();
+    const order = timedSync(t, 'copyRatings', () => loadOrder(rows, index, created.ids, created.created, 1));
+    changes.ratingsInserted += await timed(t, 'copyRatings', () => copyIntoRatings(tx, ratingsCsv(rows, index, created.ids, order)));
   }
   if (created.createdCount < index.users.length) {
     await createRatingStage(tx);
+    writeProcessed();
     await timed(t, 'copyRatings', () => copyIntoRatingStage(tx, stagedRatingsCsv(rows, index, created.created, 0)));
     const r = await timed(t, 'upsertRatings', () => upsertRatingsFromStage(tx));
     changes.ratingsInserted += r.inserted;

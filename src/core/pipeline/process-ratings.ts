@@ -4,6 +4,7 @@ import { FileSink } from './file-sink.js';
 import { parseId, type FileStageResult } from './process-movies.js';
 import { RatingColumns, markDuplicates } from './rating-columns.js';
 import { EARLIEST_TIMESTAMP, type RejectReason } from './reasons.js';
+import { processedCsv } from './rating-load.js';
 import { RejectWriter } from './rejects.js';
 
 export const RATINGS_HEADER = ['userId', 'movieId', 'rating', 'timestamp'] as const;
@@ -48,20 +49,21 @@ function valueProblem(halfSteps: number, movie: number, timestamp: number, known
   return undefined;
 }
 
-export const RATING_TEXT = ['', '0.5', '1.0', '1.5', '2.0', '2.5', '3.0', '3.5', '4.0', '4.5', '5.0'];
 
 /**
  * Stage 2 for ratings.csv: streams the file once, validating each record into typed columns (rejected
  * records go straight to the rejected file); then drops duplicates of a (user, movie), the latest timestamp
  * winning, and writes the clean file in source order. Only when duplicates exist is the file read a
  * second time, to write the losing lines with their original fields. The accepted rows are returned as
- * typed columns, so the load need not parse the processed file again.
+ * typed columns, so the load need not parse the processed file again. With `writeProcessed: false` the
+ * caller writes the processed file itself (writeProcessedRatings), e.g. while the database loads the rows.
  */
 export async function processRatings(
   source: string,
   paths: { processed: string; rejected: string },
   checks: RatingChecks,
   onBytes?: (n: number) => void,
+  options: { writeProcessed?: boolean } = {},
 ): Promise<RatingsStageResult> {
   const rejects = new RejectWriter(paths.rejected, RATINGS_HEADER);
   const rows = new RatingColumns();
@@ -108,22 +110,24 @@ export async function processRatings(
       }
     }
     if (count > 0) rows.compact(loser);
-    const sink = await FileSink.open(paths.processed);
-    await sink.write(`${RATINGS_HEADER.join(',')}\n`);
-    let chunk = '';
-    for (let i = 0; i < rows.length; i++) {
-      chunk += `${rows.user[i]},${rows.movie[i]},${RATING_TEXT[rows.halfSteps[i]]},${rows.timestamp[i]}\n`;
-      if (chunk.length > 1 << 16) {
-        await sink.write(chunk);
-        chunk = '';
-      }
-    }
-    await sink.write(chunk);
-    await sink.close();
+    if (options.writeProcessed !== false) await writeProcessedRatings(rows, paths.processed);
     const rejectedPath = await rejects.close();
     return { read, accepted: rows.length, rejected: rejects.total, byReason: rejects.counts, processedPath: paths.processed, rejectedPath, rows };
   } catch (err) {
     await rejects.discard();
+    throw err;
+  }
+}
+
+/** The clean ratings.csv of the processed stage, in source order (written under a temporary name, then renamed). */
+export async function writeProcessedRatings(rows: RatingColumns, file: string): Promise<void> {
+  const sink = await FileSink.open(file);
+  try {
+    await sink.write(`${RATINGS_HEADER.join(',')}\n`);
+    for (const chunk of processedCsv(rows)) await sink.writeBytes(chunk);
+    await sink.close();
+  } catch (err) {
+    await sink.discard();
     throw err;
   }
 }

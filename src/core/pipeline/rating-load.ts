@@ -1,5 +1,6 @@
 import { GENRES, genreIndex } from '../features/genres.js';
-import { RATING_TEXT } from './process-ratings.js';
+import { ByteChunks } from './csv-bytes.js';
+import { RATING_TEXT } from './rating-text.js';
 import type { RatingColumns } from './rating-columns.js';
 
 /**
@@ -9,29 +10,94 @@ import type { RatingColumns } from './rating-columns.js';
  */
 
 export interface FileUserIndex {
-  /** The distinct external user ids of the file, ascending. */
+  /** The distinct external user ids of the file, in order of first appearance. */
   users: number[];
   /** For each row, the index of its user in `users`. */
   rowUser: Int32Array;
 }
 
 export function indexUsers(rows: RatingColumns): FileUserIndex {
-  const sorted = rows.user.slice(0, rows.length).sort();
   const users: number[] = [];
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) users.push(sorted[i]);
-  const at = new Map<number, number>(users.map((u, i) => [u, i]));
+  const at = new Map<number, number>();
   const rowUser = new Int32Array(rows.length);
-  for (let i = 0; i < rows.length; i++) rowUser[i] = at.get(rows.user[i])!;
+  // Files usually list a user's ratings together: look the id up only when it changes.
+  let last = NaN;
+  let lastAt = -1;
+  for (let i = 0; i < rows.length; i++) {
+    const u = rows.user[i];
+    if (u !== last) {
+      last = u;
+      let k = at.get(u);
+      if (k === undefined) {
+        k = users.length;
+        users.push(u);
+        at.set(u, k);
+      }
+      lastAt = k;
+    }
+    rowUser[i] = lastAt;
+  }
   return { users, rowUser };
 }
 
 /** The distinct movie ids of the rows. */
 export function distinctMovies(rows: RatingColumns): number[] {
-  const sorted = rows.movie.slice(0, rows.length).sort();
-  const out: number[] = [];
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) out.push(sorted[i]);
-  return out;
+  const seen = new Set<number>();
+  let last = -1;
+  for (let i = 0; i < rows.length; i++) {
+    const m = rows.movie[i];
+    if (m !== last) seen.add((last = m));
+  }
+  return [...seen];
 }
+
+/**
+ * The rows of the users with `pick[user] === want`, ordered by (users.id, movie): the order of the primary
+ * key of ratings, so that COPY appends to the right edge of its b-tree (measured by hand: ~15 % faster and
+ * an index 40 % smaller than the same rows in file order). A counting sort by user, then each user's rows
+ * by movie (usually already in order).
+ */
+export function loadOrder(rows: RatingColumns, index: FileUserIndex, userIds: Float64Array, pick: Uint8Array, want: number): Int32Array {
+  const nUsers = index.users.length;
+  const byId = Array.from({ length: nUsers }, (_, u) => u).sort((a, b) => userIds[a] - userIds[b]);
+  const rank = new Int32Array(nUsers);
+  byId.forEach((u, r) => (rank[u] = r));
+  const start = new Int32Array(nUsers + 1);
+  for (let i = 0; i < rows.length; i++) {
+    const u = index.rowUser[i];
+    if (pick[u] === want) start[rank[u] + 1]++;
+  }
+  for (let r = 0; r < nUsers; r++) start[r + 1] += start[r];
+  const order = new Int32Array(start[nUsers]);
+  const next = start.slice(0, nUsers);
+  for (let i = 0; i < rows.length; i++) {
+    const u = index.rowUser[i];
+    if (pick[u] === want) order[next[rank[u]]++] = i;
+  }
+  let scratch = new Float64Array(0);
+  for (let r = 0; r < nUsers; r++) {
+    const from = start[r];
+    const to = start[r + 1];
+    let sorted = true;
+    for (let j = from + 1; j < to && sorted; j++) sorted = rows.movie[order[j - 1]] < rows.movie[order[j]];
+    if (sorted) continue;
+    const len = to - from;
+    if (len >= POSITION) {
+      order.subarray(from, to).sort((a, b) => rows.movie[a] - rows.movie[b]);
+      continue;
+    }
+    // movie × 2^22 + position in the segment: a native numeric sort of one array (movie < 2^31).
+    if (scratch.length < len) scratch = new Float64Array(len);
+    const keys = scratch.subarray(0, len);
+    for (let j = 0; j < len; j++) keys[j] = rows.movie[order[from + j]] * POSITION + j;
+    keys.sort();
+    const rowsOfUser = order.slice(from, to);
+    for (let j = 0; j < len; j++) order[from + j] = rowsOfUser[keys[j] % POSITION];
+  }
+  return order;
+}
+
+const POSITION = 2 ** 22;
 
 /**
  * Each user's genre profile over the file's rows (genreProfile of features/genres.ts, summed in float64 and
@@ -44,23 +110,28 @@ export function fileProfiles(rows: RatingColumns, index: FileUserIndex, genresOf
   const sums = new Float64Array(n * k);
   const totals = new Float64Array(n);
   const counts = new Array<number>(n).fill(0);
-  const slots = new Map<number, Int32Array>();
-  for (const [movie, genres] of genresOf) {
-    const s: number[] = [];
-    for (const g of genres) {
+  // The genre slots of each movie, flattened: slots[start[m] … start[m + 1]) for the m-th distinct movie.
+  const movies = [...genresOf.keys()].sort((a, b) => a - b);
+  const movieAt = new Map<number, number>(movies.map((m, i) => [m, i]));
+  const start = new Int32Array(movies.length + 1);
+  const flat: number[] = [];
+  movies.forEach((m, i) => {
+    for (const g of genresOf.get(m)!) {
       const j = genreIndex(g);
-      if (j !== undefined) s.push(j);
+      if (j !== undefined) flat.push(j);
     }
-    slots.set(movie, Int32Array.from(s));
-  }
-  const none = new Int32Array(0);
+    start[i + 1] = flat.length;
+  });
+  const slots = Int32Array.from(flat);
+  const rowMovie = movieIndexer(movies, movieAt);
   for (let i = 0; i < rows.length; i++) {
     const u = index.rowUser[i];
     const r = rows.halfSteps[i] / 2;
     totals[u] += r;
     counts[u]++;
-    const s = slots.get(rows.movie[i]) ?? none;
-    for (let g = 0; g < s.length; g++) sums[u * k + s[g]] += r;
+    const m = rowMovie(rows.movie[i]);
+    if (m < 0) continue;
+    for (let g = start[m]; g < start[m + 1]; g++) sums[u * k + slots[g]] += r;
   }
   const vectors = new Array<string>(n);
   const parts = new Array<string>(k);
@@ -72,51 +143,66 @@ export function fileProfiles(rows: RatingColumns, index: FileUserIndex, genresOf
   return { vectors, counts };
 }
 
-const SECONDS_OF_DAY: string[] = [];
-const DAYS = new Map<number, string>();
-
-/** Unix seconds as timestamptz text ('2008-05-03 12:34:56+00'); the date part is cached per day. */
-export function timestampText(ts: number): string {
-  if (SECONDS_OF_DAY.length === 0) {
-    const two = (x: number) => (x < 10 ? `0${x}` : `${x}`);
-    for (let s = 0; s < 86_400; s++) SECONDS_OF_DAY.push(`${two(Math.floor(s / 3600))}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}+00`);
-  }
-  const day = Math.floor(ts / 86_400);
-  let date = DAYS.get(day);
-  if (date === undefined) {
-    date = new Date(day * 86_400_000).toISOString().slice(0, 10);
-    DAYS.set(day, date);
-  }
-  return `${date} ${SECONDS_OF_DAY[ts - day * 86_400]}`;
+/** Movie id → its index in `movies` (−1 if absent): a dense table for ids up to 2^22, a map beyond. */
+function movieIndexer(movies: readonly number[], movieAt: Map<number, number>): (id: number) => number {
+  const max = movies.length > 0 ? movies[movies.length - 1] : 0;
+  if (max >= 1 << 22) return (id) => movieAt.get(id) ?? -1;
+  const dense = new Int32Array(max + 1).fill(-1);
+  for (const [m, i] of movieAt) dense[m] = i;
+  return (id) => (id <= max ? dense[id] : -1);
 }
 
-const CHUNK = 1 << 16;
-
-/** Rows of the users with `pick[user] === want`, as CSV for COPY into ratings (user_id, movie_id, rating, rated_at). */
-export async function* ratingsCsv(rows: RatingColumns, index: FileUserIndex, userIds: Float64Array, pick: Uint8Array, want: number): AsyncGenerator<string> {
-  let chunk = '';
-  for (let i = 0; i < rows.length; i++) {
+/** The rows `order` lists (loadOrder), as CSV for COPY into ratings (user_id, movie_id, rating, rated_at). */
+export async function* ratingsCsv(rows: RatingColumns, index: FileUserIndex, userIds: Float64Array, order: Int32Array): AsyncGenerator<Uint8Array> {
+  const out = new ByteChunks();
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k];
     const u = index.rowUser[i];
-    if (pick[u] !== want) continue;
-    chunk += `${userIds[u]},${rows.movie[i]},${RATING_TEXT[rows.halfSteps[i]]},${timestampText(rows.timestamp[i])}\n`;
-    if (chunk.length > CHUNK) {
-      yield chunk;
-      chunk = '';
-    }
+    out.uint(userIds[u]);
+    out.byte(COMMA);
+    out.uint(rows.movie[i]);
+    out.byte(COMMA);
+    out.ascii(RATING_BYTES[rows.halfSteps[i]]);
+    out.byte(COMMA);
+    out.timestamp(rows.timestamp[i]);
+    out.byte(NEWLINE);
+    if (out.full) yield out.take();
   }
-  if (chunk.length > 0) yield chunk;
+  if (out.length > 0) yield out.take();
 }
 
 /** Rows of the users with `pick[user] === want`, as CSV for the staging table (user_ext, movie_id, rating, ts). */
-export async function* stagedRatingsCsv(rows: RatingColumns, index: FileUserIndex, pick: Uint8Array, want: number): AsyncGenerator<string> {
-  let chunk = '';
+export async function* stagedRatingsCsv(rows: RatingColumns, index: FileUserIndex, pick: Uint8Array, want: number): AsyncGenerator<Uint8Array> {
+  const out = new ByteChunks();
   for (let i = 0; i < rows.length; i++) {
     if (pick[index.rowUser[i]] !== want) continue;
-    chunk += `${rows.user[i]},${rows.movie[i]},${RATING_TEXT[rows.halfSteps[i]]},${rows.timestamp[i]}\n`;
-    if (chunk.length > CHUNK) {
-      yield chunk;
-      chunk = '';
-    }
+    processedLine(out, rows, i);
+    if (out.full) yield out.take();
   }
-  if (chunk.length > 0) yield chunk;
+  if (out.length > 0) yield out.take();
 }
+
+/** The rows as the processed ratings.csv lists them (userId,movieId,rating,timestamp), without the header. */
+export function* processedCsv(rows: RatingColumns): Generator<Uint8Array> {
+  const out = new ByteChunks();
+  for (let i = 0; i < rows.length; i++) {
+    processedLine(out, rows, i);
+    if (out.full) yield out.take();
+  }
+  if (out.length > 0) yield out.take();
+}
+
+function processedLine(out: ByteChunks, rows: RatingColumns, i: number): void {
+  out.uint(rows.user[i]);
+  out.byte(COMMA);
+  out.uint(rows.movie[i]);
+  out.byte(COMMA);
+  out.ascii(RATING_BYTES[rows.halfSteps[i]]);
+  out.byte(COMMA);
+  out.uint(rows.timestamp[i]);
+  out.byte(NEWLINE);
+}
+
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
+const RATING_BYTES = RATING_TEXT.map((t) => Buffer.from(t, 'latin1'));

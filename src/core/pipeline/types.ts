@@ -81,6 +81,8 @@ export interface IngestSummary {
 export interface StageTimings {
   archive: number;
   process: number;
+  /** Writing the processed ratings file; it overlaps the load, so it is not part of the sum of the others. */
+  writeProcessed: number;
   copyMovies: number;
   upsertMovies: number;
   copyRatings: number;
