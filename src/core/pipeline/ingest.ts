@@ -347,10 +347,13 @@ async function loadRatings(
   changes: DatabaseChanges,
   t: StageTimings,
 ): Promise<void> {
-  const index = timedSync(t, 'upsertUsers', () => indexUsers(rows));
+  let index!: ReturnType<typeof indexUsers>;
   const created = await timed(t, 'upsertUsers', async () => {
-    const genres = await lockRatedMovies(tx, distinctMovies(rows));
-    const { vectors, counts } = fileProfiles(rows, index, genres);
+    // The movie check runs in PostgreSQL while Node indexes the users.
+    const locking = lockRatedMovies(tx, distinctMovies(rows));
+    locking.catch(() => {}); // awaited just below
+    index = indexUsers(rows);
+    const { vectors, counts } = fileProfiles(rows, index, await locking);
     return createFileUsers(tx, clientId, index.users, vectors, counts);
   });
   changes.usersCreated += created.createdCount;

@@ -40,15 +40,16 @@ export function indexUsers(rows: RatingColumns): FileUserIndex {
   return { users, rowUser };
 }
 
-/** The distinct movie ids of the rows. */
+/** The distinct movie ids of the rows (a bitmap over the ids when they are small, as MovieLens ids are). */
 export function distinctMovies(rows: RatingColumns): number[] {
-  const seen = new Set<number>();
-  let last = -1;
-  for (let i = 0; i < rows.length; i++) {
-    const m = rows.movie[i];
-    if (m !== last) seen.add((last = m));
-  }
-  return [...seen];
+  let max = 0;
+  for (let i = 0; i < rows.length; i++) if (rows.movie[i] > max) max = rows.movie[i];
+  if (max >= 1 << 25) return [...new Set(rows.movie.subarray(0, rows.length))];
+  const seen = new Uint8Array(max + 1);
+  for (let i = 0; i < rows.length; i++) seen[rows.movie[i]] = 1;
+  const out: number[] = [];
+  for (let m = 0; m <= max; m++) if (seen[m]) out.push(m);
+  return out;
 }
 
 /**

@@ -63,11 +63,19 @@ export async function createFileUsers(
   const ids = new Float64Array(n);
   const created = new Uint8Array(n);
   const index = new Map<number, number>(externalIds.map((e, i) => [e, i]));
+  await createTouchedTable(tx);
+  // One statement creates the users and lists them as touched (a data-modifying CTE), a second one locks and
+  // lists those that existed.
   const made = await tx.query<{ id: number; external_id: number }>(
-    `INSERT INTO users (client_id, external_id, characteristic, rating_count)
-     SELECT $1::int, t.e, t.v::real[], t.n FROM unnest($2::bigint[], $3::text[], $4::int[]) AS t(e, v, n)
-     ON CONFLICT (client_id, external_id) DO NOTHING
-     RETURNING id, external_id`,
+    `WITH made AS (
+       INSERT INTO users (client_id, external_id, characteristic, rating_count)
+       SELECT $1::int, t.e, t.v::real[], t.n FROM unnest($2::bigint[], $3::text[], $4::int[]) AS t(e, v, n)
+       ON CONFLICT (client_id, external_id) DO NOTHING
+       RETURNING id, external_id
+     ), listed AS (
+       INSERT INTO ${TOUCHED} (user_id, external_id, created) SELECT id, external_id, true FROM made
+     )
+     SELECT id, external_id FROM made`,
     [clientId, externalIds, vectors, counts],
   );
   for (const row of made.rows) {
@@ -75,10 +83,15 @@ export async function createFileUsers(
     ids[i] = Number(row.id);
     created[i] = 1;
   }
-  const others = externalIds.filter((_, i) => !created[i]);
+  const others = made.rows.length === n ? [] : externalIds.filter((_, i) => !created[i]);
   if (others.length > 0) {
     const found = await tx.query<{ id: number; external_id: number }>(
-      'SELECT id, external_id FROM users WHERE client_id = $1 AND external_id = ANY($2::bigint[]) FOR KEY SHARE',
+      `WITH found AS (
+         SELECT id, external_id FROM users WHERE client_id = $1 AND external_id = ANY($2::bigint[]) FOR KEY SHARE
+       ), listed AS (
+         INSERT INTO ${TOUCHED} (user_id, external_id, created) SELECT id, external_id, false FROM found
+       )
+       SELECT id, external_id FROM found`,
       [clientId, others],
     );
     if (found.rows.length !== others.length) {
@@ -86,11 +99,6 @@ export async function createFileUsers(
     }
     for (const row of found.rows) ids[index.get(Number(row.external_id))!] = Number(row.id);
   }
-  await createTouchedTable(tx);
-  await tx.query(
-    `INSERT INTO ${TOUCHED} (user_id, external_id, created) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::boolean[])`,
-    [Array.from(ids), externalIds, Array.from(created, (c) => c === 1)],
-  );
   await tx.exec(`ANALYZE ${TOUCHED}`);
   return { ids, created, createdCount: made.rows.length };
 }
