@@ -4,6 +4,10 @@
  * with the columns and primary key of `ratings`, in the same run. Target: ingest reaches ≥ 50 % of psql's
  * rows per second, with a peak RSS under 400 MB. Also reports the embedded engine (PGlite).
  *
+ * `reco ingest` runs as a child process twice on PostgreSQL: from the TypeScript sources through tsx (as
+ * `bin/dev.js`; tsx compiles every module at start-up, ~2 s) and as the built CLI (`bin/run.js` over a
+ * private `tsc` build in the temp folder, what an installed `reco` runs; the shared dist/ is not touched).
+ *
  *   npm run bench:ingest [-- --rows 1000000] [--no-pglite]
  * RECO_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the server to make databases on.
  */
@@ -93,7 +97,7 @@ async function psqlCopy(url: string, file: string): Promise<number> {
 
 /**
  * For comparison, not the target: psql's \copy of the same rows (ids resolved) into the real `ratings` table
- * of the ingested database, foreign keys and index included, after emptying it.
+ * of the ingested database (its primary key and CHECK; no foreign keys since migration 011), after emptying it.
  */
 function psqlCopyIntoRatings(url: string, file: string): number {
   execFileSync('psql', [url, '-qc', `\\copy (SELECT user_id, movie_id, rating, rated_at FROM ratings) TO '${file}' WITH (FORMAT csv)`]);
@@ -110,16 +114,36 @@ interface IngestRun {
   summary: any;
 }
 
-function runIngest(from: string, env: Record<string, string | undefined>): Promise<IngestRun> {
+/**
+ * The CLI as installed: the sources compiled by tsc into `dir`/dist next to a copy of package.json and
+ * bin/run.js, node_modules linked. Undefined (and why, on stderr) when the sources do not compile.
+ */
+function buildCli(dir: string): string | undefined {
+  try {
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', path.join(dir, 'dist')], { stdio: 'pipe' });
+  } catch (err: any) {
+    console.error(`(the built CLI is skipped: tsc failed: ${String(err.stdout ?? err.message).slice(0, 500)})`);
+    return undefined;
+  }
+  fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
+  fs.copyFileSync(path.join(ROOT, 'bin/run.js'), path.join(dir, 'bin/run.js'));
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  return path.join(dir, 'bin/run.js');
+}
+
+/** `reco ingest` as a child process: through tsx from the sources, or the built CLI's run.js. */
+function runIngest(from: string, env: Record<string, string | undefined>, builtCli?: string): Promise<IngestRun> {
   return new Promise((resolve, reject) => {
     const childEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: undefined, DATABASE_URL: undefined, ...env })) if (v !== undefined) childEnv[k] = v;
     const t0 = performance.now();
-    const child = spawn(
-      process.execPath,
-      ['--import', path.join(ROOT, 'bench/ingest-rss-preload.mjs'), '--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'ingest', '--from', from, '--json'],
-      { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const entry = builtCli ? [builtCli] : ['--import', 'tsx', path.join(ROOT, 'bin/dev.js')];
+    const child = spawn(process.execPath, ['--import', path.join(ROOT, 'bench/ingest-rss-preload.mjs'), ...entry, 'ingest', '--from', from, '--json'], {
+      cwd: ROOT,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -145,30 +169,42 @@ async function main() {
     const file = path.join(src, 'ratings.csv');
     console.log(`ratings.csv: ${(fs.statSync(file).size / 1e6).toFixed(1)} MB`);
 
+    const cli = buildCli(path.join(work, 'cli'));
     const refUrl = await freshDatabase('reco_bench_ref');
     const ingestUrl = await freshDatabase('reco_bench_ingest');
-    // Reference before and after ingest, so machine load drifting during the run affects both sides alike.
+    const builtUrl = await freshDatabase('reco_bench_ingest_built');
+    // Reference before and after the ingests, so machine load drifting during the run affects both sides alike.
     const psql1 = await psqlCopy(refUrl, file);
     const pgRun = await runIngest(src, { DATABASE_URL: ingestUrl, RECO_DATA_DIR: path.join(work, 'data-pg') });
+    const builtRun = cli ? await runIngest(src, { DATABASE_URL: builtUrl, RECO_DATA_DIR: path.join(work, 'data-pg-built') }, cli) : undefined;
     const psql2 = await psqlCopy(refUrl, file);
     const realSchema = psqlCopyIntoRatings(ingestUrl, path.join(work, 'ratings-real.csv'));
     const psqlSeconds = (psql1 + psql2) / 2;
     const s = pgRun.summary;
-    if (s.database.ratingsInserted !== ROWS) throw new Error(`expected ${ROWS} ratings inserted, got ${s.database.ratingsInserted}`);
+    for (const r of [pgRun, builtRun]) {
+      if (r && r.summary.database.ratingsInserted !== ROWS) throw new Error(`expected ${ROWS} ratings inserted, got ${r.summary.database.ratingsInserted}`);
+    }
 
     const psqlRate = ROWS / psqlSeconds;
     const wallRate = ROWS / pgRun.wallSeconds;
     const inRate = ROWS / pgRun.inProcessSeconds;
+    const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
     console.log(`\npsql \\copy (table with ratings' columns + PK): ${psql1.toFixed(2)} s, ${psql2.toFixed(2)} s → ${fmt(psqlRate)} rows/s`);
-    console.log(`reco ingest on PostgreSQL, process wall time (incl. node + tsx start-up): ${pgRun.wallSeconds.toFixed(2)} s → ${fmt(wallRate)} rows/s`);
+    console.log(`reco ingest on PostgreSQL through tsx (bin/dev.js), process wall time: ${pgRun.wallSeconds.toFixed(2)} s → ${fmt(wallRate)} rows/s`);
     console.log(`reco ingest on PostgreSQL, ingest() itself: ${pgRun.inProcessSeconds.toFixed(2)} s → ${fmt(inRate)} rows/s`);
     console.log(`  where the time went (ms): ${JSON.stringify(s.timingsMs)}`);
-    console.log(`  peak RSS: ${(pgRun.peakRssBytes / 2 ** 20).toFixed(0)} MB (target < 400 MB)`);
-    console.log(`psql \\copy of the same rows into the real \`ratings\` table (FKs to users and movies + movie_id index): ${realSchema.toFixed(2)} s → ${fmt(ROWS / realSchema)} rows/s`);
-    console.log(`RATIO ingest/psql into the real ratings table: ${(wallRate / (ROWS / realSchema)).toFixed(3)} end to end as a process, ${(inRate / (ROWS / realSchema)).toFixed(3)} for ingest()`);
-    console.log(`RATIO ingest/psql rows per second: ${(wallRate / psqlRate).toFixed(3)} end to end as a process, ${(inRate / psqlRate).toFixed(3)} for ingest() (target ≥ 0.50)`);
+    console.log(`  peak RSS: ${mb(pgRun.peakRssBytes)} (target < 400 MB)`);
+    if (builtRun) {
+      console.log(`reco ingest on PostgreSQL, built CLI (bin/run.js), process wall time: ${builtRun.wallSeconds.toFixed(2)} s → ${fmt(ROWS / builtRun.wallSeconds)} rows/s; ingest() ${builtRun.inProcessSeconds.toFixed(2)} s; peak RSS ${mb(builtRun.peakRssBytes)}`);
+      console.log(`  where the time went (ms): ${JSON.stringify(builtRun.summary.timingsMs)}`);
+    }
+    console.log(`psql \\copy of the same rows into the real \`ratings\` table (PK + CHECK, no foreign keys): ${realSchema.toFixed(2)} s → ${fmt(ROWS / realSchema)} rows/s`);
+    console.log(`RATIO ingest/psql into the real ratings table: ${(wallRate / (ROWS / realSchema)).toFixed(3)} end to end through tsx, ${(inRate / (ROWS / realSchema)).toFixed(3)} for ingest()`);
+    const builtRatio = builtRun ? `, ${(ROWS / builtRun.wallSeconds / psqlRate).toFixed(3)} end to end as the built CLI (ingest() ${(ROWS / builtRun.inProcessSeconds / psqlRate).toFixed(3)})` : '';
+    console.log(`RATIO ingest/psql rows per second: ${(wallRate / psqlRate).toFixed(3)} end to end through tsx, ${(inRate / psqlRate).toFixed(3)} for ingest()${builtRatio} (target ≥ 0.50)`);
     await dropDatabase('reco_bench_ref');
     await dropDatabase('reco_bench_ingest');
+    await dropDatabase('reco_bench_ingest_built');
 
     if (WITH_PGLITE) {
       const lite = await runIngest(src, { RECO_DATA_DIR: path.join(work, 'data-pglite') });
