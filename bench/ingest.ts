@@ -208,6 +208,7 @@ async function main() {
 
     if (WITH_PGLITE) {
       const lite = await runIngest(src, { RECO_DATA_DIR: path.join(work, 'data-pglite') });
+      if (lite.summary.database.ratingsInserted !== ROWS) throw new Error(`PGlite: expected ${ROWS} ratings inserted, got ${lite.summary.database.ratingsInserted}`);
       console.log(`\nreco ingest on PGlite (embedded): ${lite.wallSeconds.toFixed(2)} s wall, ingest() ${lite.inProcessSeconds.toFixed(2)} s → ${fmt(ROWS / lite.inProcessSeconds)} rows/s, peak RSS ${(lite.peakRssBytes / 2 ** 20).toFixed(0)} MB`);
       console.log(`  where the time went (ms): ${JSON.stringify(lite.summary.timingsMs)}`);
     }

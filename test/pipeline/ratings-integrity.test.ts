@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import pg from 'pg';
 import { saveHistory } from '../../src/core/db/repositories/api-users.js';
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
-import { copyIntoRatings, countOrphanRatings, lockRatedMovies } from '../../src/core/db/repositories/ratings.js';
+import { countOrphanRatings, lockRatedMovies } from '../../src/core/db/repositories/ratings.js';
 import { createFileUsers } from '../../src/core/db/repositories/users.js';
 import { genreVocabulary, recomputeProfilesSql } from '../../src/core/features/genre-profile-sql.js';
 import { ingest } from '../../src/core/pipeline/index.js';
@@ -137,9 +137,7 @@ describe('a user deleted during a load [postgres]', () => {
         // The delete starts now and must wait for this transaction.
         deleted = other.query('DELETE FROM users WHERE id = $1', [user]);
         await new Promise((resolve) => setTimeout(resolve, 300));
-        await copyIntoRatings(tx, (async function* () {
-          yield `${user},1,4.0,2020-06-01 00:00:00+00\n${user},2,3.0,2020-06-01 00:00:00+00\n`;
-        })());
+        await tx.query(`INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 1, 4, now()), ($1, 2, 3, now())`, [user]);
       });
       await deleted;
       expect(await n(db, 'SELECT * FROM users')).toBe(0);

@@ -21,7 +21,8 @@ import { profilesPath, stagePaths } from './output-paths.js';
 import { processMovies, type FileStageResult } from './process-movies.js';
 import { processRatings, writeProcessedRatings } from './process-ratings.js';
 import type { RatingColumns } from './rating-columns.js';
-import { distinctMovies, fileProfiles, indexUsers, loadOrder, ratingsCsv, stagedRatingsCsv } from './rating-load.js';
+import { ratingTuples, stagedRatingTuples } from './copy-binary.js';
+import { distinctMovies, fileProfiles, indexUsers, loadOrder } from './rating-load.js';
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
 import { discoverBatches, type Batch, type SourceFile } from './sources.js';
 import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, StageTimings } from './types.js';
@@ -362,12 +363,12 @@ async function loadRatings(
   if (created.createdCount > 0) {
     writeProcessed();
     const order = timedSync(t, 'copyRatings', () => loadOrder(rows, index, created.ids, created.created, 1));
-    changes.ratingsInserted += await timed(t, 'copyRatings', () => copyIntoRatings(tx, ratingsCsv(rows, index, created.ids, order)));
+    changes.ratingsInserted += await timed(t, 'copyRatings', () => copyIntoRatings(tx, ratingTuples(rows, index.rowUser, created.ids, order)));
   }
   if (created.createdCount < index.users.length) {
     await createRatingStage(tx);
     writeProcessed();
-    await timed(t, 'copyRatings', () => copyIntoRatingStage(tx, stagedRatingsCsv(rows, index, created.created, 0)));
+    await timed(t, 'copyRatings', () => copyIntoRatingStage(tx, stagedRatingTuples(rows, index.rowUser, created.created, 0), true));
     const r = await timed(t, 'upsertRatings', () => upsertRatingsFromStage(tx));
     changes.ratingsInserted += r.inserted;
     changes.ratingsUpdated += r.updated;

@@ -153,36 +153,6 @@ function movieIndexer(movies: readonly number[], movieAt: Map<number, number>): 
   return (id) => (id <= max ? dense[id] : -1);
 }
 
-/** The rows `order` lists (loadOrder), as CSV for COPY into ratings (user_id, movie_id, rating, rated_at). */
-export async function* ratingsCsv(rows: RatingColumns, index: FileUserIndex, userIds: Float64Array, order: Int32Array): AsyncGenerator<Uint8Array> {
-  const out = new ByteChunks();
-  for (let k = 0; k < order.length; k++) {
-    const i = order[k];
-    const u = index.rowUser[i];
-    out.uint(userIds[u]);
-    out.byte(COMMA);
-    out.uint(rows.movie[i]);
-    out.byte(COMMA);
-    out.ascii(RATING_BYTES[rows.halfSteps[i]]);
-    out.byte(COMMA);
-    out.timestamp(rows.timestamp[i]);
-    out.byte(NEWLINE);
-    if (out.full) yield out.take();
-  }
-  if (out.length > 0) yield out.take();
-}
-
-/** Rows of the users with `pick[user] === want`, as CSV for the staging table (user_ext, movie_id, rating, ts). */
-export async function* stagedRatingsCsv(rows: RatingColumns, index: FileUserIndex, pick: Uint8Array, want: number): AsyncGenerator<Uint8Array> {
-  const out = new ByteChunks();
-  for (let i = 0; i < rows.length; i++) {
-    if (pick[index.rowUser[i]] !== want) continue;
-    processedLine(out, rows, i);
-    if (out.full) yield out.take();
-  }
-  if (out.length > 0) yield out.take();
-}
-
 /** The rows as the processed ratings.csv lists them (userId,movieId,rating,timestamp), without the header. */
 export function* processedCsv(rows: RatingColumns): Generator<Uint8Array> {
   const out = new ByteChunks();

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { RecoError } from '../../errors.js';
 import {
+  BINARY_COPY_HEADER,
+  BINARY_COPY_TRAILER,
   copyFromSql,
   type Database,
   type Queryable,
@@ -71,6 +73,29 @@ function queryableOf(runner: Runner): Queryable {
       await flush(parts);
       return total;
     },
+    async copyFromBinary(table, columns, tuples) {
+      // One COPY per chunk of whole tuples, each framed as a complete binary COPY file.
+      const sql = copyFromSql(table, columns, `'/dev/blob'`, 'binary');
+      let total = 0;
+      let parts: Uint8Array[] = [];
+      let size = 0;
+      const flush = async () => {
+        if (parts.length === 0) return;
+        const blob = new Blob([BINARY_COPY_HEADER, ...parts, BINARY_COPY_TRAILER] as unknown as ConstructorParameters<typeof Blob>[0]);
+        const r = await runner.query(sql, [], { blob });
+        total += r.affectedRows ?? r.rowCount ?? 0;
+        parts = [];
+        size = 0;
+      };
+      for await (const chunk of tuples) {
+        if (chunk.length === 0) continue;
+        parts.push(chunk);
+        size += chunk.length;
+        if (size >= COPY_CHUNK_BYTES) await flush();
+      }
+      await flush();
+      return total;
+    },
     copyTo(selectSql) {
       return (async function* () {
         const r = await runner.query(`COPY (${selectSql}) TO '/dev/blob' WITH (FORMAT csv)`);
@@ -121,6 +146,10 @@ export class PGliteDatabase implements Database {
 
   copyFrom(table: string, columns: readonly string[], csv: AsyncIterable<string | Uint8Array>) {
     return this.base.copyFrom(table, columns, csv);
+  }
+
+  copyFromBinary(table: string, columns: readonly string[], tuples: AsyncIterable<Uint8Array>) {
+    return this.base.copyFromBinary(table, columns, tuples);
   }
 
   copyTo(selectSql: string) {

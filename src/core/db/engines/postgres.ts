@@ -5,6 +5,8 @@ import copyStreams from 'pg-copy-streams';
 import { RecoError } from '../../errors.js';
 import {
   beginSql,
+  BINARY_COPY_HEADER,
+  BINARY_COPY_TRAILER,
   copyFromSql,
   type Database,
   type Queryable,
@@ -69,7 +71,30 @@ export function describeConnectionError(err: any, url: string): RecoError {
   return new RecoError(`${message}; ${hint}`, { cause: err });
 }
 
+/** The binary COPY stream around whole tuples: header, the tuples, trailer. */
+async function* framed(tuples: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield BINARY_COPY_HEADER;
+  yield* tuples;
+  yield BINARY_COPY_TRAILER;
+}
+
 function queryableOf(client: pg.PoolClient | pg.Pool): Queryable {
+  const copyIn = async (sql: string, data: AsyncIterable<string | Uint8Array>): Promise<number> => {
+    const run = async (c: pg.PoolClient) => {
+      const stream = c.query(copyStreams.from(sql));
+      await pipeline(Readable.from(data), stream);
+      return Number(stream.rowCount ?? 0);
+    };
+    if (client instanceof pg.Pool) {
+      const c = await client.connect();
+      try {
+        return await run(c);
+      } finally {
+        c.release();
+      }
+    }
+    return run(client as pg.PoolClient);
+  };
   return {
     async query<T extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
       const r = await client.query(sql, params as unknown[] | undefined);
@@ -79,20 +104,10 @@ function queryableOf(client: pg.PoolClient | pg.Pool): Queryable {
       await client.query(sql);
     },
     async copyFrom(table, columns, csv) {
-      const run = async (c: pg.PoolClient) => {
-        const stream = c.query(copyStreams.from(copyFromSql(table, columns, 'STDIN')));
-        await pipeline(Readable.from(csv), stream);
-        return Number(stream.rowCount ?? 0);
-      };
-      if (client instanceof pg.Pool) {
-        const c = await client.connect();
-        try {
-          return await run(c);
-        } finally {
-          c.release();
-        }
-      }
-      return run(client as pg.PoolClient);
+      return copyIn(copyFromSql(table, columns, 'STDIN'), csv);
+    },
+    async copyFromBinary(table, columns, tuples) {
+      return copyIn(copyFromSql(table, columns, 'STDIN', 'binary'), framed(tuples));
     },
     copyTo(selectSql) {
       return (async function* () {
@@ -159,6 +174,10 @@ export class PostgresDatabase implements Database {
 
   copyFrom(table: string, columns: readonly string[], csv: AsyncIterable<string | Uint8Array>) {
     return this.base.copyFrom(table, columns, csv);
+  }
+
+  copyFromBinary(table: string, columns: readonly string[], tuples: AsyncIterable<Uint8Array>) {
+    return this.base.copyFromBinary(table, columns, tuples);
   }
 
   copyTo(selectSql: string) {

@@ -37,11 +37,12 @@ export async function lockRatedMovies(tx: Queryable, movieIds: readonly number[]
 export const RATING_COLUMNS = ['user_id', 'movie_id', 'rating', 'rated_at'] as const;
 
 /**
- * COPY straight into `ratings`. Only for pairs that cannot exist yet (users created in this transaction),
- * whose users and movies the caller has created or locked (lockRatedMovies, createFileUsers).
+ * COPY (binary tuples, see Queryable.copyFromBinary) straight into `ratings`. Only for pairs that cannot exist
+ * yet (users created in this transaction), whose users and movies the caller has created or locked
+ * (lockRatedMovies, createFileUsers).
  */
-export function copyIntoRatings(tx: Queryable, csv: AsyncIterable<string | Uint8Array>): Promise<number> {
-  return tx.copyFrom('ratings', RATING_COLUMNS, csv);
+export function copyIntoRatings(tx: Queryable, tuples: AsyncIterable<Uint8Array>): Promise<number> {
+  return tx.copyFromBinary('ratings', RATING_COLUMNS, tuples);
 }
 
 /**
@@ -63,9 +64,12 @@ export async function createRatingStage(tx: Queryable): Promise<void> {
   await tx.exec(`CREATE TEMP TABLE ${RATING_STAGE} (user_ext bigint NOT NULL, movie_id integer NOT NULL, rating real NOT NULL, ts bigint NOT NULL) ON COMMIT DROP`);
 }
 
-/** COPYs the rows, then ANALYZE so that the planner joins a million staged rows by hash, not by loop. */
-export async function copyIntoRatingStage(tx: Queryable, csv: AsyncIterable<string | Uint8Array>): Promise<number> {
-  const n = await tx.copyFrom(RATING_STAGE, RATING_STAGE_COLUMNS, csv);
+/**
+ * COPYs the rows (CSV, or binary tuples with `binary`), then ANALYZE so that the planner joins a million
+ * staged rows by hash, not by loop.
+ */
+export async function copyIntoRatingStage(tx: Queryable, data: AsyncIterable<string | Uint8Array>, binary = false): Promise<number> {
+  const n = binary ? await tx.copyFromBinary(RATING_STAGE, RATING_STAGE_COLUMNS, data as AsyncIterable<Uint8Array>) : await tx.copyFrom(RATING_STAGE, RATING_STAGE_COLUMNS, data);
   await tx.exec(`ANALYZE ${RATING_STAGE}`);
   return n;
 }
