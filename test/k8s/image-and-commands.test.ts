@@ -164,7 +164,7 @@ describe('setup.sh', () => {
     const image = r.stdout.trim();
     expect(image).toBe(`reco:${JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}`);
     if (hasCommand('kubectl')) {
-      const objects = [...(await renderKustomize()), ...(await renderKustomize(path.join(ROOT, 'k8s', 'seed')))];
+      const objects = [...(await renderKustomize()), ...(await renderKustomize(path.join(ROOT, 'k8s', 'seed'))), ...(await renderKustomize(path.join(ROOT, 'k8s', 'simulation')))];
       const images = new Set(objects.flatMap(podContainers).map(({ container }) => container.image).filter((i) => i.startsWith('reco')));
       expect([...images]).toEqual([image]);
     }

@@ -266,3 +266,43 @@ describeIfKubectl('k8s/seed (first-install data, applied once by setup.sh)', () 
     expect(setup).toMatch(/^\s*seed_once$/m); // and main calls it
   });
 });
+
+describeIfKubectl('k8s/simulation (rehearsal data, opt-in)', () => {
+  let objects: K8sObject[];
+  let base: K8sObject[];
+  beforeAll(async () => {
+    objects = await renderKustomize(path.join(K8S_DIR, 'simulation'));
+    base = await renderKustomize();
+  });
+
+  test('one CronJob in namespace reco that validates', async () => {
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name} ${o.metadata.namespace}`)).toEqual(['CronJob/reco-simulate reco']);
+    for (const o of objects) await validateObject(o);
+    expect(await unknownFields(objects)).toEqual([]);
+  });
+
+  test('writes one day into the volume reco-ingest reads, before reco-ingest runs', () => {
+    const [cron] = objects;
+    const ingest = base.find((o) => o.kind === 'CronJob' && o.metadata.name === 'reco-ingest')!;
+    const [{ container, pod }] = podContainers(cron);
+    expect([...container.command, ...container.args].join(' ')).toBe('reco simulate data --days 1');
+    expect(container.image).toBe(`reco:${version}`);
+    expect(container.env.find((e: any) => e.name === 'RECO_DATA_DIR').value).toBe('/data');
+    expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'reco-postgres', key: 'DATABASE_URL' });
+    const claim = (p: any) => p.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
+    const [{ pod: ingestPod, container: ingestContainer }] = podContainers(ingest);
+    expect(claim(pod)).toBe(claim(ingestPod));
+    expect(container.volumeMounts.find((m: any) => m.name === 'data').mountPath).toBe(ingestContainer.volumeMounts.find((m: any) => m.name === 'data').mountPath);
+    // Same time zone, same hour: simulate at :30 of the hour before ingest, and it gives up before ingest starts.
+    const [sMin, sHour] = cron.spec.schedule.split(' ').map(Number);
+    const [iMin, iHour] = ingest.spec.schedule.split(' ').map(Number);
+    expect(cron.spec.timeZone).toBe(ingest.spec.timeZone);
+    expect(sHour * 60 + sMin).toBeLessThan(iHour * 60 + iMin);
+    expect(sHour * 60 + sMin + cron.spec.startingDeadlineSeconds / 60).toBeLessThanOrEqual(iHour * 60 + iMin);
+    expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+  });
+
+  test('is not part of the base: a production cluster gets its files from the platform', () => {
+    expect(base.map((o) => o.metadata.name)).not.toContain('reco-simulate');
+  });
+});
