@@ -3,7 +3,7 @@ import pg from 'pg';
 import { saveHistory } from '../../src/core/db/repositories/api-users.js';
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
 import { countOrphanRatings, lockRatedMovies } from '../../src/core/db/repositories/ratings.js';
-import { createFileUsers } from '../../src/core/db/repositories/users.js';
+import { createFileUsers, createTouchedTable } from '../../src/core/db/repositories/users.js';
 import { genreVocabulary, recomputeProfilesSql } from '../../src/core/features/genre-profile-sql.js';
 import { ingest } from '../../src/core/pipeline/index.js';
 import type { Database } from '../../src/core/db/types.js';
@@ -132,6 +132,7 @@ describe('a user deleted during a load [postgres]', () => {
       let deleted: Promise<unknown> | undefined;
       await db.transaction(async (tx) => {
         await lockRatedMovies(tx, [1, 2]);
+        await createTouchedTable(tx);
         const users = await createFileUsers(tx, client.id, [9], ['{}'], [0]);
         expect(users.createdCount).toBe(0);
         // The delete starts now and must wait for this transaction.

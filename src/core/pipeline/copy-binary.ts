@@ -58,11 +58,22 @@ class TupleChunks {
 /** user_id int8, movie_id int4, rating float4, rated_at timestamptz (int8 µs since 2000-01-01). */
 const RATING_TUPLE = 2 + 12 + 8 + 8 + 12;
 
-/** The rows `order` lists, as binary tuples for COPY ratings (user_id, movie_id, rating, rated_at). */
-export async function* ratingTuples(rows: RatingColumns, rowUser: Int32Array, userIds: Float64Array, order: Int32Array): AsyncGenerator<Uint8Array> {
+/**
+ * The rows `order` lists whose user has `pick[user] === want`, as binary tuples for COPY ratings (user_id,
+ * movie_id, rating, rated_at).
+ */
+export async function* ratingTuples(
+  rows: RatingColumns,
+  rowUser: Int32Array,
+  userIds: Float64Array,
+  order: Int32Array,
+  pick: Uint8Array,
+  want: number,
+): AsyncGenerator<Uint8Array> {
   const out = new TupleChunks();
   for (let k = 0; k < order.length; k++) {
     const i = order[k];
+    if (pick[rowUser[i]] !== want) continue;
     if (!out.fits(RATING_TUPLE)) yield out.take();
     out.fields(4);
     out.int8(userIds[rowUser[i]]);

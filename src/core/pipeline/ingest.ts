@@ -12,7 +12,7 @@ import {
 } from '../db/repositories/ingest-ledger.js';
 import { recordJob } from '../db/repositories/jobs.js';
 import { copyIntoRatings, copyIntoRatingStage, createRatingStage, lockRatedMovies, upsertRatingsFromStage } from '../db/repositories/ratings.js';
-import { PROFILE_CSV_HEADER, createFileUsers, recomputeTouchedProfiles, touchedProfilesCsv } from '../db/repositories/users.js';
+import { PROFILE_CSV_HEADER, createFileUsers, createTouchedTable, recomputeTouchedProfiles, touchedProfilesCsv } from '../db/repositories/users.js';
 import type { Database, Queryable } from '../db/types.js';
 import { RecoError, isRecoError, oneLine } from '../errors.js';
 import { archiveFile } from './archive.js';
@@ -254,7 +254,7 @@ async function processAndLoad(
       for (const id of r.movieIds) dayMovies.add(id);
       result = r;
     } else {
-      const knownMovie = (id: number) => ctx.catalogue.has(id) || dayMovies.has(id);
+      const knownMovie = movieLookup(ctx.catalogue, dayMovies);
       const r = await timed(ctx.timings, 'process', () => processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings'), { writeProcessed: false }));
       p.rows = r.rows;
       result = r;
@@ -319,6 +319,16 @@ async function processAndLoad(
   return { files, changes };
 }
 
+/** Is a movie id in the catalogue or the day's movies? A bitmap for ids up to 2^24 (a million rows ask). */
+function movieLookup(catalogue: Set<number>, dayMovies: Set<number>): (id: number) => boolean {
+  let max = 0;
+  for (const s of [catalogue, dayMovies]) for (const id of s) if (id > max) max = id;
+  if (max >= 1 << 24) return (id) => catalogue.has(id) || dayMovies.has(id);
+  const known = new Uint8Array(max + 1);
+  for (const s of [catalogue, dayMovies]) for (const id of s) known[id] = 1;
+  return (id) => id <= max && known[id] === 1;
+}
+
 /** Movies are one catalogue for all clients, so a movies file is recorded once, without a client. */
 function ledgerClient(kind: SourceFile['kind'], clientId: number): number | null {
   return kind === 'movies' ? null : clientId;
@@ -349,21 +359,26 @@ async function loadRatings(
   t: StageTimings,
 ): Promise<void> {
   let index!: ReturnType<typeof indexUsers>;
+  let order!: Int32Array;
   const created = await timed(t, 'upsertUsers', async () => {
-    // The movie check runs in PostgreSQL while Node indexes the users.
+    await createTouchedTable(tx);
+    // Node works while PostgreSQL runs each statement: indexing the users during the movie check, ordering
+    // the rows during the users' INSERT.
     const locking = lockRatedMovies(tx, distinctMovies(rows));
     locking.catch(() => {}); // awaited just below
     index = indexUsers(rows);
     const { vectors, counts } = fileProfiles(rows, index, await locking);
-    return createFileUsers(tx, clientId, index.users, vectors, counts);
+    const creating = createFileUsers(tx, clientId, index.users, vectors, counts);
+    creating.catch(() => {}); // awaited just below
+    order = loadOrder(rows, index);
+    return creating;
   });
   changes.usersCreated += created.createdCount;
   changes.profilesUpdated += created.createdCount;
   // The processed file is written while PostgreSQL works through the COPY (Node mostly waits for it there).
   if (created.createdCount > 0) {
     writeProcessed();
-    const order = timedSync(t, 'copyRatings', () => loadOrder(rows, index, created.ids, created.created, 1));
-    changes.ratingsInserted += await timed(t, 'copyRatings', () => copyIntoRatings(tx, ratingTuples(rows, index.rowUser, created.ids, order)));
+    changes.ratingsInserted += await timed(t, 'copyRatings', () => copyIntoRatings(tx, ratingTuples(rows, index.rowUser, created.ids, order, created.created, 1)));
   }
   if (created.createdCount < index.users.length) {
     await createRatingStage(tx);

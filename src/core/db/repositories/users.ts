@@ -33,7 +33,7 @@ export async function upsertStagedUsers(tx: Queryable, clientId: number): Promis
 }
 
 /** The users a load touches; `created`: made by this transaction, with their vector already computed. */
-async function createTouchedTable(tx: Queryable): Promise<void> {
+export async function createTouchedTable(tx: Queryable): Promise<void> {
   await tx.exec(`CREATE TEMP TABLE ${TOUCHED} (user_id bigint PRIMARY KEY, external_id bigint NOT NULL UNIQUE, created boolean NOT NULL DEFAULT false) ON COMMIT DROP`);
 }
 
@@ -48,7 +48,8 @@ export interface FileUsers {
 /**
  * The users of one ratings file. Creates those the client does not have yet, with the vector and rating
  * count computed from the file (their only ratings, so exact); locks those that existed FOR KEY SHARE, as
- * the ratings foreign key did, so a concurrent delete waits. Lists them all in the touched-users table.
+ * the ratings foreign key did, so a concurrent delete waits. Lists them all in the touched-users table
+ * (createTouchedTable first: then the INSERT is the first statement sent, and the caller can work meanwhile).
  * `vectors[i]` is an array literal ('{0.25,0,…}') for externalIds[i]. Throws (code 23503) when a user
  * that existed a moment ago is gone (deleted concurrently): the load then fails and can be rerun.
  */
@@ -63,7 +64,6 @@ export async function createFileUsers(
   const ids = new Float64Array(n);
   const created = new Uint8Array(n);
   const index = new Map<number, number>(externalIds.map((e, i) => [e, i]));
-  await createTouchedTable(tx);
   // One statement creates the users and lists them as touched (a data-modifying CTE), a second one locks and
   // lists those that existed.
   const made = await tx.query<{ id: number; external_id: number }>(
