@@ -1,5 +1,11 @@
-/** The reference of bench/serve.ts: node:http answering a fixed 1 KB JSON body to every request. */
+/**
+ * The references of bench/serve.ts, answering a fixed 1 KB JSON body to every request:
+ *  - default: bare node:http (the reference of the ratio target);
+ *  - `--express`: an Express 5 app with no middleware at all (body left unread, etag off), to show what the
+ *    framework itself costs on this machine, measured in the same run.
+ */
 import http from 'node:http';
+import express from 'express';
 
 const items = Array.from({ length: 10 }, (_, i) => ({ movie_id: 1000 + i, title: `Reference movie number ${i} (2000)`, genres: ['Drama', 'Comedy'], score: 0.5 }));
 let body = JSON.stringify({ user_id: 1, created: false, model: { algorithm: 'reference', version: 'v1' }, recommendations: items, ignored_movie_ids: [] });
@@ -7,13 +13,30 @@ let body = JSON.stringify({ user_id: 1, created: false, model: { algorithm: 'ref
 body = body.slice(0, -1) + `,"pad":"${'x'.repeat(Math.max(0, 1024 - body.length - 10))}"}`;
 const payload = Buffer.from(body);
 
-const server = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length });
-    res.end(payload);
+let handler: http.RequestListener;
+if (process.argv.includes('--express')) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length });
+      res.end(payload);
+    });
   });
-});
+  handler = app;
+} else {
+  handler = (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': payload.length });
+      res.end(payload);
+    });
+  };
+}
+
+const server = http.createServer(handler);
 server.keepAliveTimeout = 65_000;
 server.listen(0, '127.0.0.1', () => {
   const addr = server.address() as { port: number };

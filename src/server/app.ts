@@ -1,6 +1,5 @@
 import express, { type Express } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { requireToken } from './auth.js';
 import type { AppContext } from './context.js';
 import { errorHandler, HttpError, notFound } from './http-errors.js';
 import { observeRequests } from './metrics-middleware.js';
@@ -44,7 +43,7 @@ export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.
   app.use(express.json({ limit: bodyLimit }));
   app.use(express.urlencoded({ extended: false, limit: bodyLimit }));
 
-  const auth = requireToken(ctx.db, ctx.jwtSecret);
+  const auth = ctx.auth.middleware();
   app.use(clientsRouter(ctx, limiter(windowMs, limits.rateLimit?.createClient ?? DEFAULT_LIMITS.createClient, 'registration')));
   app.use(tokenRouter(ctx, limiter(windowMs, limits.rateLimit?.token ?? DEFAULT_LIMITS.token, 'login')));
   app.use(recommendationsRouter(ctx, auth));

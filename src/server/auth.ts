@@ -1,4 +1,5 @@
 import { createSecretKey, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { Passport } from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
@@ -12,7 +13,7 @@ export interface AuthenticatedClient {
   username: string;
 }
 
-/** The client of an authenticated request (set by `requireToken`). */
+/** The client of an authenticated request (set by TokenAuthenticator). */
 export function clientOf(req: Request): AuthenticatedClient {
   const c = (req as Request & { user?: AuthenticatedClient }).user;
   if (!c) throw new HttpError(401, 'missing bearer token');
@@ -22,56 +23,118 @@ export function clientOf(req: Request): AuthenticatedClient {
 /** How long a client's "not disabled" status is trusted before it is checked again. */
 const CLIENT_CHECK_TTL_MS = 10_000;
 
+/** Verified tokens remembered (by their exact text) so that a client's next requests skip the signature check. */
+const VERIFIED_TOKENS = 10_000;
+
+type Done = (err?: unknown) => void;
+
 /**
  * Bearer-JWT authentication with passport-jwt (HS256 only: "alg: none" and RS/HS confusion are refused).
  * A client disabled after its token was issued is refused within CLIENT_CHECK_TTL_MS.
+ * One strategy and one outcome mapping serve both entries: Express (`middleware`, through passport) and the
+ * fast path of POST /recommendations (`authenticate`, which drives the same strategy the way passport does for a
+ * single strategy with a callback), so both give the same answers.
+ * A token whose signature verified once is remembered by its exact text, with its expiry: a request with the same
+ * token skips only the HMAC and JSON decoding (the bulk of passport-jwt's cost); expiry is checked on every
+ * request as jsonwebtoken checks it, and an expired token goes through the strategy again for its 401.
  */
-export function requireToken(db: Database, secret: string): RequestHandler {
-  const passport = new Passport();
-  passport.use(
-    new JwtStrategy(
+export class TokenAuthenticator {
+  private readonly strategy: JwtStrategy;
+  private readonly passport = new Passport();
+  private readonly checked = new Map<number, number>();
+  private readonly extract = ExtractJwt.fromAuthHeaderAsBearerToken();
+  private readonly verified = new Map<string, { user: AuthenticatedClient; exp: number }>();
+
+  constructor(
+    private readonly db: Database,
+    secret: string,
+  ) {
+    this.strategy = new JwtStrategy(
       {
-        jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+        jwtFromRequest: this.extract,
         // A KeyObject, not the string: jsonwebtoken 9 otherwise tries createPublicKey on every verify (a third of
         // the CPU of a recommendation request, measured with --cpu-prof).
         secretOrKey: createSecretKey(Buffer.from(secret, 'utf8')) as unknown as string,
         algorithms: [JWT_ALGORITHM],
       },
-      (payload: { sub?: string; username?: string }, done: (err: unknown, user?: AuthenticatedClient | false) => void) => {
+      (payload: { sub?: string; username?: string; exp?: unknown; nbf?: unknown }, done: (err: unknown, user?: AuthenticatedClient | false, info?: unknown) => void) => {
         const clientId = Number(payload.sub);
         if (!Number.isSafeInteger(clientId) || clientId <= 0) return done(null, false);
-        done(null, { clientId, username: String(payload.username ?? '') });
+        // Remembered only with a numeric expiry and no not-before (nothing else about it depends on the time).
+        const exp = typeof payload.exp === 'number' && payload.nbf === undefined ? payload.exp : undefined;
+        done(null, { clientId, username: String(payload.username ?? '') }, { exp });
       },
-    ),
-  );
-  const checked = new Map<number, number>();
-  return (req, res, next) => {
-    passport.authenticate('jwt', { session: false }, (err: unknown, user: AuthenticatedClient | false, info: { name?: string; message?: string } | undefined) => {
-      if (err) return next(err);
-      if (!user) {
-        const message = !req.headers.authorization
-          ? 'missing bearer token: send Authorization: Bearer <token> (get one from POST /token)'
-          : info?.name === 'TokenExpiredError'
-            ? 'the token has expired: get a new one from POST /token'
-            : 'invalid bearer token';
-        return next(new HttpError(401, message));
+    );
+    this.passport.use(this.strategy);
+  }
+
+  /** Express middleware: sets req.user or passes a 401 HttpError. */
+  middleware(): RequestHandler {
+    return (req, res, next) => {
+      const known = this.remembered(req);
+      if (known) return this.settle(req, null, known, undefined, next);
+      this.passport.authenticate('jwt', { session: false }, (err: unknown, user: AuthenticatedClient | false, info: unknown) =>
+        this.settle(req, err, user, info, next),
+      )(req, res, next);
+    };
+  }
+
+  /** The same for a bare node:http request: `done()` with req.user set, or `done(err)`. */
+  authenticate(req: IncomingMessage, done: Done): void {
+    const known = this.remembered(req);
+    if (known) return this.settle(req, null, known, undefined, done);
+    const s = Object.create(this.strategy) as JwtStrategy & { success: Function; fail: Function; error: Function };
+    s.success = (user: AuthenticatedClient, info: unknown) => this.settle(req, null, user, info, done);
+    s.fail = (challenge: unknown) => this.settle(req, null, false, typeof challenge === 'number' ? undefined : challenge, done);
+    s.error = (err: unknown) => this.settle(req, err, false, undefined, done);
+    s.authenticate(req as Request, { session: false });
+  }
+
+  /** The client of a token verified before and not yet expired (jsonwebtoken's rule: expired when now >= exp). */
+  private remembered(req: IncomingMessage): AuthenticatedClient | undefined {
+    const token = this.extract(req as Request);
+    if (!token) return undefined;
+    const v = this.verified.get(token);
+    if (!v) return undefined;
+    if (Math.floor(Date.now() / 1000) < v.exp) return v.user;
+    this.verified.delete(token);
+    return undefined;
+  }
+
+  private settle(req: IncomingMessage, err: unknown, user: AuthenticatedClient | false, info: unknown, done: Done): void {
+    if (err) return done(err);
+    const exp = (info as { exp?: number } | undefined)?.exp;
+    if (user && exp !== undefined) {
+      const token = this.extract(req as Request);
+      if (token) {
+        if (this.verified.size >= VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
+        this.verified.set(token, { user, exp });
       }
-      const until = checked.get(user.clientId);
-      if (until !== undefined && until > Date.now()) {
+    }
+    if (!user) {
+      const name = (info as { name?: string } | undefined)?.name;
+      const message = !req.headers.authorization
+        ? 'missing bearer token: send Authorization: Bearer <token> (get one from POST /token)'
+        : name === 'TokenExpiredError'
+          ? 'the token has expired: get a new one from POST /token'
+          : 'invalid bearer token';
+      return done(new HttpError(401, message));
+    }
+    const until = this.checked.get(user.clientId);
+    if (until !== undefined && until > Date.now()) {
+      (req as any).user = user;
+      return done();
+    }
+    clientIsActive(this.db, user.clientId).then(
+      (active) => {
+        if (!active) return done(new HttpError(401, 'this client is disabled or no longer exists'));
+        this.checked.set(user.clientId, Date.now() + CLIENT_CHECK_TTL_MS);
         (req as any).user = user;
-        return next();
-      }
-      clientIsActive(db, user.clientId).then(
-        (active) => {
-          if (!active) return next(new HttpError(401, 'this client is disabled or no longer exists'));
-          checked.set(user.clientId, Date.now() + CLIENT_CHECK_TTL_MS);
-          (req as any).user = user;
-          next();
-        },
-        (e) => next(e),
-      );
-    })(req, res, next);
-  };
+        done();
+      },
+      (e) => done(e),
+    );
+  }
 }
 
 /** When an admin token is configured, X-Admin-Token must equal it (compared in constant time). */

@@ -8,6 +8,8 @@ import { catalogueSignature, findMovies, loadCatalogueEntries, type CatalogueEnt
 export class CatalogueCache {
   private entries = new Map<number, CatalogueEntry>();
   private signature = '';
+  /** Changes whenever an entry may have: lists rendered with titles from an older generation are rendered again. */
+  generation = 0;
 
   constructor(private readonly db: Database) {}
 
@@ -16,6 +18,7 @@ export class CatalogueCache {
     if (sig === this.signature) return;
     this.entries = await loadCatalogueEntries(this.db);
     this.signature = sig;
+    this.generation++;
   }
 
   get(movieId: number): CatalogueEntry | undefined {
@@ -35,6 +38,7 @@ export class CatalogueCache {
       for (const [id, e] of await findMovies(this.db, misses)) {
         this.entries.set(id, e);
         found.set(id, e);
+        this.generation++;
       }
     }
     return found;

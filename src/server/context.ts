@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { Database } from '../core/db/types.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
+import type { TokenAuthenticator } from './auth.js';
 import type { CatalogueCache } from './catalogue-cache.js';
+import type { HistoryCache } from './history-cache.js';
 import type { ModelHolder } from './model-holder.js';
 import type { RecommendationCache } from './recommendation-cache.js';
 
@@ -11,6 +13,9 @@ export interface AppContext {
   models: ModelHolder;
   catalogue: CatalogueCache;
   recommendations: RecommendationCache;
+  /** Known users' histories; `enabled` false when the caches are off. */
+  histories: HistoryCache;
+  auth: TokenAuthenticator;
   metrics: RecoMetrics;
   logger?: Logger;
   jwtSecret: string;

@@ -54,24 +54,36 @@ export const notFound: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, `no route ${req.method} ${req.path}`));
 };
 
+/**
+ * What the client is told about an error: an HttpError as it is, body-parser's errors by type, anything else a
+ * logged 500 (or 503 when the database is down). Shared by the Express error handler and the fast path.
+ */
+export function toHttpError(err: any, logger: Logger, req: { method?: string; originalUrl?: string; url?: string }): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err?.type === 'entity.parse.failed') return new HttpError(400, 'the body is not valid JSON');
+  if (err?.type === 'entity.too.large') return new HttpError(413, `the body is larger than the limit of ${err.limit} bytes`);
+  if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') return new HttpError(415, 'unsupported body encoding or charset');
+  const url = req.originalUrl ?? req.url;
+  if (isDatabaseUnavailable(err)) {
+    logger.error({ err, method: req.method, url }, 'database unavailable');
+    return new HttpError(503, 'the database is unavailable: try again shortly');
+  }
+  if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500 && err.expose) return new HttpError(err.status, String(err.message));
+  logger.error({ err, method: req.method, url }, 'unhandled error');
+  return new HttpError(500, 'internal error');
+}
+
+/** The JSON body of an error response. */
+export function errorBody(e: HttpError): { error: string; message: string } {
+  return { error: e.code, message: e.message };
+}
+
 /** JSON errors, never a stack trace or SQL: anything that is not an HttpError is a logged 500. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    let e: HttpError;
-    if (err instanceof HttpError) e = err;
-    else if (err?.type === 'entity.parse.failed') e = new HttpError(400, 'the body is not valid JSON');
-    else if (err?.type === 'entity.too.large') e = new HttpError(413, `the body is larger than the limit of ${err.limit} bytes`);
-    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new HttpError(415, 'unsupported body encoding or charset');
-    else if (isDatabaseUnavailable(err)) {
-      logger.error({ err, method: req.method, url: req.originalUrl }, 'database unavailable');
-      e = new HttpError(503, 'the database is unavailable: try again shortly');
-    } else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500 && err.expose) e = new HttpError(err.status, String(err.message));
-    else {
-      logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
-      e = new HttpError(500, 'internal error');
-    }
+    const e = toHttpError(err, logger, req);
     if (res.headersSent) return;
-    res.status(e.status).json({ error: e.code, message: e.message });
+    res.status(e.status).json(errorBody(e));
   };
 }
 

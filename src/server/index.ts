@@ -5,10 +5,13 @@ import { resolveJwtSecret } from '../core/auth/jwt-secret.js';
 import type { RecoConfig } from '../core/config.js';
 import type { Database } from '../core/db/types.js';
 import { createMetrics, type RecoMetrics } from '../core/metrics/registry.js';
-import { createApp, type AppLimits } from './app.js';
+import { createApp, DEFAULT_LIMITS, type AppLimits } from './app.js';
+import { TokenAuthenticator } from './auth.js';
 import { CatalogueCache } from './catalogue-cache.js';
 import type { AppContext } from './context.js';
+import { recommendationsFastPath } from './fast-path.js';
 import { updateModelGauges } from './gauges.js';
+import { HistoryCache } from './history-cache.js';
 import { ModelHolder, type ModelSource } from './model-holder.js';
 import { RecommendationCache } from './recommendation-cache.js';
 
@@ -23,8 +26,15 @@ export interface ServerOptions extends AppLimits {
   modelPollMs?: number;
   /** Models from somewhere other than the registry (tests of the holder). */
   modelSource?: ModelSource;
-  /** Recommendation lists kept for repeated requests (same model, user history and n); 0 turns it off. Default 10000. */
+  /**
+   * Recommendation lists kept for repeated requests (same model, user history and n); 0 turns off this cache
+   * and the history cache (every request reads the history and scores). Default 10000.
+   */
   recommendationCacheSize?: number;
+  /** Ratings of known users held in memory (history-cache.ts); 0 turns it off. Default 2,000,000 (about 20 MB). */
+  historyCacheRatings?: number;
+  /** Serve plain POST /recommendations before Express (fast-path.ts; same modules, same answers). Default true. */
+  fastPath?: boolean;
   /** Time given to in-flight requests on close before connections are cut (default 10 s). */
   shutdownGraceMs?: number;
   version?: string;
@@ -36,6 +46,8 @@ export interface RecoServer {
   readonly models: ModelHolder;
   /** Set once listening, e.g. http://127.0.0.1:43121 */
   readonly url: string | undefined;
+  /** Requests taken by the fast path of POST /recommendations (undefined when it is off). */
+  readonly fastPathRequests: number | undefined;
   /** The node:http server once listening (for connection counts and events). */
   readonly httpServer: http.Server | undefined;
   listen(port?: number, host?: string): Promise<{ url: string; port: number; host: string }>;
@@ -58,11 +70,16 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   const catalogue = new CatalogueCache(options.db);
   await catalogue.refresh();
   await models.start();
+  const listCacheSize = options.recommendationCacheSize ?? 10_000;
+  const histories = new HistoryCache(options.db, { capacityRatings: options.historyCacheRatings ?? (listCacheSize > 0 ? 2_000_000 : 0), logger: options.logger });
+  await histories.start();
   const ctx: AppContext = {
     db: options.db,
     models,
     catalogue,
-    recommendations: new RecommendationCache(options.recommendationCacheSize ?? 10_000),
+    recommendations: new RecommendationCache(listCacheSize),
+    histories,
+    auth: new TokenAuthenticator(options.db, jwtSecret),
     metrics,
     logger: options.logger,
     jwtSecret,
@@ -70,6 +87,9 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     adminToken: options.config.adminToken,
   };
   const app = createApp(ctx, options, options.version);
+  const fast = options.fastPath === false ? undefined : recommendationsFastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit, options.trustProxy);
+  let fastServed = 0;
+  const handler: http.RequestListener = fast ? (req, res) => void (fast(req, res) ? fastServed++ : app(req, res)) : app;
   // A swap also refreshes the cached catalogue (a new model usually follows an ingest).
   const catalogueTimer = setInterval(() => void catalogue.refresh().catch(() => {}), Math.max(options.modelPollMs || 30_000, 1000));
   catalogueTimer.unref();
@@ -87,9 +107,12 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     get httpServer() {
       return server;
     },
+    get fastPathRequests() {
+      return fast ? fastServed : undefined;
+    },
     listen(port = 8000, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
-        const s = http.createServer(app);
+        const s = http.createServer(handler);
         // Keep-alive longer than typical load balancers' idle timeout, so they close first.
         s.keepAliveTimeout = 65_000;
         s.headersTimeout = 66_000;
@@ -120,6 +143,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
           clearTimeout(grace);
         }
         await models.stop();
+        await histories.stop();
       })();
       return closing;
     },

@@ -1,13 +1,10 @@
-import { findUserFingerprint, findUserHistory, saveHistory, type HistoryItem } from '../core/db/repositories/api-users.js';
+import { saveHistory, type HistoryItem } from '../core/db/repositories/api-users.js';
 import type { Recommendation } from '../core/models/types.js';
 import type { AppContext } from './context.js';
 import { HttpError } from './http-errors.js';
 import { FALLBACK_VERSION } from './model-holder.js';
 import { RecommendationCache } from './recommendation-cache.js';
 import { DEFAULT_RATING } from './schemas.js';
-
-const EMPTY_IDS = new Int32Array(0);
-const EMPTY_RATINGS = new Float32Array(0);
 
 export interface RecommendInput {
   clientId: number;
@@ -64,19 +61,15 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     history = saved;
     created = saved.created;
   } else {
-    // A known user with nothing new: the cached list when the history has not changed since.
-    const fp = await findUserFingerprint(ctx.db, input.clientId, input.userId!);
-    if (!fp) throw new HttpError(404, `user ${input.userId} not found`);
-    recs = ctx.recommendations.get(RecommendationCache.key(loaded.version, fp.userId, input.n, fp.fingerprint));
-    if (recs) {
-      ctx.metrics.recommendationCacheHitsTotal.inc(labels);
-      history = { externalId: input.userId!, movieIds: EMPTY_IDS, ratings: EMPTY_RATINGS };
-    } else {
-      const found = await findUserHistory(ctx.db, input.clientId, input.userId!);
-      if (!found) throw new HttpError(404, `user ${input.userId} not found`);
-      history = found;
-      cacheKey = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
-    }
+    // A known user with nothing new: the history from memory (exact: see history-cache.ts), else one query;
+    // the cached list when the model, n and the history's fingerprint are unchanged.
+    const found = await ctx.histories.get(input.clientId, input.userId!);
+    if (!found) throw new HttpError(404, `user ${input.userId} not found`);
+    history = found;
+    const key = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
+    recs = ctx.recommendations.get(key);
+    if (recs) ctx.metrics.recommendationCacheHitsTotal.inc(labels);
+    else cacheKey = key;
   }
   if (created) ctx.metrics.usersCreatedTotal.inc();
 
@@ -89,19 +82,50 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
   ctx.metrics.recommendationsTotal.inc(labels);
   if (loaded.version === FALLBACK_VERSION) ctx.metrics.recommendationFallbacksTotal.inc();
 
-  const entries = await ctx.catalogue.lookup(recs.map((r) => r.movieId));
-  const recommendations = [];
-  for (const r of recs) {
-    const e = entries.get(r.movieId);
-    if (!e) continue; // a movie of the model that left the catalogue
-    recommendations.push({ movie_id: r.movieId, title: e.title, genres: e.genres, score: Number.isFinite(r.score) ? r.score : 0 });
-  }
+  const recommendations = await render(ctx, recs);
   return { user_id: history.externalId, created, model: labels, recommendations, ignored_movie_ids: ignored };
+}
+
+type RecommendedMovie = RecommendOutput['recommendations'][number];
+
+/** A list with its titles, per list of the recommendation cache, and its JSON (the bulk of a response's bytes). */
+const rendered = new WeakMap<readonly Recommendation[], { generation: number; items: RecommendedMovie[] }>();
+const renderedJson = new WeakMap<readonly RecommendedMovie[], string>();
+
+/** Titles and genres from the catalogue; a cached list is rendered once per catalogue generation. */
+async function render(ctx: AppContext, recs: readonly Recommendation[]): Promise<RecommendedMovie[]> {
+  const done = rendered.get(recs);
+  if (done && done.generation === ctx.catalogue.generation) return done.items;
+  // Titles from memory; a movie newer than the cached catalogue costs one query for all of them.
+  const ids = recs.map((r) => r.movieId);
+  const entries = ids.every((id) => ctx.catalogue.get(id)) ? undefined : await ctx.catalogue.lookup(ids);
+  const generation = ctx.catalogue.generation;
+  const items: RecommendedMovie[] = [];
+  for (const r of recs) {
+    const e = entries ? entries.get(r.movieId) : ctx.catalogue.get(r.movieId);
+    if (!e) continue; // a movie of the model that left the catalogue
+    items.push({ movie_id: r.movieId, title: e.title, genres: e.genres, score: Number.isFinite(r.score) ? r.score : 0 });
+  }
+  rendered.set(recs, { generation, items });
+  renderedJson.set(items, JSON.stringify(items));
+  return items;
+}
+
+/**
+ * The response body of POST /recommendations, byte for byte what JSON.stringify(out) gives (test/server), with
+ * the list's JSON reused from the cache: both the Express route and the fast path send this.
+ */
+export function recommendationJson(out: RecommendOutput): string {
+  const list = renderedJson.get(out.recommendations) ?? JSON.stringify(out.recommendations);
+  return `{"user_id":${JSON.stringify(out.user_id)},"created":${JSON.stringify(out.created)},"model":${JSON.stringify(out.model)},"recommendations":${list},"ignored_movie_ids":${JSON.stringify(out.ignored_movie_ids)}}`;
 }
 
 async function store(ctx: AppContext, clientId: number, userId: number | undefined, items: HistoryItem[]) {
   try {
-    return await saveHistory(ctx.db, clientId, userId, items);
+    const saved = await saveHistory(ctx.db, clientId, userId, items);
+    // Committed: this server's next read of the user must not wait for the NOTIFY.
+    if (saved) ctx.histories.invalidateUser(saved.userId);
+    return saved;
   } catch (err: any) {
     // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
     if (err?.code === '23503') throw new HttpError(422, 'a movie of the history is no longer in the catalogue: nothing was stored; retry');

@@ -53,18 +53,11 @@ export async function findUserHistory(db: Queryable, clientId: number, externalI
   };
 }
 
-/** The user's internal id and history fingerprint without transferring the history (a cache check). */
-export async function findUserFingerprint(db: Queryable, clientId: number, externalId: number): Promise<{ userId: number; fingerprint: string } | undefined> {
-  const r = await db.query<{ id: number; fingerprint: string }>(
-    `SELECT u.id, ${FINGERPRINT} AS fingerprint
-       FROM users u LEFT JOIN ratings r ON r.user_id = u.id
-      WHERE u.client_id = $1 AND u.external_id = $2
-      GROUP BY u.id`,
-    [clientId, externalId],
-  );
-  const row = r.rows[0];
-  return row ? { userId: Number(row.id), fingerprint: row.fingerprint } : undefined;
-}
+/**
+ * Names the user whose ratings this transaction writes, for the trigger of migration 031: servers' history
+ * caches then drop just this user instead of everything. Transaction-local (is_local = true).
+ */
+const NAME_CHANGED_USER = `set_config('reco.changed_users', id::text, true) AS changed_users`;
 
 export interface SavedHistory extends UserHistory {
   created: boolean;
@@ -91,14 +84,17 @@ export async function saveHistory(
       const r = await tx.query<{ id: number; external_id: number }>(
         `INSERT INTO users (client_id, external_id)
          SELECT $1, coalesce(max(external_id), 0) + 1 FROM users WHERE client_id = $1
-         RETURNING id, external_id`,
+         RETURNING id, external_id, ${NAME_CHANGED_USER}`,
         [clientId],
       );
       userId = Number(r.rows[0].id);
       ext = Number(r.rows[0].external_id);
     } else {
       // FOR UPDATE: two concurrent histories of one user recompute its profile one after the other.
-      const r = await tx.query<{ id: number }>('SELECT id FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE', [clientId, externalId]);
+      const r = await tx.query<{ id: number }>(`SELECT id, ${NAME_CHANGED_USER} FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`, [
+        clientId,
+        externalId,
+      ]);
       if (r.rows.length === 0) return undefined;
       userId = Number(r.rows[0].id);
       ext = externalId;

@@ -1,0 +1,113 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Express, Request } from 'express';
+import type { Logger } from 'pino';
+import type { AppContext } from './context.js';
+import { errorBody, HttpError, parseInput, toHttpError } from './http-errors.js';
+import { recordRequest } from './metrics-middleware.js';
+import { recommendationJson, recommendFor } from './recommend.js';
+import { RecommendationRequest } from './schemas.js';
+
+/**
+ * POST /recommendations without Express's routing: the API's hot route, where Express's own dispatch cost more
+ * than everything else of a cached request (an Express 5 app with no middleware at all reaches about a quarter of
+ * bare node:http's req/s on this machine, see docs/benchmarks/serve.md). It runs the same modules as the Express
+ * route, in the same order — body (as express.json parses it), passport-jwt authentication
+ * (TokenAuthenticator), the zod schema, recommendFor, the error mapping, metrics and access log — so the answers
+ * cannot drift; test/server/fast-path.test.ts compares both for every case.
+ *
+ * It takes only plain requests: exactly `POST /recommendations`, `Content-Type: application/json` (optionally
+ * `; charset=utf-8`), a Content-Length within the body limit, no Content-Encoding or Transfer-Encoding.
+ * Everything else (compressed or chunked bodies, other charsets, query strings, other routes) goes to Express.
+ */
+export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit: string | number, trustProxy: unknown): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
+  const limit = bodyLimitBytes(bodyLimit);
+  if (limit === undefined) return undefined;
+  const logger = ctx.logger ?? silentLogger;
+  // req.ip as Express computes it: the socket's address, or through its trusted proxies when configured.
+  const ipOf = trustProxy ? (req: IncomingMessage) => (Object.setPrototypeOf(req, app.request) as Request).ip : (req: IncomingMessage) => req.socket.remoteAddress;
+
+  return (req, res) => {
+    if (req.method !== 'POST' || req.url !== '/recommendations') return false;
+    const h = req.headers;
+    const type = h['content-type'];
+    if (type === undefined || !JSON_TYPES.has(type.toLowerCase())) return false;
+    if (h['content-encoding'] !== undefined || h['transfer-encoding'] !== undefined) return false;
+    const length = h['content-length'] === undefined ? NaN : Number(h['content-length']);
+    if (!(length >= 0 && length <= limit)) return false;
+
+    const start = process.hrtime.bigint();
+    let route = 'unmatched';
+    const finish = (status: number, json: string) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+      recordRequest(ctx.metrics, ctx.logger, {
+        method: 'POST',
+        url: req.url!,
+        route,
+        status,
+        seconds: Number(process.hrtime.bigint() - start) / 1e9,
+        client: (req as { user?: { username: string } }).user?.username,
+        ip: ipOf(req),
+      });
+    };
+    const fail = (err: unknown) => {
+      const e = toHttpError(err, logger, req);
+      if (res.headersSent) return;
+      finish(e.status, JSON.stringify(errorBody(e)));
+    };
+
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', () => {}); // an aborted upload: nobody to answer
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        body = parseJsonBody(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+      } catch (err) {
+        return fail(err);
+      }
+      // From here on Express would be inside the route: its errors carry the route template.
+      route = '/recommendations';
+      ctx.auth.authenticate(req, (authErr) => {
+        if (authErr) return fail(authErr);
+        let input;
+        try {
+          input = parseInput(RecommendationRequest, body);
+        } catch (err) {
+          return fail(err);
+        }
+        const { clientId } = (req as unknown as { user: { clientId: number } }).user;
+        recommendFor(ctx, { clientId, userId: input.user_id, history: input.history, n: input.n }).then((out) => finish(200, recommendationJson(out)), fail);
+      });
+    });
+    return true;
+  };
+}
+
+const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
+
+/** What express.json (body-parser 2, strict) makes of a UTF-8 body: BOM dropped, empty → {}, only objects and arrays. */
+export function parseJsonBody(text: string): unknown {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.length === 0) return {};
+  try {
+    if (text[0] !== '{' && text[0] !== '[') {
+      const first = /^[\x20\x09\x0a\x0d]*(.|$)/s.exec(text)![1];
+      if (first !== '{' && first !== '[') throw new SyntaxError('strict violation');
+    }
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'the body is not valid JSON');
+  }
+}
+
+/** body-parser's limit notation ("256kb", a number of bytes); undefined when not understood (no fast path). */
+export function bodyLimitBytes(limit: string | number): number | undefined {
+  if (typeof limit === 'number') return Number.isFinite(limit) && limit >= 0 ? Math.floor(limit) : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(limit);
+  if (!m) return undefined;
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+const silentLogger = { error() {}, warn() {}, info() {} } as unknown as Logger;

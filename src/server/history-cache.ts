@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { findUserHistory, type UserHistory } from '../core/db/repositories/api-users.js';
+import type { Database } from '../core/db/types.js';
+
+/** The channel of migration 031's triggers: '*' or comma-separated users.id whose ratings changed. */
+export const HISTORY_CHANNEL = 'reco_history_changed';
+
+export type CachedHistory = UserHistory & { fingerprint: string };
+
+export interface HistoryCacheOptions {
+  /** Ratings held at most, over all cached users (a user without ratings counts as one). */
+  capacityRatings: number;
+  /** How often the server checks that its LISTEN connection still delivers (default 1 s). */
+  heartbeatMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * Users' histories in memory, so that a known user's request needs no query. Exact, not time-based: an entry is
+ * dropped when the history changes — by this server's own writes at once (`invalidateUser`), by any other writer
+ * (ingest, other replicas, restores) through the NOTIFY of migration 031's triggers, delivered at their commit.
+ *
+ * Races: a load that was in flight while any invalidation arrived is answered but not kept (`epoch`), because it
+ * may have read the rows before that commit. If the LISTEN connection stops delivering (checked by a heartbeat
+ * NOTIFY the server sends itself), the cache empties and is bypassed until notifications flow again: the stale
+ * window is then at most 3 heartbeats, otherwise the time a NOTIFY takes to arrive (milliseconds).
+ * Least-recently-used eviction on a Map (insertion order).
+ */
+export class HistoryCache {
+  private readonly entries = new Map<string, CachedHistory>();
+  private readonly keyOfUser = new Map<number, string>();
+  private held = 0;
+  private epoch = 0;
+  /** Notifications are known to arrive (a heartbeat of ours came back recently). */
+  private live = false;
+  private lastBeatAt = 0;
+  private beat = 0;
+  private readonly beatPrefix = `ping:${randomBytes(6).toString('hex')}:`;
+  private unlisten: (() => Promise<void>) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private relistening = false;
+  private listenedAt = 0;
+  private stopped = false;
+  private firstBeat: (() => void) | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: HistoryCacheOptions,
+  ) {}
+
+  get enabled(): boolean {
+    return this.options.capacityRatings > 0;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Whether entries are kept now (LISTEN confirmed); false while it is not, and then every get reads the database. */
+  get active(): boolean {
+    return this.live;
+  }
+
+  /** LISTEN, then the heartbeat; resolves once the first heartbeat came back (or after 2 s without it). */
+  async start(): Promise<void> {
+    if (!this.enabled) return;
+    const heartbeatMs = this.options.heartbeatMs ?? 1000;
+    const first = new Promise<void>((resolve) => {
+      this.firstBeat = resolve;
+      setTimeout(resolve, 2000).unref();
+    });
+    await this.listen();
+    this.timer = setInterval(() => this.tick(heartbeatMs), heartbeatMs);
+    this.timer.unref();
+    this.sendBeat();
+    await first;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.dropAll();
+    await this.unlisten?.().catch(() => {});
+  }
+
+  /** The user's history (cached, else one query), or undefined when this client has no such user. */
+  async get(clientId: number, externalId: number): Promise<CachedHistory | undefined> {
+    const key = `${clientId}:${externalId}`;
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const epoch = this.epoch;
+    const loaded = await findUserHistory(this.db, clientId, externalId);
+    // Kept only if no invalidation arrived meanwhile: the read may predate that commit.
+    if (loaded && this.live && this.enabled && epoch === this.epoch) this.put(key, loaded);
+    return loaded;
+  }
+
+  /** This server changed the user's history (the NOTIFY will follow; the next read must not wait for it). */
+  invalidateUser(userId: number): void {
+    this.epoch++;
+    const key = this.keyOfUser.get(userId);
+    if (key !== undefined) this.remove(key);
+  }
+
+  invalidateAll(): void {
+    this.epoch++;
+    this.dropAll();
+  }
+
+  private put(key: string, h: CachedHistory): void {
+    const previous = this.entries.get(key);
+    if (previous) this.remove(key);
+    this.entries.set(key, h);
+    this.keyOfUser.set(h.userId, key);
+    this.held += Math.max(1, h.movieIds.length);
+    for (const oldest of this.entries.keys()) {
+      if (this.held <= this.options.capacityRatings || this.entries.size <= 1) break;
+      this.remove(oldest);
+    }
+  }
+
+  private remove(key: string): void {
+    const h = this.entries.get(key);
+    if (!h) return;
+    this.entries.delete(key);
+    this.keyOfUser.delete(h.userId);
+    this.held -= Math.max(1, h.movieIds.length);
+  }
+
+  private dropAll(): void {
+    this.entries.clear();
+    this.keyOfUser.clear();
+    this.held = 0;
+  }
+
+  private onNotify(payload: string): void {
+    if (payload.startsWith('ping:')) {
+      if (!payload.startsWith(this.beatPrefix)) return; // another replica's heartbeat
+      this.lastBeatAt = Date.now();
+      if (!this.live) {
+        // Loads that started before notifications were confirmed are not kept.
+        this.epoch++;
+        this.live = true;
+        this.firstBeat?.();
+      }
+      return;
+    }
+    if (payload === '*' || payload === '') return this.invalidateAll();
+    this.epoch++;
+    for (const part of payload.split(',')) {
+      const id = Number(part);
+      if (!Number.isSafeInteger(id)) return this.invalidateAll();
+      const key = this.keyOfUser.get(id);
+      if (key !== undefined) this.remove(key);
+    }
+  }
+
+  private async listen(): Promise<void> {
+    this.listenedAt = Date.now();
+    try {
+      this.unlisten = await this.db.listen(HISTORY_CHANNEL, (p) => this.onNotify(p));
+    } catch (err) {
+      this.options.logger?.warn({ err }, 'cannot LISTEN for history changes: the history cache stays off until it can');
+    }
+  }
+
+  private sendBeat(): void {
+    this.db.query('SELECT pg_notify($1, $2)', [HISTORY_CHANNEL, `${this.beatPrefix}${++this.beat}`]).catch(() => {});
+  }
+
+  private tick(heartbeatMs: number): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    if (this.live && now - this.lastBeatAt > 3 * heartbeatMs) {
+      this.live = false;
+      this.invalidateAll();
+      this.options.logger?.warn('history-change notifications stopped arriving: history cache off until they do');
+      this.relisten();
+    } else if (!this.live && now - this.listenedAt > 5 * heartbeatMs) {
+      this.relisten();
+    }
+    this.sendBeat();
+  }
+
+  /** A new LISTEN connection (the old one may be dead without having said so). */
+  private relisten(): void {
+    if (this.relistening) return;
+    this.relistening = true;
+    const old = this.unlisten;
+    this.unlisten = undefined;
+    void (old ? old().catch(() => {}) : Promise.resolve())
+      .then(() => (this.stopped ? undefined : this.listen()))
+      .finally(() => (this.relistening = false));
+  }
+}
