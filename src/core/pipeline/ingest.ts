@@ -11,7 +11,7 @@ import {
   type RunTotals,
 } from '../db/repositories/ingest-ledger.js';
 import { recordJob } from '../db/repositories/jobs.js';
-import { copyIntoRatings, copyIntoRatingStage, createRatingStage, lockRatedMovies, upsertRatingsFromStage } from '../db/repositories/ratings.js';
+import { copyIntoRatings, copyIntoRatingStage, createRatingStage, lockRatedMovies, tryCopyIntoRatings, upsertRatingsFromStage } from '../db/repositories/ratings.js';
 import { PROFILE_CSV_HEADER, createFileUsers, createTouchedTable, recomputeTouchedProfiles, touchedProfilesCsv } from '../db/repositories/users.js';
 import type { Database, Queryable } from '../db/types.js';
 import { RecoError, isRecoError, oneLine } from '../errors.js';
@@ -381,12 +381,17 @@ async function loadRatings(
     changes.ratingsInserted += await timed(t, 'copyRatings', () => copyIntoRatings(tx, ratingTuples(rows, index.rowUser, created.ids, order, created.created, 1)));
   }
   if (created.createdCount < index.users.length) {
-    await createRatingStage(tx);
     writeProcessed();
-    await timed(t, 'copyRatings', () => copyIntoRatingStage(tx, stagedRatingTuples(rows, index.rowUser, created.created, 0), true));
-    const r = await timed(t, 'upsertRatings', () => upsertRatingsFromStage(tx));
-    changes.ratingsInserted += r.inserted;
-    changes.ratingsUpdated += r.updated;
+    // Users that existed: first the bet that their pairs are all new (plain COPY), else the staged upsert.
+    const copied = await timed(t, 'copyRatings', () => tryCopyIntoRatings(tx, ratingTuples(rows, index.rowUser, created.ids, order, created.created, 0)));
+    if (copied !== undefined) changes.ratingsInserted += copied;
+    else {
+      await createRatingStage(tx);
+      await timed(t, 'copyRatings', () => copyIntoRatingStage(tx, stagedRatingTuples(rows, index.rowUser, created.created, 0), true));
+      const r = await timed(t, 'upsertRatings', () => upsertRatingsFromStage(tx));
+      changes.ratingsInserted += r.inserted;
+      changes.ratingsUpdated += r.updated;
+    }
     changes.profilesUpdated += await timed(t, 'vectors', () => recomputeTouchedProfiles(tx));
   }
   // The processed folder also gets the touched users' vectors, as the seed's extract-feature step left them.

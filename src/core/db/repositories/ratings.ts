@@ -46,6 +46,25 @@ export function copyIntoRatings(tx: Queryable, tuples: AsyncIterable<Uint8Array>
 }
 
 /**
+ * For users that existed before the load: COPY straight into `ratings` under a savepoint, on the bet that none
+ * of the pairs is stored yet (a day of new ratings, the usual case). A stored pair (a re-delivery, or the API
+ * meanwhile) makes the COPY fail with a unique violation: the savepoint takes it all back and this returns
+ * undefined, for the caller to take the staged upsert instead.
+ */
+export async function tryCopyIntoRatings(tx: Queryable, tuples: AsyncIterable<Uint8Array>): Promise<number | undefined> {
+  await tx.exec('SAVEPOINT ingest_direct_copy');
+  try {
+    const n = await copyIntoRatings(tx, tuples);
+    await tx.exec('RELEASE SAVEPOINT ingest_direct_copy');
+    return n;
+  } catch (err: any) {
+    if (err?.code !== '23505') throw err;
+    await tx.exec('ROLLBACK TO SAVEPOINT ingest_direct_copy');
+    return undefined;
+  }
+}
+
+/**
  * Ratings whose user or movie does not exist (0 when the writers kept their promise). Seq scans; for tests
  * and checks after bulk writes such as a restore.
  */
