@@ -6,7 +6,13 @@
  *  3. resident memory of the server with the ml-latest-small model (target < 300 MB).
  * Both servers run as child processes (the load generator, autocannon, runs here), the API on the local
  * PostgreSQL with data/initial_data ingested and a model trained. Env: RECO_BENCH_PG_URL (admin connection),
- * BENCH_ALGORITHM (default: train's default), BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32).
+ * BENCH_ALGORITHM (default: train's default), BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32),
+ * BENCH_PAIRS (default 3): the bare server and the API are measured in alternation, this many times each, and
+ * the ratio is the median of the pairs' ratios (load from other jobs on a shared machine drifts within a run).
+ * Also measured, once each: an Express 5 app with no middleware answering the same 1 KB (what the framework
+ * costs), the API with --no-fast-path (the same route through Express), GET /healthz, and the API without caches.
+ * Besides req/s, the server's CPU time per request (utime + stime of the child from /proc) is reported: it does
+ * not depend on whether the load generator or the server is the bottleneck.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +31,7 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
 const PASSWORD = 'bench password 123';
 
 async function adminQuery(sql: string) {
@@ -64,6 +71,29 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** CPU seconds (user + system) the process has used so far (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, USER_HZ = 100
+  } catch {
+    return NaN;
+  }
+}
+
+/** A run with the server's CPU microseconds per request. */
+async function measured(child: ChildProcess, opts: autocannon.Options): Promise<{ result: autocannon.Result; cpuUsPerRequest: number }> {
+  const before = cpuSeconds(child.pid);
+  const result = await run(opts);
+  const cpuUsPerRequest = ((cpuSeconds(child.pid) - before) * 1e6) / Math.max(1, result.requests.total);
+  return { result, cpuUsPerRequest: Math.round(cpuUsPerRequest * 10) / 10 };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
@@ -80,19 +110,22 @@ function userIds(): number[] {
   return [...ids];
 }
 
+/**
+ * One prebuilt request per existing user, cycled by every connection: autocannon builds each request buffer once,
+ * as it does for the bare server's fixed request, so the load generator costs the same per request on both sides
+ * (a setupRequest that builds every body made autocannon, on the other core, part of what the API figure measured).
+ */
 function recommendationRequests(token: string, ids: number[]): autocannon.Request[] {
-  let k = 0;
-  return [
-    {
-      method: 'POST',
-      path: '/recommendations',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      setupRequest: (req: any) => ({ ...req, body: JSON.stringify({ user_id: ids[k++ % ids.length], n: 10 }) }),
-    },
-  ];
+  return ids.map((id) => ({
+    method: 'POST',
+    path: '/recommendations',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ user_id: id, n: 10 }),
+  }));
 }
 
 async function main() {
+  const loadAtStart = os.loadavg().map((x) => Number(x.toFixed(2)));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-serve-'));
   const dbName = `reco_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
   await adminQuery(`CREATE DATABASE ${dbName}`);
@@ -119,11 +152,16 @@ async function main() {
 
     const api = await startChild(['--import', 'tsx', 'bin/dev.js', 'serve', '--port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve.log'));
     children.push(api.child);
-    // The same server without the recommendation cache: every request scores (the cold path).
+    // The same server without caches: every request reads the history and scores (the cold path).
     const cold = await startChild(['--import', 'tsx', 'bin/dev.js', 'serve', '--port', '0', '--cache-size', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-cold.log'));
     children.push(cold.child);
+    // The same route through Express only (the fast path off).
+    const viaExpress = await startChild(['--import', 'tsx', 'bin/dev.js', 'serve', '--port', '0', '--no-fast-path'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-express.log'));
+    children.push(viaExpress.child);
     const bare = await startChild(['--import', 'tsx', 'bench/bare-server.ts'], {}, path.join(work, 'bare.log'));
     children.push(bare.child);
+    const bareExpress = await startChild(['--import', 'tsx', 'bench/bare-server.ts', '--express'], {}, path.join(work, 'bare-express.log'));
+    children.push(bareExpress.child);
 
     const tokenRes = await fetch(`${api.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
     const token = ((await tokenRes.json()) as any).access_token as string;
@@ -133,17 +171,40 @@ async function main() {
     if (probe.status !== 200 || probeBody.recommendations.length !== 10) throw new Error(`probe failed: ${probe.status} ${JSON.stringify(probeBody).slice(0, 300)}`);
 
     const same = { connections: CONNECTIONS, pipelining: 1, duration: SECONDS };
-    // Warm up both (JIT, pools, caches).
-    await run({ ...same, duration: 3, url: bare.url, method: 'POST', body: '{"user_id":1,"n":10}', headers: { 'content-type': 'application/json' } });
+    const fixedBody = { method: 'POST' as const, body: '{"user_id":1,"n":10}', headers: { 'content-type': 'application/json' } };
+    // Warm up every server (JIT, pools, caches).
+    await run({ ...same, duration: 3, url: bare.url, ...fixedBody });
+    await run({ ...same, duration: 3, url: bareExpress.url, ...fixedBody });
     await run({ ...same, duration: 3, url: api.url, requests: recommendationRequests(token, ids) });
+    await run({ ...same, duration: 3, url: viaExpress.url, requests: recommendationRequests(token, ids) });
 
-    const bareRun = await run({ ...same, url: bare.url, method: 'POST', body: '{"user_id":1,"n":10}', headers: { 'content-type': 'application/json' } });
-    const apiRun = await run({ ...same, url: api.url, requests: recommendationRequests(token, ids) });
-    const ratio = apiRun.requests.average / bareRun.requests.average;
-    // For context: the same Express app on its cheapest route (no auth, no database, access log and metrics on).
-    const healthRun = await run({ ...same, url: `${api.url}/healthz` });
+    const pairs: { bare_rps: number; api_rps: number; ratio: number; bare_cpu_us: number; api_cpu_us: number; api_non2xx: number; api_errors: number; api_p99_ms: number }[] = [];
+    for (let i = 0; i < PAIRS; i++) {
+      const b = await measured(bare.child, { ...same, url: bare.url, ...fixedBody });
+      const a = await measured(api.child, { ...same, url: api.url, requests: recommendationRequests(token, ids) });
+      pairs.push({
+        bare_rps: Math.round(b.result.requests.average),
+        api_rps: Math.round(a.result.requests.average),
+        ratio: Number((a.result.requests.average / b.result.requests.average).toFixed(3)),
+        bare_cpu_us: b.cpuUsPerRequest,
+        api_cpu_us: a.cpuUsPerRequest,
+        api_non2xx: a.result.non2xx,
+        api_errors: a.result.errors + a.result.timeouts,
+        api_p99_ms: a.result.latency.p99,
+      });
+      console.error(`pair ${i + 1}/${PAIRS}: ${JSON.stringify(pairs.at(-1))}`);
+    }
+    const ratio = median(pairs.map((p) => p.ratio));
+    const bareRps = median(pairs.map((p) => p.bare_rps));
+    const apiRps = median(pairs.map((p) => p.api_rps));
+    // For context, once each: Express itself, the route through Express, its cheapest route, the API without caches.
+    const bareExpressRun = await measured(bareExpress.child, { ...same, url: bareExpress.url, ...fixedBody });
+    const bareAgain = await measured(bare.child, { ...same, url: bare.url, ...fixedBody });
+    const viaExpressRun = await measured(viaExpress.child, { ...same, url: viaExpress.url, requests: recommendationRequests(token, ids) });
+    const healthRun = await run({ ...same, url: `${viaExpress.url}/healthz` });
     await run({ ...same, duration: 3, url: cold.url, requests: recommendationRequests(token, ids) });
-    const coldRun = await run({ ...same, url: cold.url, requests: recommendationRequests(token, ids) });
+    const coldRun = await measured(cold.child, { ...same, url: cold.url, requests: recommendationRequests(token, ids) });
+    const vsBare = (r: autocannon.Result) => Number((r.requests.average / bareRps).toFixed(3));
 
     const fixed = await run({ connections: 25, pipelining: 1, duration: 30, overallRate: 500, url: api.url, requests: recommendationRequests(token, ids) });
 
@@ -171,21 +232,32 @@ async function main() {
     const heap = Number(metrics.match(/^nodejs_heap_size_used_bytes (\S+)/m)?.[1] ?? NaN);
 
     const report = {
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load_average_at_start: loadAtStart },
       settings: { connections: CONNECTIONS, pipelining: 1, seconds: SECONDS, algorithm },
       throughput: {
-        bare_rps: Math.round(bareRun.requests.average),
-        api_rps: Math.round(apiRun.requests.average),
-        ratio: Number(ratio.toFixed(3)),
+        bare_rps: bareRps,
+        api_rps: apiRps,
+        ratio,
+        ratio_of: `median of ${PAIRS} alternating pairs (bare ${SECONDS} s, API ${SECONDS} s)`,
         target: '>= 0.5',
-        api_errors: apiRun.errors + apiRun.timeouts,
-        api_non2xx: apiRun.non2xx,
-        api_p99_ms: apiRun.latency.p99,
-        uncached_rps: Math.round(coldRun.requests.average),
-        uncached_ratio: Number((coldRun.requests.average / bareRun.requests.average).toFixed(3)),
-        uncached_p99_ms: coldRun.latency.p99,
+        pairs,
+        api_errors: pairs.reduce((n, p) => n + p.api_errors, 0),
+        api_non2xx: pairs.reduce((n, p) => n + p.api_non2xx, 0),
+        cpu_us_per_request: { bare: median(pairs.map((p) => p.bare_cpu_us)), api: median(pairs.map((p) => p.api_cpu_us)) },
+        express_no_middleware: {
+          rps: Math.round(bareExpressRun.result.requests.average),
+          ratio: vsBare(bareExpressRun.result),
+          bare_rps_right_after: Math.round(bareAgain.result.requests.average),
+          ratio_to_bare_right_after: Number((bareExpressRun.result.requests.average / bareAgain.result.requests.average).toFixed(3)),
+          cpu_us_per_request: bareExpressRun.cpuUsPerRequest,
+        },
+        via_express: { rps: Math.round(viaExpressRun.result.requests.average), ratio: vsBare(viaExpressRun.result), cpu_us_per_request: viaExpressRun.cpuUsPerRequest, p99_ms: viaExpressRun.result.latency.p99, non2xx: viaExpressRun.result.non2xx },
+        uncached_rps: Math.round(coldRun.result.requests.average),
+        uncached_ratio: vsBare(coldRun.result),
+        uncached_p99_ms: coldRun.result.latency.p99,
+        uncached_cpu_us_per_request: coldRun.cpuUsPerRequest,
         healthz_rps: Math.round(healthRun.requests.average),
-        healthz_ratio: Number((healthRun.requests.average / bareRun.requests.average).toFixed(3)),
+        healthz_ratio: vsBare(healthRun),
       },
       fixed_rate: {
         rate: 500,
@@ -206,12 +278,14 @@ async function main() {
         target: 'p99 <= 25 ms, no errors',
       },
       memory: { rss_mb: Math.round(rss / 1048576), uncached_rss_mb: Math.round(coldRss / 1048576), heap_used_mb: Math.round(heap / 1048576), target: '< 300 MB' },
+      load_average_at_end: os.loadavg().map((x) => Number(x.toFixed(2))),
     };
     console.log(JSON.stringify(report, null, 2));
     console.log(
-      `\nthroughput ratio ${report.throughput.ratio} (API ${report.throughput.api_rps} req/s / bare ${report.throughput.bare_rps} req/s; target >= 0.5) ` +
-        `| without the recommendation cache ${report.throughput.uncached_ratio} ` +
-        `| GET /healthz of the same app ${report.throughput.healthz_ratio} of bare ` +
+      `\nthroughput ratio ${ratio} (median of ${PAIRS} pairs: ${pairs.map((p) => p.ratio).join(', ')}; API ${apiRps} req/s / bare ${bareRps} req/s; target >= 0.5) ` +
+        `| CPU per request: API ${report.throughput.cpu_us_per_request.api} µs, bare ${report.throughput.cpu_us_per_request.bare} µs ` +
+        `| Express with no middleware ${report.throughput.express_no_middleware.ratio_to_bare_right_after} of bare | the route through Express ${report.throughput.via_express.ratio} ` +
+        `| without caches ${report.throughput.uncached_ratio} | GET /healthz ${report.throughput.healthz_ratio} ` +
         `| p99 at 500 req/s paced ${pacedApi.p99} ms (uncached ${pacedCold.p99} ms), ${pacedApi.errors + pacedApi.non2xx} errors; autocannon overallRate p99 ${report.fixed_rate.p99_ms} ms (target <= 25 ms, 0) ` +
         `| RSS ${report.memory.rss_mb} MB (target < 300)`,
     );

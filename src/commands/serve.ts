@@ -12,9 +12,14 @@ export const serveFlags = {
     env: 'RECO_TRUST_PROXY',
   }),
   'cache-size': Flags.integer({
-    description: 'recommendation lists kept for repeated requests (same model, same user history, same n); 0 turns the cache off',
+    description: 'recommendation lists kept for repeated requests (same model, same user history, same n); 0 turns this cache and the history cache off',
     default: 10_000,
     min: 0,
+  }),
+  'fast-path': Flags.boolean({
+    description: 'answer plain POST /recommendations before Express routing (same modules, same answers); --no-fast-path serves it through Express only',
+    default: true,
+    allowNo: true,
   }),
   'model-poll': Flags.integer({
     description: 'seconds between checks of the registry for a newly activated model (besides LISTEN/NOTIFY); 0 turns polling off',
@@ -24,8 +29,8 @@ export const serveFlags = {
 };
 
 /** The serve flags as options of serveUntilSignal (shared by `reco serve` and `reco quickstart`). */
-export function serveOptions(flags: { port: number; host: string; 'trust-proxy': number; 'cache-size': number; 'model-poll': number }) {
-  return { port: flags.port, host: flags.host, modelPollSeconds: flags['model-poll'], trustProxy: flags['trust-proxy'], cacheSize: flags['cache-size'] };
+export function serveOptions(flags: { port: number; host: string; 'trust-proxy': number; 'cache-size': number; 'fast-path': boolean; 'model-poll': number }) {
+  return { port: flags.port, host: flags.host, modelPollSeconds: flags['model-poll'], trustProxy: flags['trust-proxy'], cacheSize: flags['cache-size'], fastPath: flags['fast-path'] };
 }
 
 export default class Serve extends RecoCommand {

@@ -2,9 +2,9 @@ import type { Recommendation } from '../core/models/types.js';
 
 /**
  * Recent recommendation lists, keyed by model version, user, n and the database's fingerprint of the user's
- * whole history (findUserFingerprint): a new or changed rating changes the fingerprint and a new model the
- * version, so a hit is what scoring would return — and a hit needs neither the history nor the scoring. Worth it because scoring dominates a request (EASE on
- * ml-latest-small: about 1 ms, against 0.4 ms for the history query) and clients ask again for the same users.
+ * whole history (findUserHistory, kept with the history in history-cache.ts): a new or changed rating changes
+ * the fingerprint and a new model the version, so a hit is what scoring would return. Worth it because scoring
+ * dominates a request without it (EASE on ml-latest-small: about 1 ms) and clients ask again for the same users.
  * Least-recently-used eviction on a Map (insertion order), bounded by `capacity` lists.
  */
 export class RecommendationCache {

@@ -17,11 +17,11 @@ export interface ServeResult {
 export async function serveUntilSignal(
   db: Database,
   config: RecoConfig,
-  options: { port: number; host: string; modelPollSeconds: number; trustProxy?: number; cacheSize?: number; logTo: 'stdout' | 'stderr'; onListening?: (url: string) => void },
+  options: { port: number; host: string; modelPollSeconds: number; trustProxy?: number; cacheSize?: number; fastPath?: boolean; logTo: 'stdout' | 'stderr'; onListening?: (url: string) => void },
 ): Promise<ServeResult> {
   const logger = createLogger({ level: config.logLevel, destination: options.logTo, name: 'reco-serve' });
   const started = Date.now();
-  const server = await startServer({ db, config, logger, port: options.port, host: options.host, modelPollMs: options.modelPollSeconds * 1000, trustProxy: options.trustProxy || false, recommendationCacheSize: options.cacheSize });
+  const server = await startServer({ db, config, logger, port: options.port, host: options.host, modelPollMs: options.modelPollSeconds * 1000, trustProxy: options.trustProxy || false, recommendationCacheSize: options.cacheSize, fastPath: options.fastPath });
   options.onListening?.(server.url!);
   const signal = await new Promise<string>((resolve) => {
     const on = (s: string) => {
