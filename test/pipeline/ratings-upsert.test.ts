@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
 import { copyIntoRatingStage, createRatingStage, tryCopyIntoRatings, upsertRatingsFromStage } from '../../src/core/db/repositories/ratings.js';
-import { upsertStagedUsers } from '../../src/core/db/repositories/users.js';
+import { createFileUsers, createTouchedTable } from '../../src/core/db/repositories/users.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/engines.js';
 import { T0 } from './fixtures.js';
 
@@ -33,7 +33,8 @@ describe('rating upsert: a pair stored concurrently after the check [postgres]',
         await copyIntoRatingStage(tx, (async function* () {
           yield `9,1,4.5,${T0 + 10}\n`;
         })());
-        await upsertStagedUsers(tx, client.id);
+        await createTouchedTable(tx);
+        await createFileUsers(tx, client.id, [9], ['{}'], [0]);
         const upsert = upsertRatingsFromStage(tx);
         // The check has not seen the uncommitted row; the INSERT now waits on it until this commit.
         setTimeout(() => void other.query('COMMIT'), 500);

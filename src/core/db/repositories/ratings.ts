@@ -94,7 +94,7 @@ export async function copyIntoRatingStage(tx: Queryable, data: AsyncIterable<str
 }
 
 /**
- * Inserts the staged ratings of the touched users (upsertStagedUsers first). A re-delivered rating (same
+ * Inserts the staged ratings of the touched users (createFileUsers first). A re-delivered rating (same
  * user and movie) replaces the stored one unless the stored one is newer; an identical one is not touched.
  */
 export async function upsertRatingsFromStage(tx: Queryable): Promise<{ inserted: number; updated: number }> {

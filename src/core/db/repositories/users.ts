@@ -1,36 +1,14 @@
 import { genreVocabulary, recomputeProfilesSql } from '../../features/genre-profile-sql.js';
 import { GENRES } from '../../features/genres.js';
 import type { Queryable } from '../types.js';
-import { RATING_STAGE } from './ratings.js';
 
 /**
- * The users of one client, as `reco ingest` writes them: created from the staged ratings (external id =
- * the dataset's userId), then their characteristic vectors recomputed from all of their ratings.
+ * The users of one client, as `reco ingest` writes them: the users of a ratings file (external id = the
+ * dataset's userId) created with the vectors computed from the file, or locked when they existed; the vectors
+ * of those recomputed from all of their ratings.
  */
 
 const TOUCHED = 'ingest_touched_users';
-
-/**
- * Creates the users of the staged ratings that the client does not have yet, and lists every staged user
- * (new or not) in a temporary table for the rating upsert and the vector update. Returns the new users.
- */
-export async function upsertStagedUsers(tx: Queryable, clientId: number): Promise<{ created: number; touched: number }> {
-  const created = await tx.query(
-    `INSERT INTO users (client_id, external_id)
-     SELECT DISTINCT $1::int, user_ext FROM ${RATING_STAGE}
-     ON CONFLICT (client_id, external_id) DO NOTHING`,
-    [clientId],
-  );
-  await createTouchedTable(tx);
-  const touched = await tx.query(
-    `INSERT INTO ${TOUCHED} (user_id, external_id)
-     SELECT u.id, u.external_id FROM users u
-      WHERE u.client_id = $1 AND u.external_id IN (SELECT user_ext FROM ${RATING_STAGE})`,
-    [clientId],
-  );
-  await tx.exec(`ANALYZE ${TOUCHED}`);
-  return { created: created.rowCount, touched: touched.rowCount };
-}
 
 /** The users a load touches; `created`: made by this transaction, with their vector already computed. */
 export async function createTouchedTable(tx: Queryable): Promise<void> {
