@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { AppContext } from './context.js';
-import { errorHandler, HttpError, notFound } from './http-errors.js';
+import { errorHandler, HttpError, notFound, silentLogger } from './http-errors.js';
 import { observeRequests } from './metrics-middleware.js';
 import { clientsRouter } from './routes/clients.js';
 import { moviesRouter } from './routes/movies.js';
@@ -50,10 +50,6 @@ export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.
   app.use(moviesRouter(ctx, auth));
   app.use(opsRouter(ctx, version));
   app.use(notFound);
-  app.use(errorHandler(ctx.logger ?? silentLogger()));
+  app.use(errorHandler(ctx.logger ?? silentLogger));
   return app;
-}
-
-function silentLogger() {
-  return { error() {}, warn() {}, info() {} } as unknown as import('pino').Logger;
 }

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express, Request } from 'express';
-import type { Logger } from 'pino';
 import type { AppContext } from './context.js';
-import { errorBody, HttpError, parseInput, toHttpError } from './http-errors.js';
+import { errorBody, HttpError, parseInput, silentLogger, toHttpError } from './http-errors.js';
 import { recordRequest } from './metrics-middleware.js';
 import { recommendationJson, recommendFor } from './recommend.js';
 import { RecommendationRequest } from './schemas.js';
@@ -109,5 +108,3 @@ export function bodyLimitBytes(limit: string | number): number | undefined {
   const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
   return Math.floor(Number(m[1]) * unit);
 }
-
-const silentLogger = { error() {}, warn() {}, info() {} } as unknown as Logger;

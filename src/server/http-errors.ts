@@ -78,6 +78,9 @@ export function errorBody(e: HttpError): { error: string; message: string } {
   return { error: e.code, message: e.message };
 }
 
+/** For servers built without a logger (tests): errors are still mapped, just not logged. */
+export const silentLogger = { error() {}, warn() {}, info() {} } as unknown as Logger;
+
 /** JSON errors, never a stack trace or SQL: anything that is not an HttpError is a logged 500. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
