@@ -28,11 +28,11 @@ export function updateStatsGauges(m: RecoMetrics, s: ServerStats): void {
   m.ingestRowsTotal.set({ outcome: 'accepted' }, s.ingestRows.accepted);
   m.ingestRowsTotal.set({ outcome: 'rejected' }, s.ingestRows.rejected);
   for (const j of s.jobs) {
-    if (j.last_success_at) m.jobLastSuccessTimestamp.set({ job: j.job }, seconds(j.last_success_at));
-    if (j.last_duration_seconds !== null) m.jobLastDurationSeconds.set({ job: j.job }, Number(j.last_duration_seconds));
-    m.jobRunsTotal.set({ job: j.job, status: 'succeeded' }, j.succeeded);
-    m.jobRunsTotal.set({ job: j.job, status: 'failed' }, j.failed);
-    m.jobRunsTotal.set({ job: j.job, status: 'running' }, j.running);
+    if (j.last_success_at) m.jobLastSuccessTimestamp.set({ task: j.job }, seconds(j.last_success_at));
+    if (j.last_duration_seconds !== null) m.jobLastDurationSeconds.set({ task: j.job }, Number(j.last_duration_seconds));
+    m.jobRunsTotal.set({ task: j.job, status: 'succeeded' }, j.succeeded);
+    m.jobRunsTotal.set({ task: j.job, status: 'failed' }, j.failed);
+    m.jobRunsTotal.set({ task: j.job, status: 'running' }, j.running);
   }
   m.catalogueMovies.set(Number(s.catalogue.movies));
   m.catalogueUsers.set(Number(s.catalogue.users));

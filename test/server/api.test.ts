@@ -347,8 +347,16 @@ describeEachEngine('the API', (t) => {
         expect(text).toMatch(/reco_ingest_last_rows_rejected 2\n/);
         expect(text).toMatch(/reco_ingest_last_duration_seconds 1.5\n/);
         expect(text).toMatch(/reco_ingest_runs_total\{status="succeeded"\} 1\n/);
-        expect(text).toMatch(/reco_job_runs_total\{job="train",status="succeeded"\} 1\n/);
-        expect(text).toMatch(/reco_job_last_duration_seconds\{job="train"\} 3\n/);
+        expect(text).toMatch(/reco_job_runs_total\{task="train",status="succeeded"\} 1\n/);
+        expect(text).toMatch(/reco_job_last_duration_seconds\{task="train"\} 3\n/);
+        expect(text).toMatch(/reco_job_last_success_timestamp_seconds\{task="train"\} \d/);
+        // Every reco_job_* sample names its job run in `task`, never in `job` (Prometheus' own target label).
+        const jobSeries = text.split('\n').filter((l) => l.startsWith('reco_job_'));
+        expect(jobSeries.length).toBeGreaterThanOrEqual(5); // train: runs_total × 3 statuses, last duration, last success
+        for (const line of jobSeries) {
+          const labels = [...line.replace(/\}.*$/, '').matchAll(/[{,](\w+)="/g)].map((m) => m[1]);
+          expect(`${line}: ${labels.includes('task') && !labels.includes('job') ? 'ok' : 'needs task and no job'}`).toBe(`${line}: ok`);
+        }
       } finally {
         await s2.close();
       }

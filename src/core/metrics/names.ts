@@ -27,10 +27,10 @@ export const METRICS = {
   ingestLastDurationSeconds: 'reco_ingest_last_duration_seconds', // gauge
   ingestRunsTotal: 'reco_ingest_runs_total', // gauge from the ledger, label: status
   ingestRowsTotal: 'reco_ingest_rows_total', // gauge from the ledger, label: outcome (accepted|rejected)
-  // Jobs (train, backup, ingest), from job_runs; label: job
+  // Jobs (train, backup, ingest), from job_runs; label: task (not `job`, which is Prometheus' target label)
   jobLastSuccessTimestamp: 'reco_job_last_success_timestamp_seconds', // gauge
   jobLastDurationSeconds: 'reco_job_last_duration_seconds', // gauge
-  jobRunsTotal: 'reco_job_runs_total', // gauge from job_runs, labels: job, status
+  jobRunsTotal: 'reco_job_runs_total', // gauge from job_runs, labels: task, status
   // Catalogue
   catalogueMovies: 'reco_catalogue_movies', // gauge
   catalogueUsers: 'reco_catalogue_users', // gauge
