@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { METRICS } from '../../src/core/metrics/names.js';
+import { createMetrics } from '../../src/core/metrics/registry.js';
 import { tempDir } from '../helpers/engines.js';
 import { dashboardQueries, grafanaToPromql, hasCommand, K8S_DIR, type K8sObject, loadDashboards, parseYamlDocuments, promqlMetricNames, ruleQueries } from './support.js';
 
@@ -20,6 +21,32 @@ const contract = new Set<string>(Object.values(METRICS));
 const baseName = (n: string) => (contract.has(n) ? n : n.replace(/_(bucket|sum|count)$/, ''));
 const inContract = (n: string) => contract.has(baseName(n)) || /^(process|nodejs)_/.test(n);
 
+/** Label names a PromQL expression groups on (by, without, on, ignoring, group_left/right) or matches, in order. */
+function promqlLabelNames(expr: string): string[] {
+  const out: { at: number; name: string }[] = [];
+  const noStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, (s) => `"${' '.repeat(s.length - 2)}"`);
+  for (const g of noStrings.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g))
+    for (const name of g[1].split(',').map((l) => l.trim()).filter(Boolean)) out.push({ at: g.index!, name });
+  for (const l of noStrings.matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)\s*"/g)) out.push({ at: l.index!, name: l[1] });
+  return out.sort((a, b) => a.at - b.at).map((l) => l.name);
+}
+
+/** Labels a Grafana legend format interpolates ({{label}}). */
+const legendLabels = (legend: string | undefined) => [...(legend ?? '').matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]);
+
+/** Panel targets with their legend format (rows may nest panels). */
+function dashboardTargets(d: { panels: any[] }): { panel: string; expr: string; legend?: string }[] {
+  const out: { panel: string; expr: string; legend?: string }[] = [];
+  const walk = (panels: any[]) => {
+    for (const p of panels ?? []) {
+      for (const t of p.targets ?? []) if (typeof t.expr === 'string') out.push({ panel: p.title, expr: t.expr, legend: t.legendFormat });
+      if (Array.isArray(p.panels)) walk(p.panels);
+    }
+  };
+  walk(d.panels);
+  return out;
+}
+
 describe('PromQL metric-name extraction', () => {
   test('finds metric names and skips functions, labels, ranges, grouping and Grafana variables', () => {
     expect(
@@ -27,7 +54,7 @@ describe('PromQL metric-name extraction', () => {
         'histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{job="reco-api", route=~"/x|rate(y)"}[$__rate_interval])))',
       ),
     ).toEqual(['http_request_duration_seconds_bucket']);
-    expect(promqlMetricNames('time() - max by (exported_job) (reco_job_last_success_timestamp_seconds{exported_job="train"}) > 26 * 3600')).toEqual([
+    expect(promqlMetricNames('time() - max by (task) (reco_job_last_success_timestamp_seconds{task="train"}) > 26 * 3600')).toEqual([
       'reco_job_last_success_timestamp_seconds',
     ]);
     expect(promqlMetricNames('sum(rate(a_total[5m] offset 1h)) / on (pod) group_left (node) b_info unless c')).toEqual(['a_total', 'b_info', 'c']);
@@ -99,6 +126,47 @@ describe('Grafana dashboards', () => {
   test('the alert rules use only metrics of the contract', () => {
     expect(rules.length).toBeGreaterThan(0);
     for (const r of rules) for (const n of promqlMetricNames(r.expr)) expect(`${r.rule}: ${n} ${inContract(n) ? 'ok' : 'is not exported'}`).toBe(`${r.rule}: ${n} ok`);
+  });
+
+  test('the job metrics are selected and grouped by `task`, the label the server sets; `job` is only ever the scrape job', () => {
+    const m = createMetrics();
+    const jobMetrics = [METRICS.jobLastSuccessTimestamp, METRICS.jobLastDurationSeconds, METRICS.jobRunsTotal];
+    const serverLabels = new Set(jobMetrics.flatMap((n) => (m.register.getSingleMetric(n) as unknown as { labelNames: string[] }).labelNames));
+    expect([...serverLabels].sort()).toEqual(['status', 'task']);
+
+    const queries = [
+      ...dashboards.flatMap(({ file, dashboard }) => dashboardTargets(dashboard).map((t) => ({ where: `${file} "${t.panel}"`, expr: t.expr, legend: t.legend }))),
+      ...rules.map((r) => ({ where: `alert ${r.rule}`, expr: r.expr, legend: '' })),
+    ];
+    const onJobMetrics = queries.filter((q) => promqlMetricNames(q.expr).some((n) => n.startsWith('reco_job_')));
+    expect(onJobMetrics.length).toBeGreaterThanOrEqual(6);
+    expect(onJobMetrics.filter((q) => promqlLabelNames(q.expr).includes('task')).length).toBeGreaterThanOrEqual(6);
+    for (const q of onJobMetrics) {
+      const unknown = [...promqlLabelNames(q.expr), ...legendLabels(q.legend)].filter((l) => l !== 'job' && !serverLabels.has(l));
+      expect(`${q.where}: ${unknown.join(', ') || 'ok'}`).toBe(`${q.where}: ok`);
+    }
+    for (const q of queries) {
+      expect(`${q.where}: ${q.expr.includes('exported_job') ? 'uses exported_job' : 'ok'}`).toBe(`${q.where}: ok`);
+      for (const [, value] of q.expr.matchAll(/\bjob\s*=~?\s*"([^"]*)"/g)) expect(`${q.where}: job="${value}"`).toBe(`${q.where}: job="reco-api"`);
+    }
+    // The alert text names the task from the label its expression keeps.
+    const stale = (parseYamlDocuments(fs.readFileSync(ruleFile, 'utf8'))[0] as K8sObject).spec.groups.flatMap((g: any) => g.rules).find((r: any) => r.alert === 'RecoJobStale');
+    expect(stale.annotations.summary).toContain('{{ $labels.task }}');
+    expect(promqlLabelNames(stale.expr)).toContain('task');
+  });
+
+  test('a dashboard query that filters the job metrics on a label the server does not set would be caught', () => {
+    expect(promqlLabelNames('max by (exported_job) (reco_job_runs_total{job="reco-api", exported_job="train"})')).toEqual(['exported_job', 'job', 'exported_job']);
+    expect(promqlLabelNames('sum by (le, route) (rate(x_bucket{job="a", route=~"/x|rate(y)", status_code!="200"}[5m])) / on (pod) group_left (node) b')).toEqual([
+      'le',
+      'route',
+      'job',
+      'route',
+      'status_code',
+      'pod',
+      'node',
+    ]);
+    expect(legendLabels('{{task}} {{ status }}')).toEqual(['task', 'status']);
   });
 
   test('a query on a metric the server does not export would be caught', () => {
