@@ -115,8 +115,8 @@ interface IngestRun {
 }
 
 /**
- * The CLI as installed: the sources compiled by tsc into `dir`/dist next to a copy of package.json and
- * bin/run.js, node_modules linked. Undefined (and why, on stderr) when the sources do not compile.
+ * The CLI as installed: the sources compiled by tsc into `dir`/dist next to a copy of package.json,
+ * bin/run.js and the oclif manifest, node_modules linked. Undefined (and why, on stderr) when the sources do not compile.
  */
 function buildCli(dir: string): string | undefined {
   try {
@@ -129,6 +129,8 @@ function buildCli(dir: string): string | undefined {
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
   fs.copyFileSync(path.join(ROOT, 'bin/run.js'), path.join(dir, 'bin/run.js'));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  // As `npm run build` does: the oclif manifest, without which oclif imports every command module at start-up.
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/oclif/bin/run.js'), 'manifest'], { cwd: dir, stdio: 'pipe', env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' } });
   return path.join(dir, 'bin/run.js');
 }
 
