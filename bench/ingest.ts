@@ -130,7 +130,7 @@ function buildCli(dir: string): string | undefined {
   fs.copyFileSync(path.join(ROOT, 'bin/run.js'), path.join(dir, 'bin/run.js'));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   // As `npm run build` does: the oclif manifest, without which oclif imports every command module at start-up.
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/oclif/bin/run.js'), 'manifest'], { cwd: dir, stdio: 'pipe', env: { ...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true' } });
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/oclif/bin/run.js'), 'manifest'], { cwd: dir, stdio: 'pipe', env: { ...process.env, NODE_ENV: 'production', OCLIF_SKIP_NEW_VERSION_CHECK: 'true' } });
   return path.join(dir, 'bin/run.js');
 }
 

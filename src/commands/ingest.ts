@@ -3,7 +3,7 @@ import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
 import { dataPaths } from '../core/config.js';
-import { ingest, REJECT_REASON_CODES, type IngestSummary } from '../core/pipeline/index.js';
+import type { IngestSummary, RejectReason } from '../core/pipeline/index.js';
 
 export default class Ingest extends RecoCommand {
   static override summary = 'Load MovieLens files (a folder, or one folder per day) into the database, exactly once';
@@ -27,6 +27,7 @@ Exit codes: 0 the run completed (even with rejected rows), 2 a source file is un
 
   async run(): Promise<IngestSummary> {
     const { flags } = await this.parse(Ingest);
+    const { ingest, REJECT_REASON_CODES } = await import('../core/pipeline/index.js');
     const dataDir = this.settings.dataDir;
     const from = path.resolve(flags.from ?? dataPaths(dataDir).simulationData);
     const bar = progressBar({ label: 'ingest', total: 1, enabled: !this.jsonEnabled(), unit: 'MB' });
@@ -45,18 +46,18 @@ Exit codes: 0 the run completed (even with rejected rows), 2 a source file is un
         },
       }).finally(() => bar.stop()),
     );
-    this.report(summary);
+    this.report(summary, REJECT_REASON_CODES);
     return summary;
   }
 
-  private report(s: IngestSummary): void {
+  private report(s: IngestSummary, reasonCodes: readonly RejectReason[]): void {
     for (const f of s.files) {
       const where = f.day ?? path.basename(path.dirname(f.source));
       if (f.status === 'skipped') {
         this.say(`${where} ${f.kind}.csv: already loaded (run ${f.loadedByRun}), skipped`);
         continue;
       }
-      const reasons = REJECT_REASON_CODES.filter((r) => f.byReason[r] > 0).map((r) => `${r} ${f.byReason[r]}`);
+      const reasons = reasonCodes.filter((r) => f.byReason[r] > 0).map((r) => `${r} ${f.byReason[r]}`);
       this.say(`${where} ${f.kind}.csv: ${f.read} read = ${f.accepted} accepted + ${f.rejected} rejected${reasons.length ? ` (${reasons.join(', ')})` : ''}`);
       if (f.rejectedPath) this.say(`  rejected rows: ${f.rejectedPath}`);
     }

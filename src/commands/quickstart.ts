@@ -5,7 +5,6 @@ import { progressBar } from '../cli/progress.js';
 import { dataPaths } from '../core/config.js';
 import { countMovies } from '../core/db/repositories/movies-query.js';
 import { RecoError } from '../core/errors.js';
-import { serveUntilSignal } from '../server/run.js';
 import { serveFlags, serveOptions } from './serve.js';
 
 export default class Quickstart extends RecoCommand {
@@ -71,6 +70,7 @@ Each step says whether it ran or was skipped. Then see docs/api.md for the curl 
 
         // 3. Serve
         this.note('3/3 serve: starting the API …');
+        const { serveUntilSignal } = await import('../server/run.js');
         const serve = await serveUntilSignal(db, config, {
           ...serveOptions(flags),
           logTo: this.jsonEnabled() ? 'stderr' : 'stdout',

@@ -2,7 +2,6 @@ import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { clientExists, clientUserHistory, movieDetails } from '../core/db/repositories/training-data.js';
 import { RecoError } from '../core/errors.js';
-import { buildFallbackModel, loadActiveModel } from '../core/models/registry.js';
 
 export default class Recommend extends RecoCommand {
   static override summary = "Recommend movies for one of a client's users with the active model";
@@ -17,6 +16,7 @@ export default class Recommend extends RecoCommand {
 
   async run() {
     const { flags } = await this.parse(Recommend);
+    const { buildFallbackModel, loadActiveModel } = await import('../core/models/registry.js');
     return this.withDb(async (db) => {
       if (!(await clientExists(db, flags.client))) throw new RecoError(`no client named ${flags.client}`, { hint: 'see reco clients list' });
       const history = await clientUserHistory(db, flags.client, flags.user);

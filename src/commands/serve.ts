@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
-import { serveUntilSignal } from '../server/run.js';
 
 export const serveFlags = {
   port: Flags.integer({ description: 'TCP port (0 picks a free one)', default: 8000, min: 0, max: 65535, env: 'PORT' }),
@@ -50,6 +49,8 @@ On the embedded database, reco serve holds the database while it runs: other com
 
   async run() {
     const { flags } = await this.parse(Serve);
+    // Imported here, not at the top: the server (Express, auth, models) is for this command only.
+    const { serveUntilSignal } = await import('../server/run.js');
     return this.withDb(
       (db) =>
         serveUntilSignal(db, this.settings, {

@@ -3,7 +3,6 @@ import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
 import { ALGORITHM_NAMES, ALGORITHMS } from '../core/models/index.js';
 import { DEFAULT_TOLERANCE } from '../core/models/registry.js';
-import { trainModel } from '../core/models/train.js';
 
 export default class Train extends RecoCommand {
   static override summary = 'Train a model on all ratings in the database and register it';
@@ -21,6 +20,7 @@ export default class Train extends RecoCommand {
   };
 
   async run() {
+    const { trainModel } = await import('../core/models/train.js');
     const { flags } = await this.parse(Train);
     const tolerance = Number(flags.tolerance);
     if (!Number.isFinite(tolerance) || tolerance < 0) this.error('--tolerance must be a number ≥ 0', { exit: 2 });

@@ -1,6 +1,5 @@
 import { Args } from '@oclif/core';
 import { RecoCommand } from '../../cli/base-command.js';
-import { activateModel } from '../../core/models/registry.js';
 
 export default class ModelsActivate extends RecoCommand {
   static override summary = 'Make a trained model version the one the API serves';
@@ -11,6 +10,7 @@ export default class ModelsActivate extends RecoCommand {
   };
 
   async run() {
+    const { activateModel } = await import('../../core/models/registry.js');
     const { args } = await this.parse(ModelsActivate);
     return this.withDb(async (db) => {
       const r = await activateModel(db, args.version);

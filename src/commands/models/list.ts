@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../../cli/base-command.js';
-import { listModels } from '../../core/models/registry.js';
 
 export default class ModelsList extends RecoCommand {
   static override summary = 'List trained models (the experiment history), newest first';
@@ -11,6 +10,7 @@ export default class ModelsList extends RecoCommand {
   };
 
   async run() {
+    const { listModels } = await import('../../core/models/registry.js');
     const { flags } = await this.parse(ModelsList);
     return this.withDb(async (db) => {
       const rows = await listModels(db, flags.limit);
