@@ -3,7 +3,7 @@ import type { Express, Request } from 'express';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError, parseInput, silentLogger, toHttpError } from './http-errors.js';
 import { recordRequest } from './metrics-middleware.js';
-import { recommendationJson, recommendFor } from './recommend.js';
+import { cachedRecommendationBody, recommendationBody, recommendFor } from './recommend.js';
 import { RecommendationRequest } from './schemas.js';
 
 /**
@@ -36,9 +36,9 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
 
     const start = process.hrtime.bigint();
     let route = 'unmatched';
-    const finish = (status: number, json: string) => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
-      res.end(json);
+    const finish = (status: number, body: string | Buffer) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
+      res.end(body);
       recordRequest(ctx.metrics, ctx.logger, {
         method: 'POST',
         url: req.url!,
@@ -76,7 +76,11 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
           return fail(err);
         }
         const { clientId } = (req as unknown as { user: { clientId: number } }).user;
-        recommendFor(ctx, { clientId, userId: input.user_id, history: input.history, n: input.n }).then((out) => finish(200, recommendationJson(out)), fail);
+        const request = { clientId, userId: input.user_id, history: input.history, n: input.n };
+        // Everything in memory (the common case of a known user asking again): answered in this tick.
+        const cached = cachedRecommendationBody(ctx, request);
+        if (cached) return finish(200, cached);
+        recommendFor(ctx, request).then((out) => finish(200, recommendationBody(out)), fail);
       });
     });
     return true;

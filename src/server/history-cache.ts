@@ -86,18 +86,25 @@ export class HistoryCache {
 
   /** The user's history (cached, else one query), or undefined when this client has no such user. */
   async get(clientId: number, externalId: number): Promise<CachedHistory | undefined> {
+    const hit = this.peek(clientId, externalId);
+    if (hit) return hit;
     const key = `${clientId}:${externalId}`;
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
-    }
     const epoch = this.epoch;
     const loaded = await findUserHistory(this.db, clientId, externalId);
     // Kept only if no invalidation arrived meanwhile: the read may predate that commit.
     if (loaded && this.live && this.enabled && epoch === this.epoch) this.put(key, loaded);
     return loaded;
+  }
+
+  /** The user's history when it is in memory (marked as recently used), else undefined: never a query. */
+  peek(clientId: number, externalId: number): CachedHistory | undefined {
+    const key = `${clientId}:${externalId}`;
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+    }
+    return hit;
   }
 
   /** This server changed the user's history (the NOTIFY will follow; the next read must not wait for it). */

@@ -68,8 +68,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     history = found;
     const key = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
     recs = ctx.recommendations.get(key);
-    if (recs) ctx.metrics.recommendationCacheHitsTotal.inc(labels);
-    else cacheKey = key;
+    if (!recs) cacheKey = key;
   }
   if (created) ctx.metrics.usersCreatedTotal.inc();
 
@@ -79,11 +78,40 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
     if (cacheKey) ctx.recommendations.set(cacheKey, recs);
   }
-  ctx.metrics.recommendationsTotal.inc(labels);
-  if (loaded.version === FALLBACK_VERSION) ctx.metrics.recommendationFallbacksTotal.inc();
+  countServed(ctx, loaded, labels, cacheKey === undefined && items.length === 0);
 
   const recommendations = await render(ctx, recs);
   return { user_id: history.externalId, created, model: labels, recommendations, ignored_movie_ids: ignored };
+}
+
+/** The counters of one answered request, the same whichever way it was answered. */
+function countServed(ctx: AppContext, loaded: { version: string }, labels: { algorithm: string; version: string }, cacheHit: boolean): void {
+  if (cacheHit) ctx.metrics.recommendationCacheHitsTotal.inc(labels);
+  ctx.metrics.recommendationsTotal.inc(labels);
+  if (loaded.version === FALLBACK_VERSION) ctx.metrics.recommendationFallbacksTotal.inc();
+}
+
+/**
+ * The whole response body for a known user asking again with nothing new, when everything it depends on is in
+ * memory — the history (exact, see history-cache.ts), the cached list for this model, n and history, its rendering
+ * for the current catalogue, and the bytes sent last time — else undefined (then recommendFor). The API's hot case:
+ * a platform refreshing its users' lists. Synchronous and allocation-light, and it counts exactly what recommendFor
+ * counts for a cache hit; the bytes are the ones recommendationBody made from recommendFor's answer.
+ */
+export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput): Buffer | undefined {
+  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0)) return undefined;
+  const loaded = ctx.models.current;
+  if (!loaded) return undefined;
+  const found = ctx.histories.peek(input.clientId, input.userId);
+  if (!found) return undefined;
+  const recs = ctx.recommendations.get(RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint));
+  if (!recs) return undefined;
+  const done = rendered.get(recs);
+  if (!done || done.generation !== ctx.catalogue.generation) return undefined;
+  const body = bodies.get(done.items);
+  if (!body || body.userId !== found.externalId || body.version !== loaded.version || body.algorithm !== loaded.algorithm) return undefined;
+  countServed(ctx, loaded, body.labels, true);
+  return body.bytes;
 }
 
 type RecommendedMovie = RecommendOutput['recommendations'][number];
@@ -118,6 +146,21 @@ async function render(ctx: AppContext, recs: readonly Recommendation[]): Promise
 export function recommendationJson(out: RecommendOutput): string {
   const list = renderedJson.get(out.recommendations) ?? JSON.stringify(out.recommendations);
   return `{"user_id":${JSON.stringify(out.user_id)},"created":${JSON.stringify(out.created)},"model":${JSON.stringify(out.model)},"recommendations":${list},"ignored_movie_ids":${JSON.stringify(out.ignored_movie_ids)}}`;
+}
+
+/** Bytes of an answer with nothing created or ignored, per rendered list (one user, one model): cachedRecommendationBody. */
+const bodies = new WeakMap<readonly RecommendedMovie[], { userId: number; version: string; algorithm: string; labels: RecommendOutput['model']; bytes: Buffer }>();
+
+/** recommendationJson as bytes; an answer that cachedRecommendationBody can repeat is kept for it. */
+export function recommendationBody(out: RecommendOutput): Buffer {
+  const repeatable = !out.created && out.ignored_movie_ids.length === 0 && renderedJson.has(out.recommendations);
+  if (repeatable) {
+    const kept = bodies.get(out.recommendations);
+    if (kept && kept.userId === out.user_id && kept.version === out.model.version && kept.algorithm === out.model.algorithm) return kept.bytes;
+  }
+  const bytes = Buffer.from(recommendationJson(out), 'utf8');
+  if (repeatable) bodies.set(out.recommendations, { userId: out.user_id, version: out.model.version, algorithm: out.model.algorithm, labels: out.model, bytes });
+  return bytes;
 }
 
 async function store(ctx: AppContext, clientId: number, userId: number | undefined, items: HistoryItem[]) {

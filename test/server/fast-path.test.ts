@@ -109,6 +109,35 @@ describeEachEngine('POST /recommendations fast path', (t) => {
     expect(reply.body.message).toMatch(/disabled/);
   });
 
+  it('repeats a known user\'s answer from memory with the same bytes and counters, never after a change', async () => {
+    const metric = async (name: string) =>
+      Number(((await call(fast.url!, 'GET', '/metrics')).body as string).match(new RegExp(`^${name}\\{algorithm="test-ranking",version="v1"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+    const raw = async (n: number) => {
+      const res = await fetch(`${fast.url}/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ user_id: aliceId, n }) });
+      return { status: res.status, type: res.headers.get('content-type'), length: res.headers.get('content-length'), text: await res.text() };
+    };
+    const first = await raw(6);
+    const [hits, served] = [await metric('reco_recommendation_cache_hits_total'), await metric('reco_recommendations_total')];
+    const taken = fast.fastPathRequests!;
+    const second = await raw(6);
+    expect(fast.fastPathRequests!).toBe(taken + 1);
+    expect(second).toEqual(first);
+    expect(Number(second.length)).toBe(Buffer.byteLength(second.text));
+    expect(JSON.parse(second.text)).toEqual({ ...JSON.parse(first.text) });
+    expect([await metric('reco_recommendation_cache_hits_total'), await metric('reco_recommendations_total')]).toEqual([hits + 1, served + 1]);
+    // Another n is another list; the Express route gives the same bytes.
+    const other = await raw(2);
+    expect(JSON.parse(other.text).recommendations).toEqual(JSON.parse(first.text).recommendations.slice(0, 2));
+    const viaRoute = await call(slow.url!, 'POST', '/recommendations', { token, json: { user_id: aliceId, n: 6 } });
+    expect(viaRoute.body).toEqual(JSON.parse(first.text));
+    // A new rating of the first recommended movie: the repeated request must not return the kept bytes.
+    const top = JSON.parse(first.text).recommendations[0].movie_id;
+    expect((await call(slow.url!, 'POST', '/recommendations', { token, json: { user_id: aliceId, history: [{ movie_id: top, rating: 3 }] } })).status).toBe(200);
+    let after = await raw(6);
+    for (let i = 0; i < 50 && after.text === first.text; i++) after = await raw(6); // the other server's NOTIFY is asynchronous
+    expect(JSON.parse(after.text).recommendations.map((r: any) => r.movie_id)).not.toContain(top);
+  });
+
   it('counts the same requests under the same labels in /metrics', async () => {
     const series = async (s: RecoServer) =>
       ((await call(s.url!, 'GET', '/metrics')).body as string)
