@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { processRatings } from '../../src/core/pipeline/process-ratings.js';
+import { indexUsers, loadOrder } from '../../src/core/pipeline/rating-load.js';
 import { tempDir } from '../helpers/engines.js';
 import { T0, readCsvLines } from './fixtures.js';
 
@@ -61,4 +62,52 @@ describe('processRatings: fast reader and CSV parser agree', () => {
     expect(fast.rejected).toContain(`17,malformed_number,4,x,2.0,${T0}`);
     expect(parsed.rejected.sort()).toEqual(fast.rejected.sort());
   });
+
+  it('agrees on a generated file of every line shape across many read chunks (CRLF, odd numbers, duplicates)', async () => {
+    let seed = 7;
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const pick = <T,>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
+    const lines: string[] = [];
+    for (let i = 0; i < 120_000; i++) {
+      const u = String(1 + Math.floor(i / 40) + (rnd() < 0.02 ? 7 : 0)); // mostly grouped by user, some scattered
+      const m = String(1 + Math.floor(rnd() * 12)); // 11 and 12 are unknown; repeats make duplicates
+      const r = pick(['4', '4.0', '3.5', '0.5', '5.0', '10', '4.25', '0', '5.5', '.5', '4.', '4.05']);
+      const t = String(T0 - Math.floor(rnd() * 1000));
+      const shape = rnd();
+      let line = `${u},${m},${r},${t}`;
+      if (shape < 0.03) line += '\r'; // CRLF
+      else if (shape < 0.04) line = `${u},${m},${r},${t},extra`;
+      else if (shape < 0.05) line = `${u},${m},${r}`;
+      else if (shape < 0.06) line = `${u}1234567890123456,${m},${r},${t}`; // too many digits for the fast path
+      else if (shape < 0.07) line = `${u},${m},${r},${t} `;
+      else if (shape < 0.075) line = '';
+      else if (shape < 0.08) line = `${u},0,${r},${t}`;
+      lines.push(line);
+    }
+    const fast = await run('gen-fast', lines);
+    const parsed = await run('gen-parsed', [...lines, `99999,"1",4.0,${T0}`]);
+    expect(fast.r.read).toBeGreaterThan(100_000);
+    expect(fast.r.byReason.duplicate_in_file).toBeGreaterThan(0);
+    expect(fast.r.accepted + fast.r.rejected).toBe(fast.r.read);
+    expect(parsed.r.read).toBe(fast.r.read + 1);
+    expect(parsed.r.accepted).toBe(fast.r.accepted + 1);
+    expect(parsed.r.byReason).toEqual(fast.r.byReason);
+    // (Booleans, not toEqual: a failing diff of 100k lines takes jest minutes.)
+    expect(parsed.processed.slice(0, -1).join('\n') === fast.processed.join('\n')).toBe(true);
+    // Every rejected row is in the rejected file, once, with its reason (csv-parse numbers the lines of a file
+    // with mixed CRLF/LF endings its own way, so line numbers are compared within each path only).
+    for (const x of [fast, parsed]) {
+      const rows = x.rejected.slice(1).map((r) => r.split(','));
+      expect(rows.length).toBe(x.r.rejected);
+      expect(new Set(rows.map((r) => r[0])).size).toBe(rows.length);
+      const byReason: Record<string, number> = {};
+      for (const r of rows) byReason[r[1]] = (byReason[r[1]] ?? 0) + 1;
+      for (const [reason, n] of Object.entries(x.r.byReason)) expect(byReason[reason] ?? 0).toBe(n);
+    }
+    // The stage hands the load its users and the rows in load order, for the rows it kept.
+    const index = indexUsers(fast.r.rows);
+    expect(fast.r.index.users).toEqual(index.users);
+    expect(Buffer.compare(Buffer.from(fast.r.order.buffer), Buffer.from(loadOrder(fast.r.rows, index).buffer))).toBe(0);
+  });
 });
+

@@ -1,5 +1,6 @@
 import { RatingColumns } from '../../src/core/pipeline/rating-columns.js';
-import { distinctMovies, indexUsers, loadOrder } from '../../src/core/pipeline/rating-load.js';
+import { markDuplicates } from '../../src/core/pipeline/rating-columns.js';
+import { distinctMovies, float4Text, indexUsers, loadOrder } from '../../src/core/pipeline/rating-load.js';
 
 function columns(rows: [user: number, movie: number][]): RatingColumns {
   const c = new RatingColumns();
@@ -38,4 +39,49 @@ describe('rating load order', () => {
       expect(ua < ub || (ua === ub && c.movie[a] < c.movie[b])).toBe(true);
     }
   });
+
+  it('orders large movie ids (beyond the counting sort) the same way, equal pairs in file order', () => {
+    const pairs: [number, number][] = [[5, 2 ** 30], [5, 3], [6, 2 ** 23], [5, 2 ** 30], [6, 1], [5, 3]];
+    const c = columns(pairs);
+    const order = loadOrder(c, indexUsers(c));
+    expect(Array.from(order)).toEqual([1, 5, 0, 3, 4, 2]);
+  });
 });
+
+describe('duplicates within a file', () => {
+  it('flags every row of a (user, movie) but the latest (the later line on equal timestamps), as a pairwise check does', () => {
+    let seed = 3;
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const c = new RatingColumns();
+    for (let i = 0; i < 5000; i++) c.push(1 + Math.floor(rnd() * 50), 1 + Math.floor(rnd() * 60), 8, 1_600_000_000 + Math.floor(rnd() * 3), i + 2);
+    const { loser, count } = markDuplicates(c);
+    const best = new Map<string, number>();
+    for (let i = 0; i < c.length; i++) {
+      const k = `${c.user[i]}:${c.movie[i]}`;
+      const w = best.get(k);
+      if (w === undefined || c.timestamp[i] > c.timestamp[w] || (c.timestamp[i] === c.timestamp[w] && c.line[i] > c.line[w])) best.set(k, i);
+    }
+    const expected = new Uint8Array(c.length).fill(1);
+    for (const i of best.values()) expected[i] = 0;
+    expect(Array.from(loser)).toEqual(Array.from(expected));
+    expect(count).toBe(c.length - best.size);
+  });
+});
+
+describe('vector text', () => {
+  it('reads back as the same float32 (at most 9 significant digits)', () => {
+    const f = new Float32Array(1);
+    let seed = 11;
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const values = [0, 1, 0.5, 1 / 3, 2 / 3, 0.1, 1e-8, 1e-30, 0.999999, ...Array.from({ length: 20_000 }, () => rnd() * (rnd() < 0.1 ? 1e-6 : 1))];
+    for (const v of values.map(Math.fround)) {
+      const t = float4Text(v);
+      f[0] = Number(t);
+      expect(f[0]).toBe(v);
+      expect(t.replace(/^0\.0*|\.|e.*$/g, '').length).toBeLessThanOrEqual(9);
+    }
+    expect(float4Text(0.5)).toBe('0.5');
+    expect(float4Text(1)).toBe('1');
+  });
+});
+

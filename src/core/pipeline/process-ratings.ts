@@ -2,9 +2,9 @@ import { readCsv } from './csv-reader.js';
 import { containsQuote, readQuoteFreeRatings } from './fast-ratings-reader.js';
 import { FileSink } from './file-sink.js';
 import { parseId, type FileStageResult } from './process-movies.js';
-import { RatingColumns, markDuplicates } from './rating-columns.js';
+import { RatingColumns } from './rating-columns.js';
 import { EARLIEST_TIMESTAMP, type RejectReason } from './reasons.js';
-import { processedCsv } from './rating-load.js';
+import { duplicatesInOrder, indexUsers, loadOrder, processedCsv, type FileUserIndex } from './rating-load.js';
 import { RejectWriter } from './rejects.js';
 
 export const RATINGS_HEADER = ['userId', 'movieId', 'rating', 'timestamp'] as const;
@@ -22,6 +22,9 @@ export interface RatingChecks {
 /** The stage's counts, and the accepted rows themselves (in source order) for the load. */
 export interface RatingsStageResult extends FileStageResult {
   rows: RatingColumns;
+  /** The rows' users (in order of first appearance) and the rows in load order (rating-load.ts): made here to find the duplicates, kept for the load. */
+  index: FileUserIndex;
+  order: Int32Array;
 }
 
 export type ParsedRating = { user: number; movie: number; halfSteps: number; timestamp: number };
@@ -69,7 +72,8 @@ export async function processRatings(
   const rows = new RatingColumns();
   let read = 0;
   try {
-    if (await containsQuote(source)) {
+    const quoted = await containsQuote(source);
+    if (quoted) {
       for await (const { line, fields } of readCsv(source, RATINGS_HEADER, onBytes)) {
         read++;
         const ok = checkRating(fields, checks);
@@ -101,18 +105,44 @@ export async function processRatings(
         onBytes,
       );
     }
-    const { loser, count } = markDuplicates(rows);
+    // Duplicates are neighbours in load order (by user, then movie), which the load needs anyway.
+    let index = indexUsers(rows);
+    let order = loadOrder(rows, index);
+    const { loser, count } = duplicatesInOrder(rows, index.rowUser, order);
     if (count > 0) {
       const loserLines = new Set<number>();
       for (let i = 0; i < rows.length; i++) if (loser[i]) loserLines.add(rows.line[i]);
-      for await (const { line, fields } of readCsv(source, RATINGS_HEADER)) {
-        if (loserLines.has(line)) await rejects.add(line, 'duplicate_in_file', fields);
+      // The losing lines with their original fields, read again by the reader of the first pass: line numbers
+      // must be counted the same way (csv-parse counts a CRLF file differently from the fast reader, and
+      // duplicates of such a file went missing from the rejected file and from the counts).
+      if (quoted) {
+        for await (const { line, fields } of readCsv(source, RATINGS_HEADER)) {
+          if (loserLines.has(line)) await rejects.add(line, 'duplicate_in_file', fields);
+        }
+      } else {
+        const queued: [number, string[]][] = [];
+        await readQuoteFreeRatings(
+          source,
+          RATINGS_HEADER,
+          (line) => !loserLines.has(line),
+          (line, fields) => {
+            if (loserLines.has(line)) queued.push([line, fields]);
+          },
+          async () => {
+            for (const [line, fields] of queued) await rejects.add(line, 'duplicate_in_file', fields);
+            queued.length = 0;
+          },
+        );
       }
     }
-    if (count > 0) rows.compact(loser);
+    if (count > 0) {
+      rows.compact(loser);
+      index = indexUsers(rows);
+      order = loadOrder(rows, index);
+    }
     if (options.writeProcessed !== false) await writeProcessedRatings(rows, paths.processed);
     const rejectedPath = await rejects.close();
-    return { read, accepted: rows.length, rejected: rejects.total, byReason: rejects.counts, processedPath: paths.processed, rejectedPath, rows };
+    return { read, accepted: rows.length, rejected: rejects.total, byReason: rejects.counts, processedPath: paths.processed, rejectedPath, rows, index, order };
   } catch (err) {
     await rejects.discard();
     throw err;

@@ -1,3 +1,5 @@
+import { duplicatesInOrder, indexUsers, loadOrder } from './rating-load.js';
+
 /**
  * The accepted ratings of one file as columns of typed arrays (about 25 bytes a row instead of an object
  * each), grown by doubling. Ratings are kept as half-steps (rating × 2, 1…10).
@@ -55,60 +57,9 @@ export class RatingColumns {
 /**
  * Marks the rows that lose to another row of the same (user, movie): the latest timestamp wins, and among
  * equal timestamps the later line. Returns a flag per row (1 = duplicate to reject) and how many there are.
- * Keys pack (user, movie) into one float64 when they fit (user < 2^32, movie < 2^21: every MovieLens id),
- * so the sort is a native typed-array sort rather than a comparator over objects.
+ * (processRatings does the same through loadOrder, whose order the load then reuses.)
  */
 export function markDuplicates(c: RatingColumns): { loser: Uint8Array; count: number } {
-  const n = c.length;
-  const loser = new Uint8Array(n);
-  const keyOf = packedKeys(c);
-  const sorted = keyOf.slice().sort();
-  let count = 0;
-  const dupKeys = new Set<number>();
-  for (let i = 1; i < n; i++) if (sorted[i] === sorted[i - 1]) dupKeys.add(sorted[i]);
-  if (dupKeys.size === 0) return { loser, count };
-  const winner = new Map<number, number>();
-  for (let i = 0; i < n; i++) {
-    const k = keyOf[i];
-    if (!dupKeys.has(k)) continue;
-    const w = winner.get(k);
-    if (w === undefined) {
-      winner.set(k, i);
-    } else if (c.timestamp[i] > c.timestamp[w] || (c.timestamp[i] === c.timestamp[w] && c.line[i] > c.line[w])) {
-      loser[w] = 1;
-      winner.set(k, i);
-      count++;
-    } else {
-      loser[i] = 1;
-      count++;
-    }
-  }
-  return { loser, count };
-}
-
-const MOVIE_BITS = 2 ** 21;
-
-function packedKeys(c: RatingColumns): Float64Array {
-  const n = c.length;
-  const keys = new Float64Array(n);
-  let fits = true;
-  for (let i = 0; i < n; i++) {
-    const u = c.user[i];
-    const m = c.movie[i];
-    if (u >= 2 ** 32 || m >= MOVIE_BITS) {
-      fits = false;
-      break;
-    }
-    keys[i] = u * MOVIE_BITS + m;
-  }
-  if (fits) return keys;
-  // Ids beyond the packed range: number each distinct (user, movie) pair instead.
-  const ids = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const s = `${c.user[i]}:${c.movie[i]}`;
-    let id = ids.get(s);
-    if (id === undefined) ids.set(s, (id = ids.size));
-    keys[i] = id;
-  }
-  return keys;
+  const index = indexUsers(c);
+  return duplicatesInOrder(c, index.rowUser, loadOrder(c, index));
 }
