@@ -22,7 +22,7 @@ import { processMovies, type FileStageResult } from './process-movies.js';
 import { processRatings, writeProcessedRatings } from './process-ratings.js';
 import type { RatingColumns } from './rating-columns.js';
 import { ratingTuples, stagedRatingTuples } from './copy-binary.js';
-import { distinctMovies, fileProfiles, indexUsers, loadOrder } from './rating-load.js';
+import { distinctMovies, fileProfiles, type FileUserIndex } from './rating-load.js';
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
 import { discoverBatches, type Batch, type SourceFile } from './sources.js';
 import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, StageTimings } from './types.js';
@@ -170,8 +170,13 @@ interface PendingFile {
   paths: ReturnType<typeof stagePaths>;
   started: number;
   rows?: RatingColumns;
+  /** The rows' users and load order (from the processed stage). */
+  index?: FileUserIndex;
+  order?: Int32Array;
   /** Writes the processed ratings file (once; later calls return the same promise). */
   writeProcessed?: () => Promise<void>;
+  /** Settles when stage 2 (processed) of this file is done; rejects when it failed (or a file before it did). */
+  processed?: Promise<void>;
 }
 
 /** `fn` called at most once; every call returns the first call's promise, marked handled (callers await it). */
@@ -230,6 +235,7 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
   try {
     return await processAndLoad(ctx, batch, pending, files);
   } finally {
+    await Promise.allSettled(pending.map((p) => p.processed));
     await Promise.allSettled(pending.map((p) => p.writeProcessed?.()));
   }
 }
@@ -247,7 +253,7 @@ async function processAndLoad(
     options.onProgress?.({ stage: 'process', batch: label, kind, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
   };
   const dayMovies = new Set<number>();
-  for (const p of pending) {
+  const processFile = async (p: PendingFile) => {
     let result: FileStageResult;
     if (p.file.kind === 'movies') {
       const r = await timed(ctx.timings, 'process', () => processMovies(p.file.path, p.paths, onBytes('movies')));
@@ -257,6 +263,8 @@ async function processAndLoad(
       const knownMovie = movieLookup(ctx.catalogue, dayMovies);
       const r = await timed(ctx.timings, 'process', () => processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings'), { writeProcessed: false }));
       p.rows = r.rows;
+      p.index = r.index;
+      p.order = r.order;
       result = r;
       p.writeProcessed = once(() => timed(ctx.timings, 'writeProcessed', () => writeProcessedRatings(r.rows, p.paths.processed)));
     }
@@ -271,10 +279,24 @@ async function processAndLoad(
     if (options.strict && result.rejected > 0) {
       throw new RecoError(`--strict: ${result.rejected} of ${result.read} rows of ${p.file.path} rejected (see ${result.rejectedPath}); nothing of ${label} was loaded`, { exitCode: 3 });
     }
+  };
+  // The files are processed one after the other (each settles `processed`) while the load transaction below
+  // starts: PostgreSQL takes the lock, checks the ledger and loads the movies while Node still parses the
+  // ratings, instead of idling until the whole day is processed. A file that fails (unreadable, --strict)
+  // fails the transaction, which then leaves nothing of the day, as before.
+  let previous: Promise<void> = Promise.resolve();
+  for (const p of pending) {
+    const before = previous;
+    p.processed = before.then(() => processFile(p));
+    p.processed.catch(() => {}); // awaited by the load (and by ingestBatch)
+    previous = p.processed;
   }
+  previous.then(
+    () => options.onProgress?.({ stage: 'load', batch: label, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal }),
+    () => {},
+  );
 
   // Stage 3 (load): the whole batch in one transaction, so a crash leaves all of it or nothing.
-  options.onProgress?.({ stage: 'load', batch: label, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
   const changes = noChanges();
   const t = ctx.timings;
   let commitStarted = 0;
@@ -282,15 +304,16 @@ async function processAndLoad(
     await db.transaction(async (tx) => {
       await lockIngest(tx);
       for (const p of pending) {
-        const t0 = performance.now();
         // Another process may have loaded the same file while this one was validating it.
         const loaded = await findLoadedFile(tx, p.file.kind, p.summary.sha256, ledgerClient(p.file.kind, ctx.clientId));
+        await p.processed;
+        const t0 = performance.now();
         if (loaded) {
           Object.assign(p.summary, { status: 'skipped', loadedByRun: loaded.run_id, read: 0, accepted: 0, rejected: 0, byReason: emptyReasonCounts() });
           continue;
         }
         if (p.file.kind === 'movies') await loadMovies(tx, p.paths.processed, changes, t);
-        else await loadRatings(tx, ctx.clientId, p.rows!, p.writeProcessed!, profilesPath(options.dataDir, batch), changes, t);
+        else await loadRatings(tx, ctx.clientId, p.rows!, p.index!, p.order!, p.writeProcessed!, profilesPath(options.dataDir, batch), changes, t);
         await testPauseInsideTransaction();
         const s = p.summary;
         s.durationMs = Math.round(performance.now() - p.started);
@@ -353,25 +376,17 @@ async function loadRatings(
   tx: Queryable,
   clientId: number,
   rows: RatingColumns,
+  index: FileUserIndex,
+  order: Int32Array,
   writeProcessed: () => Promise<void>,
   profilesFile: string,
   changes: DatabaseChanges,
   t: StageTimings,
 ): Promise<void> {
-  let index!: ReturnType<typeof indexUsers>;
-  let order!: Int32Array;
   const created = await timed(t, 'upsertUsers', async () => {
     await createTouchedTable(tx);
-    // Node works while PostgreSQL runs each statement: indexing the users during the movie check, ordering
-    // the rows during the users' INSERT.
-    const locking = lockRatedMovies(tx, distinctMovies(rows));
-    locking.catch(() => {}); // awaited just below
-    index = indexUsers(rows);
-    const { vectors, counts } = fileProfiles(rows, index, await locking);
-    const creating = createFileUsers(tx, clientId, index.users, vectors, counts);
-    creating.catch(() => {}); // awaited just below
-    order = loadOrder(rows, index);
-    return creating;
+    const { vectors, counts } = fileProfiles(rows, index, await lockRatedMovies(tx, distinctMovies(rows)));
+    return createFileUsers(tx, clientId, index.users, vectors, counts);
   });
   changes.usersCreated += created.createdCount;
   changes.profilesUpdated += created.createdCount;

