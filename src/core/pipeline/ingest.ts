@@ -22,6 +22,7 @@ import { processMovies, type FileStageResult } from './process-movies.js';
 import { processRatings, writeProcessedRatings } from './process-ratings.js';
 import type { RatingColumns } from './rating-columns.js';
 import { ratingTuples, stagedRatingTuples } from './copy-binary.js';
+import { EarlyUsers } from './early-users.js';
 import { distinctMovies, fileProfiles, type FileUserIndex } from './rating-load.js';
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
 import { discoverBatches, type Batch, type SourceFile } from './sources.js';
@@ -177,6 +178,8 @@ interface PendingFile {
   writeProcessed?: () => Promise<void>;
   /** Settles when stage 2 (processed) of this file is done; rejects when it failed (or a file before it did). */
   processed?: Promise<void>;
+  /** Ratings: the users step, started during the parse once the load transaction admits it. */
+  early?: EarlyUsers;
 }
 
 /** `fn` called at most once; every call returns the first call's promise, marked handled (callers await it). */
@@ -235,7 +238,9 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
   try {
     return await processAndLoad(ctx, batch, pending, files);
   } finally {
+    for (const p of pending) p.early?.attach(undefined); // no-op once attached; else its queued work ends
     await Promise.allSettled(pending.map((p) => p.processed));
+    await Promise.allSettled(pending.map((p) => p.early?.settle()));
     await Promise.allSettled(pending.map((p) => p.writeProcessed?.()));
   }
 }
@@ -261,7 +266,10 @@ async function processAndLoad(
       result = r;
     } else {
       const knownMovie = movieLookup(ctx.catalogue, dayMovies);
-      const r = await timed(ctx.timings, 'process', () => processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings'), { writeProcessed: false }));
+      const early = p.early;
+      const r = await timed(ctx.timings, 'process', () =>
+        processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings'), { writeProcessed: false, onRows: early && ((rows, from) => early.onRows(rows, from)) }),
+      );
       p.rows = r.rows;
       p.index = r.index;
       p.order = r.order;
@@ -286,6 +294,7 @@ async function processAndLoad(
   // fails the transaction, which then leaves nothing of the day, as before.
   let previous: Promise<void> = Promise.resolve();
   for (const p of pending) {
+    if (p.file.kind === 'ratings') p.early = new EarlyUsers(ctx.clientId);
     const before = previous;
     p.processed = before.then(() => processFile(p));
     p.processed.catch(() => {}); // awaited by the load (and by ingestBatch)
@@ -306,6 +315,11 @@ async function processAndLoad(
       for (const p of pending) {
         // Another process may have loaded the same file while this one was validating it.
         const loaded = await findLoadedFile(tx, p.file.kind, p.summary.sha256, ledgerClient(p.file.kind, ctx.clientId));
+        if (p.early) {
+          // From here on the users of the ratings still being parsed may be created (early-users.ts).
+          if (!loaded) await createTouchedTable(tx);
+          p.early.attach(loaded ? undefined : tx);
+        }
         await p.processed;
         const t0 = performance.now();
         if (loaded) {
@@ -313,7 +327,7 @@ async function processAndLoad(
           continue;
         }
         if (p.file.kind === 'movies') await loadMovies(tx, p.paths.processed, changes, t);
-        else await loadRatings(tx, ctx.clientId, p.rows!, p.index!, p.order!, p.writeProcessed!, profilesPath(options.dataDir, batch), changes, t);
+        else await loadRatings(tx, ctx.clientId, p.rows!, p.index!, p.order!, p.early!, p.writeProcessed!, profilesPath(options.dataDir, batch), changes, t);
         await testPauseInsideTransaction();
         const s = p.summary;
         s.durationMs = Math.round(performance.now() - p.started);
@@ -368,9 +382,10 @@ async function loadMovies(tx: Queryable, processed: string, changes: DatabaseCha
 /**
  * The ratings of one file, from the typed columns of the processed stage. The file's movies are checked and
  * locked (FOR KEY SHARE), and users the client does not have yet are created with their vectors computed
- * here: their ratings are new pairs that no other session can write, so they go into `ratings` by a plain
- * COPY. The ratings of users that existed before go through the staging table and the set-based upsert
- * (re-delivery), and those users' vectors are recomputed from all of their ratings.
+ * here — most of them already while the file was parsed (early-users.ts) — : their ratings are new pairs that
+ * no other session can write, so they go into `ratings` by a plain COPY. The ratings of users that existed
+ * before go by COPY under a savepoint, else through the staging table and the set-based upsert (re-delivery),
+ * and those users' vectors are recomputed from all of their ratings.
  */
 async function loadRatings(
   tx: Queryable,
@@ -378,13 +393,15 @@ async function loadRatings(
   rows: RatingColumns,
   index: FileUserIndex,
   order: Int32Array,
+  early: EarlyUsers,
   writeProcessed: () => Promise<void>,
   profilesFile: string,
   changes: DatabaseChanges,
   t: StageTimings,
 ): Promise<void> {
   const created = await timed(t, 'upsertUsers', async () => {
-    await createTouchedTable(tx);
+    const done = await early.finish(tx, rows, index);
+    if (done) return done;
     const { vectors, counts } = fileProfiles(rows, index, await lockRatedMovies(tx, distinctMovies(rows)));
     return createFileUsers(tx, clientId, index.users, vectors, counts);
   });

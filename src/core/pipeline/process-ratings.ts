@@ -66,7 +66,11 @@ export async function processRatings(
   paths: { processed: string; rejected: string },
   checks: RatingChecks,
   onBytes?: (n: number) => void,
-  options: { writeProcessed?: boolean } = {},
+  options: {
+    writeProcessed?: boolean;
+    /** After each chunk of a quote-free file: rows [from, rows.length) were accepted (before deduplication). */
+    onRows?: (rows: RatingColumns, from: number) => void;
+  } = {},
 ): Promise<RatingsStageResult> {
   const rejects = new RejectWriter(paths.rejected, RATINGS_HEADER);
   const rows = new RatingColumns();
@@ -83,6 +87,7 @@ export async function processRatings(
     } else {
       // The fast path (fast-ratings-reader.ts): rejected rows are queued and written after each chunk.
       const queued: [number, RejectReason, string[]][] = [];
+      let reported = 0;
       const { knownMovie, now } = checks;
       read = await readQuoteFreeRatings(
         source,
@@ -101,6 +106,10 @@ export async function processRatings(
         async () => {
           for (const [line, reason, fields] of queued) await rejects.add(line, reason, fields);
           queued.length = 0;
+          if (options.onRows && rows.length > reported) {
+            options.onRows(rows, reported);
+            reported = rows.length;
+          }
         },
         onBytes,
       );

@@ -137,7 +137,13 @@ function loadOrderByComparison(rows: RatingColumns, index: FileUserIndex): Int32
  * rounded to float32 as the SQL version is; ratings are half-steps, so the sums are exact in any order), as
  * PostgreSQL array literals, and each user's number of rows.
  */
-export function fileProfiles(rows: RatingColumns, index: FileUserIndex, genresOf: Map<number, readonly string[]>): { vectors: string[]; counts: number[] } {
+export function fileProfiles(
+  rows: RatingColumns,
+  index: FileUserIndex,
+  genresOf: Map<number, readonly string[]>,
+  /** Only these users (1 at their index); the others get an empty vector and count 0. */
+  only?: Uint8Array,
+): { vectors: string[]; counts: number[] } {
   const k = GENRES.length;
   const n = index.users.length;
   const sums = new Float64Array(n * k);
@@ -159,6 +165,7 @@ export function fileProfiles(rows: RatingColumns, index: FileUserIndex, genresOf
   const rowMovie = movieIndexer(movies, movieAt);
   for (let i = 0; i < rows.length; i++) {
     const u = index.rowUser[i];
+    if (only && !only[u]) continue;
     const r = rows.halfSteps[i] / 2;
     totals[u] += r;
     counts[u]++;
@@ -169,6 +176,10 @@ export function fileProfiles(rows: RatingColumns, index: FileUserIndex, genresOf
   const vectors = new Array<string>(n);
   const parts = new Array<string>(k);
   for (let u = 0; u < n; u++) {
+    if (only && !only[u]) {
+      vectors[u] = '';
+      continue;
+    }
     const total = totals[u];
     for (let g = 0; g < k; g++) parts[g] = total > 0 ? float4Text(Math.fround(sums[u * k + g] / total)) : '0';
     vectors[u] = `{${parts.join(',')}}`;
