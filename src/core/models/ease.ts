@@ -23,17 +23,31 @@ export type EaseParams = {
    * 0.005 nDCG@10 on ml-latest-small, 16-bit quantisation costs nothing measurable and halves Float32).
    */
   neighbors: number;
+  /**
+   * Time proximity (`ease-session`): 0 (plain EASE) or a time scale τ in seconds. The Gram becomes
+   * (XᵀX + w·T) / (1 + w), where T sums over each user's pairs of training ratings exp(−|tᵢ − tⱼ| / τ) — movies
+   * rated minutes apart (one rating session: the site showed them together) count more than movies a user rated
+   * years apart. The diagonal stays the rating counts. Needs the ratings' timestamps at fit time only
+   * (without them the fit is plain EASE); recommending is unchanged.
+   */
+  sessionTau: number;
+  /** w above: the weight of the time-proximity Gram against the plain one. */
+  sessionWeight: number;
 };
 
-const DEFAULTS: EaseParams = { lambda: 200, minRatings: 3, maxItems: 3500, neighbors: 0 };
+const DEFAULTS: EaseParams = { lambda: 200, minRatings: 3, maxItems: 3500, neighbors: 0, sessionTau: 0, sessionWeight: 0 };
+/** `ease-session`'s setting, chosen on numpy's splits of seeds 1–5 of ml-latest-small (docs/benchmarks/quality.md, 1c). */
+const SESSION_DEFAULTS = { sessionTau: 600, sessionWeight: 2 };
+/** exp(−x) below e^−40 ≈ 4e−18 is not added (the pairs of a user's ratings further apart than 40 τ). */
+const MAX_DECAYS = 40;
 
 /**
  * EASE (Steck 2019, "Embarrassingly Shallow Autoencoders"): B = I − P·diag(1/diag P) with P = (XᵀX + λI)⁻¹
  * on the binary user × movie matrix, zero diagonal; a movie's score is the sum of its weights from the
- * history. The inverse uses the Cholesky kernel of linalg/spd-inverse.ts.
+ * history. The inverse uses the Cholesky kernel of linalg/spd-inverse.ts. `ease-session` is the same model with
+ * the time-proximity Gram of `sessionTau` / `sessionWeight`.
  */
 export class EaseRecommender implements Recommender {
-  readonly algorithm = 'ease';
   readonly params: EaseParams;
   private itemIds: Int32Array = new Int32Array(0);
   private index = new Map<number, number>();
@@ -47,7 +61,10 @@ export class EaseRecommender implements Recommender {
   /** Column of the model → row of B (−1 when not modelled). */
   private local: Int32Array = new Int32Array(0);
 
-  constructor(params: Record<string, unknown> = {}) {
+  constructor(
+    params: Record<string, unknown> = {},
+    readonly algorithm: 'ease' | 'ease-session' = 'ease',
+  ) {
     this.params = withDefaults(DEFAULTS, params);
   }
 
@@ -66,17 +83,21 @@ export class EaseRecommender implements Recommender {
 
     // Lower triangle of G = XᵀX + λI, from each user's modelled movies.
     const g = new Float64Array(m * m);
-    const row: number[] = [];
-    for (let u = 0; u < data.nUsers; u++) {
-      row.length = 0;
-      for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) {
-        const a = local[data.indices[p]];
-        if (a >= 0) row.push(a);
-      }
-      row.sort((x, y) => x - y);
-      for (let s = 0; s < row.length; s++) {
-        const ra = row[s] * m;
-        for (let t = 0; t <= s; t++) g[ra + row[t]] += 1;
+    const ts = this.params.sessionTau > 0 && this.params.sessionWeight > 0 ? data.timestamps : undefined;
+    if (ts) this.accumulateSessionGram(data, local, m, ts, g);
+    else {
+      const row: number[] = [];
+      for (let u = 0; u < data.nUsers; u++) {
+        row.length = 0;
+        for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) {
+          const a = local[data.indices[p]];
+          if (a >= 0) row.push(a);
+        }
+        row.sort((x, y) => x - y);
+        for (let s = 0; s < row.length; s++) {
+          const ra = row[s] * m;
+          for (let t = 0; t <= s; t++) g[ra + row[t]] += 1;
+        }
       }
     }
     for (let a = 0; a < m; a++) g[a * m + a] += lambda;
@@ -105,6 +126,51 @@ export class EaseRecommender implements Recommender {
       const ra = a * m;
       for (let b = 0; b < m; b++) if (b !== a) out[chosen[b]] = -g[ra + b] / diag[b];
     });
+  }
+
+  /**
+   * Lower triangle of (XᵀX + w·T) / (1 + w): each pair of one user's modelled ratings adds
+   * (1 + w·exp(−|Δt| / τ)) / (1 + w), each rating 1 on the diagonal. A user's ratings are walked in time order,
+   * so the pairs further apart than MAX_DECAYS·τ add the plain 1 / (1 + w) without an exp.
+   */
+  private accumulateSessionGram(data: Interactions, local: Int32Array, m: number, ts: Float64Array, g: Float64Array): void {
+    const { sessionTau: tau, sessionWeight: w } = this.params;
+    const plain = 1 / (1 + w);
+    const near = w / (1 + w);
+    const horizon = MAX_DECAYS * tau;
+    let maxRow = 0;
+    for (let u = 0; u < data.nUsers; u++) maxRow = Math.max(maxRow, data.indptr[u + 1] - data.indptr[u]);
+    const order = new Int32Array(maxRow);
+    const cols = new Int32Array(maxRow);
+    const times = new Float64Array(maxRow);
+    for (let u = 0; u < data.nUsers; u++) {
+      let n = 0;
+      for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) if (local[data.indices[p]] >= 0) order[n++] = p;
+      // Time order (ties by position, so the result does not depend on the sort's stability).
+      order.subarray(0, n).sort((x, y) => ts[x] - ts[y] || x - y);
+      for (let s = 0; s < n; s++) {
+        cols[s] = local[data.indices[order[s]]];
+        times[s] = ts[order[s]];
+      }
+      for (let s = 0; s < n; s++) {
+        const a = cols[s];
+        g[a * m + a] += 1;
+        const ta = times[s];
+        let t = s - 1;
+        // Earlier ratings within the horizon (times ascending: Δt grows as t falls).
+        for (; t >= 0 && ta - times[t] < horizon; t--) {
+          const b = cols[t];
+          const v = plain + near * Math.exp((times[t] - ta) / tau);
+          if (a > b) g[a * m + b] += v;
+          else g[b * m + a] += v;
+        }
+        for (; t >= 0; t--) {
+          const b = cols[t];
+          if (a > b) g[a * m + b] += plain;
+          else g[b * m + a] += plain;
+        }
+      }
+    }
   }
 
   recommend(history: History, n: number, options?: RecommendOptions): Recommendation[] {
@@ -158,9 +224,9 @@ export class EaseRecommender implements Recommender {
     });
   }
 
-  static load(bytes: Uint8Array): EaseRecommender {
-    const { meta, arrays } = unpackArtifact(bytes, 'ease');
-    const m = new EaseRecommender(meta.params);
+  static load(bytes: Uint8Array, algorithm: 'ease' | 'ease-session' = 'ease'): EaseRecommender {
+    const { meta, arrays } = unpackArtifact(bytes, algorithm);
+    const m = new EaseRecommender(meta.params as Record<string, unknown>, algorithm);
     m.itemIds = arrays.itemIds as Int32Array;
     m.index = indexOf(m.itemIds);
     m.prior = arrays.prior as Float32Array;
@@ -179,4 +245,11 @@ export const ease: Algorithm = {
   description: 'EASE (Steck 2019) linear autoencoder, λ = 200, movies with ≥ 3 ratings',
   create: (params) => new EaseRecommender(params),
   load: (bytes) => EaseRecommender.load(bytes),
+};
+
+export const easeSession: Algorithm = {
+  name: 'ease-session',
+  description: 'EASE whose Gram also counts how close in time each user rated two movies (rating sessions)',
+  create: (params) => new EaseRecommender({ ...SESSION_DEFAULTS, ...params }, 'ease-session'),
+  load: (bytes) => EaseRecommender.load(bytes, 'ease-session'),
 };

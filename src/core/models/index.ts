@@ -1,14 +1,14 @@
 import { RecoError } from '../errors.js';
 import { unpackArtifact } from './artifact.js';
 import { AutoRecommender } from './auto.js';
-import { ease } from './ease.js';
+import { ease, easeSession } from './ease.js';
 import { itemKnn } from './item-knn.js';
 import { popular } from './popular.js';
 import { segments } from './segments.js';
 import type { Algorithm, Recommender } from './types.js';
 
 /** The concrete algorithms, in the order evaluation tables list them. */
-export const ALGORITHMS: readonly Algorithm[] = [popular, segments, itemKnn, ease];
+export const ALGORITHMS: readonly Algorithm[] = [popular, segments, itemKnn, ease, easeSession];
 
 export const auto: Algorithm = {
   name: 'auto',
