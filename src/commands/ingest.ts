@@ -27,13 +27,15 @@ Exit codes: 0 the run completed (even with rejected rows), 2 a source file is un
 
   async run(): Promise<IngestSummary> {
     const { flags } = await this.parse(Ingest);
-    const { ingest, REJECT_REASON_CODES } = await import('../core/pipeline/index.js');
+    // Loaded while the database connection opens.
+    const pipeline = import('../core/pipeline/index.js');
+    pipeline.catch(() => {}); // awaited below
     const dataDir = this.settings.dataDir;
     const from = path.resolve(flags.from ?? dataPaths(dataDir).simulationData);
     const bar = progressBar({ label: 'ingest', total: 1, enabled: !this.jsonEnabled(), unit: 'MB' });
     let total = 0;
     const summary = await this.withDb(async (db) =>
-      ingest(db, {
+      (await pipeline).ingest(db, {
         from,
         date: flags.date,
         client: flags.client,
@@ -46,7 +48,7 @@ Exit codes: 0 the run completed (even with rejected rows), 2 a source file is un
         },
       }).finally(() => bar.stop()),
     );
-    this.report(summary, REJECT_REASON_CODES);
+    this.report(summary, (await pipeline).REJECT_REASON_CODES);
     return summary;
   }
 
