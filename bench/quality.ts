@@ -269,7 +269,7 @@ async function growth() {
       const secs = (performance.now() - t0) / 1000;
       const peak = process.resourceUsage().maxRSS * 1024;
       const bytes = m.serialize().length;
-      console.log(`${a.name.padEnd(10)} fit ${f(secs, 1)} s, process peak RSS ${mb(peak)}, artifact ${mb(bytes)}${a.name === 'ease' ? ` (models the ${(m.params as any).maxItems} most rated movies at most; the rest rank by popularity)` : ''}`);
+      console.log(`${a.name.padEnd(12)} fit ${f(secs, 1)} s, process peak RSS ${mb(peak)}, artifact ${mb(bytes)}${a.name === 'ease' || a.name === 'ease-session' ? ` (models the ${(m.params as any).maxItems} most rated movies at most; the rest rank by popularity)` : ''}`);
       results[`growth:${a.name}`] = { seconds: secs, processPeakRss: peak, artifactBytes: bytes };
     }
   }
