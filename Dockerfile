@@ -31,6 +31,8 @@ COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts skips `prepare` (tsc is not installed here) and argon2's install (its addon comes next).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# oclif's list of commands, written by the build: without it every command imports all the others at start.
+COPY --from=build /app/oclif.manifest.json ./
 # The one native file the runtime needs; node-gyp-build prefers build/Release over the bundled prebuilds.
 COPY --from=build /app/node_modules/argon2/build/Release/argon2.node ./node_modules/argon2/build/Release/argon2.node
 COPY bin ./bin

@@ -83,6 +83,9 @@ describe('Dockerfile', () => {
     expect(runtime).not.toMatch(/npm (run )?build|tsc/);
     const copiedFromBuild = dockerfile.filter((i) => i.instruction === 'COPY' && i.stage === runtimeStage && i.args.startsWith('--from=')).map((i) => i.args);
     expect(copiedFromBuild.join('\n')).toMatch(/\/app\/dist/);
+    // The manifest `npm run build` writes (package.json): without it the CLI imports every command at start.
+    expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.build).toMatch(/oclif manifest/);
+    expect(copiedFromBuild.join('\n')).toMatch(/\/app\/oclif\.manifest\.json/);
   });
 
   test('runs as a non-root numeric user, with a node HEALTHCHECK on /healthz', () => {
