@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
-import { ALGORITHM_NAMES, ALGORITHMS } from '../core/models/index.js';
+import { ALGORITHM_NAMES, AUTO_CANDIDATES } from '../core/models/index.js';
 import { DEFAULT_TOLERANCE } from '../core/models/registry.js';
 
 export default class Train extends RecoCommand {
@@ -26,7 +26,7 @@ export default class Train extends RecoCommand {
     if (!Number.isFinite(tolerance) || tolerance < 0) this.error('--tolerance must be a number ≥ 0', { exit: 2 });
     const modelsDir = this.settings.modelsDir;
     // Steps reported by trainModel: read, count, 2 per holdout candidate, (auto's pick), refit, register.
-    const candidates = flags.algorithm === 'auto' ? ALGORITHMS.length : 1;
+    const candidates = flags.algorithm === 'auto' ? AUTO_CANDIDATES.length : 1;
     const bar = progressBar({ label: 'train', total: 4 + 2 * candidates + (flags.algorithm === 'auto' ? 1 : 0), enabled: !this.jsonEnabled(), unit: 'steps' });
     const onBar = process.stderr.isTTY && !this.jsonEnabled();
     let step = 0;

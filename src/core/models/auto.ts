@@ -10,7 +10,7 @@ export type AutoParams = {
   k: number;
 };
 
-const DEFAULTS: AutoParams = { candidates: 'popular,segments,item-knn,ease,ease-session', split: 'user', seed: 42, k: 10 };
+const DEFAULTS: AutoParams = { candidates: 'popular,segments,item-knn,ease-session', split: 'user', seed: 42, k: 10 };
 
 /** The holdout selection: every candidate's figures and the winner (best nDCG@k, ties to the earlier one). */
 export interface Selection {

@@ -9,7 +9,7 @@ import { TripletBuilder } from '../evaluation/dataset.js';
 import { metricsRecord, type EvaluationRow } from '../evaluation/protocol.js';
 import type { SplitKind } from '../evaluation/split.js';
 import { selectBest } from './auto.js';
-import { ALGORITHMS, getAlgorithm } from './index.js';
+import { AUTO_CANDIDATES, getAlgorithm } from './index.js';
 import { registerModel, type ActivationDecision } from './registry.js';
 import type { Catalogue, Interactions } from './types.js';
 
@@ -75,7 +75,7 @@ async function train(db: Database, options: TrainOptions): Promise<TrainResult> 
   const say = options.onProgress ?? (() => {});
   const seed = options.seed ?? 42;
   const name = options.algorithm ?? 'auto';
-  const candidates = name === 'auto' ? ALGORITHMS : [getAlgorithm(name)];
+  const candidates = name === 'auto' ? AUTO_CANDIDATES : [getAlgorithm(name)];
   const t0 = performance.now();
 
   say('reading ratings from the database');
