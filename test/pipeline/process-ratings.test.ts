@@ -111,3 +111,15 @@ describe('processRatings: fast reader and CSV parser agree', () => {
   });
 });
 
+
+describe('RatingColumns', () => {
+  it('keeps every row in order when it outgrows its initial capacity, and sizes a MovieLens file without doubling', async () => {
+    const { RatingColumns } = await import('../../src/core/pipeline/rating-columns.js');
+    const c = new RatingColumns(16);
+    for (let i = 0; i < 1000; i++) c.push(i + 1, 1000 - i, (i % 10) + 1, T0 + i, i + 2);
+    expect(c.length).toBe(1000);
+    expect([c.user[0], c.user[999], c.movie[999], c.halfSteps[999], c.timestamp[999], c.line[999]]).toEqual([1, 1000, 1, 10, T0 + 999, 1001]);
+    const line = '610,170875,3.5,1493846415\n';
+    expect(RatingColumns.capacityForBytes(line.length * 100_836)).toBeGreaterThanOrEqual(100_836);
+  });
+});

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { readCsv } from './csv-reader.js';
 import { containsQuote, readQuoteFreeRatings } from './fast-ratings-reader.js';
 import { FileSink } from './file-sink.js';
@@ -73,7 +74,7 @@ export async function processRatings(
   } = {},
 ): Promise<RatingsStageResult> {
   const rejects = new RejectWriter(paths.rejected, RATINGS_HEADER);
-  const rows = new RatingColumns();
+  const rows = new RatingColumns(RatingColumns.capacityForBytes(sizeOrZero(source)));
   let read = 0;
   try {
     const quoted = await containsQuote(source);
@@ -168,5 +169,14 @@ export async function writeProcessedRatings(rows: RatingColumns, file: string): 
   } catch (err) {
     await sink.discard();
     throw err;
+  }
+}
+
+/** The file's size for sizing the columns; 0 when it cannot be read (the read itself then reports why). */
+function sizeOrZero(source: string): number {
+  try {
+    return fs.statSync(source).size;
+  } catch {
+    return 0;
   }
 }

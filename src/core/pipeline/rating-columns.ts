@@ -6,11 +6,29 @@ import { duplicatesInOrder, indexUsers, loadOrder } from './rating-load.js';
  */
 export class RatingColumns {
   length = 0;
-  user = new Float64Array(1024);
-  movie = new Int32Array(1024);
-  halfSteps = new Uint8Array(1024);
-  timestamp = new Float64Array(1024);
-  line = new Float64Array(1024);
+  user: Float64Array;
+  movie: Int32Array;
+  halfSteps: Uint8Array;
+  timestamp: Float64Array;
+  line: Float64Array;
+
+  /** `capacity`: rows expected (e.g. capacityForBytes of the file), so that a large file is not copied while it grows. */
+  constructor(capacity = 1024) {
+    const n = Math.max(16, Math.ceil(capacity));
+    this.user = new Float64Array(n);
+    this.movie = new Int32Array(n);
+    this.halfSteps = new Uint8Array(n);
+    this.timestamp = new Float64Array(n);
+    this.line = new Float64Array(n);
+  }
+
+  /**
+   * Rows to expect in a ratings file of `bytes`: a MovieLens line ("12,3456,4.5,1234567890") takes about 22–25
+   * bytes, so bytes / 20 rarely needs a doubling; untouched pages of the arrays cost no memory.
+   */
+  static capacityForBytes(bytes: number): number {
+    return Math.min(Math.ceil(bytes / 20) + 16, 1 << 27);
+  }
 
   push(user: number, movie: number, halfSteps: number, timestamp: number, line: number): void {
     if (this.length === this.user.length) this.grow();
