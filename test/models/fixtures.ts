@@ -1,6 +1,7 @@
 import { Rng } from '../../src/core/simulation/prng.js';
 import { buildInteractions } from '../../src/core/models/interactions.js';
-import type { Catalogue, Interactions } from '../../src/core/models/types.js';
+import type { Matrix } from 'ml-matrix';
+import type { Catalogue, Interactions, Recommender } from '../../src/core/models/types.js';
 
 const GROUP_GENRES = [['Action', 'Sci-Fi'], ['Comedy', 'Romance'], ['Horror', 'Thriller'], ['Animation', 'Children']];
 
@@ -78,4 +79,24 @@ export async function loadByCopy(db: import('../../src/core/db/types.js').Querya
     lines(syn.rows.map((r) => `${r.userId},${r.movieId},${r.rating},${new Date(r.ts * 1000).toISOString()}\n`)),
   );
   return clientId;
+}
+
+/**
+ * Checks an EASE model against the closed form from an independently inverted Gram `inv` (ml-matrix): for each of
+ * `users`, the scores equal Σ B[history] with B = −P / diag(P) to about 1e-3 of the top score (16-bit weights and
+ * the 1e-6 popularity tie-break), and the first recommendation is the closed form's best movie.
+ * With `sameTopTen`, the ten recommended movies are also the closed form's ten.
+ */
+export function expectEaseClosedForm(model: Recommender, d: Interactions, inv: Matrix, users: number[], options: { sameTopTen?: boolean } = {}): void {
+  for (const u of users) {
+    const h = historyOf(d, u);
+    const cols = h.movieIds.map((id) => d.itemIds.indexOf(id));
+    const expected = Array.from({ length: d.nItems }, (_, i) => (cols.includes(i) ? -Infinity : cols.reduce((s, j) => s - inv.get(j, i) / inv.get(i, i), 0)));
+    const order = expected.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]);
+    const recs = model.recommend(h, 10);
+    const scale = Math.abs(order[0][0]);
+    recs.forEach((r) => expect(Math.abs(r.score - expected[d.itemIds.indexOf(r.movieId)])).toBeLessThan(1e-3 * scale));
+    expect(recs[0].movieId).toBe(d.itemIds[order[0][1]]);
+    if (options.sameTopTen) expect(recs.map((r) => r.movieId).sort()).toEqual(order.slice(0, 10).map(([, i]) => d.itemIds[i]).sort());
+  }
 }

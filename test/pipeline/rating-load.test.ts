@@ -1,6 +1,5 @@
 import { RatingColumns } from '../../src/core/pipeline/rating-columns.js';
-import { markDuplicates } from '../../src/core/pipeline/rating-columns.js';
-import { distinctMovies, float4Text, indexUsers, loadOrder } from '../../src/core/pipeline/rating-load.js';
+import { distinctMovies, duplicatesInOrder, float4Text, indexUsers, loadOrder } from '../../src/core/pipeline/rating-load.js';
 
 function columns(rows: [user: number, movie: number][]): RatingColumns {
   const c = new RatingColumns();
@@ -54,7 +53,8 @@ describe('duplicates within a file', () => {
     const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const c = new RatingColumns();
     for (let i = 0; i < 5000; i++) c.push(1 + Math.floor(rnd() * 50), 1 + Math.floor(rnd() * 60), 8, 1_600_000_000 + Math.floor(rnd() * 3), i + 2);
-    const { loser, count } = markDuplicates(c);
+    const index = indexUsers(c);
+    const { loser, count } = duplicatesInOrder(c, index.rowUser, loadOrder(c, index));
     const best = new Map<string, number>();
     for (let i = 0; i < c.length; i++) {
       const k = `${c.user[i]}:${c.movie[i]}`;

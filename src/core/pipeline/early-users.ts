@@ -3,7 +3,7 @@ import { createFileUsers, type FileUsers } from '../db/repositories/users.js';
 import type { Queryable } from '../db/types.js';
 import { GENRES, genreIndex } from '../features/genres.js';
 import type { RatingColumns } from './rating-columns.js';
-import { fileProfiles, float4Text, type FileUserIndex } from './rating-load.js';
+import { fileProfiles, profileText, type FileUserIndex } from './rating-load.js';
 
 interface UserRows {
   /** First and last row (the rows between are its own while the state is 'open'). */
@@ -232,7 +232,7 @@ export class EarlyUsers {
     }
   }
 
-  /** One user's vector from its rows, as fileProfiles computes it (float64 sums, float32 shares). */
+  /** One user's vector from its rows, as fileProfiles computes it (float64 sums, then profileText). */
   private vector(rows: { movie: Int32Array; half: Uint8Array }): string {
     const sums = new Float64Array(GENRES.length);
     let total = 0;
@@ -242,9 +242,7 @@ export class EarlyUsers {
       const s = this.slots[rows.movie[i]];
       if (s) for (let g = 0; g < s.length; g++) sums[s[g]] += r;
     }
-    const parts = new Array<string>(GENRES.length);
-    for (let g = 0; g < parts.length; g++) parts[g] = total > 0 ? float4Text(Math.fround(sums[g] / total)) : '0';
-    return `{${parts.join(',')}}`;
+    return profileText(sums, total);
   }
 
   /** A pair listed twice among the user's rows: left to the file's deduplication and the usual way. */

@@ -1,5 +1,3 @@
-import { duplicatesInOrder, indexUsers, loadOrder } from './rating-load.js';
-
 /**
  * The accepted ratings of one file as columns of typed arrays (about 25 bytes a row instead of an object
  * each), grown by doubling. Ratings are kept as half-steps (rating × 2, 1…10).
@@ -70,14 +68,4 @@ export class RatingColumns {
     this.timestamp = grown(this.timestamp, Float64Array);
     this.line = grown(this.line, Float64Array);
   }
-}
-
-/**
- * Marks the rows that lose to another row of the same (user, movie): the latest timestamp wins, and among
- * equal timestamps the later line. Returns a flag per row (1 = duplicate to reject) and how many there are.
- * (processRatings does the same through loadOrder, whose order the load then reuses.)
- */
-export function markDuplicates(c: RatingColumns): { loser: Uint8Array; count: number } {
-  const index = indexUsers(c);
-  return duplicatesInOrder(c, index.rowUser, loadOrder(c, index));
 }

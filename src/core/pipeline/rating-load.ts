@@ -130,8 +130,6 @@ function loadOrderByComparison(rows: RatingColumns, index: FileUserIndex): Int32
   return order;
 }
 
-
-
 /**
  * Each user's genre profile over the file's rows (genreProfile of features/genres.ts, summed in float64 and
  * rounded to float32 as the SQL version is; ratings are half-steps, so the sums are exact in any order), as
@@ -174,17 +172,19 @@ export function fileProfiles(
     for (let g = start[m]; g < start[m + 1]; g++) sums[u * k + slots[g]] += r;
   }
   const vectors = new Array<string>(n);
-  const parts = new Array<string>(k);
-  for (let u = 0; u < n; u++) {
-    if (only && !only[u]) {
-      vectors[u] = '';
-      continue;
-    }
-    const total = totals[u];
-    for (let g = 0; g < k; g++) parts[g] = total > 0 ? float4Text(Math.fround(sums[u * k + g] / total)) : '0';
-    vectors[u] = `{${parts.join(',')}}`;
-  }
+  for (let u = 0; u < n; u++) vectors[u] = only && !only[u] ? '' : profileText(sums.subarray(u * k, (u + 1) * k), totals[u]);
   return { vectors, counts };
+}
+
+/**
+ * A user's vector as a PostgreSQL array literal: each genre's share of the rating total (float64 sums, rounded
+ * to float32 as the SQL version is), 0 for a user whose total is 0. fileProfiles and the early users step
+ * (early-users.ts) both write vectors with it, so the two cannot drift apart.
+ */
+export function profileText(genreSums: Float64Array, total: number): string {
+  const parts = new Array<string>(genreSums.length);
+  for (let g = 0; g < genreSums.length; g++) parts[g] = total > 0 ? float4Text(Math.fround(genreSums[g] / total)) : '0';
+  return `{${parts.join(',')}}`;
 }
 
 /**
