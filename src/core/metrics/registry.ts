@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CounterBatch } from './counter-batch.js';
 import { METRICS } from './names.js';
 
 /**
@@ -10,8 +11,15 @@ export function createMetrics() {
   collectDefaultMetrics({ register });
   const httpLabels = ['method', 'route', 'status_code'] as const;
   const modelLabels = ['algorithm', 'version'] as const;
+  // The counters of every request, counted on the hot path in plain fields (counter-batch.ts).
+  const counted = {
+    httpRequests: new CounterBatch<(typeof httpLabels)[number]>(),
+    recommendations: new CounterBatch<(typeof modelLabels)[number]>(),
+    cacheHits: new CounterBatch<(typeof modelLabels)[number]>(),
+  };
   const m = {
     register,
+    counted,
     httpRequestDuration: new Histogram({
       name: METRICS.httpRequestDuration,
       help: 'HTTP request duration in seconds, by method, route template and status',
@@ -24,12 +32,18 @@ export function createMetrics() {
       help: 'HTTP requests, by method, route template and status',
       labelNames: httpLabels,
       registers: [register],
+      collect() {
+        counted.httpRequests.flushInto(this);
+      },
     }),
     recommendationsTotal: new Counter({
       name: METRICS.recommendationsTotal,
       help: 'Recommendation lists served, by model',
       labelNames: modelLabels,
       registers: [register],
+      collect() {
+        counted.recommendations.flushInto(this);
+      },
     }),
     recommendationDuration: new Histogram({
       name: METRICS.recommendationDuration,
@@ -48,6 +62,9 @@ export function createMetrics() {
       help: 'Recommendation lists served from the cache (same model, same user history, same n), by model',
       labelNames: modelLabels,
       registers: [register],
+      collect() {
+        counted.cacheHits.flushInto(this);
+      },
     }),
     usersCreatedTotal: new Counter({
       name: METRICS.usersCreatedTotal,
