@@ -8,6 +8,13 @@ export const HISTORY_CHANNEL = 'reco_history_changed';
 
 export type CachedHistory = UserHistory & { fingerprint: string };
 
+interface Slot {
+  history: CachedHistory;
+  clientId: number;
+  /** The value of `clock` when the slot last moved to the young end of `order`. */
+  moved: number;
+}
+
 export interface HistoryCacheOptions {
   /** Ratings held at most, over all cached users (a user without ratings counts as one). */
   capacityRatings: number;
@@ -25,11 +32,18 @@ export interface HistoryCacheOptions {
  * may have read the rows before that commit. If the LISTEN connection stops delivering (checked by a heartbeat
  * NOTIFY the server sends itself), the cache empties and is bypassed until notifications flow again: the stale
  * window is then at most 3 heartbeats, otherwise the time a NOTIFY takes to arrive (milliseconds).
- * Least-recently-used eviction on a Map (insertion order).
+ * Least-recently-used eviction on a Map (insertion order), approximately: a hit moves its entry to the young end
+ * only when it is not among the most recently moved half, so that a busy user costs a lookup, not a delete and a
+ * re-insert, on every request.
  */
 export class HistoryCache {
-  private readonly entries = new Map<string, CachedHistory>();
-  private readonly keyOfUser = new Map<number, string>();
+  /** Per client, per user id of that client (number keys: no key string to build and hash per request). */
+  private readonly byClient = new Map<number, Map<number, Slot>>();
+  /** Every slot, least recently used first (a Set keeps insertion order). */
+  private readonly order = new Set<Slot>();
+  /** Counts moves to the young end; a slot's `moved` says when it last moved. */
+  private clock = 0;
+  private readonly slotOfUser = new Map<number, Slot>();
   private held = 0;
   private epoch = 0;
   /** Notifications are known to arrive (a heartbeat of ours came back recently). */
@@ -54,7 +68,7 @@ export class HistoryCache {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.order.size;
   }
 
   /** Whether entries are kept now (LISTEN confirmed); false while it is not, and then every get reads the database. */
@@ -88,30 +102,30 @@ export class HistoryCache {
   async get(clientId: number, externalId: number): Promise<CachedHistory | undefined> {
     const hit = this.peek(clientId, externalId);
     if (hit) return hit;
-    const key = `${clientId}:${externalId}`;
     const epoch = this.epoch;
     const loaded = await findUserHistory(this.db, clientId, externalId);
     // Kept only if no invalidation arrived meanwhile: the read may predate that commit.
-    if (loaded && this.live && this.enabled && epoch === this.epoch) this.put(key, loaded);
+    if (loaded && this.live && this.enabled && epoch === this.epoch) this.put(clientId, loaded);
     return loaded;
   }
 
   /** The user's history when it is in memory (marked as recently used), else undefined: never a query. */
   peek(clientId: number, externalId: number): CachedHistory | undefined {
-    const key = `${clientId}:${externalId}`;
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
+    const slot = this.byClient.get(clientId)?.get(externalId);
+    if (slot === undefined) return undefined;
+    if (this.clock - slot.moved >= this.order.size >>> 1) {
+      this.order.delete(slot);
+      this.order.add(slot);
+      slot.moved = ++this.clock;
     }
-    return hit;
+    return slot.history;
   }
 
   /** This server changed the user's history (the NOTIFY will follow; the next read must not wait for it). */
   invalidateUser(userId: number): void {
     this.epoch++;
-    const key = this.keyOfUser.get(userId);
-    if (key !== undefined) this.remove(key);
+    const slot = this.slotOfUser.get(userId);
+    if (slot !== undefined) this.remove(slot);
   }
 
   invalidateAll(): void {
@@ -119,29 +133,34 @@ export class HistoryCache {
     this.dropAll();
   }
 
-  private put(key: string, h: CachedHistory): void {
-    const previous = this.entries.get(key);
-    if (previous) this.remove(key);
-    this.entries.set(key, h);
-    this.keyOfUser.set(h.userId, key);
+  private put(clientId: number, h: CachedHistory): void {
+    let users = this.byClient.get(clientId);
+    if (users === undefined) this.byClient.set(clientId, (users = new Map()));
+    const previous = users.get(h.externalId) ?? this.slotOfUser.get(h.userId);
+    if (previous) this.remove(previous);
+    const slot: Slot = { history: h, clientId, moved: ++this.clock };
+    users.set(h.externalId, slot);
+    this.order.add(slot);
+    this.slotOfUser.set(h.userId, slot);
     this.held += Math.max(1, h.movieIds.length);
-    for (const oldest of this.entries.keys()) {
-      if (this.held <= this.options.capacityRatings || this.entries.size <= 1) break;
+    for (const oldest of this.order) {
+      if (this.held <= this.options.capacityRatings || this.order.size <= 1) break;
       this.remove(oldest);
     }
   }
 
-  private remove(key: string): void {
-    const h = this.entries.get(key);
-    if (!h) return;
-    this.entries.delete(key);
-    this.keyOfUser.delete(h.userId);
+  private remove(slot: Slot): void {
+    if (!this.order.delete(slot)) return;
+    const h = slot.history;
+    this.byClient.get(slot.clientId)?.delete(h.externalId);
+    this.slotOfUser.delete(h.userId);
     this.held -= Math.max(1, h.movieIds.length);
   }
 
   private dropAll(): void {
-    this.entries.clear();
-    this.keyOfUser.clear();
+    this.byClient.clear();
+    this.order.clear();
+    this.slotOfUser.clear();
     this.held = 0;
   }
 
@@ -162,8 +181,8 @@ export class HistoryCache {
     for (const part of payload.split(',')) {
       const id = Number(part);
       if (!Number.isSafeInteger(id)) return this.invalidateAll();
-      const key = this.keyOfUser.get(id);
-      if (key !== undefined) this.remove(key);
+      const slot = this.slotOfUser.get(id);
+      if (slot !== undefined) this.remove(slot);
     }
   }
 

@@ -86,8 +86,9 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
 
 /** The counters of one answered request, the same whichever way it was answered. */
 function countServed(ctx: AppContext, loaded: { version: string }, labels: { algorithm: string; version: string }, cacheHit: boolean): void {
-  if (cacheHit) ctx.metrics.recommendationCacheHitsTotal.inc(labels);
-  ctx.metrics.recommendationsTotal.inc(labels);
+  const key = `${labels.algorithm} ${labels.version}`;
+  if (cacheHit) ctx.metrics.counted.cacheHits.slot(key, () => labels).n++;
+  ctx.metrics.counted.recommendations.slot(key, () => labels).n++;
   if (loaded.version === FALLBACK_VERSION) ctx.metrics.recommendationFallbacksTotal.inc();
 }
 
@@ -104,12 +105,21 @@ export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput)
   if (!loaded) return undefined;
   const found = ctx.histories.peek(input.clientId, input.userId);
   if (!found) return undefined;
-  const recs = ctx.recommendations.get(RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint));
+  const generation = ctx.catalogue.generation;
+  const last = ctx.recommendations.keptAnswer(found);
+  if (last && last.n === input.n && last.version === loaded.version && last.algorithm === loaded.algorithm && last.generation === generation) {
+    countServed(ctx, loaded, last.labels, true);
+    return last.bytes;
+  }
+  const key = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
+  const recs = ctx.recommendations.get(key);
   if (!recs) return undefined;
   const done = rendered.get(recs);
-  if (!done || done.generation !== ctx.catalogue.generation) return undefined;
+  if (!done || done.generation !== generation) return undefined;
   const body = bodies.get(done.items);
   if (!body || body.userId !== found.externalId || body.version !== loaded.version || body.algorithm !== loaded.algorithm) return undefined;
+  // The history cache replaces its entry whenever the history changes: `found` stands for this very history.
+  ctx.recommendations.keepAnswer(found, key, { n: input.n, version: loaded.version, algorithm: loaded.algorithm, generation, labels: body.labels, bytes: body.bytes });
   countServed(ctx, loaded, body.labels, true);
   return body.bytes;
 }

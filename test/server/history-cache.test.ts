@@ -89,7 +89,7 @@ describeEachEngine('history cache', (t) => {
 
     beforeAll(async () => {
       client = Number((await t.db.query('SELECT id FROM clients WHERE username = $1', [`hc-${t.engine}`])).rows[0].id);
-      for (let i = 0; i < 2; i++) await call(a.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 10 + i, rating: 4 }] } });
+      for (let i = 0; i < 4; i++) await call(a.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 10 + i, rating: 4 }] } });
     });
     const internalId = async (ext: number) => Number((await t.db.query('SELECT id FROM users WHERE client_id = $1 AND external_id = $2', [client, ext])).rows[0].id);
 
@@ -130,6 +130,24 @@ describeEachEngine('history cache', (t) => {
       expect(cache.size).toBe(1);
       await cache.get(client, 2);
       expect(cache.size).toBe(1);
+    });
+
+    it('keeps a user read again over one read less recently when it must evict', async () => {
+      // Users 2 to 5 have one rating each: room for three.
+      cache = new HistoryCache(t.db, { capacityRatings: 3 });
+      await cache.start();
+      for (const u of [2, 3, 4]) await cache.get(client, u);
+      expect(cache.peek(client, 2)).toBeDefined();
+      await cache.get(client, 5);
+      expect(cache.size).toBe(3);
+      expect(cache.peek(client, 3)).toBeUndefined();
+      expect(cache.peek(client, 2)).toBeDefined();
+      expect(cache.peek(client, 4)).toBeDefined();
+      // Read many times, an entry stays; the others still leave oldest first.
+      for (let i = 0; i < 10; i++) cache.peek(client, 5);
+      await cache.get(client, 3);
+      expect(cache.peek(client, 2)).toBeUndefined();
+      expect(cache.peek(client, 5)).toBeDefined();
     });
 
     it('empties and bypasses itself when notifications stop arriving, and recovers', async () => {
