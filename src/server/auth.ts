@@ -28,6 +28,16 @@ const VERIFIED_TOKENS = 10_000;
 
 type Done = (err?: unknown) => void;
 
+/** The Authorization header a connection sent last, once its token verified (see TokenAuthenticator.remembered). */
+const LAST_TOKEN = Symbol('reco.lastToken');
+interface RememberedHeader {
+  header: string;
+  user: AuthenticatedClient;
+  exp: number;
+  /** The authenticator that verified it (tests run servers with different secrets in one process). */
+  owner: TokenAuthenticator;
+}
+
 /**
  * Bearer-JWT authentication with passport-jwt (HS256 only: "alg: none" and RS/HS confusion are refused).
  * A client disabled after its token was issued is refused within CLIENT_CHECK_TTL_MS.
@@ -79,6 +89,19 @@ export class TokenAuthenticator {
     };
   }
 
+  /**
+   * The common case decided at once: a token this server verified before, not expired, of a client whose status
+   * was checked within CLIENT_CHECK_TTL_MS. Sets req.user and returns true; false means "call authenticate".
+   */
+  authenticateKnown(req: IncomingMessage): boolean {
+    const user = this.remembered(req);
+    if (user === undefined) return false;
+    const until = this.checked.get(user.clientId);
+    if (until === undefined || until <= Date.now()) return false;
+    (req as any).user = user;
+    return true;
+  }
+
   /** The same for a bare node:http request: `done()` with req.user set, or `done(err)`. */
   authenticate(req: IncomingMessage, done: Done): void {
     const known = this.remembered(req);
@@ -92,11 +115,23 @@ export class TokenAuthenticator {
 
   /** The client of a token verified before and not yet expired (jsonwebtoken's rule: expired when now >= exp). */
   private remembered(req: IncomingMessage): AuthenticatedClient | undefined {
+    // A keep-alive connection usually sends the same header on every request: compared as it came, it needs
+    // neither the bearer parsing nor a hash of the token.
+    const header = req.headers.authorization;
+    const socket = req.socket as IncomingMessage['socket'] & { [LAST_TOKEN]?: RememberedHeader };
+    const last = socket[LAST_TOKEN];
+    if (last !== undefined && last.header === header && last.owner === this) {
+      if (Math.floor(Date.now() / 1000) < last.exp) return last.user;
+      socket[LAST_TOKEN] = undefined;
+    }
     const token = this.extract(req as Request);
     if (!token) return undefined;
     const v = this.verified.get(token);
     if (!v) return undefined;
-    if (Math.floor(Date.now() / 1000) < v.exp) return v.user;
+    if (Math.floor(Date.now() / 1000) < v.exp) {
+      if (header !== undefined) socket[LAST_TOKEN] = { header, user: v.user, exp: v.exp, owner: this };
+      return v.user;
+    }
     this.verified.delete(token);
     return undefined;
   }

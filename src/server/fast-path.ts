@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express, Request } from 'express';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError, parseInput, silentLogger, toHttpError } from './http-errors.js';
-import { recordRequest } from './metrics-middleware.js';
+import { recordRequest, routeRecorder } from './metrics-middleware.js';
 import { cachedRecommendationBody, recommendationBody, recommendFor } from './recommend.js';
 import { RecommendationRequest } from './schemas.js';
 
@@ -25,6 +25,59 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
   // req.ip as Express computes it: the socket's address, or through its trusted proxies when configured.
   const ipOf = trustProxy ? (req: IncomingMessage) => (Object.setPrototypeOf(req, app.request) as Request).ip : (req: IncomingMessage) => req.socket.remoteAddress;
 
+  const record = routeRecorder(ctx.metrics, ctx.logger, 'POST', '/recommendations', '/recommendations');
+
+  const finish = (req: FastRequest, status: number, body: string | Buffer) => {
+    const state = req[STATE]!;
+    state.res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
+    state.res.end(body);
+    const seconds = Number(process.hrtime.bigint() - state.start) / 1e9;
+    const client = req.user?.username;
+    // From the route on, Express's errors carry the route template; before it (a body that is not JSON), not.
+    if (state.routed) record(status, seconds, client, ipOf(req));
+    else recordRequest(ctx.metrics, ctx.logger, { method: 'POST', url: req.url!, route: 'unmatched', status, seconds, client, ip: ipOf(req) });
+  };
+  const fail = (req: FastRequest, err: unknown) => {
+    const e = toHttpError(err, logger, req);
+    if (req[STATE]!.res.headersSent) return;
+    finish(req, e.status, JSON.stringify(errorBody(e)));
+  };
+  /** After authentication: the schema, then the answer (in this tick when everything is in memory). */
+  const answer = (req: FastRequest, body: unknown) => {
+    let input;
+    try {
+      input = parseInput(RecommendationRequest, body);
+    } catch (err) {
+      return fail(req, err);
+    }
+    const request = { clientId: req.user!.clientId, userId: input.user_id, history: input.history, n: input.n };
+    const cached = cachedRecommendationBody(ctx, request);
+    if (cached) return finish(req, 200, cached);
+    recommendFor(ctx, request).then(
+      (out) => finish(req, 200, recommendationBody(out)),
+      (err) => fail(req, err),
+    );
+  };
+  // The request's events, shared by all requests (no closures per request): `this` is the request.
+  function onData(this: FastRequest, chunk: Buffer) {
+    const state = this[STATE]!;
+    if (state.body === undefined) state.body = chunk;
+    else (state.more ??= []).push(chunk);
+  }
+  function onEnd(this: FastRequest) {
+    const req = this;
+    let body: unknown;
+    try {
+      const { body: first, more } = req[STATE]!;
+      body = parseJsonBody(more ? Buffer.concat([first!, ...more]).toString('utf8') : (first?.toString('utf8') ?? ''));
+    } catch (err) {
+      return fail(req, err);
+    }
+    req[STATE]!.routed = true;
+    if (ctx.auth.authenticateKnown(req)) return answer(req, body);
+    ctx.auth.authenticate(req, (authErr) => (authErr ? fail(req, authErr) : answer(req, body)));
+  }
+
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== '/recommendations') return false;
     const h = req.headers;
@@ -34,58 +87,21 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
     const length = h['content-length'] === undefined ? NaN : Number(h['content-length']);
     if (!(length >= 0 && length <= limit)) return false;
 
-    const start = process.hrtime.bigint();
-    let route = 'unmatched';
-    const finish = (status: number, body: string | Buffer) => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
-      res.end(body);
-      recordRequest(ctx.metrics, ctx.logger, {
-        method: 'POST',
-        url: req.url!,
-        route,
-        status,
-        seconds: Number(process.hrtime.bigint() - start) / 1e9,
-        client: (req as { user?: { username: string } }).user?.username,
-        ip: ipOf(req),
-      });
-    };
-    const fail = (err: unknown) => {
-      const e = toHttpError(err, logger, req);
-      if (res.headersSent) return;
-      finish(e.status, JSON.stringify(errorBody(e)));
-    };
-
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('error', () => {}); // an aborted upload: nobody to answer
-    req.on('end', () => {
-      let body: unknown;
-      try {
-        body = parseJsonBody(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
-      } catch (err) {
-        return fail(err);
-      }
-      // From here on Express would be inside the route: its errors carry the route template.
-      route = '/recommendations';
-      ctx.auth.authenticate(req, (authErr) => {
-        if (authErr) return fail(authErr);
-        let input;
-        try {
-          input = parseInput(RecommendationRequest, body);
-        } catch (err) {
-          return fail(err);
-        }
-        const { clientId } = (req as unknown as { user: { clientId: number } }).user;
-        const request = { clientId, userId: input.user_id, history: input.history, n: input.n };
-        // Everything in memory (the common case of a known user asking again): answered in this tick.
-        const cached = cachedRecommendationBody(ctx, request);
-        if (cached) return finish(200, cached);
-        recommendFor(ctx, request).then((out) => finish(200, recommendationBody(out)), fail);
-      });
-    });
+    (req as FastRequest)[STATE] = { res, start: process.hrtime.bigint(), body: undefined, more: undefined, routed: false };
+    req.on('data', onData);
+    req.on('error', ignore); // an aborted upload: nobody to answer
+    req.on('end', onEnd);
     return true;
   };
 }
+
+/** What the fast path keeps on a request it took. */
+const STATE = Symbol('reco.fastPath');
+type FastRequest = IncomingMessage & {
+  [STATE]?: { res: ServerResponse; start: bigint; body: Buffer | undefined; more: Buffer[] | undefined; routed: boolean };
+  user?: { clientId: number; username: string };
+};
+const ignore = () => {};
 
 const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
 

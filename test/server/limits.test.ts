@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { resolveJwtSecret } from '../../src/core/auth/jwt-secret.js';
 import type { RecoServer } from '../../src/server/index.js';
@@ -51,6 +52,40 @@ describeEachEngine('server limits', (t) => {
     const late = await call(s.url!, 'GET', '/movies?limit=1', { token });
     expect(late.status).toBe(401);
     expect(late.body.message).toMatch(/expired/);
+  });
+
+  it('refuses an expired token on the keep-alive connection that used it while valid (fast path)', async () => {
+    const source = new SwitchableSource();
+    source.models.set('v1', rankingModel('v1'));
+    source.active = 'v1';
+    const s = await start({ modelSource: source, config: { dataDir: tempDir(), jwtSecret: 'z'.repeat(40), tokenTtlSeconds: 1, production: false } });
+    const token = await registerAndLogin(s.url!, `ttlka-${t.engine}`);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const ask = (json: unknown) =>
+      new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const body = JSON.stringify(json);
+        const req = http.request(`${s.url}/recommendations`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } }, (res) => {
+          sockets.add(res.socket);
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      const created = await ask({ history: [{ movie_id: 1, rating: 5 }] });
+      expect(created.status).toBe(200);
+      for (let i = 0; i < 3; i++) expect((await ask({ user_id: created.body.user_id })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 2100));
+      const late = await ask({ user_id: created.body.user_id });
+      expect(sockets.size).toBe(1);
+      expect(late.status).toBe(401);
+      expect(late.body.message).toMatch(/expired/);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('refuses a client disabled after its token was issued', async () => {
