@@ -21,6 +21,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { buildCli } from './built-cli.js';
 import { GENRES } from '../src/core/features/genres.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -116,26 +117,6 @@ interface IngestRun {
   inProcessSeconds: number;
   peakRssBytes: number;
   summary: any;
-}
-
-/**
- * The CLI as installed: the sources compiled by tsc into `dir`/dist next to a copy of package.json,
- * bin/run.js and the oclif manifest, node_modules linked. Undefined (and why, on stderr) when the sources do not compile.
- */
-function buildCli(dir: string): string | undefined {
-  try {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', path.join(dir, 'dist')], { stdio: 'pipe' });
-  } catch (err: any) {
-    console.error(`(the built CLI is skipped: tsc failed: ${String(err.stdout ?? err.message).slice(0, 500)})`);
-    return undefined;
-  }
-  fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
-  fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
-  fs.copyFileSync(path.join(ROOT, 'bin/run.js'), path.join(dir, 'bin/run.js'));
-  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-  // As `npm run build` does: the oclif manifest, without which oclif imports every command module at start-up.
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/oclif/bin/run.js'), 'manifest'], { cwd: dir, stdio: 'pipe', env: { ...process.env, NODE_ENV: 'production', OCLIF_SKIP_NEW_VERSION_CHECK: 'true' } });
-  return path.join(dir, 'bin/run.js');
 }
 
 /** `reco ingest` as a child process: through tsx from the sources, or the built CLI's run.js. */

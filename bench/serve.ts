@@ -7,7 +7,7 @@
  * Both servers run as child processes (the load generator, autocannon, runs here), the API on the local
  * PostgreSQL with data/initial_data ingested and a model trained. Env: RECO_BENCH_PG_URL (admin connection),
  * BENCH_ALGORITHM (default: train's default), BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32),
- * BENCH_PAIRS (default 3): the bare server and the API are measured in alternation, this many times each, and
+ * BENCH_PAIRS (default 5): the bare server and the API are measured in alternation, this many times each, and
  * the ratio is the median of the pairs' ratios (load from other jobs on a shared machine drifts within a run).
  * Also measured, once each: an Express 5 app with no middleware answering the same 1 KB (what the framework
  * costs), the API with --no-fast-path (the same route through Express), GET /healthz, and the API without caches.
@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
+import { buildCli } from './built-cli.js';
 import { openLoop } from './open-loop.js';
 import pg from 'pg';
 import { openDatabase } from '../src/core/db/open.js';
@@ -31,7 +32,7 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const PASSWORD = 'bench password 123';
 
 async function adminQuery(sql: string) {
@@ -150,17 +151,20 @@ async function main() {
       await db.close();
     }
 
-    const api = await startChild(['--import', 'tsx', 'bin/dev.js', 'serve', '--port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve.log'));
+    // The servers run as users run them: the built CLI (through tsx from the sources, a request costs more CPU).
+    const cli = buildCli(path.join(work, 'cli'));
+    if (!cli) throw new Error('the sources do not compile: no built CLI to measure');
+    const api = await startChild([cli, 'serve', '--port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve.log'));
     children.push(api.child);
     // The same server without caches: every request reads the history and scores (the cold path).
-    const cold = await startChild(['--import', 'tsx', 'bin/dev.js', 'serve', '--port', '0', '--cache-size', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-cold.log'));
+    const cold = await startChild([cli, 'serve', '--port', '0', '--cache-size', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-cold.log'));
     children.push(cold.child);
     // The same route through Express only (the fast path off).
-    const viaExpress = await startChild(['--import', 'tsx', 'bin/dev.js', 'serve', '--port', '0', '--no-fast-path'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-express.log'));
+    const viaExpress = await startChild([cli, 'serve', '--port', '0', '--no-fast-path'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-express.log'));
     children.push(viaExpress.child);
-    const bare = await startChild(['--import', 'tsx', 'bench/bare-server.ts'], {}, path.join(work, 'bare.log'));
+    const bare = await startChild(['bench/bare-server.mjs'], {}, path.join(work, 'bare.log'));
     children.push(bare.child);
-    const bareExpress = await startChild(['--import', 'tsx', 'bench/bare-server.ts', '--express'], {}, path.join(work, 'bare-express.log'));
+    const bareExpress = await startChild(['bench/bare-server.mjs', '--express'], {}, path.join(work, 'bare-express.log'));
     children.push(bareExpress.child);
 
     const tokenRes = await fetch(`${api.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: PASSWORD }) });

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Express, Request } from 'express';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError, parseInput, silentLogger, toHttpError } from './http-errors.js';
@@ -31,7 +32,7 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
     const state = req[STATE]!;
     state.res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
     state.res.end(body);
-    const seconds = Number(process.hrtime.bigint() - state.start) / 1e9;
+    const seconds = (performance.now() - state.start) / 1000;
     const client = req.user?.username;
     // From the route on, Express's errors carry the route template; before it (a body that is not JSON), not.
     if (state.routed) record(status, seconds, client, ipOf(req));
@@ -87,7 +88,7 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
     const length = h['content-length'] === undefined ? NaN : Number(h['content-length']);
     if (!(length >= 0 && length <= limit)) return false;
 
-    (req as FastRequest)[STATE] = { res, start: process.hrtime.bigint(), body: undefined, more: undefined, routed: false };
+    (req as FastRequest)[STATE] = { res, start: performance.now(), body: undefined, more: undefined, routed: false };
     req.on('data', onData);
     req.on('error', ignore); // an aborted upload: nobody to answer
     req.on('end', onEnd);
@@ -98,7 +99,7 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
 /** What the fast path keeps on a request it took. */
 const STATE = Symbol('reco.fastPath');
 type FastRequest = IncomingMessage & {
-  [STATE]?: { res: ServerResponse; start: bigint; body: Buffer | undefined; more: Buffer[] | undefined; routed: boolean };
+  [STATE]?: { res: ServerResponse; start: number; body: Buffer | undefined; more: Buffer[] | undefined; routed: boolean };
   user?: { clientId: number; username: string };
 };
 const ignore = () => {};
