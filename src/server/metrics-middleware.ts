@@ -21,9 +21,10 @@ export interface RequestRecord {
 
 /** One request in the histogram, the counter and the access log: shared by Express and the fast path. */
 export function recordRequest(metrics: RecoMetrics, logger: Logger | undefined, r: RequestRecord): void {
-  const counted = metrics.counted.httpRequests.slot(`${r.method} ${r.route} ${r.status}`, () => ({ method: r.method, route: r.route, status_code: String(r.status) }));
+  const key = `${r.method} ${r.route} ${r.status}`;
+  const counted = metrics.counted.httpRequests.slot(key, () => ({ method: r.method, route: r.route, status_code: String(r.status) }));
   counted.n++;
-  metrics.httpRequestDuration.observe(counted.labels, r.seconds);
+  metrics.httpRequestDuration.observe(metrics.httpRequestDuration.slot(key, () => counted.labels), r.seconds);
   logger?.info({ method: r.method, url: r.url, route: r.route, status: r.status, ms: Math.round(r.seconds * 1e5) / 100, client: r.client, ip: r.ip }, 'request');
 }
 
@@ -33,12 +34,16 @@ export function recordRequest(metrics: RecoMetrics, logger: Logger | undefined, 
  */
 export function routeRecorder(metrics: RecoMetrics, logger: Logger | undefined, method: string, url: string, route: string) {
   const log = logger?.child({ method, url, route });
-  const slotOf = (status: number) => metrics.counted.httpRequests.slot(`${method} ${route} ${status}`, () => ({ method, route, status_code: String(status) }));
-  const ok = slotOf(200);
+  const slotsOf = (status: number) => {
+    const key = `${method} ${route} ${status}`;
+    const counted = metrics.counted.httpRequests.slot(key, () => ({ method, route, status_code: String(status) }));
+    return { counted, timed: metrics.httpRequestDuration.slot(key, () => counted.labels) };
+  };
+  const ok = slotsOf(200);
   return (status: number, seconds: number, client: string | undefined, ip: string | undefined): void => {
-    const counted = status === 200 ? ok : slotOf(status);
+    const { counted, timed } = status === 200 ? ok : slotsOf(status);
     counted.n++;
-    metrics.httpRequestDuration.observe(counted.labels, seconds);
+    metrics.httpRequestDuration.observe(timed, seconds);
     log?.info({ status, ms: Math.round(seconds * 1e5) / 100, client, ip }, 'request');
   };
 }
