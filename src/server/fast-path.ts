@@ -89,8 +89,9 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
     if (!(length >= 0 && length <= limit)) return false;
 
     (req as FastRequest)[STATE] = { res, start: performance.now(), body: undefined, more: undefined, routed: false };
+    // No 'error' listener: node:http gives an aborted request's error only to listeners (IncomingMessage#_destroy),
+    // and there is nobody to answer (test: a client that goes away in the middle of its body).
     req.on('data', onData);
-    req.on('error', ignore); // an aborted upload: nobody to answer
     req.on('end', onEnd);
     return true;
   };
@@ -102,7 +103,6 @@ type FastRequest = IncomingMessage & {
   [STATE]?: { res: ServerResponse; start: number; body: Buffer | undefined; more: Buffer[] | undefined; routed: boolean };
   user?: { clientId: number; username: string };
 };
-const ignore = () => {};
 
 const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
 

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import jwt from 'jsonwebtoken';
 import type { RecoServer } from '../../src/server/index.js';
 import { describeEachEngine } from '../helpers/engines.js';
@@ -136,6 +137,21 @@ describeEachEngine('POST /recommendations fast path', (t) => {
     let after = await raw(6);
     for (let i = 0; i < 50 && after.text === first.text; i++) after = await raw(6); // the other server's NOTIFY is asynchronous
     expect(JSON.parse(after.text).recommendations.map((r: any) => r.movie_id)).not.toContain(top);
+  });
+
+  it('survives a client that goes away in the middle of its body, and answers the next one', async () => {
+    const before = fast.fastPathRequests!;
+    const { port } = new URL(fast.url!);
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${token}\r\nContent-Length: 100\r\n\r\n{"user_id":`);
+        setTimeout(() => socket.destroy(), 50);
+      });
+      socket.on('close', () => setTimeout(resolve, 100));
+      socket.on('error', reject);
+    });
+    expect(fast.fastPathRequests!).toBe(before + 1);
+    expect((await call(fast.url!, 'POST', '/recommendations', { token, json: { user_id: aliceId } })).status).toBe(200);
   });
 
   it('counts the same requests under the same labels in /metrics', async () => {
