@@ -19,12 +19,18 @@ export interface RequestRecord {
   ip: string | undefined;
 }
 
+/** The request counter's and the duration histogram's slots of one method, route and status. */
+function requestSlots(metrics: RecoMetrics, method: string, route: string, status: number) {
+  const key = `${method} ${route} ${status}`;
+  const counted = metrics.counted.httpRequests.slot(key, () => ({ method, route, status_code: String(status) }));
+  return { counted, timed: metrics.httpRequestDuration.slot(key, () => counted.labels) };
+}
+
 /** One request in the histogram, the counter and the access log: shared by Express and the fast path. */
 export function recordRequest(metrics: RecoMetrics, logger: Logger | undefined, r: RequestRecord): void {
-  const key = `${r.method} ${r.route} ${r.status}`;
-  const counted = metrics.counted.httpRequests.slot(key, () => ({ method: r.method, route: r.route, status_code: String(r.status) }));
+  const { counted, timed } = requestSlots(metrics, r.method, r.route, r.status);
   counted.n++;
-  metrics.httpRequestDuration.observe(metrics.httpRequestDuration.slot(key, () => counted.labels), r.seconds);
+  metrics.httpRequestDuration.observe(timed, r.seconds);
   logger?.info({ method: r.method, url: r.url, route: r.route, status: r.status, ms: Math.round(r.seconds * 1e5) / 100, client: r.client, ip: r.ip }, 'request');
 }
 
@@ -34,14 +40,9 @@ export function recordRequest(metrics: RecoMetrics, logger: Logger | undefined, 
  */
 export function routeRecorder(metrics: RecoMetrics, logger: Logger | undefined, method: string, url: string, route: string) {
   const log = logger?.child({ method, url, route });
-  const slotsOf = (status: number) => {
-    const key = `${method} ${route} ${status}`;
-    const counted = metrics.counted.httpRequests.slot(key, () => ({ method, route, status_code: String(status) }));
-    return { counted, timed: metrics.httpRequestDuration.slot(key, () => counted.labels) };
-  };
-  const ok = slotsOf(200);
+  const ok = requestSlots(metrics, method, route, 200);
   return (status: number, seconds: number, client: string | undefined, ip: string | undefined): void => {
-    const { counted, timed } = status === 200 ? ok : slotsOf(status);
+    const { counted, timed } = status === 200 ? ok : requestSlots(metrics, method, route, status);
     counted.n++;
     metrics.httpRequestDuration.observe(timed, seconds);
     log?.info({ status, ms: Math.round(seconds * 1e5) / 100, client, ip }, 'request');
