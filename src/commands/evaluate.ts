@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
-import { evaluate, loadDatasetDir, SPLITS, type EvaluationReport } from '../core/evaluation/index.js';
+import { evaluate, loadDatasetDir, LONG_TAIL_RANK, SPLITS, worldOracle, type EvaluationReport } from '../core/evaluation/index.js';
+import { readWorldBeside } from '../core/simulation/shaped-data.js';
 import { ALGORITHM_NAMES } from '../core/models/index.js';
 import { loadTrainingSet } from '../core/models/train.js';
 import { RecoError } from '../core/errors.js';
@@ -9,7 +10,7 @@ import { RecoError } from '../core/errors.js';
 export default class Evaluate extends RecoCommand {
   static override summary = 'Compare algorithms offline (the protocol of docs/evaluation.md)';
   static override description =
-    'Splits the ratings (per user by default, seeded), fits each algorithm on the training part and ranks the movies each user has not rated for the test part. Prints P@k, R@k, nDCG@k, MAP@k, catalogue coverage, fit and recommend times per algorithm. --from is a MovieLens folder (movies.csv, ratings.csv) or "db" for the ratings in the database. Nothing is registered: use reco train for that.';
+    'Splits the ratings (per user by default, seeded), fits each algorithm on the training part and ranks the movies each user has not rated for the test part. Prints P@k, R@k, nDCG@k, MAP@k, catalogue coverage, fit and recommend times per algorithm. --from is a MovieLens folder (movies.csv, ratings.csv) or "db" for the ratings in the database. A folder written by reco simulate data --shape holds world.json: the oracle of that world (each user ranked by the true choice probabilities) is then the first row. Nothing is registered: use reco train for that.';
   static override examples = [
     '<%= config.bin %> evaluate --from data/initial_data',
     '<%= config.bin %> evaluate --from db --algorithms popular,ease --k 20',
@@ -29,6 +30,8 @@ export default class Evaluate extends RecoCommand {
     const unknown = names.filter((n) => !ALGORITHM_NAMES.includes(n));
     if (unknown.length) throw new RecoError(`unknown algorithm ${unknown.join(', ')}: choose from ${ALGORITHM_NAMES.join(', ')}`);
     const data = flags.from === 'db' ? await this.withDb((db) => loadTrainingSet(db)) : await loadDatasetDir(flags.from);
+    // The oracle needs the file's own user ids, so only a folder (the database numbers users itself).
+    const world = flags.from === 'db' ? undefined : readWorldBeside(flags.from);
     // Two steps per algorithm (fit, score); a bar on a terminal, notes on stderr otherwise.
     const onBar = process.stderr.isTTY && !this.jsonEnabled();
     const bar = progressBar({ label: 'evaluate', total: 2 * names.length, enabled: onBar, unit: 'steps' });
@@ -37,6 +40,7 @@ export default class Evaluate extends RecoCommand {
       split: flags.split as (typeof SPLITS)[number],
       k: flags.k,
       seed: flags.seed,
+      oracle: world ? worldOracle(world, data.interactions) : undefined,
       onProgress: (m) => (onBar ? bar.update(++step) : this.note(`  ${m}`)),
     }).finally(() => bar.stop());
     this.printTable(report, flags.from);
@@ -46,8 +50,8 @@ export default class Evaluate extends RecoCommand {
   private printTable(r: EvaluationReport, from: string): void {
     const k = r.k;
     this.say(`${from}: ${r.counts.ratings} ratings, ${r.counts.users} users, ${r.counts.movies} movies; split ${r.split}, seed ${r.seed}, k ${k}; ${r.counts.evaluatedUsers} users evaluated over ${r.counts.candidates} candidate movies`);
-    const head = ['algorithm', `P@${k}`, `R@${k}`, `nDCG@${k}`, `MAP@${k}`, 'coverage', 'fit s', 'recommend s'];
-    const rows = r.rows.map((x) => [x.algorithm, x.precision.toFixed(4), x.recall.toFixed(4), x.ndcg.toFixed(4), x.map.toFixed(4), x.coverage.toFixed(3), x.fitSeconds.toFixed(2), x.recommendSeconds.toFixed(2)]);
+    const head = ['algorithm', `P@${k}`, `R@${k}`, `nDCG@${k}`, `MAP@${k}`, 'coverage', `beyond ${LONG_TAIL_RANK}`, 'fit s', 'recommend s'];
+    const rows = r.rows.map((x) => [x.algorithm, x.precision.toFixed(4), x.recall.toFixed(4), x.ndcg.toFixed(4), x.map.toFixed(4), x.coverage.toFixed(3), x.longTail.toFixed(3), x.fitSeconds.toFixed(2), x.recommendSeconds.toFixed(2)]);
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
     this.say(line(head));

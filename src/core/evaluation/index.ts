@@ -2,8 +2,9 @@ import { ALGORITHM_NAMES, getAlgorithm } from '../models/index.js';
 import type { Catalogue, Interactions } from '../models/types.js';
 import { evaluateAlgorithms, type EvaluationOptions, type EvaluationReport } from './protocol.js';
 
-export { evaluateAlgorithms, metricsRecord, scoreOnSplit, trainingMovies } from './protocol.js';
-export type { EvaluationOptions, EvaluationReport, EvaluationRow } from './protocol.js';
+export { evaluateAlgorithms, LONG_TAIL_RANK, metricsRecord, scoreOnSplit, scoreRanker, trainingMovies } from './protocol.js';
+export type { EvaluationOptions, EvaluationReport, EvaluationRow, Ranker } from './protocol.js';
+export { worldOracle } from './oracle.js';
 export { rankingMetrics } from './metrics.js';
 export { splitInteractions, SPLITS, type SplitKind } from './split.js';
 export { loadDatasetDir, TripletBuilder, type Dataset } from './dataset.js';

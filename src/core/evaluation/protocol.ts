@@ -1,4 +1,4 @@
-import type { Algorithm, Catalogue, Interactions, Recommender } from '../models/types.js';
+import type { Algorithm, Catalogue, History, Interactions, Recommender } from '../models/types.js';
 import { rankingMetrics } from './metrics.js';
 import { splitInteractions, type Split, type SplitKind } from './split.js';
 
@@ -9,7 +9,18 @@ export interface EvaluationOptions {
   /** Parameters per algorithm name. */
   params?: Record<string, Record<string, unknown>>;
   onProgress?: (message: string) => void;
+  /**
+   * A ranking that knows each user's true tastes (the simulated world's choice probabilities): scored on the same
+   * split and reported as the first row, `oracle`, the limit beside every model.
+   */
+  oracle?: Ranker;
 }
+
+/** Ranks the top k of `candidates` for row `row` of the training matrix (whose history is `history`). */
+export type Ranker = (row: number, history: History, k: number, candidates: ReadonlySet<number>) => number[];
+
+/** The training movies beyond the LONG_TAIL_RANK most rated: what a model capped at that many cannot rank. */
+export const LONG_TAIL_RANK = 3500;
 
 /** One row of the evaluation table. Metric keys are the ones the registry stores (ndcg_at_10 for k = 10). */
 export interface EvaluationRow {
@@ -20,6 +31,8 @@ export interface EvaluationRow {
   ndcg: number;
   map: number;
   coverage: number;
+  /** Share of the recommended items (all lists) outside the LONG_TAIL_RANK most rated training movies. */
+  longTail: number;
   users: number;
   fitSeconds: number;
   recommendSeconds: number;
@@ -35,23 +48,34 @@ export interface EvaluationReport {
 
 /** Scores an already fitted model on a split (EVALUATION.md "Ranking and metrics"). */
 export function scoreOnSplit(model: Recommender, split: Split, k: number): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
+  return scoreRanker((_, history, n, candidates) => model.recommend(history, n, { candidates }).map((x) => x.movieId), split, k);
+}
+
+/** Scores any ranking of the candidates on a split: the metrics of every evaluated user, averaged. */
+export function scoreRanker(rank: Ranker, split: Split, k: number): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
   const { train, test } = split;
   const candidates = trainingMovies(train);
+  const head = mostRated(train, LONG_TAIL_RANK);
   const recommendedAll = new Set<number>();
   let users = 0;
   let p = 0;
   let r = 0;
   let n = 0;
   let ap = 0;
+  let listed = 0;
+  let tail = 0;
   const started = performance.now();
   for (let u = 0; u < train.nUsers; u++) {
     if (test[u].length === 0) continue;
     const start = train.indptr[u];
     const end = train.indptr[u + 1];
     const movieIds = Array.from(train.indices.subarray(start, end), (c) => train.itemIds[c]);
-    const recs = model.recommend({ movieIds, ratings: train.ratings.subarray(start, end) }, k, { candidates });
-    const ids = recs.map((x) => x.movieId);
-    for (const id of ids) recommendedAll.add(id);
+    const ids = rank(u, { movieIds, ratings: train.ratings.subarray(start, end) }, k, candidates);
+    for (const id of ids) {
+      recommendedAll.add(id);
+      if (!head.has(id)) tail++;
+    }
+    listed += ids.length;
     const m = rankingMetrics(ids, new Set(test[u]), k);
     users++;
     p += m.precision;
@@ -61,7 +85,24 @@ export function scoreOnSplit(model: Recommender, split: Split, k: number): Omit<
   }
   const recommendSeconds = (performance.now() - started) / 1000;
   const d = Math.max(users, 1);
-  return { precision: p / d, recall: r / d, ndcg: n / d, map: ap / d, coverage: candidates.size ? recommendedAll.size / candidates.size : 0, users, recommendSeconds };
+  return {
+    precision: p / d,
+    recall: r / d,
+    ndcg: n / d,
+    map: ap / d,
+    coverage: candidates.size ? recommendedAll.size / candidates.size : 0,
+    longTail: listed ? tail / listed : 0,
+    users,
+    recommendSeconds,
+  };
+}
+
+/** The `n` most rated movie ids of a matrix (ties to the lower id). */
+export function mostRated(data: Interactions, n: number): Set<number> {
+  const counts = new Int32Array(data.nItems);
+  for (let p = 0; p < data.indices.length; p++) counts[data.indices[p]]++;
+  const order = Array.from({ length: data.nItems }, (_, j) => j).sort((a, b) => counts[b] - counts[a] || a - b);
+  return new Set(order.slice(0, n).filter((j) => counts[j] > 0).map((j) => data.itemIds[j]));
 }
 
 /** Movies that occur in the training part: the candidate set of every evaluated user. */
@@ -88,6 +129,10 @@ export async function evaluateAlgorithms(
   const seed = options.seed ?? 42;
   const s = splitInteractions(data, split, seed);
   const rows: EvaluationRow[] = [];
+  if (options.oracle) {
+    options.onProgress?.('scoring the oracle');
+    rows.push({ algorithm: 'oracle', params: {}, fitSeconds: 0, ...scoreRanker(options.oracle, s, k) });
+  }
   for (const algorithm of algorithms) {
     options.onProgress?.(`fitting ${algorithm.name}`);
     const model = algorithm.create({ seed, ...(options.params?.[algorithm.name] ?? {}) });
