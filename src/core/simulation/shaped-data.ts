@@ -111,16 +111,13 @@ function userRatings(world: ShapedWorld, id: number, seenBy: Int32Array): string
   const n = user.ratings;
   const sessions = Math.max(1, Math.round(n / user.sessionSize));
   const starts = Array.from({ length: sessions }, () => user.firstAt + rng.next() * user.span).sort((a, b) => a - b);
-  const coherence = world.params.sessionCoherence;
   let out = '';
   let r = 0;
   for (let s = 0; s < sessions; s++) {
     const size = Math.floor(n / sessions) + (s < n % sessions ? 1 : 0);
-    const sessionComponent = world.drawComponent(user, rng);
     let t = starts[s];
     for (let j = 0; j < size; j++, r++) {
-      const component = rng.next() < coherence ? sessionComponent : world.drawComponent(user, rng);
-      const movie = unseenMovie(world, component, rng, seenBy, id);
+      const movie = unseenMovie(world, world.drawComponent(user, rng), rng, seenBy, id);
       seenBy[movie] = id;
       out += `${id},${movie + 1},${world.rate(user, movie, rng).toFixed(1)},${Math.floor(t)}\n`;
       t += 5 + rng.int(120);
