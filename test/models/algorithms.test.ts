@@ -123,6 +123,6 @@ describe('quality on structured data', () => {
   });
 
   it('an unknown algorithm is a clear error', () => {
-    expect(() => getAlgorithm('svd')).toThrow(/unknown algorithm "svd": choose one of popular, segments, item-knn, ease, ease-session, auto/);
+    expect(() => getAlgorithm('svd')).toThrow(/unknown algorithm "svd": choose one of popular, segments, item-knn, ease, ease-session, rp3beta, auto/);
   });
 });

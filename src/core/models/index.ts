@@ -4,11 +4,12 @@ import { AutoRecommender } from './auto.js';
 import { ease, easeSession } from './ease.js';
 import { itemKnn } from './item-knn.js';
 import { popular } from './popular.js';
+import { rp3beta } from './rp3beta.js';
 import { segments } from './segments.js';
 import type { Algorithm, Recommender } from './types.js';
 
 /** The concrete algorithms, in the order evaluation tables list them. */
-export const ALGORITHMS: readonly Algorithm[] = [popular, segments, itemKnn, ease, easeSession];
+export const ALGORITHMS: readonly Algorithm[] = [popular, segments, itemKnn, ease, easeSession, rp3beta];
 
 /**
  * What `auto` compares on its holdout: every algorithm but plain `ease`, which `ease-session` contains (without

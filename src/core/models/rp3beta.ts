@@ -1,0 +1,164 @@
+import { withDefaults } from './params.js';
+import { packArtifact, unpackArtifact } from './artifact.js';
+import { indexOf, itemCounts, transpose } from './interactions.js';
+import { accumulate, type NeighborLists } from './neighbors.js';
+import { historyColumns, popularityPrior, topN } from './ranking.js';
+import type { Algorithm, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+
+export type Rp3betaParams = {
+  /** Exponent on the walk's transition probabilities (1 = the plain random walk). */
+  alpha: number;
+  /** Popularity penalty: a destination movie's weight is divided by its rating count to this power. */
+  beta: number;
+  /** Weights kept per movie (the largest); 0 keeps every one. */
+  neighbors: number;
+  /** The learnable movies: at least this many training ratings. The rest rank below, by popularity. */
+  minRatings: number;
+};
+
+const DEFAULTS: Rp3betaParams = { alpha: 1, beta: 0.3, neighbors: 200, minRatings: 3 };
+
+/**
+ * RP³β (Paudel, Christoffel, Cooper & Bernstein 2016, "Updatable, accurate, diverse, and scalable recommendations
+ * for interactive applications"): a three-step random walk movie → user → movie on the binary rating graph,
+ * W[i][j] = (Σ_u (1/nᵢ)^α · (1/n_u)^α over the users who rated both) / n_j^β, the `neighbors` largest kept per
+ * movie; a movie's score is the sum of its weights from the history. Every movie with at least `minRatings`
+ * ratings is modelled, whatever the catalogue's size: the cost is Σ_users ratings² (the co-ratings walked once
+ * per movie), memory is movies × neighbors, never movies².
+ */
+export class Rp3betaRecommender implements Recommender {
+  readonly algorithm = 'rp3beta';
+  readonly params: Rp3betaParams;
+  private itemIds: Int32Array = new Int32Array(0);
+  private index = new Map<number, number>();
+  private prior: Float32Array = new Float32Array(0);
+  /** 1 for the learnable movies. */
+  private learnable: Uint8Array = new Uint8Array(0);
+  private lists: NeighborLists = { indptr: new Int32Array(1), indices: new Int32Array(0), weights: new Float32Array(0) };
+
+  constructor(params: Record<string, unknown> = {}) {
+    this.params = withDefaults(DEFAULTS, params);
+  }
+
+  async fit(data: Interactions): Promise<void> {
+    const { alpha, beta, neighbors, minRatings } = this.params;
+    const nItems = data.nItems;
+    this.itemIds = data.itemIds.slice();
+    this.index = indexOf(this.itemIds);
+    const counts = itemCounts(data);
+    this.prior = popularityPrior(counts);
+    this.learnable = Uint8Array.from(counts, (c) => (c >= minRatings ? 1 : 0));
+    const byItem = transpose(data);
+    // A user's step weight counts only the learnable movies the walk can reach.
+    const userStep = new Float64Array(data.nUsers);
+    for (let u = 0; u < data.nUsers; u++) {
+      let n = 0;
+      for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) n += this.learnable[data.indices[p]];
+      userStep[u] = n > 0 ? Math.pow(1 / n, alpha) : 0;
+    }
+    const penalty = Float64Array.from(counts, (c) => (c > 0 ? Math.pow(c, -beta) : 0));
+
+    const acc = new Float64Array(nItems);
+    const mark = new Int32Array(nItems).fill(-1);
+    const touched = new Int32Array(nItems);
+    const mags = new Float64Array(nItems);
+    const indptr = new Int32Array(nItems + 1);
+    let indices = new Int32Array(Math.max(16, nItems * Math.min(neighbors, 64)));
+    let weights = new Float32Array(indices.length);
+    let total = 0;
+    for (let i = 0; i < nItems; i++) {
+      if (this.learnable[i]) {
+        let n = 0;
+        for (let p = byItem.indptr[i]; p < byItem.indptr[i + 1]; p++) {
+          const u = byItem.indices[p];
+          const step = userStep[u];
+          for (let q = data.indptr[u]; q < data.indptr[u + 1]; q++) {
+            const j = data.indices[q];
+            if (!this.learnable[j] || j === i) continue;
+            if (mark[j] !== i) {
+              mark[j] = i;
+              acc[j] = 0;
+              touched[n++] = j;
+            }
+            acc[j] += step;
+          }
+        }
+        const first = Math.pow(1 / counts[i], alpha);
+        for (let t = 0; t < n; t++) mags[t] = acc[touched[t]] * first * penalty[touched[t]];
+        const kept = keepLargest(touched, mags, n, neighbors);
+        if (total + kept.length > indices.length) {
+          const grown = Math.max(indices.length * 2, total + kept.length);
+          indices = grow(indices, grown);
+          weights = grow(weights, grown);
+        }
+        for (const t of kept) {
+          indices[total] = touched[t];
+          weights[total] = mags[t];
+          total++;
+        }
+      }
+      indptr[i + 1] = total;
+    }
+    this.lists = { indptr, indices: indices.slice(0, total), weights: weights.slice(0, total) };
+  }
+
+  recommend(history: History, n: number, options?: RecommendOptions): Recommendation[] {
+    const scores = new Float64Array(this.itemIds.length);
+    accumulate(this.lists, historyColumns(this.index, history).cols, scores);
+    // Movies below minRatings rank under every learnable one, by popularity; popularity breaks ties above.
+    for (let j = 0; j < scores.length; j++) scores[j] = this.learnable[j] ? scores[j] + 1e-9 * this.prior[j] : -1e3 + this.prior[j];
+    return topN(this.itemIds, scores, n, history, options);
+  }
+
+  get knownMovieIds(): Int32Array {
+    return this.itemIds;
+  }
+
+  serialize(): Uint8Array {
+    return packArtifact(this.algorithm, { params: this.params }, {
+      itemIds: this.itemIds,
+      prior: this.prior,
+      learnable: this.learnable,
+      indptr: this.lists.indptr,
+      indices: this.lists.indices,
+      weights: this.lists.weights,
+    });
+  }
+
+  static load(bytes: Uint8Array): Rp3betaRecommender {
+    const { meta, arrays } = unpackArtifact(bytes, 'rp3beta');
+    const m = new Rp3betaRecommender(meta.params);
+    m.itemIds = arrays.itemIds as Int32Array;
+    m.index = indexOf(m.itemIds);
+    m.prior = arrays.prior as Float32Array;
+    m.learnable = arrays.learnable as Uint8Array;
+    m.lists = { indptr: arrays.indptr as Int32Array, indices: arrays.indices as Int32Array, weights: arrays.weights as Float32Array };
+    return m;
+  }
+}
+
+/**
+ * Positions t < n of the `k` largest mags[t] (all when n ≤ k), ordered by column `cols[t]`; ties at the cut
+ * keep the lower columns, so the result does not depend on the order in which the walk met the movies.
+ */
+function keepLargest(cols: Int32Array, mags: Float64Array, n: number, k: number): number[] {
+  const order = Array.from({ length: n }, (_, t) => t);
+  if (k > 0 && n > k) {
+    order.sort((a, b) => mags[b] - mags[a] || cols[a] - cols[b]);
+    order.length = k;
+  }
+  return order.sort((a, b) => cols[a] - cols[b]);
+}
+
+function grow<T extends Int32Array | Float32Array>(a: T, length: number): T {
+  const b = new (a.constructor as { new (n: number): T })(length);
+  b.set(a);
+  return b;
+}
+
+export const rp3beta: Algorithm = {
+  name: 'rp3beta',
+  description: 'RP³β random-walk item–item weights (Paudel et al. 2016) over every movie with ≥ 3 ratings',
+  create: (params) => new Rp3betaRecommender(params),
+  load: (bytes) => Rp3betaRecommender.load(bytes),
+};
