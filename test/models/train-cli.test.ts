@@ -29,7 +29,7 @@ describe.each(ENGINES)('reco train and friends [%s]', (engine) => {
     expect(r.code).toBe(0);
     trained = JSON.parse(r.stdout);
     expect(trained).toMatchObject({ activated: true, decision: 'activated: no model was active', data_counts: { ratings: syn.rows.length, users: 80 } });
-    expect(trained.candidates.map((c: any) => c.algorithm)).toEqual(['popular', 'segments', 'item-knn', 'ease-session']);
+    expect(trained.candidates.map((c: any) => c.algorithm)).toEqual(['popular', 'segments', 'item-knn', 'ease', 'ease-session', 'rp3beta']);
     const best = trained.candidates.reduce((a: any, b: any) => (b.ndcg > a.ndcg ? b : a));
     expect(trained.algorithm).toBe(best.algorithm);
     expect(trained.metrics.ndcg_at_10).toBeCloseTo(best.ndcg, 10);

@@ -10,7 +10,7 @@ export type AutoParams = {
   k: number;
 };
 
-const DEFAULTS: AutoParams = { candidates: 'popular,segments,item-knn,ease-session', split: 'user', seed: 42, k: 10 };
+const DEFAULTS: AutoParams = { candidates: 'popular,segments,item-knn,ease,ease-session,rp3beta', split: 'user', seed: 42, k: 10 };
 
 /** The holdout selection: every candidate's figures and the winner (best nDCG@k, ties to the earlier one). */
 export interface Selection {
@@ -19,10 +19,23 @@ export interface Selection {
 }
 
 export async function selectBest(data: Interactions, catalogue: Catalogue, candidates: readonly Algorithm[], params: { split?: SplitKind; seed?: number; k?: number; params?: Record<string, Record<string, unknown>>; onProgress?: (m: string) => void } = {}): Promise<Selection> {
-  const report = await evaluateAlgorithms(data, catalogue, candidates, params);
+  const report = await evaluateAlgorithms(data, catalogue, withoutIdenticalFits(candidates, data), params);
   let winner = report.rows[0];
   for (const row of report.rows) if (row.ndcg > winner.ndcg) winner = row;
   return { report, winner };
+}
+
+/**
+ * The candidates less those whose fit is provably another's: `ease-session` beside `ease` when the ratings carry
+ * no timestamps or all the same one (its Gram is then (XᵀX + w·XᵀX)/(1 + w) = XᵀX, plain EASE's).
+ */
+export function withoutIdenticalFits(candidates: readonly Algorithm[], data: Interactions): readonly Algorithm[] {
+  const names = new Set(candidates.map((a) => a.name));
+  if (!names.has('ease') || !names.has('ease-session')) return candidates;
+  const ts = data.timestamps;
+  let varies = false;
+  if (ts) for (let p = 1; p < ts.length && !varies; p++) varies = ts[p] !== ts[0];
+  return varies ? candidates : candidates.filter((a) => a.name !== 'ease-session');
 }
 
 /**
