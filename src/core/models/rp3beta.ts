@@ -138,16 +138,25 @@ export class Rp3betaRecommender implements Recommender {
 }
 
 /**
- * Positions t < n of the `k` largest mags[t] (all when n ≤ k), ordered by column `cols[t]`; ties at the cut
- * keep the lower columns, so the result does not depend on the order in which the walk met the movies.
+ * Positions t < n of the `k` largest mags[t] (all when k ≤ 0 or n ≤ k), ordered by column `cols[t]`; ties at the
+ * cut keep the lower columns, so the result does not depend on the order in which the walk met the movies. The
+ * cut comes from a native sort of the magnitudes (no comparator), which matters on catalogues of tens of thousands.
  */
 function keepLargest(cols: Int32Array, mags: Float64Array, n: number, k: number): number[] {
-  const order = Array.from({ length: n }, (_, t) => t);
-  if (k > 0 && n > k) {
-    order.sort((a, b) => mags[b] - mags[a] || cols[a] - cols[b]);
-    order.length = k;
+  let kept: number[];
+  if (k <= 0 || n <= k) kept = Array.from({ length: n }, (_, t) => t);
+  else {
+    const threshold = mags.slice(0, n).sort()[n - k];
+    kept = [];
+    const ties: number[] = [];
+    for (let t = 0; t < n; t++) {
+      if (mags[t] > threshold) kept.push(t);
+      else if (mags[t] === threshold) ties.push(t);
+    }
+    ties.sort((a, b) => cols[a] - cols[b]);
+    for (let i = 0; kept.length < k && i < ties.length; i++) kept.push(ties[i]);
   }
-  return order.sort((a, b) => cols[a] - cols[b]);
+  return kept.sort((a, b) => cols[a] - cols[b]);
 }
 
 function grow<T extends Int32Array | Float32Array>(a: T, length: number): T {
