@@ -48,6 +48,25 @@ describe('the protocol on a tiny hand-made data set', () => {
     expect(row.ndcg).toBeCloseTo((0 + 1) / 2, 12);
     expect(row.map).toBeCloseTo((0 + 1) / 2, 12);
     expect(row.coverage).toBeCloseTo(4 / 5, 12);
+    expect(row.longTail).toBe(0); // 5 training movies, all within the 3,500 most rated
+  });
+
+  it('scores an oracle ranker on the same split as the first row, given the row and the candidates', async () => {
+    const seen: { row: number; history: number[]; candidates: number[] }[] = [];
+    // A "perfect" ranker for this split: each user's own test movie if it is a candidate, then the lowest ids.
+    const oracle = (row: number, history: { movieIds: ArrayLike<number> }, k: number, candidates: ReadonlySet<number>) => {
+      seen.push({ row, history: Array.from(history.movieIds), candidates: [...candidates].sort((a, b) => a - b) });
+      return ([[40], [20]][row].filter((id) => candidates.has(id)).concat([30, 50, 60])).slice(0, k);
+    };
+    const report = await evaluateAlgorithms(data, { genres: new Map() }, [popular], { split: 'temporal', k: 2, oracle });
+    expect(report.rows.map((r) => r.algorithm)).toEqual(['oracle', 'popular']);
+    expect(seen).toEqual([
+      { row: 0, history: [10, 20, 30], candidates: [10, 20, 30, 50, 60] },
+      { row: 1, history: [10, 50, 60], candidates: [10, 20, 30, 50, 60] },
+    ]);
+    // User 1's test movie 40 is no candidate: [30, 50], no hit; user 2: [20, 30], a hit at rank 1.
+    expect(report.rows[0].ndcg).toBeCloseTo(0.5, 12);
+    expect(report.rows[0].coverage).toBeCloseTo(3 / 5, 12);
   });
 });
 
