@@ -58,8 +58,11 @@ describeEachEngine('server limits', (t) => {
     const source = new SwitchableSource();
     source.models.set('v1', rankingModel('v1'));
     source.active = 'v1';
-    const s = await start({ modelSource: source, config: { dataDir: tempDir(), jwtSecret: 'z'.repeat(40), tokenTtlSeconds: 1, production: false } });
+    const s = await start({ modelSource: source, config: { dataDir: tempDir(), jwtSecret: 'z'.repeat(40), tokenTtlSeconds: 3, production: false } });
     const token = await registerAndLogin(s.url!, `ttlka-${t.engine}`);
+    // exp is in whole seconds: wait for the token's own exp rather than a fixed delay, so a slow machine
+    // cannot expire it before the first requests.
+    const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp as number;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const sockets = new Set<unknown>();
     const ask = (json: unknown) =>
@@ -78,7 +81,7 @@ describeEachEngine('server limits', (t) => {
       const created = await ask({ history: [{ movie_id: 1, rating: 5 }] });
       expect(created.status).toBe(200);
       for (let i = 0; i < 3; i++) expect((await ask({ user_id: created.body.user_id })).status).toBe(200);
-      await new Promise((r) => setTimeout(r, 2100));
+      await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 1100));
       const late = await ask({ user_id: created.body.user_id });
       expect(sockets.size).toBe(1);
       expect(late.status).toBe(401);
