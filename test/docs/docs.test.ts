@@ -17,7 +17,7 @@ const AREA_HEADINGS = ['## Target', '## Method', '## Latest result', '## Decisio
  */
 const DIARY = new RegExp(
   [
-    String.raw`\b(this|previous|last|earlier|later|first|second|third|next|another|serve|ingest|models?)\s+(session|helper|engineer)('s|s'|s)?\b(?!\s+(can|could|may|might|sees?|writes?|holds?|takes?)\b)`,
+    String.raw`\b(this|previous|last|earlier|later|first|second|third|next|serve|ingest|models?)\s+(session|helper|engineer)('s|s'|s)?\b(?!\s+(can|could|may|might|sees?|writes?|holds?|takes?)\b)`,
     String.raw`\bother\s+(engineer|helper)s?\b`,
     String.raw`\bengineers?\b`,
     String.raw`\bissues?\s+#?\d+\b`,
