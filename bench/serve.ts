@@ -1,5 +1,5 @@
 /**
- * bench:serve — the speed targets of `reco serve` (issue 5), measured in one run:
+ * bench:serve — the speed targets of `reco serve` (docs/benchmarks/serve.md), measured in one run:
  *  1. authenticated POST /recommendations for existing users, req/s as a ratio of a bare node:http server
  *     answering a fixed 1 KB JSON, same load settings (target ≥ 0.5);
  *  2. p99 latency at a fixed 500 req/s for 30 s, no errors (target ≤ 25 ms);

@@ -53,7 +53,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RecoConfig {
   };
 }
 
-/** The well-known sub-folders of the data directory (DESIGN.md "Data flow"). */
+/** The well-known sub-folders of the data directory (docs/ingest.md, "Stages"). */
 export function dataPaths(dataDir: string) {
   return {
     root: dataDir,

@@ -62,8 +62,8 @@ export class TokenAuthenticator {
     this.strategy = new JwtStrategy(
       {
         jwtFromRequest: this.extract,
-        // A KeyObject, not the string: jsonwebtoken 9 otherwise tries createPublicKey on every verify (a third of
-        // the CPU of a recommendation request, measured with --cpu-prof).
+        // A KeyObject, not the string: jsonwebtoken 9 otherwise tries createPublicKey on every verify, a large
+        // share of a request's CPU (docs/benchmarks/serve.md).
         secretOrKey: createSecretKey(Buffer.from(secret, 'utf8')) as unknown as string,
         algorithms: [JWT_ALGORITHM],
       },

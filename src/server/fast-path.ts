@@ -9,8 +9,7 @@ import { RecommendationRequest } from './schemas.js';
 
 /**
  * POST /recommendations without Express's routing: the API's hot route, where Express's own dispatch cost more
- * than everything else of a cached request (an Express 5 app with no middleware at all reaches about a quarter of
- * bare node:http's req/s on this machine, see docs/benchmarks/serve.md). It runs the same modules as the Express
+ * than everything else of a cached request (docs/benchmarks/serve.md). It runs the same modules as the Express
  * route, in the same order — body (as express.json parses it), passport-jwt authentication
  * (TokenAuthenticator), the zod schema, recommendFor, the error mapping, metrics and access log — so the answers
  * cannot drift; test/server/fast-path.test.ts compares both for every case.

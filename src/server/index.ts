@@ -150,7 +150,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   };
 }
 
-/** createServer + listen: what `reco serve` and other engineers' tests use (port 0 for any free port). */
+/** createServer + listen: what `reco serve`, tests and simulations use (port 0 for any free port). */
 export async function startServer(options: ServerOptions & { port?: number; host?: string }): Promise<RecoServer> {
   const server = await createServer(options);
   try {

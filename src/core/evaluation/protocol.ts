@@ -33,7 +33,7 @@ export interface EvaluationReport {
   rows: EvaluationRow[];
 }
 
-/** Scores an already fitted model on a split (EVALUATION.md "Ranking and metrics"). */
+/** Scores an already fitted model on a split (docs/evaluation.md, "Ranking and metrics"). */
 export function scoreOnSplit(model: Recommender, split: Split, k: number): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
   const { train, test } = split;
   const candidates = trainingMovies(train);

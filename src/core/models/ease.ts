@@ -12,15 +12,14 @@ export type EaseParams = {
   /** Only movies with at least this many training ratings are modelled; the rest rank by popularity below. */
   minRatings: number;
   /**
-   * At most this many modelled movies (the most rated), so the items² memory and items³ time stay bounded:
-   * 3,500 fits in under 30 s on 2 cores (ml-latest-small has 4,980 movies with ≥ 3 ratings; the holdout
-   * nDCG@10 was 0.3907 capped vs 0.3917 uncapped, at 1.8× less CPU).
+   * At most this many modelled movies (the most rated), so the items² memory and items³ time stay bounded at
+   * a negligible cost in quality (docs/benchmarks/quality.md).
    */
   maxItems: number;
   /**
    * Weights kept per movie row (largest |B|) in a sparse list; 0 (default) keeps the whole matrix, quantised
-   * to 16 bits per weight with one scale per row (measured: keeping the top 1,000 of ~4,300 per row costs
-   * 0.005 nDCG@10 on ml-latest-small, 16-bit quantisation costs nothing measurable and halves Float32).
+   * to 16 bits per weight with one scale per row: sparse rows lose quality, 16 bits lose none and halve
+   * Float32's memory (docs/models.md).
    */
   neighbors: number;
   /**
@@ -36,7 +35,7 @@ export type EaseParams = {
 };
 
 const DEFAULTS: EaseParams = { lambda: 200, minRatings: 3, maxItems: 3500, neighbors: 0, sessionTau: 0, sessionWeight: 0 };
-/** `ease-session`'s setting, chosen on numpy's splits of seeds 1–5 of ml-latest-small (docs/benchmarks/quality.md, 1c). */
+/** `ease-session`'s setting, chosen on numpy's splits of seeds 1–5 of ml-latest-small (docs/models.md). */
 const SESSION_DEFAULTS = { sessionTau: 600, sessionWeight: 2 };
 /** exp(−x) below e^−40 ≈ 4e−18 is not added (the pairs of a user's ratings further apart than 40 τ). */
 const MAX_DECAYS = 40;

@@ -55,7 +55,7 @@ export async function loadTrainingSet(db: Database): Promise<{ interactions: Int
 }
 
 /**
- * `reco train`: reads every rating, scores the candidate algorithm(s) on a holdout split (EVALUATION.md,
+ * `reco train`: reads every rating, scores the candidate algorithm(s) on a holdout split (docs/evaluation.md,
  * split user, k 10), refits the chosen one on all ratings, writes models/<version>/{model.bin,metadata.json},
  * and registers it with its artifact; it becomes active unless it is worse than the active model by more
  * than the tolerance (or --force). Recorded in job_runs as 'train'.

@@ -3,9 +3,10 @@ import { RecoError } from '../errors.js';
 
 /**
  * A byte-level reader for ratings.csv files that contain no quote character — every MovieLens ratings file.
- * csv-parse spent 7 s of a 1M-row ingest (an object and four strings per row); this reader parses the
- * common row shape (digits,digits,d[.d],digits) straight from the bytes into numbers and hands every other
- * line, split on commas exactly as csv-parse would split a quote-free line, to the general check.
+ * csv-parse builds an object and four strings per row, the largest cost of a big ingest
+ * (docs/benchmarks/ingest.md); this reader parses the common row shape (digits,digits,d[.d],digits) straight
+ * from the bytes into numbers and hands every other line, split on commas exactly as csv-parse would split a
+ * quote-free line, to the general check.
  * Files with a quote anywhere go through csv-parse (csv-reader.ts) instead, so CSV quoting stays exact.
  */
 

@@ -86,9 +86,8 @@ export async function createFileUsers(
  * of its ratings, in one statement (the users the load created got theirs at creation).
  */
 export async function recomputeTouchedProfiles(tx: Queryable): Promise<number> {
-  // For the rest of this (ingest) transaction: the per-genre aggregate of a million ratings spilled to disk
-  // with the default 4 MB, and the planner's estimates over the CTEs made it JIT-compile for ~0.4 s (measured
-  // by EXPLAIN ANALYZE on 2M ratings: 4.3 → 3.7 s).
+  // For the rest of this (ingest) transaction: with the default work_mem the per-genre aggregate of a large
+  // load spills to disk, and the planner's estimates over the CTEs make it JIT-compile (docs/benchmarks/ingest.md).
   await tx.exec(`SET LOCAL work_mem = '64MB'; SET LOCAL jit = off`);
   const r = await tx.query(recomputeProfilesSql(`SELECT user_id FROM ${TOUCHED} WHERE NOT created`), [genreVocabulary()]);
   return r.rowCount;
