@@ -4,9 +4,11 @@ import type { AppContext } from './context.js';
 import { errorHandler, HttpError, notFound, silentLogger } from './http-errors.js';
 import { observeRequests } from './metrics-middleware.js';
 import { clientsRouter } from './routes/clients.js';
+import { feedbackRouter } from './routes/feedback.js';
 import { moviesRouter } from './routes/movies.js';
 import { opsRouter } from './routes/ops.js';
 import { recommendationsRouter } from './routes/recommendations.js';
+import { similarRouter } from './routes/similar.js';
 import { tokenRouter } from './routes/token.js';
 
 export interface AppLimits {
@@ -48,6 +50,8 @@ export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.
   app.use(tokenRouter(ctx, limiter(windowMs, limits.rateLimit?.token ?? DEFAULT_LIMITS.token, 'login')));
   app.use(recommendationsRouter(ctx, auth));
   app.use(moviesRouter(ctx, auth));
+  app.use(feedbackRouter(ctx, auth));
+  app.use(similarRouter(ctx, auth));
   app.use(opsRouter(ctx, version));
   app.use(notFound);
   app.use(errorHandler(ctx.logger ?? silentLogger));

@@ -4,7 +4,7 @@ import type { Express, Request } from 'express';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError, parseInput, silentLogger, toHttpError } from './http-errors.js';
 import { recordRequest, routeRecorder } from './metrics-middleware.js';
-import { cachedRecommendationBody, recommendationBody, recommendFor } from './recommend.js';
+import { cachedRecommendationBody, recommendationBody, recommendFor, toRecommendInput } from './recommend.js';
 import { RecommendationRequest } from './schemas.js';
 
 /**
@@ -50,7 +50,7 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
     } catch (err) {
       return fail(req, err);
     }
-    const request = { clientId: req.user!.clientId, userId: input.user_id, history: input.history, n: input.n };
+    const request = toRecommendInput(req.user!.clientId, input);
     const cached = cachedRecommendationBody(ctx, request);
     if (cached) return finish(req, 200, cached);
     recommendFor(ctx, request).then(

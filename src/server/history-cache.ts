@@ -37,8 +37,8 @@ export interface HistoryCacheOptions {
  * re-insert, on every request.
  */
 export class HistoryCache {
-  /** Per client, per user id of that client (number keys: no key string to build and hash per request). */
-  private readonly byClient = new Map<number, Map<number, Slot>>();
+  /** Per client, per user id of that client (users.external_id). */
+  private readonly byClient = new Map<number, Map<string, Slot>>();
   /** Every slot, least recently used first (a Set keeps insertion order). */
   private readonly order = new Set<Slot>();
   /** Counts moves to the young end; a slot's `moved` says when it last moved. */
@@ -99,7 +99,7 @@ export class HistoryCache {
   }
 
   /** The user's history (cached, else one query), or undefined when this client has no such user. */
-  async get(clientId: number, externalId: number): Promise<CachedHistory | undefined> {
+  async get(clientId: number, externalId: string): Promise<CachedHistory | undefined> {
     const hit = this.peek(clientId, externalId);
     if (hit) return hit;
     const epoch = this.epoch;
@@ -110,7 +110,7 @@ export class HistoryCache {
   }
 
   /** The user's history when it is in memory (marked as recently used), else undefined: never a query. */
-  peek(clientId: number, externalId: number): CachedHistory | undefined {
+  peek(clientId: number, externalId: string): CachedHistory | undefined {
     const slot = this.byClient.get(clientId)?.get(externalId);
     if (slot === undefined) return undefined;
     if (this.clock - slot.moved >= this.order.size >>> 1) {

@@ -56,21 +56,51 @@ export const HistoryItem = z
   })
   .openapi('HistoryItem');
 
+/** A platform's own user id: 1–128 of these characters, or a positive integer (the same id as its decimal string). */
+export const USER_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+export const UserId = z
+  .union([
+    z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    z.string().regex(USER_ID_PATTERN, '1–128 letters, digits and . _ : @ -'),
+  ])
+  .openapi('UserId', {
+    description: 'Your own id of the user: 1–128 characters of [A-Za-z0-9._:@-], or a positive integer (42 and "42" are the same user)',
+    example: 'u-1842',
+  });
+
+/** Most movies one request may exclude by id. */
+export const MAX_EXCLUDED_MOVIES = 1000;
+
+const GenreList = z.array(z.string().min(1).max(50)).max(50);
+const Year = z.number().int().min(1800).max(2200);
+
+export const Filter = z
+  .strictObject({
+    genres_any: GenreList.optional().openapi({ description: 'Only movies with at least one of these genres', example: ['Comedy', 'Animation'] }),
+    genres_none: GenreList.optional().openapi({ description: 'No movie with any of these genres', example: ['Horror'] }),
+    year_min: Year.optional().openapi({ description: 'Released in or after this year (movies without a year are left out)', example: 1990 }),
+    year_max: Year.optional().openapi({ description: 'Released in or before this year (movies without a year are left out)', example: 2010 }),
+    exclude_movie_ids: z
+      .array(MovieId)
+      .max(MAX_EXCLUDED_MOVIES)
+      .optional()
+      .openapi({ description: `Movies never to return (up to ${MAX_EXCLUDED_MOVIES})`, example: [1, 260] }),
+  })
+  .openapi('Filter', { description: 'Applied before the top n is cut: n movies come back while enough pass' });
+
 export const RecommendationRequest = z
   .strictObject({
-    user_id: z
-      .number()
-      .int()
-      .positive()
-      .max(Number.MAX_SAFE_INTEGER)
-      .optional()
-      .openapi({ description: 'Your id of a user you created before (or that was ingested for you)', example: 1 }),
+    user_id: UserId.optional().openapi({
+      description: 'Your id of the user; created on first write (a history here, or feedback). A read of an id you never wrote is a 404',
+    }),
     history: z
       .array(HistoryItem)
       .max(MAX_HISTORY)
       .optional()
       .openapi({ description: `Ratings to store (up to ${MAX_HISTORY}); without user_id a new user is created` }),
     n: z.number().int().min(1).max(100).default(10).openapi({ description: 'How many movies to return (1–100)', example: 10 }),
+    filter: Filter.optional(),
   })
   .openapi('RecommendationRequest');
 
@@ -80,13 +110,83 @@ export const RecommendedMovie = z
 
 export const RecommendationResponse = z
   .object({
-    user_id: z.number().int(),
+    user_id: z.union([z.number().int(), z.string()]).openapi({ description: 'The user: a number when the id is an integer, else your string' }),
     created: z.boolean().openapi({ description: 'true when this request created the user' }),
     model: z.object({ algorithm: z.string(), version: z.string() }),
     recommendations: z.array(RecommendedMovie),
     ignored_movie_ids: z.array(z.number().int()).openapi({ description: 'History movies not in the catalogue (not stored)' }),
+    recommendation_id: z.string().openapi({ description: 'Names this answer: send it back with feedback on its movies', example: '2.q1w2e3r4t5y6.a1s2d3f4g5h6' }),
   })
   .openapi('RecommendationResponse');
+
+/** Events accepted in one POST /feedback. */
+export const MAX_FEEDBACK_EVENTS = 1000;
+
+export const FEEDBACK_TYPES = ['rating', 'view', 'like', 'dislike', 'skip'] as const;
+
+/** One event, validated on its own (an invalid one is rejected, the others stored). */
+export const FeedbackEvent = z
+  .strictObject({
+    user_id: UserId,
+    movie_id: MovieId.openapi({ example: 260 }),
+    type: z.enum(FEEDBACK_TYPES).openapi({ description: 'rating (needs rating), view (watched), like, dislike, skip (shown and passed over)' }),
+    rating: z.number().min(0.5).max(5).multipleOf(0.5).optional().openapi({ description: '0.5–5 in steps of 0.5; only with type rating', example: 4.5 }),
+    timestamp: z
+      .union([z.number().int().min(0).max(253402300799), z.iso.datetime({ offset: true })])
+      .optional()
+      .openapi({ description: 'When it happened: unix seconds or ISO 8601; default the time the server receives it', example: 1767225600 }),
+    recommendation_id: z.string().max(100).optional().openapi({ description: 'The recommendation_id of the answer that showed the movie' }),
+  })
+  .superRefine((e, ctx) => {
+    if (e.type === 'rating' && e.rating === undefined) ctx.addIssue({ code: 'custom', path: ['rating'], message: 'a rating event needs a rating (0.5–5)' });
+    if (e.type !== 'rating' && e.rating !== undefined) ctx.addIssue({ code: 'custom', path: ['rating'], message: `a ${e.type} event has no rating` });
+  })
+  .openapi('FeedbackEvent');
+
+/** The envelope; each event is then checked with FeedbackEvent on its own. */
+export const FeedbackRequest = z
+  .strictObject({
+    events: z
+      .array(z.unknown().openapi({ $ref: '#/components/schemas/FeedbackEvent' } as never))
+      .min(1)
+      .max(MAX_FEEDBACK_EVENTS)
+      .openapi({ description: `1–${MAX_FEEDBACK_EVENTS} events (FeedbackEvent)` }),
+  })
+  .openapi('FeedbackRequest');
+
+export const FeedbackResponse = z
+  .object({
+    accepted: z.number().int().openapi({ description: 'Valid events: stored now or already stored before (see duplicates)' }),
+    duplicates: z.number().int().openapi({ description: 'Accepted events that were already stored (same user, movie, type and timestamp)' }),
+    rejected: z.array(z.object({ index: z.number().int(), reason: z.string() })).openapi({ description: 'Invalid events, by position in events' }),
+  })
+  .openapi('FeedbackResponse');
+
+/** A comma-separated query parameter as a list ("Comedy,Drama"; repeated parameters work too). */
+const listParam = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter((x) => x !== '')), z.array(item));
+
+export const SimilarQuery = z
+  .strictObject({
+    n: z.coerce.number().int().min(1).max(100).default(10).openapi({ description: 'How many movies (1–100)', example: 10 }),
+    genres_any: listParam(z.string().min(1).max(50)).pipe(GenreList).optional().openapi({ description: 'Comma-separated genres, at least one', example: 'Comedy,Drama' }),
+    genres_none: listParam(z.string().min(1).max(50)).pipe(GenreList).optional().openapi({ description: 'Comma-separated genres, none', example: 'Horror' }),
+    year_min: z.coerce.number().pipe(Year).optional(),
+    year_max: z.coerce.number().pipe(Year).optional(),
+    exclude_movie_ids: listParam(z.coerce.number().pipe(MovieId)).pipe(z.array(MovieId).max(MAX_EXCLUDED_MOVIES)).optional().openapi({ description: 'Comma-separated movie ids' }),
+  })
+  .openapi('SimilarQuery');
+
+export const SimilarMovie = RecommendedMovie;
+
+export const SimilarResponse = z
+  .object({
+    movie_id: z.number().int(),
+    basis: z.enum(['model', 'genres']).openapi({ description: "model: the active model's item-item weights; genres: shared genres (the model has none for this movie)" }),
+    model: z.object({ algorithm: z.string(), version: z.string() }),
+    similar: z.array(SimilarMovie),
+  })
+  .openapi('SimilarResponse');
 
 export const MovieQuery = z
   .strictObject({

@@ -180,7 +180,11 @@ describeEachEngine('the API', (t) => {
       [{ user_id: 1, n: 0 }, /^n: /],
       [{ user_id: 1, n: 101 }, /^n: /],
       [{ user_id: 1, n: '5' }, /^n: /],
-      [{ user_id: 'one' }, /^user_id: /],
+      [{ user_id: 'with space' }, /^user_id: /],
+      [{ user_id: '' }, /^user_id: /],
+      [{ user_id: 'x'.repeat(129) }, /^user_id: /],
+      [{ user_id: 'ü' }, /^user_id: /],
+      [{ user_id: 1.5 }, /^user_id: /],
       [{ user_id: -3 }, /^user_id: /],
       [{ history: [{ movie_id: 1, rating: 7 }] }, /^history\.0\.rating: /],
       [{ history: [{ movie_id: 1, rating: 3.3 }] }, /^history\.0\.rating: /],
@@ -206,10 +210,14 @@ describeEachEngine('the API', (t) => {
       expect(unknown.status).toBe(404);
       expect(other.body).toEqual({ error: 'not_found', message: `user ${aliceId} not found` });
       expect(unknown.body).toEqual({ error: 'not_found', message: 'user 424242 not found' });
+      // A write with alice's id creates beta's own user of that id, exactly as with an id beta never used.
       const withHistory = await call(base, 'POST', '/recommendations', { token: tokenB, json: { user_id: aliceId, history: [{ movie_id: 9 }] } });
-      expect(withHistory.status).toBe(404);
+      const unknownWithHistory = await call(base, 'POST', '/recommendations', { token: tokenB, json: { user_id: 424242, history: [{ movie_id: 9 }] } });
+      expect(withHistory.body).toMatchObject({ user_id: aliceId, created: true });
+      expect(unknownWithHistory.body).toMatchObject({ user_id: 424242, created: true });
+      expect(withHistory.body.recommendations).toEqual(unknownWithHistory.body.recommendations);
       const fresh = await call(base, 'POST', '/recommendations', { token: tokenB, json: { history: [{ movie_id: 9 }] } });
-      expect(fresh.body).toMatchObject({ user_id: 1, created: true });
+      expect(fresh.body).toMatchObject({ user_id: 424243, created: true });
       const aliceStill = await t.db.query(`SELECT count(*)::int AS n FROM ratings r JOIN users u ON u.id = r.user_id JOIN clients c ON c.id = u.client_id WHERE c.username = 'alpha' AND r.movie_id = 9`);
       expect(aliceStill.rows[0].n).toBe(0);
     });

@@ -62,6 +62,11 @@ export class AutoRecommender implements Recommender {
     return this.inner.recommend(history, n, options);
   }
 
+  similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
+    if (!this.inner) throw new Error('auto model is not fitted');
+    return this.inner.similar?.(movieId, n, options);
+  }
+
   serialize(): Uint8Array {
     if (!this.inner) throw new Error('auto model is not fitted');
     return this.inner.serialize();

@@ -3,7 +3,7 @@ import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts } from './interactions.js';
 import { invertSpdInPlace } from './linalg/spd-inverse.js';
 import { accumulate, sparsifyRows, type NeighborLists } from './neighbors.js';
-import { historyColumns, popularityPrior, topN } from './ranking.js';
+import { historyColumns, popularityPrior, topN, topSimilar } from './ranking.js';
 import type { Algorithm, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
 
 export type EaseParams = {
@@ -182,6 +182,16 @@ export class EaseRecommender implements Recommender {
     const isModelled = this.modelledMask();
     for (let j = 0; j < nItems; j++) scores[j] = isModelled[j] ? scores[j] + 1e-6 * this.prior[j] : -1e3 + this.prior[j];
     return topN(this.itemIds, scores, n, history, options);
+  }
+
+  /** The movie's row of B: the weights its presence in a history adds to every other movie's score. */
+  similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
+    const col = this.index.get(movieId);
+    if (col === undefined || !this.modelledMask()[col]) return undefined;
+    const weights = new Float64Array(this.itemIds.length);
+    if (this.q.length > 0) this.scoreDense(Int32Array.of(col), weights);
+    else accumulate(this.lists, [col], weights);
+    return topSimilar(this.itemIds, weights, movieId, n, options);
   }
 
   private scoreDense(cols: Int32Array, scores: Float64Array): void {

@@ -2,7 +2,7 @@ import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts, transpose } from './interactions.js';
 import { accumulate, sparsifyRows, type NeighborLists } from './neighbors.js';
-import { historyColumns, popularityPrior, topN } from './ranking.js';
+import { historyColumns, popularityPrior, topN, topSimilar } from './ranking.js';
 import type { Algorithm, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
 
 export type ItemKnnParams = {
@@ -60,6 +60,14 @@ export class ItemKnnRecommender implements Recommender {
     accumulate(this.lists, historyColumns(this.index, history).cols, scores);
     for (let j = 0; j < scores.length; j++) scores[j] += 1e-6 * this.prior[j];
     return topN(this.itemIds, scores, n, history, options);
+  }
+
+  similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
+    const col = this.index.get(movieId);
+    if (col === undefined) return undefined;
+    const weights = new Float64Array(this.itemIds.length);
+    accumulate(this.lists, [col], weights);
+    return topSimilar(this.itemIds, weights, movieId, n, options);
   }
 
   get knownMovieIds(): Int32Array {

@@ -66,3 +66,12 @@ export function popularityPrior(counts: ArrayLike<number>): Float32Array {
   if (max > 0) for (let j = 0; j < counts.length; j++) out[j] = counts[j] / max;
   return out;
 }
+
+/**
+ * `similar` from a row of item–item weights: the movies with a positive weight, best first, without the movie
+ * itself, `exclude` and anything outside `candidates` (topN's rules).
+ */
+export function topSimilar(itemIds: Int32Array, weights: Float64Array, movieId: number, n: number, options?: RecommendOptions): Recommendation[] {
+  for (let j = 0; j < weights.length; j++) if (!(weights[j] > 0)) weights[j] = NaN;
+  return topN(itemIds, weights, n, { movieIds: [movieId] }, options);
+}

@@ -55,6 +55,12 @@ export interface Recommender {
   recommend(history: History, n: number, options?: RecommendOptions): Recommendation[];
   /** Bytes that `load` of the same algorithm turns back into an equivalent fitted model. */
   serialize(): Uint8Array;
+  /**
+   * Optional: the `n` movies most like `movieId` by the model's own item–item weights (positive weights only),
+   * best first, never `movieId` itself; undefined when the model has no weights for that movie. Models without
+   * item weights leave it out (the server then falls back to shared genres).
+   */
+  similar?(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined;
 }
 
 export interface Algorithm {

@@ -51,11 +51,11 @@ export async function ratingCountsByMovie(db: Queryable): Promise<{ movieIds: In
 export async function clientUserHistory(
   db: Queryable,
   clientUsername: string,
-  externalId: number,
+  externalId: number | string,
 ): Promise<{ userId: number; movieIds: number[]; ratings: number[] } | undefined> {
   const u = await db.query<{ id: string }>(
     'SELECT u.id FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1 AND u.external_id = $2',
-    [clientUsername, externalId],
+    [clientUsername, String(externalId)],
   );
   if (u.rows.length === 0) return undefined;
   const userId = Number(u.rows[0].id);
