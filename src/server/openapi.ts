@@ -53,16 +53,48 @@ export function buildOpenApiDocument(version = '0.1.0') {
     path: '/recommendations',
     summary: 'Recommend movies to a user of yours',
     description:
-      'Three cases: user_id (optionally with a history to store first), a history alone (creates a user and returns its id), neither (422). Movies the user rated are never recommended; history movies that are not in the catalogue are listed in ignored_movie_ids.',
+      'Three cases: user_id (optionally with a history to store first; an id you never used is created by that write), a history alone (creates a user and returns its id), neither (422). Movies the user rated, disliked or skipped are never recommended; history movies that are not in the catalogue are listed in ignored_movie_ids. The filter applies before n is cut. recommendation_id names the answer: send it back with feedback.',
     security: auth,
     request: { body: { content: { 'application/json': { schema: S.RecommendationRequest } }, required: true } },
     responses: {
       200: json(S.RecommendationResponse, 'recommendations, best first'),
       400: error('body is not JSON'),
       401: error('missing, forged or expired token'),
-      404: error('no such user for this client'),
+      404: error('no such user for this client (a read of an id never written)'),
       413: error('body too large'),
-      422: error('invalid field, neither user_id nor history, or no history movie in the catalogue'),
+      422: error('invalid field, neither user_id nor history, no history movie in the catalogue, or an unknown genre in the filter'),
+      503: error('no model loaded yet'),
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/feedback',
+    summary: "Send what your users did: ratings, views, likes, dislikes, skips",
+    description:
+      'Each event is validated on its own: the valid ones are stored in one transaction before the answer, the invalid ones come back in rejected with their index and reason. Idempotent: an event with the same user, movie, type and timestamp as a stored one is counted in duplicates and stored once. Ratings, views and likes become the user\'s history; dislikes and skips are never recommended to the user again. Unknown user ids are created.',
+    security: auth,
+    request: { body: { content: { 'application/json': { schema: S.FeedbackRequestDocument } }, required: true } },
+    responses: {
+      200: json(S.FeedbackResponse, 'what was accepted and what was rejected, by index'),
+      400: error('body is not JSON'),
+      401: error('missing, forged or expired token'),
+      413: error('body too large'),
+      422: error('no events, more than 1,000, an unknown field, or a movie that left the catalogue meanwhile (nothing stored)'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/movies/{movie_id}/similar',
+    summary: 'Movies like this one',
+    description:
+      "From the served model's item-item weights (EASE, item-kNN: basis model); for other models, or a movie the model has no weights for, movies sharing its genres (basis genres), which reaches movies nobody rated yet. The filter parameters apply before n is cut.",
+    security: auth,
+    request: { params: S.SimilarPath, query: S.SimilarQuery },
+    responses: {
+      200: json(S.SimilarResponse, 'similar movies, most similar first'),
+      401: error('missing, forged or expired token'),
+      404: error('no such movie'),
+      422: error('invalid parameter or unknown genre (the message lists the known ones)'),
       503: error('no model loaded yet'),
     },
   });

@@ -65,7 +65,8 @@ export const UserId = z
     z.string().regex(USER_ID_PATTERN, '1–128 letters, digits and . _ : @ -'),
   ])
   .openapi('UserId', {
-    description: 'Your own id of the user: 1–128 characters of [A-Za-z0-9._:@-], or a positive integer (42 and "42" are the same user)',
+    description:
+      'Your own id of the user: 1–128 characters of [A-Za-z0-9._:@-], or a positive integer (42 and "42" are the same user). Created on its first write (a history, feedback); a read of an id never written is a 404',
     example: 'u-1842',
   });
 
@@ -91,9 +92,8 @@ export const Filter = z
 
 export const RecommendationRequest = z
   .strictObject({
-    user_id: UserId.optional().openapi({
-      description: 'Your id of the user; created on first write (a history here, or feedback). A read of an id you never wrote is a 404',
-    }),
+    // Created on first write (a history here, or feedback); a read of an id never written is a 404.
+    user_id: UserId.optional(),
     history: z
       .array(HistoryItem)
       .max(MAX_HISTORY)
@@ -143,14 +143,17 @@ export const FeedbackEvent = z
   })
   .openapi('FeedbackEvent');
 
-/** The envelope; each event is then checked with FeedbackEvent on its own. */
-export const FeedbackRequest = z
+/** The envelope the route checks first; each event is then checked with FeedbackEvent on its own. */
+export const FeedbackRequest = z.strictObject({ events: z.array(z.unknown()).min(1).max(MAX_FEEDBACK_EVENTS) });
+
+/** The body as the OpenAPI document shows it: the envelope of FeedbackRequest with FeedbackEvent items. */
+export const FeedbackRequestDocument = z
   .strictObject({
     events: z
-      .array(z.unknown().openapi({ $ref: '#/components/schemas/FeedbackEvent' } as never))
+      .array(FeedbackEvent)
       .min(1)
       .max(MAX_FEEDBACK_EVENTS)
-      .openapi({ description: `1–${MAX_FEEDBACK_EVENTS} events (FeedbackEvent)` }),
+      .openapi({ description: `1–${MAX_FEEDBACK_EVENTS} events; an invalid one is rejected on its own (see rejected), the others are stored` }),
   })
   .openapi('FeedbackRequest');
 
@@ -177,14 +180,14 @@ export const SimilarQuery = z
   })
   .openapi('SimilarQuery');
 
-export const SimilarMovie = RecommendedMovie;
+export const SimilarPath = z.strictObject({ movie_id: z.coerce.number().int().positive().max(2_147_483_647).openapi({ example: 1 }) });
 
 export const SimilarResponse = z
   .object({
     movie_id: z.number().int(),
     basis: z.enum(['model', 'genres']).openapi({ description: "model: the active model's item-item weights; genres: shared genres (the model has none for this movie)" }),
     model: z.object({ algorithm: z.string(), version: z.string() }),
-    similar: z.array(SimilarMovie),
+    similar: z.array(RecommendedMovie),
   })
   .openapi('SimilarResponse');
 

@@ -379,7 +379,19 @@ describeEachEngine('the API', (t) => {
       expect(doc.openapi).toMatch(/^3\./);
       const ops = Object.entries(doc.paths).flatMap(([p, item]: [string, any]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`));
       expect(ops.sort()).toEqual(
-        ['POST /create-client', 'POST /token', 'POST /recommendations', 'GET /movies', 'GET /metrics', 'GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs'].sort(),
+        [
+          'POST /create-client',
+          'POST /token',
+          'POST /recommendations',
+          'POST /feedback',
+          'GET /movies',
+          'GET /movies/{movie_id}/similar',
+          'GET /metrics',
+          'GET /healthz',
+          'GET /readyz',
+          'GET /openapi.json',
+          'GET /docs',
+        ].sort(),
       );
       const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
       expect(refs.length).toBeGreaterThan(5);
@@ -389,6 +401,14 @@ describeEachEngine('the API', (t) => {
       }
       expect(doc.components.schemas.RecommendationRequest.properties.n).toMatchObject({ minimum: 1, maximum: 100, default: 10 });
       expect(doc.paths['/recommendations'].post.security).toEqual([{ bearerAuth: [] }]);
+      expect(doc.components.schemas.RecommendationRequest.properties.filter).toEqual({ $ref: '#/components/schemas/Filter' });
+      expect(doc.components.schemas.FeedbackEvent.properties.type.enum).toEqual(['rating', 'view', 'like', 'dislike', 'skip']);
+      expect(doc.components.schemas.FeedbackRequest.properties.events).toMatchObject({ minItems: 1, maxItems: 1000, items: { $ref: '#/components/schemas/FeedbackEvent' } });
+      expect(doc.components.schemas.RecommendationResponse.required).toContain('recommendation_id');
+      const similar = doc.paths['/movies/{movie_id}/similar'].get;
+      expect(similar.parameters.map((p: any) => `${p.in} ${p.name}`).sort()).toEqual(
+        ['path movie_id', 'query n', 'query genres_any', 'query genres_none', 'query year_min', 'query year_max', 'query exclude_movie_ids'].sort(),
+      );
       for (const item of Object.values(doc.paths) as any[]) for (const op of Object.values(item) as any[]) expect(Object.keys(op.responses).length).toBeGreaterThan(0);
     });
 

@@ -3,9 +3,7 @@ import type { AppContext } from '../context.js';
 import { excludedByFilter, hasFilter, passes, type MovieFilter } from '../filters.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { genreSimilar } from '../similar.js';
-import { SimilarQuery, z } from '../schemas.js';
-
-const MovieIdParam = z.strictObject({ movie_id: z.coerce.number().int().positive().max(2_147_483_647) });
+import { SimilarPath, SimilarQuery } from '../schemas.js';
 
 /**
  * GET /movies/{movie_id}/similar: movies like this one from the served model's item–item weights (EASE's B,
@@ -15,7 +13,7 @@ const MovieIdParam = z.strictObject({ movie_id: z.coerce.number().int().positive
 export function similarRouter(ctx: AppContext, auth: RequestHandler): Router {
   const r = Router();
   r.get('/movies/:movie_id/similar', auth, async (req, res) => {
-    const { movie_id: movieId } = parseInput(MovieIdParam, { ...req.params }, 'path');
+    const { movie_id: movieId } = parseInput(SimilarPath, { ...req.params }, 'path');
     const q = parseInput(SimilarQuery, { ...(req.query as object) }, 'query');
     const loaded = ctx.models.current;
     if (!loaded) throw new HttpError(503, 'no model is loaded yet: try again shortly');

@@ -9,13 +9,16 @@ import type { Migration } from './types.js';
  *   and movie). Its writes notify the servers' history caches like the ratings trigger of migration 031: the
  *   users named in `reco.changed_users`, else everything.
  * Ratings, views and likes also go to `ratings` (a view or like as a liked movie), which training reads.
+ * Like `ratings` (migration 011), neither table has foreign keys: the writer creates or locks the users in its own
+ * transaction, and deleting or truncating users takes their events and exclusions with them (statement-level
+ * triggers, nothing per inserted row), so TRUNCATE users and restores work as they did.
  */
 export const migration: Migration = {
   version: 72,
   name: 'feedback',
   sql: `
 CREATE TABLE feedback_events (
-  user_id           bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  user_id           bigint NOT NULL,
   movie_id          integer NOT NULL,
   type              text NOT NULL CHECK (type IN ('rating', 'view', 'like', 'dislike', 'skip')),
   occurred_at       timestamptz NOT NULL,
@@ -27,11 +30,32 @@ CREATE TABLE feedback_events (
 );
 
 CREATE TABLE user_exclusions (
-  user_id    bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  user_id    bigint NOT NULL,
   movie_id   integer NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (user_id, movie_id)
 );
+
+CREATE FUNCTION reco_delete_feedback_of_deleted_users() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM feedback_events f USING reco_deleted_feedback_users d WHERE f.user_id = d.id;
+  DELETE FROM user_exclusions x USING reco_deleted_feedback_users d WHERE x.user_id = d.id;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_delete_feedback
+  AFTER DELETE ON users REFERENCING OLD TABLE AS reco_deleted_feedback_users
+  FOR EACH STATEMENT EXECUTE FUNCTION reco_delete_feedback_of_deleted_users();
+
+CREATE FUNCTION reco_truncate_feedback_of_users() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  TRUNCATE feedback_events, user_exclusions;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER users_truncate_feedback
+  AFTER TRUNCATE ON users
+  FOR EACH STATEMENT EXECUTE FUNCTION reco_truncate_feedback_of_users();
 
 CREATE FUNCTION reco_notify_exclusions_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
