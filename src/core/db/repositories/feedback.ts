@@ -1,4 +1,4 @@
-import { genreVocabulary, recomputeProfilesSql } from '../../features/genre-profile-sql.js';
+import { genreProfile } from '../../features/genres.js';
 import type { Database, Queryable } from '../types.js';
 import { lockRatedMovies } from './ratings.js';
 
@@ -135,8 +135,38 @@ async function storeIn(tx: Queryable, clientId: number, rows: readonly FeedbackR
       [x.map((v) => v.user), x.map((v) => v.movie)],
     );
   }
-  if (rated.size > 0 || likedPairs.size > 0) {
-    await tx.query(recomputeProfilesSql('SELECT unnest($2::bigint[]) AS user_id'), [genreVocabulary(), changedUsers]);
-  }
+  if (rated.size > 0 || likedPairs.size > 0) await recomputeProfiles(tx, [...new Set([...rated.values(), ...likedPairs.values()].map((v) => v.user))].sort((a, b) => a - b));
   return { stored: fresh.rows.length, changedUsers, createdUsers: made.rowCount };
+}
+
+/**
+ * The genre profile and rating count of these users from all of their ratings, computed here by genreProfile (as
+ * the history path does: one read and one UPDATE, where the set-based SQL of ingest costs more for a few hundred
+ * users).
+ */
+async function recomputeProfiles(tx: Queryable, users: readonly number[]): Promise<void> {
+  const r = await tx.query<{ user_id: number; rating: number; genres: string[] }>(
+    'SELECT r.user_id, r.rating, m.genres FROM ratings r JOIN movies m ON m.movie_id = r.movie_id WHERE r.user_id = ANY($1::bigint[])',
+    [users],
+  );
+  const byUser = new Map<number, { genres: string[]; rating: number }[]>();
+  for (const row of r.rows) {
+    const id = Number(row.user_id);
+    let list = byUser.get(id);
+    if (!list) byUser.set(id, (list = []));
+    list.push({ genres: row.genres, rating: Number(row.rating) });
+  }
+  const ids: number[] = [];
+  const vectors: string[] = [];
+  const counts: number[] = [];
+  for (const [id, items] of byUser) {
+    ids.push(id);
+    vectors.push(`{${Array.from(genreProfile(items)).join(',')}}`);
+    counts.push(items.length);
+  }
+  await tx.query(
+    `UPDATE users u SET characteristic = t.v::real[], rating_count = t.n, updated_at = now()
+       FROM unnest($1::bigint[], $2::text[], $3::int[]) AS t(id, v, n) WHERE u.id = t.id`,
+    [ids, vectors, counts],
+  );
 }
