@@ -78,7 +78,7 @@ async function seedMovies(db: PostgresDatabase): Promise<void> {
   const ids = Array.from({ length: MOVIES }, (_, i) => i + 1);
   await db.query(
     `INSERT INTO movies (movie_id, title, genres, year)
-     SELECT id, 'Movie ' || id, ARRAY[$2::text[]][(id % $3) + 1:(id % $3) + 1] || ARRAY[($2::text[])[((id * 7) % $3) + 1]], 1950 + id % 70
+     SELECT id, 'Movie ' || id, ARRAY[($2::text[])[(id % $3) + 1], ($2::text[])[((id * 7) % $3) + 1]], 1950 + id % 70
        FROM unnest($1::int[]) AS id`,
     [ids, [...GENRES], GENRES.length],
   );
