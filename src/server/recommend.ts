@@ -1,6 +1,7 @@
 import { saveHistory, type HistoryItem } from '../core/db/repositories/api-users.js';
 import type { Recommendation, RecommendOptions } from '../core/models/types.js';
 import type { AppContext } from './context.js';
+import { explainRecommendations } from './explain.js';
 import { excludedByFilter, hasFilter, passes, type MovieFilter } from './filters.js';
 import { HttpError } from './http-errors.js';
 import { FALLBACK_VERSION } from './model-holder.js';
@@ -16,6 +17,8 @@ export interface RecommendInput {
   history?: readonly { movie_id: number; rating?: number }[];
   n: number;
   filter?: MovieFilter;
+  /** Add `because` or `reason` to each movie (explain.ts). */
+  explain?: boolean;
 }
 
 /** A validated request body as recommendFor's input (the Express route and the fast path both use this). */
@@ -26,6 +29,7 @@ export function toRecommendInput(clientId: number, body: z.output<typeof Recomme
     history: body.history,
     n: body.n,
     filter: hasFilter(body.filter) ? body.filter : undefined,
+    explain: body.explain || undefined,
   };
 }
 
@@ -33,7 +37,7 @@ export interface RecommendOutput {
   user_id: number | string;
   created: boolean;
   model: { algorithm: string; version: string };
-  recommendations: { movie_id: number; title: string; genres: string[]; score: number }[];
+  recommendations: { movie_id: number; title: string; genres: string[]; score: number; because?: { movie_id: number; title: string; weight: number }[]; reason?: string }[];
   ignored_movie_ids: number[];
   recommendation_id: string;
 }
@@ -108,11 +112,13 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     const f = input.filter;
     recommendations = recommendations.filter((m) => passes(m.movie_id, { genres: m.genres, year: ctx.catalogue.get(m.movie_id)?.year ?? null }, f));
   }
+  if (input.explain) recommendations = explainRecommendations(loaded.model, ctx.catalogue, history, recommendations);
   const recommendation_id = recommendationIds(ctx).make(input.clientId, [
     history.userId,
     loaded.version,
     input.n,
     input.filter ? JSON.stringify(input.filter) : '',
+    input.explain ? 'explain' : '',
     ...(fingerprint !== undefined ? [fingerprint] : [history.movieIds, history.ratings, history.excluded]),
   ]);
   return { user_id: publicUserId(history.externalId), created, model: labels, recommendations, ignored_movie_ids: ignored, recommendation_id };
@@ -142,7 +148,7 @@ function countServed(ctx: AppContext, loaded: { version: string }, labels: { alg
  * counts for a cache hit; the bytes are the ones recommendationBody made from recommendFor's answer.
  */
 export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput): Buffer | undefined {
-  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0) || input.filter) return undefined;
+  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0) || input.filter || input.explain) return undefined;
   const loaded = ctx.models.current;
   if (!loaded) return undefined;
   const found = ctx.histories.peek(input.clientId, input.userId);

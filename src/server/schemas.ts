@@ -101,11 +101,22 @@ export const RecommendationRequest = z
       .openapi({ description: `Ratings to store (up to ${MAX_HISTORY}); without user_id a new user is created` }),
     n: z.number().int().min(1).max(100).default(10).openapi({ description: 'How many movies to return (1–100)', example: 10 }),
     filter: Filter.optional(),
+    explain: z.boolean().default(false).openapi({ description: 'Add to each movie why it is recommended (because or reason)' }),
   })
   .openapi('RecommendationRequest');
 
 export const RecommendedMovie = z
-  .object({ movie_id: z.number().int(), title: z.string(), genres: z.array(z.string()), score: z.number() })
+  .object({
+    movie_id: z.number().int(),
+    title: z.string(),
+    genres: z.array(z.string()),
+    score: z.number(),
+    because: z
+      .array(z.object({ movie_id: z.number().int(), title: z.string(), weight: z.number() }))
+      .optional()
+      .openapi({ description: 'With explain, for EASE and item-kNN: the (at most 3) history movies that added the most to the score' }),
+    reason: z.string().optional().openapi({ description: 'With explain, for other models: why, e.g. "popular with viewers of Drama and Comedy"' }),
+  })
   .openapi('RecommendedMovie');
 
 export const RecommendationResponse = z

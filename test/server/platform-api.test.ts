@@ -368,4 +368,45 @@ describeEachEngine('the platform API', (t) => {
       expect(text).toMatch(/http_requests_total\{method="POST",route="\/feedback",status_code="200"\} \d+/);
     });
   });
+
+  describe('explanations', () => {
+    it('names the history movies that added the most to each score, for item-kNN and EASE', async () => {
+      for (const version of ['knn', 'ease']) {
+        await use(version);
+        const r = await recommend(tokenA, { user_id: `why-${version}`, history: [{ movie_id: 1, rating: 5 }, { movie_id: 2, rating: 3 }], n: 4, explain: true });
+        expect(r.status).toBe(200);
+        for (const m of r.body.recommendations) {
+          expect(m.because.length).toBeGreaterThan(0);
+          expect(m.because.length).toBeLessThanOrEqual(3);
+          for (const b of m.because) expect([1, 2]).toContain(b.movie_id);
+          const weights = m.because.map((b: any) => b.weight);
+          expect(weights).toEqual([...weights].sort((a: number, b: number) => b - a));
+          // Each movie is explained by the history movie of its own taste group.
+          expect(m.because[0].movie_id).toBe([5, 9, 13, 17].includes(m.movie_id) ? 1 : 2);
+        }
+        expect(r.body.recommendations[0].because[0].title).toMatch(/^(Toy Story \(1995\)|Star Wars: Episode IV - A New Hope \(1977\))$/);
+      }
+      await use('knn');
+      const knnAgain = await recommend(tokenA, { user_id: 'why-knn', n: 4, explain: true });
+      const five = knnAgain.body.recommendations.find((m: any) => m.movie_id === 5);
+      // The weight is the model's own item–item weight, the one /similar ranks by.
+      const like1 = await call(base, 'GET', '/movies/1/similar?n=10', { token: tokenA });
+      const weight = like1.body.similar.find((m: any) => m.movie_id === 5).score;
+      expect(five.because).toEqual([{ movie_id: 1, title: 'Toy Story (1995)', weight: expect.closeTo(weight, 9) }]);
+      expect(five.score).toBeCloseTo(weight, 4);
+      const plain = await recommend(tokenA, { user_id: 'why-knn', n: 4 });
+      expect(plain.body.recommendations.map((m: any) => Object.keys(m).sort())).toEqual(Array(4).fill(['genres', 'movie_id', 'score', 'title']));
+      expect(plain.body.recommendations.map((m: any) => m.movie_id)).toEqual(knnAgain.body.recommendations.map((m: any) => m.movie_id));
+    });
+
+    it('gives a reason for models without item weights, and refuses a non-boolean explain', async () => {
+      await use('rank');
+      const r = await recommend(tokenA, { user_id: 'why-knn', n: 2, explain: true });
+      expect(r.body.recommendations.map((m: any) => m.reason)).toEqual(['popular with viewers of Action and Sci-Fi', 'popular with viewers of Action and Sci-Fi']);
+      expect(r.body.recommendations[0].because).toBeUndefined();
+      const bad = await recommend(tokenA, { user_id: 'why-knn', explain: 'yes' });
+      expect(bad.status).toBe(422);
+      expect(bad.body.message).toMatch(/^explain: /);
+    });
+  });
 });

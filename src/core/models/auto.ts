@@ -67,6 +67,10 @@ export class AutoRecommender implements Recommender {
     return this.inner.similar?.(movieId, n, options);
   }
 
+  get explain(): Recommender['explain'] {
+    return this.inner?.explain?.bind(this.inner);
+  }
+
   serialize(): Uint8Array {
     if (!this.inner) throw new Error('auto model is not fitted');
     return this.inner.serialize();

@@ -2,9 +2,9 @@ import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts } from './interactions.js';
 import { invertSpdInPlace } from './linalg/spd-inverse.js';
-import { accumulate, sparsifyRows, type NeighborLists } from './neighbors.js';
-import { historyColumns, popularityPrior, topN, topSimilar } from './ranking.js';
-import type { Algorithm, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+import { accumulate, type NeighborLists, sparsifyRows, weightOf } from './neighbors.js';
+import { historyColumns, popularityPrior, topContributions, topN, topSimilar } from './ranking.js';
+import type { Algorithm, Contribution, History, Interactions, RecommendOptions, Recommendation, Recommender } from './types.js';
 
 export type EaseParams = {
   /** L2 regularisation λ added to the Gram diagonal (Steck 2019). */
@@ -192,6 +192,20 @@ export class EaseRecommender implements Recommender {
     if (this.q.length > 0) this.scoreDense(Int32Array.of(col), weights);
     else accumulate(this.lists, [col], weights);
     return topSimilar(this.itemIds, weights, movieId, n, options);
+  }
+
+  /** B[h][c] of each history movie h for each movie c: what h adds to c's score. */
+  explain(history: History, movieIds: readonly number[], k: number): Contribution[][] {
+    const m = this.modelled.length;
+    const weight =
+      this.q.length > 0
+        ? (h: number, c: number) => {
+            const a = this.local[h];
+            const b = this.local[c];
+            return a < 0 || b < 0 ? 0 : this.scale[a] * this.q[a * m + b];
+          }
+        : (h: number, c: number) => weightOf(this.lists, h, c);
+    return topContributions(this.index, this.itemIds, history, movieIds, k, weight);
   }
 
   private scoreDense(cols: Int32Array, scores: Float64Array): void {

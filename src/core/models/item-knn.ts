@@ -1,9 +1,9 @@
 import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts, transpose } from './interactions.js';
-import { accumulate, sparsifyRows, type NeighborLists } from './neighbors.js';
-import { historyColumns, popularityPrior, topN, topSimilar } from './ranking.js';
-import type { Algorithm, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+import { accumulate, sparsifyRows, weightOf, type NeighborLists } from './neighbors.js';
+import { historyColumns, popularityPrior, topContributions, topN, topSimilar } from './ranking.js';
+import type { Algorithm, Contribution, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
 
 export type ItemKnnParams = {
   /** Neighbours kept per item (largest cosine first); 0 keeps every co-rated item. */
@@ -68,6 +68,10 @@ export class ItemKnnRecommender implements Recommender {
     const weights = new Float64Array(this.itemIds.length);
     accumulate(this.lists, [col], weights);
     return topSimilar(this.itemIds, weights, movieId, n, options);
+  }
+
+  explain(history: History, movieIds: readonly number[], k: number): Contribution[][] {
+    return topContributions(this.index, this.itemIds, history, movieIds, k, (h, c) => weightOf(this.lists, h, c));
   }
 
   get knownMovieIds(): Int32Array {

@@ -61,6 +61,16 @@ export interface Recommender {
    * item weights leave it out (the server then falls back to shared genres).
    */
   similar?(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined;
+  /**
+   * Optional, for models whose score is a sum over the history: for each of `movieIds`, the (at most `k`) history
+   * movies that added the most to its score, with what each added (positive contributions only), largest first.
+   */
+  explain?(history: History, movieIds: readonly number[], k: number): Contribution[][];
+}
+
+export interface Contribution {
+  movieId: number;
+  weight: number;
 }
 
 export interface Algorithm {
