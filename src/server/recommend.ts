@@ -1,4 +1,5 @@
-import { saveHistory, type HistoryItem } from '../core/db/repositories/api-users.js';
+import { saveHistory, saveStatedTastes, type HistoryItem } from '../core/db/repositories/api-users.js';
+import { coldStart, hasTastes, tastesVector } from './cold-start.js';
 import type { Recommendation, RecommendOptions } from '../core/models/types.js';
 import type { AppContext } from './context.js';
 import { explainRecommendations } from './explain.js';
@@ -19,6 +20,8 @@ export interface RecommendInput {
   filter?: MovieFilter;
   /** Add `because` or `reason` to each movie (explain.ts). */
   explain?: boolean;
+  /** Stated genre tastes of a user without ratings (cold-start.ts). */
+  genres?: Record<string, number>;
 }
 
 /** A validated request body as recommendFor's input (the Express route and the fast path both use this). */
@@ -30,6 +33,7 @@ export function toRecommendInput(clientId: number, body: z.output<typeof Recomme
     n: body.n,
     filter: hasFilter(body.filter) ? body.filter : undefined,
     explain: body.explain || undefined,
+    genres: body.genres,
   };
 }
 
@@ -51,9 +55,13 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
   const loaded = ctx.models.current;
   if (!loaded) throw new HttpError(503, 'no model is loaded yet: try again shortly');
   const given = input.history ?? [];
-  if (input.userId === undefined && given.length === 0) {
+  if (input.userId === undefined && given.length === 0 && input.genres === undefined) {
     throw new HttpError(422, 'give a user_id, a history, or both (a history without user_id creates a user)');
   }
+  if (input.genres !== undefined && given.length > 0) {
+    throw new HttpError(422, 'genres: stated tastes are for a user without ratings; send either a history or genres');
+  }
+  const tastes = input.genres === undefined ? undefined : tastesVector(input.genres);
 
   // Last rating of a movie wins within one request.
   const byMovie = new Map<number, number>();
@@ -74,7 +82,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
   // Before any write: an unknown genre is a 422 that stores nothing.
   const filtered = input.filter ? excludedByFilter(ctx.catalogue, input.filter) : undefined;
   const labels = { algorithm: loaded.algorithm, version: loaded.version };
-  let history: { userId: number; externalId: string; movieIds: Int32Array; ratings: Float32Array; excluded: Int32Array };
+  let history: { userId: number; externalId: string; movieIds: Int32Array; ratings: Float32Array; excluded: Int32Array; tastes?: Float32Array };
   let created = false;
   let recs: Recommendation[] | undefined;
   let cacheKey: string | undefined;
@@ -83,15 +91,23 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     const saved = await store(ctx, input.clientId, input.userId, items);
     history = saved;
     created = saved.created;
+  } else if (tastes) {
+    const saved = await saveStatedTastes(ctx.db, input.clientId, input.userId, tastes);
+    ctx.histories.invalidateUser(saved.userId);
+    created = saved.created;
+    const found = await ctx.histories.get(input.clientId, saved.externalId);
+    if (!found) throw new HttpError(404, `user ${saved.externalId} not found`);
+    history = found;
+    fingerprint = `${found.fingerprint}:${tastes.join(',')}`;
   } else {
     // A known user with nothing new: the history from memory (exact: see history-cache.ts), else one query;
     // the cached list when the model, n and the history's fingerprint are unchanged.
     const found = await ctx.histories.get(input.clientId, input.userId!);
     if (!found) throw new HttpError(404, `user ${input.userId} not found`);
     history = found;
-    fingerprint = found.fingerprint;
-    // Filtered lists are not cached (the key would need the filter; they are the rarer request).
-    if (!filtered) {
+    fingerprint = found.tastes ? `${found.fingerprint}:${Array.from(found.tastes).join(',')}` : found.fingerprint;
+    // Filtered lists and cold starts are not cached (the key would need the filter or the tastes).
+    if (!filtered && !(found.movieIds.length === 0 && hasTastes(found.tastes))) {
       const key = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
       recs = ctx.recommendations.get(key);
       if (!recs) cacheKey = key;
@@ -101,7 +117,10 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
 
   if (!recs) {
     const start = process.hrtime.bigint();
-    recs = loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, input.n, exclusions(history.excluded, filtered));
+    const stated = history.movieIds.length === 0 ? (tastes ?? history.tastes) : undefined;
+    recs = hasTastes(stated)
+      ? coldStart(loaded.model, ctx.catalogue, stated, input.n, exclusions(history.excluded, filtered))
+      : loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, input.n, exclusions(history.excluded, filtered));
     ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
     if (cacheKey) ctx.recommendations.set(cacheKey, recs);
   }
@@ -148,7 +167,7 @@ function countServed(ctx: AppContext, loaded: { version: string }, labels: { alg
  * counts for a cache hit; the bytes are the ones recommendationBody made from recommendFor's answer.
  */
 export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput): Buffer | undefined {
-  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0) || input.filter || input.explain) return undefined;
+  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0) || input.filter || input.explain || input.genres) return undefined;
   const loaded = ctx.models.current;
   if (!loaded) return undefined;
   const found = ctx.histories.peek(input.clientId, input.userId);

@@ -102,6 +102,13 @@ export const RecommendationRequest = z
     n: z.number().int().min(1).max(100).default(10).openapi({ description: 'How many movies to return (1–100)', example: 10 }),
     filter: Filter.optional(),
     explain: z.boolean().default(false).openapi({ description: 'Add to each movie why it is recommended (because or reason)' }),
+    genres: z
+      .record(z.string().max(50), z.number().min(-1).max(1))
+      .optional()
+      .openapi({
+        description: 'Stated tastes of a user without ratings, genre → weight −1…1: stored as its characteristic vector and used until it has ratings',
+        example: { Comedy: 1, Horror: -1 },
+      }),
   })
   .openapi('RecommendationRequest');
 

@@ -409,4 +409,50 @@ describeEachEngine('the platform API', (t) => {
       expect(bad.body.message).toMatch(/^explain: /);
     });
   });
+
+  describe('cold start from stated tastes', () => {
+    const share = (list: any[], genre: string) => list.filter((m) => (GENRES_OF.get(m.movie_id ?? m) ?? []).includes(genre)).length / list.length;
+
+    it('ranks liked genres up and disliked ones down against the plain list, stores the tastes and uses them until the first rating', async () => {
+      await use('rank');
+      // The plain list for an empty history: the ranking's first ten, Horror first.
+      const plain = [41, 42, 43, 44, 45, 46, 47, 48, 49, 50];
+      const r = await recommend(tokenA, { user_id: 'cold-1', genres: { Comedy: 1, Horror: -1 }, n: 10 });
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ user_id: 'cold-1', created: true });
+      expect(share(r.body.recommendations, 'Comedy')).toBeGreaterThan(share(plain, 'Comedy'));
+      expect(share(r.body.recommendations, 'Horror')).toBeLessThan(share(plain, 'Horror'));
+      expect(r.body.recommendations.some((m: any) => m.genres.length === 1 && m.genres[0] === 'Horror')).toBe(false);
+      const stored = await t.db.query(`SELECT characteristic, rating_count FROM users WHERE external_id = 'cold-1'`);
+      expect(stored.rows[0].rating_count).toBe(0);
+      expect(stored.rows[0].characteristic[4]).toBe(1); // Comedy
+      expect(stored.rows[0].characteristic[10]).toBe(-1); // Horror
+      // A plain read answers from the stored tastes, the same list.
+      const again = await recommend(tokenA, { user_id: 'cold-1', n: 10 });
+      expect(ids(again)).toEqual(ids(r));
+      // After a rating, the model's own answer for the history.
+      await feedback(tokenA, [{ user_id: 'cold-1', movie_id: 53, type: 'rating', rating: 4 }]);
+      const rated = await recommend(tokenA, { user_id: 'cold-1', n: 3 });
+      expect(ids(rated)).toEqual([41, 42, 43]);
+    });
+
+    it('creates a user without user_id, and refuses unknown genres, weights out of range and genres with a history', async () => {
+      const gen = await recommend(tokenA, { genres: { Drama: 0.5 }, n: 2 });
+      expect(gen.status).toBe(200);
+      expect(gen.body.created).toBe(true);
+      expect(typeof gen.body.user_id).toBe('number');
+      const unknown = await recommend(tokenA, { user_id: 'cold-2', genres: { Cartoons: 1 } });
+      expect(unknown.status).toBe(422);
+      expect(unknown.body.message).toMatch(/^genres: unknown genre "Cartoons"; known genres: Action, /);
+      const range = await recommend(tokenA, { user_id: 'cold-2', genres: { Comedy: 2 } });
+      expect(range.status).toBe(422);
+      expect(range.body.message).toMatch(/^genres\.Comedy: /);
+      const both = await recommend(tokenA, { user_id: 'cold-2', genres: { Comedy: 1 }, history: [{ movie_id: 1 }] });
+      expect(both.status).toBe(422);
+      expect((await recommend(tokenA, { user_id: 'cold-2' })).status).toBe(404);
+      // Another client's cold user reads as unknown.
+      const other = await recommend(tokenB, { user_id: 'cold-1' });
+      expect(other.body).toEqual({ error: 'not_found', message: 'user cold-1 not found' });
+    });
+  });
 });

@@ -15,6 +15,8 @@ export interface UserHistory {
   ratings: Float32Array;
   /** Movies the user disliked or skipped (user_exclusions), never recommended to the user. */
   excluded: Int32Array;
+  /** Stated genre tastes (GENRES order, −1…1) of a user without ratings (saveStatedTastes), else undefined. */
+  tastes?: Float32Array;
 }
 
 export interface HistoryItem {
@@ -41,8 +43,9 @@ const FINGERPRINT = `count(r.movie_id)::text || ':' || coalesce(sum(hashint8(r.m
 
 /** One indexed query: the user's ratings and their fingerprint, or undefined when this client has no such user. */
 export async function findUserHistory(db: Queryable, clientId: number, externalId: string): Promise<(UserHistory & { fingerprint: string }) | undefined> {
-  const r = await db.query<{ id: number; movie_ids: number[] | null; ratings: number[] | null; excluded: number[] | null; fingerprint: string }>(
+  const r = await db.query<{ id: number; movie_ids: number[] | null; ratings: number[] | null; excluded: number[] | null; tastes: number[] | null; fingerprint: string }>(
     `SELECT u.id,
+            CASE WHEN u.rating_count = 0 THEN u.characteristic END AS tastes,
             array_agg(r.movie_id ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL) AS movie_ids,
             array_agg(r.rating ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL) AS ratings,
             (SELECT array_agg(x.movie_id ORDER BY x.movie_id) FROM user_exclusions x WHERE x.user_id = u.id) AS excluded,
@@ -60,6 +63,7 @@ export async function findUserHistory(db: Queryable, clientId: number, externalI
     movieIds: Int32Array.from(row.movie_ids ?? []),
     ratings: Float32Array.from(row.ratings ?? []),
     excluded: Int32Array.from(row.excluded ?? []),
+    tastes: row.tastes && (row.movie_ids ?? []).length === 0 ? Float32Array.from(row.tastes) : undefined,
     fingerprint: row.fingerprint,
   };
 }
@@ -148,6 +152,25 @@ export async function saveHistory(db: Database, clientId: number, externalId: st
       ratings: Float32Array.from(all.rows, (row) => Number(row.rating)),
       excluded: Int32Array.from(excluded.rows, (row) => row.movie_id),
     };
+  });
+}
+
+/**
+ * Stores a user's stated genre tastes (GENRES order, −1…1) as its characteristic vector, creating the user like
+ * saveHistory does; a user that has ratings keeps the vector computed from them (`stored` false). Servers' history
+ * caches hear of it through the history channel of migration 031, as for a rating.
+ */
+export async function saveStatedTastes(
+  db: Database,
+  clientId: number,
+  externalId: string | undefined,
+  tastes: readonly number[],
+): Promise<{ userId: number; externalId: string; created: boolean; stored: boolean }> {
+  return db.transaction(async (tx) => {
+    const user = await lockOrCreateUser(tx, clientId, externalId);
+    const r = await tx.query('UPDATE users SET characteristic = $2::real[], updated_at = now() WHERE id = $1 AND rating_count = 0', [user.userId, tastes]);
+    await tx.query(`SELECT pg_notify('reco_history_changed', $1)`, [String(user.userId)]);
+    return { ...user, stored: r.rowCount > 0 };
   });
 }
 
