@@ -366,6 +366,12 @@ describeEachEngine('the platform API', (t) => {
       const text = (await call(base, 'GET', '/metrics')).body as string;
       expect(text).toMatch(/http_requests_total\{method="GET",route="\/movies\/:movie_id\/similar",status_code="200"\} \d+/);
       expect(text).toMatch(/http_requests_total\{method="POST",route="\/feedback",status_code="200"\} \d+/);
+      const feedbackCount = (type: string, outcome: string) => Number(text.match(new RegExp(`reco_feedback_events_total\\{type="${type}",outcome="${outcome}"\\} (\\d+)`))?.[1] ?? 0);
+      // From the tests above: fb-2's batch twice (a rating and two identical skips), the rejected events of fb-1.
+      expect(feedbackCount('skip', 'duplicate')).toBeGreaterThanOrEqual(3);
+      expect(feedbackCount('rating', 'stored')).toBeGreaterThanOrEqual(4);
+      expect(feedbackCount('rating', 'rejected')).toBeGreaterThanOrEqual(2);
+      expect(feedbackCount('unknown', 'rejected')).toBeGreaterThanOrEqual(2);
     });
   });
 

@@ -13,6 +13,8 @@ export const METRICS = {
   recommendationFallbacksTotal: 'reco_recommendation_fallbacks_total', // counter: served by the popularity fallback
   usersCreatedTotal: 'reco_users_created_total', // counter, label: none (per client would leak client names)
   recommendationCacheHitsTotal: 'reco_recommendation_cache_hits_total', // counter: lists served from the cache, labels: algorithm, version
+  // Feedback (POST /feedback), labels: type (rating|view|like|dislike|skip|unknown), outcome (stored|duplicate|rejected)
+  feedbackEventsTotal: 'reco_feedback_events_total', // counter
   // Active model
   modelInfo: 'reco_model_info', // gauge = 1, labels: algorithm, version
   modelAgeSeconds: 'reco_model_age_seconds', // gauge

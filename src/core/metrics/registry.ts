@@ -69,7 +69,13 @@ export function createMetrics() {
     }),
     usersCreatedTotal: new Counter({
       name: METRICS.usersCreatedTotal,
-      help: 'Users created through POST /recommendations',
+      help: 'Users created through POST /recommendations and POST /feedback',
+      registers: [register],
+    }),
+    feedbackEventsTotal: new Counter({
+      name: METRICS.feedbackEventsTotal,
+      help: 'Feedback events by type and outcome (stored, duplicate: already stored, rejected: invalid)',
+      labelNames: ['type', 'outcome'] as const,
       registers: [register],
     }),
     modelInfo: new Gauge({ name: METRICS.modelInfo, help: 'The model being served (value 1)', labelNames: modelLabels, registers: [register] }),

@@ -4,7 +4,7 @@ import { clientOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { recommendationIds } from '../recommendation-ids.js';
-import { DEFAULT_RATING, FeedbackEvent, FeedbackRequest } from '../schemas.js';
+import { DEFAULT_RATING, FEEDBACK_TYPES, FeedbackEvent, FeedbackRequest } from '../schemas.js';
 import { userKey } from '../user-ids.js';
 
 /**
@@ -45,10 +45,22 @@ export function feedbackRouter(ctx: AppContext, auth: RequestHandler): Router {
     }
     rejected.sort((a, b) => a.index - b.index);
     let stored = 0;
+    const counter = ctx.metrics.feedbackEventsTotal;
+    for (const r of rejected) {
+      const type = (body.events[r.index] as { type?: unknown } | null)?.type;
+      counter.inc({ type: (FEEDBACK_TYPES as readonly unknown[]).includes(type) ? String(type) : 'unknown', outcome: 'rejected' });
+    }
     if (rows.length > 0) {
       try {
         const out = await storeFeedback(ctx.db, clientId, rows, DEFAULT_RATING);
         stored = out.stored;
+        const accepted: Record<string, number> = {};
+        for (const row of rows) accepted[row.type] = (accepted[row.type] ?? 0) + 1;
+        for (const [type, n] of Object.entries(accepted)) {
+          const fresh = out.storedByType[type as keyof typeof out.storedByType] ?? 0;
+          if (fresh > 0) counter.inc({ type, outcome: 'stored' }, fresh);
+          if (n - fresh > 0) counter.inc({ type, outcome: 'duplicate' }, n - fresh);
+        }
         // Committed: this server's next read of these users must not wait for the NOTIFY.
         for (const id of out.changedUsers) ctx.histories.invalidateUser(id);
         if (out.createdUsers > 0) ctx.metrics.usersCreatedTotal.inc(out.createdUsers);

@@ -25,6 +25,8 @@ export interface FeedbackRow {
 export interface StoredFeedback {
   /** Events new to the database (the others were stored before: same identity). */
   stored: number;
+  /** The same, by type. */
+  storedByType: Partial<Record<FeedbackType, number>>;
   /** users.id of the users whose history or exclusions changed (for the history caches). */
   changedUsers: number[];
   /** Users this batch created. */
@@ -102,7 +104,9 @@ async function storeIn(tx: Queryable, clientId: number, rows: readonly FeedbackR
   const changed = new Set<number>();
   for (const m of [rated, likedPairs, excluded]) for (const v of m.values()) changed.add(v.user);
   const changedUsers = [...changed].sort((a, b) => a - b);
-  if (changedUsers.length === 0) return { stored: fresh.rows.length, changedUsers, createdUsers: made.rowCount };
+  const storedByType: Partial<Record<FeedbackType, number>> = {};
+  for (const e of fresh.rows) storedByType[e.type] = (storedByType[e.type] ?? 0) + 1;
+  if (changedUsers.length === 0) return { stored: fresh.rows.length, storedByType, changedUsers, createdUsers: made.rowCount };
 
   // Names the users for the history caches (migrations 031 and 072 read it at their statement's end).
   await tx.query(`SELECT set_config('reco.changed_users', $1, true)`, [changedUsers.join(',')]);
@@ -136,7 +140,7 @@ async function storeIn(tx: Queryable, clientId: number, rows: readonly FeedbackR
     );
   }
   if (rated.size > 0 || likedPairs.size > 0) await recomputeProfiles(tx, [...new Set([...rated.values(), ...likedPairs.values()].map((v) => v.user))].sort((a, b) => a - b));
-  return { stored: fresh.rows.length, changedUsers, createdUsers: made.rowCount };
+  return { stored: fresh.rows.length, storedByType, changedUsers, createdUsers: made.rowCount };
 }
 
 /**
