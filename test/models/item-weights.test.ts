@@ -57,7 +57,8 @@ describe.each([
 
 test('a model without item weights has neither capability', async () => {
   const p: Recommender = new PopularRecommender();
-  await p.fit(syntheticRatings().interactions);
+  const syn = syntheticRatings();
+  await p.fit(syn.interactions, syn.catalogue);
   expect(p.similar).toBeUndefined();
   expect(p.explain).toBeUndefined();
 });

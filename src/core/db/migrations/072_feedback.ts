@@ -49,7 +49,13 @@ CREATE TRIGGER users_delete_feedback
 
 CREATE FUNCTION reco_truncate_feedback_of_users() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  TRUNCATE feedback_events, user_exclusions;
+  -- Only when there is something left: a TRUNCATE of users that names these tables too (a restore) has emptied them.
+  IF EXISTS (SELECT 1 FROM feedback_events) THEN
+    TRUNCATE feedback_events;
+  END IF;
+  IF EXISTS (SELECT 1 FROM user_exclusions) THEN
+    TRUNCATE user_exclusions;
+  END IF;
   RETURN NULL;
 END
 $$;
