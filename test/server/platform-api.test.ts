@@ -235,6 +235,16 @@ describeEachEngine('the platform API', (t) => {
       expect(ids(bShared)).toEqual([42]);
     });
 
+    it('deletes a user\'s events and exclusions with the user', async () => {
+      const count = async (table: string) => (await t.db.query(`SELECT count(*)::int AS n FROM ${table} x JOIN users u ON u.id = x.user_id WHERE u.external_id = 'fb-3'`)).rows[0].n;
+      const id = (await t.db.query(`SELECT id FROM users WHERE external_id = 'fb-3'`)).rows[0].id;
+      expect(await count('feedback_events')).toBe(5);
+      expect(await count('user_exclusions')).toBe(2);
+      await t.db.query('DELETE FROM users WHERE id = $1', [id]);
+      const left = await t.db.query('SELECT (SELECT count(*) FROM feedback_events WHERE user_id = $1)::int AS e, (SELECT count(*) FROM user_exclusions WHERE user_id = $1)::int AS x', [id]);
+      expect(left.rows[0]).toEqual({ e: 0, x: 0 });
+    });
+
     it.each([
       ['no events', {}, /^events: /],
       ['an empty list', { events: [] }, /^events: /],
