@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { AppContext } from './context.js';
 import { errorHandler, HttpError, notFound, silentLogger } from './http-errors.js';
+import { methodNotAllowed } from './method-not-allowed.js';
 import { observeRequests } from './metrics-middleware.js';
 import { clientsRouter } from './routes/clients.js';
 import { moviesRouter } from './routes/movies.js';
@@ -36,6 +37,9 @@ export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', limits.trustProxy ?? false);
+  // The API sends no validators (no ETag, no Last-Modified), so no request is ever "fresh": without this,
+  // res.send would answer `If-None-Match: *` or a future If-Modified-Since with a 304 (health checks included).
+  Object.defineProperty(app.request, 'fresh', { value: false, configurable: true });
   const windowMs = limits.rateLimit?.windowMs ?? DEFAULT_LIMITS.windowMs;
   const bodyLimit = limits.bodyLimit ?? DEFAULT_LIMITS.bodyLimit;
 
@@ -49,6 +53,7 @@ export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.
   app.use(recommendationsRouter(ctx, auth));
   app.use(moviesRouter(ctx, auth));
   app.use(opsRouter(ctx, version));
+  app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(errorHandler(ctx.logger ?? silentLogger));
   return app;

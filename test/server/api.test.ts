@@ -274,9 +274,9 @@ describeEachEngine('the API', (t) => {
   });
 
   describe('unknown routes', () => {
-    it('answers 404 in JSON', async () => {
+    it('answers 404 in JSON, and 405 for a known route with another method', async () => {
       expect(await call(base, 'GET', '/nope')).toMatchObject({ status: 404, body: { error: 'not_found' } });
-      expect((await call(base, 'GET', '/recommendations')).status).toBe(404);
+      expect(await call(base, 'GET', '/recommendations')).toMatchObject({ status: 405, body: { error: 'method_not_allowed' } });
     });
   });
 
