@@ -37,7 +37,7 @@ describeEachEngine('the API', (t) => {
       expect(r.body).toEqual({ client_id: expect.any(Number), username: 'gamma' });
       const dup = await call(base, 'POST', '/create-client', { json: { username: 'gamma', password: 'another password' } });
       expect(dup.status).toBe(409);
-      expect(dup.body).toEqual({ error: 'conflict', message: 'the client username "gamma" is taken' });
+      expect(dup.body).toEqual({ error: 'conflict', message: 'the client username "gamma" is taken (usernames are compared without regard to letter case)' });
     });
 
     it.each([
