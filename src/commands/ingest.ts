@@ -9,7 +9,7 @@ export default class Ingest extends RecoCommand {
   static override summary = 'Load MovieLens files (a folder, or one folder per day) into the database, exactly once';
   static override description = `Each file is archived byte for byte to data/raw/, validated and deduplicated into data/processed/ (with the users' genre vectors), then loaded in one transaction per day. Rows that cannot be loaded go to data/no_injected_data/<day>/<file>.rejected.csv with their line number and a reason code. A file already loaded (same SHA-256, same client) is skipped, so running again is safe.
 
-Reason codes in the rejected files and the summary: wrong_column_count, missing_field, malformed_number, rating_out_of_range, rating_not_half_step, unknown_movie, timestamp_in_future, timestamp_before_1995, duplicate_in_file (the latest timestamp wins). More in docs/ingest.md.
+Reason codes in the rejected files and the summary: wrong_column_count, invalid_text, field_too_long, missing_field, malformed_number, rating_out_of_range, rating_not_half_step, unknown_movie, timestamp_in_future, timestamp_before_1995, duplicate_in_file (the latest timestamp wins). More in docs/ingest.md.
 
 Exit codes: 0 the run completed (even with rejected rows), 2 a source file is unreadable or not MovieLens CSV, 3 --strict and a row was rejected, 4 the database failed (that day is left untouched).`;
   static override examples = [

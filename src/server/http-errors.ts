@@ -23,6 +23,8 @@ function codeFor(status: number): string {
       return 'forbidden';
     case 404:
       return 'not_found';
+    case 405:
+      return 'method_not_allowed';
     case 409:
       return 'conflict';
     case 413:
@@ -64,6 +66,11 @@ export function toHttpError(err: any, logger: Logger, req: { method?: string; or
   if (err?.type === 'entity.too.large') return new HttpError(413, `the body is larger than the limit of ${err.limit} bytes`);
   if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') return new HttpError(415, 'unsupported body encoding or charset');
   const url = req.originalUrl ?? req.url;
+  if (err?.code === '22021') {
+    // Text the schemas should have refused (safeText): still the input, not the server, so still a 4xx.
+    logger.warn({ err, method: req.method, url }, 'text the database cannot store reached it');
+    return new HttpError(422, 'the request holds text the database cannot store (a NUL character or invalid UTF-8)');
+  }
   if (isDatabaseUnavailable(err)) {
     logger.error({ err, method: req.method, url }, 'database unavailable');
     return new HttpError(503, 'the database is unavailable: try again shortly');

@@ -23,7 +23,7 @@ export function buildOpenApiDocument(version = '0.1.0') {
       201: json(S.CreateClientResponse, 'created'),
       400: error('body is not JSON'),
       401: error('admin token missing or wrong'),
-      409: error('username taken'),
+      409: error('username taken (compared without regard to letter case)'),
       413: error('body too large'),
       422: error('invalid field'),
       429: error('too many attempts'),
@@ -33,7 +33,7 @@ export function buildOpenApiDocument(version = '0.1.0') {
     method: 'post',
     path: '/token',
     summary: 'Log in: a bearer token for the other routes',
-    description: 'OAuth2 password form (application/x-www-form-urlencoded) or JSON. Rate-limited per IP.',
+    description: 'OAuth2 password form (application/x-www-form-urlencoded) or JSON. The username is compared without regard to letter case. Rate-limited per IP.',
     request: {
       body: {
         content: { 'application/x-www-form-urlencoded': { schema: S.TokenRequest }, 'application/json': { schema: S.TokenRequest } },
@@ -44,7 +44,7 @@ export function buildOpenApiDocument(version = '0.1.0') {
       200: json(S.TokenResponse, 'a token'),
       400: error('body is not JSON'),
       401: error('wrong username or password, or the client is disabled'),
-      422: error('invalid field'),
+      422: error('invalid field (also: a NUL or unpaired surrogate in a text field)'),
       429: error('too many attempts'),
     },
   });

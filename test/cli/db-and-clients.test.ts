@@ -37,9 +37,9 @@ describe('reco db / reco clients on the embedded engine', () => {
     const r = await runCli(['clients', 'create', 'acme', '--password-stdin', '--name', 'Acme TV', '--json'], { env, input: 'correct horse battery\n' });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ username: 'acme', name: 'Acme TV' });
-    const dup = await runCli(['clients', 'create', 'acme', '--password-stdin'], { env, input: 'another password' });
+    const dup = await runCli(['clients', 'create', 'ACME', '--password-stdin'], { env, input: 'another password' });
     expect(dup.code).not.toBe(0);
-    expect(dup.stderr.trim()).toBe('Error: the client username "acme" is taken');
+    expect(dup.stderr.trim()).toBe('Error: the client username "ACME" is taken (usernames are compared without regard to letter case)');
     const list = JSON.parse((await runCli(['clients', 'list', '--json'], { env })).stdout);
     expect(list.clients.map((c: any) => c.username)).toEqual(['acme']);
     expect(JSON.stringify(list)).not.toMatch(/argon2|password_hash/);

@@ -37,7 +37,7 @@ describeEachEngine('the API', (t) => {
       expect(r.body).toEqual({ client_id: expect.any(Number), username: 'gamma' });
       const dup = await call(base, 'POST', '/create-client', { json: { username: 'gamma', password: 'another password' } });
       expect(dup.status).toBe(409);
-      expect(dup.body).toEqual({ error: 'conflict', message: 'the client username "gamma" is taken' });
+      expect(dup.body).toEqual({ error: 'conflict', message: 'the client username "gamma" is taken (usernames are compared without regard to letter case)' });
     });
 
     it.each([
@@ -274,9 +274,9 @@ describeEachEngine('the API', (t) => {
   });
 
   describe('unknown routes', () => {
-    it('answers 404 in JSON', async () => {
+    it('answers 404 in JSON, and 405 for a known route with another method', async () => {
       expect(await call(base, 'GET', '/nope')).toMatchObject({ status: 404, body: { error: 'not_found' } });
-      expect((await call(base, 'GET', '/recommendations')).status).toBe(404);
+      expect(await call(base, 'GET', '/recommendations')).toMatchObject({ status: 405, body: { error: 'method_not_allowed' } });
     });
   });
 

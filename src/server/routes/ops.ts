@@ -13,15 +13,16 @@ export function opsRouter(ctx: AppContext, version: string): Router {
   const openapi = buildOpenApiDocument(version);
   let statsAt = 0;
 
+  // Probes must see the state now: nothing may cache these answers or turn them into a 304.
   r.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.set('Cache-Control', 'no-store').json({ status: 'ok' });
   });
 
   r.get('/readyz', async (_req, res) => {
     const database = await databaseReachable(ctx.db);
     const m = ctx.models.current;
     const ready = database && m !== undefined;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database, model: m ? { algorithm: m.algorithm, version: m.version } : null });
+    res.set('Cache-Control', 'no-store').status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database, model: m ? { algorithm: m.algorithm, version: m.version } : null });
   });
 
   r.get('/metrics', async (_req, res) => {

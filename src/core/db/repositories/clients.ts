@@ -16,13 +16,14 @@ export interface ClientWithHash extends Client {
   password_hash: string | null;
 }
 
+/** Usernames are compared without regard to letter case (migration 041), and kept as they were registered. */
 export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$/;
 
 const COLUMNS = 'id, username, name, email, created_at, disabled, password_hash IS NOT NULL AS has_password';
 
 export class UsernameTakenError extends RecoError {
   constructor(username: string) {
-    super(`the client username "${username}" is taken`, { exitCode: 5 });
+    super(`the client username "${username}" is taken (usernames are compared without regard to letter case)`, { exitCode: 5 });
   }
 }
 
@@ -41,7 +42,7 @@ export async function createClient(
   }
   const r = await db.query<Client>(
     `INSERT INTO clients (username, password_hash, name, email) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (username) DO NOTHING RETURNING ${COLUMNS}`,
+     ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
     [input.username, hash, input.name ?? null, input.email ?? null],
   );
   if (r.rows.length === 0) throw new UsernameTakenError(input.username);
@@ -52,20 +53,20 @@ export async function createClient(
 export async function ensureClient(db: Queryable, username: string): Promise<Client> {
   const found = await findClient(db, username);
   if (found) return found;
-  await db.query('INSERT INTO clients (username) VALUES ($1) ON CONFLICT (username) DO NOTHING', [username]);
+  await db.query('INSERT INTO clients (username) VALUES ($1) ON CONFLICT DO NOTHING', [username]);
   const created = await findClient(db, username);
   if (!created) throw new RecoError(`could not create the client "${username}"`);
   return created;
 }
 
 export async function findClient(db: Queryable, username: string): Promise<Client | undefined> {
-  const r = await db.query<Client>(`SELECT ${COLUMNS} FROM clients WHERE username = $1`, [username]);
+  const r = await db.query<Client>(`SELECT ${COLUMNS} FROM clients WHERE lower(username) = lower($1)`, [username]);
   return r.rows[0];
 }
 
 /** For login only: includes the password hash. */
 export async function findClientForLogin(db: Queryable, username: string): Promise<ClientWithHash | undefined> {
-  const r = await db.query<ClientWithHash>(`SELECT ${COLUMNS}, password_hash FROM clients WHERE username = $1`, [username]);
+  const r = await db.query<ClientWithHash>(`SELECT ${COLUMNS}, password_hash FROM clients WHERE lower(username) = lower($1)`, [username]);
   return r.rows[0];
 }
 
@@ -79,6 +80,6 @@ export async function listClients(db: Queryable): Promise<(Client & { users: num
 }
 
 export async function setClientDisabled(db: Queryable, username: string, disabled: boolean): Promise<boolean> {
-  const r = await db.query('UPDATE clients SET disabled = $2 WHERE username = $1', [username, disabled]);
+  const r = await db.query('UPDATE clients SET disabled = $2 WHERE lower(username) = lower($1)', [username, disabled]);
   return r.rowCount > 0;
 }

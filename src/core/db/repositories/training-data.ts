@@ -54,7 +54,7 @@ export async function clientUserHistory(
   externalId: number,
 ): Promise<{ userId: number; movieIds: number[]; ratings: number[] } | undefined> {
   const u = await db.query<{ id: string }>(
-    'SELECT u.id FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1 AND u.external_id = $2',
+    'SELECT u.id FROM users u JOIN clients c ON c.id = u.client_id WHERE lower(c.username) = lower($1) AND u.external_id = $2',
     [clientUsername, externalId],
   );
   if (u.rows.length === 0) return undefined;
@@ -64,7 +64,7 @@ export async function clientUserHistory(
 }
 
 export async function clientExists(db: Queryable, username: string): Promise<boolean> {
-  const r = await db.query('SELECT 1 FROM clients WHERE username = $1', [username]);
+  const r = await db.query('SELECT 1 FROM clients WHERE lower(username) = lower($1)', [username]);
   return r.rows.length > 0;
 }
 
