@@ -14,6 +14,8 @@ export interface RecoConfig {
   jwtSecret?: string;
   /** When set, POST /create-client requires the header X-Admin-Token with this value. */
   adminToken?: string;
+  /** HMAC-SHA-256 key for backup archives: backups are signed with it, and verify/restore accept only archives it signed. */
+  backupKey?: string;
   /** Lifetime of API tokens in seconds. */
   tokenTtlSeconds: number;
   production: boolean;
@@ -26,6 +28,7 @@ const envSchema = z.object({
   RECO_MODELS_DIR: z.string().trim().min(1).optional(),
   RECO_JWT_SECRET: z.string().min(1).optional(),
   RECO_ADMIN_TOKEN: z.string().min(1).optional(),
+  RECO_BACKUP_KEY: z.string().min(32, 'use at least 32 characters (e.g. openssl rand -hex 32)').optional(),
   RECO_TOKEN_TTL: z.coerce.number().int().positive().max(7 * 24 * 3600).optional(),
   NODE_ENV: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
@@ -47,6 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RecoConfig {
     modelsDir: path.resolve(e.RECO_MODELS_DIR ?? 'models'),
     jwtSecret: e.RECO_JWT_SECRET,
     adminToken: e.RECO_ADMIN_TOKEN,
+    backupKey: e.RECO_BACKUP_KEY,
     tokenTtlSeconds: e.RECO_TOKEN_TTL ?? 3600,
     production,
     logLevel: e.LOG_LEVEL ?? 'info',
