@@ -1,6 +1,7 @@
 import { migrate } from '../../src/core/db/migrate.js';
 import { migrations } from '../../src/core/db/migrations/index.js';
 import { createClient, ensureClient, findClient } from '../../src/core/db/repositories/clients.js';
+import { loadTrainingSet } from '../../src/core/models/train.js';
 import { describeEachEngine } from '../helpers/engines.js';
 
 /** Migration 051 and the writers of clients: who is trusted (their ratings train the models). */
@@ -25,6 +26,13 @@ describeEachEngine(
       expect((await ensureClient(t.db, 'new_daily')).trusted).toBe(true);
       expect((await ensureClient(t.db, 'api_client')).trusted).toBe(false);
       expect((await findClient(t.db, 'api_client'))!.trusted).toBe(false);
+    });
+
+    it('training refuses a database whose only ratings are of untrusted clients, naming reco clients trust', async () => {
+      await t.db.query(`INSERT INTO movies (movie_id, title) VALUES (1, 'Toy Story (1995)')`);
+      const u = await t.db.query<{ id: number }>(`INSERT INTO users (client_id, external_id) SELECT id, 1 FROM clients WHERE username = 'api_client' RETURNING id`);
+      await t.db.query('INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 1, 4, now())', [u.rows[0].id]);
+      await expect(loadTrainingSet(t.db)).rejects.toThrow(/none of the 1 ratings in the database is of a trusted client/);
     });
   },
   { migrate: false },

@@ -54,10 +54,13 @@ const HOLDOUT: { split: SplitKind; k: number } = { split: 'user', k: 10 };
 export async function loadTrainingSet(db: Database): Promise<{ interactions: Interactions; catalogue: Catalogue }> {
   const triplets = new TripletBuilder();
   await streamTrainingRatings(db, (u, m, r, t) => triplets.push(u, m, r, t));
-  if (triplets.length === 0)
-    throw new RecoError('there are no ratings of trusted clients in the database to train on', {
-      hint: 'load some first: reco ingest --from data/initial_data (or trust an API client: reco clients trust NAME)',
+  if (triplets.length === 0) {
+    const untrusted = await untrustedRatingCount(db);
+    if (untrusted === 0) throw new RecoError('there are no ratings in the database to train on', { hint: 'load some first: reco ingest --from data/initial_data' });
+    throw new RecoError(`none of the ${untrusted} ratings in the database is of a trusted client, so there is nothing to train on`, {
+      hint: 'load the daily files with reco ingest, or trust a client whose ratings should train: reco clients trust NAME',
     });
+  }
   return { interactions: triplets.build(), catalogue: { genres: await movieGenres(db) } };
 }
 
