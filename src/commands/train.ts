@@ -5,8 +5,8 @@ import { ALGORITHM_NAMES, AUTO_CANDIDATES } from '../core/models/index.js';
 import { DEFAULT_TOLERANCE } from '../core/models/registry.js';
 
 export default class Train extends RecoCommand {
-  static override summary = 'Train a model on all ratings in the database and register it';
-  static override description = `Scores the algorithm (or, with auto, every algorithm) on a holdout split of the ratings (split user, seed 42, k 10; see docs/evaluation.md), refits the best on all ratings, writes models/<version>/ (model.bin, metadata.json) under RECO_MODELS_DIR and stores it with its artifact in the database registry. The new version becomes active unless its holdout nDCG@10 is below the active model's by more than --tolerance; --force activates it anyway. A running reco serve picks up the activation within seconds. Past runs: reco models list.`;
+  static override summary = "Train a model on the trusted clients' ratings in the database and register it";
+  static override description = `Reads the ratings of trusted clients only (the ingest client, and API clients trusted with reco clients trust; see docs/models.md), scores the algorithm (or, with auto, every algorithm) on a holdout split of them (split user, seed 42, k 10; see docs/evaluation.md), refits the best on all of them, writes models/<version>/ (model.bin, metadata.json) under RECO_MODELS_DIR and stores it with its artifact in the database registry. The new version becomes active unless its holdout nDCG@10 is below the active model's by more than --tolerance; --force activates it anyway. A running reco serve picks up the activation within seconds. Past runs: reco models list.`;
   static override examples = [
     '<%= config.bin %> train',
     '<%= config.bin %> train --algorithm ease --json',
@@ -39,7 +39,7 @@ export default class Train extends RecoCommand {
         seed: flags.seed,
         onProgress: (m) => (onBar ? bar.update(++step) : this.note(`  ${m}`)),
       }).finally(() => bar.stop());
-      this.say(`Trained ${r.version} (${r.algorithm}) on ${r.dataCounts.ratings} ratings in ${r.timings.totalSeconds.toFixed(1)} s`);
+      this.say(`Trained ${r.version} (${r.algorithm}) on ${r.dataCounts.ratings} ratings in ${r.timings.totalSeconds.toFixed(1)} s${r.dataCounts.untrusted_ratings ? ` (${r.dataCounts.untrusted_ratings} ratings of untrusted clients left out)` : ''}`);
       if (r.candidates.length > 1) {
         this.say('Holdout (split user, seed ' + flags.seed + ', k 10):');
         for (const c of r.candidates) this.say(`  ${c.algorithm.padEnd(10)} nDCG@10 ${c.ndcg.toFixed(4)}  P@10 ${c.precision.toFixed(4)}  R@10 ${c.recall.toFixed(4)}${c.algorithm === r.algorithm ? '  ← chosen' : ''}`);

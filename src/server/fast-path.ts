@@ -27,9 +27,9 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
 
   const record = routeRecorder(ctx.metrics, ctx.logger, 'POST', '/recommendations', '/recommendations');
 
-  const finish = (req: FastRequest, status: number, body: string | Buffer) => {
+  const finish = (req: FastRequest, status: number, body: string | Buffer, headers?: Record<string, string>) => {
     const state = req[STATE]!;
-    state.res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
+    state.res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
     state.res.end(body);
     const seconds = (performance.now() - state.start) / 1000;
     const client = req.user?.username;
@@ -40,7 +40,7 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
   const fail = (req: FastRequest, err: unknown) => {
     const e = toHttpError(err, logger, req);
     if (req[STATE]!.res.headersSent) return;
-    finish(req, e.status, JSON.stringify(errorBody(e)));
+    finish(req, e.status, JSON.stringify(errorBody(e)), e.headers);
   };
   /** After authentication: the schema, then the answer (in this tick when everything is in memory). */
   const answer = (req: FastRequest, body: unknown) => {

@@ -8,6 +8,8 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly code = codeFor(status),
+    /** Extra response headers (e.g. Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -93,6 +95,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const e = toHttpError(err, logger, req);
     if (res.headersSent) return;
+    if (e.headers) res.set(e.headers);
     res.status(e.status).json(errorBody(e));
   };
 }

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { resolveJwtSecret } from '../core/auth/jwt-secret.js';
-import type { RecoConfig } from '../core/config.js';
+import { DEFAULT_QUOTAS, type RecoConfig } from '../core/config.js';
 import type { Database } from '../core/db/types.js';
 import { createMetrics, type RecoMetrics } from '../core/metrics/registry.js';
 import { createApp, DEFAULT_LIMITS, type AppLimits } from './app.js';
@@ -19,7 +19,7 @@ export interface ServerOptions extends AppLimits {
   /** An open, migrated database; the server does not close it. */
   db: Database;
   /** Settings (dataDir for the generated secret, jwtSecret, adminToken, tokenTtlSeconds, production). */
-  config: Pick<RecoConfig, 'dataDir' | 'jwtSecret' | 'adminToken' | 'tokenTtlSeconds' | 'production'>;
+  config: Pick<RecoConfig, 'dataDir' | 'jwtSecret' | 'adminToken' | 'tokenTtlSeconds' | 'production'> & Partial<Pick<RecoConfig, 'quotas'>>;
   /** JSON access and event logs; none when absent. */
   logger?: Logger;
   /** How often to poll the registry for a newly activated model, besides LISTEN (default 30 s; 0 = never). */
@@ -85,6 +85,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     jwtSecret,
     tokenTtlSeconds: options.config.tokenTtlSeconds,
     adminToken: options.config.adminToken,
+    quotas: options.config.quotas ?? DEFAULT_QUOTAS,
   };
   const app = createApp(ctx, options, options.version);
   const fast = options.fastPath === false ? undefined : recommendationsFastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit, options.trustProxy);

@@ -1,4 +1,5 @@
 import { saveHistory, type HistoryItem } from '../core/db/repositories/api-users.js';
+import { QuotaExceededError } from '../core/db/repositories/quotas.js';
 import type { Recommendation } from '../core/models/types.js';
 import type { AppContext } from './context.js';
 import { HttpError } from './http-errors.js';
@@ -175,13 +176,17 @@ export function recommendationBody(out: RecommendOutput): Buffer {
 
 async function store(ctx: AppContext, clientId: number, userId: number | undefined, items: HistoryItem[]) {
   try {
-    const saved = await saveHistory(ctx.db, clientId, userId, items);
+    const saved = await saveHistory(ctx.db, clientId, userId, items, ctx.quotas);
     // Committed: this server's next read of the user must not wait for the NOTIFY.
     if (saved) ctx.histories.invalidateUser(saved.userId);
     return saved;
   } catch (err: any) {
     // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
     if (err?.code === '23503') throw new HttpError(422, 'a movie of the history is no longer in the catalogue: nothing was stored; retry');
+    if (err instanceof QuotaExceededError) {
+      ctx.metrics.quotaRejectionsTotal.inc({ quota: err.what });
+      throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', { 'Retry-After': String(err.retryAfterSeconds) });
+    }
     throw err;
   }
 }

@@ -60,6 +60,20 @@ describe('reco db / reco clients on the embedded engine', () => {
     expect(r.stderr).toMatch(/--password-stdin/);
   });
 
+  it('creates a trusted client with --trusted; reco clients trust / --revoke flips the flag', async () => {
+    const r = await runCli(['clients', 'create', 'ingestor', '--password-stdin', '--trusted', '--json'], { env, input: 'correct horse battery\n' });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ username: 'ingestor', trusted: true });
+    const trustedOf = async () => Object.fromEntries(JSON.parse((await runCli(['clients', 'list', '--json'], { env })).stdout).clients.map((c: any) => [c.username, c.trusted]));
+    expect(await trustedOf()).toMatchObject({ acme: false, ingestor: true });
+    expect(JSON.parse((await runCli(['clients', 'trust', 'acme', '--json'], { env })).stdout)).toEqual({ username: 'acme', trusted: true });
+    expect((await runCli(['clients', 'trust', 'ingestor', '--revoke'], { env })).code).toBe(0);
+    expect(await trustedOf()).toMatchObject({ acme: true, ingestor: false });
+    const missing = await runCli(['clients', 'trust', 'nobody'], { env });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr.trim()).toBe('Error: no client "nobody" (see reco clients list)');
+  });
+
   it('tells a second process that the embedded database is in use, with the pid', async () => {
     const holder = await PGliteDatabase.open(path.join(dataDir, 'db'), { command: 'reco serve' });
     try {

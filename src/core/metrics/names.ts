@@ -12,6 +12,7 @@ export const METRICS = {
   recommendationDuration: 'reco_recommendation_duration_seconds', // histogram (scoring only)
   recommendationFallbacksTotal: 'reco_recommendation_fallbacks_total', // counter: served by the popularity fallback
   usersCreatedTotal: 'reco_users_created_total', // counter, label: none (per client would leak client names)
+  quotaRejectionsTotal: 'reco_quota_rejections_total', // counter: writes refused by a client's hourly quota, label: quota (users|ratings)
   recommendationCacheHitsTotal: 'reco_recommendation_cache_hits_total', // counter: lists served from the cache, labels: algorithm, version
   // Active model
   modelInfo: 'reco_model_info', // gauge = 1, labels: algorithm, version

@@ -72,6 +72,12 @@ export function createMetrics() {
       help: 'Users created through POST /recommendations',
       registers: [register],
     }),
+    quotaRejectionsTotal: new Counter({
+      name: METRICS.quotaRejectionsTotal,
+      help: "Writes of POST /recommendations refused by a client's hourly quota (429), by quota: users or ratings",
+      labelNames: ['quota'] as const,
+      registers: [register],
+    }),
     modelInfo: new Gauge({ name: METRICS.modelInfo, help: 'The model being served (value 1)', labelNames: modelLabels, registers: [register] }),
     modelAgeSeconds: new Gauge({ name: METRICS.modelAgeSeconds, help: 'Seconds since the served model was trained', registers: [register] }),
     modelHoldoutNdcg: new Gauge({ name: METRICS.modelHoldoutNdcg, help: 'Holdout nDCG@10 of the served model', registers: [register] }),

@@ -1,5 +1,7 @@
 import { genreProfile } from '../../features/genres.js';
 import type { Database, Queryable } from '../types.js';
+import type { QuotaLimits } from '../../config.js';
+import { chargeQuota } from './quotas.js';
 import { lockRatedMovies } from './ratings.js';
 
 /**
@@ -68,12 +70,15 @@ export interface SavedHistory extends UserHistory {
  * of that client, serialised by an advisory lock so concurrent creations never collide), upserts the ratings
  * (a movie rated again keeps the newest rating), and recomputes the user's genre profile and rating count.
  * Returns the user's whole history after the change, or undefined when `externalId` is not this client's user.
+ * With `quota`, the write counts against the client's hourly quota and a write over it stores nothing
+ * (QuotaExceededError).
  */
 export async function saveHistory(
   db: Database,
   clientId: number,
   externalId: number | undefined,
   items: readonly HistoryItem[],
+  quota?: QuotaLimits,
 ): Promise<SavedHistory | undefined> {
   return db.transaction(async (tx) => {
     let userId: number;
@@ -120,6 +125,7 @@ export async function saveHistory(
       Array.from(profile),
       all.rows.length,
     ]);
+    if (quota) await chargeQuota(tx, clientId, { users: created ? 1 : 0, ratings: items.length }, quota);
     return {
       userId,
       externalId: ext,
