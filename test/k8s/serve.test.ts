@@ -107,6 +107,25 @@ describe('reco serve as deployed', () => {
     expect(missing).toEqual([]);
   });
 
+  test('a fresh install exports every scheduled task as never succeeded, and when the database was created', async () => {
+    const scrape = await (await fetch(`${base}/metrics`)).text();
+    for (const task of ['ingest', 'train', 'backup']) {
+      expect(scrape).toContain(`reco_job_last_success_timestamp_seconds{task="${task}"} 0\n`);
+      expect(scrape).toContain(`reco_job_runs_total{task="${task}",status="failed"} 0\n`);
+      expect(scrape).toContain(`reco_job_runs_total{task="${task}",status="succeeded"} 0\n`);
+    }
+    const created = Number(/^reco_database_created_timestamp_seconds (\S+)$/m.exec(scrape)?.[1]);
+    expect(Math.abs(created - Date.now() / 1000)).toBeLessThan(600);
+  });
+
+  (hasCommand('promtool') ? test : test.skip)('the scrape passes promtool check metrics (names, types, units, help)', async () => {
+    await fetch(`${base}/healthz`);
+    const scrape = await (await fetch(`${base}/metrics`)).text();
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   test('the route label values the queries filter on are the ones the server records', async () => {
     const exprs = [
       ...loadDashboards().flatMap(({ dashboard }) => dashboardQueries(dashboard).map((q) => q.expr)),

@@ -352,7 +352,7 @@ describeEachEngine('the API', (t) => {
         expect(text).toMatch(/reco_job_last_success_timestamp_seconds\{task="train"\} \d/);
         // Every reco_job_* sample names its job run in `task`, never in `job` (Prometheus' own target label).
         const jobSeries = text.split('\n').filter((l) => l.startsWith('reco_job_'));
-        expect(jobSeries.length).toBeGreaterThanOrEqual(5); // train: runs_total × 3 statuses, last duration, last success
+        expect(jobSeries.length).toBeGreaterThanOrEqual(5); // train: runs_total × 2 statuses, runs in progress, last duration, last success
         for (const line of jobSeries) {
           const labels = [...line.replace(/\}.*$/, '').matchAll(/[{,](\w+)="/g)].map((m) => m[1]);
           expect(`${line}: ${labels.includes('task') && !labels.includes('job') ? 'ok' : 'needs task and no job'}`).toBe(`${line}: ok`);
