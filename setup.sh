@@ -334,6 +334,7 @@ ensure_app_role() {
   app_password="$(secret_value reco-db-app POSTGRES_APP_PASSWORD)"
   [[ "${app_user}" =~ ^[a-z_][a-z0-9_]*$ && "${app_password}" =~ ^[A-Za-z0-9]+$ ]] ||
     die "the Secret reco-db-app must hold POSTGRES_APP_USER (a plain identifier) and an alphanumeric POSTGRES_APP_PASSWORD"
+  # shellcheck disable=SC2016 # $POSTGRES_USER and $POSTGRES_DB are the PostgreSQL container's, expanded there
   { printf '\\set app_password %s\n' "'${app_password}'" && cat k8s/postgres/app-role.sql; } |
     kubectl -n "${NAMESPACE}" exec -i statefulset/reco-postgres -c postgres -- sh -c \
       'exec psql -v ON_ERROR_STOP=1 -qAt -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v owner="$POSTGRES_USER" -v dbname="$POSTGRES_DB" -v app_role="$1" -f -' \
@@ -352,6 +353,7 @@ deploy() {
   log "Waiting for PostgreSQL and the API"
   kubectl -n "${NAMESPACE}" rollout status statefulset/reco-postgres --timeout "${ROLLOUT_TIMEOUT}"
   for _ in $(seq 1 60); do
+    # shellcheck disable=SC2016 # expanded in the PostgreSQL container
     kubectl -n "${NAMESPACE}" exec statefulset/reco-postgres -c postgres -- sh -c 'pg_isready -q -U "$POSTGRES_USER"' 2>/dev/null && break
     sleep 2
   done
