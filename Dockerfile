@@ -47,9 +47,9 @@ RUN chmod 0755 bin/run.js \
 # Numeric, so that Kubernetes can verify runAsNonRoot without a user database.
 USER 1000:1000
 VOLUME ["/data"]
-EXPOSE 8000
+EXPOSE 8000 9464
 # node, not curl: the slim image has no curl. Kubernetes ignores this and uses the probes in k8s/api/.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "require('http').get('http://127.0.0.1:8000/healthz', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
 ENTRYPOINT ["reco"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000", "--metrics-port", "9464"]

@@ -3,10 +3,11 @@ import { rateLimit } from 'express-rate-limit';
 import type { AppContext } from './context.js';
 import { errorHandler, HttpError, notFound, silentLogger } from './http-errors.js';
 import { methodNotAllowed } from './method-not-allowed.js';
-import { observeRequests } from './metrics-middleware.js';
+import { fixedRoutes, observeRequests } from './metrics-middleware.js';
 import { DatabaseRateLimitStore } from './rate-limit-store.js';
 import { clientsRouter } from './routes/clients.js';
 import { moviesRouter } from './routes/movies.js';
+import { metricsRouter } from './routes/metrics.js';
 import { opsRouter } from './routes/ops.js';
 import { recommendationsRouter } from './routes/recommendations.js';
 import { tokenRouter } from './routes/token.js';
@@ -39,8 +40,11 @@ function limiter(ctx: AppContext, windowMs: number, limit: number, what: string,
   });
 }
 
-/** The Express application of `reco serve` (no listening here: see index.ts). */
-export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.1.0'): Express {
+/**
+ * The Express application of `reco serve` (no listening here: see index.ts). GET /metrics is part of it only when
+ * `metrics` is true (no separate metrics port: tests, embedding); otherwise createMetricsApp serves it.
+ */
+export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.1.0', { metrics = true } = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -51,7 +55,7 @@ export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.
   const windowMs = limits.rateLimit?.windowMs ?? DEFAULT_LIMITS.windowMs;
   const bodyLimit = limits.bodyLimit ?? DEFAULT_LIMITS.bodyLimit;
 
-  app.use(observeRequests(ctx.metrics, ctx.logger));
+  app.use(observeRequests(ctx.metrics, ctx.logger, fixedRoutes(app)));
   app.use(express.json({ limit: bodyLimit }));
   app.use(express.urlencoded({ extended: false, limit: bodyLimit }));
 
@@ -61,6 +65,19 @@ export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.
   app.use(recommendationsRouter(ctx, auth));
   app.use(moviesRouter(ctx, auth));
   app.use(opsRouter(ctx, version));
+  if (metrics) app.use(metricsRouter(ctx));
+  app.use(methodNotAllowed(app));
+  app.use(notFound);
+  app.use(errorHandler(ctx.logger ?? silentLogger));
+  return app;
+}
+
+/** GET /metrics alone, for the metrics port (not counted in the request metrics, not in the access log). */
+export function createMetricsApp(ctx: AppContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(metricsRouter(ctx));
   app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(errorHandler(ctx.logger ?? silentLogger));

@@ -5,7 +5,7 @@ import { resolveJwtSecret } from '../core/auth/jwt-secret.js';
 import { DEFAULT_QUOTAS, type RecoConfig } from '../core/config.js';
 import type { Database } from '../core/db/types.js';
 import { createMetrics, type RecoMetrics } from '../core/metrics/registry.js';
-import { createApp, DEFAULT_LIMITS, type AppLimits } from './app.js';
+import { createApp, createMetricsApp, DEFAULT_LIMITS, type AppLimits } from './app.js';
 import { TokenAuthenticator } from './auth.js';
 import { CatalogueCache } from './catalogue-cache.js';
 import type { AppContext } from './context.js';
@@ -37,6 +37,11 @@ export interface ServerOptions extends AppLimits {
   fastPath?: boolean;
   /** Time given to in-flight requests on close before connections are cut (default 10 s). */
   shutdownGraceMs?: number;
+  /**
+   * Serve GET /metrics on this port of its own (0: any free one), and not on the API's port: the figures span every
+   * tenant, so they stay off the clients' Service. Without it, /metrics is served with the API (tests, embedding).
+   */
+  metricsPort?: number;
   version?: string;
 }
 
@@ -46,6 +51,8 @@ export interface RecoServer {
   readonly models: ModelHolder;
   /** Set once listening, e.g. http://127.0.0.1:43121 */
   readonly url: string | undefined;
+  /** Where GET /metrics is served: the metrics port's URL when there is one, else the API's. */
+  readonly metricsUrl: string | undefined;
   /** Requests taken by the fast path of POST /recommendations (undefined when it is off). */
   readonly fastPathRequests: number | undefined;
   /** The node:http server once listening (for connection counts and events). */
@@ -87,7 +94,9 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     adminToken: options.config.adminToken,
     quotas: options.config.quotas ?? DEFAULT_QUOTAS,
   };
-  const app = createApp(ctx, options, options.version);
+  const separateMetrics = options.metricsPort !== undefined;
+  const app = createApp(ctx, options, options.version, { metrics: !separateMetrics });
+  const metricsApp = separateMetrics ? createMetricsApp(ctx) : undefined;
   const fast = options.fastPath === false ? undefined : recommendationsFastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit, options.trustProxy);
   let fastServed = 0;
   const handler: http.RequestListener = fast ? (req, res) => void (fast(req, res) ? fastServed++ : app(req, res)) : app;
@@ -96,7 +105,9 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   catalogueTimer.unref();
 
   let server: http.Server | undefined;
+  let metricsServer: http.Server | undefined;
   let url: string | undefined;
+  let metricsUrl: string | undefined;
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -105,33 +116,43 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     get url() {
       return url;
     },
+    get metricsUrl() {
+      return metricsApp ? metricsUrl : url;
+    },
     get httpServer() {
       return server;
     },
     get fastPathRequests() {
       return fast ? fastServed : undefined;
     },
-    listen(port = 8000, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        const s = http.createServer(handler);
-        // Keep-alive longer than typical load balancers' idle timeout, so they close first.
-        s.keepAliveTimeout = 65_000;
-        s.headersTimeout = 66_000;
-        s.once('error', reject);
-        s.listen(port, host, () => {
-          s.off('error', reject);
-          server = s;
-          const addr = s.address() as AddressInfo;
-          const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-          url = `http://${shownHost}:${addr.port}`;
-          options.logger?.info({ url, port: addr.port, host: addr.address }, 'listening');
-          resolve({ url, port: addr.port, host: addr.address });
-        });
-      });
+    async listen(port = 8000, host = '127.0.0.1') {
+      const s = http.createServer(handler);
+      // Keep-alive longer than typical load balancers' idle timeout, so they close first.
+      s.keepAliveTimeout = 65_000;
+      s.headersTimeout = 66_000;
+      const api = await listenOn(s, port, host);
+      server = api.server;
+      url = api.url;
+      options.logger?.info({ url, port: api.port, host: api.host }, 'listening');
+      if (metricsApp) {
+        try {
+          const m = await listenOn(http.createServer(metricsApp), options.metricsPort!, host);
+          metricsServer = m.server;
+          metricsUrl = m.url;
+          options.logger?.info({ url: `${m.url}/metrics`, port: m.port, host: m.host }, 'serving metrics');
+        } catch (err) {
+          server.close();
+          server = undefined;
+          throw err;
+        }
+      }
+      return { url: api.url, port: api.port, host: api.host };
     },
     close() {
       closing ??= (async () => {
         clearInterval(catalogueTimer);
+        const metricsClosed = metricsServer ? new Promise<void>((resolve) => metricsServer!.close(() => resolve())) : undefined;
+        metricsServer?.closeAllConnections();
         if (server) {
           const s = server;
           const done = new Promise<void>((resolve) => s.close(() => resolve()));
@@ -143,12 +164,26 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
           clearInterval(sweep);
           clearTimeout(grace);
         }
+        await metricsClosed;
         await models.stop();
         await histories.stop();
       })();
       return closing;
     },
   };
+}
+
+/** Listens on port and host; resolves with the server and its URL, rejects when the port is taken. */
+function listenOn(s: http.Server, port: number, host: string): Promise<{ server: http.Server; url: string; port: number; host: string }> {
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, host, () => {
+      s.off('error', reject);
+      const addr = s.address() as AddressInfo;
+      const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      resolve({ server: s, url: `http://${shownHost}:${addr.port}`, port: addr.port, host: addr.address });
+    });
+  });
 }
 
 /** createServer + listen: what `reco serve`, tests and simulations use (port 0 for any free port). */

@@ -78,6 +78,7 @@ export function buildOpenApiDocument(version = '0.1.0') {
     method: 'get',
     path: '/metrics',
     summary: 'Prometheus metrics',
+    description: 'reco serve answers it on its own port (--metrics-port, default 9464), not on the API port: the figures span every client.',
     responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: S.z.string() } } } },
   });
   registry.registerPath({ method: 'get', path: '/healthz', summary: 'Liveness', responses: { 200: json(S.Health, 'alive') } });

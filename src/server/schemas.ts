@@ -43,7 +43,8 @@ export const CreateClientRequest = z
   })
   .openapi('CreateClientRequest');
 
-export const CreateClientResponse = z.object({ client_id: z.number().int(), username: z.string() }).openapi('CreateClientResponse');
+/** No database id: a global sequence number would tell every client how many others registered before it. */
+export const CreateClientResponse = z.object({ username: z.string(), created_at: z.string().datetime() }).openapi('CreateClientResponse');
 
 export const TokenRequest = z
   .object({

@@ -113,11 +113,12 @@ async function writeSnapshot(db: Database, archive: string, options: BackupOptio
  */
 export async function createBackup(db: Database, options: BackupOptions): Promise<BackupResult> {
   const outDir = path.resolve(options.outDir);
-  ensureDir(outDir);
   return recordJob(
     db,
     'backup',
     async () => {
+      // Inside the recorded run: an output directory that cannot be created is a failed backup.
+      ensureDir(outDir);
       const started = Date.now();
       const temp = tempPath(outDir);
       let manifest: Manifest;

@@ -10,7 +10,7 @@ import {
   startIngestRun,
   type RunTotals,
 } from '../db/repositories/ingest-ledger.js';
-import { recordJob } from '../db/repositories/jobs.js';
+import { recordJob, recordJobFailures } from '../db/repositories/jobs.js';
 import { copyIntoRatings, copyIntoRatingStage, createRatingStage, lockRatedMovies, tryCopyIntoRatings, upsertRatingsFromStage } from '../db/repositories/ratings.js';
 import { PROFILE_CSV_HEADER, createFileUsers, createTouchedTable, recomputeTouchedProfiles, touchedProfilesCsv } from '../db/repositories/users.js';
 import type { Database, Queryable } from '../db/types.js';
@@ -81,7 +81,11 @@ interface RunContext {
  * (movies, users, ratings, the touched users' vectors and the ledger rows). A file loaded before (same
  * checksum, same client) is skipped. A crash at any point leaves a batch either fully loaded or not at all.
  */
-export async function ingest(db: Database, options: IngestOptions): Promise<IngestSummary> {
+export function ingest(db: Database, options: IngestOptions): Promise<IngestSummary> {
+  return recordJobFailures(db, 'ingest', () => ingestRun(db, options));
+}
+
+async function ingestRun(db: Database, options: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
   const batches = discoverBatches(options.from, options.date);
   const clientName = options.client ?? 'default';
