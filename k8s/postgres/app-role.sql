@@ -13,3 +13,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"app_rol
 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO :"app_role";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app_role";
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO :"app_role";
+-- Counters that are not data (login/registration rate limits, migration 042) live in the schema reco_transient,
+-- outside backups. It is created here, owned by the owner, so the grants hold before the first migration runs.
+SELECT format('CREATE SCHEMA IF NOT EXISTS reco_transient AUTHORIZATION %I', :'owner') \gexec
+GRANT USAGE ON SCHEMA reco_transient TO :"app_role";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA reco_transient TO :"app_role";
+ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA reco_transient GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app_role";
