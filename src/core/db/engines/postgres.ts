@@ -152,8 +152,12 @@ export class PostgresDatabase implements Database {
       application_name: options.applicationName ?? 'reco',
       types: typeParsers,
     });
-    // An idle client that loses its server must not crash the process; the next query reports the failure.
+    // A client that loses its server (pg_terminate_backend, a restart, a failover) emits 'error': the pool
+    // listens while the client is idle, nobody while it is checked out (a transaction, a COPY), and an
+    // unheard 'error' would end the process. The query in flight or the next one on that client fails instead
+    // (a 503 in the server, see errors.ts), and the pool discards the client when it is released.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     try {
       const c = await pool.connect();
       c.release();
