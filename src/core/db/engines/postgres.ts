@@ -208,16 +208,31 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+  async listen(channel: string, onNotify: (payload: string) => void, onError?: (err: Error) => void): Promise<() => Promise<void>> {
     // LISTEN needs a connection of its own for as long as it listens.
-    const client = new pg.Client({ connectionString: this.url, application_name: 'reco-listen' });
-    client.on('error', () => {});
-    await client.connect();
-    client.on('notification', (msg) => {
-      if (msg.channel === channel) onNotify(msg.payload ?? '');
-    });
-    await client.query(`LISTEN ${quoteIdent(channel)}`);
+    const client = new pg.Client({ connectionString: this.url, application_name: 'reco-listen', types: typeParsers });
+    let ending = false;
+    let reported = false;
+    const lost = (err: Error) => {
+      if (ending || reported) return;
+      reported = true;
+      onError?.(err);
+    };
+    client.on('error', lost);
+    client.on('end', () => lost(new Error('Connection terminated')));
+    try {
+      await client.connect();
+      client.on('notification', (msg) => {
+        if (msg.channel === channel) onNotify(msg.payload ?? '');
+      });
+      await client.query(`LISTEN ${quoteIdent(channel)}`);
+    } catch (err) {
+      ending = true;
+      await client.end().catch(() => {});
+      throw err;
+    }
     return async () => {
+      ending = true;
       await client.end().catch(() => {});
     };
   }
