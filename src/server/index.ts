@@ -170,23 +170,25 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
  * closeIdleConnections) would destroy every connection without a request being parsed, which includes
  * connections just accepted whose request bytes are still unread in the socket. So: the connections waiting in
  * the backlog are accepted, then the listener closes (new connections are refused); answers to the
- * requests in flight say `Connection: close`; a connection still idle after `idleMs` (long enough for the bytes
- * already sent to be read) is closed; after `graceMs` whatever is left is cut.
+ * requests in flight say `Connection: close`; a connection still idle `idleMs` after that (long enough for the
+ * bytes already sent to be read) is closed; after `graceMs` whatever is left is cut.
  */
 async function drain(s: http.Server, connections: Connections, idleMs: number, graceMs: number): Promise<void> {
   const started = Date.now();
   for (const socket of connections) markClose(socket);
-  // libuv accepts one connection per poll phase: go round the event loop until a poll phase accepted none.
+  // libuv accepts one connection per poll phase: go round the event loop until a poll phase accepted none
+  // (bounded, should clients keep connecting).
   let seen: number;
   do {
     seen = connections.accepted;
     for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
-  } while (connections.accepted !== seen && Date.now() - started < idleMs);
+  } while (connections.accepted !== seen && Date.now() - started < graceMs / 2);
   // http.Server#close would also close the idle connections at once: the net.Server's only stops accepting.
   const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(s, () => resolve()));
+  const listenerClosed = Date.now();
   const sweep = setInterval(() => {
     for (const socket of connections) markClose(socket);
-    if (Date.now() - started >= idleMs) s.closeIdleConnections();
+    if (Date.now() - listenerClosed >= idleMs) s.closeIdleConnections();
   }, 25);
   const grace = setTimeout(() => s.closeAllConnections(), graceMs);
   await closed;
