@@ -3,6 +3,8 @@ import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
 import { dataPaths } from '../core/config.js';
+import { isDatabaseUnavailable } from '../core/db/errors.js';
+import { isRecoError, oneLine, RecoError } from '../core/errors.js';
 import type { IngestSummary, RejectReason } from '../core/pipeline/index.js';
 
 export default class Ingest extends RecoCommand {
@@ -11,7 +13,7 @@ export default class Ingest extends RecoCommand {
 
 Reason codes in the rejected files and the summary: wrong_column_count, invalid_text, field_too_long, missing_field, malformed_number, rating_out_of_range, rating_not_half_step, unknown_movie, timestamp_in_future, timestamp_before_1995, duplicate_in_file (the latest timestamp wins). More in docs/ingest.md.
 
-Exit codes: 0 the run completed (even with rejected rows), 2 a source file is unreadable or not MovieLens CSV, 3 --strict and a row was rejected, 4 the database failed (that day is left untouched).`;
+Exit codes: 0 the run completed (even with rejected rows), 2 a source file is unreadable or not MovieLens CSV, 3 --strict and a row was rejected, 4 the database failed or could not be reached (the day being loaded is left untouched).`;
   static override examples = [
     { description: 'Load the initial MovieLens data set', command: '<%= config.bin %> ingest --from data/initial_data' },
     { description: 'Load every simulated day not loaded yet (data/simulation_data/YYYY/MM/DD), oldest first', command: '<%= config.bin %> ingest' },
@@ -47,7 +49,7 @@ Exit codes: 0 the run completed (even with rejected rows), 2 a source file is un
           bar.update(mb(p.bytesDone));
         },
       }).finally(() => bar.stop()),
-    );
+    ).catch(databaseFailure);
     this.report(summary, (await pipeline).REJECT_REASON_CODES);
     return summary;
   }
@@ -72,4 +74,18 @@ Exit codes: 0 the run completed (even with rejected rows), 2 a source file is un
       );
     }
   }
+}
+
+/** Exit code of a database failure (docs/ingest.md). */
+const EXIT_DATABASE = 4;
+
+/**
+ * A database that cannot be reached, or drops the connection outside the load of a batch (which says so
+ * itself), exits with the database code too; its message stays one line.
+ */
+function databaseFailure(err: unknown): never {
+  if (isRecoError(err) && err.exitCode !== 1) throw err;
+  if (!isDatabaseUnavailable(err)) throw err;
+  const message = isRecoError(err) ? err.message : `the database connection failed: ${oneLine(err)}; nothing of the day being loaded was kept`;
+  throw new RecoError(message, { exitCode: EXIT_DATABASE, cause: err });
 }

@@ -44,7 +44,8 @@ export default class Serve extends RecoCommand {
   static override description = `Serves POST /create-client, POST /token, POST /recommendations, GET /movies, GET /healthz, GET /readyz, GET /openapi.json and GET /docs (see docs/api.md), and GET /metrics (Prometheus) on a port of its own, --metrics-port (default 9464), on the same --host.
 The active model of the registry is loaded at start and swapped in without a restart when \`reco train\` or \`reco models activate\` activates another one; until a model is trained, the popularity fallback answers.
 JSON access logs go to stdout (stderr with --json, whose result is printed on shutdown). SIGTERM or Ctrl-C stops gracefully: in-flight requests finish first.
-Environment: RECO_JWT_SECRET (required when NODE_ENV=production; otherwise generated once into <data dir>/jwt-secret), RECO_ADMIN_TOKEN (gates /create-client), RECO_TOKEN_TTL (seconds, default 3600), DATABASE_URL, RECO_DATA_DIR, LOG_LEVEL.
+When PostgreSQL (DATABASE_URL) cannot be reached at start, reco serve says why on stderr and retries with backoff for --db-wait seconds before it gives up.
+Environment: RECO_JWT_SECRET (required when NODE_ENV=production; otherwise generated once into <data dir>/jwt-secret), RECO_ADMIN_TOKEN (gates /create-client), RECO_TOKEN_TTL (seconds, default 3600), RECO_DB_WAIT (--db-wait), DATABASE_URL, RECO_DATA_DIR, LOG_LEVEL.
 On the embedded database, reco serve holds the database while it runs: other commands then need DATABASE_URL or must wait.`;
   static override examples = [
     '<%= config.bin %> serve',
@@ -53,7 +54,15 @@ On the embedded database, reco serve holds the database while it runs: other com
     'RECO_ADMIN_TOKEN=$(openssl rand -hex 16) <%= config.bin %> serve',
     'curl -s localhost:8000/readyz',
   ];
-  static override flags = serveFlags;
+  static override flags = {
+    ...serveFlags,
+    'db-wait': Flags.integer({
+      description: 'seconds to keep retrying (0.5 s, 1 s, 2 s … at most 5 s apart) while PostgreSQL is unreachable at start; 0 fails at once',
+      default: 60,
+      min: 0,
+      env: 'RECO_DB_WAIT',
+    }),
+  };
 
   async run() {
     const { flags } = await this.parse(Serve);
@@ -66,7 +75,12 @@ On the embedded database, reco serve holds the database while it runs: other com
           logTo: this.jsonEnabled() ? 'stderr' : 'stdout',
           onListening: (url, metricsUrl) => this.note(`reco serve: listening on ${url} (API docs at ${url}/docs; metrics at ${metricsUrl}; Ctrl-C to stop)`),
         }),
-      { poolSize: 10 },
+      {
+        poolSize: 10,
+        connectWaitMs: flags['db-wait'] * 1000,
+        // On stderr even with --json: an operator watching a start-up needs to see why it waits.
+        onConnectRetry: (reason, delayMs) => process.stderr.write(`reco serve: ${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s (--db-wait ${flags['db-wait']} s)\n`),
+      },
     );
   }
 }

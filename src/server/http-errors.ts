@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { isDatabaseUnavailable } from '../core/db/errors.js';
 
 /** An error the API client caused: its status and message are sent as they are. */
 export class HttpError extends Error {
@@ -98,13 +99,4 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (e.headers) res.set(e.headers);
     res.status(e.status).json(errorBody(e));
   };
-}
-
-/** Connection failures and server shutdowns of PostgreSQL: the service is down, not the request wrong. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
-
-function isDatabaseUnavailable(err: any): boolean {
-  if (UNAVAILABLE_CODES.has(err?.code)) return true;
-  const message = String(err?.message ?? '');
-  return /timeout exceeded when trying to connect|Connection terminated|Cannot use a pool after calling end/.test(message);
 }

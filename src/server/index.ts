@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { resolveJwtSecret } from '../core/auth/jwt-secret.js';
 import { DEFAULT_QUOTAS, type RecoConfig } from '../core/config.js';
@@ -42,6 +42,11 @@ export interface ServerOptions extends AppLimits {
    * tenant, so they stay off the clients' Service. Without it, /metrics is served with the API (tests, embedding).
    */
   metricsPort?: number;
+  /**
+   * On close, how long an idle keep-alive connection stays open for a request already on its way (default 0.5 s);
+   * a request that arrives meanwhile is answered with `Connection: close`.
+   */
+  shutdownIdleMs?: number;
   version?: string;
 }
 
@@ -99,13 +104,25 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   const metricsApp = separateMetrics ? createMetricsApp(ctx) : undefined;
   const fast = options.fastPath === false ? undefined : recommendationsFastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit, options.trustProxy);
   let fastServed = 0;
-  const handler: http.RequestListener = fast ? (req, res) => void (fast(req, res) ? fastServed++ : app(req, res)) : app;
+  let draining = false;
+  // Once closing, every answer says `Connection: close` (node then ends the connection after it).
+  const handler: http.RequestListener = fast
+    ? (req, res) => {
+        if (draining) res.shouldKeepAlive = false;
+        if (fast(req, res)) fastServed++;
+        else app(req, res);
+      }
+    : (req, res) => {
+        if (draining) res.shouldKeepAlive = false;
+        app(req, res);
+      };
   // A swap also refreshes the cached catalogue (a new model usually follows an ingest).
   const catalogueTimer = setInterval(() => void catalogue.refresh().catch(() => {}), Math.max(options.modelPollMs || 30_000, 1000));
   catalogueTimer.unref();
 
   let server: http.Server | undefined;
   let metricsServer: http.Server | undefined;
+  const connections: Connections = Object.assign(new Set<Socket>(), { accepted: 0 });
   let url: string | undefined;
   let metricsUrl: string | undefined;
   let closing: Promise<void> | undefined;
@@ -130,6 +147,11 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
       // Keep-alive longer than typical load balancers' idle timeout, so they close first.
       s.keepAliveTimeout = 65_000;
       s.headersTimeout = 66_000;
+      s.on('connection', (socket: Socket) => {
+        connections.accepted++;
+        connections.add(socket);
+        socket.once('close', () => connections.delete(socket));
+      });
       const api = await listenOn(s, port, host);
       server = api.server;
       url = api.url;
@@ -154,15 +176,8 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
         const metricsClosed = metricsServer ? new Promise<void>((resolve) => metricsServer!.close(() => resolve())) : undefined;
         metricsServer?.closeAllConnections();
         if (server) {
-          const s = server;
-          const done = new Promise<void>((resolve) => s.close(() => resolve()));
-          // Keep-alive connections become idle once their in-flight request is answered: close them as they do.
-          s.closeIdleConnections();
-          const sweep = setInterval(() => s.closeIdleConnections(), 25);
-          const grace = setTimeout(() => s.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
-          await done;
-          clearInterval(sweep);
-          clearTimeout(grace);
+          draining = true;
+          await drain(server, connections, options.shutdownIdleMs ?? 500, options.shutdownGraceMs ?? 10_000);
         }
         await metricsClosed;
         await models.stop();
@@ -184,6 +199,46 @@ function listenOn(s: http.Server, port: number, host: string): Promise<{ server:
       resolve({ server: s, url: `http://${shownHost}:${addr.port}`, port: addr.port, host: addr.address });
     });
   });
+}
+
+/**
+ * Graceful close: every request the server received is answered, none is reset. node's server.close() (and
+ * closeIdleConnections) would destroy every connection without a request being parsed, which includes
+ * connections just accepted whose request bytes are still unread in the socket. So: the connections waiting in
+ * the backlog are accepted, then the listener closes (new connections are refused); answers to the
+ * requests in flight say `Connection: close`; a connection still idle `idleMs` after that (long enough for the
+ * bytes already sent to be read) is closed; after `graceMs` whatever is left is cut.
+ */
+async function drain(s: http.Server, connections: Connections, idleMs: number, graceMs: number): Promise<void> {
+  const started = Date.now();
+  for (const socket of connections) markClose(socket);
+  // libuv accepts one connection per poll phase: go round the event loop until a poll phase accepted none
+  // (bounded, should clients keep connecting).
+  let seen: number;
+  do {
+    seen = connections.accepted;
+    for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+  } while (connections.accepted !== seen && Date.now() - started < graceMs / 2);
+  // http.Server#close would also close the idle connections at once: the net.Server's only stops accepting.
+  const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(s, () => resolve()));
+  const listenerClosed = Date.now();
+  const sweep = setInterval(() => {
+    for (const socket of connections) markClose(socket);
+    if (Date.now() - listenerClosed >= idleMs) s.closeIdleConnections();
+  }, 25);
+  const grace = setTimeout(() => s.closeAllConnections(), graceMs);
+  await closed;
+  clearInterval(sweep);
+  clearTimeout(grace);
+}
+
+/** The open connections, and how many were accepted so far. */
+type Connections = Set<Socket> & { accepted: number };
+
+/** The answer in progress on a connection (node keeps it as socket._httpMessage) says `Connection: close`. */
+function markClose(socket: Socket): void {
+  const res = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
+  if (res && !res.headersSent) res.shouldKeepAlive = false;
 }
 
 /** createServer + listen: what `reco serve`, tests and simulations use (port 0 for any free port). */

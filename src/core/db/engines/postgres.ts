@@ -152,8 +152,12 @@ export class PostgresDatabase implements Database {
       application_name: options.applicationName ?? 'reco',
       types: typeParsers,
     });
-    // An idle client that loses its server must not crash the process; the next query reports the failure.
+    // A client that loses its server (pg_terminate_backend, a restart, a failover) emits 'error': the pool
+    // listens while the client is idle, nobody while it is checked out (a transaction, a COPY), and an
+    // unheard 'error' would end the process. The query in flight or the next one on that client fails instead
+    // (a 503 in the server, see errors.ts), and the pool discards the client when it is released.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     try {
       const c = await pool.connect();
       c.release();
@@ -204,16 +208,31 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+  async listen(channel: string, onNotify: (payload: string) => void, onError?: (err: Error) => void): Promise<() => Promise<void>> {
     // LISTEN needs a connection of its own for as long as it listens.
-    const client = new pg.Client({ connectionString: this.url, application_name: 'reco-listen' });
-    client.on('error', () => {});
-    await client.connect();
-    client.on('notification', (msg) => {
-      if (msg.channel === channel) onNotify(msg.payload ?? '');
-    });
-    await client.query(`LISTEN ${quoteIdent(channel)}`);
+    const client = new pg.Client({ connectionString: this.url, application_name: 'reco-listen', types: typeParsers });
+    let ending = false;
+    let reported = false;
+    const lost = (err: Error) => {
+      if (ending || reported) return;
+      reported = true;
+      onError?.(err);
+    };
+    client.on('error', lost);
+    client.on('end', () => lost(new Error('Connection terminated')));
+    try {
+      await client.connect();
+      client.on('notification', (msg) => {
+        if (msg.channel === channel) onNotify(msg.payload ?? '');
+      });
+      await client.query(`LISTEN ${quoteIdent(channel)}`);
+    } catch (err) {
+      ending = true;
+      await client.end().catch(() => {});
+      throw err;
+    }
     return async () => {
+      ending = true;
       await client.end().catch(() => {});
     };
   }
