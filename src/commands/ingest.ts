@@ -1,9 +1,21 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
 import { dataPaths } from '../core/config.js';
+import { RecoError } from '../core/errors.js';
+import { ExitCode } from '../core/exit-codes.js';
 import type { IngestSummary, RejectReason } from '../core/pipeline/index.js';
+import { NothingToIngestError } from '../core/pipeline/sources.js';
+
+/** What --json prints when the source holds no day at all. */
+interface NothingToLoad {
+  status: 'nothing_to_load';
+  source: string;
+  changed: false;
+  filesLoaded: 0;
+}
 
 export default class Ingest extends RecoCommand {
   static override summary = 'Load MovieLens files (a folder, or one folder per day) into the database, exactly once';
@@ -11,27 +23,38 @@ export default class Ingest extends RecoCommand {
 
 Reason codes in the rejected files and the summary: wrong_column_count, missing_field, malformed_number, rating_out_of_range, rating_not_half_step, unknown_movie, timestamp_in_future, timestamp_before_1995, duplicate_in_file (the latest timestamp wins). More in docs/ingest.md.
 
-Exit codes: 0 the run completed (even with rejected rows), 2 a source file is unreadable or not MovieLens CSV, 3 --strict and a row was rejected, 4 the database failed (that day is left untouched).`;
+Nothing to load (no simulation_data folder yet, an empty one, or every day loaded before) is a normal day: exit 0 with one line, unless --require-new.
+
+Exit codes: 0 the run completed (even with rejected rows, or with nothing to load), 2 --from is missing or a source file is unreadable or not MovieLens CSV, 3 --strict and a row was rejected, 4 the database failed (that day is left untouched), 6 --require-new and nothing new was loaded.`;
   static override examples = [
     { description: 'Load the initial MovieLens data set', command: '<%= config.bin %> ingest --from data/initial_data' },
     { description: 'Load every simulated day not loaded yet (data/simulation_data/YYYY/MM/DD), oldest first', command: '<%= config.bin %> ingest' },
     { description: 'Load one day for the client "netflix", failing on any bad row', command: '<%= config.bin %> ingest --date 2024-01-15 --client netflix --strict' },
     { description: 'Machine-readable summary (counts by file and by reason)', command: '<%= config.bin %> ingest --json' },
+    { description: 'Fail (exit 6) when no new day arrived, e.g. to alert on a missing delivery', command: '<%= config.bin %> ingest --require-new' },
   ];
   static override flags = {
     from: Flags.string({ description: 'folder with movies.csv/ratings.csv, or with YYYY/MM/DD folders of them [default: $RECO_DATA_DIR/simulation_data]' }),
     date: Flags.string({ description: 'only this day, YYYY-MM-DD (default: every day under --from); for a flat folder, the day to file it under' }),
     client: Flags.string({ description: 'the platform whose users these are; created without a password when absent', default: 'default' }),
     strict: Flags.boolean({ description: 'fail (exit 3) on any rejected row; the day with it is not loaded' }),
+    'require-new': Flags.boolean({ description: 'fail (exit 6) when there is nothing new to load, instead of exiting 0' }),
   };
 
-  async run(): Promise<IngestSummary> {
+  async run(): Promise<IngestSummary | NothingToLoad> {
     const { flags } = await this.parse(Ingest);
+    const nothingToLoad = (from: string, why: string): NothingToLoad => {
+      if (flags['require-new']) throw new RecoError(`--require-new: nothing to load, ${why}`, { exitCode: ExitCode.NOTHING_NEW });
+      this.say(`Nothing to load: ${why}.`);
+      return { status: 'nothing_to_load', source: from, changed: false, filesLoaded: 0 };
+    };
     // Loaded while the database connection opens.
     const pipeline = import('../core/pipeline/index.js');
     pipeline.catch(() => {}); // awaited below
     const dataDir = this.settings.dataDir;
     const from = path.resolve(flags.from ?? dataPaths(dataDir).simulationData);
+    // A fresh install has no simulation_data yet; a --from that does not exist is a mistake (exit 2).
+    if (flags.from === undefined && !fs.existsSync(from)) return nothingToLoad(from, `${from} does not exist yet`);
     const bar = progressBar({ label: 'ingest', total: 1, enabled: !this.jsonEnabled(), unit: 'MB' });
     let total = 0;
     const summary = await this.withDb(async (db) =>
@@ -47,8 +70,15 @@ Exit codes: 0 the run completed (even with rejected rows), 2 a source file is un
           bar.update(mb(p.bytesDone));
         },
       }).finally(() => bar.stop()),
-    );
+    ).catch((err) => {
+      if (err instanceof NothingToIngestError) return null;
+      throw err;
+    });
+    if (!summary) return nothingToLoad(from, `${from} holds no YYYY/MM/DD folder with movies.csv or ratings.csv`);
     this.report(summary, (await pipeline).REJECT_REASON_CODES);
+    if (flags['require-new'] && summary.filesLoaded === 0) {
+      throw new RecoError(`--require-new: nothing new to load, all ${summary.filesSkipped} file(s) were loaded before`, { exitCode: ExitCode.NOTHING_NEW });
+    }
     return summary;
   }
 

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { ALGORITHM_NAMES, AUTO_CANDIDATES } from '../core/models/index.js';
 import { DEFAULT_TOLERANCE } from '../core/models/registry.js';
 
@@ -23,7 +24,7 @@ export default class Train extends RecoCommand {
     const { trainModel } = await import('../core/models/train.js');
     const { flags } = await this.parse(Train);
     const tolerance = Number(flags.tolerance);
-    if (!Number.isFinite(tolerance) || tolerance < 0) this.error('--tolerance must be a number ≥ 0', { exit: 2 });
+    if (!Number.isFinite(tolerance) || tolerance < 0) this.error('--tolerance must be a number ≥ 0', { exit: ExitCode.BAD_INPUT });
     const modelsDir = this.settings.modelsDir;
     // Steps reported by trainModel: read, count, 2 per holdout candidate, (auto's pick), refit, register.
     const candidates = flags.algorithm === 'auto' ? AUTO_CANDIDATES.length : 1;

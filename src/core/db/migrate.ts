@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { RecoError } from '../errors.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 import type { Database, Queryable } from './types.js';
+import { ExitCode } from '../exit-codes.js';
 
 /** Key of the advisory lock that serialises migrations across processes ("reco" in ASCII). */
 const MIGRATION_LOCK_KEY = 0x7265636f;
@@ -56,7 +57,7 @@ function assertNotNewer(status: MigrationStatus): void {
   if (status.current > status.latest) {
     throw new RecoError(
       `the database schema is at version ${status.current}, newer than this reco knows (${status.latest}); upgrade reco or point it at another database`,
-      { exitCode: 4 },
+      { exitCode: ExitCode.SCHEMA_MISMATCH },
     );
   }
 }

@@ -27,6 +27,7 @@ import { distinctMovies, fileProfiles, type FileUserIndex } from './rating-load.
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
 import { discoverBatches, type Batch, type SourceFile } from './sources.js';
 import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, StageTimings } from './types.js';
+import { ExitCode } from '../exit-codes.js';
 
 const noTimings = (): StageTimings => ({
   archive: 0,
@@ -285,7 +286,7 @@ async function processAndLoad(
       rejectedPath: result.rejectedPath,
     });
     if (options.strict && result.rejected > 0) {
-      throw new RecoError(`--strict: ${result.rejected} of ${result.read} rows of ${p.file.path} rejected (see ${result.rejectedPath}); nothing of ${label} was loaded`, { exitCode: 3 });
+      throw new RecoError(`--strict: ${result.rejected} of ${result.read} rows of ${p.file.path} rejected (see ${result.rejectedPath}); nothing of ${label} was loaded`, { exitCode: ExitCode.REJECTED_ROWS });
     }
   };
   // The files are processed one after the other (each settles `processed`) while the load transaction below
@@ -350,7 +351,7 @@ async function processAndLoad(
     t.commit += performance.now() - commitStarted;
   } catch (err) {
     if (isRecoError(err)) throw err;
-    throw new RecoError(`loading ${label} into the database failed, nothing of it was kept: ${oneLine(err)}`, { exitCode: 4, cause: err });
+    throw new RecoError(`loading ${label} into the database failed, nothing of it was kept: ${oneLine(err)}`, { exitCode: ExitCode.DATABASE, cause: err });
   }
   for (const id of dayMovies) ctx.catalogue.add(id);
   return { files, changes };

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RecoError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 
 /** What `reco ingest` reads: one batch per day (YYYY/MM/DD tree) or one for a flat folder of MovieLens files. */
 
@@ -53,6 +54,14 @@ const listDirs = (dir: string, pattern: RegExp) =>
     .map((e) => e.name)
     .sort();
 
+/** The source folder holds no day to load: a normal day for a scheduled ingest (the caller decides). */
+export class NothingToIngestError extends RecoError {
+  constructor(readonly root: string) {
+    super(`nothing to ingest in ${root}: it holds neither movies.csv/ratings.csv nor YYYY/MM/DD folders with them`, { exitCode: ExitCode.NOTHING_NEW });
+    this.name = 'NothingToIngestError';
+  }
+}
+
 /**
  * The batches under `from`, oldest day first. A folder that holds movies.csv or ratings.csv itself is one
  * batch (its day taken from a …/YYYY/MM/DD path, or from `date`); otherwise every YYYY/MM/DD folder below
@@ -65,9 +74,9 @@ export function discoverBatches(from: string, date?: string): Batch[] {
   try {
     st = fs.statSync(root);
   } catch (err: any) {
-    throw new RecoError(`cannot read the source folder ${root}: ${err?.code === 'ENOENT' ? 'it does not exist' : err?.message}`, { exitCode: 2 });
+    throw new RecoError(`cannot read the source folder ${root}: ${err?.code === 'ENOENT' ? 'it does not exist' : err?.message}`, { exitCode: ExitCode.BAD_INPUT });
   }
-  if (!st.isDirectory()) throw new RecoError(`the source ${root} is not a folder (give the folder that holds movies.csv/ratings.csv or YYYY/MM/DD folders)`, { exitCode: 2 });
+  if (!st.isDirectory()) throw new RecoError(`the source ${root} is not a folder (give the folder that holds movies.csv/ratings.csv or YYYY/MM/DD folders)`, { exitCode: ExitCode.BAD_INPUT });
 
   const flat = filesIn(root);
   if (flat.length > 0) {
@@ -91,10 +100,8 @@ export function discoverBatches(from: string, date?: string): Batch[] {
     }
   }
   if (date && batches.length === 0) {
-    throw new RecoError(`no movies.csv or ratings.csv for ${date} in ${path.join(root, ...date.split('-'))}`, { exitCode: 2 });
+    throw new RecoError(`no movies.csv or ratings.csv for ${date} in ${path.join(root, ...date.split('-'))}`, { exitCode: ExitCode.BAD_INPUT });
   }
-  if (batches.length === 0) {
-    throw new RecoError(`nothing to ingest in ${root}: it holds neither movies.csv/ratings.csv nor YYYY/MM/DD folders with them`, { exitCode: 2 });
-  }
+  if (batches.length === 0) throw new NothingToIngestError(root);
   return batches;
 }

@@ -1,6 +1,7 @@
 import { hashPassword, passwordProblem } from '../../auth/passwords.js';
 import { RecoError } from '../../errors.js';
 import type { Queryable } from '../types.js';
+import { ExitCode } from '../../exit-codes.js';
 
 export interface Client {
   id: number;
@@ -22,7 +23,7 @@ const COLUMNS = 'id, username, name, email, created_at, disabled, password_hash 
 
 export class UsernameTakenError extends RecoError {
   constructor(username: string) {
-    super(`the client username "${username}" is taken`, { exitCode: 5 });
+    super(`the client username "${username}" is taken`, { exitCode: ExitCode.CONFLICT });
   }
 }
 
