@@ -53,6 +53,25 @@ export async function migrationStatus(db: Queryable, known: readonly Migration[]
   return { applied, pending: known.filter((m) => !done.has(m.version)), latest, current };
 }
 
+/**
+ * A migration that ran is history: its file must not change afterwards, or databases migrated before and
+ * after the change would hold different schemas under the same version. Compares every applied migration's
+ * stored checksum with the file this build carries.
+ */
+function assertUnchanged(status: MigrationStatus, known: readonly Migration[]): void {
+  const byVersion = new Map(known.map((m) => [m.version, m]));
+  const changed = status.applied.filter((a) => {
+    const m = byVersion.get(a.version);
+    return m !== undefined && checksumOf(m) !== a.checksum;
+  });
+  if (changed.length === 0) return;
+  const list = changed.map((a) => `${a.version} (${a.name})`).join(', ');
+  throw new RecoError(
+    `migration ${list} changed after it was applied to this database (its checksum differs from the one recorded in schema_migrations); restore the migration file as it was and add the change as a new migration`,
+    { exitCode: ExitCode.SCHEMA_MISMATCH },
+  );
+}
+
 function assertNotNewer(status: MigrationStatus): void {
   if (status.current > status.latest) {
     throw new RecoError(
@@ -68,7 +87,9 @@ function assertNotNewer(status: MigrationStatus): void {
  * Returns the versions this call applied.
  */
 export async function migrate(db: Database, known: readonly Migration[] = allMigrations): Promise<Migration[]> {
-  assertNotNewer(await migrationStatus(db, known));
+  const before = await migrationStatus(db, known);
+  assertNotNewer(before);
+  assertUnchanged(before, known);
   const appliedNow: Migration[] = [];
   for (const m of [...known].sort((a, b) => a.version - b.version)) {
     const applied = await db.transaction(async (tx) => {
@@ -76,6 +97,7 @@ export async function migrate(db: Database, known: readonly Migration[] = allMig
       await tx.query(CREATE_LEDGER);
       const status = await migrationStatus(tx, known);
       assertNotNewer(status);
+      assertUnchanged(status, known);
       if (!status.pending.some((p) => p.version === m.version)) return false;
       try {
         await tx.exec(m.sql);
