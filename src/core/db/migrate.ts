@@ -21,6 +21,8 @@ export interface MigrationStatus {
   latest: number;
   /** Highest version recorded in the database. */
   current: number;
+  /** Applied migrations whose file in this build no longer matches the recorded checksum. */
+  changed: AppliedMigration[];
 }
 
 export function checksumOf(m: Migration): string {
@@ -50,22 +52,22 @@ export async function migrationStatus(db: Queryable, known: readonly Migration[]
   const done = new Set(applied.map((a) => a.version));
   const latest = known.reduce((max, m) => Math.max(max, m.version), 0);
   const current = applied.reduce((max, a) => Math.max(max, a.version), 0);
-  return { applied, pending: known.filter((m) => !done.has(m.version)), latest, current };
+  const byVersion = new Map(known.map((m) => [m.version, m]));
+  const changed = applied.filter((a) => {
+    const m = byVersion.get(a.version);
+    return m !== undefined && checksumOf(m) !== a.checksum;
+  });
+  return { applied, pending: known.filter((m) => !done.has(m.version)), latest, current, changed };
 }
 
 /**
  * A migration that ran is history: its file must not change afterwards, or databases migrated before and
- * after the change would hold different schemas under the same version. Compares every applied migration's
- * stored checksum with the file this build carries.
+ * after the change would hold different schemas under the same version (migrationStatus compares every
+ * applied migration's recorded checksum with the file this build carries).
  */
-function assertUnchanged(status: MigrationStatus, known: readonly Migration[]): void {
-  const byVersion = new Map(known.map((m) => [m.version, m]));
-  const changed = status.applied.filter((a) => {
-    const m = byVersion.get(a.version);
-    return m !== undefined && checksumOf(m) !== a.checksum;
-  });
-  if (changed.length === 0) return;
-  const list = changed.map((a) => `${a.version} (${a.name})`).join(', ');
+function assertUnchanged(status: MigrationStatus): void {
+  if (status.changed.length === 0) return;
+  const list = status.changed.map((a) => `${a.version} (${a.name})`).join(', ');
   throw new RecoError(
     `migration ${list} changed after it was applied to this database (its checksum differs from the one recorded in schema_migrations); restore the migration file as it was and add the change as a new migration`,
     { exitCode: ExitCode.SCHEMA_MISMATCH },
@@ -89,7 +91,7 @@ function assertNotNewer(status: MigrationStatus): void {
 export async function migrate(db: Database, known: readonly Migration[] = allMigrations): Promise<Migration[]> {
   const before = await migrationStatus(db, known);
   assertNotNewer(before);
-  assertUnchanged(before, known);
+  assertUnchanged(before);
   const appliedNow: Migration[] = [];
   for (const m of [...known].sort((a, b) => a.version - b.version)) {
     const applied = await db.transaction(async (tx) => {
@@ -97,7 +99,7 @@ export async function migrate(db: Database, known: readonly Migration[] = allMig
       await tx.query(CREATE_LEDGER);
       const status = await migrationStatus(tx, known);
       assertNotNewer(status);
-      assertUnchanged(status, known);
+      assertUnchanged(status);
       if (!status.pending.some((p) => p.version === m.version)) return false;
       try {
         await tx.exec(m.sql);
