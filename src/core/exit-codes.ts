@@ -7,7 +7,7 @@ export const ExitCode = {
   OK: 0,
   /** A failure without a code of its own (an unexpected error is a defect: DEBUG=reco shows its stack). */
   FAILURE: 1,
-  /** Bad input: an unknown command or flag, a wrong flag value, a missing or unreadable source, a file that is not MovieLens CSV. */
+  /** Bad input: an unknown flag, a wrong flag value, a missing or unreadable source, a file that is not MovieLens CSV. */
   BAD_INPUT: 2,
   /** ingest --strict: a row was rejected, so its day was not loaded. */
   REJECTED_ROWS: 3,
@@ -19,6 +19,8 @@ export const ExitCode = {
   NOTHING_NEW: 6,
   /** The database schema does not match this reco: it is newer, or an applied migration's file has changed. */
   SCHEMA_MISMATCH: 7,
+  /** Not a reco command (the shell's code for "command not found"); a close one is suggested. */
+  UNKNOWN_COMMAND: 127,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
