@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
@@ -7,15 +6,6 @@ import { dataPaths } from '../core/config.js';
 import { RecoError } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { IngestSummary, RejectReason } from '../core/pipeline/index.js';
-import { NothingToIngestError } from '../core/pipeline/sources.js';
-
-/** What --json prints when the source holds no day at all. */
-interface NothingToLoad {
-  status: 'nothing_to_load';
-  source: string;
-  changed: false;
-  filesLoaded: 0;
-}
 
 export default class Ingest extends RecoCommand {
   static override summary = 'Load MovieLens files (a folder, or one folder per day) into the database, exactly once';
@@ -41,20 +31,13 @@ Exit codes: 0 the run completed (even with rejected rows, or with nothing to loa
     'require-new': Flags.boolean({ description: 'fail (exit 6) when there is nothing new to load, instead of exiting 0' }),
   };
 
-  async run(): Promise<IngestSummary | NothingToLoad> {
+  async run(): Promise<IngestSummary> {
     const { flags } = await this.parse(Ingest);
-    const nothingToLoad = (from: string, why: string): NothingToLoad => {
-      if (flags['require-new']) throw new RecoError(`--require-new: nothing to load, ${why}`, { exitCode: ExitCode.NOTHING_NEW });
-      this.say(`Nothing to load: ${why}.`);
-      return { status: 'nothing_to_load', source: from, changed: false, filesLoaded: 0 };
-    };
     // Loaded while the database connection opens.
     const pipeline = import('../core/pipeline/index.js');
     pipeline.catch(() => {}); // awaited below
     const dataDir = this.settings.dataDir;
     const from = path.resolve(flags.from ?? dataPaths(dataDir).simulationData);
-    // A fresh install has no simulation_data yet; a --from that does not exist is a mistake (exit 2).
-    if (flags.from === undefined && !fs.existsSync(from)) return nothingToLoad(from, `${from} does not exist yet`);
     const bar = progressBar({ label: 'ingest', total: 1, enabled: !this.jsonEnabled(), unit: 'MB' });
     let total = 0;
     const summary = await this.withDb(async (db) =>
@@ -64,25 +47,28 @@ Exit codes: 0 the run completed (even with rejected rows, or with nothing to loa
         client: flags.client,
         dataDir,
         strict: flags.strict,
+        // A fresh install has no simulation_data yet: a normal day. A --from that does not exist is a mistake (exit 2).
+        missingSourceIsEmpty: flags.from === undefined,
         onProgress: (p) => {
           const mb = (n: number) => Math.round((n / 1e6) * 10) / 10;
           if (p.bytesTotal !== total) bar.setTotal(mb((total = p.bytesTotal)));
           bar.update(mb(p.bytesDone));
         },
       }).finally(() => bar.stop()),
-    ).catch((err) => {
-      if (err instanceof NothingToIngestError) return null;
-      throw err;
-    });
-    if (!summary) return nothingToLoad(from, `${from} holds no YYYY/MM/DD folder with movies.csv or ratings.csv`);
-    this.report(summary, (await pipeline).REJECT_REASON_CODES);
+    );
     if (flags['require-new'] && summary.filesLoaded === 0) {
-      throw new RecoError(`--require-new: nothing new to load, all ${summary.filesSkipped} file(s) were loaded before`, { exitCode: ExitCode.NOTHING_NEW });
+      const why = summary.files.length === 0 ? `${from} holds no day to load` : `all ${summary.filesSkipped} file(s) were loaded before`;
+      throw new RecoError(`--require-new: nothing new to load, ${why}`, { exitCode: ExitCode.NOTHING_NEW });
     }
+    this.report(summary, (await pipeline).REJECT_REASON_CODES, from);
     return summary;
   }
 
-  private report(s: IngestSummary, reasonCodes: readonly RejectReason[]): void {
+  private report(s: IngestSummary, reasonCodes: readonly RejectReason[], from: string): void {
+    if (s.files.length === 0) {
+      this.say(`Nothing to load: ${from} holds no YYYY/MM/DD folder with movies.csv or ratings.csv (yet).`);
+      return;
+    }
     for (const f of s.files) {
       const where = f.day ?? path.basename(path.dirname(f.source));
       if (f.status === 'skipped') {

@@ -84,7 +84,7 @@ interface RunContext {
  */
 export async function ingest(db: Database, options: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
-  const batches = discoverBatches(options.from, options.date);
+  const batches = discoverBatches(options.from, options.date, { missingIsEmpty: options.missingSourceIsEmpty });
   const clientName = options.client ?? 'default';
   const client = await ensureClient(db, clientName);
   // The embedded engine admits one process, so any run still 'running' there is dead; on a server, wait 6 h.
