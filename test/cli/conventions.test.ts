@@ -135,7 +135,7 @@ describe('CLI conventions', () => {
       expect(warn.stdout).toMatch(/over 1 day\(s\)/);
       const bad = await runCli(['db', 'status', '--log-level', 'loud'], { env: { RECO_DATA_DIR: dir } });
       expect(bad.code).toBe(ExitCode.BAD_INPUT);
-      expect(bad.stderr).toMatch(/Expected --log-level=loud to be one of: fatal, error, warn, info, debug, trace, silent/);
+      expect(bad.stderr).toMatch(/Expected --log-level=loud to be one of: fatal, error, warn/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -32,7 +32,7 @@ describe('exit codes, with and without --json', () => {
     expect(show(plain)).toMatch(new RegExp(`^exit ${code}\\n`));
     expect(show(json)).toMatch(new RegExp(`^exit ${code}\\n`));
     if (code !== ExitCode.OK) {
-      expect(plain.stderr.trim().split('\n')[0]).toMatch(/^Error: /);
+      expect(plain.stderr.trim().split('\n')[0]).toMatch(/^(› +)?Error: /); // oclif's own errors come with its › margin
       const parsed = JSON.parse(json.stdout);
       expect(parsed.error).toMatchObject({ exit_code: code, oclif: { exit: code } });
       if (options.message) {
