@@ -13,8 +13,11 @@ COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: `prepare` would build before the sources are here.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 # argon2 0.45's bundled prebuilt linux-x64 binary crashes Node 20 on load (segfault in napi_module_register,
-# seen on Debian 12 with Node 20.20): compile it against this Node's headers instead (seconds).
-RUN npm rebuild argon2 --build-from-source
+# seen on Debian 12 with Node 20.20): compile it against this Node's headers instead (seconds), with the
+# node-gyp that npm ships and the headers of the image's Node (no download). npm has no build-from-source
+# option of its own: passed to npm, it warns "Unknown cli config" (or "Unknown env config").
+RUN cd node_modules/argon2 \
+ && node "$(npm prefix -g)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js" rebuild --nodedir="$(npm prefix -g)"
 COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src

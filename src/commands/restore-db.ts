@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar, type Progress } from '../cli/progress.js';
-import { canPrompt } from '../cli/prompts.js';
+import { canPrompt, promptConfirm } from '../cli/prompts.js';
 import { NotEmptyError, restoreBackup } from '../core/backup/index.js';
 import { RecoError } from '../core/errors.js';
 
@@ -47,9 +47,8 @@ Works across engines: an archive from the embedded engine restores into PostgreS
       try {
         r = await restore(flags.force).catch(async (err) => {
           // A person at a terminal is asked instead of being sent back for --force; scripts get the error.
-          if (!(err instanceof NotEmptyError) || this.jsonEnabled() || !canPrompt()) throw err;
-          const { confirm } = await import('@inquirer/prompts');
-          const yes = await confirm({ message: `The database is not empty (${err.tables.join(', ')}). Replace all of its data with the backup's?`, default: false });
+          if (!(err instanceof NotEmptyError) || !canPrompt({ json: this.jsonEnabled() })) throw err;
+          const yes = await promptConfirm(`The database is not empty (${err.tables.join(', ')}). Replace all of its data with the backup's?`);
           if (!yes) throw new RecoError('nothing restored: the database is not empty and you chose to keep it');
           return restore(true);
         });

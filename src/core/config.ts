@@ -2,6 +2,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { RecoError } from './errors.js';
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** Everything reco reads from the environment, in one place. Secrets come only from here, never from files in git. */
 export interface RecoConfig {
   /** PostgreSQL connection string; unset means the embedded engine (PGlite) under `dataDir/db`. */
@@ -21,7 +24,7 @@ export interface RecoConfig {
   /** Lifetime of API tokens in seconds. */
   tokenTtlSeconds: number;
   production: boolean;
-  logLevel: string;
+  logLevel: LogLevel;
 }
 
 export interface QuotaLimits {
@@ -45,7 +48,7 @@ const envSchema = z.object({
   RECO_QUOTA_RATINGS_PER_HOUR: z.coerce.number().int().nonnegative().max(2 ** 31 - 1).optional(),
   RECO_TOKEN_TTL: z.coerce.number().int().positive().max(7 * 24 * 3600).optional(),
   NODE_ENV: z.string().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RecoConfig {

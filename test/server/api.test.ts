@@ -391,7 +391,7 @@ describeEachEngine('the API', (t) => {
         expect(doc.components.schemas[name] ?? doc.components.securitySchemes?.[name]).toBeDefined();
       }
       expect(doc.components.schemas.RecommendationRequest.properties.n).toMatchObject({ minimum: 1, maximum: 100, default: 10 });
-      expect(doc.paths['/recommendations'].post.security).toEqual([{ bearerAuth: [] }]);
+      expect(doc.paths['/recommendations'].post.security).toEqual([{ bearerAuth: [] }, { oauth2Password: [] }]);
       for (const item of Object.values(doc.paths) as any[]) for (const op of Object.values(item) as any[]) expect(Object.keys(op.responses).length).toBeGreaterThan(0);
     });
 

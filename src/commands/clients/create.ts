@@ -27,7 +27,7 @@ export default class ClientsCreate extends RecoCommand {
     const { args, flags } = await this.parse(ClientsCreate);
     let password: string;
     if (flags['password-stdin']) password = await readStdin();
-    else if (canPrompt()) password = await promptPassword(`Password for ${args.username}:`, { confirm: true });
+    else if (canPrompt({ json: this.jsonEnabled() })) password = await promptPassword(`Password for ${args.username}:`, { confirm: true });
     else throw new RecoError('no password given: pass --password-stdin and write the password to stdin (no terminal to prompt on)');
 
     return this.withDb(async (db) => {

@@ -14,6 +14,7 @@ import {
   type Row,
   type TransactionOptions,
 } from '../types.js';
+import { ExitCode } from '../../exit-codes.js';
 
 // The same JS types from both engines: int8 (counts, bigserial ids) as numbers, not strings.
 const INT8 = 20;
@@ -68,7 +69,7 @@ export function describeConnectionError(err: any, url: string): RecoError {
     default:
       message = `cannot connect to PostgreSQL at ${where}: ${err?.message ?? err}`;
   }
-  return new RecoError(`${message}; ${hint}`, { cause: err });
+  return new RecoError(`${message}; ${hint}`, { cause: err, exitCode: ExitCode.DATABASE });
 }
 
 /** The binary COPY stream around whole tuples: header, the tuples, trailer. */

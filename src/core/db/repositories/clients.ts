@@ -1,5 +1,6 @@
 import { hashPassword, passwordProblem } from '../../auth/passwords.js';
 import { RecoError } from '../../errors.js';
+import { ExitCode } from '../../exit-codes.js';
 import type { Queryable } from '../types.js';
 
 export interface Client {
@@ -25,7 +26,7 @@ const COLUMNS = 'id, username, name, email, created_at, disabled, trusted, passw
 
 export class UsernameTakenError extends RecoError {
   constructor(username: string) {
-    super(`the client username "${username}" is taken (usernames are compared without regard to letter case)`, { exitCode: 5 });
+    super(`the client username "${username}" is taken (usernames are compared without regard to letter case)`, { exitCode: ExitCode.CONFLICT });
   }
 }
 
