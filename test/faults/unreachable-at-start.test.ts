@@ -34,7 +34,7 @@ describe('PostgreSQL unreachable at start', () => {
     const port = await closedPort();
     const started = Date.now();
     const r = await runCli(['serve', '--port', '0', '--metrics-port', '0', '--db-wait', '2'], { env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/reco`, RECO_DATA_DIR: dataDir }, timeoutMs: 30_000 });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(4); // ExitCode.DATABASE
     const lines = r.stderr.split('\n').filter(Boolean);
     const retries = lines.filter((l) => l.startsWith('reco serve: cannot connect to PostgreSQL at 127.0.0.1:'));
     // 0.5 s, 1 s, then the rest of the 2 s.
@@ -79,7 +79,7 @@ describe('PostgreSQL unreachable at start', () => {
       runCli(['backup-db', '--out', path.join(dataDir, 'backups')], { env, timeoutMs: 30_000 }),
     ]);
     expect(ingest.code).toBe(4);
-    for (const r of [train, backup]) expect(r.code).not.toBe(0);
+    for (const r of [train, backup]) expect(r.code).toBe(4);
     for (const r of [ingest, train, backup]) expect(oneLine(r.stderr)).toMatch(/^Error: cannot connect to PostgreSQL at 127\.0\.0\.1:\d+: connection refused/);
   }, 60_000);
 });
