@@ -1,6 +1,7 @@
 import { saveHistory, saveStatedTastes, type HistoryItem } from '../core/db/repositories/api-users.js';
-import { coldStart, hasTastes, tastesVector } from './cold-start.js';
+import { QuotaExceededError } from '../core/db/repositories/quotas.js';
 import type { Recommendation, RecommendOptions } from '../core/models/types.js';
+import { coldStart, hasTastes, tastesVector } from './cold-start.js';
 import type { AppContext } from './context.js';
 import { explainRecommendations } from './explain.js';
 import { excludedByFilter, hasFilter, passes, type MovieFilter } from './filters.js';
@@ -242,13 +243,17 @@ export function recommendationBody(out: RecommendOutput): Buffer {
 
 async function store(ctx: AppContext, clientId: number, userId: string | undefined, items: HistoryItem[]) {
   try {
-    const saved = await saveHistory(ctx.db, clientId, userId, items);
+    const saved = await saveHistory(ctx.db, clientId, userId, items, ctx.quotas);
     // Committed: this server's next read of the user must not wait for the NOTIFY.
     ctx.histories.invalidateUser(saved.userId);
     return saved;
   } catch (err: any) {
     // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
     if (err?.code === '23503') throw new HttpError(422, 'a movie of the history is no longer in the catalogue: nothing was stored; retry');
+    if (err instanceof QuotaExceededError) {
+      ctx.metrics.quotaRejectionsTotal.inc({ quota: err.what });
+      throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', { 'Retry-After': String(err.retryAfterSeconds) });
+    }
     throw err;
   }
 }

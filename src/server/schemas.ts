@@ -2,6 +2,7 @@ import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../core/auth/passwords.js';
 import { USERNAME_PATTERN } from '../core/db/repositories/clients.js';
+import { TEXT_PROBLEMS, textProblem } from '../core/text.js';
 
 /**
  * The request and response shapes of the API. The routes validate with these and the OpenAPI document is
@@ -14,25 +15,41 @@ export const MAX_HISTORY = 1000;
 /** A history item without a rating is stored as a liked movie. */
 export const DEFAULT_RATING = 4;
 
+/**
+ * Every text field of the API: at most `maxLength` characters, no NUL and no unpaired surrogate (see
+ * core/text.ts), each refused with a 422 that names the field instead of a database error.
+ */
+export function safeText(maxLength: number, minLength = 0) {
+  return z
+    .string()
+    .min(minLength)
+    .max(maxLength)
+    .superRefine((s, ctx) => {
+      const problem = textProblem(s, { maxLength });
+      if (problem && problem !== 'too_long') ctx.addIssue({ code: 'custom', message: TEXT_PROBLEMS[problem] });
+    });
+}
+
 export const ErrorBody = z
   .object({ error: z.string().openapi({ example: 'invalid_request' }), message: z.string().openapi({ example: 'n: Too big: expected number to be <=100' }) })
   .openapi('Error');
 
 export const CreateClientRequest = z
   .strictObject({
-    username: z.string().regex(USERNAME_PATTERN, '2–64 letters, digits and _ . @ -, starting with a letter or digit').openapi({ example: 'netflix' }),
-    password: z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH).openapi({ example: 'correct horse battery' }),
-    name: z.string().max(200).optional().openapi({ example: 'Netflix' }),
-    email: z.string().max(320).optional().openapi({ example: 'ops@example.com' }),
+    username: safeText(64).regex(USERNAME_PATTERN, '2–64 letters, digits and _ . @ -, starting with a letter or digit').openapi({ example: 'netflix' }),
+    password: safeText(PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH).openapi({ example: 'correct horse battery' }),
+    name: safeText(200).optional().openapi({ example: 'Netflix' }),
+    email: safeText(320).optional().openapi({ example: 'ops@example.com' }),
   })
   .openapi('CreateClientRequest');
 
-export const CreateClientResponse = z.object({ client_id: z.number().int(), username: z.string() }).openapi('CreateClientResponse');
+/** No database id: a global sequence number would tell every client how many others registered before it. */
+export const CreateClientResponse = z.object({ username: z.string(), created_at: z.string().datetime() }).openapi('CreateClientResponse');
 
 export const TokenRequest = z
   .object({
-    username: z.string().min(1).max(64),
-    password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+    username: safeText(64, 1).openapi({ description: 'Compared without regard to letter case' }),
+    password: safeText(PASSWORD_MAX_LENGTH, 1),
     grant_type: z.literal('password').optional(),
   })
   .openapi('TokenRequest');
@@ -211,8 +228,8 @@ export const SimilarResponse = z
 
 export const MovieQuery = z
   .strictObject({
-    query: z.string().max(200).optional().openapi({ description: 'Case-insensitive part of the title', example: 'star wars' }),
-    genre: z.string().max(50).optional().openapi({ description: 'Exact genre, e.g. Sci-Fi', example: 'Sci-Fi' }),
+    query: safeText(200).optional().openapi({ description: 'Case-insensitive part of the title', example: 'star wars' }),
+    genre: safeText(50).optional().openapi({ description: 'Exact genre, e.g. Sci-Fi', example: 'Sci-Fi' }),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   })

@@ -66,6 +66,8 @@ describeEachEngine('ingest', (ctx) => {
     expect(ratings).toMatchObject({ status: 'loaded', read: 17, accepted: 4, rejected: 13 });
     expect(ratings.byReason).toEqual({
       wrong_column_count: 2,
+      invalid_text: 0,
+      field_too_long: 0,
       missing_field: 1,
       malformed_number: 2,
       rating_out_of_range: 2,

@@ -172,7 +172,7 @@ describeEachEngine('POST /recommendations fast path', (t) => {
         'http_requests_total{method="POST",route="/recommendations",status_code="401"}',
         'http_requests_total{method="POST",route="/recommendations",status_code="404"}',
         'http_requests_total{method="POST",route="/recommendations",status_code="422"}',
-        'http_requests_total{method="POST",route="unmatched",status_code="400"}',
+        'http_requests_total{method="POST",route="/recommendations",status_code="400"}',
       ]),
     );
   });

@@ -158,7 +158,7 @@ describeEachEngine('history cache', (t) => {
       await cache.get(client, '2');
       expect(cache.size).toBe(1);
       // The LISTEN connection goes away without a word (as a dropped TCP connection would).
-      await (cache as any).unlisten();
+      await (cache as any).listener.unlisten();
       expect(await until(() => warnings.some((w) => /stopped arriving/.test(w)))).toBe(true);
       expect(cache.size).toBe(0);
       expect(await until(() => cache.active)).toBe(true);

@@ -36,7 +36,7 @@ The catalogue is the database's movies table, or data/initial_data/movies.csv wh
 
   async run() {
     const { flags } = await this.parse(SimulateData);
-    const interactive = canPrompt() && !this.jsonEnabled();
+    const interactive = canPrompt({ json: this.jsonEnabled() });
     const days = flags.days ?? (interactive ? Number(await promptInput('How many days to simulate?', { default: '1', validate: wholeNumber })) : 1);
     const seed = flags.seed ?? (interactive ? Number(await promptInput('Seed (same seed → same files)?', { default: '42', validate: wholeNumber })) : 42);
     const badRows = Number(flags['bad-rows']);

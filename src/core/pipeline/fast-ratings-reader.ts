@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { RecoError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 
 /**
  * A byte-level reader for ratings.csv files that contain no quote character — every MovieLens ratings file.
@@ -92,7 +93,7 @@ export async function readQuoteFreeRatings(
       sawHeader = true;
       const got = buf.toString('utf8', start, end).split(',').map((f) => f.trim().toLowerCase());
       if (got.length !== header.length || got.some((f, i) => f !== header[i].toLowerCase())) {
-        throw new RecoError(`${file}: the first line must be the header ${header.join(',')} (found "${buf.toString('utf8', start, Math.min(end, start + 80))}")`, { exitCode: 2 });
+        throw new RecoError(`${file}: the first line must be the header ${header.join(',')} (found "${buf.toString('utf8', start, Math.min(end, start + 80))}")`, { exitCode: ExitCode.BAD_INPUT });
       }
       return;
     }
@@ -211,8 +212,8 @@ export async function readQuoteFreeRatings(
     await flush();
   } catch (err: any) {
     if (err instanceof RecoError) throw err;
-    throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: 2, cause: err });
+    throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: ExitCode.BAD_INPUT, cause: err });
   }
-  if (!sawHeader) throw new RecoError(`${file} is empty: expected the header ${header.join(',')}`, { exitCode: 2 });
+  if (!sawHeader) throw new RecoError(`${file} is empty: expected the header ${header.join(',')}`, { exitCode: ExitCode.BAD_INPUT });
   return records;
 }

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { storeFeedback, type FeedbackRow } from '../../core/db/repositories/feedback.js';
+import { QuotaExceededError } from '../../core/db/repositories/quotas.js';
 import { clientOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { HttpError, parseInput } from '../http-errors.js';
@@ -52,7 +53,7 @@ export function feedbackRouter(ctx: AppContext, auth: RequestHandler): Router {
     }
     if (rows.length > 0) {
       try {
-        const out = await storeFeedback(ctx.db, clientId, rows, DEFAULT_RATING);
+        const out = await storeFeedback(ctx.db, clientId, rows, DEFAULT_RATING, ctx.quotas);
         stored = out.stored;
         const accepted: Record<string, number> = {};
         for (const row of rows) accepted[row.type] = (accepted[row.type] ?? 0) + 1;
@@ -67,6 +68,10 @@ export function feedbackRouter(ctx: AppContext, auth: RequestHandler): Router {
       } catch (err: any) {
         // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
         if (err?.code === '23503') throw new HttpError(422, 'a movie of the events is no longer in the catalogue: nothing was stored; retry');
+        if (err instanceof QuotaExceededError) {
+          ctx.metrics.quotaRejectionsTotal.inc({ quota: err.what });
+          throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', { 'Retry-After': String(err.retryAfterSeconds) });
+        }
         throw err;
       }
     }

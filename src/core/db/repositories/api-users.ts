@@ -1,5 +1,7 @@
 import { genreProfile } from '../../features/genres.js';
 import type { Database, Queryable } from '../types.js';
+import type { QuotaLimits } from '../../config.js';
+import { chargeQuota } from './quotas.js';
 import { lockRatedMovies } from './ratings.js';
 
 /**
@@ -114,9 +116,16 @@ export async function lockOrCreateUser(tx: Queryable, clientId: number, external
 /**
  * Stores a history in one transaction: the user is locked, or created when the client does not have it yet
  * (lockOrCreateUser), the ratings upserted (a movie rated again keeps the newest rating), and the user's genre
- * profile and rating count recomputed. Returns the user's whole history after the change.
+ * profile and rating count recomputed. Returns the user's whole history after the change. With `quota`, the
+ * write counts against the client's hourly quota and a write over it stores nothing (QuotaExceededError).
  */
-export async function saveHistory(db: Database, clientId: number, externalId: string | undefined, items: readonly HistoryItem[]): Promise<SavedHistory> {
+export async function saveHistory(
+  db: Database,
+  clientId: number,
+  externalId: string | undefined,
+  items: readonly HistoryItem[],
+  quota?: QuotaLimits,
+): Promise<SavedHistory> {
   return db.transaction(async (tx) => {
     const user = await lockOrCreateUser(tx, clientId, externalId);
     const userId = user.userId;
@@ -144,6 +153,7 @@ export async function saveHistory(db: Database, clientId: number, externalId: st
       Array.from(profile),
       all.rows.length,
     ]);
+    if (quota) await chargeQuota(tx, clientId, { users: user.created ? 1 : 0, ratings: items.length }, quota);
     return {
       userId,
       externalId: user.externalId,

@@ -1,5 +1,7 @@
+import type { QuotaLimits } from '../../config.js';
 import { genreProfile } from '../../features/genres.js';
 import type { Database, Queryable } from '../types.js';
+import { chargeQuota } from './quotas.js';
 import { lockRatedMovies } from './ratings.js';
 
 /**
@@ -31,6 +33,8 @@ export interface StoredFeedback {
   changedUsers: number[];
   /** Users this batch created. */
   createdUsers: number;
+  /** Rating rows written: ratings, and views or likes stored as liked movies. */
+  ratingsStored: number;
 }
 
 /** Stored as a liked movie, as a history item without a rating (schemas.ts DEFAULT_RATING). */
@@ -41,10 +45,18 @@ const POSITIVE = new Set<FeedbackType>(['rating', 'view', 'like']);
 /** SQLSTATEs worth one more try of the whole batch: deadlock, serialization failure. */
 const RETRYABLE = new Set(['40P01', '40001']);
 
-export async function storeFeedback(db: Database, clientId: number, rows: readonly FeedbackRow[], liked = LIKED_RATING): Promise<StoredFeedback> {
+/**
+ * With `quota`, the users created and the ratings, views and likes stored count against the client's hourly quota,
+ * and a batch over it stores nothing (QuotaExceededError), as a history of POST /recommendations.
+ */
+export async function storeFeedback(db: Database, clientId: number, rows: readonly FeedbackRow[], liked = LIKED_RATING, quota?: QuotaLimits): Promise<StoredFeedback> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction((tx) => storeIn(tx, clientId, rows, liked));
+      return await db.transaction(async (tx) => {
+        const out = await storeIn(tx, clientId, rows, liked);
+        if (quota) await chargeQuota(tx, clientId, { users: out.createdUsers, ratings: out.ratingsStored }, quota);
+        return out;
+      });
     } catch (err: any) {
       if (attempt >= 3 || !RETRYABLE.has(err?.code)) throw err;
     }
@@ -106,7 +118,7 @@ async function storeIn(tx: Queryable, clientId: number, rows: readonly FeedbackR
   const changedUsers = [...changed].sort((a, b) => a - b);
   const storedByType: Partial<Record<FeedbackType, number>> = {};
   for (const e of fresh.rows) storedByType[e.type] = (storedByType[e.type] ?? 0) + 1;
-  if (changedUsers.length === 0) return { stored: fresh.rows.length, storedByType, changedUsers, createdUsers: made.rowCount };
+  if (changedUsers.length === 0) return { stored: fresh.rows.length, storedByType, changedUsers, createdUsers: made.rowCount, ratingsStored: 0 };
 
   // Names the users for the history caches (migrations 031 and 072 read it at their statement's end).
   await tx.query(`SELECT set_config('reco.changed_users', $1, true)`, [changedUsers.join(',')]);
@@ -140,7 +152,7 @@ async function storeIn(tx: Queryable, clientId: number, rows: readonly FeedbackR
     );
   }
   if (rated.size > 0 || likedPairs.size > 0) await recomputeProfiles(tx, [...new Set([...rated.values(), ...likedPairs.values()].map((v) => v.user))].sort((a, b) => a - b));
-  return { stored: fresh.rows.length, storedByType, changedUsers, createdUsers: made.rowCount };
+  return { stored: fresh.rows.length, storedByType, changedUsers, createdUsers: made.rowCount, ratingsStored: rated.size + likedPairs.size };
 }
 
 /**
