@@ -74,7 +74,7 @@ describe.each(ENGINES)('server stats [%s]', (engine) => {
 
     it('are exact while small', async () => {
       expect(await rowCount(t.db, 'users')).toBe(2000);
-      await t.db.query(`INSERT INTO ratings (user_id, movie_id, rating, rated_at) SELECT u.id, 1, 4, now() FROM users u WHERE u.external_id <= 10`);
+      await t.db.query(`INSERT INTO ratings (user_id, movie_id, rating, rated_at) SELECT u.id, 1, 4, now() FROM users u WHERE u.external_id::int <= 10`);
       expect(await rowCount(t.db, 'ratings')).toBe(10);
       await t.db.query(`DELETE FROM ratings`);
       expect(await rowCount(t.db, 'ratings')).toBe(0);
