@@ -13,8 +13,11 @@ COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: `prepare` would build before the sources are here.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 # argon2 0.45's bundled prebuilt linux-x64 binary crashes Node 20 on load (segfault in napi_module_register,
-# seen on Debian 12 with Node 20.20): compile it against this Node's headers instead (seconds).
-RUN npm rebuild argon2 --build-from-source
+# seen on Debian 12 with Node 20.20): compile it against this Node's headers instead (seconds), with the
+# node-gyp that npm ships and the headers of the image's Node (no download). npm has no build-from-source
+# option of its own: passed to npm, it warns "Unknown cli config" (or "Unknown env config").
+RUN cd node_modules/argon2 \
+ && node "$(npm prefix -g)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js" rebuild --nodedir="$(npm prefix -g)"
 COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
@@ -47,9 +50,9 @@ RUN chmod 0755 bin/run.js \
 # Numeric, so that Kubernetes can verify runAsNonRoot without a user database.
 USER 1000:1000
 VOLUME ["/data"]
-EXPOSE 8000
+EXPOSE 8000 9464
 # node, not curl: the slim image has no curl. Kubernetes ignores this and uses the probes in k8s/api/.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "require('http').get('http://127.0.0.1:8000/healthz', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
 ENTRYPOINT ["reco"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000", "--metrics-port", "9464"]

@@ -3,7 +3,8 @@
 #
 #   sudo ./setup.sh
 #
-# Installs k3s and helm at pinned versions, kube-prometheus-stack at a pinned chart version, builds the reco
+# Installs k3s and helm at pinned versions (both downloads checked against the release's SHA-256 sums; no
+# `curl | sh`), kube-prometheus-stack at a pinned chart version, builds the reco
 # image (docker, nerdctl or buildah, whichever exists; buildah is installed if none does) and imports it into
 # k3s, creates the Secrets (random; re-used when they exist), applies k8s/, waits for the rollouts, on the
 # first install loads the bundled MovieLens sample and trains a first model (k8s/seed), and prints how to
@@ -65,9 +66,11 @@ case "${1:-}" in
     ;;
 esac
 
-[ -n "${APP_VERSION}" ] || die "cannot read the version from package.json (run from the reco repository)"
-[ "$(id -u)" -eq 0 ] || die "run as root: sudo ./setup.sh (k3s, helm and the image import need it)"
-command -v apt-get >/dev/null || die "this script supports Ubuntu/Debian (apt-get); see docs/deploy.md for other hosts"
+preflight() {
+  [ -n "${APP_VERSION}" ] || die "cannot read the version from package.json (run from the reco repository)"
+  [ "$(id -u)" -eq 0 ] || die "run as root: sudo ./setup.sh (k3s, helm and the image import need it)"
+  command -v apt-get >/dev/null || die "this script supports Ubuntu/Debian (apt-get); see docs/deploy.md for other hosts"
+}
 
 export KUBECONFIG=/etc/rancher/k3s/k3s.yaml
 kubectl() { k3s kubectl "$@"; }
@@ -96,12 +99,65 @@ install_prerequisites() {
   fi
 }
 
+# Downloads url to dest and checks it against the line for `name` in the SHA-256 sums file at sums_url (the format
+# of sha256sum: "<hash>  <name>"); dies on a mismatch or when the sums file has no line for it.
+download_verified() {
+  local url="$1" sums_url="$2" name="$3" dest="$4" tmp expected actual
+  tmp="$(mktemp -d)"
+  curl -fsSLo "${tmp}/file" "${url}" || die "cannot download ${url}"
+  curl -fsSLo "${tmp}/sums" "${sums_url}" || die "cannot download ${sums_url}"
+  expected="$(awk -v n="${name}" '$2 == n || $2 == "*" n { print $1; exit }' "${tmp}/sums")"
+  [ -n "${expected}" ] || die "no checksum for ${name} in ${sums_url}"
+  actual="$(sha256sum "${tmp}/file" | awk '{ print $1 }')"
+  [ "${expected}" = "${actual}" ] || die "checksum mismatch for ${name} from ${url}"
+  mv "${tmp}/file" "${dest}"
+  rm -rf "${tmp}"
+}
+
+# The k3s binary of the pinned release, checked against the release's sha256sum file, and a systemd unit (what
+# the get.k3s.io script would write), without running a downloaded script.
 install_k3s() {
   if command -v k3s >/dev/null && k3s --version | grep -qF "${K3S_VERSION}"; then
     log "k3s ${K3S_VERSION} is installed"
   else
     log "Installing k3s ${K3S_VERSION}"
-    curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="${K3S_VERSION}" INSTALL_K3S_EXEC="--write-kubeconfig-mode 0600" sh -
+    local bin release
+    bin=k3s
+    [ "$(arch)" = arm64 ] && bin=k3s-arm64
+    release="https://github.com/k3s-io/k3s/releases/download/${K3S_VERSION//+/%2B}"
+    download_verified "${release}/${bin}" "${release}/sha256sum-$(arch).txt" "${bin}" /usr/local/bin/k3s.new
+    chmod 0755 /usr/local/bin/k3s.new
+    mv /usr/local/bin/k3s.new /usr/local/bin/k3s
+    command -v kubectl >/dev/null || ln -s /usr/local/bin/k3s /usr/local/bin/kubectl
+    cat >/etc/systemd/system/k3s.service <<'UNIT'
+[Unit]
+Description=Lightweight Kubernetes (k3s)
+Documentation=https://k3s.io
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=notify
+EnvironmentFile=-/etc/default/%N
+KillMode=process
+Delegate=yes
+LimitNOFILE=1048576
+LimitNPROC=infinity
+LimitCORE=infinity
+TasksMax=infinity
+TimeoutStartSec=0
+Restart=always
+RestartSec=5s
+ExecStartPre=-/sbin/modprobe br_netfilter
+ExecStartPre=-/sbin/modprobe overlay
+ExecStart=/usr/local/bin/k3s server --write-kubeconfig-mode 0600
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+    systemctl daemon-reload
+    systemctl enable k3s >/dev/null
+    systemctl restart k3s
   fi
   systemctl is-active --quiet k3s || systemctl start k3s
   log "Waiting for the node to be Ready"
@@ -121,9 +177,7 @@ install_helm() {
   local tmp file
   tmp="$(mktemp -d)"
   file="helm-${HELM_VERSION}-linux-$(arch).tar.gz"
-  curl -fsSLo "${tmp}/${file}" "https://get.helm.sh/${file}"
-  curl -fsSLo "${tmp}/${file}.sha256sum" "https://get.helm.sh/${file}.sha256sum"
-  (cd "${tmp}" && sha256sum -c "${file}.sha256sum" >/dev/null) || die "checksum mismatch for ${file}"
+  download_verified "https://get.helm.sh/${file}" "https://get.helm.sh/${file}.sha256sum" "${file}" "${tmp}/${file}"
   tar -xzf "${tmp}/${file}" -C "${tmp}"
   install -m 0755 "${tmp}/linux-$(arch)/helm" /usr/local/bin/helm
   rm -rf "${tmp}"
@@ -245,18 +299,46 @@ build_and_import() {
 create_app_secrets() {
   log "Secrets of namespace ${NAMESPACE}"
   ensure_namespace "${NAMESPACE}"
-  local db_password
+  local db_password app_password
   db_password="$(random_hex 24)" # hex: safe inside the URL without escaping
+  app_password="$(random_hex 24)"
+  # The owner (a superuser of the PostgreSQL image): PostgreSQL itself and the migrations only.
   ensure_secret "${NAMESPACE}" reco-postgres <<EOF
 POSTGRES_USER=reco
 POSTGRES_PASSWORD=${db_password}
 POSTGRES_DB=reco
 DATABASE_URL=postgres://reco:${db_password}@reco-postgres:5432/reco
 EOF
+  # The application's role (k8s/postgres/app-role.sql): the API and the jobs.
+  ensure_secret "${NAMESPACE}" reco-db-app <<EOF
+POSTGRES_APP_USER=reco_app
+POSTGRES_APP_PASSWORD=${app_password}
+DATABASE_URL=postgres://reco_app:${app_password}@reco-postgres:5432/reco
+EOF
   ensure_secret "${NAMESPACE}" reco-api <<EOF
 RECO_JWT_SECRET=$(random_hex 32)
 RECO_ADMIN_TOKEN=$(random_hex 24)
 EOF
+}
+
+secret_value() {
+  kubectl -n "${NAMESPACE}" get secret "$1" -o "jsonpath={.data.$2}" | base64 -d
+}
+
+# Creates or updates the application's PostgreSQL role (k8s/postgres/app-role.sql) inside the PostgreSQL pod, as
+# the owner over the local socket. The password goes through stdin (a psql \set), never through argv.
+ensure_app_role() {
+  log "PostgreSQL role of the application"
+  local app_user app_password
+  app_user="$(secret_value reco-db-app POSTGRES_APP_USER)"
+  app_password="$(secret_value reco-db-app POSTGRES_APP_PASSWORD)"
+  [[ "${app_user}" =~ ^[a-z_][a-z0-9_]*$ && "${app_password}" =~ ^[A-Za-z0-9]+$ ]] ||
+    die "the Secret reco-db-app must hold POSTGRES_APP_USER (a plain identifier) and an alphanumeric POSTGRES_APP_PASSWORD"
+  # shellcheck disable=SC2016 # $POSTGRES_USER and $POSTGRES_DB are the PostgreSQL container's, expanded there
+  { printf '\\set app_password %s\n' "'${app_password}'" && cat k8s/postgres/app-role.sql; } |
+    kubectl -n "${NAMESPACE}" exec -i statefulset/reco-postgres -c postgres -- sh -c \
+      'exec psql -v ON_ERROR_STOP=1 -qAt -U "$POSTGRES_USER" -d "$POSTGRES_DB" -v owner="$POSTGRES_USER" -v dbname="$POSTGRES_DB" -v app_role="$1" -f -' \
+      sh "${app_user}" >/dev/null
 }
 
 deploy() {
@@ -270,6 +352,13 @@ deploy() {
   fi
   log "Waiting for PostgreSQL and the API"
   kubectl -n "${NAMESPACE}" rollout status statefulset/reco-postgres --timeout "${ROLLOUT_TIMEOUT}"
+  for _ in $(seq 1 60); do
+    # shellcheck disable=SC2016 # expanded in the PostgreSQL container
+    kubectl -n "${NAMESPACE}" exec statefulset/reco-postgres -c postgres -- sh -c 'pg_isready -q -U "$POSTGRES_USER"' 2>/dev/null && break
+    sleep 2
+  done
+  # The API's pods connect as the application's role: it must exist before they can become ready.
+  ensure_app_role
   kubectl -n "${NAMESPACE}" rollout status deployment/reco-api --timeout "${ROLLOUT_TIMEOUT}"
 }
 
@@ -321,6 +410,7 @@ EOF
 }
 
 main() {
+  preflight
   install_prerequisites
   install_k3s
   install_helm
@@ -333,4 +423,5 @@ main() {
   print_access
 }
 
-main
+# Sourced (the tests call its functions), it defines them and runs nothing.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main; fi

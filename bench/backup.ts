@@ -1,10 +1,10 @@
 /**
  * bench:backup — `reco backup-db` and `reco restore-db` of the full ml-latest-small database (9,742 movies,
  * 610 users, 100,836 ratings), on the embedded engine (PGlite, persisted to a temp directory as the CLI uses it)
- * and on the local PostgreSQL. Targets (issue 7): backup and restore each under 10 s embedded, under 5 s on
- * PostgreSQL. Printed as ratios to the target, and to reference runs in the same process on the same database:
- * the raw COPY of every table out (hashing only, no gzip, no file) for the backup, and the load of the same data
- * by COPY from the MovieLens CSV files for the restore.
+ * and on the local PostgreSQL. Targets (docs/benchmarks/backup.md): backup and restore each under 10 s embedded,
+ * under 5 s on PostgreSQL. Printed as ratios to the target, and to reference runs in the same process on the same
+ * database: the raw COPY of every table out (hashing only, no gzip, no file) for the backup, and the load of the
+ * same data by COPY from the MovieLens CSV files for the restore.
  *
  *   npm run bench:backup [-- --no-pglite] [--no-postgres]
  * RECO_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the server to make databases on.

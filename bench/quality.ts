@@ -1,7 +1,7 @@
 /**
- * bench:quality — the model targets of issue 4, measured in one run and printed as ratios to their targets
- * or references (docs/benchmarks/quality.md records a run):
- *  1. ml-latest-small, split user, seed 42, k 10: every algorithm (EVALUATION.md reference figures beside
+ * bench:quality — the model targets of docs/benchmarks/quality.md, measured in one run and printed as ratios to
+ * their targets or references:
+ *  1. ml-latest-small, split user, seed 42, k 10: every algorithm (docs/evaluation.md's reference figures beside
  *     them), auto's pick, best nDCG@10 / 0.41 and P@10 / 0.36, segments / popular;
  *  1b. EASE over six splits next to an independent numpy implementation on the identical splits and on numpy's
  *     own (bench/reference/ease_reference.py; needs python3 + numpy, skipped otherwise);

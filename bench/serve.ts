@@ -1,5 +1,5 @@
 /**
- * bench:serve — the speed targets of `reco serve` (issue 5), measured in one run:
+ * bench:serve — the speed targets of `reco serve` (docs/benchmarks/serve.md), measured in one run:
  *  1. authenticated POST /recommendations for existing users, req/s as a ratio of a bare node:http server
  *     answering a fixed 1 KB JSON, same load settings (target ≥ 0.5);
  *  2. p99 latency at a fixed 500 req/s for 30 s, no errors (target ≤ 25 ms);
@@ -46,16 +46,17 @@ async function adminQuery(sql: string) {
 }
 
 /** Starts a child that prints a JSON line {"msg":"listening","url":…} on stdout (logs go to a file). */
-function startChild(args: string[], env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string }> {
+function startChild(args: string[], env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string; metricsUrl: string | undefined }> {
   const out = fs.openSync(logFile, 'w');
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env, NODE_OPTIONS: '' }, stdio: ['ignore', out, 'inherit'] });
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 60_000;
     const poll = setInterval(() => {
       const m = fs.readFileSync(logFile, 'utf8').match(/"msg":"listening"[^\n]*"url":"(http:\/\/[^"]+)"|"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/);
-      if (m) {
+      const metrics = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"serving metrics"/.exec(fs.readFileSync(logFile, 'utf8'));
+      if (m && (metrics || !args.includes('--metrics-port'))) {
         clearInterval(poll);
-        resolve({ child, url: m[1] ?? m[2] });
+        resolve({ child, url: m[1] ?? m[2], metricsUrl: metrics?.[1] });
       } else if (Date.now() > deadline || child.exitCode !== null) {
         clearInterval(poll);
         reject(new Error(`${args.join(' ')} did not start: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`));
@@ -154,13 +155,13 @@ async function main() {
     // The servers run as users run them: the built CLI (through tsx from the sources, a request costs more CPU).
     const cli = buildCli(path.join(work, 'cli'));
     if (!cli) throw new Error('the sources do not compile: no built CLI to measure');
-    const api = await startChild([cli, 'serve', '--port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve.log'));
+    const api = await startChild([cli, 'serve', '--port', '0', '--metrics-port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve.log'));
     children.push(api.child);
     // The same server without caches: every request reads the history and scores (the cold path).
-    const cold = await startChild([cli, 'serve', '--port', '0', '--cache-size', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-cold.log'));
+    const cold = await startChild([cli, 'serve', '--port', '0', '--cache-size', '0', '--metrics-port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-cold.log'));
     children.push(cold.child);
     // The same route through Express only (the fast path off).
-    const viaExpress = await startChild([cli, 'serve', '--port', '0', '--no-fast-path'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-express.log'));
+    const viaExpress = await startChild([cli, 'serve', '--port', '0', '--no-fast-path', '--metrics-port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-express.log'));
     children.push(viaExpress.child);
     const bare = await startChild(['bench/bare-server.mjs'], {}, path.join(work, 'bare.log'));
     children.push(bare.child);
@@ -239,8 +240,8 @@ async function main() {
     const pacedCold = await paced(cold.url);
     const fixedCold = await run({ connections: 25, pipelining: 1, duration: 30, overallRate: 500, url: cold.url, requests: recommendationRequests(token, ids) });
 
-    const metrics = await (await fetch(`${api.url}/metrics`)).text();
-    const coldMetrics = await (await fetch(`${cold.url}/metrics`)).text();
+    const metrics = await (await fetch(api.metricsUrl!)).text();
+    const coldMetrics = await (await fetch(cold.metricsUrl!)).text();
     const coldRss = Number(coldMetrics.match(/^process_resident_memory_bytes (\S+)/m)?.[1] ?? NaN);
     const rss = Number(metrics.match(/^process_resident_memory_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)/m)?.[1] ?? NaN);
     const heap = Number(metrics.match(/^nodejs_heap_size_used_bytes (\S+)/m)?.[1] ?? NaN);

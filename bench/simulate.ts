@@ -110,7 +110,7 @@ function serveStandIn() {
     req.resume();
     req.on('end', () => {
       const [status, body] =
-        req.url === '/create-client' ? [201, '{"client_id":1,"username":"bench"}'] :
+        req.url === '/create-client' ? [201, '{"username":"bench","created_at":"2026-01-01T00:00:00.000Z"}'] :
         req.url === '/token' ? [200, '{"access_token":"x","token_type":"bearer","expires_in":3600}'] :
         req.url?.startsWith('/movies') ? [200, movies] : [200, recs];
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

@@ -17,6 +17,6 @@ await rootPlugin.load();
 // collides with ours) looking for user-installed plugins; reco has none.
 const config = new Config({ root, userPlugins: false, plugins: new Map([[rootPlugin.name, rootPlugin]]) });
 await config.load();
-await config.loadPluginsAndCommands({ force: true }); // the core plugins (@oclif/plugin-help) besides the given root
+await config.loadPluginsAndCommands({ force: true }); // the core plugins of package.json (help, version, autocomplete) besides the given root
 
 await execute({ development: true, dir: import.meta.url, loadOptions: config });

@@ -1,4 +1,4 @@
-"""An independent numpy implementation of EVALUATION.md's protocol for EASE and most-popular, used by
+"""An independent numpy implementation of docs/evaluation.md's protocol for EASE and most-popular, used by
 bench:quality as a cross-check of reco's figures (not part of the product; needs python3 with numpy).
 
   python3 ease_reference.py RATINGS_CSV --split-file TRAIN_PAIRS_CSV   # reco's own split (userId,movieId lines)
@@ -6,7 +6,7 @@ bench:quality as a cross-check of reco's figures (not part of the product; needs
 
 Prints one JSON line per split: {"split": ..., "ease": {"ndcg", "precision", "recall"}, "popular": {...}}.
 EASE: lambda 200 on the binary matrix, every movie with >= 3 training ratings modelled (no cap), zero diagonal;
-other training movies rank below by popularity. Ranking and metrics exactly as EVALUATION.md says.
+other training movies rank below by popularity. Ranking and metrics exactly as docs/evaluation.md says.
 """
 import argparse
 import json
@@ -25,7 +25,7 @@ def numpy_split(user_index, n_users, seed):
     ends = np.append(starts[1:], len(user_index))
     for u in range(n_users):
         rows = order[starts[u]:ends[u]]
-        keep = int(round(0.75 * len(rows)))  # Python's round: halves to even, as EVALUATION.md's reference
+        keep = int(round(0.75 * len(rows)))  # Python's round: halves to even, as docs/evaluation.md's reference
         train[rows[rng.permutation(len(rows))[:keep]]] = True
     return train
 

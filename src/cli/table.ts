@@ -1,10 +1,29 @@
-/** A plain aligned text table for terminal output. */
-export function formatTable(rows: readonly Record<string, unknown>[], columns: readonly { key: string; header?: string; align?: 'left' | 'right' }[]): string {
-  const cell = (v: unknown) => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v));
-  const headers = columns.map((c) => c.header ?? c.key);
-  const body = rows.map((r) => columns.map((c) => cell(r[c.key])));
-  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((s, i) => (columns[i].align === 'right' ? s.padStart(widths[i]) : s.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+import Table from 'cli-table3';
+
+export interface Column {
+  key: string;
+  header?: string;
+  align?: 'left' | 'right';
+}
+
+/** cli-table3 without borders or colours: columns two spaces apart, a header row, lines without trailing blanks. */
+const PLAIN = {
+  chars: {
+    top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+    left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+  },
+  style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
+};
+
+const cell = (v: unknown) => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v));
+
+/** An aligned text table for terminal output (cli-table3 measures wide and combining characters). */
+export function formatTable(rows: readonly Record<string, unknown>[], columns: readonly Column[]): string {
+  const table = new Table({ ...PLAIN, head: columns.map((c) => c.header ?? c.key), colAligns: columns.map((c) => c.align ?? 'left') });
+  for (const r of rows) table.push(columns.map((c) => cell(r[c.key])));
+  return table
+    .toString()
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n');
 }

@@ -12,7 +12,8 @@ function summary(m: { tables: { name: string; rows: number; sha256: string }[] }
 export default class BackupDb extends RecoCommand {
   static override summary = 'Back up the database to a verified, compressed archive';
   static override description = `Takes a consistent snapshot of every table (one repeatable-read transaction, so ingest or the API may keep writing), writes it atomically as <out>/reco-backup-<UTC time>.reco.gz with a manifest (schema version, engine, row count and SHA-256 per table), and prints where it went. The archive is the same from the embedded engine and from PostgreSQL: restore it on either with \`reco restore-db\`.
---verify FILE checks an archive (gzip integrity, every checksum and row count) without a database. The format is described in docs/backup.md.`;
+The archive is written with mode 0600 and, when RECO_BACKUP_KEY is set, signed (HMAC-SHA-256 of the manifest).
+--verify FILE checks an archive (gzip integrity, every checksum and row count, and the signature when RECO_BACKUP_KEY is set) without a database. The format is described in docs/backup.md.`;
   static override examples = [
     '<%= config.bin %> backup-db',
     '<%= config.bin %> backup-db --out /var/backups/reco --keep 7',
@@ -34,10 +35,12 @@ export default class BackupDb extends RecoCommand {
   async run() {
     const { flags } = await this.parse(BackupDb);
     if (flags.verify) {
-      const v = await verifyArchive(path.resolve(flags.verify));
+      const v = await verifyArchive(path.resolve(flags.verify), { key: this.settings.backupKey });
       const rows = v.manifest.tables.reduce((n, t) => n + t.rows, 0);
-      this.say(`OK: ${v.file} — ${v.manifest.tables.length} tables, ${rows} rows, schema version ${v.manifest.schema.version}, from ${v.manifest.engine} at ${v.manifest.createdAt}; every checksum matches.`);
-      return { ok: true, file: v.file, bytes: v.size, createdAt: v.manifest.createdAt, engine: v.manifest.engine, schemaVersion: v.manifest.schema.version, recoVersion: v.manifest.reco.version, rows, tables: summary(v.manifest) };
+      const signed = v.signature === 'valid' ? ' and the signature is valid' : '';
+      this.say(`OK: ${v.file} — ${v.manifest.tables.length} tables, ${rows} rows, schema version ${v.manifest.schema.version}, from ${v.manifest.engine} at ${v.manifest.createdAt}; every checksum matches${signed}.`);
+      if (v.signature === 'unchecked') this.note('The archive is signed, but RECO_BACKUP_KEY is not set: the signature was not checked.');
+      return { ok: true, signature: v.signature, file: v.file, bytes: v.size, createdAt: v.manifest.createdAt, engine: v.manifest.engine, schemaVersion: v.manifest.schema.version, recoVersion: v.manifest.reco.version, rows, tables: summary(v.manifest) };
     }
     const outDir = path.resolve(flags.out ?? dataPaths(this.settings.dataDir).backups);
     return this.withDb(async (db) => {
@@ -48,6 +51,7 @@ export default class BackupDb extends RecoCommand {
         r = await createBackup(db, {
           outDir,
           keep: flags.keep,
+          key: this.settings.backupKey,
           sqlDump: flags.format === 'sql' ? { databaseUrl: this.settings.databaseUrl } : undefined,
           onProgress: (p) => {
             bar ??= progressBar({ label: 'Backing up', total: p.total, enabled: !this.jsonEnabled(), unit: 'tables' });
@@ -71,6 +75,7 @@ export default class BackupDb extends RecoCommand {
         schemaVersion: r.manifest.schema.version,
         rows,
         tables: summary(r.manifest),
+        signed: r.signed,
         pruned: r.pruned,
         sqlDump: r.sqlDump ?? null,
       };

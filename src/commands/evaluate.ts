@@ -6,6 +6,7 @@ import { readWorldBeside } from '../core/simulation/shaped-data.js';
 import { ALGORITHM_NAMES } from '../core/models/index.js';
 import { loadTrainingSet } from '../core/models/train.js';
 import { RecoError } from '../core/errors.js';
+import { formatTable } from '../cli/table.js';
 
 export default class Evaluate extends RecoCommand {
   static override summary = 'Compare algorithms offline (the protocol of docs/evaluation.md)';
@@ -50,11 +51,30 @@ export default class Evaluate extends RecoCommand {
   private printTable(r: EvaluationReport, from: string): void {
     const k = r.k;
     this.say(`${from}: ${r.counts.ratings} ratings, ${r.counts.users} users, ${r.counts.movies} movies; split ${r.split}, seed ${r.seed}, k ${k}; ${r.counts.evaluatedUsers} users evaluated over ${r.counts.candidates} candidate movies`);
-    const head = ['algorithm', `P@${k}`, `R@${k}`, `nDCG@${k}`, `MAP@${k}`, 'coverage', `beyond ${LONG_TAIL_RANK}`, 'fit s', 'recommend s'];
-    const rows = r.rows.map((x) => [x.algorithm, x.precision.toFixed(4), x.recall.toFixed(4), x.ndcg.toFixed(4), x.map.toFixed(4), x.coverage.toFixed(3), x.longTail.toFixed(3), x.fitSeconds.toFixed(2), x.recommendSeconds.toFixed(2)]);
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-    this.say(line(head));
-    for (const row of rows) this.say(line(row));
+    const rows = r.rows.map((x) => ({
+      algorithm: x.algorithm,
+      precision: x.precision.toFixed(4),
+      recall: x.recall.toFixed(4),
+      ndcg: x.ndcg.toFixed(4),
+      map: x.map.toFixed(4),
+      coverage: x.coverage.toFixed(3),
+      longTail: x.longTail.toFixed(3),
+      fit: x.fitSeconds.toFixed(2),
+      recommend: x.recommendSeconds.toFixed(2),
+    }));
+    const right = (key: string, header: string) => ({ key, header, align: 'right' as const });
+    this.say(
+      formatTable(rows, [
+        { key: 'algorithm' },
+        right('precision', `P@${k}`),
+        right('recall', `R@${k}`),
+        right('ndcg', `nDCG@${k}`),
+        right('map', `MAP@${k}`),
+        right('coverage', 'coverage'),
+        right('longTail', `beyond ${LONG_TAIL_RANK}`),
+        right('fit', 'fit s'),
+        right('recommend', 'recommend s'),
+      ]),
+    );
   }
 }

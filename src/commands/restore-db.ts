@@ -2,13 +2,14 @@ import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar, type Progress } from '../cli/progress.js';
-import { canPrompt } from '../cli/prompts.js';
+import { canPrompt, promptConfirm } from '../cli/prompts.js';
 import { NotEmptyError, restoreBackup } from '../core/backup/index.js';
 import { RecoError } from '../core/errors.js';
 
 export default class RestoreDb extends RecoCommand {
   static override summary = 'Restore the database from a reco backup archive';
   static override description = `Verifies the whole archive first (every checksum; a corrupted or truncated file is refused and nothing changes), migrates the database to the backup's schema version, then restores every table in one transaction (all or nothing), resets the id sequences, checks the row counts, and applies any newer migrations. A database that already holds data is refused unless --force, which replaces all of its data (the job_runs log of the target is kept).
+When RECO_BACKUP_KEY is set, only archives signed with that key are restored.
 Works across engines: an archive from the embedded engine restores into PostgreSQL (set DATABASE_URL) and back.`;
   static override examples = [
     '<%= config.bin %> restore-db data/backups/reco-backup-20261126T204333123Z.reco.gz',
@@ -32,7 +33,11 @@ Works across engines: an archive from the embedded engine restores into PostgreS
       const restore = (force: boolean) =>
         restoreBackup(db, file, {
           force,
-          onVerified: (m) => this.note(`Verified ${file}: ${m.tables.length} tables from ${m.engine}, ${m.createdAt}.`),
+          key: this.settings.backupKey,
+          onVerified: (m, signature) => {
+            this.note(`Verified ${file}: ${m.tables.length} tables from ${m.engine}, ${m.createdAt}${signature === 'valid' ? ', signature valid' : ''}.`);
+            if (signature === 'unchecked') this.note('The archive is signed, but RECO_BACKUP_KEY is not set: the signature was not checked.');
+          },
           onProgress: (p) => {
             bar ??= progressBar({ label: 'Restoring', total: p.total, enabled: !this.jsonEnabled(), unit: 'tables' });
             bar.update(p.done, { table: p.table });
@@ -42,9 +47,8 @@ Works across engines: an archive from the embedded engine restores into PostgreS
       try {
         r = await restore(flags.force).catch(async (err) => {
           // A person at a terminal is asked instead of being sent back for --force; scripts get the error.
-          if (!(err instanceof NotEmptyError) || this.jsonEnabled() || !canPrompt()) throw err;
-          const { confirm } = await import('@inquirer/prompts');
-          const yes = await confirm({ message: `The database is not empty (${err.tables.join(', ')}). Replace all of its data with the backup's?`, default: false });
+          if (!(err instanceof NotEmptyError) || !canPrompt({ json: this.jsonEnabled() })) throw err;
+          const yes = await promptConfirm(`The database is not empty (${err.tables.join(', ')}). Replace all of its data with the backup's?`);
           if (!yes) throw new RecoError('nothing restored: the database is not empty and you chose to keep it');
           return restore(true);
         });

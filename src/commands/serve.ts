@@ -3,6 +3,13 @@ import { RecoCommand } from '../cli/base-command.js';
 
 export const serveFlags = {
   port: Flags.integer({ description: 'TCP port (0 picks a free one)', default: 8000, min: 0, max: 65535, env: 'PORT' }),
+  'metrics-port': Flags.integer({
+    description: 'TCP port of GET /metrics (Prometheus), apart from the API so that clients cannot read it (0 picks a free one)',
+    default: 9464,
+    min: 0,
+    max: 65535,
+    env: 'RECO_METRICS_PORT',
+  }),
   host: Flags.string({ description: 'address to listen on (0.0.0.0 for all interfaces, e.g. in a container)', default: '127.0.0.1' }),
   'trust-proxy': Flags.integer({
     description: 'number of proxies in front (an ingress: 1) whose X-Forwarded-For is trusted, so rate limits apply per real client',
@@ -28,24 +35,34 @@ export const serveFlags = {
 };
 
 /** The serve flags as options of serveUntilSignal (shared by `reco serve` and `reco quickstart`). */
-export function serveOptions(flags: { port: number; host: string; 'trust-proxy': number; 'cache-size': number; 'fast-path': boolean; 'model-poll': number }) {
-  return { port: flags.port, host: flags.host, modelPollSeconds: flags['model-poll'], trustProxy: flags['trust-proxy'], cacheSize: flags['cache-size'], fastPath: flags['fast-path'] };
+export function serveOptions(flags: { port: number; 'metrics-port': number; host: string; 'trust-proxy': number; 'cache-size': number; 'fast-path': boolean; 'model-poll': number }) {
+  return { port: flags.port, metricsPort: flags['metrics-port'], host: flags.host, modelPollSeconds: flags['model-poll'], trustProxy: flags['trust-proxy'], cacheSize: flags['cache-size'], fastPath: flags['fast-path'] };
 }
 
 export default class Serve extends RecoCommand {
   static override summary = 'Serve the recommendation API (JWT auth, Prometheus metrics)';
-  static override description = `Serves POST /create-client, POST /token, POST /recommendations, GET /movies, GET /metrics, GET /healthz, GET /readyz, GET /openapi.json and GET /docs (see docs/api.md).
+  static override description = `Serves POST /create-client, POST /token, POST /recommendations, GET /movies, GET /healthz, GET /readyz, GET /openapi.json and GET /docs (see docs/api.md), and GET /metrics (Prometheus) on a port of its own, --metrics-port (default 9464), on the same --host.
 The active model of the registry is loaded at start and swapped in without a restart when \`reco train\` or \`reco models activate\` activates another one; until a model is trained, the popularity fallback answers.
 JSON access logs go to stdout (stderr with --json, whose result is printed on shutdown). SIGTERM or Ctrl-C stops gracefully: in-flight requests finish first.
-Environment: RECO_JWT_SECRET (required when NODE_ENV=production; otherwise generated once into <data dir>/jwt-secret), RECO_ADMIN_TOKEN (gates /create-client), RECO_TOKEN_TTL (seconds, default 3600), DATABASE_URL, RECO_DATA_DIR, LOG_LEVEL.
+When PostgreSQL (DATABASE_URL) cannot be reached at start, reco serve says why on stderr and retries with backoff for --db-wait seconds before it gives up.
+Environment: RECO_JWT_SECRET (required when NODE_ENV=production; otherwise generated once into <data dir>/jwt-secret), RECO_ADMIN_TOKEN (gates /create-client), RECO_TOKEN_TTL (seconds, default 3600), RECO_DB_WAIT (--db-wait), DATABASE_URL, RECO_DATA_DIR, LOG_LEVEL.
 On the embedded database, reco serve holds the database while it runs: other commands then need DATABASE_URL or must wait.`;
   static override examples = [
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --port 8080 --host 0.0.0.0',
+    'curl -s localhost:9464/metrics',
     'RECO_ADMIN_TOKEN=$(openssl rand -hex 16) <%= config.bin %> serve',
     'curl -s localhost:8000/readyz',
   ];
-  static override flags = serveFlags;
+  static override flags = {
+    ...serveFlags,
+    'db-wait': Flags.integer({
+      description: 'seconds to keep retrying (0.5 s, 1 s, 2 s … at most 5 s apart) while PostgreSQL is unreachable at start; 0 fails at once',
+      default: 60,
+      min: 0,
+      env: 'RECO_DB_WAIT',
+    }),
+  };
 
   async run() {
     const { flags } = await this.parse(Serve);
@@ -56,9 +73,14 @@ On the embedded database, reco serve holds the database while it runs: other com
         serveUntilSignal(db, this.settings, {
           ...serveOptions(flags),
           logTo: this.jsonEnabled() ? 'stderr' : 'stdout',
-          onListening: (url) => this.note(`reco serve: listening on ${url} (API docs at ${url}/docs; Ctrl-C to stop)`),
+          onListening: (url, metricsUrl) => this.note(`reco serve: listening on ${url} (API docs at ${url}/docs; metrics at ${metricsUrl}; Ctrl-C to stop)`),
         }),
-      { poolSize: 10 },
+      {
+        poolSize: 10,
+        connectWaitMs: flags['db-wait'] * 1000,
+        // On stderr even with --json: an operator watching a start-up needs to see why it waits.
+        onConnectRetry: (reason, delayMs) => process.stderr.write(`reco serve: ${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s (--db-wait ${flags['db-wait']} s)\n`),
+      },
     );
   }
 }

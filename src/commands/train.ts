@@ -1,12 +1,14 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
+import { formatTable } from '../cli/table.js';
+import { ExitCode } from '../core/exit-codes.js';
 import { ALGORITHM_NAMES, AUTO_CANDIDATES } from '../core/models/index.js';
 import { DEFAULT_TOLERANCE } from '../core/models/registry.js';
 
 export default class Train extends RecoCommand {
-  static override summary = 'Train a model on all ratings in the database and register it';
-  static override description = `Scores the algorithm (or, with auto, every algorithm) on a holdout split of the ratings (split user, seed 42, k 10; see docs/evaluation.md), refits the best on all ratings, writes models/<version>/ (model.bin, metadata.json) under RECO_MODELS_DIR and stores it with its artifact in the database registry. The new version becomes active unless its holdout nDCG@10 is below the active model's by more than --tolerance; --force activates it anyway. A running reco serve picks up the activation within seconds. Past runs: reco models list.`;
+  static override summary = "Train a model on the trusted clients' ratings in the database and register it";
+  static override description = `Reads the ratings of trusted clients only (the ingest client, and API clients trusted with reco clients trust; see docs/models.md), scores the algorithm (or, with auto, every algorithm) on a holdout split of them (split user, seed 42, k 10; see docs/evaluation.md), refits the best on all of them, writes models/<version>/ (model.bin, metadata.json) under RECO_MODELS_DIR and stores it with its artifact in the database registry. The new version becomes active unless its holdout nDCG@10 is below the active model's by more than --tolerance; --force activates it anyway. A running reco serve picks up the activation within seconds. Past runs: reco models list.`;
   static override examples = [
     '<%= config.bin %> train',
     '<%= config.bin %> train --algorithm ease --json',
@@ -23,7 +25,7 @@ export default class Train extends RecoCommand {
     const { trainModel } = await import('../core/models/train.js');
     const { flags } = await this.parse(Train);
     const tolerance = Number(flags.tolerance);
-    if (!Number.isFinite(tolerance) || tolerance < 0) this.error('--tolerance must be a number ≥ 0', { exit: 2 });
+    if (!Number.isFinite(tolerance) || tolerance < 0) this.error('--tolerance must be a number ≥ 0', { exit: ExitCode.BAD_INPUT });
     const modelsDir = this.settings.modelsDir;
     // Steps reported by trainModel: read, count, 2 per holdout candidate, (auto's pick), refit, register.
     const candidates = flags.algorithm === 'auto' ? AUTO_CANDIDATES.length : 1;
@@ -39,10 +41,15 @@ export default class Train extends RecoCommand {
         seed: flags.seed,
         onProgress: (m) => (onBar ? bar.update(++step) : this.note(`  ${m}`)),
       }).finally(() => bar.stop());
-      this.say(`Trained ${r.version} (${r.algorithm}) on ${r.dataCounts.ratings} ratings in ${r.timings.totalSeconds.toFixed(1)} s`);
+      this.say(`Trained ${r.version} (${r.algorithm}) on ${r.dataCounts.ratings} ratings in ${r.timings.totalSeconds.toFixed(1)} s${r.dataCounts.untrusted_ratings ? ` (${r.dataCounts.untrusted_ratings} ratings of untrusted clients left out)` : ''}`);
       if (r.candidates.length > 1) {
         this.say('Holdout (split user, seed ' + flags.seed + ', k 10):');
-        for (const c of r.candidates) this.say(`  ${c.algorithm.padEnd(10)} nDCG@10 ${c.ndcg.toFixed(4)}  P@10 ${c.precision.toFixed(4)}  R@10 ${c.recall.toFixed(4)}${c.algorithm === r.algorithm ? '  ← chosen' : ''}`);
+        this.say(
+          formatTable(
+            r.candidates.map((c) => ({ ...c, ndcg: c.ndcg.toFixed(4), precision: c.precision.toFixed(4), recall: c.recall.toFixed(4), chosen: c.algorithm === r.algorithm ? '← chosen' : '' })),
+            [{ key: 'algorithm' }, { key: 'ndcg', header: 'nDCG@10', align: 'right' }, { key: 'precision', header: 'P@10', align: 'right' }, { key: 'recall', header: 'R@10', align: 'right' }, { key: 'chosen', header: '' }],
+          ),
+        );
       } else {
         this.say(`Holdout: nDCG@10 ${r.metrics.ndcg_at_10.toFixed(4)}  P@10 ${r.metrics.precision_at_10.toFixed(4)}  R@10 ${r.metrics.recall_at_10.toFixed(4)}`);
       }

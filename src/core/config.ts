@@ -2,6 +2,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { RecoError } from './errors.js';
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** Everything reco reads from the environment, in one place. Secrets come only from here, never from files in git. */
 export interface RecoConfig {
   /** PostgreSQL connection string; unset means the embedded engine (PGlite) under `dataDir/db`. */
@@ -14,11 +17,25 @@ export interface RecoConfig {
   jwtSecret?: string;
   /** When set, POST /create-client requires the header X-Admin-Token with this value. */
   adminToken?: string;
+  /** HMAC-SHA-256 key for backup archives: backups are signed with it, and verify/restore accept only archives it signed. */
+  backupKey?: string;
+  /** Per-client write quotas of the API, per clock hour (0 = no limit); counted in the database. */
+  quotas: QuotaLimits;
   /** Lifetime of API tokens in seconds. */
   tokenTtlSeconds: number;
   production: boolean;
-  logLevel: string;
+  logLevel: LogLevel;
 }
+
+export interface QuotaLimits {
+  /** Users a client may create per hour through POST /recommendations. */
+  usersPerHour: number;
+  /** Ratings a client may store per hour (new or changed) through POST /recommendations. */
+  ratingsPerHour: number;
+}
+
+/** Enough for a platform onboarding its users steadily; a flood of invented users or histories hits them. */
+export const DEFAULT_QUOTAS: QuotaLimits = { usersPerHour: 5000, ratingsPerHour: 100_000 };
 
 const envSchema = z.object({
   DATABASE_URL: z.string().trim().min(1).optional(),
@@ -26,9 +43,12 @@ const envSchema = z.object({
   RECO_MODELS_DIR: z.string().trim().min(1).optional(),
   RECO_JWT_SECRET: z.string().min(1).optional(),
   RECO_ADMIN_TOKEN: z.string().min(1).optional(),
+  RECO_BACKUP_KEY: z.string().min(32, 'use at least 32 characters (e.g. openssl rand -hex 32)').optional(),
+  RECO_QUOTA_USERS_PER_HOUR: z.coerce.number().int().nonnegative().max(2 ** 31 - 1).optional(),
+  RECO_QUOTA_RATINGS_PER_HOUR: z.coerce.number().int().nonnegative().max(2 ** 31 - 1).optional(),
   RECO_TOKEN_TTL: z.coerce.number().int().positive().max(7 * 24 * 3600).optional(),
   NODE_ENV: z.string().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
 });
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RecoConfig {
@@ -47,13 +67,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RecoConfig {
     modelsDir: path.resolve(e.RECO_MODELS_DIR ?? 'models'),
     jwtSecret: e.RECO_JWT_SECRET,
     adminToken: e.RECO_ADMIN_TOKEN,
+    backupKey: e.RECO_BACKUP_KEY,
+    quotas: {
+      usersPerHour: e.RECO_QUOTA_USERS_PER_HOUR ?? DEFAULT_QUOTAS.usersPerHour,
+      ratingsPerHour: e.RECO_QUOTA_RATINGS_PER_HOUR ?? DEFAULT_QUOTAS.ratingsPerHour,
+    },
     tokenTtlSeconds: e.RECO_TOKEN_TTL ?? 3600,
     production,
     logLevel: e.LOG_LEVEL ?? 'info',
   };
 }
 
-/** The well-known sub-folders of the data directory (DESIGN.md "Data flow"). */
+/** The well-known sub-folders of the data directory (docs/ingest.md, "Stages"). */
 export function dataPaths(dataDir: string) {
   return {
     root: dataDir,

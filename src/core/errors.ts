@@ -1,3 +1,5 @@
+import { ExitCode } from './exit-codes.js';
+
 /**
  * An error meant for the person at the terminal or the API client: its message is one clear line,
  * shown as is, never with a stack trace. Anything else that escapes is a defect.
@@ -9,7 +11,7 @@ export class RecoError extends Error {
   constructor(message: string, options: { exitCode?: number; cause?: unknown; hint?: string } = {}) {
     super(message, { cause: options.cause });
     this.name = 'RecoError';
-    this.exitCode = options.exitCode ?? 1;
+    this.exitCode = options.exitCode ?? ExitCode.FAILURE;
     this.hint = options.hint;
   }
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { Passport } from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
-import { JWT_ALGORITHM } from '../core/auth/tokens.js';
+import { clientIdFromSubject, JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER } from '../core/auth/tokens.js';
 import { clientIsActive } from '../core/db/repositories/api-users.js';
 import type { Database } from '../core/db/types.js';
 import { HttpError } from './http-errors.js';
@@ -39,7 +39,8 @@ interface RememberedHeader {
 }
 
 /**
- * Bearer-JWT authentication with passport-jwt (HS256 only: "alg: none" and RS/HS confusion are refused).
+ * Bearer-JWT authentication with passport-jwt (HS256 only: "alg: none" and RS/HS confusion are refused). A token
+ * must carry this server's `iss` and `aud`, an `exp`, and a `sub` that is a client id (tokens.ts).
  * A client disabled after its token was issued is refused within CLIENT_CHECK_TTL_MS.
  * One strategy and one outcome mapping serve both entries: Express (`middleware`, through passport) and the
  * fast path of POST /recommendations (`authenticate`, which drives the same strategy the way passport does for a
@@ -62,16 +63,19 @@ export class TokenAuthenticator {
     this.strategy = new JwtStrategy(
       {
         jwtFromRequest: this.extract,
-        // A KeyObject, not the string: jsonwebtoken 9 otherwise tries createPublicKey on every verify (a third of
-        // the CPU of a recommendation request, measured with --cpu-prof).
+        // A KeyObject, not the string: jsonwebtoken 9 otherwise tries createPublicKey on every verify, a large
+        // share of a request's CPU (docs/benchmarks/serve.md).
         secretOrKey: createSecretKey(Buffer.from(secret, 'utf8')) as unknown as string,
         algorithms: [JWT_ALGORITHM],
+        issuer: JWT_ISSUER,
+        audience: JWT_AUDIENCE,
       },
-      (payload: { sub?: string; username?: string; exp?: unknown; nbf?: unknown }, done: (err: unknown, user?: AuthenticatedClient | false, info?: unknown) => void) => {
-        const clientId = Number(payload.sub);
-        if (!Number.isSafeInteger(clientId) || clientId <= 0) return done(null, false);
-        // Remembered only with a numeric expiry and no not-before (nothing else about it depends on the time).
-        const exp = typeof payload.exp === 'number' && payload.nbf === undefined ? payload.exp : undefined;
+      (payload: { sub?: unknown; username?: string; exp?: unknown; nbf?: unknown }, done: (err: unknown, user?: AuthenticatedClient | false, info?: unknown) => void) => {
+        const clientId = clientIdFromSubject(payload.sub);
+        // jsonwebtoken checks `exp` only when present: a token without one would never expire.
+        if (clientId === undefined || typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) return done(null, false);
+        // Remembered only without a not-before (nothing else about it depends on the time).
+        const exp = payload.nbf === undefined ? payload.exp : undefined;
         done(null, { clientId, username: String(payload.username ?? '') }, { exp });
       },
     );

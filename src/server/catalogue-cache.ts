@@ -21,6 +21,11 @@ export class CatalogueCache {
     this.generation++;
   }
 
+  /** Every cached movie (for filters and the genre fallback of /similar). */
+  all(): ReadonlyMap<number, CatalogueEntry> {
+    return this.entries;
+  }
+
   get(movieId: number): CatalogueEntry | undefined {
     return this.entries.get(movieId);
   }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { QuotaLimits } from '../core/config.js';
 import type { Database } from '../core/db/types.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
 import type { TokenAuthenticator } from './auth.js';
@@ -21,4 +22,6 @@ export interface AppContext {
   jwtSecret: string;
   tokenTtlSeconds: number;
   adminToken?: string;
+  /** Per-client hourly write quotas of POST /recommendations (users created, ratings stored). */
+  quotas: QuotaLimits;
 }

@@ -56,7 +56,7 @@ fetch('/openapi.json').then((r) => r.json()).then((doc) => {
     const content = op.requestBody && op.requestBody.content['application/json'];
     const params = (op.parameters || []).filter((p) => p.in === 'query');
     html += '<div class="op"><span class="m ' + method + '">' + method + '</span> <code>' + esc(path) + '</code> — ' + esc(op.summary || '');
-    if (op.security) html += ' 🔒';
+    if ((op.security || []).some((s) => s.bearerAuth)) html += ' 🔒';
     if (op.description) html += '<p>' + esc(op.description) + '</p>';
     if (params.length) html += '<p>Query: ' + params.map((p) => '<code>' + esc(p.name) + '</code>' + (p.description ? ' (' + esc(p.description) + ')' : '')).join(', ') + '</p><input id="query-' + id + '" placeholder="e.g. query=toy&limit=5" style="width:100%">';
     if (content) html += '<textarea id="body-' + id + '" rows="6">' + esc(JSON.stringify(example(doc, content.schema), null, 2)) + '</textarea>';

@@ -3,14 +3,13 @@ import { performance } from 'node:perf_hooks';
 import type { Express, Request } from 'express';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError, parseInput, silentLogger, toHttpError } from './http-errors.js';
-import { recordRequest, routeRecorder } from './metrics-middleware.js';
-import { cachedRecommendationBody, recommendationBody, recommendFor } from './recommend.js';
+import { routeRecorder } from './metrics-middleware.js';
+import { cachedRecommendationBody, recommendationBody, recommendFor, toRecommendInput } from './recommend.js';
 import { RecommendationRequest } from './schemas.js';
 
 /**
  * POST /recommendations without Express's routing: the API's hot route, where Express's own dispatch cost more
- * than everything else of a cached request (an Express 5 app with no middleware at all reaches about a quarter of
- * bare node:http's req/s on this machine, see docs/benchmarks/serve.md). It runs the same modules as the Express
+ * than everything else of a cached request (docs/benchmarks/serve.md). It runs the same modules as the Express
  * route, in the same order — body (as express.json parses it), passport-jwt authentication
  * (TokenAuthenticator), the zod schema, recommendFor, the error mapping, metrics and access log — so the answers
  * cannot drift; test/server/fast-path.test.ts compares both for every case.
@@ -28,20 +27,18 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
 
   const record = routeRecorder(ctx.metrics, ctx.logger, 'POST', '/recommendations', '/recommendations');
 
-  const finish = (req: FastRequest, status: number, body: string | Buffer) => {
+  const finish = (req: FastRequest, status: number, body: string | Buffer, headers?: Record<string, string>) => {
     const state = req[STATE]!;
-    state.res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
+    state.res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
     state.res.end(body);
     const seconds = (performance.now() - state.start) / 1000;
-    const client = req.user?.username;
-    // From the route on, Express's errors carry the route template; before it (a body that is not JSON), not.
-    if (state.routed) record(status, seconds, client, ipOf(req));
-    else recordRequest(ctx.metrics, ctx.logger, { method: 'POST', url: req.url!, route: 'unmatched', status, seconds, client, ip: ipOf(req) });
+    // Every answer of this route carries its template, a body that is not JSON too (as Express labels it).
+    record(status, seconds, req.user?.username, ipOf(req));
   };
   const fail = (req: FastRequest, err: unknown) => {
     const e = toHttpError(err, logger, req);
     if (req[STATE]!.res.headersSent) return;
-    finish(req, e.status, JSON.stringify(errorBody(e)));
+    finish(req, e.status, JSON.stringify(errorBody(e)), e.headers);
   };
   /** After authentication: the schema, then the answer (in this tick when everything is in memory). */
   const answer = (req: FastRequest, body: unknown) => {
@@ -51,7 +48,7 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
     } catch (err) {
       return fail(req, err);
     }
-    const request = { clientId: req.user!.clientId, userId: input.user_id, history: input.history, n: input.n };
+    const request = toRecommendInput(req.user!.clientId, input);
     const cached = cachedRecommendationBody(ctx, request);
     if (cached) return finish(req, 200, cached);
     recommendFor(ctx, request).then(
@@ -74,7 +71,6 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
     } catch (err) {
       return fail(req, err);
     }
-    req[STATE]!.routed = true;
     if (ctx.auth.authenticateKnown(req)) return answer(req, body);
     ctx.auth.authenticate(req, (authErr) => (authErr ? fail(req, authErr) : answer(req, body)));
   }
@@ -88,7 +84,7 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
     const length = h['content-length'] === undefined ? NaN : Number(h['content-length']);
     if (!(length >= 0 && length <= limit)) return false;
 
-    (req as FastRequest)[STATE] = { res, start: performance.now(), body: undefined, more: undefined, routed: false };
+    (req as FastRequest)[STATE] = { res, start: performance.now(), body: undefined, more: undefined };
     // No 'error' listener: node:http gives an aborted request's error only to listeners (IncomingMessage#_destroy),
     // and there is nobody to answer (test: a client that goes away in the middle of its body).
     req.on('data', onData);
@@ -100,7 +96,7 @@ export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit
 /** What the fast path keeps on a request it took. */
 const STATE = Symbol('reco.fastPath');
 type FastRequest = IncomingMessage & {
-  [STATE]?: { res: ServerResponse; start: number; body: Buffer | undefined; more: Buffer[] | undefined; routed: boolean };
+  [STATE]?: { res: ServerResponse; start: number; body: Buffer | undefined; more: Buffer[] | undefined };
   user?: { clientId: number; username: string };
 };
 

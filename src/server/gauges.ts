@@ -1,5 +1,5 @@
 import type { ServerStats } from '../core/db/repositories/server-stats.js';
-import type { RecoMetrics } from '../core/metrics/registry.js';
+import { type RecoMetrics, setCounterTotal } from '../core/metrics/registry.js';
 import type { LoadedModel } from './model-holder.js';
 
 const seconds = (d: Date | null | undefined) => (d ? new Date(d).getTime() / 1000 : 0);
@@ -24,16 +24,20 @@ export function updateStatsGauges(m: RecoMetrics, s: ServerStats): void {
     m.ingestLastRowsRejected.set(s.lastIngest.rowsRejected);
     if (s.lastIngest.durationSeconds !== null) m.ingestLastDurationSeconds.set(s.lastIngest.durationSeconds);
   }
-  for (const [status, n] of Object.entries(s.ingestRuns)) m.ingestRunsTotal.set({ status }, n);
-  m.ingestRowsTotal.set({ outcome: 'accepted' }, s.ingestRows.accepted);
-  m.ingestRowsTotal.set({ outcome: 'rejected' }, s.ingestRows.rejected);
+  setCounterTotal(m.ingestRunsTotal, { status: 'succeeded' }, s.ingestRuns.succeeded);
+  setCounterTotal(m.ingestRunsTotal, { status: 'failed' }, s.ingestRuns.failed);
+  m.ingestRunsInProgress.set(s.ingestRuns.running);
+  setCounterTotal(m.ingestRowsTotal, { outcome: 'accepted' }, s.ingestRows.accepted);
+  setCounterTotal(m.ingestRowsTotal, { outcome: 'rejected' }, s.ingestRows.rejected);
   for (const j of s.jobs) {
-    if (j.last_success_at) m.jobLastSuccessTimestamp.set({ task: j.job }, seconds(j.last_success_at));
+    // 0 = never succeeded (the series of every scheduled task exists from the start: registry.ts).
+    m.jobLastSuccessTimestamp.set({ task: j.job }, seconds(j.last_success_at));
     if (j.last_duration_seconds !== null) m.jobLastDurationSeconds.set({ task: j.job }, Number(j.last_duration_seconds));
-    m.jobRunsTotal.set({ task: j.job, status: 'succeeded' }, j.succeeded);
-    m.jobRunsTotal.set({ task: j.job, status: 'failed' }, j.failed);
-    m.jobRunsTotal.set({ task: j.job, status: 'running' }, j.running);
+    setCounterTotal(m.jobRunsTotal, { task: j.job, status: 'succeeded' }, j.succeeded);
+    setCounterTotal(m.jobRunsTotal, { task: j.job, status: 'failed' }, j.failed);
+    m.jobRunsInProgress.set({ task: j.job }, j.running);
   }
+  m.databaseCreatedTimestamp.set(seconds(s.databaseCreatedAt));
   m.catalogueMovies.set(Number(s.catalogue.movies));
   m.catalogueUsers.set(Number(s.catalogue.users));
   m.catalogueRatings.set(Number(s.catalogue.ratings));

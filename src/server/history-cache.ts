@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { ReconnectingListener } from '../core/db/listener.js';
 import { findUserHistory, type UserHistory } from '../core/db/repositories/api-users.js';
 import type { Database } from '../core/db/types.js';
 
@@ -29,16 +29,17 @@ export interface HistoryCacheOptions {
  * (ingest, other replicas, restores) through the NOTIFY of migration 031's triggers, delivered at their commit.
  *
  * Races: a load that was in flight while any invalidation arrived is answered but not kept (`epoch`), because it
- * may have read the rows before that commit. If the LISTEN connection stops delivering (checked by a heartbeat
- * NOTIFY the server sends itself), the cache empties and is bypassed until notifications flow again: the stale
- * window is then at most 3 heartbeats, otherwise the time a NOTIFY takes to arrive (milliseconds).
+ * may have read the rows before that commit. If the LISTEN connection is lost or stops delivering
+ * (ReconnectingListener: the connection's error, or a heartbeat NOTIFY the server sends itself), the cache empties
+ * and is bypassed until notifications flow again: the stale window is then at most 3 heartbeats, otherwise the
+ * time a NOTIFY takes to arrive (milliseconds).
  * Least-recently-used eviction on a Map (insertion order), approximately: a hit moves its entry to the young end
  * only when it is not among the most recently moved half, so that a busy user costs a lookup, not a delete and a
  * re-insert, on every request.
  */
 export class HistoryCache {
-  /** Per client, per user id of that client (number keys: no key string to build and hash per request). */
-  private readonly byClient = new Map<number, Map<number, Slot>>();
+  /** Per client, per user id of that client (users.external_id). */
+  private readonly byClient = new Map<number, Map<string, Slot>>();
   /** Every slot, least recently used first (a Set keeps insertion order). */
   private readonly order = new Set<Slot>();
   /** Counts moves to the young end; a slot's `moved` says when it last moved. */
@@ -46,17 +47,9 @@ export class HistoryCache {
   private readonly slotOfUser = new Map<number, Slot>();
   private held = 0;
   private epoch = 0;
-  /** Notifications are known to arrive (a heartbeat of ours came back recently). */
+  /** Notifications are known to arrive (the listener's heartbeat came back recently). */
   private live = false;
-  private lastBeatAt = 0;
-  private beat = 0;
-  private readonly beatPrefix = `ping:${randomBytes(6).toString('hex')}:`;
-  private unlisten: (() => Promise<void>) | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private relistening = false;
-  private listenedAt = 0;
-  private stopped = false;
-  private firstBeat: (() => void) | undefined;
+  private listener: ReconnectingListener | undefined;
 
   constructor(
     private readonly db: Database,
@@ -79,27 +72,31 @@ export class HistoryCache {
   /** LISTEN, then the heartbeat; resolves once the first heartbeat came back (or after 2 s without it). */
   async start(): Promise<void> {
     if (!this.enabled) return;
-    const heartbeatMs = this.options.heartbeatMs ?? 1000;
-    const first = new Promise<void>((resolve) => {
-      this.firstBeat = resolve;
-      setTimeout(resolve, 2000).unref();
+    const { logger } = this.options;
+    this.listener = new ReconnectingListener(this.db, HISTORY_CHANNEL, (p) => this.onNotify(p), {
+      heartbeatMs: this.options.heartbeatMs,
+      logger,
+      onUp: () => {
+        // Loads that started before notifications were confirmed are not kept.
+        this.epoch++;
+        this.live = true;
+      },
+      onDown: (reason) => {
+        this.live = false;
+        this.invalidateAll();
+        logger?.warn(`history-change notifications stopped arriving (${reason}): history cache off until they do`);
+      },
     });
-    await this.listen();
-    this.timer = setInterval(() => this.tick(heartbeatMs), heartbeatMs);
-    this.timer.unref();
-    this.sendBeat();
-    await first;
+    await this.listener.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
     this.dropAll();
-    await this.unlisten?.().catch(() => {});
+    await this.listener?.stop();
   }
 
   /** The user's history (cached, else one query), or undefined when this client has no such user. */
-  async get(clientId: number, externalId: number): Promise<CachedHistory | undefined> {
+  async get(clientId: number, externalId: string): Promise<CachedHistory | undefined> {
     const hit = this.peek(clientId, externalId);
     if (hit) return hit;
     const epoch = this.epoch;
@@ -110,7 +107,7 @@ export class HistoryCache {
   }
 
   /** The user's history when it is in memory (marked as recently used), else undefined: never a query. */
-  peek(clientId: number, externalId: number): CachedHistory | undefined {
+  peek(clientId: number, externalId: string): CachedHistory | undefined {
     const slot = this.byClient.get(clientId)?.get(externalId);
     if (slot === undefined) return undefined;
     if (this.clock - slot.moved >= this.order.size >>> 1) {
@@ -165,17 +162,6 @@ export class HistoryCache {
   }
 
   private onNotify(payload: string): void {
-    if (payload.startsWith('ping:')) {
-      if (!payload.startsWith(this.beatPrefix)) return; // another replica's heartbeat
-      this.lastBeatAt = Date.now();
-      if (!this.live) {
-        // Loads that started before notifications were confirmed are not kept.
-        this.epoch++;
-        this.live = true;
-        this.firstBeat?.();
-      }
-      return;
-    }
     if (payload === '*' || payload === '') return this.invalidateAll();
     this.epoch++;
     for (const part of payload.split(',')) {
@@ -184,43 +170,5 @@ export class HistoryCache {
       const slot = this.slotOfUser.get(id);
       if (slot !== undefined) this.remove(slot);
     }
-  }
-
-  private async listen(): Promise<void> {
-    this.listenedAt = Date.now();
-    try {
-      this.unlisten = await this.db.listen(HISTORY_CHANNEL, (p) => this.onNotify(p));
-    } catch (err) {
-      this.options.logger?.warn({ err }, 'cannot LISTEN for history changes: the history cache stays off until it can');
-    }
-  }
-
-  private sendBeat(): void {
-    this.db.query('SELECT pg_notify($1, $2)', [HISTORY_CHANNEL, `${this.beatPrefix}${++this.beat}`]).catch(() => {});
-  }
-
-  private tick(heartbeatMs: number): void {
-    if (this.stopped) return;
-    const now = Date.now();
-    if (this.live && now - this.lastBeatAt > 3 * heartbeatMs) {
-      this.live = false;
-      this.invalidateAll();
-      this.options.logger?.warn('history-change notifications stopped arriving: history cache off until they do');
-      this.relisten();
-    } else if (!this.live && now - this.listenedAt > 5 * heartbeatMs) {
-      this.relisten();
-    }
-    this.sendBeat();
-  }
-
-  /** A new LISTEN connection (the old one may be dead without having said so). */
-  private relisten(): void {
-    if (this.relistening) return;
-    this.relistening = true;
-    const old = this.unlisten;
-    this.unlisten = undefined;
-    void (old ? old().catch(() => {}) : Promise.resolve())
-      .then(() => (this.stopped ? undefined : this.listen()))
-      .finally(() => (this.relistening = false));
   }
 }

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { isDatabaseUnavailable } from '../core/db/errors.js';
 
 /** An error the API client caused: its status and message are sent as they are. */
 export class HttpError extends Error {
@@ -8,6 +9,8 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly code = codeFor(status),
+    /** Extra response headers (e.g. Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -23,6 +26,8 @@ function codeFor(status: number): string {
       return 'forbidden';
     case 404:
       return 'not_found';
+    case 405:
+      return 'method_not_allowed';
     case 409:
       return 'conflict';
     case 413:
@@ -64,6 +69,11 @@ export function toHttpError(err: any, logger: Logger, req: { method?: string; or
   if (err?.type === 'entity.too.large') return new HttpError(413, `the body is larger than the limit of ${err.limit} bytes`);
   if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') return new HttpError(415, 'unsupported body encoding or charset');
   const url = req.originalUrl ?? req.url;
+  if (err?.code === '22021') {
+    // Text the schemas should have refused (safeText): still the input, not the server, so still a 4xx.
+    logger.warn({ err, method: req.method, url }, 'text the database cannot store reached it');
+    return new HttpError(422, 'the request holds text the database cannot store (a NUL character or invalid UTF-8)');
+  }
   if (isDatabaseUnavailable(err)) {
     logger.error({ err, method: req.method, url }, 'database unavailable');
     return new HttpError(503, 'the database is unavailable: try again shortly');
@@ -86,15 +96,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const e = toHttpError(err, logger, req);
     if (res.headersSent) return;
+    if (e.headers) res.set(e.headers);
     res.status(e.status).json(errorBody(e));
   };
-}
-
-/** Connection failures and server shutdowns of PostgreSQL: the service is down, not the request wrong. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
-
-function isDatabaseUnavailable(err: any): boolean {
-  if (UNAVAILABLE_CODES.has(err?.code)) return true;
-  const message = String(err?.message ?? '');
-  return /timeout exceeded when trying to connect|Connection terminated|Cannot use a pool after calling end/.test(message);
 }

@@ -1,11 +1,11 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { resolveJwtSecret } from '../core/auth/jwt-secret.js';
-import type { RecoConfig } from '../core/config.js';
+import { DEFAULT_QUOTAS, type RecoConfig } from '../core/config.js';
 import type { Database } from '../core/db/types.js';
 import { createMetrics, type RecoMetrics } from '../core/metrics/registry.js';
-import { createApp, DEFAULT_LIMITS, type AppLimits } from './app.js';
+import { createApp, createMetricsApp, DEFAULT_LIMITS, type AppLimits } from './app.js';
 import { TokenAuthenticator } from './auth.js';
 import { CatalogueCache } from './catalogue-cache.js';
 import type { AppContext } from './context.js';
@@ -19,7 +19,7 @@ export interface ServerOptions extends AppLimits {
   /** An open, migrated database; the server does not close it. */
   db: Database;
   /** Settings (dataDir for the generated secret, jwtSecret, adminToken, tokenTtlSeconds, production). */
-  config: Pick<RecoConfig, 'dataDir' | 'jwtSecret' | 'adminToken' | 'tokenTtlSeconds' | 'production'>;
+  config: Pick<RecoConfig, 'dataDir' | 'jwtSecret' | 'adminToken' | 'tokenTtlSeconds' | 'production'> & Partial<Pick<RecoConfig, 'quotas'>>;
   /** JSON access and event logs; none when absent. */
   logger?: Logger;
   /** How often to poll the registry for a newly activated model, besides LISTEN (default 30 s; 0 = never). */
@@ -37,6 +37,16 @@ export interface ServerOptions extends AppLimits {
   fastPath?: boolean;
   /** Time given to in-flight requests on close before connections are cut (default 10 s). */
   shutdownGraceMs?: number;
+  /**
+   * Serve GET /metrics on this port of its own (0: any free one), and not on the API's port: the figures span every
+   * tenant, so they stay off the clients' Service. Without it, /metrics is served with the API (tests, embedding).
+   */
+  metricsPort?: number;
+  /**
+   * On close, how long an idle keep-alive connection stays open for a request already on its way (default 0.5 s);
+   * a request that arrives meanwhile is answered with `Connection: close`.
+   */
+  shutdownIdleMs?: number;
   version?: string;
 }
 
@@ -46,6 +56,8 @@ export interface RecoServer {
   readonly models: ModelHolder;
   /** Set once listening, e.g. http://127.0.0.1:43121 */
   readonly url: string | undefined;
+  /** Where GET /metrics is served: the metrics port's URL when there is one, else the API's. */
+  readonly metricsUrl: string | undefined;
   /** Requests taken by the fast path of POST /recommendations (undefined when it is off). */
   readonly fastPathRequests: number | undefined;
   /** The node:http server once listening (for connection counts and events). */
@@ -85,17 +97,34 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     jwtSecret,
     tokenTtlSeconds: options.config.tokenTtlSeconds,
     adminToken: options.config.adminToken,
+    quotas: options.config.quotas ?? DEFAULT_QUOTAS,
   };
-  const app = createApp(ctx, options, options.version);
+  const separateMetrics = options.metricsPort !== undefined;
+  const app = createApp(ctx, options, options.version, { metrics: !separateMetrics });
+  const metricsApp = separateMetrics ? createMetricsApp(ctx) : undefined;
   const fast = options.fastPath === false ? undefined : recommendationsFastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit, options.trustProxy);
   let fastServed = 0;
-  const handler: http.RequestListener = fast ? (req, res) => void (fast(req, res) ? fastServed++ : app(req, res)) : app;
+  let draining = false;
+  // Once closing, every answer says `Connection: close` (node then ends the connection after it).
+  const handler: http.RequestListener = fast
+    ? (req, res) => {
+        if (draining) res.shouldKeepAlive = false;
+        if (fast(req, res)) fastServed++;
+        else app(req, res);
+      }
+    : (req, res) => {
+        if (draining) res.shouldKeepAlive = false;
+        app(req, res);
+      };
   // A swap also refreshes the cached catalogue (a new model usually follows an ingest).
   const catalogueTimer = setInterval(() => void catalogue.refresh().catch(() => {}), Math.max(options.modelPollMs || 30_000, 1000));
   catalogueTimer.unref();
 
   let server: http.Server | undefined;
+  let metricsServer: http.Server | undefined;
+  const connections: Connections = Object.assign(new Set<Socket>(), { accepted: 0 });
   let url: string | undefined;
+  let metricsUrl: string | undefined;
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -104,44 +133,53 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     get url() {
       return url;
     },
+    get metricsUrl() {
+      return metricsApp ? metricsUrl : url;
+    },
     get httpServer() {
       return server;
     },
     get fastPathRequests() {
       return fast ? fastServed : undefined;
     },
-    listen(port = 8000, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        const s = http.createServer(handler);
-        // Keep-alive longer than typical load balancers' idle timeout, so they close first.
-        s.keepAliveTimeout = 65_000;
-        s.headersTimeout = 66_000;
-        s.once('error', reject);
-        s.listen(port, host, () => {
-          s.off('error', reject);
-          server = s;
-          const addr = s.address() as AddressInfo;
-          const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-          url = `http://${shownHost}:${addr.port}`;
-          options.logger?.info({ url, port: addr.port, host: addr.address }, 'listening');
-          resolve({ url, port: addr.port, host: addr.address });
-        });
+    async listen(port = 8000, host = '127.0.0.1') {
+      const s = http.createServer(handler);
+      // Keep-alive longer than typical load balancers' idle timeout, so they close first.
+      s.keepAliveTimeout = 65_000;
+      s.headersTimeout = 66_000;
+      s.on('connection', (socket: Socket) => {
+        connections.accepted++;
+        connections.add(socket);
+        socket.once('close', () => connections.delete(socket));
       });
+      const api = await listenOn(s, port, host);
+      server = api.server;
+      url = api.url;
+      options.logger?.info({ url, port: api.port, host: api.host }, 'listening');
+      if (metricsApp) {
+        try {
+          const m = await listenOn(http.createServer(metricsApp), options.metricsPort!, host);
+          metricsServer = m.server;
+          metricsUrl = m.url;
+          options.logger?.info({ url: `${m.url}/metrics`, port: m.port, host: m.host }, 'serving metrics');
+        } catch (err) {
+          server.close();
+          server = undefined;
+          throw err;
+        }
+      }
+      return { url: api.url, port: api.port, host: api.host };
     },
     close() {
       closing ??= (async () => {
         clearInterval(catalogueTimer);
+        const metricsClosed = metricsServer ? new Promise<void>((resolve) => metricsServer!.close(() => resolve())) : undefined;
+        metricsServer?.closeAllConnections();
         if (server) {
-          const s = server;
-          const done = new Promise<void>((resolve) => s.close(() => resolve()));
-          // Keep-alive connections become idle once their in-flight request is answered: close them as they do.
-          s.closeIdleConnections();
-          const sweep = setInterval(() => s.closeIdleConnections(), 25);
-          const grace = setTimeout(() => s.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
-          await done;
-          clearInterval(sweep);
-          clearTimeout(grace);
+          draining = true;
+          await drain(server, connections, options.shutdownIdleMs ?? 500, options.shutdownGraceMs ?? 10_000);
         }
+        await metricsClosed;
         await models.stop();
         await histories.stop();
       })();
@@ -150,7 +188,60 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   };
 }
 
-/** createServer + listen: what `reco serve` and other engineers' tests use (port 0 for any free port). */
+/** Listens on port and host; resolves with the server and its URL, rejects when the port is taken. */
+function listenOn(s: http.Server, port: number, host: string): Promise<{ server: http.Server; url: string; port: number; host: string }> {
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, host, () => {
+      s.off('error', reject);
+      const addr = s.address() as AddressInfo;
+      const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      resolve({ server: s, url: `http://${shownHost}:${addr.port}`, port: addr.port, host: addr.address });
+    });
+  });
+}
+
+/**
+ * Graceful close: every request the server received is answered, none is reset. node's server.close() (and
+ * closeIdleConnections) would destroy every connection without a request being parsed, which includes
+ * connections just accepted whose request bytes are still unread in the socket. So: the connections waiting in
+ * the backlog are accepted, then the listener closes (new connections are refused); answers to the
+ * requests in flight say `Connection: close`; a connection still idle `idleMs` after that (long enough for the
+ * bytes already sent to be read) is closed; after `graceMs` whatever is left is cut.
+ */
+async function drain(s: http.Server, connections: Connections, idleMs: number, graceMs: number): Promise<void> {
+  const started = Date.now();
+  for (const socket of connections) markClose(socket);
+  // libuv accepts one connection per poll phase: go round the event loop until a poll phase accepted none
+  // (bounded, should clients keep connecting).
+  let seen: number;
+  do {
+    seen = connections.accepted;
+    for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+  } while (connections.accepted !== seen && Date.now() - started < graceMs / 2);
+  // http.Server#close would also close the idle connections at once: the net.Server's only stops accepting.
+  const closed = new Promise<void>((resolve) => net.Server.prototype.close.call(s, () => resolve()));
+  const listenerClosed = Date.now();
+  const sweep = setInterval(() => {
+    for (const socket of connections) markClose(socket);
+    if (Date.now() - listenerClosed >= idleMs) s.closeIdleConnections();
+  }, 25);
+  const grace = setTimeout(() => s.closeAllConnections(), graceMs);
+  await closed;
+  clearInterval(sweep);
+  clearTimeout(grace);
+}
+
+/** The open connections, and how many were accepted so far. */
+type Connections = Set<Socket> & { accepted: number };
+
+/** The answer in progress on a connection (node keeps it as socket._httpMessage) says `Connection: close`. */
+function markClose(socket: Socket): void {
+  const res = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
+  if (res && !res.headersSent) res.shouldKeepAlive = false;
+}
+
+/** createServer + listen: what `reco serve`, tests and simulations use (port 0 for any free port). */
 export async function startServer(options: ServerOptions & { port?: number; host?: string }): Promise<RecoServer> {
   const server = await createServer(options);
   try {

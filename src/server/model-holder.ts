@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { ReconnectingListener } from '../core/db/listener.js';
 import type { Database } from '../core/db/types.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
 import type { LoadedModel as RegistryModel } from '../core/models/registry.js';
@@ -18,7 +19,8 @@ export const FALLBACK_VERSION = 'fallback';
 
 /**
  * Holds the model being served and swaps it without a restart: on a NOTIFY from `reco train`/`reco models
- * activate`, and by polling the registry (a missed notification, or a pooler that drops LISTEN). The new model is
+ * activate` (a LISTEN that reconnects after a lost connection and then checks the registry for what it missed),
+ * and by polling the registry (a pooler that drops LISTEN). The new model is
  * loaded completely before one reference assignment replaces the old one, and every request reads the
  * reference once, so no request sees half a model and none fails during the swap.
  */
@@ -26,13 +28,13 @@ export class ModelHolder {
   private model: LoadedModel | undefined;
   private refreshing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
-  private unlisten: (() => Promise<void>) | undefined;
+  private listener: ReconnectingListener | undefined;
   private stopped = false;
 
   constructor(
     private readonly db: Database,
     private readonly source: ModelSource,
-    private readonly options: { pollMs?: number; logger?: Logger; metrics?: RecoMetrics; onSwap?: (m: LoadedModel) => void },
+    private readonly options: { pollMs?: number; heartbeatMs?: number; logger?: Logger; metrics?: RecoMetrics; onSwap?: (m: LoadedModel) => void },
   ) {}
 
   get current(): LoadedModel | undefined {
@@ -41,11 +43,15 @@ export class ModelHolder {
 
   async start(): Promise<void> {
     await this.refresh();
-    try {
-      this.unlisten = await this.db.listen(this.source.channel, () => void this.refresh());
-    } catch (err) {
-      this.options.logger?.warn({ err }, 'cannot LISTEN for model activations; relying on polling');
-    }
+    const { logger } = this.options;
+    this.listener = new ReconnectingListener(this.db, this.source.channel, () => void this.refresh(), {
+      heartbeatMs: this.options.heartbeatMs,
+      logger,
+      // An activation may have been missed while the connection was away.
+      onUp: () => void this.refresh(),
+      onDown: (reason) => logger?.warn(`model activation notifications stopped arriving (${reason}): listening again`),
+    });
+    await this.listener.start();
     const pollMs = this.options.pollMs ?? 30_000;
     if (pollMs > 0) {
       this.timer = setInterval(() => void this.refresh(), pollMs);
@@ -92,7 +98,7 @@ export class ModelHolder {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.unlisten?.().catch(() => {});
+    await this.listener?.stop();
     await this.refreshing;
   }
 }

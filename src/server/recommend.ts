@@ -1,24 +1,50 @@
-import { saveHistory, type HistoryItem } from '../core/db/repositories/api-users.js';
-import type { Recommendation } from '../core/models/types.js';
+import { saveHistory, saveStatedTastes, type HistoryItem } from '../core/db/repositories/api-users.js';
+import { QuotaExceededError } from '../core/db/repositories/quotas.js';
+import type { Recommendation, RecommendOptions } from '../core/models/types.js';
+import { coldStart, hasTastes, tastesVector } from './cold-start.js';
 import type { AppContext } from './context.js';
+import { explainRecommendations } from './explain.js';
+import { excludedByFilter, hasFilter, passes, type MovieFilter } from './filters.js';
 import { HttpError } from './http-errors.js';
 import { FALLBACK_VERSION } from './model-holder.js';
 import { RecommendationCache } from './recommendation-cache.js';
-import { DEFAULT_RATING } from './schemas.js';
+import { recommendationIds } from './recommendation-ids.js';
+import { DEFAULT_RATING, type RecommendationRequest, type z } from './schemas.js';
+import { publicUserId, userKey } from './user-ids.js';
 
 export interface RecommendInput {
   clientId: number;
-  userId?: number;
+  /** The stored form of the client's user id (user-ids.ts). */
+  userId?: string;
   history?: readonly { movie_id: number; rating?: number }[];
   n: number;
+  filter?: MovieFilter;
+  /** Add `because` or `reason` to each movie (explain.ts). */
+  explain?: boolean;
+  /** Stated genre tastes of a user without ratings (cold-start.ts). */
+  genres?: Record<string, number>;
+}
+
+/** A validated request body as recommendFor's input (the Express route and the fast path both use this). */
+export function toRecommendInput(clientId: number, body: z.output<typeof RecommendationRequest>): RecommendInput {
+  return {
+    clientId,
+    userId: body.user_id === undefined ? undefined : userKey(body.user_id),
+    history: body.history,
+    n: body.n,
+    filter: hasFilter(body.filter) ? body.filter : undefined,
+    explain: body.explain || undefined,
+    genres: body.genres,
+  };
 }
 
 export interface RecommendOutput {
-  user_id: number;
+  user_id: number | string;
   created: boolean;
   model: { algorithm: string; version: string };
-  recommendations: { movie_id: number; title: string; genres: string[]; score: number }[];
+  recommendations: { movie_id: number; title: string; genres: string[]; score: number; because?: { movie_id: number; title: string; weight: number }[]; reason?: string }[];
   ignored_movie_ids: number[];
+  recommendation_id: string;
 }
 
 /**
@@ -30,9 +56,13 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
   const loaded = ctx.models.current;
   if (!loaded) throw new HttpError(503, 'no model is loaded yet: try again shortly');
   const given = input.history ?? [];
-  if (input.userId === undefined && given.length === 0) {
+  if (input.userId === undefined && given.length === 0 && input.genres === undefined) {
     throw new HttpError(422, 'give a user_id, a history, or both (a history without user_id creates a user)');
   }
+  if (input.genres !== undefined && given.length > 0) {
+    throw new HttpError(422, 'genres: stated tastes are for a user without ratings; send either a history or genres');
+  }
+  const tastes = input.genres === undefined ? undefined : tastesVector(input.genres);
 
   // Last rating of a movie wins within one request.
   const byMovie = new Map<number, number>();
@@ -50,38 +80,76 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     }
   }
 
+  // Before any write: an unknown genre is a 422 that stores nothing.
+  const filtered = input.filter ? excludedByFilter(ctx.catalogue, input.filter) : undefined;
   const labels = { algorithm: loaded.algorithm, version: loaded.version };
-  let history: { externalId: number; movieIds: Int32Array; ratings: Float32Array };
+  let history: { userId: number; externalId: string; movieIds: Int32Array; ratings: Float32Array; excluded: Int32Array; tastes?: Float32Array };
   let created = false;
   let recs: Recommendation[] | undefined;
   let cacheKey: string | undefined;
+  let fingerprint: string | undefined;
   if (items.length > 0) {
     const saved = await store(ctx, input.clientId, input.userId, items);
-    if (!saved) throw new HttpError(404, `user ${input.userId} not found`);
     history = saved;
     created = saved.created;
+  } else if (tastes) {
+    const saved = await saveStatedTastes(ctx.db, input.clientId, input.userId, tastes);
+    ctx.histories.invalidateUser(saved.userId);
+    created = saved.created;
+    const found = await ctx.histories.get(input.clientId, saved.externalId);
+    if (!found) throw new HttpError(404, `user ${saved.externalId} not found`);
+    history = found;
+    fingerprint = `${found.fingerprint}:${tastes.join(',')}`;
   } else {
     // A known user with nothing new: the history from memory (exact: see history-cache.ts), else one query;
     // the cached list when the model, n and the history's fingerprint are unchanged.
     const found = await ctx.histories.get(input.clientId, input.userId!);
     if (!found) throw new HttpError(404, `user ${input.userId} not found`);
     history = found;
-    const key = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
-    recs = ctx.recommendations.get(key);
-    if (!recs) cacheKey = key;
+    fingerprint = found.tastes ? `${found.fingerprint}:${Array.from(found.tastes).join(',')}` : found.fingerprint;
+    // Filtered lists and cold starts are not cached (the key would need the filter or the tastes).
+    if (!filtered && !(found.movieIds.length === 0 && hasTastes(found.tastes))) {
+      const key = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
+      recs = ctx.recommendations.get(key);
+      if (!recs) cacheKey = key;
+    }
   }
   if (created) ctx.metrics.usersCreatedTotal.inc();
 
   if (!recs) {
     const start = process.hrtime.bigint();
-    recs = loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, input.n);
+    const stated = history.movieIds.length === 0 ? (tastes ?? history.tastes) : undefined;
+    recs = hasTastes(stated)
+      ? coldStart(loaded.model, ctx.catalogue, stated, input.n, exclusions(history.excluded, filtered))
+      : loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, input.n, exclusions(history.excluded, filtered));
     ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
     if (cacheKey) ctx.recommendations.set(cacheKey, recs);
   }
-  countServed(ctx, loaded, labels, cacheKey === undefined && items.length === 0);
+  countServed(ctx, loaded, labels, cacheKey === undefined && items.length === 0 && !filtered);
 
-  const recommendations = await render(ctx, recs);
-  return { user_id: history.externalId, created, model: labels, recommendations, ignored_movie_ids: ignored };
+  let recommendations = await render(ctx, recs);
+  if (input.filter) {
+    const f = input.filter;
+    recommendations = recommendations.filter((m) => passes(m.movie_id, { genres: m.genres, year: ctx.catalogue.get(m.movie_id)?.year ?? null }, f));
+  }
+  if (input.explain) recommendations = explainRecommendations(loaded.model, ctx.catalogue, history, recommendations);
+  const recommendation_id = recommendationIds(ctx).make(input.clientId, [
+    history.userId,
+    loaded.version,
+    input.n,
+    input.filter ? JSON.stringify(input.filter) : '',
+    input.explain ? 'explain' : '',
+    ...(fingerprint !== undefined ? [fingerprint] : [history.movieIds, history.ratings, history.excluded]),
+  ]);
+  return { user_id: publicUserId(history.externalId), created, model: labels, recommendations, ignored_movie_ids: ignored, recommendation_id };
+}
+
+/** The models' `exclude` option: the user's dislikes and skips, and what the request's filter leaves out. */
+function exclusions(excluded: Int32Array, filtered: Set<number> | undefined): RecommendOptions | undefined {
+  if (excluded.length === 0) return filtered ? { exclude: filtered } : undefined;
+  const all = new Set<number>(filtered);
+  for (const id of excluded) all.add(id);
+  return { exclude: all };
 }
 
 /** The counters of one answered request, the same whichever way it was answered. */
@@ -100,7 +168,7 @@ function countServed(ctx: AppContext, loaded: { version: string }, labels: { alg
  * counts for a cache hit; the bytes are the ones recommendationBody made from recommendFor's answer.
  */
 export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput): Buffer | undefined {
-  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0)) return undefined;
+  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0) || input.filter || input.explain || input.genres) return undefined;
   const loaded = ctx.models.current;
   if (!loaded) return undefined;
   const found = ctx.histories.peek(input.clientId, input.userId);
@@ -117,7 +185,7 @@ export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput)
   const done = rendered.get(recs);
   if (!done || done.generation !== generation) return undefined;
   const body = bodies.get(done.items);
-  if (!body || body.userId !== found.externalId || body.version !== loaded.version || body.algorithm !== loaded.algorithm) return undefined;
+  if (!body || body.userId !== publicUserId(found.externalId) || body.version !== loaded.version || body.algorithm !== loaded.algorithm) return undefined;
   // The history cache replaces its entry whenever the history changes: `found` stands for this very history.
   ctx.recommendations.keepAnswer(found, key, { n: input.n, version: loaded.version, algorithm: loaded.algorithm, generation, labels: body.labels, bytes: body.bytes });
   countServed(ctx, loaded, body.labels, true);
@@ -155,11 +223,11 @@ async function render(ctx: AppContext, recs: readonly Recommendation[]): Promise
  */
 export function recommendationJson(out: RecommendOutput): string {
   const list = renderedJson.get(out.recommendations) ?? JSON.stringify(out.recommendations);
-  return `{"user_id":${JSON.stringify(out.user_id)},"created":${JSON.stringify(out.created)},"model":${JSON.stringify(out.model)},"recommendations":${list},"ignored_movie_ids":${JSON.stringify(out.ignored_movie_ids)}}`;
+  return `{"user_id":${JSON.stringify(out.user_id)},"created":${JSON.stringify(out.created)},"model":${JSON.stringify(out.model)},"recommendations":${list},"ignored_movie_ids":${JSON.stringify(out.ignored_movie_ids)},"recommendation_id":${JSON.stringify(out.recommendation_id)}}`;
 }
 
 /** Bytes of an answer with nothing created or ignored, per rendered list (one user, one model): cachedRecommendationBody. */
-const bodies = new WeakMap<readonly RecommendedMovie[], { userId: number; version: string; algorithm: string; labels: RecommendOutput['model']; bytes: Buffer }>();
+const bodies = new WeakMap<readonly RecommendedMovie[], { userId: number | string; version: string; algorithm: string; labels: RecommendOutput['model']; bytes: Buffer }>();
 
 /** recommendationJson as bytes; an answer that cachedRecommendationBody can repeat is kept for it. */
 export function recommendationBody(out: RecommendOutput): Buffer {
@@ -173,15 +241,19 @@ export function recommendationBody(out: RecommendOutput): Buffer {
   return bytes;
 }
 
-async function store(ctx: AppContext, clientId: number, userId: number | undefined, items: HistoryItem[]) {
+async function store(ctx: AppContext, clientId: number, userId: string | undefined, items: HistoryItem[]) {
   try {
-    const saved = await saveHistory(ctx.db, clientId, userId, items);
+    const saved = await saveHistory(ctx.db, clientId, userId, items, ctx.quotas);
     // Committed: this server's next read of the user must not wait for the NOTIFY.
-    if (saved) ctx.histories.invalidateUser(saved.userId);
+    ctx.histories.invalidateUser(saved.userId);
     return saved;
   } catch (err: any) {
     // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
     if (err?.code === '23503') throw new HttpError(422, 'a movie of the history is no longer in the catalogue: nothing was stored; retry');
+    if (err instanceof QuotaExceededError) {
+      ctx.metrics.quotaRejectionsTotal.inc({ quota: err.what });
+      throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', { 'Retry-After': String(err.retryAfterSeconds) });
+    }
     throw err;
   }
 }

@@ -24,7 +24,7 @@ interface Entry {
  * Recent recommendation lists, keyed by model version, user, n and the database's fingerprint of the user's
  * whole history (findUserHistory, kept with the history in history-cache.ts): a new or changed rating changes
  * the fingerprint and a new model the version, so a hit is what scoring would return. Worth it because scoring
- * dominates a request without it (EASE on ml-latest-small: about 1 ms) and clients ask again for the same users.
+ * dominates a request without it (docs/benchmarks/serve.md) and clients ask again for the same users.
  * Least-recently-used eviction on a Map (insertion order), bounded by `capacity` lists; approximately, as in
  * history-cache.ts: a hit moves its entry to the young end only when it is not among the most recently moved half.
  *

@@ -5,6 +5,7 @@ import { startServer } from './index.js';
 
 export interface ServeResult {
   url: string;
+  metrics_url: string;
   model: { algorithm: string; version: string } | null;
   uptime_seconds: number;
   signal: string;
@@ -17,12 +18,12 @@ export interface ServeResult {
 export async function serveUntilSignal(
   db: Database,
   config: RecoConfig,
-  options: { port: number; host: string; modelPollSeconds: number; trustProxy?: number; cacheSize?: number; fastPath?: boolean; logTo: 'stdout' | 'stderr'; onListening?: (url: string) => void },
+  options: { port: number; host: string; metricsPort?: number; modelPollSeconds: number; trustProxy?: number; cacheSize?: number; fastPath?: boolean; logTo: 'stdout' | 'stderr'; onListening?: (url: string, metricsUrl: string) => void },
 ): Promise<ServeResult> {
   const logger = createLogger({ level: config.logLevel, destination: options.logTo, name: 'reco-serve' });
   const started = Date.now();
-  const server = await startServer({ db, config, logger, port: options.port, host: options.host, modelPollMs: options.modelPollSeconds * 1000, trustProxy: options.trustProxy || false, recommendationCacheSize: options.cacheSize, fastPath: options.fastPath });
-  options.onListening?.(server.url!);
+  const server = await startServer({ db, config, logger, port: options.port, host: options.host, metricsPort: options.metricsPort, modelPollMs: options.modelPollSeconds * 1000, trustProxy: options.trustProxy || false, recommendationCacheSize: options.cacheSize, fastPath: options.fastPath });
+  options.onListening?.(server.url!, `${server.metricsUrl!}/metrics`);
   const signal = await new Promise<string>((resolve) => {
     const on = (s: string) => {
       process.off('SIGTERM', onTerm);
@@ -42,6 +43,7 @@ export async function serveUntilSignal(
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   return {
     url: server.url!,
+    metrics_url: `${server.metricsUrl!}/metrics`,
     model: model ? { algorithm: model.algorithm, version: model.version } : null,
     uptime_seconds: Math.round((Date.now() - started) / 1000),
     signal,

@@ -37,9 +37,9 @@ describe('reco db / reco clients on the embedded engine', () => {
     const r = await runCli(['clients', 'create', 'acme', '--password-stdin', '--name', 'Acme TV', '--json'], { env, input: 'correct horse battery\n' });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ username: 'acme', name: 'Acme TV' });
-    const dup = await runCli(['clients', 'create', 'acme', '--password-stdin'], { env, input: 'another password' });
+    const dup = await runCli(['clients', 'create', 'ACME', '--password-stdin'], { env, input: 'another password' });
     expect(dup.code).not.toBe(0);
-    expect(dup.stderr.trim()).toBe('Error: the client username "acme" is taken');
+    expect(dup.stderr.trim()).toBe('Error: the client username "ACME" is taken (usernames are compared without regard to letter case)');
     const list = JSON.parse((await runCli(['clients', 'list', '--json'], { env })).stdout);
     expect(list.clients.map((c: any) => c.username)).toEqual(['acme']);
     expect(JSON.stringify(list)).not.toMatch(/argon2|password_hash/);
@@ -58,6 +58,20 @@ describe('reco db / reco clients on the embedded engine', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/--password-stdin/);
+  });
+
+  it('creates a trusted client with --trusted; reco clients trust / --revoke flips the flag', async () => {
+    const r = await runCli(['clients', 'create', 'ingestor', '--password-stdin', '--trusted', '--json'], { env, input: 'correct horse battery\n' });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ username: 'ingestor', trusted: true });
+    const trustedOf = async () => Object.fromEntries(JSON.parse((await runCli(['clients', 'list', '--json'], { env })).stdout).clients.map((c: any) => [c.username, c.trusted]));
+    expect(await trustedOf()).toMatchObject({ acme: false, ingestor: true });
+    expect(JSON.parse((await runCli(['clients', 'trust', 'acme', '--json'], { env })).stdout)).toEqual({ username: 'acme', trusted: true });
+    expect((await runCli(['clients', 'trust', 'ingestor', '--revoke'], { env })).code).toBe(0);
+    expect(await trustedOf()).toMatchObject({ acme: true, ingestor: false });
+    const missing = await runCli(['clients', 'trust', 'nobody'], { env });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr.trim()).toBe('Error: no client "nobody" (see reco clients list)');
   });
 
   it('tells a second process that the embedded database is in use, with the pid', async () => {

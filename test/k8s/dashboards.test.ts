@@ -199,6 +199,53 @@ describe('Grafana dashboards', () => {
     expect(r.status).toBe(0);
   });
 
+  /** `promtool test rules` of one PromQL expression on the given series (one sample a minute), at `at`. */
+  function evaluate(expr: string, series: { series: string; values: string }[], at: string, expected: { labels: string; value: number }[]) {
+    fs.writeFileSync(path.join(dir, 'none.yaml'), YAML.stringify({ groups: [] }));
+    const file = path.join(dir, `eval-${Math.random().toString(36).slice(2)}.yaml`);
+    fs.writeFileSync(
+      file,
+      YAML.stringify({
+        rule_files: ['none.yaml'],
+        tests: [{ interval: '1m', input_series: series, promql_expr_test: [{ expr: grafanaToPromql(expr), eval_time: at, exp_samples: expected }] }],
+      }),
+    );
+    const r = spawnSync('promtool', ['test', 'rules', file], { encoding: 'utf8' });
+    return { status: r.status, output: r.stdout + r.stderr };
+  }
+  const panelOf = (uid: string, title: string) => dashboards.find((d) => d.dashboard.uid === uid)!.dashboard.panels.find((p) => p.title === title);
+
+  test('the 5xx ratio is 0, not "No data", when every request succeeds', () => {
+    const panel = panelOf('reco-api', '5xx ratio');
+    const healthy = [{ series: 'http_requests_total{job="reco-api", method="GET", route="/movies", status_code="200"}', values: '0+60x30' }];
+    expect(evaluate(panel.targets[0].expr, healthy, '20m', [{ labels: '{}', value: 0 }]).status).toBe(0);
+    const failing = [...healthy, { series: 'http_requests_total{job="reco-api", method="GET", route="/movies", status_code="500"}', values: '0+20x30' }];
+    expect(evaluate(panel.targets[0].expr, failing, '20m', [{ labels: '{}', value: 0.25 }]).output).toMatch(/SUCCESS/);
+  });
+
+  test('panels on job and ingest runs say so before the first run, instead of showing 56 years or nothing', () => {
+    // What a fresh server exports: every task at 0 (never succeeded), no ingest run.
+    const fresh = [
+      ...['ingest', 'train', 'backup'].map((task) => ({ series: `reco_job_last_success_timestamp_seconds{job="reco-api", task="${task}"}`, values: '0x30' })),
+      ...['reco_ingest_last_run_timestamp_seconds', 'reco_ingest_last_rows_accepted', 'reco_ingest_last_rows_rejected', 'reco_ingest_last_duration_seconds'].map((n) => ({
+        series: `${n}{job="reco-api"}`,
+        values: '0x30',
+      })),
+    ];
+    const empty: string[] = [];
+    for (const { dashboard } of dashboards)
+      for (const p of dashboard.panels) {
+        const exprs: string[] = (p.targets ?? []).map((t: any) => t.expr);
+        if (!exprs.some((e) => /reco_job_last_success|reco_ingest_last_/.test(e))) continue;
+        expect(`${p.title}: ${p.fieldConfig?.defaults?.noValue ?? 'no noValue'}`).toMatch(/: no (successful )?runs? yet$/);
+        for (const e of exprs) if (/reco_job_last_success|reco_ingest_last_/.test(e)) {
+          const r = evaluate(e, fresh, '20m', []);
+          if (r.status !== 0) empty.push(`${p.title}: ${e}\n${r.output}`);
+        }
+      }
+    expect(empty).toEqual([]);
+  });
+
   test('a broken expression fails the check', () => {
     const r = promtool([{ name: 'broken', rules: [{ record: 'reco_check:broken', expr: 'sum(rate(http_requests_total[5m])' }] }]);
     expect(r.status).not.toBe(0);

@@ -9,6 +9,32 @@ import { DASHBOARD_DIR, hasCommand, K8S_DIR, type K8sObject, parseYamlDocuments,
  * (kubernetes-models) and the prometheus-operator CRDs, then checked for what the issue asks of each object.
  */
 const describeIfKubectl = hasCommand('kubectl') ? describe : describe.skip;
+
+/**
+ * What the `restricted` Pod Security Standard (Kubernetes 1.32) requires of a pod, one line per violation: no host
+ * namespaces or ports, no hostPath, no privileged container, non-root, no privilege escalation, every capability
+ * dropped (NET_BIND_SERVICE may be added back), seccomp RuntimeDefault or Localhost.
+ */
+function restrictedViolations(objects: K8sObject[]): string[] {
+  const out: string[] = [];
+  for (const { owner, container, pod } of objects.flatMap(podContainers)) {
+    const where = `${owner} ${container.name}`;
+    const sc = container.securityContext ?? {};
+    const psc = pod.securityContext ?? {};
+    if (pod.hostNetwork || pod.hostPID || pod.hostIPC) out.push(`${where}: host namespaces`);
+    if ((pod.volumes ?? []).some((v: any) => v.hostPath)) out.push(`${where}: hostPath volume`);
+    if ((container.ports ?? []).some((p: any) => p.hostPort)) out.push(`${where}: hostPort`);
+    if (sc.privileged) out.push(`${where}: privileged`);
+    if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true) out.push(`${where}: runAsNonRoot must be true`);
+    if ((sc.runAsUser ?? psc.runAsUser) === 0) out.push(`${where}: runAsUser 0`);
+    if (sc.allowPrivilegeEscalation !== false) out.push(`${where}: allowPrivilegeEscalation must be false`);
+    const seccomp = (sc.seccompProfile ?? psc.seccompProfile)?.type;
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') out.push(`${where}: seccompProfile must be RuntimeDefault or Localhost`);
+    if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${where}: capabilities must drop ALL`);
+    if ((sc.capabilities?.add ?? []).some((c: string) => c !== 'NET_BIND_SERVICE')) out.push(`${where}: capabilities added`);
+  }
+  return out;
+}
 const version: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
 
 describeIfKubectl('k8s/ kustomize base', () => {
@@ -31,7 +57,11 @@ describeIfKubectl('k8s/ kustomize base', () => {
       'Service/reco-postgres',
       'Deployment/reco-api',
       'Service/reco-api',
+      'Service/reco-api-metrics',
       'HorizontalPodAutoscaler/reco-api',
+      'NetworkPolicy/default-deny-ingress',
+      'NetworkPolicy/reco-api',
+      'NetworkPolicy/reco-postgres',
       'CronJob/reco-ingest',
       'CronJob/reco-train',
       'CronJob/reco-backup',
@@ -107,7 +137,15 @@ describeIfKubectl('k8s/ kustomize base', () => {
     const refs = new Set<string>();
     for (const { container } of objects.flatMap(podContainers))
       for (const e of container.env ?? []) if (e.valueFrom?.secretKeyRef) refs.add(`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
-    expect([...refs].sort()).toEqual(['reco-api/RECO_ADMIN_TOKEN', 'reco-api/RECO_JWT_SECRET', 'reco-postgres/DATABASE_URL', 'reco-postgres/POSTGRES_DB', 'reco-postgres/POSTGRES_PASSWORD', 'reco-postgres/POSTGRES_USER']);
+    expect([...refs].sort()).toEqual([
+      'reco-api/RECO_ADMIN_TOKEN',
+      'reco-api/RECO_JWT_SECRET',
+      'reco-db-app/DATABASE_URL',
+      'reco-postgres/DATABASE_URL',
+      'reco-postgres/POSTGRES_DB',
+      'reco-postgres/POSTGRES_PASSWORD',
+      'reco-postgres/POSTGRES_USER',
+    ]);
     for (const ref of refs) {
       const [secret, key] = ref.split('/');
       expect(setup).toContain(secret);
@@ -145,24 +183,35 @@ describeIfKubectl('k8s/ kustomize base', () => {
     expect(c.livenessProbe).toBeDefined();
     expect(sts.spec.serviceName).toBe('reco-postgres');
     const svc = find('Service', 'reco-postgres');
-    expect(svc.spec.selector).toEqual(sts.spec.template.metadata.labels);
+    expect(svc.spec.selector).toEqual(sts.spec.selector.matchLabels);
+    for (const [k, v] of Object.entries(svc.spec.selector)) expect(sts.spec.template.metadata.labels[k]).toBe(v);
     // The API reaches it under the name in DATABASE_URL that setup.sh writes.
     expect(fs.readFileSync(path.join(ROOT, 'setup.sh'), 'utf8')).toMatch(/@reco-postgres:5432\//);
   });
 
-  test('the API: two replicas, rolling updates without lost capacity, probes, HPA, Service and ServiceMonitor agree', () => {
+  test('the API: replicas from the HPA alone, rolling updates without lost capacity, probes, Services and ServiceMonitor agree', () => {
     const dep = find('Deployment', 'reco-api');
-    expect(dep.spec.replicas).toBe(2);
+    // A `replicas` beside the HPA would reset the scaled Deployment on every `kubectl apply`.
+    expect(dep.spec.replicas).toBeUndefined();
     expect(dep.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     const pod = dep.spec.template.spec;
     const api = pod.containers.find((c: any) => c.name === 'api');
     expect(api.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(api.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-    expect(api.ports).toEqual([{ name: 'http', containerPort: 8000 }]);
-    expect(api.args).toEqual(['serve', '--host', '0.0.0.0', '--port', '8000']);
+    expect(api.ports).toEqual([
+      { name: 'http', containerPort: 8000 },
+      { name: 'metrics', containerPort: 9464 },
+    ]);
+    expect(api.args).toEqual(['serve', '--host', '0.0.0.0', '--port', '8000', '--metrics-port', '9464']);
     expect(pod.initContainers.map((c: any) => [...c.command, ...c.args].join(' '))).toEqual(['reco db migrate']);
+    // The migrations run as the owner, and the init container sees nothing but the database's Secret.
+    const migrateEnv = pod.initContainers[0].env;
+    expect(migrateEnv.filter((e: any) => e.valueFrom).map((e: any) => e.valueFrom.secretKeyRef)).toEqual([{ name: 'reco-postgres', key: 'DATABASE_URL' }]);
+    expect(migrateEnv.map((e: any) => e.name).sort()).toEqual(['DATABASE_URL', 'HOME']);
+    // The API connects as the application's role, not the owner.
     const envNames = api.env.map((e: any) => e.name);
     expect(envNames).toEqual(expect.arrayContaining(['DATABASE_URL', 'RECO_JWT_SECRET', 'RECO_ADMIN_TOKEN']));
+    expect(api.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'reco-db-app', key: 'DATABASE_URL' });
     const config = find('ConfigMap', api.envFrom[0].configMapRef.name);
     expect(config.data).toMatchObject({ NODE_ENV: 'production', RECO_DATA_DIR: '/data' });
 
@@ -171,12 +220,20 @@ describeIfKubectl('k8s/ kustomize base', () => {
     expect(hpa.spec.minReplicas).toBe(2);
     expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
 
+    // The clients' Service: the API port only. The metrics port: a Service of its own, for the ServiceMonitor.
     const svc = find('Service', 'reco-api');
     for (const [k, v] of Object.entries(svc.spec.selector)) expect(dep.spec.template.metadata.labels[k]).toBe(v);
+    expect(svc.spec.ports.map((p: any) => p.targetPort)).toEqual(['http']);
+    const metricsSvc = find('Service', 'reco-api-metrics');
+    for (const [k, v] of Object.entries(metricsSvc.spec.selector)) expect(dep.spec.template.metadata.labels[k]).toBe(v);
+    expect(metricsSvc.spec.ports).toEqual([{ name: 'metrics', port: 9464, targetPort: 'metrics' }]);
     const monitor = find('ServiceMonitor', 'reco-api');
-    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) expect(svc.metadata.labels?.[k]).toBe(v);
-    expect(svc.spec.ports.map((p: any) => p.name)).toContain(monitor.spec.endpoints[0].port);
+    const selected = objects.filter((o) => o.kind === 'Service' && Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v));
+    expect(selected.map((o) => o.metadata.name)).toEqual(['reco-api-metrics']);
+    expect(monitor.spec.endpoints[0].port).toBe('metrics');
     expect(monitor.spec.endpoints[0].path).toBe('/metrics');
+    // The scrape job is named after the Service's label, "reco-api": what the dashboards and alerts select.
+    expect(metricsSvc.metadata.labels?.[monitor.spec.jobLabel]).toBe('reco-api');
   });
 
   test('CronJobs: the daily schedules, never two runs at once, the data volume', () => {
@@ -199,6 +256,64 @@ describeIfKubectl('k8s/ kustomize base', () => {
       expect(pod.securityContext.fsGroup).toBeDefined(); // the non-root user can write the volume
     }
     expect(find('PersistentVolumeClaim', 'reco-data').spec.resources.requests.storage).toBeDefined();
+  });
+
+  test('the namespace enforces the restricted Pod Security Standard, and every pod meets it', () => {
+    const ns = find('Namespace', 'reco');
+    for (const mode of ['enforce', 'warn', 'audit']) expect(ns.metadata.labels?.[`pod-security.kubernetes.io/${mode}`]).toBe('restricted');
+    expect(restrictedViolations(objects)).toEqual([]);
+    // The check itself catches what PSA would refuse.
+    const loose = structuredClone(find('Deployment', 'reco-api'));
+    delete loose.spec.template.spec.securityContext.seccompProfile;
+    loose.spec.template.spec.containers[0].securityContext.capabilities = { drop: ['NET_RAW'] };
+    expect(restrictedViolations([loose])).toEqual([
+      'Deployment/reco-api migrate: seccompProfile must be RuntimeDefault or Localhost',
+      'Deployment/reco-api api: seccompProfile must be RuntimeDefault or Localhost',
+      'Deployment/reco-api api: capabilities must drop ALL',
+    ]);
+  });
+
+  test('network policies: nothing in by default, the API from the ingress and Prometheus, PostgreSQL from reco pods only', () => {
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+    const deny = find('NetworkPolicy', 'default-deny-ingress');
+    expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+    for (const p of policies) expect(p.spec.policyTypes).toEqual(['Ingress']);
+
+    const api = find('NetworkPolicy', 'reco-api');
+    const dep = find('Deployment', 'reco-api');
+    expect(api.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'reco-api' });
+    const portNames = dep.spec.template.spec.containers[0].ports.map((p: any) => p.name);
+    const rules = api.spec.ingress.map((r: any) => ({
+      namespace: r.from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'],
+      pods: r.from[0].podSelector.matchLabels['app.kubernetes.io/name'],
+      ports: r.ports.map((p: any) => p.port),
+    }));
+    expect(rules).toEqual([
+      { namespace: 'kube-system', pods: 'traefik', ports: ['http'] },
+      { namespace: 'monitoring', pods: 'prometheus', ports: ['metrics'] },
+    ]);
+    for (const r of rules) for (const port of r.ports) expect(portNames).toContain(port);
+
+    const db = find('NetworkPolicy', 'reco-postgres');
+    const sts = find('StatefulSet', 'reco-postgres');
+    expect(db.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'reco-postgres' });
+    expect(db.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'reco' } } }], ports: [{ port: 'postgres' }] }]);
+    expect(sts.spec.template.spec.containers[0].ports.map((p: any) => p.name)).toContain('postgres');
+    // Every pod that connects to the database carries the label the policy admits.
+    for (const o of objects) {
+      const template = o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec?.template;
+      const usesDb = podContainers(o).some(({ container }) => (container.env ?? []).some((e: any) => e.name === 'DATABASE_URL'));
+      if (usesDb) expect(`${o.kind}/${o.metadata.name} ${template.metadata.labels['app.kubernetes.io/part-of']}`).toBe(`${o.kind}/${o.metadata.name} reco`);
+    }
+  });
+
+  test('the application and the jobs connect as the application role; only the migrations as the owner', () => {
+    for (const { owner, container, init } of objects.flatMap(podContainers)) {
+      const url = (container.env ?? []).find((e: any) => e.name === 'DATABASE_URL');
+      if (!url) continue;
+      const expected = init && owner === 'Deployment/reco-api' ? 'reco-postgres' : 'reco-db-app';
+      expect(`${owner} ${container.name} ${url.valueFrom.secretKeyRef.name}`).toBe(`${owner} ${container.name} ${expected}`);
+    }
   });
 
   test('the three Grafana dashboards are ConfigMaps for the sidecar, identical to the JSON files', () => {
@@ -250,10 +365,16 @@ describeIfKubectl('k8s/seed (first-install data, applied once by setup.sh)', () 
     expect(pod.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName).toBe('reco-data');
     for (const { container } of containers) {
       expect(container.image).toBe(`reco:${version}`);
-      expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'reco-postgres', key: 'DATABASE_URL' });
+      expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'reco-db-app', key: 'DATABASE_URL' });
       expect(container.env.find((e: any) => e.name === 'NODE_ENV').value).toBe('production');
       expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
     }
+  });
+
+  test('meets the restricted Pod Security Standard and connects as the application role', () => {
+    expect(restrictedViolations(objects)).toEqual([]);
+    for (const { container } of podContainers(objects[0])) expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.name).toBe('reco-db-app');
+    expect(objects[0].spec.template.metadata.labels['app.kubernetes.io/part-of']).toBe('reco');
   });
 
   test('setup.sh applies it only when the Job does not exist yet', () => {
@@ -288,7 +409,8 @@ describeIfKubectl('k8s/simulation (rehearsal data, opt-in)', () => {
     expect([...container.command, ...container.args].join(' ')).toBe('reco simulate data --days 1');
     expect(container.image).toBe(`reco:${version}`);
     expect(container.env.find((e: any) => e.name === 'RECO_DATA_DIR').value).toBe('/data');
-    expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'reco-postgres', key: 'DATABASE_URL' });
+    expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'reco-db-app', key: 'DATABASE_URL' });
+    expect(restrictedViolations(objects)).toEqual([]);
     const claim = (p: any) => p.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
     const [{ pod: ingestPod, container: ingestContainer }] = podContainers(ingest);
     expect(claim(pod)).toBe(claim(ingestPod));

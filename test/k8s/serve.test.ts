@@ -39,6 +39,7 @@ function freePort(): Promise<number> {
 describe('reco serve as deployed', () => {
   let child: ChildProcess;
   let base: string;
+  let metricsBase: string;
   let port: number;
   let stderr = '';
   let exit: Promise<number | null>;
@@ -50,6 +51,8 @@ describe('reco serve as deployed', () => {
     dataDir = tempDir('reco-k8s-serve-');
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
+    const metricsPort = await freePort();
+    metricsBase = `http://127.0.0.1:${metricsPort}`;
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries({
       ...process.env,
@@ -63,7 +66,7 @@ describe('reco serve as deployed', () => {
       RECO_ADMIN_TOKEN: 'k8s-test-admin-token',
     }))
       if (v !== undefined) env[k] = v;
-    child = spawn(process.execPath, [...cliCommand(), 'serve', '--host', '127.0.0.1', '--port', String(port), '--model-poll', '0'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, [...cliCommand(), 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), '--model-poll', '0'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d) => (stderr += d));
     exit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 90_000;
@@ -91,7 +94,7 @@ describe('reco serve as deployed', () => {
   test('every metric of every dashboard and alert rule is in the /metrics scrape', async () => {
     // Some traffic first, so that the HTTP series have samples too (names are checked from # TYPE as well).
     await fetch(`${base}/readyz`);
-    const res = await fetch(`${base}/metrics`);
+    const res = await fetch(`${metricsBase}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const exposed = exposedMetricNames(await res.text());
@@ -107,6 +110,25 @@ describe('reco serve as deployed', () => {
     expect(missing).toEqual([]);
   });
 
+  test('a fresh install exports every scheduled task as never succeeded, and when the database was created', async () => {
+    const scrape = await (await fetch(`${metricsBase}/metrics`)).text();
+    for (const task of ['ingest', 'train', 'backup']) {
+      expect(scrape).toContain(`reco_job_last_success_timestamp_seconds{task="${task}"} 0\n`);
+      expect(scrape).toContain(`reco_job_runs_total{task="${task}",status="failed"} 0\n`);
+      expect(scrape).toContain(`reco_job_runs_total{task="${task}",status="succeeded"} 0\n`);
+    }
+    const created = Number(/^reco_database_created_timestamp_seconds (\S+)$/m.exec(scrape)?.[1]);
+    expect(Math.abs(created - Date.now() / 1000)).toBeLessThan(600);
+  });
+
+  (hasCommand('promtool') ? test : test.skip)('the scrape passes promtool check metrics (names, types, units, help)', async () => {
+    await fetch(`${base}/healthz`);
+    const scrape = await (await fetch(`${metricsBase}/metrics`)).text();
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   test('the route label values the queries filter on are the ones the server records', async () => {
     const exprs = [
       ...loadDashboards().flatMap(({ dashboard }) => dashboardQueries(dashboard).map((q) => q.expr)),
@@ -115,7 +137,7 @@ describe('reco serve as deployed', () => {
     const routes = new Set(exprs.flatMap((e) => [...e.matchAll(/\broute="([^"]+)"/g)].map((m) => m[1])));
     expect(routes.size).toBeGreaterThan(0);
     for (const route of routes) await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    const scrape = await (await fetch(`${base}/metrics`)).text();
+    const scrape = await (await fetch(`${metricsBase}/metrics`)).text();
     for (const route of routes) expect(`${route} ${scrape.includes(`route="${route}"`) ? 'recorded' : 'never recorded'}`).toBe(`${route} recorded`);
   });
 

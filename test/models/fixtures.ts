@@ -67,7 +67,8 @@ async function* lines(rows: string[]): AsyncIterable<string> {
  * users (external_id = the fixture's userId), the movies and the ratings. Returns the client id.
  */
 export async function loadByCopy(db: import('../../src/core/db/types.js').Queryable, syn: Synthetic, username = 'acme'): Promise<number> {
-  const c = await db.query<{ id: number }>('INSERT INTO clients (username) VALUES ($1) RETURNING id', [username]);
+  // Trusted, as ingest makes its client: these ratings are training data.
+  const c = await db.query<{ id: number }>('INSERT INTO clients (username, trusted) VALUES ($1, true) RETURNING id', [username]);
   const clientId = c.rows[0].id;
   const users = [...new Set(syn.rows.map((r) => r.userId))];
   await db.copyFrom('movies', ['movie_id', 'title', 'genres'], lines(syn.movies.map((m) => `${m.movieId},"${m.title}","{${m.genres.join(',')}}"\n`)));

@@ -16,7 +16,7 @@ import { getAlgorithm } from '../../src/core/models/index.js';
 import { historyOf, loadByCopy, syntheticRatings } from './fixtures.js';
 
 describe('decideActivation', () => {
-  const active = { version: 'v1', metrics: { ndcg_at_10: 0.3 } };
+  const active = { version: 'v1', metrics: { ndcg_at_10: 0.3 }, holdout: 'trusted' };
   it('activates when nothing is active, when better, or worse within the tolerance; keeps the active one otherwise', () => {
     expect(decideActivation({ ndcg_at_10: 0.1 }, undefined).activate).toBe(true);
     expect(decideActivation({ ndcg_at_10: 0.31 }, active).activate).toBe(true);
@@ -25,6 +25,14 @@ describe('decideActivation', () => {
     expect(kept.activate).toBe(false);
     expect(kept.reason).toMatch(/kept v1: ndcg_at_10 0.2500 is below its 0.3000 by more than 0.01 \(use --force/);
     expect(decideActivation({ ndcg_at_10: 0.25 }, active, { force: true })).toEqual({ activate: true, reason: 'activated: --force' });
+  });
+
+  it('does not hold a new model to an active figure measured on a holdout API clients could write to', () => {
+    // A poisoned figure (API histories in the holdout) must not keep a model trained on trusted data out.
+    const poisoned = { version: 'v-poisoned', metrics: { ndcg_at_10: 0.6066 }, holdout: null };
+    const d = decideActivation({ ndcg_at_10: 0.4203 }, poisoned);
+    expect(d.activate).toBe(true);
+    expect(d.reason).toMatch(/v-poisoned was measured on a holdout that API clients could write to/);
   });
 });
 

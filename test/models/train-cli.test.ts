@@ -47,8 +47,17 @@ describe.each(ENGINES)('reco train and friends [%s]', (engine) => {
     expect(list).toHaveLength(3);
     expect(list[0]).toMatchObject({ version: forced.version, active: true });
     expect(list.filter((m: any) => m.active)).toHaveLength(1);
-    const human = await runCli(['models', 'list'], { env });
-    expect(human.stdout).toContain(`* ${forced.version}`);
+    // A header row, then one aligned row per model: every value starts under its header.
+    const lines = (await runCli(['models', 'list'], { env })).stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^active\s+version\s+algorithm\s+nDCG@10\s+P@10\s+R@10\s+ratings\s+size\s+created$/);
+    expect(lines).toHaveLength(4);
+    const at = (header: string) => lines[0].indexOf(header);
+    for (const l of lines.slice(1)) {
+      expect(l.slice(at('version'))).toMatch(/^\S+ /);
+      expect(l.slice(at('algorithm'), at('nDCG@10'))).toMatch(/^(popular|segments|item-knn|ease|ease-session) +$/);
+      expect(l.slice(at('created'))).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }
+    expect(lines.filter((l) => l.startsWith('*'))).toEqual([expect.stringContaining(forced.version)]);
     const act = await runCli(['models', 'activate', trained.version], { env });
     expect(act.code).toBe(0);
     expect(act.stdout.trim()).toBe(`Activated ${trained.version} (was ${forced.version}).`);

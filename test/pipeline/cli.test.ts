@@ -53,7 +53,7 @@ describe('reco ingest --from data/initial_data on a fresh embedded install', () 
       const stored = await db.query<{ external_id: number; characteristic: number[]; rating_count: number }>('SELECT external_id, characteristic, rating_count FROM users');
       let worst = 0;
       for (const u of stored.rows) {
-        const history = byUser.get(u.external_id)!;
+        const history = byUser.get(Number(u.external_id))!;
         expect(u.rating_count).toBe(history.length);
         const expected = genreProfile(history);
         u.characteristic.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - expected[k]))));

@@ -35,7 +35,7 @@ describeEachEngine('ingest: users created during the parse', (ctx) => {
   const rowsOf = (d: DatabaseChanges) => ({ ...d, moviesInserted: 0, moviesUpdated: 0 });
   async function state(client: string) {
     const users = await ctx.db.query<{ external_id: number; rating_count: number; characteristic: number[] }>(
-      `SELECT u.external_id, u.rating_count, u.characteristic FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1 ORDER BY u.external_id`,
+      `SELECT u.external_id, u.rating_count, u.characteristic FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1 ORDER BY u.external_id::bigint`,
       [client],
     );
     const ratings = await ctx.db.query<{ n: number; sum: number }>(

@@ -37,7 +37,7 @@ describeEachEngine('ingest: binary COPY values', (ctx) => {
       expect(second.database).toMatchObject({ usersCreated: 0, ratingsInserted: 1, ratingsUpdated: 1 });
       const stored = await db.query<{ external_id: number; movie_id: number; rating: number; at: number }>(
         `SELECT u.external_id, r.movie_id, r.rating, extract(epoch FROM r.rated_at)::bigint AS at
-           FROM ratings r JOIN users u ON u.id = r.user_id ORDER BY u.external_id, r.movie_id`,
+           FROM ratings r JOIN users u ON u.id = r.user_id ORDER BY u.external_id::bigint, r.movie_id`,
       );
       expect(stored.rows.map((r) => [Number(r.external_id), r.movie_id, r.rating, Number(r.at)])).toEqual([
         [3, 3, 2.5, times[1]],

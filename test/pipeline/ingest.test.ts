@@ -66,6 +66,8 @@ describeEachEngine('ingest', (ctx) => {
     expect(ratings).toMatchObject({ status: 'loaded', read: 17, accepted: 4, rejected: 13 });
     expect(ratings.byReason).toEqual({
       wrong_column_count: 2,
+      invalid_text: 0,
+      field_too_long: 0,
       missing_field: 1,
       malformed_number: 2,
       rating_out_of_range: 2,
@@ -112,7 +114,7 @@ describeEachEngine('ingest', (ctx) => {
     expect(await count(db, 'SELECT 1 FROM users')).toBe(2);
 
     // The vector in the database is genreProfile() of the user's ratings.
-    const u = await db.query<{ characteristic: number[]; rating_count: number }>('SELECT characteristic, rating_count FROM users WHERE external_id = 103');
+    const u = await db.query<{ characteristic: number[]; rating_count: number }>("SELECT characteristic, rating_count FROM users WHERE external_id = '103'");
     const genresOf = new Map(m.rows.map((r: any) => [r.movie_id, r.genres]));
     const expected = genreProfile([
       { genres: genresOf.get(8), rating: 2 },
@@ -140,7 +142,7 @@ describeEachEngine('ingest', (ctx) => {
     expect(await storedRating(db, 'default', 201, 1)).toEqual([{ rating: 2, rated_at: new Date((T0 + 100) * 1000) }]);
     expect(await storedRating(db, 'default', 201, 3)).toEqual([{ rating: 5, rated_at: new Date((T0 + 500) * 1000) }]);
     expect(await count(db, 'SELECT 1 FROM ratings')).toBe(3);
-    const u = await db.query('SELECT rating_count FROM users WHERE external_id = 201');
+    const u = await db.query("SELECT rating_count FROM users WHERE external_id = '201'");
     expect(u.rows[0].rating_count).toBe(3);
 
     const again = await ingest(db, { from: src, dataDir });
@@ -170,8 +172,8 @@ describeEachEngine('ingest', (ctx) => {
     ]);
     const r = await db.query(`SELECT c.username, u.external_id, u.rating_count FROM users u JOIN clients c ON c.id = u.client_id ORDER BY c.username`);
     expect(r.rows).toEqual([
-      { username: 'alpha', external_id: 7, rating_count: 2 },
-      { username: 'beta', external_id: 7, rating_count: 2 },
+      { username: 'alpha', external_id: '7', rating_count: 2 },
+      { username: 'beta', external_id: '7', rating_count: 2 },
     ]);
     const clients = await db.query(`SELECT password_hash FROM clients WHERE username IN ('alpha', 'beta')`);
     expect(clients.rows.every((c: any) => c.password_hash === null)).toBe(true);

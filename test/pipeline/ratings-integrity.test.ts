@@ -53,7 +53,7 @@ describeEachEngine('ratings integrity without foreign keys', (ctx) => {
     expect(await countOrphanRatings(db)).toEqual({ withoutUser: 0, withoutMovie: 0 });
 
     // A user deleted directly: its ratings go with it (as ON DELETE CASCADE did).
-    const u1 = (await db.query<{ id: number }>(`SELECT u.id FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = 'alpha' AND u.external_id = 1`)).rows[0].id;
+    const u1 = (await db.query<{ id: number }>(`SELECT u.id FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = 'alpha' AND u.external_id = '1'`)).rows[0].id;
     await db.query('DELETE FROM users WHERE id = $1', [u1]);
     expect(await n(db, 'SELECT * FROM ratings WHERE user_id = $1', [u1])).toBe(0);
     expect(await countOrphanRatings(db)).toEqual({ withoutUser: 0, withoutMovie: 0 });
@@ -91,7 +91,7 @@ describeEachEngine('ratings integrity without foreign keys', (ctx) => {
     const alpha = await ensureClient(db, 'alpha');
     const users = await n(db, 'SELECT * FROM users');
     await expect(saveHistory(db, alpha.id, undefined, [{ movieId: 1, rating: 4 }, { movieId: 999, rating: 4 }])).rejects.toMatchObject({ code: '23503' });
-    await expect(saveHistory(db, alpha.id, 1, [{ movieId: 999, rating: 4 }])).rejects.toMatchObject({ code: '23503' });
+    await expect(saveHistory(db, alpha.id, '1', [{ movieId: 999, rating: 4 }])).rejects.toMatchObject({ code: '23503' });
     expect(await n(db, 'SELECT * FROM users')).toBe(users);
     expect(await n(db, 'SELECT * FROM ratings')).toBe(1);
     await expect(db.transaction((tx) => lockRatedMovies(tx, [1, 2, 999]))).rejects.toMatchObject({ code: '23503' });

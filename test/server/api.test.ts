@@ -34,10 +34,12 @@ describeEachEngine('the API', (t) => {
     it('creates a client and refuses a taken username with 409', async () => {
       const r = await call(base, 'POST', '/create-client', { json: { username: 'gamma', password: 'long enough pw', name: 'Gamma TV' } });
       expect(r.status).toBe(201);
-      expect(r.body).toEqual({ client_id: expect.any(Number), username: 'gamma' });
+      // No global sequence number (client_id) that would tell how many clients registered before.
+      expect(r.body).toEqual({ username: 'gamma', created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+      expect(Math.abs(Date.parse(r.body.created_at) - Date.now())).toBeLessThan(60_000);
       const dup = await call(base, 'POST', '/create-client', { json: { username: 'gamma', password: 'another password' } });
       expect(dup.status).toBe(409);
-      expect(dup.body).toEqual({ error: 'conflict', message: 'the client username "gamma" is taken' });
+      expect(dup.body).toEqual({ error: 'conflict', message: 'the client username "gamma" is taken (usernames are compared without regard to letter case)' });
     });
 
     it.each([
@@ -180,7 +182,11 @@ describeEachEngine('the API', (t) => {
       [{ user_id: 1, n: 0 }, /^n: /],
       [{ user_id: 1, n: 101 }, /^n: /],
       [{ user_id: 1, n: '5' }, /^n: /],
-      [{ user_id: 'one' }, /^user_id: /],
+      [{ user_id: 'with space' }, /^user_id: /],
+      [{ user_id: '' }, /^user_id: /],
+      [{ user_id: 'x'.repeat(129) }, /^user_id: /],
+      [{ user_id: 'ü' }, /^user_id: /],
+      [{ user_id: 1.5 }, /^user_id: /],
       [{ user_id: -3 }, /^user_id: /],
       [{ history: [{ movie_id: 1, rating: 7 }] }, /^history\.0\.rating: /],
       [{ history: [{ movie_id: 1, rating: 3.3 }] }, /^history\.0\.rating: /],
@@ -206,10 +212,14 @@ describeEachEngine('the API', (t) => {
       expect(unknown.status).toBe(404);
       expect(other.body).toEqual({ error: 'not_found', message: `user ${aliceId} not found` });
       expect(unknown.body).toEqual({ error: 'not_found', message: 'user 424242 not found' });
+      // A write with alice's id creates beta's own user of that id, exactly as with an id beta never used.
       const withHistory = await call(base, 'POST', '/recommendations', { token: tokenB, json: { user_id: aliceId, history: [{ movie_id: 9 }] } });
-      expect(withHistory.status).toBe(404);
+      const unknownWithHistory = await call(base, 'POST', '/recommendations', { token: tokenB, json: { user_id: 424242, history: [{ movie_id: 9 }] } });
+      expect(withHistory.body).toMatchObject({ user_id: aliceId, created: true });
+      expect(unknownWithHistory.body).toMatchObject({ user_id: 424242, created: true });
+      expect(withHistory.body.recommendations).toEqual(unknownWithHistory.body.recommendations);
       const fresh = await call(base, 'POST', '/recommendations', { token: tokenB, json: { history: [{ movie_id: 9 }] } });
-      expect(fresh.body).toMatchObject({ user_id: 1, created: true });
+      expect(fresh.body).toMatchObject({ user_id: 424243, created: true });
       const aliceStill = await t.db.query(`SELECT count(*)::int AS n FROM ratings r JOIN users u ON u.id = r.user_id JOIN clients c ON c.id = u.client_id WHERE c.username = 'alpha' AND r.movie_id = 9`);
       expect(aliceStill.rows[0].n).toBe(0);
     });
@@ -274,9 +284,9 @@ describeEachEngine('the API', (t) => {
   });
 
   describe('unknown routes', () => {
-    it('answers 404 in JSON', async () => {
+    it('answers 404 in JSON, and 405 for a known route with another method', async () => {
       expect(await call(base, 'GET', '/nope')).toMatchObject({ status: 404, body: { error: 'not_found' } });
-      expect((await call(base, 'GET', '/recommendations')).status).toBe(404);
+      expect(await call(base, 'GET', '/recommendations')).toMatchObject({ status: 405, body: { error: 'method_not_allowed' } });
     });
   });
 
@@ -315,6 +325,10 @@ describeEachEngine('the API', (t) => {
 
   describe('GET /metrics', () => {
     it('exports every name of names.ts plus process metrics, with route templates and model labels', async () => {
+      const post = (path: string, body: string) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect((await post('/recommendations', '{"user_id":')).status).toBe(400);
+      expect((await post('/recommendations', JSON.stringify({ pad: 'x'.repeat(300 * 1024) }))).status).toBe(413);
+      expect((await post('/create-client', '{nope')).status).toBe(400);
       const r = await call(base, 'GET', '/metrics');
       expect(r.status).toBe(200);
       expect(r.headers.get('content-type')).toMatch(/text\/plain/);
@@ -323,6 +337,11 @@ describeEachEngine('the API', (t) => {
       expect(text).toContain('process_resident_memory_bytes');
       expect(text).toMatch(/http_requests_total\{method="POST",route="\/recommendations",status_code="200"\} \d+/);
       expect(text).toMatch(/http_requests_total\{method="GET",route="unmatched",status_code="404"\}/);
+      // Bodies refused before routing still count under the route they were sent to.
+      expect(text).toMatch(/http_requests_total\{method="POST",route="\/recommendations",status_code="400"\}/);
+      expect(text).toMatch(/http_requests_total\{method="POST",route="\/recommendations",status_code="413"\}/);
+      expect(text).toMatch(/http_requests_total\{method="POST",route="\/create-client",status_code="400"\}/);
+      expect(text).not.toMatch(/route="unmatched",status_code="4(00|13)"/);
       expect(text).not.toMatch(/route="\/movies\?/);
       expect(text).toMatch(/reco_recommendations_total\{algorithm="popular",version="fallback"\} \d+/);
       expect(text).toMatch(/reco_recommendations_total\{algorithm="test-ranking",version="v2"\} \d+/);
@@ -352,7 +371,7 @@ describeEachEngine('the API', (t) => {
         expect(text).toMatch(/reco_job_last_success_timestamp_seconds\{task="train"\} \d/);
         // Every reco_job_* sample names its job run in `task`, never in `job` (Prometheus' own target label).
         const jobSeries = text.split('\n').filter((l) => l.startsWith('reco_job_'));
-        expect(jobSeries.length).toBeGreaterThanOrEqual(5); // train: runs_total × 3 statuses, last duration, last success
+        expect(jobSeries.length).toBeGreaterThanOrEqual(5); // train: runs_total × 2 statuses, runs in progress, last duration, last success
         for (const line of jobSeries) {
           const labels = [...line.replace(/\}.*$/, '').matchAll(/[{,](\w+)="/g)].map((m) => m[1]);
           expect(`${line}: ${labels.includes('task') && !labels.includes('job') ? 'ok' : 'needs task and no job'}`).toBe(`${line}: ok`);
@@ -371,7 +390,19 @@ describeEachEngine('the API', (t) => {
       expect(doc.openapi).toMatch(/^3\./);
       const ops = Object.entries(doc.paths).flatMap(([p, item]: [string, any]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`));
       expect(ops.sort()).toEqual(
-        ['POST /create-client', 'POST /token', 'POST /recommendations', 'GET /movies', 'GET /metrics', 'GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs'].sort(),
+        [
+          'POST /create-client',
+          'POST /token',
+          'POST /recommendations',
+          'POST /feedback',
+          'GET /movies',
+          'GET /movies/{movie_id}/similar',
+          'GET /metrics',
+          'GET /healthz',
+          'GET /readyz',
+          'GET /openapi.json',
+          'GET /docs',
+        ].sort(),
       );
       const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
       expect(refs.length).toBeGreaterThan(5);
@@ -380,7 +411,15 @@ describeEachEngine('the API', (t) => {
         expect(doc.components.schemas[name] ?? doc.components.securitySchemes?.[name]).toBeDefined();
       }
       expect(doc.components.schemas.RecommendationRequest.properties.n).toMatchObject({ minimum: 1, maximum: 100, default: 10 });
-      expect(doc.paths['/recommendations'].post.security).toEqual([{ bearerAuth: [] }]);
+      expect(doc.paths['/recommendations'].post.security).toEqual([{ bearerAuth: [] }, { oauth2Password: [] }]);
+      expect(doc.components.schemas.RecommendationRequest.properties.filter).toEqual({ $ref: '#/components/schemas/Filter' });
+      expect(doc.components.schemas.FeedbackEvent.properties.type.enum).toEqual(['rating', 'view', 'like', 'dislike', 'skip']);
+      expect(doc.components.schemas.FeedbackRequest.properties.events).toMatchObject({ minItems: 1, maxItems: 1000, items: { $ref: '#/components/schemas/FeedbackEvent' } });
+      expect(doc.components.schemas.RecommendationResponse.required).toContain('recommendation_id');
+      const similar = doc.paths['/movies/{movie_id}/similar'].get;
+      expect(similar.parameters.map((p: any) => `${p.in} ${p.name}`).sort()).toEqual(
+        ['path movie_id', 'query n', 'query genres_any', 'query genres_none', 'query year_min', 'query year_max', 'query exclude_movie_ids'].sort(),
+      );
       for (const item of Object.values(doc.paths) as any[]) for (const op of Object.values(item) as any[]) expect(Object.keys(op.responses).length).toBeGreaterThan(0);
     });
 

@@ -27,11 +27,13 @@ export function rankingModel(version: string, ranking: number[] = MOVIES.map((m)
     algorithm,
     params: {},
     async fit() {},
-    recommend(history, n) {
+    recommend(history, n, options) {
       const seen = new Set(Array.from(history.movieIds));
       const out = [];
       for (let k = 0; k < ranking.length && out.length < n; k++) {
-        if (!seen.has(ranking[k])) out.push({ movieId: ranking[k], score: ranking.length - k });
+        const id = ranking[k];
+        if (seen.has(id) || options?.exclude?.has(id) || (options?.candidates && !options.candidates.has(id))) continue;
+        out.push({ movieId: id, score: ranking.length - k });
       }
       return out;
     },

@@ -91,44 +91,44 @@ describeEachEngine('history cache', (t) => {
       client = Number((await t.db.query('SELECT id FROM clients WHERE username = $1', [`hc-${t.engine}`])).rows[0].id);
       for (let i = 0; i < 4; i++) await call(a.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 10 + i, rating: 4 }] } });
     });
-    const internalId = async (ext: number) => Number((await t.db.query('SELECT id FROM users WHERE client_id = $1 AND external_id = $2', [client, ext])).rows[0].id);
+    const internalId = async (ext: string) => Number((await t.db.query('SELECT id FROM users WHERE client_id = $1 AND external_id = $2', [client, ext])).rows[0].id);
 
     it('drops only the users a writer names', async () => {
       cache = new HistoryCache(t.db, { capacityRatings: 1000 });
       await cache.start();
       expect(cache.active).toBe(true);
-      await cache.get(client, 2);
-      await cache.get(client, 3);
+      await cache.get(client, '2');
+      await cache.get(client, '3');
       expect(cache.size).toBe(2);
-      const id = await internalId(2);
+      const id = await internalId('2');
       await t.db.transaction(async (tx) => {
         await tx.query(`SELECT set_config('reco.changed_users', $1, true)`, [String(id)]);
         await tx.query('UPDATE ratings SET rating = 5 WHERE user_id = $1', [id]);
       });
       expect(await until(() => cache.size === 1)).toBe(true);
-      expect((await cache.get(client, 2))!.ratings[0]).toBe(5);
+      expect((await cache.get(client, '2'))!.ratings[0]).toBe(5);
     });
 
     it('does not keep a read that was in flight while an invalidation arrived', async () => {
       cache = new HistoryCache(t.db, { capacityRatings: 1000 });
       await cache.start();
-      const reading = cache.get(client, 2);
+      const reading = cache.get(client, '2');
       cache.invalidateAll();
       expect((await reading)!.movieIds.length).toBe(1);
       expect(cache.size).toBe(0);
-      await cache.get(client, 2);
+      await cache.get(client, '2');
       expect(cache.size).toBe(1);
     });
 
     it('holds at most its capacity in ratings, least recently used out first', async () => {
       cache = new HistoryCache(t.db, { capacityRatings: 2 });
       await cache.start();
-      await cache.get(client, 2);
-      await cache.get(client, 3);
-      await cache.get(client, 2);
-      await cache.get(client, alice); // three ratings: alone over the capacity, it evicts the others
+      await cache.get(client, '2');
+      await cache.get(client, '3');
+      await cache.get(client, '2');
+      await cache.get(client, String(alice)); // three ratings: alone over the capacity, it evicts the others
       expect(cache.size).toBe(1);
-      await cache.get(client, 2);
+      await cache.get(client, '2');
       expect(cache.size).toBe(1);
     });
 
@@ -136,18 +136,18 @@ describeEachEngine('history cache', (t) => {
       // Users 2 to 5 have one rating each: room for three.
       cache = new HistoryCache(t.db, { capacityRatings: 3 });
       await cache.start();
-      for (const u of [2, 3, 4]) await cache.get(client, u);
-      expect(cache.peek(client, 2)).toBeDefined();
-      await cache.get(client, 5);
+      for (const u of ['2', '3', '4']) await cache.get(client, u);
+      expect(cache.peek(client, '2')).toBeDefined();
+      await cache.get(client, '5');
       expect(cache.size).toBe(3);
-      expect(cache.peek(client, 3)).toBeUndefined();
-      expect(cache.peek(client, 2)).toBeDefined();
-      expect(cache.peek(client, 4)).toBeDefined();
+      expect(cache.peek(client, '3')).toBeUndefined();
+      expect(cache.peek(client, '2')).toBeDefined();
+      expect(cache.peek(client, '4')).toBeDefined();
       // Read many times, an entry stays; the others still leave oldest first.
-      for (let i = 0; i < 10; i++) cache.peek(client, 5);
-      await cache.get(client, 3);
-      expect(cache.peek(client, 2)).toBeUndefined();
-      expect(cache.peek(client, 5)).toBeDefined();
+      for (let i = 0; i < 10; i++) cache.peek(client, '5');
+      await cache.get(client, '3');
+      expect(cache.peek(client, '2')).toBeUndefined();
+      expect(cache.peek(client, '5')).toBeDefined();
     });
 
     it('empties and bypasses itself when notifications stop arriving, and recovers', async () => {
@@ -155,14 +155,14 @@ describeEachEngine('history cache', (t) => {
       const logger = { warn: (m: unknown) => warnings.push(String(m)), info() {}, error() {} } as any;
       cache = new HistoryCache(t.db, { capacityRatings: 1000, heartbeatMs: 50, logger });
       await cache.start();
-      await cache.get(client, 2);
+      await cache.get(client, '2');
       expect(cache.size).toBe(1);
       // The LISTEN connection goes away without a word (as a dropped TCP connection would).
-      await (cache as any).unlisten();
+      await (cache as any).listener.unlisten();
       expect(await until(() => warnings.some((w) => /stopped arriving/.test(w)))).toBe(true);
       expect(cache.size).toBe(0);
       expect(await until(() => cache.active)).toBe(true);
-      await cache.get(client, 2);
+      await cache.get(client, '2');
       expect(cache.size).toBe(1);
     });
 
@@ -170,7 +170,7 @@ describeEachEngine('history cache', (t) => {
       cache = new HistoryCache(t.db, { capacityRatings: 0 });
       await cache.start();
       expect(cache.enabled).toBe(false);
-      expect((await cache.get(client, 2))!.movieIds.length).toBe(1);
+      expect((await cache.get(client, '2'))!.movieIds.length).toBe(1);
       expect(cache.size).toBe(0);
     });
   });

@@ -30,15 +30,16 @@ describe('reco quickstart', () => {
   it('loads the initial data, trains, then serves; announcing each step', async () => {
     const full: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...process.env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined, ...env })) if (v !== undefined) full[k] = v;
-    const child = spawn(process.execPath, [...cliCommand(), 'quickstart', '--port', '0'], { cwd: ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cliCommand(), 'quickstart', '--port', '0', '--metrics-port', '0'], { cwd: ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const url = await new Promise<string>((resolve, reject) => {
+    const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
       child.stdout.on('data', (d) => {
         out += d;
         const m = out.match(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/);
-        if (m) resolve(m[1]);
+        const metrics = out.match(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"serving metrics"/);
+        if (m && metrics) resolve([m[1], metrics[1]]);
       });
       child.stderr.on('data', (d) => (err += d));
       child.on('close', (code) => reject(new Error(`quickstart exited ${code}: ${err}`)));
@@ -48,7 +49,7 @@ describe('reco quickstart', () => {
       const ready = (await (await fetch(`${url}/readyz`)).json()) as any;
       expect(ready.status).toBe('ready');
       expect(ready.model.version).not.toBe('fallback');
-      const movies = await (await fetch(`${url}/metrics`)).text();
+      const movies = await (await fetch(metricsUrl)).text();
       expect(movies).toMatch(/reco_catalogue_movies 30\n/);
     } finally {
       child.kill('SIGTERM');

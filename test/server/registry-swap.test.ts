@@ -16,7 +16,7 @@ describeEachEngine('the server with the model registry', (t) => {
   beforeAll(async () => {
     await seedCatalogue(t.db);
     // 30 users of a seed platform: everyone rated movie 1, most rated 2, … (a clear popularity order).
-    const c = await t.db.query<{ id: number }>(`INSERT INTO clients (username) VALUES ('seed') RETURNING id`);
+    const c = await t.db.query<{ id: number }>(`INSERT INTO clients (username, trusted) VALUES ('seed', true) RETURNING id`);
     for (let u = 1; u <= 30; u++) {
       const r = await t.db.query<{ id: number }>('INSERT INTO users (client_id, external_id) VALUES ($1, $2) RETURNING id', [c.rows[0].id, u]);
       for (let m = 1; m <= 20; m++) {

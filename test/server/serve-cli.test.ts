@@ -5,23 +5,27 @@ import { cliCommand, ROOT, runCli } from '../helpers/cli.js';
 import { createPgDatabase, tempDir } from '../helpers/engines.js';
 
 /** `reco serve` as an operator runs it: a child process, real database, SIGTERM to stop. */
-function startServe(env: Record<string, string | undefined>): { child: ChildProcess; url: Promise<string>; output: () => string; exit: Promise<number | null> } {
+function startServe(env: Record<string, string | undefined>): { child: ChildProcess; url: Promise<string>; metricsUrl: Promise<string>; output: () => string; exit: Promise<number | null> } {
   const full: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined, ...env })) if (v !== undefined) full[k] = v;
-  const child = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0'], { cwd: ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], { cwd: ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let onMetrics: (url: string) => void;
+  const metricsUrl = new Promise<string>((resolve) => (onMetrics = resolve));
   let err = '';
   const url = new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
       out += d;
       const m = out.match(/"msg":"listening"/) && out.match(/"url":"(http:\/\/[^"]+)"/);
       if (m) resolve(m[1]);
+      const metrics = out.match(/"url":"(http:\/\/[^"]+)"[^\n]*"msg":"serving metrics"/);
+      if (metrics) onMetrics(metrics[1]);
     });
     child.stderr!.on('data', (d) => (err += d));
     child.on('close', (code) => reject(new Error(`reco serve exited with ${code}: ${err}`)));
   });
   const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, url, output: () => out + err, exit };
+  return { child, url, metricsUrl, output: () => out + err, exit };
 }
 
 describe('reco serve', () => {
@@ -45,6 +49,8 @@ describe('reco serve', () => {
     }
     expect(await s.exit).toBe(0);
     expect(s.output()).toMatch(/"route":"\/create-client","status":201.*"msg":"request"/);
+    // Probes are logged at debug only (LOG_LEVEL info here): kubelets call them every few seconds.
+    expect(s.output()).not.toMatch(/"route":"\/readyz"/);
     expect(s.output()).toMatch(/"msg":"stopped"/);
     const after = await runCli(['clients', 'list', '--json'], { env });
     expect(after.code).toBe(0);
@@ -58,8 +64,13 @@ describe('reco serve', () => {
     try {
       const url = await s.url;
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
-      const metrics = await (await fetch(`${url}/metrics`)).text();
+      // The metrics span every tenant: they are served on their own port, not the API's.
+      const metricsUrl = await s.metricsUrl;
+      expect(new URL(metricsUrl).port).not.toBe(new URL(url).port);
+      const metrics = await (await fetch(metricsUrl)).text();
       expect(metrics).toContain('reco_model_info{algorithm=');
+      expect((await fetch(`${url}/metrics`)).status).toBe(404);
+      expect((await fetch(new URL('/healthz', metricsUrl))).status).toBe(404);
     } finally {
       s.child.kill('SIGTERM');
       expect(await s.exit).toBe(0);

@@ -55,7 +55,7 @@ describe('reco simulate data (CLI)', () => {
   it('replays 10 s of traffic against a local reco serve (child process) with zero unexpected errors', async () => {
     const serveEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...process.env, ...env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined })) if (v !== undefined) serveEnv[k] = v;
-    const serve = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0'], { cwd: ROOT, env: serveEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    const serve = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], { cwd: ROOT, env: serveEnv, stdio: ['ignore', 'ignore', 'pipe'] });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let err = '';

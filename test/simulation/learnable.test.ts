@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/engines.js';
 import { readRatings, shippedCatalogue } from './helpers.js';
 
 /**
- * The tastes are learnable: on simulated data, under the EVALUATION.md protocol (split user, seed 42, k 10),
+ * The tastes are learnable: on simulated data, under the protocol of docs/evaluation.md (split user, seed 42, k 10),
  * models that use taste beat the most-popular baseline.
  */
 describe('a model trained on simulated data', () => {

@@ -14,13 +14,14 @@ export default class ClientsList extends RecoCommand {
       else
         this.say(
           formatTable(
-            clients.map((c) => ({ ...c, login: c.has_password ? (c.disabled ? 'disabled' : 'yes') : 'no password' })),
+            clients.map((c) => ({ ...c, login: c.has_password ? (c.disabled ? 'disabled' : 'yes') : 'no password', trains: c.trusted ? 'yes' : 'no' })),
             [
               { key: 'id', align: 'right' },
               { key: 'username' },
               { key: 'name' },
               { key: 'users', align: 'right' },
               { key: 'login' },
+              { key: 'trains', header: 'trusted' },
               { key: 'created_at', header: 'created' },
             ],
           ),

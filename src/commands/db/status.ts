@@ -24,12 +24,14 @@ export default class DbStatus extends RecoCommand {
           latestVersion: status.latest,
           applied: status.applied.map((a) => ({ version: a.version, name: a.name, appliedAt: a.applied_at })),
           pending: status.pending.map((p) => ({ version: p.version, name: p.name })),
+          changed: status.changed.map((c) => ({ version: c.version, name: c.name })),
           rowCounts: counts,
         };
         this.say(`engine     ${db.engine} (PostgreSQL ${version})`);
         this.say(`location   ${db.location}`);
         this.say(`schema     version ${status.current} of ${status.latest}${status.current > status.latest ? ' (NEWER than this reco: upgrade reco)' : ''}`);
         this.say(`applied    ${status.applied.map((a) => `${a.version} ${a.name}`).join(', ') || 'none'}`);
+        if (status.changed.length) this.say(`CHANGED    ${status.changed.map((c) => `${c.version} ${c.name}`).join(', ')} (the migration file differs from what was applied: every other command refuses to start)`);
         this.say(`pending    ${status.pending.map((p) => `${p.version} ${p.name}`).join(', ') || 'none'}${status.pending.length ? ' (run `reco db migrate`, or any command)' : ''}`);
         this.say('');
         this.say(

@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../../cli/base-command.js';
+import { formatTable } from '../../cli/table.js';
 
 export default class ModelsList extends RecoCommand {
   static override summary = 'List trained models (the experiment history), newest first';
-  static override description = 'One line per reco train run: version, algorithm, holdout metrics (split user, seed 42, k 10), data size, artifact size, and which version is active (*). Activate another with reco models activate VERSION.';
+  static override description = 'A table with one row per reco train run: whether it is active (*), version, algorithm, holdout metrics (split user, seed 42, k 10), ratings trained on, artifact size and creation time. Activate another with reco models activate VERSION.';
   static override examples = ['<%= config.bin %> models list', '<%= config.bin %> models list --limit 5 --json'];
   static override flags = {
     limit: Flags.integer({ description: 'at most this many', default: 50, min: 1 }),
@@ -15,10 +16,33 @@ export default class ModelsList extends RecoCommand {
     return this.withDb(async (db) => {
       const rows = await listModels(db, flags.limit);
       if (rows.length === 0) this.say('No models yet: run reco train.');
-      for (const m of rows) {
-        const f = (k: string) => (typeof m.metrics[k] === 'number' ? m.metrics[k].toFixed(4) : '   -  ');
+      else {
+        const metric = (m: (typeof rows)[number], k: string) => (typeof m.metrics[k] === 'number' ? m.metrics[k].toFixed(4) : '-');
         this.say(
-          `${m.active ? '*' : ' '} ${m.version.padEnd(34)} ${m.algorithm.padEnd(9)} nDCG@10 ${f('ndcg_at_10')}  P@10 ${f('precision_at_10')}  R@10 ${f('recall_at_10')}  ${m.data_counts.ratings ?? '?'} ratings  ${(m.artifact_bytes / 1e6).toFixed(1)} MB  ${new Date(m.created_at).toISOString()}`,
+          formatTable(
+            rows.map((m) => ({
+              active: m.active ? '*' : '',
+              version: m.version,
+              algorithm: m.algorithm,
+              ndcg: metric(m, 'ndcg_at_10'),
+              precision: metric(m, 'precision_at_10'),
+              recall: metric(m, 'recall_at_10'),
+              ratings: m.data_counts.ratings ?? '?',
+              size: `${(m.artifact_bytes / 1e6).toFixed(1)} MB`,
+              created: new Date(m.created_at).toISOString(),
+            })),
+            [
+              { key: 'active', header: 'active' },
+              { key: 'version' },
+              { key: 'algorithm' },
+              { key: 'ndcg', header: 'nDCG@10', align: 'right' },
+              { key: 'precision', header: 'P@10', align: 'right' },
+              { key: 'recall', header: 'R@10', align: 'right' },
+              { key: 'ratings', align: 'right' },
+              { key: 'size', align: 'right' },
+              { key: 'created' },
+            ],
+          ),
         );
       }
       return {

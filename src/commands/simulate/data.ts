@@ -48,7 +48,7 @@ With --shape (ml-latest-small, ml-1m, ml-10m, ml-20m, ml-25m) or --ratings/--mov
   async run() {
     const { flags } = await this.parse(SimulateData);
     if (flags.shape || flags.ratings || flags.movies) return this.runShaped(flags);
-    const interactive = canPrompt() && !this.jsonEnabled();
+    const interactive = canPrompt({ json: this.jsonEnabled() });
     const days = flags.days ?? (interactive ? Number(await promptInput('How many days to simulate?', { default: '1', validate: wholeNumber })) : 1);
     const seed = flags.seed ?? (interactive ? Number(await promptInput('Seed (same seed → same files)?', { default: '42', validate: wholeNumber })) : 42);
     const badRows = Number(flags['bad-rows']);

@@ -1,6 +1,6 @@
 import argon2 from 'argon2';
 
-/** argon2id with the library's defaults (m=64 MiB, t=3, p=4): OWASP-grade, ~50 ms per hash here. */
+/** argon2id with the library's defaults (m=64 MiB, t=3, p=4): OWASP-grade; used at login, never per request. */
 export function hashPassword(password: string): Promise<string> {
   return argon2.hash(password, { type: argon2.argon2id });
 }

@@ -9,6 +9,7 @@ import { ContainerWriter } from './container.js';
 import { ARCHIVE_SUFFIX, SQL_SUFFIX, archiveStamp, fsyncDir, publish, pruneArchives, tempPath } from './files.js';
 import { FORMAT, FORMAT_VERSION, recoVersion, type Manifest, type ManifestTable } from './manifest.js';
 import { findPgDump, runPgDump } from './pg-dump.js';
+import { signManifest } from './signature.js';
 import { TableDigest } from './verify.js';
 
 export interface BackupProgress {
@@ -26,6 +27,8 @@ export interface BackupOptions {
   /** Also write a plain pg_dump file (PostgreSQL only; needs pg_dump on PATH and the connection string). */
   sqlDump?: { databaseUrl?: string };
   onProgress?: (p: BackupProgress) => void;
+  /** RECO_BACKUP_KEY: sign the manifest with HMAC-SHA-256 under this key. */
+  key?: string;
   /** For tests: called inside the snapshot transaction after each table is written. */
   afterTable?: (table: string) => Promise<void>;
 }
@@ -35,6 +38,7 @@ export interface BackupResult {
   size: number;
   durationMs: number;
   manifest: Manifest;
+  signed: boolean;
   pruned: string[];
   sqlDump?: { file?: string; skipped?: string };
 }
@@ -91,7 +95,9 @@ async function writeSnapshot(db: Database, archive: string, options: BackupOptio
       },
       { isolation: 'repeatable read', readOnly: true },
     );
-    await writer.json('M', manifest);
+    const manifestBytes = Buffer.from(JSON.stringify(manifest));
+    await writer.record('M', manifestBytes);
+    if (options.key !== undefined) await writer.json('S', signManifest(options.key, manifestBytes));
     await writer.record('Z');
     await writer.finish();
     return manifest;
@@ -107,11 +113,12 @@ async function writeSnapshot(db: Database, archive: string, options: BackupOptio
  */
 export async function createBackup(db: Database, options: BackupOptions): Promise<BackupResult> {
   const outDir = path.resolve(options.outDir);
-  ensureDir(outDir);
   return recordJob(
     db,
     'backup',
     async () => {
+      // Inside the recorded run: an output directory that cannot be created is a failed backup.
+      ensureDir(outDir);
       const started = Date.now();
       const temp = tempPath(outDir);
       let manifest: Manifest;
@@ -129,13 +136,13 @@ export async function createBackup(db: Database, options: BackupOptions): Promis
         fs.rmSync(temp, { force: true });
         throw new RecoError(`cannot write the backup archive in ${outDir}: ${err?.message ?? err}`, { cause: err });
       }
-      const result: BackupResult = { file, size: fs.statSync(file).size, durationMs: 0, manifest, pruned: [] };
+      const result: BackupResult = { file, size: fs.statSync(file).size, durationMs: 0, manifest, signed: options.key !== undefined, pruned: [] };
       if (options.sqlDump) result.sqlDump = await writeSqlDump(db, file, options.sqlDump.databaseUrl);
       if (options.keep !== undefined) result.pruned = pruneArchives(outDir, options.keep, file);
       result.durationMs = Date.now() - started;
       return result;
     },
-    (r) => ({ file: r.file, bytes: r.size, tables: r.manifest.tables.length, rows: r.manifest.tables.reduce((n, t) => n + t.rows, 0), schema_version: r.manifest.schema.version, pruned: r.pruned.length, duration_ms: r.durationMs }),
+    (r) => ({ file: r.file, bytes: r.size, signed: r.signed, tables: r.manifest.tables.length, rows: r.manifest.tables.reduce((n, t) => n + t.rows, 0), schema_version: r.manifest.schema.version, pruned: r.pruned.length, duration_ms: r.durationMs }),
   );
 }
 
@@ -147,7 +154,10 @@ async function writeSqlDump(db: Database, archive: string, databaseUrl?: string)
   const dir = path.dirname(archive);
   const temp = tempPath(dir);
   try {
+    // Created 0600 before pg_dump writes into it (it keeps the mode), and set again after: it holds password hashes.
+    fs.writeFileSync(temp, '', { flag: 'wx', mode: 0o600 });
     await runPgDump(databaseUrl, temp);
+    fs.chmodSync(temp, 0o600);
     const base = path.basename(archive, ARCHIVE_SUFFIX);
     const final = path.join(dir, base + SQL_SUFFIX);
     fs.renameSync(temp, final);

@@ -2,19 +2,21 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { once } from 'node:events';
 import { RecoError } from '../errors.js';
+import { GzipFormatError, gunzipSingleMember } from './gzip-member.js';
 
 /**
  * The archive container (docs/backup.md): one gzip stream holding a magic line and then length-prefixed
  * records, each `type (1 byte) | payload length (uint32 BE) | payload`. A table is `T {json}`, its CSV as `D`
  * chunks, then `E`; the manifest `M` follows the tables and `Z` closes the archive. Streamable both ways
  * (no sizes needed up front), and gzip's CRC-32 and length trailer catch corruption and truncation of the file
- * while the missing `Z` record catches an archive whose writer stopped early.
+ * while the missing `Z` record catches an archive whose writer stopped early. Nothing may follow the gzip
+ * member (gzip-member.ts). The signature record `S` (HMAC of the manifest) is optional: signature.ts.
  */
 export const MAGIC = Buffer.from('RECO-BACKUP\n', 'ascii');
 export const MAX_CHUNK = 1024 * 1024;
 
-export type RecordType = 'H' | 'T' | 'D' | 'E' | 'M' | 'Z';
-const TYPES = new Set<string>(['H', 'T', 'D', 'E', 'M', 'Z']);
+export type RecordType = 'H' | 'T' | 'D' | 'E' | 'M' | 'S' | 'Z';
+const TYPES = new Set<string>(['H', 'T', 'D', 'E', 'M', 'S', 'Z']);
 
 export interface ArchiveRecord {
   type: RecordType;
@@ -36,7 +38,8 @@ export class ContainerWriter {
   private failure?: Error;
 
   constructor(readonly file: string) {
-    this.out = fs.createWriteStream(file, { flags: 'wx' });
+    // 0600: the archive holds every table, password hashes included.
+    this.out = fs.createWriteStream(file, { flags: 'wx', mode: 0o600 });
     this.gzip.pipe(this.out);
     this.gzip.on('error', (e) => (this.failure ??= e));
     this.out.on('error', (e) => (this.failure ??= e));
@@ -97,6 +100,11 @@ export function corrupted(file: string, why: string): RecoError {
 /** What went wrong with an archive, as one line for the operator. */
 function describeReadError(file: string, err: any): RecoError {
   if (err instanceof RecoError) return err;
+  if (err instanceof GzipFormatError) {
+    if (err.kind === 'not-gzip') return new RecoError(`${file} is not a reco backup archive (not gzip data)`, { cause: err });
+    if (err.kind === 'truncated') return new RecoError(`the backup archive ${file} is truncated (${err.message}); it cannot be used`, { cause: err });
+    return corrupted(file, err.message);
+  }
   const code = err?.code as string | undefined;
   if (code === 'ENOENT') return new RecoError(`no backup archive at ${file}`, { cause: err });
   if (code === 'EISDIR') return new RecoError(`${file} is a directory, not a backup archive`, { cause: err });
@@ -114,10 +122,7 @@ function describeReadError(file: string, err: any): RecoError {
  * is truncated; the last record yielded is always `Z`.
  */
 export async function* readContainer(file: string): AsyncGenerator<ArchiveRecord> {
-  const input = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
-  const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
-  input.on('error', (e) => gunzip.destroy(e));
-  input.pipe(gunzip);
+  const gunzip = gunzipSingleMember(file);
 
   let pending: Buffer[] = [];
   let size = 0;
@@ -166,8 +171,7 @@ export async function* readContainer(file: string): AsyncGenerator<ArchiveRecord
   } catch (err) {
     throw describeReadError(file, err);
   } finally {
-    input.destroy();
-    gunzip.destroy();
+    await gunzip.return(undefined);
   }
   if (!sawMagic) throw new RecoError(`${file} is not a reco backup archive (empty or no reco header)`);
   if (!ended) throw new RecoError(`the backup archive ${file} is truncated (it ends before its last record); it cannot be used`);

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { z } from 'zod';
 
 export const FORMAT = 'reco-backup';
-export const FORMAT_VERSION = 1;
+/** 2 added the optional signature record `S`; version 1 archives are still read. */
+export const FORMAT_VERSION = 2;
 
 const tableSchema = z.object({
   name: z.string().regex(/^[a-z_][a-z0-9_]*$/),

@@ -19,6 +19,7 @@ import {
 import { RecoError, oneLine } from '../errors.js';
 import { corrupted, readContainer, type ArchiveRecord } from './container.js';
 import type { Manifest, ManifestTable } from './manifest.js';
+import type { SignatureStatus } from './signature.js';
 import { TableDigest, checkHeader, parseJson, verifyArchive } from './verify.js';
 
 export interface RestoreProgress {
@@ -32,7 +33,9 @@ export interface RestoreOptions {
   force?: boolean;
   onProgress?: (p: RestoreProgress) => void;
   /** Called once the archive is verified, before the database is touched (the command's "verified" note). */
-  onVerified?: (manifest: Manifest) => void;
+  onVerified?: (manifest: Manifest, signature: SignatureStatus) => void;
+  /** RECO_BACKUP_KEY: when given, only archives signed with it are restored. */
+  key?: string;
 }
 
 export interface RestoreResult {
@@ -176,8 +179,8 @@ export async function restoreBackup(db: Database, file: string, options: Restore
     const occupied = await occupiedTables(db, await listTables(db));
     if (occupied.length > 0) throw notEmpty(occupied);
   }
-  const { manifest } = await verifyArchive(file);
-  options.onVerified?.(manifest);
+  const { manifest, signature } = await verifyArchive(file, { key: options.key });
+  options.onVerified?.(manifest, signature);
   const version = checkSchemaVersion(manifest);
   await migrateToBackupVersion(db, version);
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { RecoError } from '../errors.js';
 import { corrupted, readContainer, type ArchiveRecord } from './container.js';
 import { FORMAT, FORMAT_VERSION, manifestSchema, type Manifest, type ManifestTable } from './manifest.js';
+import { parseSignature, signatureMatches, type SignatureRecord, type SignatureStatus } from './signature.js';
 
 /**
  * SHA-256, byte count and row count of one table's CSV as it streams by. A row ends at a newline outside
@@ -38,6 +39,13 @@ export interface VerifiedArchive {
   /** Size of the archive on disk. */
   size: number;
   manifest: Manifest;
+  /** valid: signed and checked with the key; unchecked: signed, but no key was given; unsigned. */
+  signature: SignatureStatus;
+}
+
+export interface VerifyOptions {
+  /** RECO_BACKUP_KEY: when given, only archives signed with it pass. */
+  key?: string;
 }
 
 export function parseJson(file: string, rec: ArchiveRecord, what: string): any {
@@ -69,11 +77,21 @@ export function checkAgainstManifest(file: string, manifest: Manifest, seen: rea
   });
 }
 
+/** With a key, the archive must carry a signature made with that key over the manifest's bytes. */
+function checkSignature(file: string, manifestBytes: Buffer, signature: SignatureRecord | undefined, key: string | undefined): SignatureStatus {
+  if (key === undefined) return signature ? 'unchecked' : 'unsigned';
+  if (!signature) throw new RecoError(`the backup archive ${file} is not signed, and RECO_BACKUP_KEY is set: only archives signed with that key are accepted`);
+  if (!signatureMatches(key, manifestBytes, signature))
+    throw new RecoError(`the signature of the backup archive ${file} does not match RECO_BACKUP_KEY (signed with another key, or its manifest was changed); it cannot be used`);
+  return 'valid';
+}
+
 /**
- * Reads the whole archive and checks everything: gzip integrity (CRC and length, so truncation and flipped
- * bytes are caught), the container, the manifest, and every table's SHA-256 and row count. Touches no database.
+ * Reads the whole archive and checks everything: gzip integrity (CRC and length, so truncation, flipped
+ * bytes and bytes after the end are caught), the container, the manifest, every table's SHA-256 and row count,
+ * and, with a key, the manifest's signature. Touches no database.
  */
-export async function verifyArchive(file: string): Promise<VerifiedArchive> {
+export async function verifyArchive(file: string, options: VerifyOptions = {}): Promise<VerifiedArchive> {
   let size: number;
   try {
     const st = fs.statSync(file);
@@ -87,6 +105,8 @@ export async function verifyArchive(file: string): Promise<VerifiedArchive> {
   }
   const seen: ManifestTable[] = [];
   let manifest: Manifest | undefined;
+  let manifestBytes: Buffer | undefined;
+  let signature: SignatureRecord | undefined;
   let table: { name: string; columns: string[]; digest: TableDigest } | undefined;
   let first = true;
   for await (const rec of readContainer(file)) {
@@ -116,15 +136,22 @@ export async function verifyArchive(file: string): Promise<VerifiedArchive> {
         const parsed = manifestSchema.safeParse(parseJson(file, rec, 'manifest'));
         if (!parsed.success) throw corrupted(file, `invalid manifest: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
         manifest = parsed.data;
+        manifestBytes = rec.payload;
         break;
       }
+      case 'S':
+        if (!manifest || signature) throw corrupted(file, 'misplaced signature');
+        signature = parseSignature(parseJson(file, rec, 'signature'));
+        if (!signature) throw corrupted(file, 'unreadable signature');
+        break;
       case 'Z':
         break;
       default:
         throw corrupted(file, `unexpected ${rec.type} record`);
     }
   }
-  if (!manifest) throw corrupted(file, 'no manifest');
+  if (!manifest || !manifestBytes) throw corrupted(file, 'no manifest');
+  const status = checkSignature(file, manifestBytes, signature, options.key);
   checkAgainstManifest(file, manifest, seen);
-  return { file, size, manifest };
+  return { file, size, manifest, signature: status };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { RecoError } from '../errors.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 import type { Database, Queryable } from './types.js';
+import { ExitCode } from '../exit-codes.js';
 
 /** Key of the advisory lock that serialises migrations across processes ("reco" in ASCII). */
 const MIGRATION_LOCK_KEY = 0x7265636f;
@@ -20,6 +21,8 @@ export interface MigrationStatus {
   latest: number;
   /** Highest version recorded in the database. */
   current: number;
+  /** Applied migrations whose file in this build no longer matches the recorded checksum. */
+  changed: AppliedMigration[];
 }
 
 export function checksumOf(m: Migration): string {
@@ -49,14 +52,33 @@ export async function migrationStatus(db: Queryable, known: readonly Migration[]
   const done = new Set(applied.map((a) => a.version));
   const latest = known.reduce((max, m) => Math.max(max, m.version), 0);
   const current = applied.reduce((max, a) => Math.max(max, a.version), 0);
-  return { applied, pending: known.filter((m) => !done.has(m.version)), latest, current };
+  const byVersion = new Map(known.map((m) => [m.version, m]));
+  const changed = applied.filter((a) => {
+    const m = byVersion.get(a.version);
+    return m !== undefined && checksumOf(m) !== a.checksum;
+  });
+  return { applied, pending: known.filter((m) => !done.has(m.version)), latest, current, changed };
+}
+
+/**
+ * A migration that ran is history: its file must not change afterwards, or databases migrated before and
+ * after the change would hold different schemas under the same version (migrationStatus compares every
+ * applied migration's recorded checksum with the file this build carries).
+ */
+function assertUnchanged(status: MigrationStatus): void {
+  if (status.changed.length === 0) return;
+  const list = status.changed.map((a) => `${a.version} (${a.name})`).join(', ');
+  throw new RecoError(
+    `migration ${list} changed after it was applied to this database (its checksum differs from the one recorded in schema_migrations); restore the migration file as it was and add the change as a new migration`,
+    { exitCode: ExitCode.SCHEMA_MISMATCH },
+  );
 }
 
 function assertNotNewer(status: MigrationStatus): void {
   if (status.current > status.latest) {
     throw new RecoError(
       `the database schema is at version ${status.current}, newer than this reco knows (${status.latest}); upgrade reco or point it at another database`,
-      { exitCode: 4 },
+      { exitCode: ExitCode.SCHEMA_MISMATCH },
     );
   }
 }
@@ -67,7 +89,11 @@ function assertNotNewer(status: MigrationStatus): void {
  * Returns the versions this call applied.
  */
 export async function migrate(db: Database, known: readonly Migration[] = allMigrations): Promise<Migration[]> {
-  assertNotNewer(await migrationStatus(db, known));
+  const before = await migrationStatus(db, known);
+  assertNotNewer(before);
+  assertUnchanged(before);
+  // Up to date: nothing to lock or create, so a role without DDL rights (the API's in Kubernetes) opens it too.
+  if (before.pending.length === 0) return [];
   const appliedNow: Migration[] = [];
   for (const m of [...known].sort((a, b) => a.version - b.version)) {
     const applied = await db.transaction(async (tx) => {
@@ -75,6 +101,7 @@ export async function migrate(db: Database, known: readonly Migration[] = allMig
       await tx.query(CREATE_LEDGER);
       const status = await migrationStatus(tx, known);
       assertNotNewer(status);
+      assertUnchanged(status);
       if (!status.pending.some((p) => p.version === m.version)) return false;
       try {
         await tx.exec(m.sql);

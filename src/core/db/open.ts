@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dataPaths, type RecoConfig } from '../config.js';
+import { isDatabaseUnavailable } from './errors.js';
 import { PGliteDatabase } from './engines/pglite.js';
 import { PostgresDatabase } from './engines/postgres.js';
 import { migrate } from './migrate.js';
@@ -11,12 +13,37 @@ export interface OpenOptions {
   command?: string;
   /** Pool size for PostgreSQL. */
   poolSize?: number;
+  /**
+   * PostgreSQL: keep trying to connect this long while the server is unreachable (refused, not resolvable, starting
+   * up), waiting 0.5 s, 1 s, 2 s … (at most 5 s) between attempts; 0 (the default) fails at once. A refused login
+   * or a missing database is not retried.
+   */
+  connectWaitMs?: number;
+  /** Told about each failed attempt that will be retried (the one-line reason, the delay before the next). */
+  onConnectRetry?: (reason: string, delayMs: number, attempt: number) => void;
+}
+
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 5000;
+
+async function connectPostgres(url: string, options: OpenOptions): Promise<Database> {
+  const deadline = Date.now() + (options.connectWaitMs ?? 0);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await PostgresDatabase.connect(url, { max: options.poolSize, applicationName: options.command });
+    } catch (err) {
+      const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (attempt - 1), deadline - Date.now());
+      if (!isDatabaseUnavailable(err) || delay <= 0) throw err;
+      options.onConnectRetry?.((err as Error).message, delay, attempt);
+      await sleep(delay);
+    }
+  }
 }
 
 /** The engine the configuration selects: PostgreSQL when DATABASE_URL is set, else PGlite under data/db. */
 export async function openDatabase(config: Pick<RecoConfig, 'databaseUrl' | 'dataDir'>, options: OpenOptions = {}): Promise<Database> {
   const db: Database = config.databaseUrl
-    ? await PostgresDatabase.connect(config.databaseUrl, { max: options.poolSize, applicationName: options.command })
+    ? await connectPostgres(config.databaseUrl, options)
     : await PGliteDatabase.open(dataPaths(config.dataDir).embeddedDb, { command: options.command });
   if (options.migrate !== false) {
     try {

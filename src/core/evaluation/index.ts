@@ -10,7 +10,7 @@ export { splitInteractions, SPLITS, type SplitKind } from './split.js';
 export { loadDatasetDir, TripletBuilder, type Dataset } from './dataset.js';
 
 /**
- * EVALUATION.md's protocol on an in-memory data set for algorithms given by name (default: all, auto last).
+ * The protocol of docs/evaluation.md on an in-memory data set for algorithms given by name (default: all, auto last).
  * For the simulation: `evaluate(interactions, catalogue, ['popular', 'ease'])` shows whether a model trained
  * on simulated data beats popular.
  */

@@ -1,4 +1,4 @@
-/** Ranking metrics at k for one user, exactly as EVALUATION.md defines them. */
+/** Ranking metrics at k for one user, exactly as docs/evaluation.md defines them. */
 export interface UserMetrics {
   precision: number;
   recall: number;

@@ -46,7 +46,7 @@ export interface EvaluationReport {
   rows: EvaluationRow[];
 }
 
-/** Scores an already fitted model on a split (EVALUATION.md "Ranking and metrics"). */
+/** Scores an already fitted model on a split (docs/evaluation.md, "Ranking and metrics"). */
 export function scoreOnSplit(model: Recommender, split: Split, k: number): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
   return scoreRanker((_, history, n, candidates) => model.recommend(history, n, { candidates }).map((x) => x.movieId), split, k);
 }

@@ -5,7 +5,7 @@ import type { Interactions } from '../models/types.js';
 export type SplitKind = 'user' | 'item' | 'temporal';
 export const SPLITS: readonly SplitKind[] = ['user', 'item', 'temporal'];
 
-/** The training share of each group (EVALUATION.md: round(0.75 × count)). */
+/** The training share of each group (docs/evaluation.md: round(0.75 × count)). */
 export const TRAIN_SHARE = 0.75;
 
 /**
@@ -28,7 +28,7 @@ export interface Split {
 }
 
 /**
- * EVALUATION.md's splits. `user`: each user's ratings shuffled by the seeded generator, the first
+ * The splits of docs/evaluation.md. `user`: each user's ratings shuffled by the seeded generator, the first
  * round(0.75·n) train (halves to even, as numpy); `item`: the same per movie; `temporal`: each user's latest 25 % by timestamp are test.
  * Groups are visited in ascending id order with one generator stream, so a seed gives one split.
  */

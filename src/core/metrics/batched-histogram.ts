@@ -11,9 +11,9 @@ export interface HistogramSlot<T extends string> {
 /**
  * A histogram for a hot path, exported through a prom-client Registry exactly as prom-client's Histogram exports
  * one (same series, same text; test/core/batched-histogram.test.ts compares them). prom-client's `observe` builds a
- * closure, a label key and a property key from the bucket's bound on every call (about 1.7 µs of the API's cached
- * request, measured with perf); here the caller keeps a slot per label set and an observation is a short scan of
- * the bounds and three additions. Written by hand because prom-client has no bulk or keyed observation.
+ * closure, a label key and a property key from the bucket's bound on every call (docs/benchmarks/serve.md); here
+ * the caller keeps a slot per label set and an observation is a short scan of the bounds and three additions.
+ * Written by hand because prom-client has no bulk or keyed observation.
  */
 export class BatchedHistogram<T extends string> {
   readonly type = 'histogram';

@@ -12,7 +12,10 @@ export const METRICS = {
   recommendationDuration: 'reco_recommendation_duration_seconds', // histogram (scoring only)
   recommendationFallbacksTotal: 'reco_recommendation_fallbacks_total', // counter: served by the popularity fallback
   usersCreatedTotal: 'reco_users_created_total', // counter, label: none (per client would leak client names)
+  quotaRejectionsTotal: 'reco_quota_rejections_total', // counter: writes refused by a client's hourly quota, label: quota (users|ratings)
   recommendationCacheHitsTotal: 'reco_recommendation_cache_hits_total', // counter: lists served from the cache, labels: algorithm, version
+  // Feedback (POST /feedback), labels: type (rating|view|like|dislike|skip|unknown), outcome (stored|duplicate|rejected)
+  feedbackEventsTotal: 'reco_feedback_events_total', // counter
   // Active model
   modelInfo: 'reco_model_info', // gauge = 1, labels: algorithm, version
   modelAgeSeconds: 'reco_model_age_seconds', // gauge
@@ -25,16 +28,25 @@ export const METRICS = {
   ingestLastRowsAccepted: 'reco_ingest_last_rows_accepted', // gauge
   ingestLastRowsRejected: 'reco_ingest_last_rows_rejected', // gauge
   ingestLastDurationSeconds: 'reco_ingest_last_duration_seconds', // gauge
-  ingestRunsTotal: 'reco_ingest_runs_total', // gauge from the ledger, label: status
-  ingestRowsTotal: 'reco_ingest_rows_total', // gauge from the ledger, label: outcome (accepted|rejected)
-  // Jobs (train, backup, ingest), from job_runs; label: task (not `job`, which is Prometheus' target label)
-  jobLastSuccessTimestamp: 'reco_job_last_success_timestamp_seconds', // gauge
+  // Totals read from the database are counters (they only grow; a restore is a counter reset to Prometheus).
+  ingestRunsTotal: 'reco_ingest_runs_total', // counter from the ledger, finished runs, label: status (succeeded|failed)
+  ingestRunsInProgress: 'reco_ingest_runs_in_progress', // gauge from the ledger
+  ingestRowsTotal: 'reco_ingest_rows_total', // counter from the ledger, label: outcome (accepted|rejected)
+  // Jobs (train, backup, ingest), from job_runs; label: task (not `job`, which is Prometheus' target label).
+  // Every scheduled task (SCHEDULED_TASKS) is exported from the start: a timestamp of 0 means "never succeeded".
+  jobLastSuccessTimestamp: 'reco_job_last_success_timestamp_seconds', // gauge, 0 = never
   jobLastDurationSeconds: 'reco_job_last_duration_seconds', // gauge
-  jobRunsTotal: 'reco_job_runs_total', // gauge from job_runs, labels: task, status
+  jobRunsTotal: 'reco_job_runs_total', // counter from job_runs, finished runs, labels: task, status (succeeded|failed)
+  jobRunsInProgress: 'reco_job_runs_in_progress', // gauge from job_runs, label: task
+  // When the database schema was created (its first migration): where "never succeeded" starts to count
+  databaseCreatedTimestamp: 'reco_database_created_timestamp_seconds', // gauge, 0 = unknown
   // Catalogue
   catalogueMovies: 'reco_catalogue_movies', // gauge
   catalogueUsers: 'reco_catalogue_users', // gauge
   catalogueRatings: 'reco_catalogue_ratings', // gauge
 } as const;
+
+/** The tasks the CronJobs run: their job series exist before their first run. */
+export const SCHEDULED_TASKS = ['ingest', 'train', 'backup'] as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];

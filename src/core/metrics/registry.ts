@@ -1,7 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
 import { BatchedHistogram } from './batched-histogram.js';
 import { CounterBatch } from './counter-batch.js';
-import { METRICS } from './names.js';
+import { METRICS, SCHEDULED_TASKS } from './names.js';
 
 /**
  * Every metric of names.ts, registered at once on a registry of its own (one per server, so that tests can
@@ -10,6 +10,9 @@ import { METRICS } from './names.js';
 export function createMetrics() {
   const register = new Registry();
   collectDefaultMetrics({ register });
+  // Gauges that prom-client names _total, which Prometheus' conventions reserve for counters (promtool check metrics
+  // flags them); each is the sum of the series of its namesake without the suffix (nodejs_active_handles{type}, …).
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) register.removeSingleMetric(name);
   const httpLabels = ['method', 'route', 'status_code'] as const;
   const modelLabels = ['algorithm', 'version'] as const;
   // The counters of every request, counted on the hot path in plain fields (counter-batch.ts).
@@ -69,7 +72,19 @@ export function createMetrics() {
     }),
     usersCreatedTotal: new Counter({
       name: METRICS.usersCreatedTotal,
-      help: 'Users created through POST /recommendations',
+      help: 'Users created through POST /recommendations and POST /feedback',
+      registers: [register],
+    }),
+    feedbackEventsTotal: new Counter({
+      name: METRICS.feedbackEventsTotal,
+      help: 'Feedback events by type and outcome (stored, duplicate: already stored, rejected: invalid)',
+      labelNames: ['type', 'outcome'] as const,
+      registers: [register],
+    }),
+    quotaRejectionsTotal: new Counter({
+      name: METRICS.quotaRejectionsTotal,
+      help: "Writes of POST /recommendations refused by a client's hourly quota (429), by quota: users or ratings",
+      labelNames: ['quota'] as const,
       registers: [register],
     }),
     modelInfo: new Gauge({ name: METRICS.modelInfo, help: 'The model being served (value 1)', labelNames: modelLabels, registers: [register] }),
@@ -87,8 +102,9 @@ export function createMetrics() {
     ingestLastRowsAccepted: new Gauge({ name: METRICS.ingestLastRowsAccepted, help: 'Rows accepted by the last ingest run', registers: [register] }),
     ingestLastRowsRejected: new Gauge({ name: METRICS.ingestLastRowsRejected, help: 'Rows rejected by the last ingest run', registers: [register] }),
     ingestLastDurationSeconds: new Gauge({ name: METRICS.ingestLastDurationSeconds, help: 'Duration of the last ingest run', registers: [register] }),
-    ingestRunsTotal: new Gauge({ name: METRICS.ingestRunsTotal, help: 'Ingest runs in the ledger, by status', labelNames: ['status'] as const, registers: [register] }),
-    ingestRowsTotal: new Gauge({
+    ingestRunsTotal: new Counter({ name: METRICS.ingestRunsTotal, help: 'Finished ingest runs in the ledger, by status', labelNames: ['status'] as const, registers: [register] }),
+    ingestRunsInProgress: new Gauge({ name: METRICS.ingestRunsInProgress, help: 'Ingest runs in progress according to the ledger', registers: [register] }),
+    ingestRowsTotal: new Counter({
       name: METRICS.ingestRowsTotal,
       help: 'Rows of succeeded ingest runs in the ledger, by outcome',
       labelNames: ['outcome'] as const,
@@ -96,7 +112,7 @@ export function createMetrics() {
     }),
     jobLastSuccessTimestamp: new Gauge({
       name: METRICS.jobLastSuccessTimestamp,
-      help: 'Finish time of the last successful run of a task (unix seconds)',
+      help: 'Finish time of the last successful run of a task (unix seconds; 0 = never succeeded)',
       labelNames: ['task'] as const,
       registers: [register],
     }),
@@ -106,7 +122,13 @@ export function createMetrics() {
       labelNames: ['task'] as const,
       registers: [register],
     }),
-    jobRunsTotal: new Gauge({ name: METRICS.jobRunsTotal, help: 'Job runs recorded, by task and status', labelNames: ['task', 'status'] as const, registers: [register] }),
+    jobRunsTotal: new Counter({ name: METRICS.jobRunsTotal, help: 'Finished job runs recorded, by task and status', labelNames: ['task', 'status'] as const, registers: [register] }),
+    jobRunsInProgress: new Gauge({ name: METRICS.jobRunsInProgress, help: 'Job runs in progress, by task', labelNames: ['task'] as const, registers: [register] }),
+    databaseCreatedTimestamp: new Gauge({
+      name: METRICS.databaseCreatedTimestamp,
+      help: 'When the database schema was created (unix seconds): the start of the schedule of a task that never succeeded',
+      registers: [register],
+    }),
     catalogueMovies: new Gauge({ name: METRICS.catalogueMovies, help: 'Movies in the catalogue', registers: [register] }),
     catalogueUsers: new Gauge({ name: METRICS.catalogueUsers, help: 'Users of all clients', registers: [register] }),
     catalogueRatings: new Gauge({ name: METRICS.catalogueRatings, help: 'Ratings stored', registers: [register] }),
@@ -114,9 +136,24 @@ export function createMetrics() {
   // Zero-valued series for the labelled counters, so dashboards see them before the first event.
   m.modelLoadsTotal.inc({ outcome: 'success' }, 0);
   m.modelLoadsTotal.inc({ outcome: 'failure' }, 0);
-  for (const status of ['running', 'succeeded', 'failed']) m.ingestRunsTotal.set({ status }, 0);
-  for (const outcome of ['accepted', 'rejected']) m.ingestRowsTotal.set({ outcome }, 0);
+  for (const status of ['succeeded', 'failed']) m.ingestRunsTotal.inc({ status }, 0);
+  for (const outcome of ['accepted', 'rejected']) m.ingestRowsTotal.inc({ outcome }, 0);
+  // Every scheduled task from the start, so that a task that has never succeeded is visible (and alerted on).
+  for (const task of SCHEDULED_TASKS) {
+    m.jobLastSuccessTimestamp.set({ task }, 0);
+    m.jobRunsInProgress.set({ task }, 0);
+    for (const status of ['succeeded', 'failed']) m.jobRunsTotal.inc({ task, status }, 0);
+  }
   return m;
+}
+
+/**
+ * A counter whose value is read from the database (a ledger's total), not counted in this process: prom-client's
+ * Counter has no `set`, so the series is replaced. Totals only grow; a restored backup is a counter reset.
+ */
+export function setCounterTotal<T extends string>(counter: Counter<T>, labels: LabelValues<T>, value: number): void {
+  counter.remove(labels);
+  counter.inc(labels, Math.max(0, value));
 }
 
 export type RecoMetrics = ReturnType<typeof createMetrics>;

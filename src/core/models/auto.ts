@@ -75,6 +75,15 @@ export class AutoRecommender implements Recommender {
     return this.inner.recommend(history, n, options);
   }
 
+  similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
+    if (!this.inner) throw new Error('auto model is not fitted');
+    return this.inner.similar?.(movieId, n, options);
+  }
+
+  get explain(): Recommender['explain'] {
+    return this.inner?.explain?.bind(this.inner);
+  }
+
   serialize(): Uint8Array {
     if (!this.inner) throw new Error('auto model is not fitted');
     return this.inner.serialize();

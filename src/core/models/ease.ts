@@ -2,9 +2,9 @@ import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts } from './interactions.js';
 import { invertSpdInPlace } from './linalg/spd-inverse.js';
-import { accumulate, sparsifyRows, type NeighborLists } from './neighbors.js';
-import { historyColumns, popularityPrior, topN } from './ranking.js';
-import type { Algorithm, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+import { accumulate, type NeighborLists, sparsifyRows, weightOf } from './neighbors.js';
+import { historyColumns, popularityPrior, topContributions, topN, topSimilar } from './ranking.js';
+import type { Algorithm, Contribution, History, Interactions, RecommendOptions, Recommendation, Recommender } from './types.js';
 
 export type EaseParams = {
   /** L2 regularisation λ added to the Gram diagonal (Steck 2019). */
@@ -12,15 +12,14 @@ export type EaseParams = {
   /** Only movies with at least this many training ratings are modelled; the rest rank by popularity below. */
   minRatings: number;
   /**
-   * At most this many modelled movies (the most rated), so the items² memory and items³ time stay bounded:
-   * 3,500 fits in under 30 s on 2 cores (ml-latest-small has 4,980 movies with ≥ 3 ratings; the holdout
-   * nDCG@10 was 0.3907 capped vs 0.3917 uncapped, at 1.8× less CPU).
+   * At most this many modelled movies (the most rated), so the items² memory and items³ time stay bounded at
+   * a negligible cost in quality (docs/benchmarks/quality.md).
    */
   maxItems: number;
   /**
    * Weights kept per movie row (largest |B|) in a sparse list; 0 (default) keeps the whole matrix, quantised
-   * to 16 bits per weight with one scale per row (measured: keeping the top 1,000 of ~4,300 per row costs
-   * 0.005 nDCG@10 on ml-latest-small, 16-bit quantisation costs nothing measurable and halves Float32).
+   * to 16 bits per weight with one scale per row: sparse rows lose quality, 16 bits lose none and halve
+   * Float32's memory (docs/models.md).
    */
   neighbors: number;
   /**
@@ -36,7 +35,7 @@ export type EaseParams = {
 };
 
 const DEFAULTS: EaseParams = { lambda: 200, minRatings: 3, maxItems: 3500, neighbors: 0, sessionTau: 0, sessionWeight: 0 };
-/** `ease-session`'s setting, chosen on numpy's splits of seeds 1–5 of ml-latest-small (docs/benchmarks/quality.md, 1c). */
+/** `ease-session`'s setting, chosen on numpy's splits of seeds 1–5 of ml-latest-small (docs/models.md). */
 const SESSION_DEFAULTS = { sessionTau: 600, sessionWeight: 2 };
 /** exp(−x) below e^−40 ≈ 4e−18 is not added (the pairs of a user's ratings further apart than 40 τ). */
 const MAX_DECAYS = 40;
@@ -183,6 +182,30 @@ export class EaseRecommender implements Recommender {
     const isModelled = this.modelledMask();
     for (let j = 0; j < nItems; j++) scores[j] = isModelled[j] ? scores[j] + 1e-6 * this.prior[j] : -1e3 + this.prior[j];
     return topN(this.itemIds, scores, n, history, options);
+  }
+
+  /** The movie's row of B: the weights its presence in a history adds to every other movie's score. */
+  similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
+    const col = this.index.get(movieId);
+    if (col === undefined || !this.modelledMask()[col]) return undefined;
+    const weights = new Float64Array(this.itemIds.length);
+    if (this.q.length > 0) this.scoreDense(Int32Array.of(col), weights);
+    else accumulate(this.lists, [col], weights);
+    return topSimilar(this.itemIds, weights, movieId, n, options);
+  }
+
+  /** B[h][c] of each history movie h for each movie c: what h adds to c's score. */
+  explain(history: History, movieIds: readonly number[], k: number): Contribution[][] {
+    const m = this.modelled.length;
+    const weight =
+      this.q.length > 0
+        ? (h: number, c: number) => {
+            const a = this.local[h];
+            const b = this.local[c];
+            return a < 0 || b < 0 ? 0 : this.scale[a] * this.q[a * m + b];
+          }
+        : (h: number, c: number) => weightOf(this.lists, h, c);
+    return topContributions(this.index, this.itemIds, history, movieIds, k, weight);
   }
 
   private scoreDense(cols: Int32Array, scores: Float64Array): void {

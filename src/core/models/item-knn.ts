@@ -1,9 +1,9 @@
 import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts, transpose } from './interactions.js';
-import { accumulate, sparsifyRows, type NeighborLists } from './neighbors.js';
-import { historyColumns, popularityPrior, topN } from './ranking.js';
-import type { Algorithm, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+import { accumulate, sparsifyRows, weightOf, type NeighborLists } from './neighbors.js';
+import { historyColumns, popularityPrior, topContributions, topN, topSimilar } from './ranking.js';
+import type { Algorithm, Contribution, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
 
 export type ItemKnnParams = {
   /** Neighbours kept per item (largest cosine first); 0 keeps every co-rated item. */
@@ -60,6 +60,18 @@ export class ItemKnnRecommender implements Recommender {
     accumulate(this.lists, historyColumns(this.index, history).cols, scores);
     for (let j = 0; j < scores.length; j++) scores[j] += 1e-6 * this.prior[j];
     return topN(this.itemIds, scores, n, history, options);
+  }
+
+  similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
+    const col = this.index.get(movieId);
+    if (col === undefined) return undefined;
+    const weights = new Float64Array(this.itemIds.length);
+    accumulate(this.lists, [col], weights);
+    return topSimilar(this.itemIds, weights, movieId, n, options);
+  }
+
+  explain(history: History, movieIds: readonly number[], k: number): Contribution[][] {
+    return topContributions(this.index, this.itemIds, history, movieIds, k, (h, c) => weightOf(this.lists, h, c));
   }
 
   get knownMovieIds(): Int32Array {

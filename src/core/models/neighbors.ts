@@ -68,3 +68,10 @@ export function accumulate(lists: NeighborLists, rows: ArrayLike<number>, scores
     for (let p = indptr[i]; p < indptr[i + 1]; p++) scores[indices[p]] += f * weights[p];
   }
 }
+
+/** weight(i, j) of the lists (0 when j is not among row i's neighbours). */
+export function weightOf(lists: NeighborLists, i: number, j: number): number {
+  const { indptr, indices, weights } = lists;
+  for (let p = indptr[i]; p < indptr[i + 1]; p++) if (indices[p] === j) return weights[p];
+  return 0;
+}

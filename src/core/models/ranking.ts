@@ -1,4 +1,4 @@
-import type { History, Recommendation, RecommendOptions } from './types.js';
+import type { Contribution, History, Recommendation, RecommendOptions } from './types.js';
 
 /** The history mapped onto a model's item columns; movies the model never saw are left out. */
 export interface HistoryColumns {
@@ -65,4 +65,38 @@ export function popularityPrior(counts: ArrayLike<number>): Float32Array {
   const out = new Float32Array(counts.length);
   if (max > 0) for (let j = 0; j < counts.length; j++) out[j] = counts[j] / max;
   return out;
+}
+
+/**
+ * `similar` from a row of item–item weights: the movies with a positive weight, best first, without the movie
+ * itself, `exclude` and anything outside `candidates` (topN's rules).
+ */
+export function topSimilar(itemIds: Int32Array, weights: Float64Array, movieId: number, n: number, options?: RecommendOptions): Recommendation[] {
+  for (let j = 0; j < weights.length; j++) if (!(weights[j] > 0)) weights[j] = NaN;
+  return topN(itemIds, weights, n, { movieIds: [movieId] }, options);
+}
+
+/**
+ * `explain` for models that score a movie by summing item–item weights from the history: `weight(h, c)` is what
+ * history column h adds to column c (0 when nothing). Per movie, the k largest positive contributions.
+ */
+export function topContributions(
+  index: ReadonlyMap<number, number>,
+  itemIds: Int32Array,
+  history: History,
+  movieIds: readonly number[],
+  k: number,
+  weight: (h: number, c: number) => number,
+): Contribution[][] {
+  const cols = historyColumns(index, history).cols;
+  return movieIds.map((id) => {
+    const c = index.get(id);
+    if (c === undefined) return [];
+    const out: Contribution[] = [];
+    for (const h of cols) {
+      const w = weight(h, c);
+      if (w > 0) out.push({ movieId: itemIds[h], weight: w });
+    }
+    return out.sort((a, b) => b.weight - a.weight || a.movieId - b.movieId).slice(0, k);
+  });
 }

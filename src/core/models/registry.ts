@@ -25,6 +25,11 @@ export const FALLBACK_VERSION = 'fallback';
 export const DECISION_METRIC = 'ndcg_at_10';
 /** A new model is activated unless its holdout nDCG@10 is lower than the active one's by more than this. */
 export const DEFAULT_TOLERANCE = 0.01;
+/**
+ * The holdout `reco train` measures on: trusted clients' ratings only, which an untrusted API client cannot
+ * write. The gate compares figures measured on it only; a figure from any other holdout proves nothing.
+ */
+export const TRUSTED_HOLDOUT = 'trusted';
 
 export interface LoadedModel {
   version: string;
@@ -97,15 +102,22 @@ export interface ActivationDecision {
   reason: string;
 }
 
-/** Whether a new model replaces the active one: better, or worse by at most `tolerance` in nDCG@10; --force always. */
+/**
+ * Whether a new model replaces the active one: better, or worse by at most `tolerance` in nDCG@10; --force
+ * always. The active model's figure counts only when it was measured on the trusted holdout: one measured on a
+ * holdout API clients could write to (models trained before clients had a trusted flag) does not hold back a
+ * new model, whose figure `reco train` always measures on the trusted holdout.
+ */
 export function decideActivation(
   candidate: Record<string, number>,
-  active: { version: string; metrics: Record<string, number> } | undefined,
+  active: { version: string; metrics: Record<string, number>; holdout?: string | null } | undefined,
   options: { tolerance?: number; force?: boolean } = {},
 ): ActivationDecision {
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   if (options.force) return { activate: true, reason: 'activated: --force' };
   if (!active) return { activate: true, reason: 'activated: no model was active' };
+  if (active.holdout !== TRUSTED_HOLDOUT)
+    return { activate: true, reason: `activated: the active model ${active.version} was measured on a holdout that API clients could write to` };
   const mine = candidate[DECISION_METRIC];
   const theirs = active.metrics[DECISION_METRIC];
   if (!Number.isFinite(theirs)) return { activate: true, reason: `activated: the active model ${active.version} has no ${DECISION_METRIC}` };
@@ -134,7 +146,11 @@ export async function registerModel(
   return db.transaction(async (tx) => {
     await lockRegistry(tx);
     const active = await activeModelRow(tx);
-    const decision = decideActivation(model.metrics, active ? { version: active.version, metrics: numericMetrics(active.metrics) } : undefined, options);
+    const decision = decideActivation(
+      model.metrics,
+      active ? { version: active.version, metrics: numericMetrics(active.metrics), holdout: active.holdout } : undefined,
+      options,
+    );
     await insertModel(tx, { ...model, artifactSha256 });
     if (decision.activate) await setActiveModel(tx, model.version, MODEL_CHANNEL);
     return { version: model.version, activated: decision.activate, decision, previousVersion: active?.version };

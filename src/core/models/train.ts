@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { recordJob } from '../db/repositories/jobs.js';
-import { movieGenres, streamAllRatings } from '../db/repositories/training-data.js';
+import { movieGenres, streamTrainingRatings, untrustedRatingCount } from '../db/repositories/training-data.js';
 import type { Database } from '../db/types.js';
 import { RecoError } from '../errors.js';
 import { TripletBuilder } from '../evaluation/dataset.js';
@@ -10,7 +10,7 @@ import { metricsRecord, type EvaluationRow } from '../evaluation/protocol.js';
 import type { SplitKind } from '../evaluation/split.js';
 import { selectBest } from './auto.js';
 import { AUTO_CANDIDATES, getAlgorithm } from './index.js';
-import { registerModel, type ActivationDecision } from './registry.js';
+import { TRUSTED_HOLDOUT, registerModel, type ActivationDecision } from './registry.js';
 import type { Catalogue, Interactions } from './types.js';
 
 export interface TrainOptions {
@@ -38,7 +38,8 @@ export interface TrainResult {
   activated: boolean;
   decision: ActivationDecision;
   previousVersion: string | undefined;
-  dataCounts: { users: number; movies: number; ratings: number };
+  /** What was trained on; `untrusted_ratings` were left out (their clients are not trusted: docs/models.md). */
+  dataCounts: { users: number; movies: number; ratings: number; untrusted_ratings: number };
   timings: { loadSeconds: number; selectSeconds: number; fitSeconds: number; totalSeconds: number };
   artifactBytes: number;
   artifactDir: string;
@@ -46,16 +47,25 @@ export interface TrainResult {
 
 const HOLDOUT: { split: SplitKind; k: number } = { split: 'user', k: 10 };
 
-/** All ratings and the catalogue's genres, from the database. */
+/**
+ * The training ratings (trusted clients' only: an API client cannot steer other tenants' models or the holdout
+ * that gates activation) and the catalogue's genres, from the database.
+ */
 export async function loadTrainingSet(db: Database): Promise<{ interactions: Interactions; catalogue: Catalogue }> {
   const triplets = new TripletBuilder();
-  await streamAllRatings(db, (u, m, r, t) => triplets.push(u, m, r, t));
-  if (triplets.length === 0) throw new RecoError('there are no ratings in the database to train on', { hint: 'load some first: reco ingest --from data/initial_data' });
+  await streamTrainingRatings(db, (u, m, r, t) => triplets.push(u, m, r, t));
+  if (triplets.length === 0) {
+    const untrusted = await untrustedRatingCount(db);
+    if (untrusted === 0) throw new RecoError('there are no ratings in the database to train on', { hint: 'load some first: reco ingest --from data/initial_data' });
+    throw new RecoError(`none of the ${untrusted} ratings in the database is of a trusted client, so there is nothing to train on`, {
+      hint: 'load the daily files with reco ingest, or trust a client whose ratings should train: reco clients trust NAME',
+    });
+  }
   return { interactions: triplets.build(), catalogue: { genres: await movieGenres(db) } };
 }
 
 /**
- * `reco train`: reads every rating, scores the candidate algorithm(s) on a holdout split (EVALUATION.md,
+ * `reco train`: reads every rating, scores the candidate algorithm(s) on a holdout split (docs/evaluation.md,
  * split user, k 10), refits the chosen one on all ratings, writes models/<version>/{model.bin,metadata.json},
  * and registers it with its artifact; it becomes active unless it is worse than the active model by more
  * than the tolerance (or --force). Recorded in job_runs as 'train'.
@@ -81,8 +91,8 @@ async function train(db: Database, options: TrainOptions): Promise<TrainResult> 
   say('reading ratings from the database');
   const { interactions, catalogue } = await loadTrainingSet(db);
   const t1 = performance.now();
-  const dataCounts = { users: interactions.nUsers, movies: interactions.nItems, ratings: interactions.indices.length };
-  say(`${dataCounts.ratings} ratings of ${dataCounts.users} users on ${dataCounts.movies} movies`);
+  const dataCounts = { users: interactions.nUsers, movies: interactions.nItems, ratings: interactions.indices.length, untrusted_ratings: await untrustedRatingCount(db) };
+  say(`${dataCounts.ratings} ratings of ${dataCounts.users} users on ${dataCounts.movies} movies (${dataCounts.untrusted_ratings} ratings of untrusted clients left out)`);
 
   const params = options.params && name !== 'auto' ? { [name]: options.params } : undefined;
   const { report, winner } = await selectBest(interactions, catalogue, candidates, { ...HOLDOUT, seed, params, onProgress: (m) => say(`holdout: ${m}`) });
@@ -110,7 +120,7 @@ async function train(db: Database, options: TrainOptions): Promise<TrainResult> 
     algorithm: winner.algorithm,
     params: modelParams,
     metrics,
-    evaluation: { split: HOLDOUT.split, k: HOLDOUT.k, seed, candidates: report.rows },
+    evaluation: { split: HOLDOUT.split, k: HOLDOUT.k, seed, holdout: TRUSTED_HOLDOUT, candidates: report.rows },
     data_counts: dataCounts,
     timings,
     artifact: { file: 'model.bin', bytes: artifact.length },
@@ -124,7 +134,7 @@ async function train(db: Database, options: TrainOptions): Promise<TrainResult> 
   say(`registering ${version}`);
   const registered = await registerModel(
     db,
-    { version, algorithm: winner.algorithm, params: modelParams, metrics, dataCounts, timings, artifact },
+    { version, algorithm: winner.algorithm, params: modelParams, metrics, dataCounts, timings, artifact, holdout: TRUSTED_HOLDOUT },
     { tolerance: options.tolerance, force: options.force },
   );
   timings.totalSeconds = (performance.now() - t0) / 1000;

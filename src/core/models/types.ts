@@ -55,6 +55,22 @@ export interface Recommender {
   recommend(history: History, n: number, options?: RecommendOptions): Recommendation[];
   /** Bytes that `load` of the same algorithm turns back into an equivalent fitted model. */
   serialize(): Uint8Array;
+  /**
+   * Optional: the `n` movies most like `movieId` by the model's own item–item weights (positive weights only),
+   * best first, never `movieId` itself; undefined when the model has no weights for that movie. Models without
+   * item weights leave it out (the server then falls back to shared genres).
+   */
+  similar?(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined;
+  /**
+   * Optional, for models whose score is a sum over the history: for each of `movieIds`, the (at most `k`) history
+   * movies that added the most to its score, with what each added (positive contributions only), largest first.
+   */
+  explain?(history: History, movieIds: readonly number[], k: number): Contribution[][];
+}
+
+export interface Contribution {
+  movieId: number;
+  weight: number;
 }
 
 export interface Algorithm {

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { RecoError } from '../errors.js';
 import { partialName } from './file-sink.js';
+import { ExitCode } from '../exit-codes.js';
 
 /**
  * Stage 1, raw: copies a source file byte for byte into the archive and returns its SHA-256, in one read.
@@ -30,7 +31,7 @@ export async function archiveFile(source: string, destination: string): Promise<
     await fs.promises.rename(tmp, destination);
   } catch (err: any) {
     await fs.promises.rm(tmp, { force: true });
-    throw new RecoError(`cannot archive ${source} to ${destination}: ${err?.message ?? err}`, { exitCode: 2, cause: err });
+    throw new RecoError(`cannot archive ${source} to ${destination}: ${err?.message ?? err}`, { exitCode: ExitCode.BAD_INPUT, cause: err });
   }
   return { sha256: hash.digest('hex'), bytes };
 }

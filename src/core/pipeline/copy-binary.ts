@@ -2,7 +2,7 @@ import type { RatingColumns } from './rating-columns.js';
 
 /**
  * Rows as tuples of PostgreSQL's binary COPY format (the engine adds header and trailer): the server copies
- * the values instead of parsing text (measured by hand on 1M ratings: 15–25 % faster than CSV), and Node
+ * the values instead of parsing text (faster than CSV: docs/benchmarks/ingest.md), and Node
  * writes fixed-size numbers instead of digits. Chunks of 256 KB hold whole tuples only.
  */
 

@@ -1,7 +1,7 @@
 /**
  * CSV written straight into byte chunks, integers as ASCII digits. Building a million lines as strings made
- * ~150 MB of short-lived garbage while the load ran (the peak RSS target is 400 MB); these chunks are the only
- * allocation, one per 256 KB.
+ * short-lived garbage that counted against the ingest's peak RSS (docs/benchmarks/ingest.md); these chunks are
+ * the only allocation, one per 256 KB.
  */
 export class ByteChunks {
   private buf: Buffer;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parse } from 'csv-parse';
 import { RecoError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 
 export interface CsvRecord {
   /** 1-based line of the source file where the record starts. */
@@ -24,7 +25,7 @@ export async function* readCsv(file: string, expectedHeader: readonly string[], 
         first = false;
         const got = record.map((f) => f.trim().toLowerCase());
         if (got.length !== expectedHeader.length || got.some((f, i) => f !== expectedHeader[i].toLowerCase())) {
-          throw new RecoError(`${file}: the first line must be the header ${expectedHeader.join(',')} (found "${record.join(',').slice(0, 80)}")`, { exitCode: 2 });
+          throw new RecoError(`${file}: the first line must be the header ${expectedHeader.join(',')} (found "${record.join(',').slice(0, 80)}")`, { exitCode: ExitCode.BAD_INPUT });
         }
         continue;
       }
@@ -35,7 +36,7 @@ export async function* readCsv(file: string, expectedHeader: readonly string[], 
     }
   } catch (err: any) {
     if (err instanceof RecoError) throw err;
-    throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: 2, cause: err });
+    throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: ExitCode.BAD_INPUT, cause: err });
   }
-  if (first) throw new RecoError(`${file} is empty: expected the header ${expectedHeader.join(',')}`, { exitCode: 2 });
+  if (first) throw new RecoError(`${file} is empty: expected the header ${expectedHeader.join(',')}`, { exitCode: ExitCode.BAD_INPUT });
 }

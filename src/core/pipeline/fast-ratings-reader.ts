@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import { RecoError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 
 /**
  * A byte-level reader for ratings.csv files that contain no quote character — every MovieLens ratings file.
- * csv-parse spent 7 s of a 1M-row ingest (an object and four strings per row); this reader parses the
- * common row shape (digits,digits,d[.d],digits) straight from the bytes into numbers and hands every other
- * line, split on commas exactly as csv-parse would split a quote-free line, to the general check.
+ * csv-parse builds an object and four strings per row, the largest cost of a big ingest
+ * (docs/benchmarks/ingest.md); this reader parses the common row shape (digits,digits,d[.d],digits) straight
+ * from the bytes into numbers and hands every other line, split on commas exactly as csv-parse would split a
+ * quote-free line, to the general check.
  * Files with a quote anywhere go through csv-parse (csv-reader.ts) instead, so CSV quoting stays exact.
  */
 
@@ -91,7 +93,7 @@ export async function readQuoteFreeRatings(
       sawHeader = true;
       const got = buf.toString('utf8', start, end).split(',').map((f) => f.trim().toLowerCase());
       if (got.length !== header.length || got.some((f, i) => f !== header[i].toLowerCase())) {
-        throw new RecoError(`${file}: the first line must be the header ${header.join(',')} (found "${buf.toString('utf8', start, Math.min(end, start + 80))}")`, { exitCode: 2 });
+        throw new RecoError(`${file}: the first line must be the header ${header.join(',')} (found "${buf.toString('utf8', start, Math.min(end, start + 80))}")`, { exitCode: ExitCode.BAD_INPUT });
       }
       return;
     }
@@ -210,8 +212,8 @@ export async function readQuoteFreeRatings(
     await flush();
   } catch (err: any) {
     if (err instanceof RecoError) throw err;
-    throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: 2, cause: err });
+    throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: ExitCode.BAD_INPUT, cause: err });
   }
-  if (!sawHeader) throw new RecoError(`${file} is empty: expected the header ${header.join(',')}`, { exitCode: 2 });
+  if (!sawHeader) throw new RecoError(`${file} is empty: expected the header ${header.join(',')}`, { exitCode: ExitCode.BAD_INPUT });
   return records;
 }

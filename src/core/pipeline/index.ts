@@ -1,4 +1,4 @@
-/** The ingest pipeline (issue 3): `ingest()` and its stages, each usable on its own. */
+/** The ingest pipeline (docs/ingest.md): `ingest()` and its stages, each usable on its own. */
 export { ingest } from './ingest.js';
 export type { IngestOptions, IngestProgress, IngestSummary, FileSummary, DatabaseChanges } from './types.js';
 export { discoverBatches, type Batch, type SourceFile, type FileKind } from './sources.js';

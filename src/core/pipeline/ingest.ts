@@ -10,7 +10,7 @@ import {
   startIngestRun,
   type RunTotals,
 } from '../db/repositories/ingest-ledger.js';
-import { recordJob } from '../db/repositories/jobs.js';
+import { recordJob, recordJobFailures } from '../db/repositories/jobs.js';
 import { copyIntoRatings, copyIntoRatingStage, createRatingStage, lockRatedMovies, tryCopyIntoRatings, upsertRatingsFromStage } from '../db/repositories/ratings.js';
 import { PROFILE_CSV_HEADER, createFileUsers, createTouchedTable, recomputeTouchedProfiles, touchedProfilesCsv } from '../db/repositories/users.js';
 import type { Database, Queryable } from '../db/types.js';
@@ -27,6 +27,7 @@ import { distinctMovies, fileProfiles, type FileUserIndex } from './rating-load.
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
 import { discoverBatches, type Batch, type SourceFile } from './sources.js';
 import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, StageTimings } from './types.js';
+import { ExitCode } from '../exit-codes.js';
 
 const noTimings = (): StageTimings => ({
   archive: 0,
@@ -81,9 +82,13 @@ interface RunContext {
  * (movies, users, ratings, the touched users' vectors and the ledger rows). A file loaded before (same
  * checksum, same client) is skipped. A crash at any point leaves a batch either fully loaded or not at all.
  */
-export async function ingest(db: Database, options: IngestOptions): Promise<IngestSummary> {
+export function ingest(db: Database, options: IngestOptions): Promise<IngestSummary> {
+  return recordJobFailures(db, 'ingest', () => ingestRun(db, options));
+}
+
+async function ingestRun(db: Database, options: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
-  const batches = discoverBatches(options.from, options.date);
+  const batches = discoverBatches(options.from, options.date, { missingIsEmpty: options.missingSourceIsEmpty });
   const clientName = options.client ?? 'default';
   const client = await ensureClient(db, clientName);
   // The embedded engine admits one process, so any run still 'running' there is dead; on a server, wait 6 h.
@@ -285,7 +290,7 @@ async function processAndLoad(
       rejectedPath: result.rejectedPath,
     });
     if (options.strict && result.rejected > 0) {
-      throw new RecoError(`--strict: ${result.rejected} of ${result.read} rows of ${p.file.path} rejected (see ${result.rejectedPath}); nothing of ${label} was loaded`, { exitCode: 3 });
+      throw new RecoError(`--strict: ${result.rejected} of ${result.read} rows of ${p.file.path} rejected (see ${result.rejectedPath}); nothing of ${label} was loaded`, { exitCode: ExitCode.REJECTED_ROWS });
     }
   };
   // The files are processed one after the other (each settles `processed`) while the load transaction below
@@ -350,7 +355,7 @@ async function processAndLoad(
     t.commit += performance.now() - commitStarted;
   } catch (err) {
     if (isRecoError(err)) throw err;
-    throw new RecoError(`loading ${label} into the database failed, nothing of it was kept: ${oneLine(err)}`, { exitCode: 4, cause: err });
+    throw new RecoError(`loading ${label} into the database failed, nothing of it was kept: ${oneLine(err)}`, { exitCode: ExitCode.DATABASE, cause: err });
   }
   for (const id of dayMovies) ctx.catalogue.add(id);
   return { files, changes };

@@ -3,7 +3,7 @@ import { dataPaths } from '../config.js';
 import type { Batch, FileKind } from './sources.js';
 import { FILE_NAMES } from './sources.js';
 
-/** Where each stage leaves its output for a batch (DESIGN.md "Data flow"). */
+/** Where each stage leaves its output for a batch (docs/ingest.md, "Stages"). */
 export function stagePaths(dataDir: string, batch: Batch, kind: FileKind) {
   const p = dataPaths(dataDir);
   const name = FILE_NAMES[kind];

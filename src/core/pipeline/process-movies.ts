@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
+import { textProblem } from '../text.js';
 import { readCsv } from './csv-reader.js';
 import { FileSink } from './file-sink.js';
 import type { ReasonCounts, RejectReason } from './reasons.js';
@@ -34,9 +35,26 @@ export function yearFromTitle(title: string): number | null {
   return y >= 1870 && y <= 2200 ? y : null;
 }
 
+/** Longest title and genres field loaded (MovieLens' longest titles have under 200 characters). */
+export const MAX_MOVIE_TEXT = 1000;
+
+/**
+ * Text a column cannot hold as it is: a NUL (PostgreSQL refuses it and the load would fail), bytes that are
+ * not UTF-8 (decoded as U+FFFD, so the stored text would differ), or more than `maxLength` characters.
+ */
+export function fieldsTextProblem(fields: readonly string[], maxLength: number): RejectReason | undefined {
+  for (const f of fields) {
+    const problem = textProblem(f, { maxLength, decodedFromBytes: true });
+    if (problem) return problem === 'too_long' ? 'field_too_long' : 'invalid_text';
+  }
+  return undefined;
+}
+
 /** Why a movies.csv record cannot be loaded, or undefined when it can. */
 export function movieProblem(fields: readonly string[]): RejectReason | undefined {
   if (fields.length !== MOVIES_HEADER.length) return 'wrong_column_count';
+  const text = fieldsTextProblem(fields, MAX_MOVIE_TEXT);
+  if (text) return text;
   if (fields.some((f) => f.trim() === '')) return 'missing_field';
   if (parseId(fields[0]) === undefined) return 'malformed_number';
   return undefined;
@@ -67,7 +85,7 @@ export async function processMovies(
       if (before) await rejects.add(before.line, 'duplicate_in_file', before.fields);
       kept.set(id, { line, fields });
     }
-    // One stringify call for the whole file (per row, csv-stringify's set-up cost ~10 µs: 0.1 s for 10k movies).
+    // One stringify call for the whole file: csv-stringify's set-up is paid per call (docs/benchmarks/ingest.md).
     const out: (string | number)[][] = [PROCESSED_MOVIES_HEADER as unknown as string[]];
     for (const [id, { fields }] of kept) {
       const title = fields[1].trim();

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { readCsv } from './csv-reader.js';
 import { containsQuote, readQuoteFreeRatings } from './fast-ratings-reader.js';
 import { FileSink } from './file-sink.js';
-import { parseId, type FileStageResult } from './process-movies.js';
+import { fieldsTextProblem, parseId, type FileStageResult } from './process-movies.js';
 import { RatingColumns } from './rating-columns.js';
 import { EARLIEST_TIMESTAMP, type RejectReason } from './reasons.js';
 import { duplicatesInOrder, indexUsers, loadOrder, processedCsv, type FileUserIndex } from './rating-load.js';
@@ -12,6 +12,8 @@ export const RATINGS_HEADER = ['userId', 'movieId', 'rating', 'timestamp'] as co
 
 const NUMBER = /^\s*-?\d+(\.\d+)?\s*$/;
 const INTEGER = /^\s*-?\d+\s*$/;
+/** Longest field of a ratings row: numbers only, so anything longer is not one (and is not kept whole in memory twice). */
+const MAX_RATING_FIELD = 64;
 
 export interface RatingChecks {
   /** Is this movieId in the catalogue or in the same day's movies.csv? */
@@ -33,6 +35,8 @@ export type ParsedRating = { user: number; movie: number; halfSteps: number; tim
 /** Validates one ratings.csv record: the parsed row, or why it is rejected. */
 export function checkRating(fields: readonly string[], checks: RatingChecks): ParsedRating | RejectReason {
   if (fields.length !== RATINGS_HEADER.length) return 'wrong_column_count';
+  const text = fieldsTextProblem(fields, MAX_RATING_FIELD);
+  if (text) return text;
   const [u, m, r, t] = fields;
   if (u.trim() === '' || m.trim() === '' || r.trim() === '' || t.trim() === '') return 'missing_field';
   const user = parseId(u, Number.MAX_SAFE_INTEGER);

@@ -55,10 +55,10 @@ export function distinctMovies(rows: RatingColumns): number[] {
 /**
  * The rows ordered by (user, movie), users in the order of `index.users`: the order of the primary key of
  * ratings when the users' ids were assigned in that order (as one INSERT … SELECT FROM unnest does), so that
- * COPY appends to the right edge of its b-tree (measured by hand: ~15 % faster and an index 40 % smaller than
- * the same rows in file order; any other order is merely slower). Rows of the same (user, movie) stay in file
+ * COPY appends to the right edge of its b-tree (faster, and a smaller index, than the same rows in file order:
+ * docs/benchmarks/ingest.md). Rows of the same (user, movie) stay in file
  * order, next to each other (duplicatesInOrder relies on both). Two stable counting sorts (LSD radix): by
- * movie, then by user — linear, where a comparison sort of a million keys took ~0.15 s; movie ids beyond
+ * movie, then by user — linear in the rows, unlike a comparison sort of a million keys; movie ids beyond
  * 2^22 (no MovieLens file has them) take the comparison sort per user instead.
  */
 export function loadOrder(rows: RatingColumns, index: FileUserIndex): Int32Array {
@@ -189,8 +189,8 @@ export function profileText(genreSums: Float64Array, total: number): string {
 
 /**
  * A float32 value as the shortest text of at most 9 significant digits, which always reads back (float4in) as
- * the same float32: String() of the float64 holding it gives up to 17 digits, and the users' INSERT of a
- * million-row file parsed 4 MB of vector text instead of 2.5 MB (measured: 10,000 users 186–234 → 153–177 ms).
+ * the same float32: String() of the float64 holding it gives up to 17 digits, and shorter text is less for the
+ * users' INSERT to parse (docs/benchmarks/ingest.md).
  */
 export function float4Text(v: number): string {
   if (v === 0) return '0';

@@ -1,9 +1,12 @@
 /**
  * Why `reco ingest` rejects a row: the codes written to no_injected_data/…/<file>.rejected.csv and counted in
- * the summary. `reco simulate data --bad-rows` injects rows of each kind, so the two must agree.
+ * the summary. `reco simulate data --bad-rows` injects rows of each kind it lists (simulation/bad-rows.ts), so the
+ * two must agree.
  */
 export const REJECT_REASONS = {
   wrong_column_count: 'wrong number of columns',
+  invalid_text: 'a field holds a NUL character or bytes that are not UTF-8',
+  field_too_long: 'a field is longer than its column allows',
   missing_field: 'a required field is empty',
   malformed_number: 'a number field is not a valid number',
   rating_out_of_range: 'rating outside 0.5–5',

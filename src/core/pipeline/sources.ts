@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RecoError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 
 /** What `reco ingest` reads: one batch per day (YYYY/MM/DD tree) or one for a flat folder of MovieLens files. */
 
@@ -56,18 +57,20 @@ const listDirs = (dir: string, pattern: RegExp) =>
 /**
  * The batches under `from`, oldest day first. A folder that holds movies.csv or ratings.csv itself is one
  * batch (its day taken from a …/YYYY/MM/DD path, or from `date`); otherwise every YYYY/MM/DD folder below
- * it is a batch, or only `date`'s when given.
+ * it is a batch, or only `date`'s when given. A folder without any is no batch: nothing to load is a normal
+ * day for a scheduled ingest. A missing `from` is an error unless `missingIsEmpty`.
  */
-export function discoverBatches(from: string, date?: string): Batch[] {
+export function discoverBatches(from: string, date?: string, options: { missingIsEmpty?: boolean } = {}): Batch[] {
   const root = path.resolve(from);
   if (date !== undefined && !isValidDay(date)) throw new RecoError(`--date must be a calendar date as YYYY-MM-DD, got "${date}"`);
   let st: fs.Stats;
   try {
     st = fs.statSync(root);
   } catch (err: any) {
-    throw new RecoError(`cannot read the source folder ${root}: ${err?.code === 'ENOENT' ? 'it does not exist' : err?.message}`, { exitCode: 2 });
+    if (err?.code === 'ENOENT' && options.missingIsEmpty && date === undefined) return [];
+    throw new RecoError(`cannot read the source folder ${root}: ${err?.code === 'ENOENT' ? 'it does not exist' : err?.message}`, { exitCode: ExitCode.BAD_INPUT });
   }
-  if (!st.isDirectory()) throw new RecoError(`the source ${root} is not a folder (give the folder that holds movies.csv/ratings.csv or YYYY/MM/DD folders)`, { exitCode: 2 });
+  if (!st.isDirectory()) throw new RecoError(`the source ${root} is not a folder (give the folder that holds movies.csv/ratings.csv or YYYY/MM/DD folders)`, { exitCode: ExitCode.BAD_INPUT });
 
   const flat = filesIn(root);
   if (flat.length > 0) {
@@ -91,10 +94,7 @@ export function discoverBatches(from: string, date?: string): Batch[] {
     }
   }
   if (date && batches.length === 0) {
-    throw new RecoError(`no movies.csv or ratings.csv for ${date} in ${path.join(root, ...date.split('-'))}`, { exitCode: 2 });
-  }
-  if (batches.length === 0) {
-    throw new RecoError(`nothing to ingest in ${root}: it holds neither movies.csv/ratings.csv nor YYYY/MM/DD folders with them`, { exitCode: 2 });
+    throw new RecoError(`no movies.csv or ratings.csv for ${date} in ${path.join(root, ...date.split('-'))}`, { exitCode: ExitCode.BAD_INPUT });
   }
   return batches;
 }

@@ -12,6 +12,8 @@ export interface IngestOptions {
   dataDir: string;
   /** Any rejected row fails the run (the day with it is not loaded). */
   strict?: boolean;
+  /** A `from` folder that does not exist holds nothing to load (the default folder on a fresh install), instead of failing. */
+  missingSourceIsEmpty?: boolean;
   onProgress?: (p: IngestProgress) => void;
   /** Clock for the "timestamp in the future" check, unix seconds (default: now). */
   now?: number;

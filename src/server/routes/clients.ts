@@ -12,7 +12,7 @@ export function clientsRouter(ctx: AppContext, limiter: import('express').Reques
     const body = parseInput(CreateClientRequest, req.body);
     try {
       const client = await createClient(ctx.db, body);
-      res.status(201).json({ client_id: client.id, username: client.username });
+      res.status(201).json({ username: client.username, created_at: new Date(client.created_at).toISOString() });
     } catch (err) {
       if (err instanceof UsernameTakenError) throw new HttpError(409, err.message);
       if (isRecoError(err)) throw new HttpError(422, err.message);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RecoError } from '../../errors.js';
+import { ExitCode } from '../../exit-codes.js';
 
 /**
  * PGlite has no locking of its own: two processes on one directory silently lose writes. This lock file
@@ -59,7 +60,7 @@ export function acquireDirLock(dir: string, command: string): DirLock {
         const who = holder.pid === process.pid ? 'this process' : `${holder.command}, pid ${holder.pid}`;
         throw new RecoError(
           `the embedded database in ${dir} is in use by ${who}; stop it or set DATABASE_URL to use a PostgreSQL server`,
-          { exitCode: 3 },
+          { exitCode: ExitCode.DATABASE },
         );
       }
       // Stale (owner gone) or half-written: take it over.

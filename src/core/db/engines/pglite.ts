@@ -21,7 +21,7 @@ const parsers = {
   [BYTEA]: (v: string) => Buffer.from(v.slice(2), 'hex'),
 };
 
-/** One COPY statement per chunk of this many bytes: a single huge blob costs about 1 KB of WASM memory per row. */
+/** One COPY statement per chunk of this many bytes: a single huge blob grows the WASM heap with every row. */
 const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
 
 type Runner = Pick<PGlite, 'query' | 'exec'> | Transaction;

@@ -14,6 +14,7 @@ import {
   type Row,
   type TransactionOptions,
 } from '../types.js';
+import { ExitCode } from '../../exit-codes.js';
 
 // The same JS types from both engines: int8 (counts, bigserial ids) as numbers, not strings.
 const INT8 = 20;
@@ -68,7 +69,7 @@ export function describeConnectionError(err: any, url: string): RecoError {
     default:
       message = `cannot connect to PostgreSQL at ${where}: ${err?.message ?? err}`;
   }
-  return new RecoError(`${message}; ${hint}`, { cause: err });
+  return new RecoError(`${message}; ${hint}`, { cause: err, exitCode: ExitCode.DATABASE });
 }
 
 /** The binary COPY stream around whole tuples: header, the tuples, trailer. */
@@ -152,8 +153,12 @@ export class PostgresDatabase implements Database {
       application_name: options.applicationName ?? 'reco',
       types: typeParsers,
     });
-    // An idle client that loses its server must not crash the process; the next query reports the failure.
+    // A client that loses its server (pg_terminate_backend, a restart, a failover) emits 'error': the pool
+    // listens while the client is idle, nobody while it is checked out (a transaction, a COPY), and an
+    // unheard 'error' would end the process. The query in flight or the next one on that client fails instead
+    // (a 503 in the server, see errors.ts), and the pool discards the client when it is released.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     try {
       const c = await pool.connect();
       c.release();
@@ -204,16 +209,31 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+  async listen(channel: string, onNotify: (payload: string) => void, onError?: (err: Error) => void): Promise<() => Promise<void>> {
     // LISTEN needs a connection of its own for as long as it listens.
-    const client = new pg.Client({ connectionString: this.url, application_name: 'reco-listen' });
-    client.on('error', () => {});
-    await client.connect();
-    client.on('notification', (msg) => {
-      if (msg.channel === channel) onNotify(msg.payload ?? '');
-    });
-    await client.query(`LISTEN ${quoteIdent(channel)}`);
+    const client = new pg.Client({ connectionString: this.url, application_name: 'reco-listen', types: typeParsers });
+    let ending = false;
+    let reported = false;
+    const lost = (err: Error) => {
+      if (ending || reported) return;
+      reported = true;
+      onError?.(err);
+    };
+    client.on('error', lost);
+    client.on('end', () => lost(new Error('Connection terminated')));
+    try {
+      await client.connect();
+      client.on('notification', (msg) => {
+        if (msg.channel === channel) onNotify(msg.payload ?? '');
+      });
+      await client.query(`LISTEN ${quoteIdent(channel)}`);
+    } catch (err) {
+      ending = true;
+      await client.end().catch(() => {});
+      throw err;
+    }
     return async () => {
+      ending = true;
       await client.end().catch(() => {});
     };
   }

@@ -1,6 +1,6 @@
 import type { Migration } from './types.js';
 
-/** The schema of DESIGN.md. SQL accepted by PostgreSQL 15, 16 and 18 (PGlite 0.5). */
+/** The schema of docs/architecture.md, "Database". SQL accepted by PostgreSQL 15, 16 and 18 (PGlite 0.5). */
 export const migration: Migration = {
   version: 1,
   name: 'init',

@@ -2,8 +2,8 @@ import type { Migration } from './types.js';
 
 /**
  * `ratings` loses its two foreign keys and its movie_id index (docs/ingest.md, "Schema"): their per-row checks
- * made a bulk load 7–9× slower than COPY, and no query filters ratings by movie alone. Integrity is kept by
- * construction instead:
+ * made a bulk load several times slower than COPY (docs/benchmarks/ingest.md), and no query filters ratings by
+ * movie alone. Integrity is kept by construction instead:
  * - every writer of ratings checks, set-based and in its own transaction, that the users and movies it names
  *   exist, and takes the same FOR KEY SHARE row locks the foreign keys took (src/core/db/repositories/ratings.ts);
  * - the delete paths keep the old semantics in statement-level triggers, which cost nothing on insert:

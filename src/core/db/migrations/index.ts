@@ -1,9 +1,16 @@
 import { migration as m001 } from './001_init.js';
 import { migration as m011 } from './011_ratings_without_foreign_keys.js';
 import { migration as m031 } from './031_history_notify.js';
+import { migration as m041 } from './041_client_username_case.js';
+import { migration as m042 } from './042_rate_limit_hits.js';
+import { migration as m051 } from './051_trusted_clients.js';
+import { migration as m052 } from './052_client_quotas.js';
+import { migration as m053 } from './053_model_holdout.js';
+import { migration as m071 } from './071_platform_user_ids.js';
+import { migration as m072 } from './072_feedback.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
-export const migrations: readonly Migration[] = [m001, m011, m031].sort((a, b) => a.version - b.version);
+export const migrations: readonly Migration[] = [m001, m011, m031, m041, m042, m051, m052, m053, m071, m072].sort((a, b) => a.version - b.version);
 
 export type { Migration };

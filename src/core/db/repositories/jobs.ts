@@ -7,6 +7,9 @@ export type JobName = 'ingest' | 'train' | 'backup' | 'restore' | 'simulate';
  * export its age and outcome. The row is written before `fn` starts and completed after it ends, in
  * separate statements, so a crash leaves a visible 'running' row rather than nothing.
  */
+/** Errors whose run recordJob has recorded as failed (so that recordJobFailures does not record them twice). */
+const recorded = new WeakSet<object>();
+
 export async function recordJob<T>(db: Queryable, job: JobName, fn: () => Promise<T>, details: (result: T) => Record<string, unknown> = () => ({})): Promise<T> {
   const started = await db.query<{ id: number }>(`INSERT INTO job_runs (job) VALUES ($1) RETURNING id`, [job]);
   const id = started.rows[0].id;
@@ -18,6 +21,25 @@ export async function recordJob<T>(db: Queryable, job: JobName, fn: () => Promis
     await db
       .query(`UPDATE job_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [id, String(err?.message ?? err).slice(0, 2000)])
       .catch(() => {});
+    if (typeof err === 'object' && err !== null) recorded.add(err);
+    throw err;
+  }
+}
+
+/**
+ * Runs a job's whole command, of which `recordJob` covers the main part: a failure before the run is recorded (a
+ * source directory that does not exist, an output directory that cannot be created) is recorded as a failed run
+ * too, so that reco_job_runs_total counts every failure the database can hear of. When the database itself is
+ * unreachable nothing can be recorded: the command's exit code (the CronJob's failed Job) and the job's age say it.
+ */
+export async function recordJobFailures<T>(db: Queryable, job: JobName, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err: any) {
+    if (!(typeof err === 'object' && err !== null && recorded.has(err)))
+      await db
+        .query(`INSERT INTO job_runs (job, status, finished_at, error) VALUES ($1, 'failed', now(), $2)`, [job, String(err?.message ?? err).slice(0, 2000)])
+        .catch(() => {});
     throw err;
   }
 }

@@ -14,10 +14,12 @@ export interface ModelRow {
   active: boolean;
   activated_at: Date | null;
   note: string | null;
+  /** The data its holdout figures come from (migration 053): 'trusted', or null when measured on every rating. */
+  holdout: string | null;
 }
 
 const COLUMNS = `version, algorithm, params, metrics, data_counts, timings, artifact_sha256, length(artifact)::int AS artifact_bytes,
-  created_at, active, activated_at, note`;
+  created_at, active, activated_at, note, holdout`;
 
 export interface NewModel {
   version: string;
@@ -29,13 +31,14 @@ export interface NewModel {
   artifact: Uint8Array;
   artifactSha256: string;
   note?: string;
+  holdout?: string;
 }
 
 export async function insertModel(db: Queryable, m: NewModel): Promise<void> {
   await db.query(
-    `INSERT INTO models (version, algorithm, params, metrics, data_counts, timings, artifact, artifact_sha256, note)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [m.version, m.algorithm, JSON.stringify(m.params), JSON.stringify(m.metrics), JSON.stringify(m.dataCounts), JSON.stringify(m.timings), Buffer.from(m.artifact.buffer, m.artifact.byteOffset, m.artifact.byteLength), m.artifactSha256, m.note ?? null],
+    `INSERT INTO models (version, algorithm, params, metrics, data_counts, timings, artifact, artifact_sha256, note, holdout)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [m.version, m.algorithm, JSON.stringify(m.params), JSON.stringify(m.metrics), JSON.stringify(m.dataCounts), JSON.stringify(m.timings), Buffer.from(m.artifact.buffer, m.artifact.byteOffset, m.artifact.byteLength), m.artifactSha256, m.note ?? null, m.holdout ?? null],
   );
 }
 

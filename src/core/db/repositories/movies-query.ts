@@ -41,13 +41,15 @@ export async function searchMovies(db: Queryable, search: MovieSearch): Promise<
 export interface CatalogueEntry {
   title: string;
   genres: string[];
+  /** Release year parsed from the title, null when it has none. */
+  year: number | null;
 }
 
 /** The whole catalogue (id → title, genres), kept in memory by the server to answer without a query. */
 export async function loadCatalogueEntries(db: Queryable): Promise<Map<number, CatalogueEntry>> {
-  const r = await db.query<{ movie_id: number; title: string; genres: string[] }>('SELECT movie_id, title, genres FROM movies');
+  const r = await db.query<{ movie_id: number; title: string; genres: string[]; year: number | null }>('SELECT movie_id, title, genres, year FROM movies');
   const map = new Map<number, CatalogueEntry>();
-  for (const row of r.rows) map.set(row.movie_id, { title: row.title, genres: row.genres });
+  for (const row of r.rows) map.set(row.movie_id, { title: row.title, genres: row.genres, year: row.year });
   return map;
 }
 
@@ -55,11 +57,11 @@ export async function loadCatalogueEntries(db: Queryable): Promise<Map<number, C
 export async function findMovies(db: Queryable, ids: readonly number[]): Promise<Map<number, CatalogueEntry>> {
   const map = new Map<number, CatalogueEntry>();
   if (ids.length === 0) return map;
-  const r = await db.query<{ movie_id: number; title: string; genres: string[] }>(
-    'SELECT movie_id, title, genres FROM movies WHERE movie_id = ANY($1::int[])',
+  const r = await db.query<{ movie_id: number; title: string; genres: string[]; year: number | null }>(
+    'SELECT movie_id, title, genres, year FROM movies WHERE movie_id = ANY($1::int[])',
     [ids],
   );
-  for (const row of r.rows) map.set(row.movie_id, { title: row.title, genres: row.genres });
+  for (const row of r.rows) map.set(row.movie_id, { title: row.title, genres: row.genres, year: row.year });
   return map;
 }
 

@@ -3,12 +3,15 @@ import type { Queryable } from '../types.js';
 /** One rating as training reads it: users.id, movie id, rating, unix seconds. */
 export type RatingSink = (userId: number, movieId: number, rating: number, ratedAt: number) => void;
 
+/** Users of trusted clients (migration 051): whose ratings train models and the popularity fallback. */
+const TRUSTED_USERS = 'SELECT u.id FROM users u JOIN clients c ON c.id = u.client_id WHERE c.trusted';
+
 /**
- * Streams every rating out of the database with COPY (one round trip, no row objects) into `sink`. The COPY
- * output is plain numbers, so it is split by hand: csv-parse costs several times more per row here and has
- * no quoting to handle. Returns the number of ratings.
+ * Streams the training ratings — those of trusted clients' users — out of the database with COPY (one round
+ * trip, no row objects) into `sink`. The COPY output is plain numbers, so it is split by hand: csv-parse costs
+ * several times more per row here and has no quoting to handle. Returns the number of ratings.
  */
-export async function streamAllRatings(db: Queryable, sink: RatingSink): Promise<number> {
+export async function streamTrainingRatings(db: Queryable, sink: RatingSink): Promise<number> {
   const decoder = new TextDecoder();
   let rest = '';
   let n = 0;
@@ -21,7 +24,8 @@ export async function streamAllRatings(db: Queryable, sink: RatingSink): Promise
     n++;
   };
   for await (const chunk of db.copyTo(
-    'SELECT user_id, movie_id, rating, extract(epoch FROM rated_at)::bigint FROM ratings ORDER BY user_id, movie_id',
+    `SELECT user_id, movie_id, rating, extract(epoch FROM rated_at)::bigint FROM ratings
+      WHERE user_id IN (${TRUSTED_USERS}) ORDER BY user_id, movie_id`,
   )) {
     const text = rest + decoder.decode(chunk, { stream: true });
     let start = 0;
@@ -41,9 +45,19 @@ export async function movieGenres(db: Queryable): Promise<Map<number, string[]>>
   return new Map(r.rows.map((row) => [Number(row.movie_id), row.genres ?? []]));
 }
 
-/** Ratings per movie, for the popularity fallback (no need to read every rating). */
+/** Ratings left out of training: those of untrusted clients' users. */
+export async function untrustedRatingCount(db: Queryable): Promise<number> {
+  const r = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM ratings r JOIN users u ON u.id = r.user_id JOIN clients c ON c.id = u.client_id WHERE NOT c.trusted',
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/** Trusted ratings per movie, for the popularity fallback (no need to read every rating). */
 export async function ratingCountsByMovie(db: Queryable): Promise<{ movieIds: Int32Array; counts: Float32Array }> {
-  const r = await db.query<{ movie_id: number; n: number }>('SELECT movie_id, count(*)::int AS n FROM ratings GROUP BY movie_id ORDER BY movie_id');
+  const r = await db.query<{ movie_id: number; n: number }>(
+    `SELECT movie_id, count(*)::int AS n FROM ratings WHERE user_id IN (${TRUSTED_USERS}) GROUP BY movie_id ORDER BY movie_id`,
+  );
   return { movieIds: Int32Array.from(r.rows, (x) => Number(x.movie_id)), counts: Float32Array.from(r.rows, (x) => Number(x.n)) };
 }
 
@@ -51,11 +65,11 @@ export async function ratingCountsByMovie(db: Queryable): Promise<{ movieIds: In
 export async function clientUserHistory(
   db: Queryable,
   clientUsername: string,
-  externalId: number,
+  externalId: number | string,
 ): Promise<{ userId: number; movieIds: number[]; ratings: number[] } | undefined> {
   const u = await db.query<{ id: string }>(
-    'SELECT u.id FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1 AND u.external_id = $2',
-    [clientUsername, externalId],
+    'SELECT u.id FROM users u JOIN clients c ON c.id = u.client_id WHERE lower(c.username) = lower($1) AND u.external_id = $2',
+    [clientUsername, String(externalId)],
   );
   if (u.rows.length === 0) return undefined;
   const userId = Number(u.rows[0].id);
@@ -64,7 +78,7 @@ export async function clientUserHistory(
 }
 
 export async function clientExists(db: Queryable, username: string): Promise<boolean> {
-  const r = await db.query('SELECT 1 FROM clients WHERE username = $1', [username]);
+  const r = await db.query('SELECT 1 FROM clients WHERE lower(username) = lower($1)', [username]);
   return r.rows.length > 0;
 }
 

@@ -47,9 +47,9 @@ export async function createFileUsers(
   const made = await tx.query<{ id: number; external_id: number }>(
     `WITH made AS (
        INSERT INTO users (client_id, external_id, characteristic, rating_count)
-       SELECT $1::int, t.e, t.v::real[], t.n FROM unnest($2::bigint[], $3::text[], $4::int[]) AS t(e, v, n)
+       SELECT $1::int, t.e::text, t.v::real[], t.n FROM unnest($2::bigint[], $3::text[], $4::int[]) AS t(e, v, n)
        ON CONFLICT (client_id, external_id) DO NOTHING
-       RETURNING id, external_id
+       RETURNING id, external_id::bigint AS external_id
      ), listed AS (
        INSERT INTO ${TOUCHED} (user_id, external_id, created) SELECT id, external_id, true FROM made
      )
@@ -65,7 +65,7 @@ export async function createFileUsers(
   if (others.length > 0) {
     const found = await tx.query<{ id: number; external_id: number }>(
       `WITH found AS (
-         SELECT id, external_id FROM users WHERE client_id = $1 AND external_id = ANY($2::bigint[]) FOR KEY SHARE
+         SELECT id, external_id::bigint AS external_id FROM users WHERE client_id = $1 AND external_id = ANY($2::bigint[]::text[]) FOR KEY SHARE
        ), listed AS (
          INSERT INTO ${TOUCHED} (user_id, external_id, created) SELECT id, external_id, false FROM found
        )
@@ -86,9 +86,8 @@ export async function createFileUsers(
  * of its ratings, in one statement (the users the load created got theirs at creation).
  */
 export async function recomputeTouchedProfiles(tx: Queryable): Promise<number> {
-  // For the rest of this (ingest) transaction: the per-genre aggregate of a million ratings spilled to disk
-  // with the default 4 MB, and the planner's estimates over the CTEs made it JIT-compile for ~0.4 s (measured
-  // by EXPLAIN ANALYZE on 2M ratings: 4.3 → 3.7 s).
+  // For the rest of this (ingest) transaction: with the default work_mem the per-genre aggregate of a large
+  // load spills to disk, and the planner's estimates over the CTEs make it JIT-compile (docs/benchmarks/ingest.md).
   await tx.exec(`SET LOCAL work_mem = '64MB'; SET LOCAL jit = off`);
   const r = await tx.query(recomputeProfilesSql(`SELECT user_id FROM ${TOUCHED} WHERE NOT created`), [genreVocabulary()]);
   return r.rowCount;
@@ -98,16 +97,16 @@ export async function recomputeTouchedProfiles(tx: Queryable): Promise<number> {
 export function touchedProfilesCsv(tx: Queryable): AsyncIterable<Uint8Array> {
   // The column list comes from the GENRES constant, never from input.
   const columns = GENRES.map((_, i) => `u.characteristic[${i + 1}]`).join(', ');
-  return tx.copyTo(`SELECT u.external_id, u.rating_count, ${columns} FROM users u JOIN ${TOUCHED} t ON t.user_id = u.id ORDER BY u.external_id`);
+  return tx.copyTo(`SELECT t.external_id, u.rating_count, ${columns} FROM users u JOIN ${TOUCHED} t ON t.user_id = u.id ORDER BY t.external_id`);
 }
 
 export const PROFILE_CSV_HEADER = ['userId', 'rating_count', ...GENRES];
 
 /** One user's stored vector (for tests and the API). */
-export async function userProfile(db: Queryable, clientId: number, externalId: number): Promise<{ characteristic: number[] | null; rating_count: number } | undefined> {
+export async function userProfile(db: Queryable, clientId: number, externalId: number | string): Promise<{ characteristic: number[] | null; rating_count: number } | undefined> {
   const r = await db.query<{ characteristic: number[] | null; rating_count: number }>(
     'SELECT characteristic, rating_count FROM users WHERE client_id = $1 AND external_id = $2',
-    [clientId, externalId],
+    [clientId, String(externalId)],
   );
   return r.rows[0];
 }

@@ -3,7 +3,7 @@
  * G = L·Lᵀ, X = L⁻¹, G⁻¹ = Xᵀ·X. Hand-written because ml-matrix's general inverse (LU on arrays of arrays)
  * is far too slow for the 4–5k × 4–5k Gram matrix of EASE (bench/quality.ts measures both). Each stage works
  * on four rows (or columns) at once, so a row read from memory serves four dot products or axpys: the
- * plain one-row loops are bound by memory bandwidth on large matrices (measured about 3× slower).
+ * plain one-row loops are bound by memory bandwidth on large matrices (docs/benchmarks/quality.md).
  * Memory: the one n×n buffer plus four rows; the result replaces the input (both triangles filled).
  */
 export function invertSpdInPlace(a: Float64Array, n: number, onProgress?: (fraction: number) => void): void {

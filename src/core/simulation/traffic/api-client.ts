@@ -4,8 +4,8 @@ import { RecoError } from '../../errors.js';
 
 /**
  * The part of the reco API the traffic simulator speaks: real HTTP over node:http with a keep-alive agent.
- * Not fetch: on the 2-core test machine fetch topped out near 2,000–2,700 req/s at 32 in flight against a
- * trivial server, node:http near 15,000 (bench/simulate.ts), and the load generator must not be the limit.
+ * Not fetch: it sustains a fraction of node:http's request rate (docs/benchmarks/simulation.md), and the load
+ * generator must not be the limit.
  */
 export interface ApiResponse {
   status: number;
