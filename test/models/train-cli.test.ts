@@ -54,7 +54,7 @@ describe.each(ENGINES)('reco train and friends [%s]', (engine) => {
     const at = (header: string) => lines[0].indexOf(header);
     for (const l of lines.slice(1)) {
       expect(l.slice(at('version'))).toMatch(/^\S+ /);
-      expect(l.slice(at('algorithm'), at('nDCG@10'))).toMatch(/^(popular|segments|item-knn|ease|ease-session) +$/);
+      expect(l.slice(at('algorithm'), at('nDCG@10'))).toMatch(/^(popular|segments|item-knn|ease|ease-session|rp3beta) +$/);
       expect(l.slice(at('created'))).toMatch(/^\d{4}-\d\d-\d\dT/);
     }
     expect(lines.filter((l) => l.startsWith('*'))).toEqual([expect.stringContaining(forced.version)]);
