@@ -21,12 +21,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, execSync } from 'node:child_process';
 import { inverse, Matrix } from 'ml-matrix';
-import { loadDatasetDir, evaluate, evaluateAlgorithms, splitInteractions, TripletBuilder } from '../src/core/evaluation/index.js';
-import { ALGORITHMS, getAlgorithm, loadModel } from '../src/core/models/index.js';
+import { loadDatasetDir, evaluateAlgorithms, splitInteractions, TripletBuilder } from '../src/core/evaluation/index.js';
+import { evaluate, getAlgorithm } from '../src/core/training/algorithms.js';
+import { ALGORITHMS, loadModel } from '../src/core/models/index.js';
 import { invertSpdInPlace } from '../src/core/models/linalg/spd-inverse.js';
-import { selectBest } from '../src/core/models/auto.js';
-import { Rng } from '../src/core/simulation/prng.js';
-import type { Interactions } from '../src/core/models/types.js';
+import { selectBest } from '../src/core/training/auto.js';
+import { Rng } from '../src/core/data/random.js';
+import type { Interactions } from '../src/core/data/interactions.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const DATA = process.env.BENCH_DATA ?? [path.resolve(ROOT, '../shared/data/ml-latest-small'), '/work/shared/data/ml-latest-small', path.join(ROOT, 'data/initial_data')].find((d) => fs.existsSync(path.join(d, 'ratings.csv')))!;
@@ -51,8 +52,10 @@ function machine() {
   let cpu = os.cpus()[0]?.model ?? '?';
   try {
     cpu = execSync("lscpu | grep 'Model name'", { encoding: 'utf8' }).split(':')[1].trim();
-  } catch {}
-  let load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  } catch {
+    // no lscpu: the CPU stays unnamed
+  }
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
   return { nproc: os.availableParallelism(), cpu, node: process.version, load };
 }
 
@@ -119,7 +122,7 @@ async function main() {
     const { PGliteDatabase } = await import('../src/core/db/engines/pglite.js');
     const { migrate } = await import('../src/core/db/migrate.js');
     const { ingest } = await import('../src/core/pipeline/index.js');
-    const { trainModel } = await import('../src/core/models/train.js');
+    const { trainModel } = await import('../src/core/training/train.js');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-quality-'));
     const db = await PGliteDatabase.open(undefined, { command: 'bench:quality' });
     try {

@@ -26,7 +26,7 @@ import pg from 'pg';
 import { openDatabase } from '../src/core/db/open.js';
 import { createClient } from '../src/core/db/repositories/clients.js';
 import { ingest } from '../src/core/pipeline/index.js';
-import { trainModel } from '../src/core/models/train.js';
+import { trainModel } from '../src/core/training/train.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

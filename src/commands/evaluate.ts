@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
-import { evaluate, loadDatasetDir, LONG_TAIL_RANK, SPLITS, worldOracle, type EvaluationReport } from '../core/evaluation/index.js';
+import { loadDatasetDir, LONG_TAIL_RANK, SPLITS, worldOracle, type EvaluationReport } from '../core/evaluation/index.js';
+import { evaluate, ALGORITHM_NAMES } from '../core/training/algorithms.js';
 import { readWorldBeside } from '../core/simulation/shaped-data.js';
-import { ALGORITHM_NAMES } from '../core/models/index.js';
-import { loadTrainingSet } from '../core/models/train.js';
+import { loadTrainingSet } from '../core/training/train.js';
 import { RecoError } from '../core/errors.js';
 import { formatTable } from '../cli/table.js';
 

@@ -55,6 +55,7 @@ Exit codes: 0 the run completed (even with rejected rows, or with nothing to loa
           if (p.bytesTotal !== total) bar.setTotal(mb((total = p.bytesTotal)));
           bar.update(mb(p.bytesDone));
         },
+        beforeCommit: testPause(),
       }).finally(() => bar.stop()),
     ).catch(databaseFailure);
     if (flags['require-new'] && summary.filesLoaded === 0) {
@@ -100,4 +101,17 @@ function databaseFailure(err: unknown): never {
   if (!isDatabaseUnavailable(err)) throw err;
   const message = isRecoError(err) ? err.message : `the database connection failed: ${oneLine(err)}; nothing of the day being loaded was kept`;
   throw new RecoError(message, { exitCode: ExitCode.DATABASE, cause: err });
+}
+
+/**
+ * The fault tests' hook (test/pipeline/cli.test.ts, test/faults): with RECO_INGEST_TEST_PAUSE_MS set, each file's
+ * load says so on stderr and waits inside its transaction before the commit. Unset, the ingest gets no hook.
+ */
+function testPause(): (() => Promise<void>) | undefined {
+  const ms = Number(process.env.RECO_INGEST_TEST_PAUSE_MS ?? 0);
+  if (!(ms > 0)) return undefined;
+  return async () => {
+    process.stderr.write('reco-ingest-test: paused inside the load transaction\n');
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  };
 }

@@ -5,7 +5,7 @@ import { progressBar } from '../cli/progress.js';
 import { dataPaths } from '../core/config.js';
 import { countMovies } from '../core/db/repositories/movies-query.js';
 import { RecoError } from '../core/errors.js';
-import { serveFlags, serveOptions } from './serve.js';
+import { serveFlags, serveOptions } from '../cli/flags.js';
 
 export default class Quickstart extends RecoCommand {
   static override summary = 'Load the initial data, train a model and serve the API: each step skipped when already done';
@@ -52,7 +52,7 @@ Each step says whether it ran or was skipped. Then see docs/api.md for the curl 
         }
 
         // 2. Model
-        const { activeModelVersion } = await import('../core/models/registry.js');
+        const { activeModelVersion } = await import('../core/training/registry.js');
         const active = await activeModelVersion(db);
         let model: { skipped: boolean; version: string | null; algorithm?: string };
         if (active) {
@@ -60,7 +60,7 @@ Each step says whether it ran or was skipped. Then see docs/api.md for the curl 
           model = { skipped: true, version: active };
         } else {
           this.note('2/3 model: training (algorithm auto) …');
-          const { trainModel } = await import('../core/models/train.js');
+          const { trainModel } = await import('../core/training/train.js');
           const trained = await trainModel(db, { modelsDir: config.modelsDir, onProgress: (message) => this.note(`    ${message}`) });
           model = { skipped: false, version: trained.version, algorithm: trained.algorithm };
           const ndcg = trained.metrics.ndcg_at_10;

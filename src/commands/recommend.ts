@@ -16,7 +16,7 @@ export default class Recommend extends RecoCommand {
 
   async run() {
     const { flags } = await this.parse(Recommend);
-    const { buildFallbackModel, loadActiveModel } = await import('../core/models/registry.js');
+    const { buildFallbackModel, loadActiveModel } = await import('../core/training/registry.js');
     return this.withDb(async (db) => {
       if (!(await clientExists(db, flags.client))) throw new RecoError(`no client named ${flags.client}`, { hint: 'see reco clients list' });
       const history = await clientUserHistory(db, flags.client, flags.user);

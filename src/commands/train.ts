@@ -3,8 +3,8 @@ import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
 import { formatTable } from '../cli/table.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { ALGORITHM_NAMES, AUTO_CANDIDATES } from '../core/models/index.js';
-import { DEFAULT_TOLERANCE } from '../core/models/registry.js';
+import { ALGORITHM_NAMES, AUTO_CANDIDATES } from '../core/training/algorithms.js';
+import { DEFAULT_TOLERANCE } from '../core/training/registry.js';
 
 export default class Train extends RecoCommand {
   static override summary = "Train a model on the trusted clients' ratings in the database and register it";
@@ -22,7 +22,7 @@ export default class Train extends RecoCommand {
   };
 
   async run() {
-    const { trainModel } = await import('../core/models/train.js');
+    const { trainModel } = await import('../core/training/train.js');
     const { flags } = await this.parse(Train);
     const tolerance = Number(flags.tolerance);
     if (!Number.isFinite(tolerance) || tolerance < 0) this.error('--tolerance must be a number ≥ 0', { exit: ExitCode.BAD_INPUT });

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { isDatabaseUnavailable } from '../core/db/errors.js';
+import { PgError } from '../core/db/pg-errors.js';
 
 /** An error the API client caused: its status and message are sent as they are. */
 export class HttpError extends Error {
@@ -69,7 +70,7 @@ export function toHttpError(err: any, logger: Logger, req: { method?: string; or
   if (err?.type === 'entity.too.large') return new HttpError(413, `the body is larger than the limit of ${err.limit} bytes`);
   if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') return new HttpError(415, 'unsupported body encoding or charset');
   const url = req.originalUrl ?? req.url;
-  if (err?.code === '22021') {
+  if (err?.code === PgError.CHARACTER_NOT_IN_REPERTOIRE) {
     // Text the schemas should have refused (safeText): still the input, not the server, so still a 4xx.
     logger.warn({ err, method: req.method, url }, 'text the database cannot store reached it');
     return new HttpError(422, 'the request holds text the database cannot store (a NUL character or invalid UTF-8)');

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ReconnectingListener } from '../core/db/listener.js';
 import type { Database } from '../core/db/types.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
-import type { LoadedModel as RegistryModel } from '../core/models/registry.js';
+import type { LoadedModel as RegistryModel } from '../core/training/registry.js';
 
 /** What the server needs of a registry model: the registry's LoadedModel, less what only evaluation uses. */
 export type LoadedModel = Omit<RegistryModel, 'knownMovieIds'>;

@@ -11,6 +11,7 @@ import { RecommendationCache } from './recommendation-cache.js';
 import { recommendationIds } from './recommendation-ids.js';
 import { DEFAULT_RATING, type RecommendationRequest, type z } from './schemas.js';
 import { publicUserId, userKey } from './user-ids.js';
+import { PgError } from '../core/db/pg-errors.js';
 
 export interface RecommendInput {
   clientId: number;
@@ -249,7 +250,7 @@ async function store(ctx: AppContext, clientId: number, userId: string | undefin
     return saved;
   } catch (err: any) {
     // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
-    if (err?.code === '23503') throw new HttpError(422, 'a movie of the history is no longer in the catalogue: nothing was stored; retry');
+    if (err?.code === PgError.FOREIGN_KEY_VIOLATION) throw new HttpError(422, 'a movie of the history is no longer in the catalogue: nothing was stored; retry');
     if (err instanceof QuotaExceededError) {
       ctx.metrics.quotaRejectionsTotal.inc({ quota: err.what });
       throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', { 'Retry-After': String(err.retryAfterSeconds) });

@@ -1,4 +1,4 @@
-import { activeModelVersion, buildFallbackModel, loadActiveModel, MODEL_CHANNEL } from '../core/models/registry.js';
+import { activeModelVersion, buildFallbackModel, loadActiveModel, MODEL_CHANNEL } from '../core/training/registry.js';
 import type { ModelSource } from './model-holder.js';
 
 /** Models from the registry (src/core/models/registry.ts): the active version, else the popularity fallback. */

@@ -58,7 +58,7 @@ describe.each(ENGINES)('server stats [%s]', (engine) => {
 
   it('a failure inside a recorded run is counted once', async () => {
     // No ratings: training fails inside its recorded run.
-    const { trainModel } = await import('../../src/core/models/train.js');
+    const { trainModel } = await import('../../src/core/training/train.js');
     await expect(trainModel(t.db, { algorithm: 'popular', modelsDir: path.join(dir, 'models') })).rejects.toThrow(/no ratings/);
     const text = await scrape();
     expect(text).toContain('reco_job_runs_total{task="train",status="failed"} 1\n');

@@ -1,7 +1,7 @@
 import { migrate } from '../../src/core/db/migrate.js';
 import { migrations } from '../../src/core/db/migrations/index.js';
 import { createClient, ensureClient, findClient } from '../../src/core/db/repositories/clients.js';
-import { loadTrainingSet } from '../../src/core/models/train.js';
+import { loadTrainingSet } from '../../src/core/training/train.js';
 import { describeEachEngine } from '../helpers/engines.js';
 
 /** Migration 051 and the writers of clients: who is trusted (their ratings train the models). */

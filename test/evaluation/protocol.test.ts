@@ -1,6 +1,7 @@
-import { evaluate, rankingMetrics, splitInteractions } from '../../src/core/evaluation/index.js';
+import { rankingMetrics, splitInteractions } from '../../src/core/evaluation/index.js';
+import { evaluate } from '../../src/core/training/algorithms.js';
 import { trainCount } from '../../src/core/evaluation/split.js';
-import { buildInteractions } from '../../src/core/models/interactions.js';
+import { buildInteractions } from '../../src/core/data/interactions.js';
 import { popular } from '../../src/core/models/popular.js';
 import { evaluateAlgorithms } from '../../src/core/evaluation/protocol.js';
 import { syntheticRatings } from '../models/fixtures.js';

@@ -1,6 +1,6 @@
-import { evaluate } from '../../src/core/evaluation/index.js';
+import { evaluate, getAlgorithm } from '../../src/core/training/algorithms.js';
 import { inverse, Matrix } from 'ml-matrix';
-import { ALGORITHMS, getAlgorithm, loadModel } from '../../src/core/models/index.js';
+import { ALGORITHMS, loadModel } from '../../src/core/models/index.js';
 import type { Recommender } from '../../src/core/models/types.js';
 import { expectEaseClosedForm, historyOf, syntheticRatings } from './fixtures.js';
 

@@ -1,5 +1,5 @@
-import { getAlgorithm, AUTO_CANDIDATES } from '../../src/core/models/index.js';
-import { withoutIdenticalFits } from '../../src/core/models/auto.js';
+import { getAlgorithm, AUTO_CANDIDATES } from '../../src/core/training/algorithms.js';
+import { withoutIdenticalFits } from '../../src/core/training/auto.js';
 import { syntheticRatings } from './fixtures.js';
 
 /** auto's candidates: every algorithm, one left out only when its fit is provably another's. */

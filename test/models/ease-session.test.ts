@@ -1,9 +1,9 @@
 import { inverse, Matrix } from 'ml-matrix';
-import { evaluate } from '../../src/core/evaluation/index.js';
-import { buildInteractions } from '../../src/core/models/interactions.js';
-import { getAlgorithm, loadModel } from '../../src/core/models/index.js';
-import type { Interactions, Recommender } from '../../src/core/models/types.js';
-import { Rng } from '../../src/core/simulation/prng.js';
+import { evaluate, getAlgorithm } from '../../src/core/training/algorithms.js';
+import { buildInteractions, type Interactions } from '../../src/core/data/interactions.js';
+import { loadModel } from '../../src/core/models/index.js';
+import type { Recommender } from '../../src/core/models/types.js';
+import { Rng } from '../../src/core/data/random.js';
 import { expectEaseClosedForm, historyOf, syntheticRatings } from './fixtures.js';
 
 /**

@@ -1,7 +1,7 @@
-import { Rng } from '../../src/core/simulation/prng.js';
-import { buildInteractions } from '../../src/core/models/interactions.js';
+import { Rng } from '../../src/core/data/random.js';
+import { buildInteractions, type Interactions } from '../../src/core/data/interactions.js';
 import type { Matrix } from 'ml-matrix';
-import type { Catalogue, Interactions, Recommender } from '../../src/core/models/types.js';
+import type { Catalogue, Recommender } from '../../src/core/models/types.js';
 
 const GROUP_GENRES = [['Action', 'Sci-Fi'], ['Comedy', 'Romance'], ['Horror', 'Thriller'], ['Animation', 'Children']];
 

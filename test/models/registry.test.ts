@@ -10,9 +10,9 @@ import {
   loadActiveModel,
   MODEL_CHANNEL,
   registerModel,
-} from '../../src/core/models/registry.js';
-import { trainModel } from '../../src/core/models/train.js';
-import { getAlgorithm } from '../../src/core/models/index.js';
+} from '../../src/core/training/registry.js';
+import { trainModel } from '../../src/core/training/train.js';
+import { getAlgorithm } from '../../src/core/training/algorithms.js';
 import { historyOf, loadByCopy, syntheticRatings } from './fixtures.js';
 
 describe('decideActivation', () => {

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Matrix } from 'ml-matrix';
-import { evaluate, loadDatasetDir, worldOracle } from '../../src/core/evaluation/index.js';
-import { buildInteractions } from '../../src/core/models/interactions.js';
-import { getAlgorithm, loadModel } from '../../src/core/models/index.js';
+import { loadDatasetDir, worldOracle } from '../../src/core/evaluation/index.js';
+import { evaluate, getAlgorithm } from '../../src/core/training/algorithms.js';
+import { buildInteractions } from '../../src/core/data/interactions.js';
+import { loadModel } from '../../src/core/models/index.js';
 import { readWorldBeside, writeShapedData } from '../../src/core/simulation/shaped-data.js';
 import { tempDir } from '../helpers/engines.js';
 import { historyOf, syntheticRatings } from './fixtures.js';

@@ -1,6 +1,6 @@
 import { Matrix, inverse } from 'ml-matrix';
 import { invertSpdInPlace } from '../../src/core/models/linalg/spd-inverse.js';
-import { Rng } from '../../src/core/simulation/prng.js';
+import { Rng } from '../../src/core/data/random.js';
 
 /** A Gram matrix XᵀX + λI of a random binary X, like EASE's. */
 function gram(n: number, seed: number, lambda = 20): Float64Array {

@@ -1,5 +1,5 @@
 import { EaseRecommender } from '../../src/core/models/ease.js';
-import { buildInteractions } from '../../src/core/models/interactions.js';
+import { buildInteractions } from '../../src/core/data/interactions.js';
 import { ItemKnnRecommender } from '../../src/core/models/item-knn.js';
 import type { Recommender } from '../../src/core/models/types.js';
 import type { RecoServer } from '../../src/server/index.js';
@@ -18,8 +18,14 @@ function groupInteractions() {
   const m: number[] = [];
   for (let user = 1; user <= 30; user++) {
     const group = user <= 15 ? [1, 5, 9, 13] : [2, 6, 10, 14];
-    for (const movie of group) if (!(movie === 13 && user % 3 === 0)) (u.push(user), m.push(movie));
-    if (user <= 5) (u.push(user), m.push(17));
+    for (const movie of group) if (!(movie === 13 && user % 3 === 0)) {
+      u.push(user);
+      m.push(movie);
+    }
+    if (user <= 5) {
+      u.push(user);
+      m.push(17);
+    }
   }
   return buildInteractions({ userIds: Float64Array.from(u), movieIds: Int32Array.from(m), ratings: new Float32Array(u.length).fill(4) });
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { trainModel, type TrainResult } from '../../src/core/models/train.js';
+import { trainModel, type TrainResult } from '../../src/core/training/train.js';
 import type { RecoServer } from '../../src/server/index.js';
 import { describeEachEngine, tempDir } from '../helpers/engines.js';
 import { loadByCopy, syntheticRatings } from '../models/fixtures.js';

@@ -4,7 +4,7 @@ import { kmeans } from 'ml-kmeans';
 import { genreProfile } from '../../src/core/features/genres.js';
 import { parseDay } from '../../src/core/simulation/dates.js';
 import { simulateData, type SimulationSummary } from '../../src/core/simulation/data.js';
-import { Rng } from '../../src/core/simulation/prng.js';
+import { Rng } from '../../src/core/data/random.js';
 import { TASTE_GROUPS, World } from '../../src/core/simulation/world.js';
 import { tempDir } from '../helpers/engines.js';
 import { readRatings, shippedCatalogue, treeBytes, type ParsedRating } from './helpers.js';
@@ -140,8 +140,14 @@ describe('simulateData', () => {
       const i = index.get(r.movieId);
       if (i === undefined) continue;
       const a = world.affinity(world.groupCentres[world.user(r.userId).group], i);
-      if (a > 0.5) (loved += r.rating), lovedN++;
-      if (a < -0.3) (disliked += r.rating), dislikedN++;
+      if (a > 0.5) {
+        loved += r.rating;
+        lovedN++;
+      }
+      if (a < -0.3) {
+        disliked += r.rating;
+        dislikedN++;
+      }
     }
     expect(lovedN).toBeGreaterThan(100);
     expect(dislikedN).toBeGreaterThan(10);

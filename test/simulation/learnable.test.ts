@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { evaluateAlgorithms } from '../../src/core/evaluation/protocol.js';
 import { ease } from '../../src/core/models/ease.js';
-import { buildInteractions } from '../../src/core/models/interactions.js';
+import { buildInteractions } from '../../src/core/data/interactions.js';
 import { popular } from '../../src/core/models/popular.js';
 import { segments } from '../../src/core/models/segments.js';
 import type { Algorithm } from '../../src/core/models/types.js';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { evaluate, loadDatasetDir, worldOracle } from '../../src/core/evaluation/index.js';
+import { loadDatasetDir, worldOracle } from '../../src/core/evaluation/index.js';
+import { evaluate } from '../../src/core/training/algorithms.js';
 import { ingest } from '../../src/core/pipeline/index.js';
 import { readWorldBeside, SHAPES, writeShapedData } from '../../src/core/simulation/shaped-data.js';
 import { runCli } from '../helpers/cli.js';

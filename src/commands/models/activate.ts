@@ -10,7 +10,7 @@ export default class ModelsActivate extends RecoCommand {
   };
 
   async run() {
-    const { activateModel } = await import('../../core/models/registry.js');
+    const { activateModel } = await import('../../core/training/registry.js');
     const { args } = await this.parse(ModelsActivate);
     return this.withDb(async (db) => {
       const r = await activateModel(db, args.version);

@@ -11,7 +11,7 @@ export default class ModelsList extends RecoCommand {
   };
 
   async run() {
-    const { listModels } = await import('../../core/models/registry.js');
+    const { listModels } = await import('../../core/training/registry.js');
     const { flags } = await this.parse(ModelsList);
     return this.withDb(async (db) => {
       const rows = await listModels(db, flags.limit);

@@ -1,3 +1,4 @@
+import { PgError } from './pg-errors.js';
 /**
  * Which failures mean "the database is unreachable or dropped the connection" (the service is down, not the
  * request wrong): the server answers them with 503, the jobs exit with their database-failure code, and
@@ -14,13 +15,13 @@ const UNAVAILABLE_CODES = new Set([
   'ENETUNREACH',
   'ENOTFOUND',
   'EAI_AGAIN',
-  '57P01', // admin_shutdown (pg_terminate_backend, fast shutdown)
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now (starting up, recovery)
-  '08000',
-  '08001',
-  '08003',
-  '08006',
+  PgError.ADMIN_SHUTDOWN,
+  PgError.CRASH_SHUTDOWN,
+  PgError.CANNOT_CONNECT_NOW,
+  PgError.CONNECTION_EXCEPTION,
+  PgError.UNABLE_TO_CONNECT,
+  PgError.CONNECTION_DOES_NOT_EXIST,
+  PgError.CONNECTION_FAILURE,
 ]);
 
 /** node-postgres reports a lost connection in plain messages without a code. */

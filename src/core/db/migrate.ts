@@ -3,6 +3,7 @@ import { RecoError } from '../errors.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 import type { Database, Queryable } from './types.js';
 import { ExitCode } from '../exit-codes.js';
+import { Table } from './tables.js';
 
 /** Key of the advisory lock that serialises migrations across processes ("reco" in ASCII). */
 const MIGRATION_LOCK_KEY = 0x7265636f;
@@ -29,7 +30,7 @@ export function checksumOf(m: Migration): string {
   return createHash('sha256').update(m.sql).digest('hex');
 }
 
-const CREATE_LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (
+const CREATE_LEDGER = `CREATE TABLE IF NOT EXISTS ${Table.schemaMigrations} (
   version    integer PRIMARY KEY,
   name       text NOT NULL,
   checksum   text NOT NULL,
@@ -37,13 +38,13 @@ const CREATE_LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (
 )`;
 
 async function ledgerExists(q: Queryable): Promise<boolean> {
-  const r = await q.query<{ exists: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS exists`);
+  const r = await q.query<{ exists: boolean }>(`SELECT to_regclass('${Table.schemaMigrations}') IS NOT NULL AS exists`);
   return r.rows[0].exists;
 }
 
 async function readApplied(q: Queryable): Promise<AppliedMigration[]> {
   if (!(await ledgerExists(q))) return [];
-  const r = await q.query<AppliedMigration>('SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version');
+  const r = await q.query<AppliedMigration>(`SELECT version, name, checksum, applied_at FROM ${Table.schemaMigrations} ORDER BY version`);
   return r.rows;
 }
 
@@ -108,7 +109,7 @@ export async function migrate(db: Database, known: readonly Migration[] = allMig
       } catch (err: any) {
         throw new RecoError(`migration ${m.version} (${m.name}) failed and was rolled back: ${err?.message ?? err}`, { cause: err });
       }
-      await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, checksumOf(m)]);
+      await tx.query(`INSERT INTO ${Table.schemaMigrations} (version, name, checksum) VALUES ($1, $2, $3)`, [m.version, m.name, checksumOf(m)]);
       return true;
     });
     if (applied) appliedNow.push(m);

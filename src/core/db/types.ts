@@ -66,10 +66,6 @@ export function copyFromSql(table: string, columns: readonly string[], source: s
   return `COPY ${assertIdentifier(table)} (${cols}) FROM ${source} WITH (FORMAT ${format})`;
 }
 
-/** The header (signature, flags, extension length) and trailer (field count −1) of a binary COPY stream. */
-export const BINARY_COPY_HEADER = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
-export const BINARY_COPY_TRAILER = Buffer.from([0xff, 0xff]);
-
 export function beginSql(options: TransactionOptions = {}): string {
   const parts = ['BEGIN'];
   if (options.isolation) parts.push(`ISOLATION LEVEL ${isolationSql(options.isolation)}`);

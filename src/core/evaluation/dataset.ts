@@ -3,8 +3,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse';
 import { RecoError } from '../errors.js';
 import { parseGenres } from '../features/genres.js';
-import { buildInteractions } from '../models/interactions.js';
-import type { Catalogue, Interactions } from '../models/types.js';
+import { buildInteractions, type Interactions } from '../data/interactions.js';
+import type { Catalogue } from '../models/types.js';
 
 export interface Dataset {
   interactions: Interactions;

@@ -1,5 +1,5 @@
 import type { ShapedWorld } from '../simulation/shaped-world.js';
-import type { Interactions } from '../models/types.js';
+import type { Interactions } from '../data/interactions.js';
 import type { Ranker } from './protocol.js';
 
 /**

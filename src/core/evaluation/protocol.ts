@@ -1,4 +1,5 @@
-import type { Algorithm, Catalogue, History, Interactions, Recommender } from '../models/types.js';
+import type { Algorithm, Catalogue, History, Recommender } from '../models/types.js';
+import type { Interactions } from '../data/interactions.js';
 import { rankingMetrics } from './metrics.js';
 import { splitInteractions, type Split, type SplitKind } from './split.js';
 

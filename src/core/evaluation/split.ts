@@ -1,6 +1,6 @@
-import { Rng } from '../simulation/prng.js';
-import { filterEntries } from '../models/interactions.js';
-import type { Interactions } from '../models/types.js';
+import { Rng } from '../data/random.js';
+import { filterEntries } from '../data/interactions.js';
+import type { Interactions } from '../data/interactions.js';
 
 export type SplitKind = 'user' | 'item' | 'temporal';
 export const SPLITS: readonly SplitKind[] = ['user', 'item', 'temporal'];

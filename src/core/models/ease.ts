@@ -1,10 +1,11 @@
 import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
-import { indexOf, itemCounts } from './interactions.js';
+import { indexOf, itemCounts } from '../data/interactions.js';
 import { invertSpdInPlace } from './linalg/spd-inverse.js';
 import { accumulate, type NeighborLists, sparsifyRows, weightOf } from './neighbors.js';
 import { historyColumns, popularityPrior, topContributions, topN, topSimilar } from './ranking.js';
-import type { Algorithm, Contribution, History, Interactions, RecommendOptions, Recommendation, Recommender } from './types.js';
+import type { Algorithm, Contribution, History, RecommendOptions, Recommendation, Recommender } from './types.js';
+import type { Interactions } from '../data/interactions.js';
 
 export type EaseParams = {
   /** L2 regularisation λ added to the Gram diagonal (Steck 2019). */

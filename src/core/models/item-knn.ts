@@ -1,9 +1,10 @@
 import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
-import { indexOf, itemCounts, transpose } from './interactions.js';
+import { indexOf, itemCounts, transpose } from '../data/interactions.js';
 import { accumulate, sparsifyRows, weightOf, type NeighborLists } from './neighbors.js';
 import { historyColumns, popularityPrior, topContributions, topN, topSimilar } from './ranking.js';
-import type { Algorithm, Contribution, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+import type { Algorithm, Contribution, History, Recommendation, RecommendOptions, Recommender } from './types.js';
+import type { Interactions } from '../data/interactions.js';
 
 export type ItemKnnParams = {
   /** Neighbours kept per item (largest cosine first); 0 keeps every co-rated item. */

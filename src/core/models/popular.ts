@@ -1,7 +1,8 @@
 import { packArtifact, unpackArtifact } from './artifact.js';
-import { itemCounts } from './interactions.js';
+import { itemCounts } from '../data/interactions.js';
 import { topN } from './ranking.js';
-import type { Algorithm, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+import type { Algorithm, History, Recommendation, RecommendOptions, Recommender } from './types.js';
+import type { Interactions } from '../data/interactions.js';
 
 /** Most rated first: the baseline every other model must beat, and the server's fallback. */
 export class PopularRecommender implements Recommender {

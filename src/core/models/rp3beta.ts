@@ -1,9 +1,10 @@
 import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
-import { indexOf, itemCounts, transpose } from './interactions.js';
+import { indexOf, itemCounts, transpose } from '../data/interactions.js';
 import { accumulate, type NeighborLists } from './neighbors.js';
 import { historyColumns, popularityPrior, topN } from './ranking.js';
-import type { Algorithm, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+import type { Algorithm, History, Recommendation, RecommendOptions, Recommender } from './types.js';
+import type { Interactions } from '../data/interactions.js';
 
 export type Rp3betaParams = {
   /** Exponent on the walk's transition probabilities (1 = the plain random walk). */

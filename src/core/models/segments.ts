@@ -2,11 +2,12 @@ import { withDefaults } from './params.js';
 import { kmeans } from 'ml-kmeans';
 import KNN from 'ml-knn';
 import { GENRES, genreProfile } from '../features/genres.js';
-import { Rng } from '../simulation/prng.js';
+import { Rng } from '../data/random.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
-import { indexOf, itemCounts } from './interactions.js';
+import { indexOf, itemCounts } from '../data/interactions.js';
 import { popularityPrior, topN } from './ranking.js';
-import type { Algorithm, Catalogue, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+import type { Algorithm, Catalogue, History, Recommendation, RecommendOptions, Recommender } from './types.js';
+import type { Interactions } from '../data/interactions.js';
 
 export type SegmentsParams = {
   /** Number of k-means clusters. */

@@ -3,24 +3,7 @@
  * interaction matrix, recommend for any history — also one the model never saw, so a new user is served
  * without retraining — and serialise to bytes for the registry. Evaluation and the server use only this.
  */
-
-/** User × item interactions in CSR form. Rows are users, columns are item indices into `itemIds`. */
-export interface Interactions {
-  readonly nUsers: number;
-  readonly nItems: number;
-  /** itemIds[j] = MovieLens movieId of column j (sorted ascending). */
-  readonly itemIds: Int32Array;
-  /** userIds[u] = the database users.id (or dataset userId) of row u. */
-  readonly userIds: Float64Array;
-  /** Row pointers, length nUsers + 1. */
-  readonly indptr: Int32Array;
-  /** Column indices, sorted within each row, length nnz. */
-  readonly indices: Int32Array;
-  /** Ratings (0.5–5), aligned with `indices`. */
-  readonly ratings: Float32Array;
-  /** Unix seconds, aligned with `indices` (for temporal splits). */
-  readonly timestamps?: Float64Array;
-}
+import type { Interactions } from '../data/interactions.js';
 
 /** What the model may know about the catalogue besides interactions (used by content-aware models). */
 export interface Catalogue {

@@ -21,7 +21,7 @@ import { profilesPath, stagePaths } from './output-paths.js';
 import { processMovies, type FileStageResult } from './process-movies.js';
 import { processRatings, writeProcessedRatings } from './process-ratings.js';
 import type { RatingColumns } from './rating-columns.js';
-import { ratingTuples, stagedRatingTuples } from './copy-binary.js';
+import { ratingTuples, stagedRatingTuples } from '../db/copy-binary.js';
 import { EarlyUsers } from './early-users.js';
 import { distinctMovies, fileProfiles, type FileUserIndex } from './rating-load.js';
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
@@ -48,15 +48,6 @@ async function timed<T>(timings: StageTimings, stage: keyof StageTimings, fn: ()
   const t0 = performance.now();
   try {
     return await fn();
-  } finally {
-    timings[stage] += performance.now() - t0;
-  }
-}
-
-function timedSync<T>(timings: StageTimings, stage: keyof StageTimings, fn: () => T): T {
-  const t0 = performance.now();
-  try {
-    return fn();
   } finally {
     timings[stage] += performance.now() - t0;
   }
@@ -333,7 +324,7 @@ async function processAndLoad(
         }
         if (p.file.kind === 'movies') await loadMovies(tx, p.paths.processed, changes, t);
         else await loadRatings(tx, ctx.clientId, p.rows!, p.index!, p.order!, p.early!, p.writeProcessed!, profilesPath(options.dataDir, batch), changes, t);
-        await testPauseInsideTransaction();
+        await options.beforeCommit?.();
         const s = p.summary;
         s.durationMs = Math.round(performance.now() - p.started);
         await recordIngestedFile(tx, {
@@ -438,16 +429,4 @@ async function loadRatings(
     for await (const chunk of touchedProfilesCsv(tx)) await sink.write(Buffer.from(chunk).toString('utf8'));
     await sink.close();
   });
-}
-
-/**
- * Test hook for the kill -9 test: with RECO_INGEST_TEST_PAUSE_MS set, says so on stderr and waits inside
- * the load transaction, after the rows are written and before the commit. Unset (always, outside tests) it
- * costs nothing.
- */
-async function testPauseInsideTransaction(): Promise<void> {
-  const ms = Number(process.env.RECO_INGEST_TEST_PAUSE_MS ?? 0);
-  if (!(ms > 0)) return;
-  process.stderr.write('reco-ingest-test: paused inside the load transaction\n');
-  await new Promise((resolve) => setTimeout(resolve, ms));
 }

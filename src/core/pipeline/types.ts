@@ -17,6 +17,11 @@ export interface IngestOptions {
   onProgress?: (p: IngestProgress) => void;
   /** Clock for the "timestamp in the future" check, unix seconds (default: now). */
   now?: number;
+  /**
+   * Awaited inside each file's load transaction, after its rows are written and before the ledger row and the
+   * commit: where the fault tests kill the process or terminate its backend.
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 export interface IngestProgress {

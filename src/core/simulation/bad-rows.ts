@@ -1,6 +1,6 @@
 import { EARLIEST_TIMESTAMP, REJECT_REASONS, type RejectReason } from '../pipeline/reasons.js';
 import { DAY_SECONDS } from './dates.js';
-import type { Rng } from './prng.js';
+import type { Rng } from '../data/random.js';
 
 /**
  * Rows that `reco ingest` must reject, each for exactly one reason. They are extra rows (no good row is

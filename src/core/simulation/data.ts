@@ -7,7 +7,7 @@ import { badIdSpace, badMovieRows, badRatingRows, mixIn, type BadRowCounts, type
 import type { SimMovie } from './catalogue.js';
 import { DAY_SECONDS, DEFAULT_START, formatDay, parseDay } from './dates.js';
 import { simulateDay, type RatedState } from './day.js';
-import { Rng } from './prng.js';
+import { Rng } from '../data/random.js';
 import { dayDir, writeDayAtomically } from './write-day.js';
 import { MAX_NEW_USERS_PER_DAY, World } from './world.js';
 

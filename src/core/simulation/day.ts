@@ -1,7 +1,7 @@
 import type { SimMovie } from './catalogue.js';
 import { DAY_SECONDS } from './dates.js';
 import { HOURLY_ACTIVITY } from './diurnal.js';
-import { Rng } from './prng.js';
+import { Rng } from '../data/random.js';
 import {
   MAX_NEW_USERS_PER_DAY,
   NEW_USER_BASE,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RecoError } from '../errors.js';
-import { Rng } from './prng.js';
+import { Rng } from '../data/random.js';
 import { ShapedWorld, type WorldParams, type WorldShape } from './shaped-world.js';
 
 /** MovieLens shapes (ratings, movies, users) `--shape` accepts. */

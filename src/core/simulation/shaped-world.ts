@@ -1,5 +1,5 @@
 import { GENRES } from '../features/genres.js';
-import { Rng, sampleCumulative } from './prng.js';
+import { Rng, sampleCumulative } from '../data/random.js';
 
 /**
  * A world of a given shape (ratings, movies, users) for `reco simulate data --shape`: movies grouped into taste

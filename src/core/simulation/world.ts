@@ -1,7 +1,7 @@
 import { GENRES, genreIndex } from '../features/genres.js';
 import type { SimMovie } from './catalogue.js';
 import { HOURLY_ACTIVITY } from './diurnal.js';
-import { Rng, sampleCumulative } from './prng.js';
+import { Rng, sampleCumulative } from '../data/random.js';
 
 /**
  * The simulated world: taste groups over genres, a long-tail popularity over the catalogue, and users whose

@@ -7,6 +7,7 @@ import { HttpError, parseInput } from '../http-errors.js';
 import { recommendationIds } from '../recommendation-ids.js';
 import { DEFAULT_RATING, FEEDBACK_TYPES, FeedbackEvent, FeedbackRequest } from '../schemas.js';
 import { userKey } from '../user-ids.js';
+import { PgError } from '../../core/db/pg-errors.js';
 
 /**
  * POST /feedback: each event is validated on its own; the valid ones are stored in one transaction before the
@@ -67,7 +68,7 @@ export function feedbackRouter(ctx: AppContext, auth: RequestHandler): Router {
         if (out.createdUsers > 0) ctx.metrics.usersCreatedTotal.inc(out.createdUsers);
       } catch (err: any) {
         // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
-        if (err?.code === '23503') throw new HttpError(422, 'a movie of the events is no longer in the catalogue: nothing was stored; retry');
+        if (err?.code === PgError.FOREIGN_KEY_VIOLATION) throw new HttpError(422, 'a movie of the events is no longer in the catalogue: nothing was stored; retry');
         if (err instanceof QuotaExceededError) {
           ctx.metrics.quotaRejectionsTotal.inc({ quota: err.what });
           throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', { 'Retry-After': String(err.retryAfterSeconds) });

@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { RecoError } from '../../errors.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../copy-binary.js';
 import {
-  BINARY_COPY_HEADER,
-  BINARY_COPY_TRAILER,
   copyFromSql,
   type Database,
   type Queryable,

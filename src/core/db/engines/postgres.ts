@@ -3,10 +3,9 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { RecoError } from '../../errors.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../copy-binary.js';
 import {
   beginSql,
-  BINARY_COPY_HEADER,
-  BINARY_COPY_TRAILER,
   copyFromSql,
   type Database,
   type Queryable,
@@ -15,6 +14,7 @@ import {
   type TransactionOptions,
 } from '../types.js';
 import { ExitCode } from '../../exit-codes.js';
+import { PgError } from '../pg-errors.js';
 
 // The same JS types from both engines: int8 (counts, bigserial ids) as numbers, not strings.
 const INT8 = 20;
@@ -59,11 +59,11 @@ export function describeConnectionError(err: any, url: string): RecoError {
     case 'ETIMEDOUT':
       message = `cannot connect to PostgreSQL at ${where}: timed out`;
       break;
-    case '28P01':
-    case '28000':
+    case PgError.INVALID_PASSWORD:
+    case PgError.INVALID_AUTHORIZATION:
       message = `PostgreSQL at ${where} refused the login: ${err.message}`;
       break;
-    case '3D000':
+    case PgError.INVALID_CATALOG_NAME:
       message = `PostgreSQL at ${where}: ${err.message}`;
       break;
     default:

@@ -1,4 +1,5 @@
 import { assertIdentifier, type Queryable, type Row } from '../types.js';
+import { Table } from '../tables.js';
 
 /**
  * The SQL of backup and restore. Tables are discovered from the catalog at run time (other areas add tables in
@@ -7,9 +8,9 @@ import { assertIdentifier, type Queryable, type Row } from '../types.js';
  */
 
 /** The migration ledger is the schema version, restored by migrating, never copied. */
-export const LEDGER_TABLE = 'schema_migrations';
+export const LEDGER_TABLE = Table.schemaMigrations;
 /** The job log: the target's own rows are kept on restore (see docs/backup.md). */
-export const JOB_TABLE = 'job_runs';
+export const JOB_TABLE = Table.jobRuns;
 
 export interface TableColumn {
   name: string;
@@ -37,8 +38,8 @@ export async function useCanonicalOutput(tx: Queryable): Promise<void> {
 
 /** References kept by the writers instead of a foreign key (migration 011): ordered as if they were one. */
 const WRITER_KEPT_REFERENCES = [
-  { child: 'ratings', parent: 'users' },
-  { child: 'ratings', parent: 'movies' },
+  { child: Table.ratings, parent: Table.users },
+  { child: Table.ratings, parent: Table.movies },
 ];
 
 /** Every base table of the current schema but the ledger, parents before children (foreign-key order). */
@@ -141,7 +142,7 @@ export async function truncateTables(q: Queryable, tables: readonly string[]): P
 export async function appliedMigrations(q: Queryable): Promise<{ version: number; name: string; checksum: string }[]> {
   const exists = await q.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [LEDGER_TABLE]);
   if (!exists.rows[0].ok) return [];
-  const r = await q.query<{ version: number; name: string; checksum: string }>(`SELECT version, name, checksum FROM schema_migrations ORDER BY version`);
+  const r = await q.query<{ version: number; name: string; checksum: string }>(`SELECT version, name, checksum FROM ${LEDGER_TABLE} ORDER BY version`);
   return r.rows;
 }
 

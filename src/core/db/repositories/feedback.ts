@@ -3,6 +3,7 @@ import { genreProfile } from '../../features/genres.js';
 import type { Database, Queryable } from '../types.js';
 import { chargeQuota } from './quotas.js';
 import { lockRatedMovies } from './ratings.js';
+import { PgError } from '../pg-errors.js';
 
 /**
  * POST /feedback's writes (migration 072): events stored once by their identity (user, movie, type, time), and
@@ -43,7 +44,7 @@ export const LIKED_RATING = 4;
 const POSITIVE = new Set<FeedbackType>(['rating', 'view', 'like']);
 
 /** SQLSTATEs worth one more try of the whole batch: deadlock, serialization failure. */
-const RETRYABLE = new Set(['40P01', '40001']);
+const RETRYABLE = new Set<unknown>([PgError.DEADLOCK_DETECTED, PgError.SERIALIZATION_FAILURE]);
 
 /**
  * With `quota`, the users created and the ratings, views and likes stored count against the client's hourly quota,

@@ -1,4 +1,6 @@
 import type { Queryable } from '../types.js';
+import { PgError } from '../pg-errors.js';
+import { Table } from '../tables.js';
 
 /**
  * The rating writes. `ratings` has no foreign keys (migration 011): every writer checks, set-based and in its
@@ -9,11 +11,8 @@ import type { Queryable } from '../types.js';
  * existed before go through a staging table and a set-based upsert (re-delivery).
  */
 
-/** SQLSTATE of the error a writer raises when a rating would name a missing user or movie (as a foreign key did). */
-export const FOREIGN_KEY_VIOLATION = '23503';
-
 function integrityError(message: string): Error {
-  return Object.assign(new Error(message), { code: FOREIGN_KEY_VIOLATION });
+  return Object.assign(new Error(message), { code: PgError.FOREIGN_KEY_VIOLATION });
 }
 
 /**
@@ -42,7 +41,7 @@ export const RATING_COLUMNS = ['user_id', 'movie_id', 'rating', 'rated_at'] as c
  * (lockRatedMovies, createFileUsers).
  */
 export function copyIntoRatings(tx: Queryable, tuples: AsyncIterable<Uint8Array>): Promise<number> {
-  return tx.copyFromBinary('ratings', RATING_COLUMNS, tuples);
+  return tx.copyFromBinary(Table.ratings, RATING_COLUMNS, tuples);
 }
 
 /**
@@ -58,7 +57,7 @@ export async function tryCopyIntoRatings(tx: Queryable, tuples: AsyncIterable<Ui
     await tx.exec('RELEASE SAVEPOINT ingest_direct_copy');
     return n;
   } catch (err: any) {
-    if (err?.code !== '23505') throw err;
+    if (err?.code !== PgError.UNIQUE_VIOLATION) throw err;
     await tx.exec('ROLLBACK TO SAVEPOINT ingest_direct_copy');
     return undefined;
   }
@@ -114,7 +113,7 @@ export async function upsertRatingsFromStage(tx: Queryable): Promise<{ inserted:
       await tx.exec('RELEASE SAVEPOINT ingest_plain_insert');
       return { inserted: plain.rowCount, updated: 0 };
     } catch (err: any) {
-      if (err?.code !== '23505') throw err;
+      if (err?.code !== PgError.UNIQUE_VIOLATION) throw err;
       await tx.exec('ROLLBACK TO SAVEPOINT ingest_plain_insert');
     }
   }

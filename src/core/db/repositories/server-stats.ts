@@ -1,5 +1,6 @@
 import { assertIdentifier, type Queryable } from '../types.js';
 import { jobSummaries, type JobSummary } from './jobs.js';
+import { Table } from '../tables.js';
 
 /** What the server exports as gauges from the database: the ingest ledger, job runs and catalogue size. */
 export interface ServerStats {
@@ -23,7 +24,7 @@ export const EXACT_COUNT_MAX_PAGES = 1000;
  * exactly. A large table never analyzed (the embedded engine has no autovacuum) is analyzed once: ANALYZE reads a
  * fixed-size sample (30,000 rows), whatever the table's size.
  */
-export async function rowCount(db: Queryable, table: 'users' | 'ratings'): Promise<number> {
+export async function rowCount(db: Queryable, table: typeof Table.users | typeof Table.ratings): Promise<number> {
   const read = () =>
     db.query<{ reltuples: number; relpages: number; pages: number }>(
       `SELECT reltuples::float8 AS reltuples, relpages::float8 AS relpages,
@@ -54,7 +55,7 @@ export async function serverStats(db: Queryable): Promise<ServerStats> {
   );
   // The catalogue is small (tens of thousands of movies): counted; users and ratings grow with the data: estimated.
   const movies = await db.query<{ n: number }>(`SELECT count(*)::float8 AS n FROM movies`);
-  const created = await db.query<{ at: Date | null }>(`SELECT min(applied_at) AS at FROM schema_migrations`);
+  const created = await db.query<{ at: Date | null }>(`SELECT min(applied_at) AS at FROM ${Table.schemaMigrations}`);
   const ingestRuns = { running: 0, succeeded: 0, failed: 0 };
   for (const r of runs.rows) if (r.status in ingestRuns) ingestRuns[r.status as keyof typeof ingestRuns] = r.n;
   const l = last.rows[0];
@@ -70,7 +71,7 @@ export async function serverStats(db: Queryable): Promise<ServerStats> {
     ingestRuns,
     ingestRows: { accepted: rows.rows[0].accepted ?? 0, rejected: rows.rows[0].rejected ?? 0 },
     jobs: (await jobSummaries(db)).map((j) => ({ ...j, succeeded: Number(j.succeeded), failed: Number(j.failed), running: Number(j.running) })),
-    catalogue: { movies: Number(movies.rows[0].n), users: await rowCount(db, 'users'), ratings: await rowCount(db, 'ratings') },
+    catalogue: { movies: Number(movies.rows[0].n), users: await rowCount(db, Table.users), ratings: await rowCount(db, Table.ratings) },
     databaseCreatedAt: created.rows[0].at ? new Date(created.rows[0].at) : null,
   };
 }

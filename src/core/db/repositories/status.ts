@@ -1,7 +1,8 @@
 import type { Queryable } from '../types.js';
+import { Table } from '../tables.js';
 
 /** Tables whose sizes `reco db status` reports. */
-export const REPORTED_TABLES = ['clients', 'movies', 'users', 'ratings', 'ingest_runs', 'ingest_files', 'models', 'job_runs'] as const;
+export const REPORTED_TABLES = [Table.clients, Table.movies, Table.users, Table.ratings, Table.ingestRuns, Table.ingestFiles, Table.models, Table.jobRuns] as const;
 
 export async function rowCounts(db: Queryable): Promise<Record<string, number | null>> {
   const counts: Record<string, number | null> = {};

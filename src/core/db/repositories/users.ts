@@ -1,6 +1,7 @@
 import { genreVocabulary, recomputeProfilesSql } from '../../features/genre-profile-sql.js';
 import { GENRES } from '../../features/genres.js';
 import type { Queryable } from '../types.js';
+import { PgError } from '../pg-errors.js';
 
 /**
  * The users of one client, as `reco ingest` writes them: the users of a ratings file (external id = the
@@ -73,7 +74,7 @@ export async function createFileUsers(
       [clientId, others],
     );
     if (found.rows.length !== others.length) {
-      throw Object.assign(new Error(`${others.length - found.rows.length} users of the file were deleted while it was loading; nothing was stored`), { code: '23503' });
+      throw Object.assign(new Error(`${others.length - found.rows.length} users of the file were deleted while it was loading; nothing was stored`), { code: PgError.FOREIGN_KEY_VIOLATION });
     }
     for (const row of found.rows) ids[index.get(Number(row.external_id))!] = Number(row.id);
   }

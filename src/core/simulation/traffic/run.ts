@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RecoError, oneLine } from '../../errors.js';
 import { activityAt } from '../diurnal.js';
-import { Rng } from '../prng.js';
+import { Rng } from '../../data/random.js';
 import { ApiClient } from './api-client.js';
 import { TrafficStats, type LatencySummary } from './stats.js';
 import { checkTarget } from './target.js';

@@ -9,9 +9,10 @@ import { TripletBuilder } from '../evaluation/dataset.js';
 import { metricsRecord, type EvaluationRow } from '../evaluation/protocol.js';
 import type { SplitKind } from '../evaluation/split.js';
 import { selectBest } from './auto.js';
-import { AUTO_CANDIDATES, getAlgorithm } from './index.js';
+import { AUTO_CANDIDATES, getAlgorithm } from './algorithms.js';
 import { TRUSTED_HOLDOUT, registerModel, type ActivationDecision } from './registry.js';
-import type { Catalogue, Interactions } from './types.js';
+import type { Catalogue } from '../models/types.js';
+import type { Interactions } from '../data/interactions.js';
 
 export interface TrainOptions {
   /** An algorithm name or 'auto' (default): every algorithm on the holdout, the best by nDCG@10. */

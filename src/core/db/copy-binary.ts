@@ -1,10 +1,24 @@
-import type { RatingColumns } from './rating-columns.js';
-
 /**
- * Rows as tuples of PostgreSQL's binary COPY format (the engine adds header and trailer): the server copies
- * the values instead of parsing text (faster than CSV: docs/benchmarks/ingest.md), and Node
- * writes fixed-size numbers instead of digits. Chunks of 256 KB hold whole tuples only.
+ * PostgreSQL's binary COPY format: the stream's header and trailer (the engines add them around any tuples) and
+ * the rating rows as its tuples. The server copies the values instead of parsing text (faster than CSV:
+ * docs/benchmarks/ingest.md), and Node writes fixed-size numbers instead of digits. Chunks of 256 KB hold whole
+ * tuples only.
  */
+
+/** The header (signature, flags, extension length) and trailer (field count −1) of a binary COPY stream. */
+export const BINARY_COPY_HEADER = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+export const BINARY_COPY_TRAILER = Buffer.from([0xff, 0xff]);
+
+/** The columns of accepted rating rows the tuples are written from (the ingest's RatingColumns). */
+export interface RatingRows {
+  readonly length: number;
+  readonly user: Float64Array;
+  readonly movie: Int32Array;
+  /** rating × 2 (1…10) */
+  readonly halfSteps: Uint8Array;
+  /** unix seconds */
+  readonly timestamp: Float64Array;
+}
 
 const CHUNK = 1 << 18;
 /** Microseconds between the unix epoch and PostgreSQL's (2000-01-01 00:00 UTC). */
@@ -63,7 +77,7 @@ const RATING_TUPLE = 2 + 12 + 8 + 8 + 12;
  * movie_id, rating, rated_at).
  */
 export async function* ratingTuples(
-  rows: RatingColumns,
+  rows: RatingRows,
   rowUser: Int32Array,
   userIds: Float64Array,
   order: Int32Array,
@@ -88,7 +102,7 @@ export async function* ratingTuples(
 const STAGE_TUPLE = 2 + 12 + 8 + 8 + 12;
 
 /** The rows of the users with `pick[user] === want`, as binary tuples for the staging table (user_ext, movie_id, rating, ts). */
-export async function* stagedRatingTuples(rows: RatingColumns, rowUser: Int32Array, pick: Uint8Array, want: number): AsyncGenerator<Uint8Array> {
+export async function* stagedRatingTuples(rows: RatingRows, rowUser: Int32Array, pick: Uint8Array, want: number): AsyncGenerator<Uint8Array> {
   const out = new TupleChunks();
   for (let i = 0; i < rows.length; i++) {
     if (pick[rowUser[i]] !== want) continue;

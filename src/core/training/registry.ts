@@ -14,9 +14,9 @@ import {
 } from '../db/repositories/models.js';
 import { ratingCountsByMovie } from '../db/repositories/training-data.js';
 import type { Database, Queryable } from '../db/types.js';
-import { knownMovieIds, loadModel } from './index.js';
-import { PopularRecommender } from './popular.js';
-import type { Recommender } from './types.js';
+import { knownMovieIds, loadModel } from '../models/index.js';
+import { PopularRecommender } from '../models/popular.js';
+import type { Recommender } from '../models/types.js';
 
 /** NOTIFY channel of activations: the payload is the version. */
 export const MODEL_CHANNEL = 'reco_model_activated';

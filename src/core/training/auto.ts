@@ -1,7 +1,8 @@
 import { evaluateAlgorithms, type EvaluationReport, type EvaluationRow } from '../evaluation/protocol.js';
 import type { SplitKind } from '../evaluation/split.js';
-import { withDefaults } from './params.js';
-import type { Algorithm, Catalogue, History, Interactions, Recommendation, RecommendOptions, Recommender } from './types.js';
+import { withDefaults } from '../models/params.js';
+import type { Algorithm, Catalogue, History, Recommendation, RecommendOptions, Recommender } from '../models/types.js';
+import type { Interactions } from '../data/interactions.js';
 
 export type AutoParams = {
   candidates: string;

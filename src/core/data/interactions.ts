@@ -1,4 +1,22 @@
-import type { Interactions } from './types.js';
+/** The rating data every model and the evaluation work on, with the helpers that build and reshape it. */
+
+/** User × item interactions in CSR form. Rows are users, columns are item indices into `itemIds`. */
+export interface Interactions {
+  readonly nUsers: number;
+  readonly nItems: number;
+  /** itemIds[j] = MovieLens movieId of column j (sorted ascending). */
+  readonly itemIds: Int32Array;
+  /** userIds[u] = the database users.id (or dataset userId) of row u. */
+  readonly userIds: Float64Array;
+  /** Row pointers, length nUsers + 1. */
+  readonly indptr: Int32Array;
+  /** Column indices, sorted within each row, length nnz. */
+  readonly indices: Int32Array;
+  /** Ratings (0.5–5), aligned with `indices`. */
+  readonly ratings: Float32Array;
+  /** Unix seconds, aligned with `indices` (for temporal splits). */
+  readonly timestamps?: Float64Array;
+}
 
 /** Rating triplets as parallel typed arrays (the shape in which the database and CSV loaders produce them). */
 export interface Triplets {

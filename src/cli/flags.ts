@@ -1,0 +1,40 @@
+import { Flags } from '@oclif/core';
+
+/** The flags of the HTTP server, shared by `reco serve` and `reco quickstart`. */
+export const serveFlags = {
+  port: Flags.integer({ description: 'TCP port (0 picks a free one)', default: 8000, min: 0, max: 65535, env: 'PORT' }),
+  'metrics-port': Flags.integer({
+    description: 'TCP port of GET /metrics (Prometheus), apart from the API so that clients cannot read it (0 picks a free one)',
+    default: 9464,
+    min: 0,
+    max: 65535,
+    env: 'RECO_METRICS_PORT',
+  }),
+  host: Flags.string({ description: 'address to listen on (0.0.0.0 for all interfaces, e.g. in a container)', default: '127.0.0.1' }),
+  'trust-proxy': Flags.integer({
+    description: 'number of proxies in front (an ingress: 1) whose X-Forwarded-For is trusted, so rate limits apply per real client',
+    default: 0,
+    min: 0,
+    env: 'RECO_TRUST_PROXY',
+  }),
+  'cache-size': Flags.integer({
+    description: 'recommendation lists kept for repeated requests (same model, same user history, same n); 0 turns this cache and the history cache off',
+    default: 10_000,
+    min: 0,
+  }),
+  'fast-path': Flags.boolean({
+    description: 'answer plain POST /recommendations before Express routing (same modules, same answers); --no-fast-path serves it through Express only',
+    default: true,
+    allowNo: true,
+  }),
+  'model-poll': Flags.integer({
+    description: 'seconds between checks of the registry for a newly activated model (besides LISTEN/NOTIFY); 0 turns polling off',
+    default: 30,
+    min: 0,
+  }),
+};
+
+/** The serve flags as options of serveUntilSignal (shared by `reco serve` and `reco quickstart`). */
+export function serveOptions(flags: { port: number; 'metrics-port': number; host: string; 'trust-proxy': number; 'cache-size': number; 'fast-path': boolean; 'model-poll': number }) {
+  return { port: flags.port, metricsPort: flags['metrics-port'], host: flags.host, modelPollSeconds: flags['model-poll'], trustProxy: flags['trust-proxy'], cacheSize: flags['cache-size'], fastPath: flags['fast-path'] };
+}
