@@ -27,6 +27,8 @@ const CLIENT_CHECK_TTL_MS = 10_000;
 const VERIFIED_TOKENS = 10_000;
 
 type Done = (err?: unknown) => void;
+/** What passport-jwt calls back on a strategy it drives (success, fail, error). */
+type StrategyCallback = (...args: never[]) => void;
 
 /** The Authorization header a connection sent last, once its token verified (see TokenAuthenticator.remembered). */
 const LAST_TOKEN = Symbol('reco.lastToken');
@@ -110,7 +112,7 @@ export class TokenAuthenticator {
   authenticate(req: IncomingMessage, done: Done): void {
     const known = this.remembered(req);
     if (known) return this.settle(req, null, known, undefined, done);
-    const s = Object.create(this.strategy) as JwtStrategy & { success: Function; fail: Function; error: Function };
+    const s = Object.create(this.strategy) as JwtStrategy & { success: StrategyCallback; fail: StrategyCallback; error: StrategyCallback };
     s.success = (user: AuthenticatedClient, info: unknown) => this.settle(req, null, user, info, done);
     s.fail = (challenge: unknown) => this.settle(req, null, false, typeof challenge === 'number' ? undefined : challenge, done);
     s.error = (err: unknown) => this.settle(req, err, false, undefined, done);

@@ -12,7 +12,7 @@ function importedPackages(): Set<string> {
   const files = ['src', 'bin'].flatMap((d) => (fs.readdirSync(path.join(ROOT, d), { recursive: true }) as string[]).filter((f) => /\.(ts|js)$/.test(f)).map((f) => path.join(ROOT, d, f)));
   const names = new Set<string>();
   for (const f of files) {
-    for (const m of fs.readFileSync(f, 'utf8').matchAll(/(?:from\s+|import\(\s*)'([^'.\/][^']*)'/g)) {
+    for (const m of fs.readFileSync(f, 'utf8').matchAll(/(?:from\s+|import\(\s*)'([^'./][^']*)'/g)) {
       if (m[1].startsWith('node:')) continue;
       const parts = m[1].split('/');
       names.add(m[1].startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]);

@@ -108,7 +108,6 @@ function promtool(args: string[]) {
 }
 
 if (!hasCommand('promtool')) {
-  // eslint-disable-next-line no-console
   console.warn('promtool is not installed (Debian: apt-get install prometheus): the alert rule tests are skipped');
 }
 
