@@ -18,6 +18,8 @@ export default tseslint.config(
       'no-control-regex': 'off',
       // A leading underscore marks a parameter or binding kept on purpose (Express error handlers, rest omission).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // Best-effort steps (an optional probe, a cleanup) end in an empty catch on purpose.
+      'no-empty': ['error', { allowEmptyCatch: true }],
       '@typescript-eslint/no-unused-expressions': ['error', { allowShortCircuit: true, allowTernary: true }],
       // Node's event handlers receive the request as `this`.
       '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['req'] }],

@@ -140,7 +140,7 @@ function runIngest(from: string, env: Record<string, string | undefined>, builtC
       if (code !== 0) return reject(new Error(`reco ingest exited ${code}: ${stderr}`));
       const summary = JSON.parse(stdout);
       const rss = /bench-peak-rss-bytes (\d+)/.exec(stderr);
-      resolve({ wallSeconds, inProcessSeconds: summary.durationMs / 1000, peakRssBytes: rss ? Number(rss[1]) : NaN, summary });
+      resolve({ wallSeconds, inProcessSeconds: summary.duration_ms / 1000, peakRssBytes: rss ? Number(rss[1]) : NaN, summary });
     });
   });
 }
@@ -169,7 +169,7 @@ async function main() {
     const psqlSeconds = (psql1 + psql2) / 2;
     const s = pgRun.summary;
     for (const r of [pgRun, builtRun]) {
-      if (r && r.summary.database.ratingsInserted !== ROWS) throw new Error(`expected ${ROWS} ratings inserted, got ${r.summary.database.ratingsInserted}`);
+      if (r && r.summary.database.ratings_inserted !== ROWS) throw new Error(`expected ${ROWS} ratings inserted, got ${r.summary.database.ratings_inserted}`);
     }
 
     const psqlRate = ROWS / psqlSeconds;
@@ -179,11 +179,11 @@ async function main() {
     console.log(`\npsql \\copy (table with ratings' columns + PK): ${psql1.toFixed(2)} s, ${psql2.toFixed(2)} s → ${fmt(psqlRate)} rows/s`);
     console.log(`reco ingest on PostgreSQL through tsx (bin/dev.js), process wall time: ${pgRun.wallSeconds.toFixed(2)} s → ${fmt(wallRate)} rows/s`);
     console.log(`reco ingest on PostgreSQL, ingest() itself: ${pgRun.inProcessSeconds.toFixed(2)} s → ${fmt(inRate)} rows/s`);
-    console.log(`  where the time went (ms): ${JSON.stringify(s.timingsMs)}`);
+    console.log(`  where the time went (ms): ${JSON.stringify(s.timings_ms)}`);
     console.log(`  peak RSS: ${mb(pgRun.peakRssBytes)} (target < 400 MB)`);
     if (builtRun) {
       console.log(`reco ingest on PostgreSQL, built CLI (bin/run.js), process wall time: ${builtRun.wallSeconds.toFixed(2)} s → ${fmt(ROWS / builtRun.wallSeconds)} rows/s; ingest() ${builtRun.inProcessSeconds.toFixed(2)} s; peak RSS ${mb(builtRun.peakRssBytes)}`);
-      console.log(`  where the time went (ms): ${JSON.stringify(builtRun.summary.timingsMs)}`);
+      console.log(`  where the time went (ms): ${JSON.stringify(builtRun.summary.timings_ms)}`);
     }
     console.log(`psql \\copy of the same rows into the real \`ratings\` table (PK + CHECK, no foreign keys): ${realSchema.toFixed(2)} s → ${fmt(ROWS / realSchema)} rows/s`);
     console.log(`RATIO ingest/psql into the real ratings table: ${(wallRate / (ROWS / realSchema)).toFixed(3)} end to end through tsx, ${(inRate / (ROWS / realSchema)).toFixed(3)} for ingest()`);
@@ -207,12 +207,12 @@ async function main() {
         if (k % 2 === 1) psql = await psqlCopy(refUrl, file);
         const run = await runIngest(src, { DATABASE_URL: url, RECO_DATA_DIR: path.join(work, `data-pair-${k}`) }, cli);
         if (k % 2 === 0) psql = await psqlCopy(refUrl, file);
-        if (run.summary.database.ratingsInserted !== ROWS) throw new Error(`expected ${ROWS} ratings inserted, got ${run.summary.database.ratingsInserted}`);
+        if (run.summary.database.ratings_inserted !== ROWS) throw new Error(`expected ${ROWS} ratings inserted, got ${run.summary.database.ratings_inserted}`);
         pairs.push({ psql, wall: run.wallSeconds, inProcess: run.inProcessSeconds, rss: run.peakRssBytes, migrate });
         console.log(
           `pair ${k + 1}: psql ${psql.toFixed(2)} s, built CLI on a migrated database ${run.wallSeconds.toFixed(2)} s (ingest() ${run.inProcessSeconds.toFixed(2)} s, peak RSS ${mb(run.peakRssBytes)}; reco db migrate before it ${migrate.toFixed(2)} s) → ratio ${(psql / run.wallSeconds).toFixed(3)}`,
         );
-        console.log(`  where the time went (ms): ${JSON.stringify(run.summary.timingsMs)}`);
+        console.log(`  where the time went (ms): ${JSON.stringify(run.summary.timings_ms)}`);
         await dropDatabase('reco_bench_ingest_pair');
       }
       const ratios = pairs.map((x) => x.psql / x.wall).sort((a, b) => a - b);
@@ -226,9 +226,9 @@ async function main() {
 
     if (WITH_PGLITE) {
       const lite = await runIngest(src, { RECO_DATA_DIR: path.join(work, 'data-pglite') });
-      if (lite.summary.database.ratingsInserted !== ROWS) throw new Error(`PGlite: expected ${ROWS} ratings inserted, got ${lite.summary.database.ratingsInserted}`);
+      if (lite.summary.database.ratings_inserted !== ROWS) throw new Error(`PGlite: expected ${ROWS} ratings inserted, got ${lite.summary.database.ratings_inserted}`);
       console.log(`\nreco ingest on PGlite (embedded): ${lite.wallSeconds.toFixed(2)} s wall, ingest() ${lite.inProcessSeconds.toFixed(2)} s → ${fmt(ROWS / lite.inProcessSeconds)} rows/s, peak RSS ${(lite.peakRssBytes / 2 ** 20).toFixed(0)} MB`);
-      console.log(`  where the time went (ms): ${JSON.stringify(lite.summary.timingsMs)}`);
+      console.log(`  where the time went (ms): ${JSON.stringify(lite.summary.timings_ms)}`);
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

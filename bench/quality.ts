@@ -52,9 +52,7 @@ function machine() {
   let cpu = os.cpus()[0]?.model ?? '?';
   try {
     cpu = execSync("lscpu | grep 'Model name'", { encoding: 'utf8' }).split(':')[1].trim();
-  } catch {
-    // no lscpu: the CPU stays unnamed
-  }
+  } catch {}
   const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
   return { nproc: os.availableParallelism(), cpu, node: process.version, load };
 }

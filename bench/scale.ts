@@ -93,7 +93,7 @@ async function main() {
         }
         if (steps.has('ingest')) {
           const r = await runStep(entry, 'ingest', ['ingest', '--from', folder], env);
-          row(r, `${r.json.database?.ratingsInserted ?? '?'} ratings inserted`);
+          row(r, `${r.json.database?.ratings_inserted ?? '?'} ratings inserted`);
         }
         if (steps.has('train')) {
           const r = await runStep(entry, 'train', ['train'], env);

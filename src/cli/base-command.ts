@@ -3,6 +3,7 @@ import { loadConfig, LOG_LEVELS, type LogLevel, type RecoConfig } from '../core/
 import { withDatabase, type Database, type OpenOptions } from '../core/db/index.js';
 import { isRecoError, oneLine } from '../core/errors.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { snakeCaseKeys } from './json-output.js';
 
 /** Notes (progress, steps) are written at level info: hidden by --log-level warn and above. */
 const NOTE_HIDDEN_AT: readonly LogLevel[] = ['warn', 'error', 'fatal', 'silent'];
@@ -52,6 +53,11 @@ export abstract class RecoCommand extends Command {
 
   protected withDb<T>(fn: (db: Database) => Promise<T>, options: OpenOptions = {}): Promise<T> {
     return withDatabase(this.settings, fn, { command: this.commandName, ...options });
+  }
+
+  /** The result as --json prints it: snake_case keys, as the API writes them. */
+  protected override toSuccessJson(result: unknown): unknown {
+    return snakeCaseKeys(result);
   }
 
   /** Human-readable output; silent under --json (the returned object is printed instead). */

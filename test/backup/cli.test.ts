@@ -66,7 +66,7 @@ describe('reco backup-db / restore-db on the embedded engine', () => {
     const r = await runCli(['restore-db', archive, '--force', '--json'], { env });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ replaced: true, engine: 'pglite', backupEngine: 'pglite' });
+    expect(out).toMatchObject({ replaced: true, engine: 'pglite', backup_engine: 'pglite' });
     expect(out.tables.find((t: any) => t.name === 'ratings').rows).toBe(loaded.ratings);
   });
 
@@ -78,7 +78,7 @@ describe('reco backup-db / restore-db on the embedded engine', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^Restored \d+ tables \(\d+ rows\)/);
       const status = JSON.parse((await runCli(['db', 'status', '--json'], { env: { RECO_DATA_DIR: fresh } })).stdout);
-      expect(status.rowCounts).toMatchObject({ ratings: loaded.ratings, users: loaded.users, movies: loaded.movies, clients: 1 });
+      expect(status.row_counts).toMatchObject({ ratings: loaded.ratings, users: loaded.users, movies: loaded.movies, clients: 1 });
     } finally {
       fs.rmSync(fresh, { recursive: true, force: true });
     }
@@ -114,8 +114,8 @@ describe('reco backup-db --format sql on PostgreSQL', () => {
       expect(r.code).toBe(0);
       const res = JSON.parse(r.stdout);
       expect(res.engine).toBe('postgres');
-      expect(res.sqlDump.file).toBe(res.file.replace(/\.reco\.gz$/, '.sql'));
-      const sql = fs.readFileSync(res.sqlDump.file, 'utf8');
+      expect(res.sql_dump.file).toBe(res.file.replace(/\.reco\.gz$/, '.sql'));
+      const sql = fs.readFileSync(res.sql_dump.file, 'utf8');
       expect(sql).toMatch(/CREATE TABLE public\.ratings/);
       expect(sql).toMatch(/COPY public\.ratings/);
     } finally {

@@ -30,7 +30,7 @@ describe('reco db / reco clients on the embedded engine', () => {
     expect(JSON.parse(m.stdout).applied.length).toBe(s.pending.length);
     const after = JSON.parse((await runCli(['db', 'status', '--json'], { env })).stdout);
     expect(after.pending).toEqual([]);
-    expect(after.rowCounts.movies).toBe(0);
+    expect(after.row_counts.movies).toBe(0);
   });
 
   it('creates a client from --password-stdin, stores only a hash, refuses a duplicate', async () => {

@@ -123,7 +123,7 @@ describe('reco ingest with nothing to load (a fresh install, an idle day)', () =
     expect(r.stderr).toBe('');
     const json = await runCli(['ingest', '--json'], { env });
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'succeeded', source: sim, files: [], filesLoaded: 0, filesSkipped: 0, changed: false });
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'succeeded', source: sim, files: [], files_loaded: 0, files_skipped: 0, changed: false });
     const required = await runCli(['ingest', '--require-new'], { env });
     expect(required.code).toBe(ExitCode.NOTHING_NEW);
     expect(required.stderr.trim().split('\n')).toEqual([`Error: --require-new: nothing new to load, ${sim} holds no day to load`]);
@@ -134,6 +134,6 @@ describe('reco ingest with nothing to load (a fresh install, an idle day)', () =
     expect(empty.stdout.trim().split('\n')).toEqual([line]);
     // Each idle run is in the ledger (the server exports the last one: the staleness alert stays quiet).
     const status = JSON.parse((await runCli(['db', 'status', '--json'], { env })).stdout);
-    expect(status.rowCounts).toMatchObject({ ingest_runs: 4, ingest_files: 0 });
+    expect(status.row_counts).toMatchObject({ ingest_runs: 4, ingest_files: 0 });
   }, 120_000);
 });

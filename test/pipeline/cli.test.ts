@@ -30,8 +30,8 @@ describe('reco ingest --from data/initial_data on a fresh embedded install', () 
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     const s = JSON.parse(first.stdout);
-    expect(s).toMatchObject({ status: 'succeeded', filesLoaded: 2, read: 110_578, accepted: 110_578, rejected: 0, changed: true });
-    expect(s.database).toMatchObject({ moviesInserted: 9742, usersCreated: 610, ratingsInserted: 100_836, profilesUpdated: 610 });
+    expect(s).toMatchObject({ status: 'succeeded', files_loaded: 2, read: 110_578, accepted: 110_578, rejected: 0, changed: true });
+    expect(s.database).toMatchObject({ movies_inserted: 9742, users_created: 610, ratings_inserted: 100_836, profiles_updated: 610 });
 
     const again = await runCli(['ingest', '--from', 'data/initial_data'], { env });
     expect(again.code).toBe(0);
@@ -75,7 +75,7 @@ describe('reco ingest --from data/initial_data on a fresh embedded install', () 
     expect(strict.stderr).toMatch(/^Error: --strict: 1 of 2 rows of .*ratings\.csv rejected/);
     const ok = await runCli(['ingest', '--from', src, '--json'], { env });
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout).byReason.rating_out_of_range).toBe(1);
+    expect(JSON.parse(ok.stdout).by_reason.rating_out_of_range).toBe(1);
   }, 60_000);
 
   it('has help with examples', async () => {
@@ -137,7 +137,7 @@ describe.each(['pglite', 'postgres'] as const)('kill -9 during the load [%s]', (
       expect(rerun.code).toBe(0);
       const s = JSON.parse(rerun.stdout);
       expect(s.batches).toEqual(['2021-03-02']);
-      expect(s.database).toMatchObject({ moviesInserted: 1, usersCreated: 18_000, ratingsInserted: 20_000 - 400, ratingsUpdated: 400 });
+      expect(s.database).toMatchObject({ movies_inserted: 1, users_created: 18_000, ratings_inserted: 20_000 - 400, ratings_updated: 400 });
       db = await open();
       try {
         // Users 1..2000 rated movies (i % 4) + 1 on day 1 and (i % 5) + 1 on day 2: the pairs that coincide (i mod 20 < 4: 400 of them) are updated.

@@ -25,8 +25,8 @@ describe('reco simulate data (CLI)', () => {
     const i = JSON.parse(ing.stdout);
     expect(i.batches).toEqual(['2018-09-25', '2018-09-26', '2018-09-27']);
     expect(i.rejected).toBe(0);
-    expect(i.database.ratingsInserted).toBe(s.totals.ratings);
-    expect(i.database.moviesInserted).toBe(s.catalogue.movies + s.totals.movies_added);
+    expect(i.database.ratings_inserted).toBe(s.totals.ratings);
+    expect(i.database.movies_inserted).toBe(s.catalogue.movies + s.totals.movies_added);
   }, 240_000);
 
   it('continues the next day by default once the database has ratings, over the database catalogue', async () => {
