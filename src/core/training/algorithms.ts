@@ -42,5 +42,3 @@ export async function evaluate(
 ): Promise<EvaluationReport> {
   return evaluateAlgorithms(data, catalogue, algorithms.map(getAlgorithm), options);
 }
-
-export { AutoRecommender };
