@@ -207,7 +207,8 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
         feedback.rejected += rejected.length;
         for (const x of rejected) stats.unexpectedError(`feedback: event rejected: ${JSON.stringify(x).slice(0, 200)}`);
       }
-      if (creates && r.status === 200 && r.body?.created === true) {
+      // A history without user_id always creates a user; a cold start's id could have been taken before.
+      if (creates && r.status === 200 && r.body?.user_id !== undefined && (session === 'new_user' || r.body.created === true)) {
         if (session === 'new_user') user!.id = r.body.user_id;
         known.push(user!);
       } else if (creates) usersCreated--;
