@@ -88,6 +88,7 @@ export function buildOpenApiDocument(version = '0.1.0') {
   registry.registerPath({
     method: 'post',
     path: '/feedback',
+    operationId: 'sendFeedback',
     summary: "Send what your users did: ratings, views, likes, dislikes, skips",
     description:
       'Each event is validated on its own: the valid ones are stored in one transaction before the answer, the invalid ones come back in rejected with their index and reason. Idempotent: an event with the same user, movie, type and timestamp as a stored one is counted in duplicates and stored once. Ratings, views and likes become the user\'s history; dislikes and skips are never recommended to the user again. Unknown user ids are created.',
@@ -104,6 +105,7 @@ export function buildOpenApiDocument(version = '0.1.0') {
   registry.registerPath({
     method: 'get',
     path: '/movies/{movie_id}/similar',
+    operationId: 'similarMovies',
     summary: 'Movies like this one',
     description:
       "From the served model's item-item weights (EASE, item-kNN: basis model); for other models, or a movie the model has no weights for, movies sharing its genres (basis genres), which reaches movies nobody rated yet. The filter parameters apply before n is cut.",

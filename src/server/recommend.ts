@@ -1,6 +1,6 @@
 import { saveHistory, saveStatedTastes, type HistoryItem } from '../core/db/repositories/api-users.js';
 import { QuotaExceededError } from '../core/db/repositories/quotas.js';
-import type { Recommendation, RecommendOptions } from '../core/models/types.js';
+import type { Recommendation, Recommender, RecommendOptions } from '../core/models/types.js';
 import { coldStart, hasTastes, tastesVector } from './cold-start.js';
 import type { AppContext } from './context.js';
 import { explainRecommendations } from './explain.js';
@@ -133,7 +133,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     const f = input.filter;
     recommendations = recommendations.filter((m) => passes(m.movie_id, { genres: m.genres, year: ctx.catalogue.get(m.movie_id)?.year ?? null }, f));
   }
-  if (input.explain) recommendations = explainRecommendations(loaded.model, ctx.catalogue, history, recommendations);
+  if (input.explain) recommendations = explained(ctx, loaded.model, history, recommendations, !input.filter);
   const recommendation_id = recommendationIds(ctx).make(input.clientId, [
     history.userId,
     loaded.version,
@@ -169,14 +169,15 @@ function countServed(ctx: AppContext, loaded: { version: string }, labels: { alg
  * counts for a cache hit; the bytes are the ones recommendationBody made from recommendFor's answer.
  */
 export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput): Buffer | undefined {
-  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0) || input.filter || input.explain || input.genres) return undefined;
+  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0) || input.filter || input.genres) return undefined;
   const loaded = ctx.models.current;
   if (!loaded) return undefined;
   const found = ctx.histories.peek(input.clientId, input.userId);
   if (!found) return undefined;
   const generation = ctx.catalogue.generation;
   const last = ctx.recommendations.keptAnswer(found);
-  if (last && last.n === input.n && last.version === loaded.version && last.algorithm === loaded.algorithm && last.generation === generation) {
+  const explain = input.explain === true;
+  if (last && last.n === input.n && (last.explain === true) === explain && last.version === loaded.version && last.algorithm === loaded.algorithm && last.generation === generation) {
     countServed(ctx, loaded, last.labels, true);
     return last.bytes;
   }
@@ -185,10 +186,16 @@ export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput)
   if (!recs) return undefined;
   const done = rendered.get(recs);
   if (!done || done.generation !== generation) return undefined;
-  const body = bodies.get(done.items);
+  let items = done.items;
+  if (explain) {
+    const e = explainedLists.get(items);
+    if (!e || e.model !== loaded.model) return undefined;
+    items = e.items;
+  }
+  const body = bodies.get(items);
   if (!body || body.userId !== publicUserId(found.externalId) || body.version !== loaded.version || body.algorithm !== loaded.algorithm) return undefined;
   // The history cache replaces its entry whenever the history changes: `found` stands for this very history.
-  ctx.recommendations.keepAnswer(found, key, { n: input.n, version: loaded.version, algorithm: loaded.algorithm, generation, labels: body.labels, bytes: body.bytes });
+  ctx.recommendations.keepAnswer(found, key, { n: input.n, explain, version: loaded.version, algorithm: loaded.algorithm, generation, labels: body.labels, bytes: body.bytes });
   countServed(ctx, loaded, body.labels, true);
   return body.bytes;
 }
@@ -216,6 +223,30 @@ async function render(ctx: AppContext, recs: readonly Recommendation[]): Promise
   rendered.set(recs, { generation, items });
   renderedJson.set(items, JSON.stringify(items));
   return items;
+}
+
+/**
+ * Explained lists, per rendered list: a rendered list stands for one model version, one user's history and one
+ * catalogue generation, which is all an explanation depends on besides the model object (checked). So a known
+ * user asking again with `explain: true` is answered like one asking without: from kept bytes.
+ */
+const explainedLists = new WeakMap<readonly RecommendedMovie[], { model: object; items: RecommendedMovie[] }>();
+
+function explained(
+  ctx: AppContext,
+  model: Recommender,
+  history: { movieIds: Int32Array; ratings: Float32Array },
+  items: RecommendedMovie[],
+  keep: boolean,
+): RecommendedMovie[] {
+  const hit = keep ? explainedLists.get(items) : undefined;
+  if (hit && hit.model === model) return hit.items;
+  const out = explainRecommendations(model, ctx.catalogue, history, items);
+  if (keep) {
+    explainedLists.set(items, { model, items: out });
+    renderedJson.set(out, JSON.stringify(out));
+  }
+  return out;
 }
 
 /**

@@ -3,6 +3,8 @@ import type { Recommendation } from '../core/models/types.js';
 /** The bytes sent for a cached list, with everything they were checked against besides the list itself. */
 export interface KeptAnswer {
   n: number;
+  /** An answer with explanations (`explain: true`). */
+  explain?: boolean;
   version: string;
   algorithm: string;
   /** The catalogue generation the titles came from. */

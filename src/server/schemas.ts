@@ -207,8 +207,8 @@ const listParam = <T extends z.ZodType>(item: T) =>
 export const SimilarQuery = z
   .strictObject({
     n: z.coerce.number().int().min(1).max(100).default(10).openapi({ description: 'How many movies (1–100)', example: 10 }),
-    genres_any: listParam(z.string().min(1).max(50)).pipe(GenreList).optional().openapi({ description: 'Comma-separated genres, at least one', example: 'Comedy,Drama' }),
-    genres_none: listParam(z.string().min(1).max(50)).pipe(GenreList).optional().openapi({ description: 'Comma-separated genres, none', example: 'Horror' }),
+    genres_any: listParam(z.string().min(1).max(50)).pipe(GenreList).optional().openapi({ description: 'Comma-separated genres, at least one', example: ['Comedy', 'Drama'] }),
+    genres_none: listParam(z.string().min(1).max(50)).pipe(GenreList).optional().openapi({ description: 'Comma-separated genres, none', example: ['Horror'] }),
     year_min: z.coerce.number().pipe(Year).optional(),
     year_max: z.coerce.number().pipe(Year).optional(),
     exclude_movie_ids: listParam(z.coerce.number().pipe(MovieId)).pipe(z.array(MovieId).max(MAX_EXCLUDED_MOVIES)).optional().openapi({ description: 'Comma-separated movie ids' }),

@@ -97,7 +97,8 @@ describe('Grafana dashboards', () => {
   test('they cover what the issue lists', () => {
     const metricsOf = (uid: string) => new Set(dashboardQueries(dashboards.find((d) => d.dashboard.uid === uid)!.dashboard).flatMap((q) => promqlMetricNames(q.expr)));
     const api = metricsOf('reco-api');
-    for (const n of ['http_requests_total', 'http_request_duration_seconds_bucket', 'process_cpu_seconds_total', 'process_resident_memory_bytes']) expect(api).toContain(n);
+    for (const n of ['http_requests_total', 'http_request_duration_seconds_bucket', 'process_cpu_seconds_total', 'process_resident_memory_bytes', METRICS.feedbackEventsTotal])
+      expect(api).toContain(n);
     const pipeline = metricsOf('reco-pipeline');
     for (const n of [
       METRICS.ingestLastRunTimestamp,
@@ -112,6 +113,30 @@ describe('Grafana dashboards', () => {
     const model = metricsOf('reco-model');
     for (const n of [METRICS.modelInfo, METRICS.modelAgeSeconds, METRICS.modelHoldoutNdcg, METRICS.modelHoldoutPrecision, METRICS.modelHoldoutRecall, METRICS.recommendationsTotal])
       expect(model).toContain(n);
+  });
+
+  test('the API dashboard shows /feedback and /movies/:movie_id/similar by status, and feedback events by type and outcome', () => {
+    const api = dashboardTargets(dashboards.find((d) => d.dashboard.uid === 'reco-api')!.dashboard);
+    const routes = { '/feedback': 'src/server/routes/feedback.ts', '/movies/:movie_id/similar': 'src/server/routes/similar.ts' };
+    for (const [route, file] of Object.entries(routes)) {
+      // The label value is the route template the server declares (metrics-middleware labels by it).
+      expect(fs.readFileSync(path.join(K8S_DIR, '..', file), 'utf8')).toContain(`'${route}'`);
+      const onRoute = api.filter((t) => t.expr.includes(`route="${route}"`));
+      for (const metric of ['http_requests_total', 'http_request_duration_seconds_bucket']) {
+        const q = onRoute.filter((t) => promqlMetricNames(t.expr).includes(metric));
+        expect(`${route} ${metric}: ${q.length}`).not.toBe(`${route} ${metric}: 0`);
+        for (const t of q) {
+          expect(promqlLabelNames(t.expr)).toContain('status_code');
+          expect(legendLabels(t.legend)).toEqual(['status_code']);
+        }
+      }
+    }
+    const m = createMetrics();
+    const labels = (m.register.getSingleMetric(METRICS.feedbackEventsTotal) as unknown as { labelNames: string[] }).labelNames;
+    const events = api.filter((t) => promqlMetricNames(t.expr).includes(METRICS.feedbackEventsTotal));
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    for (const t of events) for (const l of [...promqlLabelNames(t.expr), ...legendLabels(t.legend)]) expect([...labels, 'job']).toContain(l);
+    expect(events.some((t) => legendLabels(t.legend).join() === 'type,outcome')).toBe(true);
   });
 
   test('every query uses only metrics of the contract', () => {
@@ -221,6 +246,30 @@ describe('Grafana dashboards', () => {
     expect(evaluate(panel.targets[0].expr, healthy, '20m', [{ labels: '{}', value: 0 }]).status).toBe(0);
     const failing = [...healthy, { series: 'http_requests_total{job="reco-api", method="GET", route="/movies", status_code="500"}', values: '0+20x30' }];
     expect(evaluate(panel.targets[0].expr, failing, '20m', [{ labels: '{}', value: 0.25 }]).output).toMatch(/SUCCESS/);
+  });
+
+  test('the rejected share of feedback events is 0 when every event is stored, and the rejected fraction otherwise', () => {
+    const panel = panelOf('reco-api', 'Rejected share of feedback events');
+    const stored = [{ series: 'reco_feedback_events_total{job="reco-api", type="view", outcome="stored"}', values: '0+60x30' }];
+    expect(evaluate(panel.targets[0].expr, stored, '20m', [{ labels: '{}', value: 0 }]).output).toMatch(/SUCCESS/);
+    const some = [...stored, { series: 'reco_feedback_events_total{job="reco-api", type="unknown", outcome="rejected"}', values: '0+20x30' }];
+    expect(evaluate(panel.targets[0].expr, some, '20m', [{ labels: '{}', value: 0.25 }]).output).toMatch(/SUCCESS/);
+  });
+
+  test('the /feedback latency panel is per status and leaves out the other routes', () => {
+    const panel = panelOf('reco-api', 'POST /feedback latency by status');
+    const series = (route: string, status: string, le: string, v: string) => ({
+      series: `http_request_duration_seconds_bucket{job="reco-api", method="POST", route="${route}", status_code="${status}", le="${le}"}`,
+      values: v,
+    });
+    const input = [
+      series('/feedback', '200', '0.01', '0+60x30'),
+      series('/feedback', '200', '+Inf', '0+60x30'),
+      series('/recommendations', '200', '0.01', '0+0x30'),
+      series('/recommendations', '200', '+Inf', '0+600x30'),
+    ];
+    const r = evaluate(panel.targets[0].expr, input, '20m', [{ labels: '{status_code="200"}', value: 0.005 }]);
+    expect(r.output).toMatch(/SUCCESS/);
   });
 
   test('panels on job and ingest runs say so before the first run, instead of showing 56 years or nothing', () => {

@@ -1,6 +1,7 @@
 import { EaseRecommender } from '../../src/core/models/ease.js';
 import { ItemKnnRecommender } from '../../src/core/models/item-knn.js';
 import { PopularRecommender } from '../../src/core/models/popular.js';
+import { Rp3betaRecommender } from '../../src/core/models/rp3beta.js';
 import type { Recommender } from '../../src/core/models/types.js';
 import { historyOf, syntheticRatings } from './fixtures.js';
 
@@ -12,6 +13,7 @@ describe.each([
   ['item-knn', () => new ItemKnnRecommender()],
   ['ease (dense)', () => new EaseRecommender({ lambda: 50 })],
   ['ease (sparse neighbours)', () => new EaseRecommender({ lambda: 50, neighbors: 30 })],
+  ['rp3beta', () => new Rp3betaRecommender()],
 ])('%s item weights', (_name, make) => {
   const syn = syntheticRatings();
   let model: Recommender;

@@ -421,6 +421,51 @@ describeEachEngine('the platform API', (t) => {
       expect(plain.body.recommendations.map((m: any) => m.movie_id)).toEqual(knnAgain.body.recommendations.map((m: any) => m.movie_id));
     });
 
+    it('answers a known user asking again with explain from memory, equal to a fresh computation, and follows history changes', async () => {
+      // The EASE model with its explain calls counted (the real method, called through).
+      const model = new EaseRecommender({ lambda: 1, minRatings: 1 });
+      await model.fit(groupInteractions());
+      let explainCalls = 0;
+      const explain = model.explain.bind(model);
+      model.explain = (...args) => (explainCalls++, explain(...args));
+      source.models.set('ease-counted', loaded('ease-counted', model));
+      await use('ease-counted');
+      const ask = (where: string, explain: boolean) => call(where, 'POST', '/recommendations', { token: tokenA, json: { user_id: 'why-again', n: 4, ...(explain ? { explain } : {}) } });
+      // The reference: a new server without a recommendation cache, where the answer is scored and explained afresh.
+      const reference = async () => {
+        const fresh = await startTestServer(t.db, { modelSource: source, recommendationCacheSize: 0 });
+        try {
+          await fresh.models.refresh();
+          return await ask(fresh.url!, true);
+        } finally {
+          await fresh.close();
+        }
+      };
+      const created = await recommend(tokenA, { user_id: 'why-again', history: [{ movie_id: 1, rating: 5 }, { movie_id: 6, rating: 4 }], n: 4 });
+      expect(created.status).toBe(200);
+      const first = await ask(base, true);
+      expect(explainCalls).toBe(1);
+      const plain = await ask(base, false);
+      const again = await ask(base, true);
+      const third = await ask(base, true);
+      expect(explainCalls).toBe(1);
+      const expected = await reference();
+      expect(explainCalls).toBe(2);
+      for (const r of [again, third]) expect(r.body).toEqual(first.body);
+      expect(first.body).toEqual(expected.body);
+      expect(first.body.recommendations.every((m: any) => m.because.length > 0)).toBe(true);
+      expect(plain.body.recommendations).toEqual(first.body.recommendations.map(({ because: _, ...m }: any) => m));
+      expect(plain.body.recommendation_id).not.toBe(first.body.recommendation_id);
+
+      // A new rating changes the history: explained again, still equal to the fresh computation.
+      expect((await feedback(tokenA, [{ user_id: 'why-again', movie_id: 5, type: 'rating', rating: 5 }])).body.accepted).toBe(1);
+      const after = await ask(base, true);
+      expect(explainCalls).toBe(3);
+      expect(after.body).not.toEqual(first.body);
+      expect(after.body).toEqual((await reference()).body);
+      expect(after.body.recommendations.some((m: any) => m.because.some((b: any) => b.movie_id === 5))).toBe(true);
+    });
+
     it('gives a reason for models without item weights, and refuses a non-boolean explain', async () => {
       await use('rank');
       const r = await recommend(tokenA, { user_id: 'why-knn', n: 2, explain: true });

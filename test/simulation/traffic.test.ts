@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ingest } from '../../src/core/pipeline/index.js';
 import { simulateData } from '../../src/core/simulation/data.js';
+import { Rng } from '../../src/core/simulation/prng.js';
 import { TrafficStats } from '../../src/core/simulation/traffic/stats.js';
+import { Tastes, type SimUser } from '../../src/core/simulation/traffic/tastes.js';
 import { checkTarget, isLoopback } from '../../src/core/simulation/traffic/target.js';
 import { runTraffic, type TrafficOptions } from '../../src/core/simulation/traffic/run.js';
 import { startServer, type RecoServer } from '../../src/server/index.js';
@@ -63,7 +65,15 @@ describe('reco simulate traffic against a real reco serve', () => {
     expect(report.requests).toBeLessThanOrEqual(201);
     expect(report.throughput_rps).toBeGreaterThan(15);
     expect(Object.keys(report.status_counts)).toEqual(['200']);
-    expect(Object.keys(report.sessions).sort()).toEqual(['new_user', 'recommendations', 'watched_and_rated']);
+    // The mix: every kind it sent is one of the known calls, and the frequent ones are there in 200 requests.
+    const kinds = ['new_user', 'cold_start', 'recommendations', 'filtered', 'watched_and_rated', 'similar', 'feedback'];
+    for (const k of Object.keys(report.sessions)) expect(kinds).toContain(k);
+    for (const k of ['new_user', 'recommendations', 'watched_and_rated', 'similar', 'feedback']) expect(report.sessions[k]).toBeGreaterThan(0);
+    for (const [k, c] of Object.entries(report.calls) as [string, any][]) {
+      expect(c.requests).toBe(report.sessions[k]);
+      expect(c.status_counts).toEqual({ '200': c.requests });
+      expect(c.latency_ms.p50).toBeGreaterThan(0);
+    }
     const l = report.latency_ms;
     expect(l.p50).toBeGreaterThan(0);
     expect(l.p50).toBeLessThanOrEqual(l.p90);
@@ -73,7 +83,54 @@ describe('reco simulate traffic against a real reco serve', () => {
     expect(report.client.registered).toBe(true);
     const users = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1', [report.client.username]);
     expect(users.rows[0].n).toBe(report.users_created);
-    expect(report.users_created).toBe(report.sessions.new_user);
+    expect(report.users_created).toBe(report.sessions.new_user + (report.sessions.cold_start ?? 0));
+  }, 90_000);
+
+  it('sends feedback on most answers, similar movies, cold starts and filters; the feedback lands in the database', async () => {
+    const r = await runTraffic({ ...base, username: 'traffic-mix', password: 'a long password 3', rate: 100, duration: 30, maxRequests: 500, seed: 7 });
+    expect(r.requests).toBe(500);
+    expect(r.errors).toEqual({ unexpected: 0, samples: [] });
+    expect(r.status_counts).toEqual({ '200': 500 });
+    const s = r.sessions;
+    for (const k of ['new_user', 'cold_start', 'recommendations', 'filtered', 'watched_and_rated', 'similar', 'feedback']) expect(s[k]).toBeGreaterThan(0);
+    // Feedback follows most recommendation answers (a share of them is still waiting when the run ends).
+    const answers = s.new_user + s.cold_start + s.recommendations + s.filtered + s.watched_and_rated;
+    expect(s.feedback).toBeGreaterThan(0.5 * answers);
+    expect(s.feedback).toBeLessThanOrEqual(answers);
+    expect(s.similar).toBeGreaterThan(0.05 * r.requests);
+    expect(s.cold_start).toBeLessThan(0.1 * r.requests);
+    expect(r.users_created).toBe(s.new_user + s.cold_start);
+
+    const f = r.feedback;
+    expect(f.requests).toBe(s.feedback);
+    expect(f.events).toBeGreaterThanOrEqual(f.requests);
+    expect(f.accepted).toBe(f.events);
+    expect(f.rejected).toBe(0);
+    // What the server stored, for this client only: every accepted event once, each with a recommendation id.
+    const stored = await t.db.query<{ type: string; n: number; with_id: number }>(
+      `SELECT f.type, count(*)::int AS n, count(f.recommendation_id)::int AS with_id
+         FROM feedback_events f JOIN users u ON u.id = f.user_id JOIN clients c ON c.id = u.client_id
+        WHERE c.username = $1 GROUP BY f.type`,
+      [r.client.username],
+    );
+    const byType = Object.fromEntries(stored.rows.map((x) => [x.type, x.n]));
+    expect(stored.rows.reduce((a, x) => a + x.n, 0)).toBe(f.accepted - f.duplicates);
+    for (const x of stored.rows) expect(x.with_id).toBe(x.n);
+    // Liked movies are viewed, rated or liked; the others skipped (or disliked when of a disliked genre).
+    for (const type of ['view', 'rating', 'skip']) expect(byType[type]).toBeGreaterThan(0);
+    // Skips and dislikes became exclusions of those users.
+    const excluded = await t.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM user_exclusions x JOIN users u ON u.id = x.user_id JOIN clients c ON c.id = u.client_id WHERE c.username = $1`,
+      [r.client.username],
+    );
+    expect(excluded.rows[0].n).toBeGreaterThan(0);
+    // Cold starts created users under the platform ids the simulator sent, with their stated tastes stored.
+    const cold = await t.db.query<{ n: number; with_vector: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE u.characteristic IS NOT NULL)::int AS with_vector
+         FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1 AND u.external_id LIKE 'sim:%'`,
+      [r.client.username],
+    );
+    expect(cold.rows[0]).toEqual({ n: s.cold_start, with_vector: s.cold_start });
   }, 90_000);
 
   it('stops at --max-requests before the time is up, and logs in again as an existing client', async () => {
@@ -125,9 +182,37 @@ describe('TrafficStats', () => {
     expect(s.unexpected).toBe(3);
     expect(s.errorSamples).toEqual(['new_user: 500 boom', 'recommendations: 404', 'recommendations: network_error ECONNRESET']);
     expect(s.statusCounts).toEqual({ '200': 100, '429': 1, '500': 1, '404': 1, network_error: 1 });
+    expect(s.calls().new_user).toEqual({ requests: 2, status_counts: { '429': 1, '500': 1 }, latency_ms: { p50: 1, p90: 1, p99: 1, max: 1, mean: 1 } });
+    expect(s.calls().recommendations.requests).toBe(102);
     const l = s.latency();
     expect(l.max).toBe(100);
     expect(l.p50).toBe(48);
     expect(l.p99).toBe(99);
+  });
+});
+
+describe('Tastes: how simulated users react to what they are shown', () => {
+  it('views, rates or likes liked movies; skips or dislikes movies of a disliked genre; mostly skips the rest', () => {
+    const tastes = new Tastes(new Rng(5, 'tastes-test'), ['Comedy', 'Horror', 'Drama']);
+    const user: SimUser = { id: 'u1', taste: { liked: new Set(['Comedy']), disliked: new Set(['Horror']) }, watched: [] };
+    const seen: Record<string, Set<string>> = { liked: new Set(), disliked: new Set(), neutral: new Set() };
+    const kind = (id: number) => (id === 1 ? 'liked' : id === 2 ? 'disliked' : 'neutral');
+    for (let i = 0; i < 300; i++) {
+      const movies = [1, 2, 3].sort(() => (i % 3) - 1).map((movie_id) => ({ movie_id, genres: movie_id === 1 ? ['Comedy'] : movie_id === 2 ? ['Horror', 'Comedy'] : ['Drama'] }));
+      for (const e of tastes.react({ user, recommendationId: 'r1', movies })) {
+        expect(e).toMatchObject({ user_id: 'u1', recommendation_id: 'r1' });
+        expect(e.rating === undefined).toBe(e.type !== 'rating');
+        if (e.type === 'rating' && e.movie_id === 1) expect(e.rating).toBeGreaterThanOrEqual(2.5);
+        seen[kind(e.movie_id)].add(e.type);
+      }
+    }
+    expect([...seen.liked].sort()).toEqual(['like', 'rating', 'view']);
+    expect([...seen.disliked].sort()).toEqual(['dislike', 'skip']);
+    expect([...seen.neutral].sort()).toEqual(['skip', 'view']);
+    expect(user.watched.length).toBe(50);
+    const stated = tastes.stated(user.taste);
+    expect(stated.Comedy).toBeGreaterThanOrEqual(0.5);
+    expect(stated.Horror).toBeLessThanOrEqual(-0.5);
+    expect(Object.keys(stated).sort()).toEqual(['Comedy', 'Horror']);
   });
 });

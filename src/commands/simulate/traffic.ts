@@ -6,7 +6,7 @@ import { runTraffic, type LiveFigures } from '../../core/simulation/traffic/run.
 
 export default class SimulateTraffic extends RecoCommand {
   static override summary = 'Replay realistic API sessions against a running reco serve and report latency';
-  static override description = `Registers a client (POST /create-client; with RECO_ADMIN_TOKEN when the server asks for one) or logs in as an existing one, then sends sessions at the target rate: new users arriving with a short history (20%), known users asking for recommendations (50%), known users sending the movie they just watched and its rating (30%). Stops after --duration seconds or --max-requests requests, whichever comes first.
+  static override description = `Registers a client (POST /create-client; with RECO_ADMIN_TOKEN when the server asks for one) or logs in as an existing one, then sends a platform's mix of calls at the target rate. Each simulated user has a taste (liked and disliked genres). Of the calls: new users arriving with a short history (12%), cold starts from stated genre tastes (3%), similar movies to one the user watched (12%), filtered recommendations (8%), known users sending the movie they just watched and its rating (20%), known users asking for recommendations (the rest); and feedback on most answers (POST /feedback with the answer's recommendation_id: views, ratings and likes of liked movies, dislikes and skips of the others), 40% of the calls while answers wait for it. Stops after --duration seconds or --max-requests requests, whichever comes first.
 
 Reports throughput, latency p50/p90/p99/max, status counts and errors: live on a terminal, and as JSON with --json. Unexpected errors are network errors, timeouts and any status other than 2xx or 429 (rate limited, counted apart). Only loopback targets unless --allow-remote. Without --password-stdin, a fresh client with a random password is registered for the run.`;
   static override examples = [
@@ -55,6 +55,11 @@ Reports throughput, latency p50/p90/p99/max, status counts and errors: live on a
     this.say(`${report.requests} requests in ${report.duration_s} s to ${report.url} as ${report.client.username}: ${report.throughput_rps} req/s (target ${report.target_rate_rps}${report.diurnal ? ' at peak' : ''})`);
     this.say(`latency ms: p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  max ${l.max}`);
     this.say(`status: ${Object.entries(report.status_counts).map(([s, n]) => `${s}×${n}`).join('  ')}; users created ${report.users_created}`);
+    for (const [call, c] of Object.entries(report.calls)) {
+      this.say(`  ${call.padEnd(18)} ${String(c.requests).padStart(7)}  ${Object.entries(c.status_counts).map(([s, n]) => `${s}×${n}`).join(' ')}  p50 ${c.latency_ms.p50} ms  p99 ${c.latency_ms.p99} ms`);
+    }
+    const f = report.feedback;
+    this.say(`feedback: ${f.events} events in ${f.requests} requests; ${f.accepted} accepted (${f.duplicates} already stored), ${f.rejected} rejected`);
     this.say(`unexpected errors: ${report.errors.unexpected}${report.rate_limited ? `; rate limited (429): ${report.rate_limited}` : ''}`);
     for (const s of report.errors.samples) this.say(`  ${s}`);
     return report;

@@ -1,9 +1,9 @@
 import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts, transpose } from '../data/interactions.js';
-import { accumulate, type NeighborLists } from './neighbors.js';
-import { historyColumns, popularityPrior, topN } from './ranking.js';
-import type { Algorithm, History, Recommendation, RecommendOptions, Recommender } from './types.js';
+import { accumulate, weightOf, type NeighborLists } from './neighbors.js';
+import { historyColumns, popularityPrior, topContributions, topN, topSimilar } from './ranking.js';
+import type { Algorithm, Contribution, History, Recommendation, RecommendOptions, Recommender } from './types.js';
 import type { Interactions } from '../data/interactions.js';
 
 export type Rp3betaParams = {
@@ -109,6 +109,19 @@ export class Rp3betaRecommender implements Recommender {
     // Movies below minRatings rank under every learnable one, by popularity; popularity breaks ties above.
     for (let j = 0; j < scores.length; j++) scores[j] = this.learnable[j] ? scores[j] + 1e-9 * this.prior[j] : -1e3 + this.prior[j];
     return topN(this.itemIds, scores, n, history, options);
+  }
+
+  /** The walk's weights from `movieId` (its row of W), as item-kNN's neighbours. */
+  similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
+    const col = this.index.get(movieId);
+    if (col === undefined) return undefined;
+    const weights = new Float64Array(this.itemIds.length);
+    accumulate(this.lists, [col], weights);
+    return topSimilar(this.itemIds, weights, movieId, n, options);
+  }
+
+  explain(history: History, movieIds: readonly number[], k: number): Contribution[][] {
+    return topContributions(this.index, this.itemIds, history, movieIds, k, (h, c) => weightOf(this.lists, h, c));
   }
 
   get knownMovieIds(): Int32Array {

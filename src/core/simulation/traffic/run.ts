@@ -1,10 +1,23 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RecoError, oneLine } from '../../errors.js';
+import { genreIndex } from '../../features/genres.js';
 import { activityAt } from '../diurnal.js';
 import { Rng } from '../../data/random.js';
-import { ApiClient } from './api-client.js';
-import { TrafficStats, type LatencySummary } from './stats.js';
+import { ApiClient, type ApiResponse } from './api-client.js';
+import { TrafficStats, type CallFigures, type LatencySummary } from './stats.js';
 import { checkTarget } from './target.js';
+import { FEEDBACK_AFTER_ANSWER, MAX_PENDING_FEEDBACK, SHARE, Tastes, type CatalogueMovie, type ShownAnswer, type SimUser } from './tastes.js';
+
+export interface FeedbackFigures {
+  /** POST /feedback requests sent, and the events in them. */
+  requests: number;
+  events: number;
+  /** From the answers: events accepted (stored now or before), already stored, rejected. */
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
 
 export interface TrafficOptions {
   url: string;
@@ -50,6 +63,9 @@ export interface TrafficReport {
   latency_ms: LatencySummary;
   status_counts: Record<string, number>;
   sessions: Record<string, number>;
+  /** Each kind of call: requests, statuses, latency. */
+  calls: Record<string, CallFigures>;
+  feedback: FeedbackFigures;
   users_created: number;
   rate_limited: number;
   errors: { unexpected: number; samples: string[] };
@@ -94,46 +110,113 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
     if (err instanceof RecoError) throw err;
     throw new RecoError(`cannot reach ${base.origin}: ${oneLine((err as NodeJS.ErrnoException).code ?? (err as Error).cause ?? err)}`, { hint: 'is reco serve running there?' });
   }
-  const movies = await fetchMovieIds(api);
+  const movies = await fetchMovies(api);
   if (movies.length === 0) throw new RecoError(`the server at ${base.origin} has no movies in its catalogue`, { hint: 'run reco ingest first' });
 
   const rng = new Rng(o.seed, 'traffic');
   const stats = new TrafficStats();
-  const known: number[] = [];
+  const feedback: FeedbackFigures = { requests: 0, events: 0, accepted: 0, duplicates: 0, rejected: 0 };
+  const known: SimUser[] = [];
+  const pending: ShownAnswer[] = [];
+  const runTag = randomBytes(4).toString('hex');
   let usersCreated = 0;
+  let coldStarts = 0;
   const maxRequests = Math.min(o.maxRequests ?? HARD_MAX_REQUESTS, HARD_MAX_REQUESTS);
   // Movies by a Zipf-like popularity over the catalogue page order, so some are watched far more than others.
   const pickMovie = () => movies[Math.min(movies.length - 1, Math.floor(Math.pow(movies.length + 1, rng.next())) - 1)];
-  const rating = () => 0.5 * (1 + Math.min(9, Math.max(0, Math.round(rng.normal(7, 1.8)))));
+  const genresOf = new Map(movies.map((m) => [m.movie_id, m.genres]));
+  const vocabulary = [...new Set(movies.flatMap((m) => m.genres))].filter((g) => genreIndex(g) !== undefined);
+  const tastes = new Tastes(rng, vocabulary);
 
-  async function oneSession(): Promise<void> {
+  function outcome(session: string, r: ApiResponse): void {
+    stats.record(session, r.status, r.ms, r.status >= 300 && r.status !== 429 ? JSON.stringify(r.body).slice(0, 200) : undefined);
+  }
+
+  /** Remembers an answer the user will react to (most of them), keeping the newest when the backlog is long. */
+  function shown(user: SimUser, r: ApiResponse): void {
+    if (r.status !== 200 || typeof r.body?.recommendation_id !== 'string' || rng.next() >= FEEDBACK_AFTER_ANSWER) return;
+    const recs = (r.body.recommendations ?? []) as { movie_id: number; genres?: string[] }[];
+    if (recs.length === 0) return;
+    pending.push({ user, recommendationId: r.body.recommendation_id, movies: recs.map((m) => ({ movie_id: m.movie_id, genres: m.genres ?? genresOf.get(m.movie_id) ?? [] })) });
+    if (pending.length > MAX_PENDING_FEEDBACK) pending.shift();
+  }
+
+  async function oneRequest(): Promise<void> {
     const roll = rng.next();
+    const canCreate = usersCreated < o.users;
     let session: string;
-    let body: Record<string, unknown>;
-    if (known.length === 0 || (roll < 0.2 && usersCreated < o.users)) {
+    let user: SimUser | undefined;
+    let request: () => Promise<ApiResponse>;
+    if (known.length === 0 || (roll < SHARE.new_user && canCreate)) {
       session = 'new_user';
       usersCreated++;
+      const taste = tastes.draw();
       const size = 3 + rng.int(6);
       const seen = new Set<number>();
-      while (seen.size < size) seen.add(pickMovie());
-      body = { history: [...seen].map((movie_id) => ({ movie_id, rating: rating() })), n: 10 };
-    } else if (roll < 0.7) {
-      session = 'recommendations';
-      body = { user_id: rng.pick(known), n: 10 };
-    } else {
+      while (seen.size < size) seen.add(pickMovie().movie_id);
+      const history = [...seen].map((movie_id) => ({ movie_id, rating: tastes.rating(taste, genresOf.get(movie_id) ?? []) }));
+      request = () => api.authed('POST', '/recommendations', { history, n: 10 });
+      user = { id: 0, taste, watched: [...seen] };
+    } else if (pending.length > 0 && rng.next() < SHARE.feedback) {
+      session = 'feedback';
+      const answer = pending.shift()!;
+      const events = tastes.react(answer);
+      feedback.requests++;
+      feedback.events += events.length;
+      request = () => api.authed('POST', '/feedback', { events });
+    } else if (roll < SHARE.new_user + SHARE.cold_start && canCreate) {
+      session = 'cold_start';
+      usersCreated++;
+      const taste = tastes.draw();
+      user = { id: `sim:${runTag}-${++coldStarts}`, taste, watched: [] };
+      request = () => api.authed('POST', '/recommendations', { user_id: user!.id, genres: tastes.stated(taste), n: 10 });
+    } else if (roll < SHARE.new_user + SHARE.cold_start + SHARE.similar) {
+      session = 'similar';
+      const u = rng.pick(known);
+      const movie = u.watched.length > 0 && rng.next() < 0.7 ? rng.pick(u.watched) : pickMovie().movie_id;
+      const avoid = [...u.taste.disliked];
+      const query = avoid.length > 0 && rng.next() < 0.3 ? `&genres_none=${encodeURIComponent(avoid.join(','))}` : '';
+      request = () => api.authed('GET', `/movies/${movie}/similar?n=10${query}`);
+    } else if (roll < SHARE.new_user + SHARE.cold_start + SHARE.similar + SHARE.filtered) {
+      session = 'filtered';
+      user = rng.pick(known);
+      const filter = tastes.filter(user.taste, user.watched);
+      request = () => api.authed('POST', '/recommendations', { user_id: user!.id, n: 10, filter });
+    } else if (roll < SHARE.new_user + SHARE.cold_start + SHARE.similar + SHARE.filtered + SHARE.watched_and_rated) {
       session = 'watched_and_rated';
-      body = { user_id: rng.pick(known), history: [{ movie_id: pickMovie(), rating: rating() }], n: 10 };
+      user = rng.pick(known);
+      const movie = pickMovie().movie_id;
+      user.watched.push(movie);
+      if (user.watched.length > 50) user.watched.shift();
+      const history = [{ movie_id: movie, rating: tastes.rating(user.taste, genresOf.get(movie) ?? []) }];
+      request = () => api.authed('POST', '/recommendations', { user_id: user!.id, history, n: 10 });
+    } else {
+      session = 'recommendations';
+      user = rng.pick(known);
+      request = () => api.authed('POST', '/recommendations', { user_id: user!.id, n: 10 });
     }
+    const creates = session === 'new_user' || session === 'cold_start';
     const started = performance.now();
     try {
-      const r = await api.authed('POST', '/recommendations', body);
-      stats.record(session, r.status, r.ms, r.status >= 300 && r.status !== 429 ? JSON.stringify(r.body).slice(0, 200) : undefined);
-      if (session === 'new_user' && r.status < 300 && Number.isInteger(r.body?.user_id)) known.push(r.body.user_id);
-      else if (session === 'new_user') usersCreated--;
+      const r = await request();
+      outcome(session, r);
+      if (session === 'feedback' && r.status === 200) {
+        feedback.accepted += Number(r.body?.accepted) || 0;
+        feedback.duplicates += Number(r.body?.duplicates) || 0;
+        const rejected = Array.isArray(r.body?.rejected) ? r.body.rejected : [];
+        feedback.rejected += rejected.length;
+        for (const x of rejected) stats.unexpectedError(`feedback: event rejected: ${JSON.stringify(x).slice(0, 200)}`);
+      }
+      // A history without user_id always creates a user; a cold start's id could have been taken before.
+      if (creates && r.status === 200 && r.body?.user_id !== undefined && (session === 'new_user' || r.body.created === true)) {
+        if (session === 'new_user') user!.id = r.body.user_id;
+        known.push(user!);
+      } else if (creates) usersCreated--;
+      if (user && session !== 'similar') shown(user, r);
     } catch (err) {
       const timeout = (err as Error)?.name === 'TimeoutError';
       stats.record(session, timeout ? 'timeout' : 'network_error', performance.now() - started, oneLine((err as NodeJS.ErrnoException).code ?? err));
-      if (session === 'new_user') usersCreated--;
+      if (creates) usersCreated--;
     }
   }
 
@@ -153,7 +236,7 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
     if (due > now) await sleep((due - now) * 1000);
     while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
     if (elapsed() >= o.duration) break;
-    const p: Promise<void> = oneSession().finally(() => inFlight.delete(p));
+    const p: Promise<void> = oneRequest().finally(() => inFlight.delete(p));
     inFlight.add(p);
     sent++;
     // A saturated server does not get a burst of the whole backlog later: at most one second of catch-up.
@@ -179,20 +262,22 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
     latency_ms: stats.latency(),
     status_counts: stats.statusCounts,
     sessions: stats.sessions,
+    calls: stats.calls(),
+    feedback,
     users_created: usersCreated,
     rate_limited: stats.rateLimited,
     errors: { unexpected: stats.unexpected, samples: stats.errorSamples },
   };
 }
 
-/** Up to 1,000 movie ids from GET /movies (10 pages), the pool that sessions watch and rate. */
-async function fetchMovieIds(api: ApiClient): Promise<number[]> {
-  const ids: number[] = [];
+/** Up to 1,000 movies from GET /movies (10 pages), the pool that sessions watch and rate. */
+async function fetchMovies(api: ApiClient): Promise<CatalogueMovie[]> {
+  const ids: CatalogueMovie[] = [];
   for (let page = 0; page < 10; page++) {
     const r = await api.authed('GET', `/movies?limit=100&offset=${page * 100}`);
     if (r.status !== 200) throw new RecoError(`GET /movies answered HTTP ${r.status}`);
-    const batch = (r.body?.movies ?? []) as { movie_id: number }[];
-    ids.push(...batch.map((m) => m.movie_id));
+    const batch = (r.body?.movies ?? []) as { movie_id: number; genres?: string[] }[];
+    ids.push(...batch.map((m) => ({ movie_id: m.movie_id, genres: m.genres ?? [] })));
     if (batch.length < 100) break;
   }
   return ids;

@@ -1,0 +1,228 @@
+/**
+ * bench:explain — what `explain: true` and `GET /movies/{movie_id}/similar` cost (docs/benchmarks/serve.md):
+ *  1. the server's CPU time per request (utime + stime of the child from /proc) of the same known-user requests
+ *     with and without `explain: true` (target: at most +20 %), on `reco serve` as configured by default (caches
+ *     on) and with `--cache-size 0` (every request scored), alternated BENCH_PAIRS times (default 3);
+ *  2. the median latency of `GET /movies/{movie_id}/similar?n=10` answered from memory (target ≤ 2 ms), one
+ *     request at a time over a kept-alive connection, for the 500 most-rated movies in turn.
+ * The servers are the built CLI as child processes on the local PostgreSQL with data/initial_data ingested and a
+ * model trained (BENCH_ALGORITHM, default ease). Env: RECO_BENCH_PG_URL (admin connection), BENCH_SECONDS
+ * (default 5), BENCH_CONNECTIONS (default 8), BENCH_SIMILAR (requests, default 3,000).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { openDatabase } from '../src/core/db/open.js';
+import { createClient, setClientTrusted } from '../src/core/db/repositories/clients.js';
+import { trainModel } from '../src/core/models/train.js';
+import { ingest } from '../src/core/pipeline/index.js';
+import { buildCli } from './built-cli.js';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ALGORITHM = process.env.BENCH_ALGORITHM ?? 'ease';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
+const SIMILAR = Number(process.env.BENCH_SIMILAR ?? 3000);
+const PASSWORD = 'bench password 123';
+
+async function adminQuery(sql: string) {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+function startServe(cli: string, args: string[], env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string }> {
+  const out = fs.openSync(logFile, 'w');
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { cwd: ROOT, env: { ...process.env, ...env, NODE_OPTIONS: '' }, stdio: ['ignore', out, 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 60_000;
+    const poll = setInterval(() => {
+      const m = /"msg":"listening"[^\n]*"url":"(http:\/\/[^"]+)"|"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/.exec(fs.readFileSync(logFile, 'utf8'));
+      if (m) {
+        clearInterval(poll);
+        resolve({ child, url: m[1] ?? m[2] });
+      } else if (Date.now() > deadline || child.exitCode !== null) {
+        clearInterval(poll);
+        child.kill('SIGTERM');
+        reject(new Error(`reco serve ${args.join(' ')} did not start: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`));
+      }
+    }, 100);
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('close', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** CPU seconds (user + system) the process has used so far (Linux /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, USER_HZ = 100
+}
+
+function run(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => autocannon(opts, (err, result) => (err ? reject(err) : resolve(result))));
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Users, and movies by number of ratings (most first), from the ingested files. */
+function fromRatings(): { users: number[]; movies: number[] } {
+  const text = fs.readFileSync(path.join(ROOT, 'data/initial_data/ratings.csv'), 'utf8');
+  const users = new Set<number>();
+  const counts = new Map<number, number>();
+  for (const line of text.split('\n').slice(1)) {
+    const [u, m] = line.split(',');
+    if (!(Number(u) > 0)) continue;
+    users.add(Number(u));
+    counts.set(Number(m), (counts.get(Number(m)) ?? 0) + 1);
+  }
+  return { users: [...users], movies: [...counts].sort((a, b) => b[1] - a[1]).map(([m]) => m) };
+}
+
+function requests(token: string, users: number[], explain: boolean): autocannon.Request[] {
+  return users.map((id) => ({
+    method: 'POST',
+    path: '/recommendations',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(explain ? { user_id: id, n: 10, explain: true } : { user_id: id, n: 10 }),
+  }));
+}
+
+/** Server CPU µs per request of one load run. */
+async function cpuPerRequest(server: { child: ChildProcess; url: string }, reqs: autocannon.Request[]) {
+  const before = cpuSeconds(server.child.pid);
+  const r = await run({ url: server.url, connections: CONNECTIONS, duration: SECONDS, requests: reqs });
+  if (r.non2xx || r.errors || r.timeouts) throw new Error(`load run failed: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  return { cpu_us: round(((cpuSeconds(server.child.pid) - before) * 1e6) / r.requests.total), rps: Math.round(r.requests.average) };
+}
+
+/** One GET at a time over a kept-alive connection: client-side latency in ms. */
+function get(agent: http.Agent, url: string, token: string): Promise<{ ms: number; status: number; body: any }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ ms: performance.now() - started, status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+async function main() {
+  const loadAtStart = os.loadavg().map((x) => round(x, 2));
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-explain-'));
+  const dbName = `reco_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${dbName}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${dbName}`;
+  const env = { DATABASE_URL: url.toString(), RECO_DATA_DIR: work, LOG_LEVEL: 'info' };
+  const children: ChildProcess[] = [];
+  try {
+    const db = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: work });
+    try {
+      await createClient(db, { username: 'bench', password: PASSWORD });
+      // Its ratings train the model (the daily files' client is trusted by default; an API client is not).
+      await setClientTrusted(db, 'bench', true);
+      await ingest(db, { from: path.join(ROOT, 'data/initial_data'), dataDir: work, client: 'bench' });
+      const trained = await trainModel(db, { modelsDir: path.join(work, 'models'), algorithm: ALGORITHM });
+      console.error(`setup: trained ${trained.algorithm} ${trained.version}`);
+    } finally {
+      await db.close();
+    }
+    const cli = buildCli(path.join(work, 'cli'));
+    if (!cli) throw new Error('the sources do not compile: no built CLI to measure');
+    const servers = {
+      default: await startServe(cli, ['--metrics-port', '0'], env, path.join(work, 'serve.log')),
+      uncached: await startServe(cli, ['--cache-size', '0', '--metrics-port', '0'], env, path.join(work, 'serve-uncached.log')),
+    };
+    children.push(servers.default.child, servers.uncached.child);
+    const tokenRes = await fetch(`${servers.default.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
+    const token = ((await tokenRes.json()) as any).access_token as string;
+    const { users, movies } = fromRatings();
+    const plain = requests(token, users, false);
+    const explained = requests(token, users, true);
+
+    // 1. explain: true against the same requests without it, alternated; warm-up runs first (caches, JIT).
+    const explain: Record<string, unknown> = {};
+    for (const [name, server] of Object.entries(servers)) {
+      await run({ url: server.url, connections: CONNECTIONS, duration: 3, requests: plain });
+      await run({ url: server.url, connections: CONNECTIONS, duration: 3, requests: explained });
+      const pairs: { plain_cpu_us: number; explain_cpu_us: number; plain_rps: number; explain_rps: number }[] = [];
+      for (let i = 0; i < PAIRS; i++) {
+        const a = await cpuPerRequest(server, plain);
+        const b = await cpuPerRequest(server, explained);
+        pairs.push({ plain_cpu_us: a.cpu_us, explain_cpu_us: b.cpu_us, plain_rps: a.rps, explain_rps: b.rps });
+        console.error(`${name} pair ${i + 1}/${PAIRS}: ${JSON.stringify(pairs.at(-1))}`);
+      }
+      const p = median(pairs.map((x) => x.plain_cpu_us));
+      const e = median(pairs.map((x) => x.explain_cpu_us));
+      explain[name] = { plain_cpu_us: p, explain_cpu_us: e, extra: `${round((100 * (e - p)) / p)} %`, pairs };
+    }
+
+    // 2. /similar one request at a time, the most-rated movies in turn (after one warm-up pass).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const pool = movies.slice(0, 500);
+    for (const m of pool) await get(agent, `${servers.default.url}/movies/${m}/similar?n=10`, token);
+    const latencies: number[] = [];
+    const basis: Record<string, number> = {};
+    const before = cpuSeconds(servers.default.child.pid);
+    for (let i = 0; i < SIMILAR; i++) {
+      const r = await get(agent, `${servers.default.url}/movies/${pool[i % pool.length]}/similar?n=10`, token);
+      if (r.status !== 200 || r.body.similar.length === 0) throw new Error(`similar failed: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+      latencies.push(r.ms);
+      basis[r.body.basis] = (basis[r.body.basis] ?? 0) + 1;
+    }
+    const similarCpu = ((cpuSeconds(servers.default.child.pid) - before) * 1e6) / SIMILAR;
+    agent.destroy();
+    const sorted = latencies.sort((a, b) => a - b);
+    const similar = {
+      requests: SIMILAR,
+      p50_ms: round(median(sorted), 3),
+      p99_ms: round(sorted[Math.ceil(0.99 * sorted.length) - 1], 3),
+      server_cpu_us_per_request: round(similarCpu),
+      basis,
+      target: 'median <= 2 ms',
+    };
+
+    const report = {
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load_average_at_start: loadAtStart },
+      settings: { algorithm: ALGORITHM, connections: CONNECTIONS, seconds: SECONDS, pairs: PAIRS },
+      explain: { ...explain, target: '<= +20 % CPU per request' },
+      similar,
+      load_average_at_end: os.loadavg().map((x) => round(x, 2)),
+    };
+    console.log(JSON.stringify(report, null, 2));
+  } finally {
+    for (const c of children) await stop(c);
+    await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
