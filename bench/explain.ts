@@ -19,7 +19,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { openDatabase } from '../src/core/db/open.js';
 import { createClient, setClientTrusted } from '../src/core/db/repositories/clients.js';
-import { trainModel } from '../src/core/models/train.js';
+import { trainModel } from '../src/core/training/train.js';
 import { ingest } from '../src/core/pipeline/index.js';
 import { buildCli } from './built-cli.js';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ingest } from '../../src/core/pipeline/index.js';
 import { simulateData } from '../../src/core/simulation/data.js';
-import { Rng } from '../../src/core/simulation/prng.js';
+import { Rng } from '../../src/core/data/random.js';
 import { TrafficStats } from '../../src/core/simulation/traffic/stats.js';
 import { Tastes, type SimUser } from '../../src/core/simulation/traffic/tastes.js';
 import { checkTarget, isLoopback } from '../../src/core/simulation/traffic/target.js';

@@ -1,4 +1,4 @@
-import type { Rng } from '../prng.js';
+import type { Rng } from '../../data/random.js';
 
 /**
  * What the simulated platform's users like, and how they react to what they are shown: the part of the traffic
