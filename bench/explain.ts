@@ -9,7 +9,7 @@
  * model trained (BENCH_ALGORITHM, default ease). Env: RECO_BENCH_PG_URL (admin connection), BENCH_SECONDS
  * (default 5), BENCH_CONNECTIONS (default 8), BENCH_SIMILAR (requests, default 3,000).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -22,8 +22,8 @@ import { createClient, setClientTrusted } from '../src/core/db/repositories/clie
 import { trainModel } from '../src/core/training/train.js';
 import { ingest } from '../src/core/pipeline/index.js';
 import { buildCli } from './built-cli.js';
+import { cpuSeconds, median, ROOT, run, startChild, stop } from './children.js';
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ALGORITHM = process.env.BENCH_ALGORITHM ?? 'ease';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -42,47 +42,6 @@ async function adminQuery(sql: string) {
   }
 }
 
-function startServe(cli: string, args: string[], env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const out = fs.openSync(logFile, 'w');
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { cwd: ROOT, env: { ...process.env, ...env, NODE_OPTIONS: '' }, stdio: ['ignore', out, 'inherit'] });
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 60_000;
-    const poll = setInterval(() => {
-      const m = /"msg":"listening"[^\n]*"url":"(http:\/\/[^"]+)"|"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/.exec(fs.readFileSync(logFile, 'utf8'));
-      if (m) {
-        clearInterval(poll);
-        resolve({ child, url: m[1] ?? m[2] });
-      } else if (Date.now() > deadline || child.exitCode !== null) {
-        clearInterval(poll);
-        child.kill('SIGTERM');
-        reject(new Error(`reco serve ${args.join(' ')} did not start: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`));
-      }
-    }, 100);
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('close', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-/** CPU seconds (user + system) the process has used so far (Linux /proc). */
-function cpuSeconds(pid: number | undefined): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, USER_HZ = 100
-}
-
-function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => autocannon(opts, (err, result) => (err ? reject(err) : resolve(result))));
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** Users, and movies by number of ratings (most first), from the ingested files. */
@@ -226,3 +185,8 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** `reco serve --port 0` of the built CLI, with more flags. */
+function startServe(cli: string, args: string[], env: Record<string, string>, logFile: string) {
+  return startChild([cli, 'serve', '--port', '0', ...args], env, logFile);
+}

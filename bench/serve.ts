@@ -14,13 +14,14 @@
  * Besides req/s, the server's CPU time per request (utime + stime of the child from /proc) is reported: it does
  * not depend on whether the load generator or the server is the bottleneck.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { buildCli } from './built-cli.js';
+import { cpuSeconds, median, ROOT, run, startChild, stop } from './children.js';
 import { openLoop } from './open-loop.js';
 import pg from 'pg';
 import { openDatabase } from '../src/core/db/open.js';
@@ -28,7 +29,6 @@ import { createClient } from '../src/core/db/repositories/clients.js';
 import { ingest } from '../src/core/pipeline/index.js';
 import { trainModel } from '../src/core/training/train.js';
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -45,61 +45,12 @@ async function adminQuery(sql: string) {
   }
 }
 
-/** Starts a child that prints a JSON line {"msg":"listening","url":…} on stdout (logs go to a file). */
-function startChild(args: string[], env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string; metricsUrl: string | undefined }> {
-  const out = fs.openSync(logFile, 'w');
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env, NODE_OPTIONS: '' }, stdio: ['ignore', out, 'inherit'] });
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 60_000;
-    const poll = setInterval(() => {
-      const m = fs.readFileSync(logFile, 'utf8').match(/"msg":"listening"[^\n]*"url":"(http:\/\/[^"]+)"|"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/);
-      const metrics = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"serving metrics"/.exec(fs.readFileSync(logFile, 'utf8'));
-      if (m && (metrics || !args.includes('--metrics-port'))) {
-        clearInterval(poll);
-        resolve({ child, url: m[1] ?? m[2], metricsUrl: metrics?.[1] });
-      } else if (Date.now() > deadline || child.exitCode !== null) {
-        clearInterval(poll);
-        reject(new Error(`${args.join(' ')} did not start: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`));
-      }
-    }, 100);
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('close', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-/** CPU seconds (user + system) the process has used so far (Linux /proc; NaN elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks, USER_HZ = 100
-  } catch {
-    return NaN;
-  }
-}
-
 /** A run with the server's CPU microseconds per request. */
 async function measured(child: ChildProcess, opts: autocannon.Options): Promise<{ result: autocannon.Result; cpuUsPerRequest: number }> {
   const before = cpuSeconds(child.pid);
   const result = await run(opts);
   const cpuUsPerRequest = ((cpuSeconds(child.pid) - before) * 1e6) / Math.max(1, result.requests.total);
   return { result, cpuUsPerRequest: Math.round(cpuUsPerRequest * 10) / 10 };
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => {
-    autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
-  });
 }
 
 function userIds(): number[] {

@@ -11,7 +11,7 @@
  * out of the figure). Env: RECO_BENCH_PG_URL (admin connection), BENCH_SECONDS (default 10), BENCH_USERS
  * (default 200).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,8 +25,8 @@ import { storeFeedback } from '../src/core/db/repositories/feedback.js';
 import type { Database, Queryable } from '../src/core/db/types.js';
 import { DEFAULT_QUOTAS } from '../src/core/config.js';
 import { ingest } from '../src/core/pipeline/index.js';
+import { ROOT, run, startChild, stop } from './children.js';
 
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
@@ -43,41 +43,6 @@ async function adminQuery(sql: string, db?: string) {
   } finally {
     await c.end();
   }
-}
-
-function startServe(env: Record<string, string>, logFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const out = fs.openSync(logFile, 'w');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'serve', '--port', '0', '--metrics-port', '0'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, NODE_OPTIONS: '' },
-    stdio: ['ignore', out, 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 90_000;
-    const poll = setInterval(() => {
-      const m = /"msg":"listening"[^\n]*"url":"(http:\/\/[^"]+)"|"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/.exec(fs.readFileSync(logFile, 'utf8'));
-      if (m) {
-        clearInterval(poll);
-        resolve({ child, url: m[1] ?? m[2] });
-      } else if (Date.now() > deadline || child.exitCode !== null) {
-        clearInterval(poll);
-        child.kill('SIGTERM');
-        reject(new Error(`reco serve did not start: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`));
-      }
-    }, 100);
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('close', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-function run(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => autocannon(opts, (err, result) => (err ? reject(err) : resolve(result))));
 }
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -241,3 +206,8 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** `reco serve` from the sources (bin/dev.js), both ports on any free port. */
+function startServe(env: Record<string, string>, logFile: string) {
+  return startChild(['--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'serve', '--port', '0', '--metrics-port', '0'], env, logFile, 90_000);
+}
