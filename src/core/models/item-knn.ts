@@ -1,8 +1,8 @@
 import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts, transpose } from '../data/interactions.js';
-import { accumulate, sparsifyRows, weightOf, type NeighborLists } from './neighbors.js';
-import { historyColumns, popularityPrior, topContributions, topN, topSimilar } from './ranking.js';
+import { accumulate, explainByLists, similarByLists, sparsifyRows, type NeighborLists } from './neighbors.js';
+import { historyColumns, popularityPrior, topN } from './ranking.js';
 import type { Algorithm, Contribution, History, Recommendation, RecommendOptions, Recommender } from './types.js';
 import type { Interactions } from '../data/interactions.js';
 
@@ -64,15 +64,11 @@ export class ItemKnnRecommender implements Recommender {
   }
 
   similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
-    const col = this.index.get(movieId);
-    if (col === undefined) return undefined;
-    const weights = new Float64Array(this.itemIds.length);
-    accumulate(this.lists, [col], weights);
-    return topSimilar(this.itemIds, weights, movieId, n, options);
+    return similarByLists(this.lists, this.index, this.itemIds, movieId, n, options);
   }
 
   explain(history: History, movieIds: readonly number[], k: number): Contribution[][] {
-    return topContributions(this.index, this.itemIds, history, movieIds, k, (h, c) => weightOf(this.lists, h, c));
+    return explainByLists(this.lists, this.index, this.itemIds, history, movieIds, k);
   }
 
   get knownMovieIds(): Int32Array {

@@ -1,3 +1,6 @@
+import { topContributions, topSimilar } from './ranking.js';
+import type { Contribution, History, Recommendation, RecommendOptions } from './types.js';
+
 /** Sparse item → item weights: for each source item, its kept neighbours (CSR), as item-knn and ease store them. */
 export interface NeighborLists {
   indptr: Int32Array;
@@ -74,4 +77,32 @@ export function weightOf(lists: NeighborLists, i: number, j: number): number {
   const { indptr, indices, weights } = lists;
   for (let p = indptr[i]; p < indptr[i + 1]; p++) if (indices[p] === j) return weights[p];
   return 0;
+}
+
+/** `similar` of a model scored by its lists (item-knn, rp3beta): the largest weights of `movieId`'s row. */
+export function similarByLists(
+  lists: NeighborLists,
+  index: ReadonlyMap<number, number>,
+  itemIds: Int32Array,
+  movieId: number,
+  n: number,
+  options?: RecommendOptions,
+): Recommendation[] | undefined {
+  const col = index.get(movieId);
+  if (col === undefined) return undefined;
+  const weights = new Float64Array(itemIds.length);
+  accumulate(lists, [col], weights);
+  return topSimilar(itemIds, weights, movieId, n, options);
+}
+
+/** `explain` of a model scored by its lists: the history movies whose weights to each movie add the most. */
+export function explainByLists(
+  lists: NeighborLists,
+  index: ReadonlyMap<number, number>,
+  itemIds: Int32Array,
+  history: History,
+  movieIds: readonly number[],
+  k: number,
+): Contribution[][] {
+  return topContributions(index, itemIds, history, movieIds, k, (h, c) => weightOf(lists, h, c));
 }
