@@ -1,9 +1,9 @@
 import { lockRatedMovies } from '../db/repositories/ratings.js';
 import { createFileUsers, type FileUsers } from '../db/repositories/users.js';
 import type { Queryable } from '../db/types.js';
-import { GENRES, genreIndex } from '../features/genres.js';
+import { GenreProfiles, MovieGenreSlots } from '../features/genre-profile.js';
 import type { RatingColumns } from './rating-columns.js';
-import { fileProfiles, profileText, type FileUserIndex } from './rating-load.js';
+import { fileProfiles, type FileUserIndex } from './rating-load.js';
 
 interface UserRows {
   /** First and last row (the rows between are its own while the state is 'open'). */
@@ -32,9 +32,8 @@ export class EarlyUsers {
   private stamp = new Int32Array(0);
   private checks = 0;
   private lockedMovie = new Uint8Array(0);
-  private readonly genres = new Map<number, string[]>();
-  /** The genre slots of each locked movie (by movie id), as fileProfiles flattens them. */
-  private slots: (Int32Array | undefined)[] = [];
+  /** The genre slots of each locked movie. */
+  private readonly slots = new MovieGenreSlots();
   private readonly created = new Map<number, { id: number; created: boolean }>();
   /** A created user turned up again: roll back and do it all the usual way. */
   private spoiled = false;
@@ -118,9 +117,13 @@ export class EarlyUsers {
     this.pending = emptyBatch();
     this.busy = true;
     this.enqueue(async (tx) => {
-      if (movies.length > 0) this.addGenres(await lockRatedMovies(tx, movies));
-      const vectors = slices.map((r) => this.vector(r));
-      const counts = slices.map((r) => r.movie.length);
+      if (movies.length > 0) this.slots.add(await lockRatedMovies(tx, movies));
+      const profiles = new GenreProfiles(this.slots, slices.length);
+      slices.forEach((r, k) => {
+        for (let i = 0; i < r.movie.length; i++) profiles.add(k, r.movie[i], r.half[i] / 2);
+      });
+      const vectors = slices.map((_, k) => profiles.text(k));
+      const counts = slices.map((_, k) => profiles.count(k));
       const made = await createFileUsers(tx, this.clientId, users, vectors, counts);
       users.forEach((u, k) => this.created.set(u, { id: made.ids[k], created: made.created[k] === 1 }));
     });
@@ -175,8 +178,8 @@ export class EarlyUsers {
           movies.push(m);
         }
       }
-      if (movies.length > 0) this.addGenres(await lockRatedMovies(tx, movies));
-      const { vectors, counts } = fileProfiles(rows, index, this.genres, rest);
+      if (movies.length > 0) this.slots.add(await lockRatedMovies(tx, movies));
+      const { vectors, counts } = fileProfiles(rows, index, this.slots, rest);
       const restUsers: number[] = [];
       const restVectors: string[] = [];
       const restCounts: number[] = [];
@@ -218,31 +221,6 @@ export class EarlyUsers {
         this.failure = err;
       }
     });
-  }
-
-  private addGenres(locked: Map<number, string[]>): void {
-    for (const [m, g] of locked) {
-      this.genres.set(m, g);
-      const slots: number[] = [];
-      for (const name of g) {
-        const j = genreIndex(name);
-        if (j !== undefined) slots.push(j);
-      }
-      this.slots[m] = Int32Array.from(slots);
-    }
-  }
-
-  /** One user's vector from its rows, as fileProfiles computes it (float64 sums, then profileText). */
-  private vector(rows: { movie: Int32Array; half: Uint8Array }): string {
-    const sums = new Float64Array(GENRES.length);
-    let total = 0;
-    for (let i = 0; i < rows.movie.length; i++) {
-      const r = rows.half[i] / 2;
-      total += r;
-      const s = this.slots[rows.movie[i]];
-      if (s) for (let g = 0; g < s.length; g++) sums[s[g]] += r;
-    }
-    return profileText(sums, total);
   }
 
   /** A pair listed twice among the user's rows: left to the file's deduplication and the usual way. */
