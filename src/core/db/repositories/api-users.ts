@@ -1,4 +1,4 @@
-import { genreProfile } from '../../features/genres.js';
+import { genreProfile } from '../../features/genre-profile.js';
 import type { Database, Queryable } from '../types.js';
 import type { QuotaLimits } from '../../config.js';
 import { chargeQuota } from './quotas.js';

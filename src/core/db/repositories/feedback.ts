@@ -1,5 +1,5 @@
 import type { QuotaLimits } from '../../config.js';
-import { genreProfile } from '../../features/genres.js';
+import { genreProfileText } from '../../features/genre-profile.js';
 import type { Database, Queryable } from '../types.js';
 import { chargeQuota } from './quotas.js';
 import { lockRatedMovies } from './ratings.js';
@@ -157,7 +157,7 @@ async function storeIn(tx: Queryable, clientId: number, rows: readonly FeedbackR
 }
 
 /**
- * The genre profile and rating count of these users from all of their ratings, computed here by genreProfile (as
+ * The genre profile and rating count of these users from all of their ratings, computed here by genreProfileText (as
  * the history path does: one read and one UPDATE, where the set-based SQL of ingest costs more for a few hundred
  * users).
  */
@@ -178,7 +178,7 @@ async function recomputeProfiles(tx: Queryable, users: readonly number[]): Promi
   const counts: number[] = [];
   for (const [id, items] of byUser) {
     ids.push(id);
-    vectors.push(`{${Array.from(genreProfile(items)).join(',')}}`);
+    vectors.push(genreProfileText(items));
     counts.push(items.length);
   }
   await tx.query(
