@@ -40,6 +40,17 @@ export function indexUsers(rows: RatingColumns): FileUserIndex {
   return { users, rowUser };
 }
 
+/** plan: the rows' users and the order the load writes them in. */
+export interface LoadPlan {
+  index: FileUserIndex;
+  order: Int32Array;
+}
+
+export function planLoad(rows: RatingColumns): LoadPlan {
+  const index = indexUsers(rows);
+  return { index, order: loadOrder(rows, index) };
+}
+
 /** The distinct movie ids of the rows (a bitmap over the ids when they are small, as MovieLens ids are). */
 export function distinctMovies(rows: RatingColumns): number[] {
   let max = 0;
