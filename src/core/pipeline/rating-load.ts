@@ -51,18 +51,6 @@ export function planLoad(rows: RatingColumns): LoadPlan {
   return { index, order: loadOrder(rows, index) };
 }
 
-/** The distinct movie ids of the rows (a bitmap over the ids when they are small, as MovieLens ids are). */
-export function distinctMovies(rows: RatingColumns): number[] {
-  let max = 0;
-  for (let i = 0; i < rows.length; i++) if (rows.movie[i] > max) max = rows.movie[i];
-  if (max >= 1 << 25) return [...new Set(rows.movie.subarray(0, rows.length))];
-  const seen = new Uint8Array(max + 1);
-  for (let i = 0; i < rows.length; i++) seen[rows.movie[i]] = 1;
-  const out: number[] = [];
-  for (let m = 0; m <= max; m++) if (seen[m]) out.push(m);
-  return out;
-}
-
 /**
  * The rows ordered by (user, movie), users in the order of `index.users`: the order of the primary key of
  * ratings when the users' ids were assigned in that order (as one INSERT … SELECT FROM unnest does), so that
