@@ -101,8 +101,7 @@ export async function readRatingsFast(
   const row: FastRow = { user: 0, movie: 0, halfSteps: 0, timestamp: 0 };
 
   const handleLine = (buf: Buffer, start: number, end: number) => {
-    const q = buf.indexOf(QUOTE, start);
-    if (q >= 0 && q < end) throw new QuoteFound(bufOffset + start, line);
+    if (buf.subarray(start, end).includes(QUOTE)) throw new QuoteFound(bufOffset + start, line);
     line++;
     if (end > start && buf[end - 1] === CR) end--;
     if (!sawHeader) {

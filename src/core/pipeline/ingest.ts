@@ -323,9 +323,12 @@ async function loadBatch(ctx: RunContext, batch: Batch, fresh: FreshFile[], pars
         let p: ParsedFile;
         try {
           p = await parsed[k];
-        } finally {
+        } catch (err) {
           await earlyRun?.catch(() => {});
+          throw err;
         }
+        // The users that closed in the last chunks are still being created.
+        const early = await timed(t, 'upsertUsers', async () => earlyRun && (await earlyRun));
         const t0 = performance.now();
         if (p.kind === 'movies') await loadMovies(tx, f.paths.processed, changes, t);
         else {
@@ -334,7 +337,7 @@ async function loadBatch(ctx: RunContext, batch: Batch, fresh: FreshFile[], pars
             rows: p.rows,
             plan: p.plan,
             users: f.early ?? new EarlyUsers(ctx.clientId),
-            early: await earlyRun,
+            early,
             startProcessedWrite: () => startProcessedWrite(ctx, bg, f, p.rows),
             changes,
             timings: t,
