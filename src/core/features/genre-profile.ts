@@ -16,7 +16,13 @@ const DENSE_MOVIES = 1 << 22;
 
 /** The vector slots (GENRES indices) of each movie, from its genre list; unknown genres have none. */
 export class MovieGenreSlots {
-  private dense: (Int32Array | undefined)[] = [];
+  /** By movie id below DENSE_MOVIES: where its slots start in `flat`, −1 for a movie not added. */
+  start = new Int32Array(0);
+  /** By movie id: how many slots. */
+  length = new Uint8Array(0);
+  /** Every added movie's slots, one after the other (typed arrays: a per-row lookup of a million rows). */
+  flat = new Int32Array(256);
+  private used = 0;
   private readonly sparse = new Map<number, Int32Array>();
 
   constructor(genresOf?: ReadonlyMap<number, readonly string[]>) {
@@ -30,14 +36,36 @@ export class MovieGenreSlots {
         const k = genreIndex(g);
         if (k !== undefined) slots.push(k);
       }
-      const s = Int32Array.from(slots);
-      if (movie >= 0 && movie < DENSE_MOVIES) this.dense[movie] = s;
-      else this.sparse.set(movie, s);
+      if (movie < 0 || movie >= DENSE_MOVIES) {
+        this.sparse.set(movie, Int32Array.from(slots));
+        continue;
+      }
+      if (movie >= this.start.length) this.grow(movie);
+      if (this.used + slots.length > this.flat.length) {
+        const bigger = new Int32Array(Math.max(this.flat.length * 2, this.used + slots.length));
+        bigger.set(this.flat);
+        this.flat = bigger;
+      }
+      this.start[movie] = this.used;
+      this.length[movie] = slots.length;
+      this.flat.set(slots, this.used);
+      this.used += slots.length;
     }
   }
 
-  of(movie: number): Int32Array | undefined {
-    return movie >= 0 && movie < DENSE_MOVIES ? this.dense[movie] : this.sparse.get(movie);
+  /** The slots of a movie beyond the dense table (undefined: not added). */
+  sparseOf(movie: number): Int32Array | undefined {
+    return this.sparse.get(movie);
+  }
+
+  private grow(movie: number): void {
+    const n = Math.min(DENSE_MOVIES, Math.max(movie + 1, this.start.length * 2, 1024));
+    const start = new Int32Array(n).fill(-1);
+    start.set(this.start);
+    const length = new Uint8Array(n);
+    length.set(this.length);
+    this.start = start;
+    this.length = length;
   }
 }
 
@@ -60,8 +88,18 @@ export class GenreProfiles {
   add(user: number, movie: number, rating: number): void {
     this.totals[user] += rating;
     this.counts[user]++;
-    const s = this.slots.of(movie);
-    if (s) for (let g = 0; g < s.length; g++) this.sums[user * K + s[g]] += rating;
+    const base = user * K;
+    const slots = this.slots;
+    if (movie >= 0 && movie < slots.start.length) {
+      const from = slots.start[movie];
+      if (from < 0) return;
+      const to = from + slots.length[movie];
+      const flat = slots.flat;
+      for (let g = from; g < to; g++) this.sums[base + flat[g]] += rating;
+      return;
+    }
+    const s = slots.sparseOf(movie);
+    if (s) for (let g = 0; g < s.length; g++) this.sums[base + s[g]] += rating;
   }
 
   /** How many ratings of `user` were added (its rating_count). */

@@ -333,7 +333,6 @@ async function loadBatch(ctx: RunContext, batch: Batch, fresh: FreshFile[], pars
         if (p.kind === 'movies') await loadMovies(tx, f.paths.processed, changes, t);
         else {
           await loadRatings(tx, {
-            clientId: ctx.clientId,
             rows: p.rows,
             plan: p.plan,
             users: f.early ?? new EarlyUsers(ctx.clientId),
@@ -416,7 +415,6 @@ async function loadMovies(tx: Queryable, processed: string, changes: DatabaseCha
 }
 
 export interface LoadRatingsOptions {
-  clientId: number;
   rows: RatingColumns;
   plan: LoadPlan;
   /** Creates the users `early` did not. */
