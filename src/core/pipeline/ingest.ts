@@ -341,10 +341,10 @@ async function loadBatch(ctx: RunContext, batch: Batch, fresh: FreshFile[], pars
             changes,
             timings: t,
           });
-          await recordVectors(tx, profilesPath(options.dataDir, batch), t);
+          await recordVectors(tx, { file: profilesPath(options.dataDir, batch), timings: t });
         }
         await options.beforeCommit?.();
-        await recordFile(tx, ctx, batch, f, performance.now() - t0);
+        await recordFile(tx, { runId: ctx.runId, day: batch.day, clientId: ctx.clientId, file: f, loadMs: performance.now() - t0 });
       }
       await Promise.all(fresh.map((f) => f.processedWritten));
       commitStarted = performance.now();
@@ -364,27 +364,27 @@ function startProcessedWrite(ctx: RunContext, bg: Background, f: FreshFile, rows
 }
 
 /** record: the file's ledger row, in the load transaction (a file is loaded once, by checksum and client). */
-async function recordFile(tx: Queryable, ctx: RunContext, batch: Batch, f: FreshFile, loadMs: number): Promise<void> {
-  const s = f.summary;
-  s.durationMs = Math.round(performance.now() - f.started);
+async function recordFile(tx: Queryable, o: { runId: number; day: string | null; clientId: number; file: FreshFile; loadMs: number }): Promise<void> {
+  const s = o.file.summary;
+  s.durationMs = Math.round(performance.now() - o.file.started);
   await recordIngestedFile(tx, {
-    runId: ctx.runId,
-    day: batch.day,
+    runId: o.runId,
+    day: o.day,
     kind: s.kind,
     path: s.source,
     sha256: s.sha256,
-    clientId: ledgerClient(s.kind, ctx.clientId),
+    clientId: ledgerClient(s.kind, o.clientId),
     rowsRead: s.read,
     rowsAccepted: s.accepted,
     rowsRejected: s.rejected,
-    durationMs: loadMs + s.durationMs,
+    durationMs: o.loadMs + s.durationMs,
   });
 }
 
 /** record: the touched users' vectors into processed/, as the seed's extract-feature step left them. */
-async function recordVectors(tx: Queryable, file: string, t: StageTimings): Promise<void> {
-  await timed(t, 'writeVectors', async () => {
-    const sink = await FileSink.open(file);
+async function recordVectors(tx: Queryable, o: { file: string; timings: StageTimings }): Promise<void> {
+  await timed(o.timings, 'writeVectors', async () => {
+    const sink = await FileSink.open(o.file);
     await sink.write(`${PROFILE_CSV_HEADER.join(',')}\n`);
     for await (const chunk of touchedProfilesCsv(tx)) await sink.write(Buffer.from(chunk).toString('utf8'));
     await sink.close();
