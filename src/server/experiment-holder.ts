@@ -145,6 +145,7 @@ export class ExperimentHolder {
     let complete = true;
     const experiments: ServedExperiment[] = [];
     for (const e of running) {
+      if (e.variants.length === 0) continue;
       try {
         for (const v of e.variants) {
           if (models.has(v.modelVersion)) continue;
