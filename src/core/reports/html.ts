@@ -1,5 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { ExitCode } from '../exit-codes.js';
+import { RecoError } from '../errors.js';
 
 /** One block of a report: a heading, then any of a paragraph, a chart and a table. */
 export interface ReportSection {
@@ -60,10 +64,13 @@ export async function renderChartSvg(spec: object): Promise<string> {
   }
 }
 
+/** Numbers, and numbers already formatted as text (0.2500, 12 %, 1,204), align right. */
+const isNumeric = (v: string | number) => typeof v === 'number' || /^[-+]?[\d,]*\.?\d+(?:e[-+]?\d+)?\s?%?$/i.test(v);
+
 function renderTable(t: NonNullable<ReportSection['table']>): string {
   const head = t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
   const body = t.rows
-    .map((row) => `<tr>${row.map((v) => (typeof v === 'number' ? `<td class="num">${escapeHtml(String(v))}</td>` : `<td>${escapeHtml(v)}</td>`)).join('')}</tr>`)
+    .map((row) => `<tr>${row.map((v) => (isNumeric(v) ? `<td class="num">${escapeHtml(String(v))}</td>` : `<td>${escapeHtml(String(v))}</td>`)).join('')}</tr>`)
     .join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
@@ -116,4 +123,33 @@ export async function renderHtmlReport(r: HtmlReport): Promise<string> {
     '</html>',
     '',
   ].join('\n');
+}
+
+/** Fails fast (before a long evaluation) when `file` cannot be written: its folder is missing or it is a folder. */
+export function checkReportPath(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new RecoError(`cannot write ${file}: the folder ${dir} does not exist`, { exitCode: ExitCode.BAD_INPUT });
+  }
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+    throw new RecoError(`cannot write ${file}: it is a folder; give a file name such as report.html`, { exitCode: ExitCode.BAD_INPUT });
+  }
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err) {
+    throw new RecoError(`cannot write ${file}: the folder ${dir} is not writable`, { exitCode: ExitCode.BAD_INPUT, cause: err });
+  }
+}
+
+/** Writes a report beside its final name and renames it, so a reader never sees half a file. */
+export function writeReportFile(file: string, html: string): void {
+  checkReportPath(file);
+  const tmp = `${path.resolve(file)}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, html);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw new RecoError(`cannot write ${file}: ${(err as Error).message}`, { exitCode: ExitCode.FAILURE, cause: err });
+  }
 }
