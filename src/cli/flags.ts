@@ -70,3 +70,9 @@ export function serveOptions(flags: {
     impressionsRetentionDays: flags['impressions-retention-days'],
   };
 }
+
+/** `--html FILE`: the report of a command as one self-contained HTML file (charts inline, opens offline). */
+export const htmlFlag = Flags.string({
+  description: 'also write the report as one self-contained HTML file with charts (no script, no network needed to open it)',
+  helpValue: 'FILE',
+});
