@@ -24,7 +24,7 @@ import {
 
 export const SIGNIFICANCE = 1 - CONFIDENCE;
 /** The effect size the always-valid p-value is tuned to: this share of the control's click-through rate. */
-export const SEQUENTIAL_TAU_RELATIVE = 0.1;
+export const SEQUENTIAL_TAU_RELATIVE = 0.25;
 
 export interface VariantComparison {
   ctr: Comparison;
