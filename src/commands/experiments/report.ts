@@ -65,7 +65,7 @@ export default class ExperimentsReport extends RecoCommand {
               variant: v.name,
               ctr: c.ctr.difference === null ? '-' : `${pct(c.ctr.difference)} [${pct(c.ctr.ciLow)}, ${pct(c.ctr.ciHigh)}]`,
               p: p(c.ctr.pValue),
-              avp: p(c.alwaysValidPValue),
+              avp: p(c.alwaysValidP),
               better: pct(c.ctr.probabilityBetter, 1),
               perUser: p(c.conversionsPerUser.pValue),
               share: p(c.shareConverted.pValue),

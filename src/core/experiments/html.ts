@@ -82,7 +82,7 @@ export function experimentSections(r: ExperimentReport): ReportSection[] {
   const rows = r.variants
     .filter((v) => v.vsControl)
     .flatMap((v) => [
-      comparisonRow(v.name, 'click-through rate', v.vsControl!.ctr, (x) => pct(x), v.vsControl!.alwaysValidPValue),
+      comparisonRow(v.name, 'click-through rate', v.vsControl!.ctr, (x) => pct(x), v.vsControl!.alwaysValidP),
       comparisonRow(v.name, 'conversions per user', v.vsControl!.conversionsPerUser, (x) => num(x)),
       comparisonRow(v.name, 'users converted', v.vsControl!.shareConverted, (x) => pct(x, 1)),
     ]);

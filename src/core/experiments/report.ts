@@ -31,7 +31,7 @@ export interface VariantComparison {
   conversionsPerUser: Comparison;
   shareConverted: Comparison;
   /** Of the click-through rate difference, valid however often the report was read while the test ran. */
-  alwaysValidPValue: number | null;
+  alwaysValidP: number | null;
 }
 
 export interface VariantReport {
@@ -133,7 +133,7 @@ export function buildReport(
         ctr: compareCtr(controlSums, sums),
         conversionsPerUser: comparePerUser(controlSums, sums),
         shareConverted: compareShares(controlSums, sums),
-        alwaysValidPValue: alwaysValidPValue(sequentialLooks(days, dates, control.name, v.name), SEQUENTIAL_TAU_RELATIVE * controlCtr),
+        alwaysValidP: alwaysValidPValue(sequentialLooks(days, dates, control.name, v.name), SEQUENTIAL_TAU_RELATIVE * controlCtr),
       };
     }
     return {
