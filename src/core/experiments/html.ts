@@ -5,6 +5,8 @@ import type { ExperimentReport } from './report.js';
 /** `reco experiments report --html`: the report as one self-contained page (src/core/reports/html.ts). */
 
 const pct = (x: number | null, digits = 2) => (x === null ? '-' : `${(100 * x).toFixed(digits)} %`);
+/** A difference of two rates, in percentage points. */
+const points = (x: number | null, digits = 2) => (x === null ? '-' : `${x >= 0 ? '+' : '−'}${(100 * Math.abs(x)).toFixed(digits)} pts`);
 const num = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digits));
 const count = (n: number) => n.toLocaleString('en-US');
 const withCi = (e: Estimate, f: (x: number | null) => string) => (e.value === null ? '-' : `${f(e.value)} [${f(e.ciLow)}, ${f(e.ciHigh)}]`);
@@ -60,35 +62,36 @@ export function experimentSections(r: ExperimentReport): ReportSection[] {
     });
   sections.push({
     heading: 'Per variant',
-    text: `${Math.round(100 * r.confidence)} % intervals in brackets. A conversion is a view, a like or a rating of 4 or more of a recommended movie within ${r.experiment.attributionWindowDays} days of the list that showed it.`,
+    text: `A conversion is a view, a like or a rating of 4 or more of a recommended movie within ${r.experiment.attributionWindowDays} days of the list that showed it; dislikes and skips of recommended movies are counted apart.`,
     table: {
-      columns: ['variant', 'model version', 'users', 'lists', 'impressions', 'conversions', 'click-through rate', 'conversions per user', 'users converted', 'mean position', 'dislikes', 'skips'],
+      columns: ['variant', 'model version', 'users', 'lists', 'impressions', 'conversions', 'dislikes', 'skips'],
+      rows: r.variants.map((v) => [`${v.name}${v.control ? ' (control)' : ''}`, v.modelVersion, count(v.users), count(v.lists), count(v.impressions), count(v.conversions), count(v.dislikes), count(v.skips)]),
+    },
+  });
+  sections.push({
+    heading: 'Rates',
+    text: `${Math.round(100 * r.confidence)} % intervals in brackets. The click-through rate is conversions per impression (a movie shown in a list).`,
+    table: {
+      columns: ['variant', 'click-through rate', 'conversions per user', 'users converted', 'mean position of conversions'],
       rows: r.variants.map((v) => [
-        `${v.name}${v.control ? ' (control)' : ''}`,
-        v.modelVersion,
-        count(v.users),
-        count(v.lists),
-        count(v.impressions),
-        count(v.conversions),
+        v.name,
         withCi(v.ctr, (x) => pct(x)),
         withCi(v.conversionsPerUser, (x) => num(x)),
         withCi(v.shareConverted, (x) => pct(x, 1)),
         num(v.meanConversionPosition, 2),
-        count(v.dislikes),
-        count(v.skips),
       ]),
     },
   });
   const rows = r.variants
     .filter((v) => v.vsControl)
     .flatMap((v) => [
-      comparisonRow(v.name, 'click-through rate', v.vsControl!.ctr, (x) => pct(x), v.vsControl!.alwaysValidP),
+      comparisonRow(v.name, 'click-through rate', v.vsControl!.ctr, (x) => points(x), v.vsControl!.alwaysValidP),
       comparisonRow(v.name, 'conversions per user', v.vsControl!.conversionsPerUser, (x) => num(x)),
-      comparisonRow(v.name, 'users converted', v.vsControl!.shareConverted, (x) => pct(x, 1)),
+      comparisonRow(v.name, 'users converted', v.vsControl!.shareConverted, (x) => points(x, 1)),
     ]);
   sections.push({
     heading: `Against the control (${r.control})`,
-    text: 'Differences are variant minus control. The p-value is two-sided and holds for one look at the data, decided in advance; the always-valid p-value may be read every day while the test runs. Users are the unit: each test treats a user\'s lists together.',
+    text: 'Differences are variant minus control (rates in percentage points). The p-value is two-sided and holds for one look at the data, decided in advance; the always-valid p-value may be read every day while the test runs. Users are the unit: each test treats a user\'s lists together.',
     table: { columns: ['variant', 'metric', 'difference', 'interval', 'test', 'p-value', 'always-valid p', 'P(better)'], rows },
   });
   return sections;
