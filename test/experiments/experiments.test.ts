@@ -5,6 +5,7 @@ import { deleteImpressionsOlderThan, insertImpressions, runningExperiments } fro
 import { insertModel } from '../../src/core/db/repositories/models.js';
 import type { Database } from '../../src/core/db/types.js';
 import { getExperiment, listExperiments, startExperiment, stopExperiment } from '../../src/core/experiments/manage.js';
+import { renderExperimentHtml } from '../../src/core/experiments/html.js';
 import { experimentReport } from '../../src/core/experiments/report.js';
 import { ctrEstimate, comparePerUser, moments, welchTest, type UserSums } from '../../src/core/experiments/stats.js';
 import { EXPERIMENTS_CHANNEL, type ImpressionRow } from '../../src/core/experiments/types.js';
@@ -74,6 +75,19 @@ describeEachEngine('experiments', (t) => {
         await unlisten();
       }
       expect((await listExperiments(t.db)).map((x) => x.name)).toContain('lifecycle');
+    });
+
+    it('reports an experiment without data yet: zeros, no estimates, and says so', async () => {
+      const r = await experimentReport(t.db, 'lifecycle');
+      expect(r.variants.map((v) => [v.name, v.users, v.lists, v.impressions, v.conversions, v.ctr.value, v.vsControl?.ctr.pValue ?? null])).toEqual([
+        ['control', 0, 0, 0, 0, null, null],
+        ['treatment', 0, 0, 0, 0, null, null],
+      ]);
+      expect(r.daily).toEqual([]);
+      expect(r.verdict).toEqual({ winner: null, significant: false, sentence: 'Not enough data yet to compare treatment with control.' });
+      const page = await renderExperimentHtml(r);
+      expect(page).toContain('Not enough data yet to compare treatment with control.');
+      expect(page.match(/<svg/g)).toHaveLength(1);
     });
 
     it('stops with --promote: the variant\'s model becomes the active one, the experiment stops running', async () => {
