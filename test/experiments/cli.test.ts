@@ -123,7 +123,7 @@ describe('reco experiments', () => {
 
     const text = await runCli(['experiments', 'report', 'ease-vs-popular'], { env });
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/control \(control\)\s+150\s+450\s+4500/);
+    expect(text.stdout).toMatch(/\ncontrol\s+150\s+450\s+4500/);
     expect(text.stdout).toMatch(/treatment is better than control/);
   }, 180_000);
 

@@ -65,7 +65,7 @@ export function experimentSections(r: ExperimentReport): ReportSection[] {
     text: `A conversion is a view, a like or a rating of 4 or more of a recommended movie within ${r.experiment.attributionWindowDays} days of the list that showed it; dislikes and skips of recommended movies are counted apart.`,
     table: {
       columns: ['variant', 'model version', 'users', 'lists', 'impressions', 'conversions', 'dislikes', 'skips'],
-      rows: r.variants.map((v) => [`${v.name}${v.control ? ' (control)' : ''}`, v.modelVersion, count(v.users), count(v.lists), count(v.impressions), count(v.conversions), count(v.dislikes), count(v.skips)]),
+      rows: r.variants.map((v) => [`${v.name}${v.control && v.name !== 'control' ? ' (control)' : ''}`, v.modelVersion, count(v.users), count(v.lists), count(v.impressions), count(v.conversions), count(v.dislikes), count(v.skips)]),
     },
   });
   sections.push({
