@@ -41,7 +41,7 @@ export function evaluationVerdict(report: EvaluationReport): string {
     const gain = second.ndcg > 0 ? ` (${((100 * (best.ndcg - second.ndcg)) / second.ndcg).toFixed(0)} % more)` : '';
     s += `, against ${second.ndcg.toFixed(3)} for ${second.algorithm}${gain}`;
   }
-  s += `, on ${how}. It recommends ${pct(best.coverage)} of the catalogue and fits in ${seconds(best.fitSeconds)} s.`;
+  s += `, on ${how}. Its lists cover ${pct(best.coverage)} of the catalogue; it fits in ${seconds(best.fitSeconds)} s.`;
   const oracle = report.rows.find((r) => r.algorithm === 'oracle');
   if (oracle && oracle.ndcg > 0) s += ` The oracle of the simulated world reaches ${oracle.ndcg.toFixed(3)}: the model gets ${pct(best.ndcg / oracle.ndcg)} of the way.`;
   return s;
