@@ -4,6 +4,9 @@ import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { hasChromium, NO_CHROMIUM, openInChromium } from '../helpers/chromium.js';
 import { syntheticRatings } from '../models/fixtures.js';
+import type { EvaluationReport, EvaluationRow } from '../../src/core/evaluation/index.js';
+import { evaluationHtmlReport, evaluationVerdict } from '../../src/core/reports/evaluation-report.js';
+import { renderChartSvg } from '../../src/core/reports/html.js';
 
 /**
  * `reco evaluate --html`: the page is written, carries the curves at k = 1…20, and a real browser draws every
@@ -73,4 +76,37 @@ if (!hasChromium()) console.warn(NO_CHROMIUM);
     expect(time.marks.rect.count).toBe(4);
     expect(time.marks.rect.visible).toBeGreaterThanOrEqual(2);
   }, 120_000);
+});
+
+describe('the evaluation page, built from a report', () => {
+  const row = (algorithm: string, ndcg: number): EvaluationRow => ({
+    algorithm, params: {}, precision: ndcg / 2, recall: ndcg / 3, ndcg, map: ndcg / 4, coverage: 0.05, longTail: 0, users: 10, fitSeconds: 1.5, recommendSeconds: 0.2,
+    curve: Array.from({ length: 20 }, (_, i) => ({ k: i + 1, precision: ndcg / 2, recall: (ndcg * (i + 1)) / 20, ndcg, map: ndcg / 4 })),
+  });
+  const report = (rows: EvaluationRow[]): EvaluationReport => ({
+    split: 'temporal', k: 10, seed: 7, rows,
+    counts: { users: 10, movies: 20, ratings: 200, trainRatings: 150, testRatings: 50, evaluatedUsers: 10, candidates: 20 },
+  });
+
+  it('says which model wins, by how much, and how far from the oracle', () => {
+    expect(evaluationVerdict(report([row('popular', 0.2), row('ease', 0.3), row('oracle', 0.6)]))).toBe(
+      "ease ranks best at k = 10: nDCG@10 0.300, against 0.200 for popular (50 % more), on each user's latest ratings held out (seed 7, 10 users evaluated). " +
+        'Its lists cover 5.0 % of the catalogue; it fits in 1.50 s. The oracle of the simulated world reaches 0.600: the model gets 50.0 % of the way.',
+    );
+    expect(evaluationVerdict(report([row('popular', 0.2)]))).toMatch(/^popular ranks best at k = 10: nDCG@10 0\.200, on each/);
+    expect(evaluationVerdict(report([]))).toMatch(/^No model was evaluated/);
+  });
+
+  it('charts that vega-lite draws without correcting anything; the oracle is a curve but not a bar', async () => {
+    const page = evaluationHtmlReport(report([row('popular', 0.2), row('ease', 0.3), row('oracle', 0.6)]), { source: 'x' });
+    const charts = page.sections.filter((s) => s.chart);
+    expect(charts.map((s) => s.heading)).toEqual(['Metrics at k = 1 … 20', 'Catalogue coverage', 'Fit and recommend time']);
+    for (const s of charts) {
+      const warnings: string[] = [];
+      const svg = await renderChartSvg(s.chart!, { warnings });
+      expect(warnings).toEqual([]);
+      expect(svg.includes('>oracle</text>')).toBe(s.heading.startsWith('Metrics'));
+    }
+    expect(page.sections.find((s) => s.table)!.table!.rows.map((r) => r[0])).toEqual(['oracle', 'ease', 'popular']);
+  });
 });
