@@ -1,6 +1,9 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
+// Also here for callers that load html.ts anyway; file.ts alone skips loading vega.
+export { checkReportPath, writeReportFile } from './file.js';
+
 /** One block of a report: a heading, then any of a paragraph, a chart and a table. */
 export interface ReportSection {
   heading: string;
