@@ -7,6 +7,7 @@ import { Rng } from '../../src/core/data/random.js';
 import type { ImpressionRow } from '../../src/core/experiments/types.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { activeModelVersion } from '../../src/core/training/registry.js';
+import { hasChromium, NO_CHROMIUM, openInChromium } from '../helpers/chromium.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, tempDir, type TestDatabase } from '../helpers/engines.js';
 
@@ -120,6 +121,17 @@ describe('reco experiments', () => {
     expect(page).toContain('Click-through rate over time');
     expect(page).toContain('Where in the list conversions happen');
     expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+
+    if (hasChromium()) {
+      // What a browser draws: a line, a band and a point a day for each variant; a bar per position and variant.
+      const drawn = openInChromium(html);
+      expect(drawn.verdict).toBe(report.verdict.sentence);
+      const [rate, positions] = drawn.charts;
+      expect(rate.marks).toEqual({ area: { count: 2, visible: 2 }, line: { count: 2, visible: 2 }, symbol: { count: 6, visible: 6 } });
+      const bars = report.positions.length;
+      expect(bars).toBeGreaterThan(10);
+      expect(positions.marks).toEqual({ rect: { count: bars, visible: bars } });
+    } else console.warn(NO_CHROMIUM);
 
     const text = await runCli(['experiments', 'report', 'ease-vs-popular'], { env });
     expect(text.code).toBe(0);

@@ -18,7 +18,7 @@ export default class ExperimentsReport extends RecoCommand {
   async run() {
     const { experimentReport } = await import('../../core/experiments/report.js');
     const { args, flags } = await this.parse(ExperimentsReport);
-    const { checkReportPath, writeReportFile } = await import('../../core/reports/html.js');
+    const { checkReportPath, writeReportFile } = await import('../../core/reports/file.js');
     if (flags.html) checkReportPath(flags.html);
     const report = await this.withDb((db) => experimentReport(db, args.name));
     const pct = (x: number | null, d = 2) => (x === null ? '-' : `${(100 * x).toFixed(d)}%`);
