@@ -7,8 +7,8 @@
  *  - none: this code's `reco serve`, no experiment running;
  *  - experiment: this code's `reco serve` with an experiment covering every bench user (ease control against a
  *    popular treatment, 50/50), impressions recorded (the default, --impressions experiments).
- * Per round, each server's req/s over bare's and over base's; the medians are reported, with the server's CPU per
- * request. Each server has a database of its own (copies of one setup), so the base revision sees its own schema.
+ * Per round (bare first, the servers' order turning from round to round), each server's req/s over bare's and over
+ * base's; the medians are reported, with the server's CPU per request. Each server has a database of its own (copies of one setup), so the base revision sees its own schema.
  * Env: RECO_BENCH_PG_URL, BENCH_BASE, BENCH_ALGORITHM (default ease), BENCH_SECONDS (10), BENCH_CONNECTIONS (32),
  * BENCH_ROUNDS (5), BENCH_PROFILE (a directory for the experiment server's CPU profile).
  */
@@ -155,7 +155,10 @@ async function main() {
     const rounds: Record<string, { rps: number; cpu_us: number; non2xx: number; errors: number }>[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const round: (typeof rounds)[number] = {};
-      for (const [k, s, opts] of targets) {
+      // Bare first, then the three servers in an order that turns every round (none always follows another).
+      const apis = targets.slice(1);
+      const order = [targets[0], ...apis.slice(i % apis.length), ...apis.slice(0, i % apis.length)];
+      for (const [k, s, opts] of order) {
         const before = cpuSeconds(s.child.pid);
         const r = await run(opts);
         round[k] = {
