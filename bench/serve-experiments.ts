@@ -108,7 +108,7 @@ async function main() {
     } finally {
       await expDb.close();
     }
-    // The base revision's schema: without the experiments migration.
+    // Without the experiments migration: a base revision before it would refuse a newer schema; one with it applies it again.
     await adminQuery(
       `DROP TABLE impressions, experiment_variants, experiments;
        DROP FUNCTION reco_delete_impressions_of_deleted_users() CASCADE;
