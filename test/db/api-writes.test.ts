@@ -2,8 +2,7 @@ import { notifyHistoryChanged, saveHistory, HISTORY_CHANNEL } from '../../src/co
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
 import { storeFeedback, type FeedbackRow } from '../../src/core/db/repositories/feedback.js';
 import { QuotaExceededError } from '../../src/core/db/repositories/quotas.js';
-import { genreVocabulary, recomputeProfilesSql } from '../../src/core/features/genre-profile-sql.js';
-import { genreProfile } from '../../src/core/features/genres.js';
+import { genreProfile, genreVocabulary, recomputeProfilesSql } from '../../src/core/features/genre-profile.js';
 import { describeEachEngine } from '../helpers/engines.js';
 import { MOVIES, seedCatalogue } from '../server/fixtures.js';
 

@@ -1,3 +1,4 @@
+import { genreSumsFunctionsSql } from '../../features/genre-profile.js';
 import type { Migration } from './types.js';
 
 /**
@@ -11,12 +12,10 @@ import type { Migration } from './types.js';
  *   `ratings` and `user_exclusions`, and the server sends the users' ids itself once the write has committed,
  *   coalesced with the other writes that committed meanwhile (src/server/history-cache.ts). Every other writer
  *   (ingest, restores, SQL by hand) notifies from the triggers as before.
- * - The genre profile from sums. `users.genre_sums` holds [rating count, Σ rating, Σ rating per genre…] (vocabulary
- *   order, `reco_rating_vector`); a write adds what it changed (new rating − old rating per movie) and derives
- *   `characteristic` and `rating_count` from the sums, the same numbers the full recomputation gives (sums of
- *   multiples of 0.5 are exact in float8). NULL sums are unknown: the next API write computes them from all of
- *   the user's ratings. A writer other than these functions that sets `characteristic` or `rating_count` (ingest's
- *   recomputation, the pipeline's vectors) makes them NULL (trigger `users_genre_sums_stale`).
+ * - The genre profile from sums (`users.genre_sums`, the functions of genreSumsFunctionsSql in
+ *   src/core/features/genre-profile.ts, whose text is part of this migration): a write adds what it changed. A
+ *   writer other than these functions that sets `characteristic` or `rating_count` (ingest's recomputation, the
+ *   pipeline's vectors) makes the sums NULL, unknown (trigger `users_genre_sums_stale`).
  * - Quota counts in shards. `client_quota_usage` gets one row per client and shard (the writing connection's pid
  *   mod 32), so concurrent writes of one client do not queue on one row until their commit. A write reads the
  *   sum over the shards of the current hour; far from a limit (at most 90 % with this write) it adds to its shard
@@ -70,52 +69,7 @@ CREATE TRIGGER users_genre_sums_stale
   WHEN (OLD.genre_sums IS NOT NULL AND current_setting('reco.writer', true) IS DISTINCT FROM 'api')
   EXECUTE FUNCTION reco_genre_sums_stale();
 
--- One rating as a term of users.genre_sums: [counted, rating, rating for each genre of the vocabulary the movie has].
-CREATE FUNCTION reco_rating_vector(genres text[], rating float8, counted integer, vocab text[]) RETURNS float8[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT ARRAY[counted::float8, rating] || array_agg(CASE WHEN v.name = ANY(genres) THEN rating ELSE 0 END ORDER BY v.k)
-    FROM unnest(vocab) WITH ORDINALITY AS v(name, k)
-$$;
-
--- The characteristic vector of users.genre_sums: Σ rating per genre / Σ rating, as real.
-CREATE FUNCTION reco_profile_of_sums(sums float8[]) RETURNS real[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT array_agg(coalesce(s / nullif(sums[2], 0), 0)::real ORDER BY k)
-    FROM unnest(sums[3:]) WITH ORDINALITY AS t(s, k)
-$$;
-
--- Applies rating changes (user, movie, new − old rating, 1 when the movie is new to the user) to the users'
--- sums, or computes the sums from all of the user's ratings (the changes already written) when they are unknown.
-CREATE FUNCTION reco_apply_rating_changes(p_users bigint[], p_movies integer[], p_deltas float8[], p_counted integer[], p_vocab text[])
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  UPDATE users u
-     SET genre_sums = p.sums, characteristic = reco_profile_of_sums(p.sums), rating_count = p.sums[1]::integer, updated_at = now()
-    FROM (
-      SELECT s.user_id, array_agg(s.v ORDER BY s.k) AS sums
-        FROM (
-          SELECT parts.user_id, e.k, sum(e.v) AS v
-            FROM (
-              SELECT k.id AS user_id, k.genre_sums AS vec FROM users k WHERE k.id = ANY(p_users) AND k.genre_sums IS NOT NULL
-              UNION ALL
-              SELECT c.user_id, reco_rating_vector(m.genres, c.delta, c.counted, p_vocab)
-                FROM unnest(p_users, p_movies, p_deltas, p_counted) AS c(user_id, movie_id, delta, counted)
-                JOIN users k ON k.id = c.user_id AND k.genre_sums IS NOT NULL
-                JOIN movies m ON m.movie_id = c.movie_id
-              UNION ALL
-              SELECT r.user_id, reco_rating_vector(m.genres, r.rating, 1, p_vocab)
-                FROM users k JOIN ratings r ON r.user_id = k.id JOIN movies m ON m.movie_id = r.movie_id
-               WHERE k.id = ANY(p_users) AND k.genre_sums IS NULL
-            ) AS parts
-            CROSS JOIN LATERAL unnest(parts.vec) WITH ORDINALITY AS e(v, k)
-           GROUP BY parts.user_id, e.k
-        ) AS s
-       GROUP BY s.user_id
-    ) AS p
-   WHERE u.id = p.user_id;
-END
-$$;
-
+${genreSumsFunctionsSql()}
 ALTER TABLE client_quota_usage ADD COLUMN shard smallint NOT NULL DEFAULT 0;
 ALTER TABLE client_quota_usage DROP CONSTRAINT client_quota_usage_pkey, ADD PRIMARY KEY (client_id, shard);
 

@@ -1,4 +1,4 @@
-import { genreVocabulary } from '../../features/genre-profile-sql.js';
+import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Database, Queryable } from '../types.js';
 import type { QuotaLimits } from '../../config.js';
 import { PgError } from '../pg-errors.js';

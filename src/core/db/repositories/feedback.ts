@@ -1,5 +1,5 @@
 import type { QuotaLimits } from '../../config.js';
-import { genreVocabulary } from '../../features/genre-profile-sql.js';
+import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Database } from '../types.js';
 import { quotaErrorOf, quotaParams } from './quotas.js';
 import { PgError } from '../pg-errors.js';
