@@ -179,49 +179,55 @@ export function genreVocabulary(): string[] {
  */
 export function genreSumsFunctionsSql(): string {
   return `
--- One rating as a term of users.genre_sums: [counted, rating, rating for each genre of the vocabulary the movie has].
-CREATE FUNCTION reco_rating_vector(genres text[], rating float8, counted integer, vocab text[]) RETURNS float8[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT ARRAY[counted::float8, rating] || array_agg(CASE WHEN v.name = ANY(genres) THEN rating ELSE 0 END ORDER BY v.k)
-    FROM unnest(vocab) WITH ORDINALITY AS v(name, k)
-$$;
-
--- The characteristic vector of users.genre_sums: Σ rating per genre / Σ rating, as real.
-CREATE FUNCTION reco_profile_of_sums(sums float8[]) RETURNS real[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT array_agg(coalesce(s / nullif(sums[2], 0), 0)::real ORDER BY k)
-    FROM unnest(sums[3:]) WITH ORDINALITY AS t(s, k)
-$$;
-
 -- Applies rating changes (user, movie, new − old rating, 1 when the movie is new to the user) to the users'
 -- sums, or computes the sums from all of the user's ratings (the changes already written) when they are unknown.
+-- Set-based: terms (user, slot, value) — slot 1 the count, 2 the total, 2 + k genre k of the vocabulary — summed,
+-- and the vector Σ per genre / total as real, as recomputeProfilesSql divides.
 CREATE FUNCTION reco_apply_rating_changes(p_users bigint[], p_movies integer[], p_deltas float8[], p_counted integer[], p_vocab text[])
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+  WITH touched AS (
+    SELECT k.id, k.genre_sums FROM users k WHERE k.id IN (SELECT DISTINCT unnest(p_users))
+  ),
+  vocab AS (
+    SELECT v.name, v.k::integer AS k FROM unnest(p_vocab) WITH ORDINALITY AS v(name, k)
+  ),
+  changes AS (
+    SELECT c.user_id, c.movie_id, c.delta, c.counted
+      FROM unnest(p_users, p_movies, p_deltas, p_counted) AS c(user_id, movie_id, delta, counted)
+      JOIN touched t ON t.id = c.user_id AND t.genre_sums IS NOT NULL
+    UNION ALL
+    SELECT r.user_id, r.movie_id, r.rating::float8, 1 FROM touched t JOIN ratings r ON r.user_id = t.id WHERE t.genre_sums IS NULL
+  ),
+  terms AS (
+    SELECT t.id AS user_id, e.k::integer AS slot, e.v FROM touched t CROSS JOIN LATERAL unnest(t.genre_sums) WITH ORDINALITY AS e(v, k)
+    UNION ALL
+    SELECT c.user_id, 1, c.counted::float8 FROM changes c
+    UNION ALL
+    SELECT c.user_id, 2, c.delta FROM changes c
+    UNION ALL
+    SELECT c.user_id, 2 + v.k, c.delta
+      FROM changes c JOIN movies m ON m.movie_id = c.movie_id
+      CROSS JOIN LATERAL unnest(m.genres) AS g(name) JOIN vocab v ON v.name = g.name
+  ),
+  slot_sums AS (
+    SELECT x.user_id, x.slot, sum(x.v) AS v FROM terms x GROUP BY x.user_id, x.slot
+  ),
+  summed AS (
+    SELECT t.id AS user_id, max(n.v)::integer AS n,
+           array_agg(coalesce(s.v, 0) ORDER BY slots.slot) AS sums,
+           array_agg(coalesce(s.v / nullif(total.v, 0), 0)::real ORDER BY slots.slot) FILTER (WHERE slots.slot > 2) AS vector
+      FROM touched t
+      CROSS JOIN generate_series(1, 2 + cardinality(p_vocab)) AS slots(slot)
+      LEFT JOIN slot_sums s ON s.user_id = t.id AND s.slot = slots.slot
+      LEFT JOIN slot_sums total ON total.user_id = t.id AND total.slot = 2
+      LEFT JOIN slot_sums n ON n.user_id = t.id AND n.slot = 1
+     GROUP BY t.id
+  )
   UPDATE users u
-     SET genre_sums = p.sums, characteristic = reco_profile_of_sums(p.sums), rating_count = p.sums[1]::integer, updated_at = now()
-    FROM (
-      SELECT s.user_id, array_agg(s.v ORDER BY s.k) AS sums
-        FROM (
-          SELECT parts.user_id, e.k, sum(e.v) AS v
-            FROM (
-              SELECT k.id AS user_id, k.genre_sums AS vec FROM users k WHERE k.id = ANY(p_users) AND k.genre_sums IS NOT NULL
-              UNION ALL
-              SELECT c.user_id, reco_rating_vector(m.genres, c.delta, c.counted, p_vocab)
-                FROM unnest(p_users, p_movies, p_deltas, p_counted) AS c(user_id, movie_id, delta, counted)
-                JOIN users k ON k.id = c.user_id AND k.genre_sums IS NOT NULL
-                JOIN movies m ON m.movie_id = c.movie_id
-              UNION ALL
-              SELECT r.user_id, reco_rating_vector(m.genres, r.rating, 1, p_vocab)
-                FROM users k JOIN ratings r ON r.user_id = k.id JOIN movies m ON m.movie_id = r.movie_id
-               WHERE k.id = ANY(p_users) AND k.genre_sums IS NULL
-            ) AS parts
-            CROSS JOIN LATERAL unnest(parts.vec) WITH ORDINALITY AS e(v, k)
-           GROUP BY parts.user_id, e.k
-        ) AS s
-       GROUP BY s.user_id
-    ) AS p
-   WHERE u.id = p.user_id;
+     SET genre_sums = s.sums, characteristic = s.vector, rating_count = s.n, updated_at = now()
+    FROM summed s
+   WHERE u.id = s.user_id;
 END
 $$;
 `;

@@ -130,7 +130,11 @@ BEGIN
   SELECT p_client, d.e FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS d ORDER BY d.e
   ON CONFLICT (client_id, external_id) DO NOTHING;
   GET DIAGNOSTICS created_users = ROW_COUNT;
-  PERFORM 1 FROM users u WHERE u.client_id = p_client AND u.external_id = ANY(p_external_ids) ORDER BY u.id FOR UPDATE;
+  -- A join with the ids, not external_id = ANY(…): the generic plan of a function's statement would scan all of the
+  -- client's users for the latter.
+  PERFORM 1 FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x
+    JOIN users u ON u.client_id = p_client AND u.external_id = x.e
+   ORDER BY u.id FOR UPDATE OF u;
   SELECT array_agg(u.id ORDER BY x.i) INTO event_users
     FROM unnest(p_external_ids) WITH ORDINALITY AS x(e, i) JOIN users u ON u.client_id = p_client AND u.external_id = x.e;
   user_ids := ARRAY(SELECT DISTINCT e FROM unnest(event_users) AS e ORDER BY e);
