@@ -3,9 +3,12 @@
  * POST /feedback with one rating event per request, and a known user's POST /recommendations with a one-rating
  * history, in requests/s at BENCH_CONNECTIONS (default 16) connections, against `pgbench -N -c 16` transactions/s
  * on the same PostgreSQL in the same run (before and after the API runs; the target is ≥ 0.5 of it).
- * Where the time goes: the same two writes one at a time, in this process (one statement each); the API
- * once with the per-client write quota (the default) and once without it (RECO_QUOTA_*=0); and pgbench's own
- * one-row insert at 16 clients with and without a NOTIFY in the transaction (the history triggers send one).
+ * Where the time goes: the CPU time per request of the server and of its database backends; the same two writes
+ * one at a time in this process (one statement each; a user's first write, then later ones); the API once with
+ * the per-client write quota (the default) and once without it (RECO_QUOTA_*=0); and pgbench's own one-row insert
+ * at 16 clients with and without a NOTIFY in the transaction (what the history triggers send for other writers).
+ * Then `reco simulate traffic` at BENCH_TRAFFIC_RATE (default 500) req/s for BENCH_TRAFFIC_SECONDS (default 20;
+ * 0 skips it), with the server's RSS sampled meanwhile.
  * The API is `reco serve` from the sources (bin/dev.js) as a child process, on data/initial_data (ml-latest-small)
  * ingested for the client `bench`, with no model trained (the popularity fallback answers, so scoring stays
  * out of the figure). Env: RECO_BENCH_PG_URL (admin connection), BENCH_SECONDS (default 10), BENCH_USERS
@@ -98,20 +101,20 @@ async function main() {
       clientId = (await createClient(db, { username: 'bench', password: PASSWORD })).id;
       await ingest(db, { from: path.join(ROOT, 'data/initial_data'), dataDir: work, client: 'bench' });
       movies = (await db.query<{ movie_id: number }>('SELECT movie_id FROM movies ORDER BY movie_id')).rows.map((r) => r.movie_id);
-      // Where the time goes: each write is one statement (migration 073), timed one at a time.
-      const feedbackMs: number[] = [];
-      const historyMs: number[] = [];
-      for (let i = 0; i < 300; i++) {
+      // Where the time goes: each write is one statement (migration 073), timed one at a time: a user's first
+      // write (its profile sums are computed from all of its ratings), then later ones (the sums are updated).
+      const times = { feedback_first: [] as number[], history_first: [] as number[], feedback_later: [] as number[], history_later: [] as number[] };
+      for (let i = 0; i < USERS + 300; i++) {
         const user = String(1 + (i % USERS));
-        const movie = movies[(i * 104729) % movies.length];
+        const pass = i < USERS ? 'first' : 'later';
         let t = performance.now();
-        await storeFeedback(db, clientId, [{ externalId: user, movieId: movie, type: 'rating', rating: 4, occurredAt: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(), recommendationId: null }], 4, DEFAULT_QUOTAS);
-        feedbackMs.push(performance.now() - t);
+        await storeFeedback(db, clientId, [{ externalId: user, movieId: movies[(i * 104729) % movies.length], type: 'rating', rating: 4, occurredAt: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(), recommendationId: null }], 4, DEFAULT_QUOTAS);
+        times[`feedback_${pass}`].push(performance.now() - t);
         t = performance.now();
         await saveHistory(db, clientId, user, [{ movieId: movies[(i * 15485863) % movies.length], rating: 3.5 }], DEFAULT_QUOTAS);
-        historyMs.push(performance.now() - t);
+        times[`history_${pass}`].push(performance.now() - t);
       }
-      statements = { feedback_median_ms: round(median(feedbackMs), 3), history_median_ms: round(median(historyMs), 3) };
+      statements = Object.fromEntries(Object.entries(times).map(([k, v]) => [`${k}_median_ms`, round(median(v), 3)]));
     } finally {
       await db.close();
     }
