@@ -95,7 +95,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     created = saved.created;
   } else if (tastes) {
     const saved = await saveStatedTastes(ctx.db, input.clientId, input.userId, tastes);
-    ctx.histories.invalidateUser(saved.userId);
+    await ctx.histories.changed([saved.userId]);
     created = saved.created;
     const found = await ctx.histories.get(input.clientId, saved.externalId);
     if (!found) throw new HttpError(404, `user ${saved.externalId} not found`);
@@ -276,8 +276,8 @@ export function recommendationBody(out: RecommendOutput): Buffer {
 async function store(ctx: AppContext, clientId: number, userId: string | undefined, items: HistoryItem[]) {
   try {
     const saved = await saveHistory(ctx.db, clientId, userId, items, ctx.quotas);
-    // Committed: this server's next read of the user must not wait for the NOTIFY.
-    ctx.histories.invalidateUser(saved.userId);
+    // Committed: this server drops the user at once, the others once the NOTIFY is sent.
+    await ctx.histories.changed([saved.userId]);
     return saved;
   } catch (err: any) {
     // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
