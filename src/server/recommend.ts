@@ -105,7 +105,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     }
   } else if (tastes) {
     const saved = await saveStatedTastes(ctx.db, input.clientId, input.userId, tastes);
-    ctx.histories.invalidateUser(saved.userId);
+    await ctx.histories.changed([saved.userId]);
     created = saved.created;
     if (input.userId === undefined) {
       variant = ctx.experiments.choose(input.clientId, saved.externalId);
@@ -372,8 +372,8 @@ export function recommendationBody(out: RecommendOutput): Buffer {
 async function store(ctx: AppContext, clientId: number, userId: string | undefined, items: HistoryItem[]) {
   try {
     const saved = await saveHistory(ctx.db, clientId, userId, items, ctx.quotas);
-    // Committed: this server's next read of the user must not wait for the NOTIFY.
-    ctx.histories.invalidateUser(saved.userId);
+    // Committed: this server drops the user at once, the others once the NOTIFY is sent.
+    await ctx.histories.changed([saved.userId]);
     return saved;
   } catch (err: any) {
     // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).

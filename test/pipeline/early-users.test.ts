@@ -6,9 +6,10 @@ import { T0, writeBatch } from './fixtures.js';
 
 /**
  * Users created while the ratings file is still being parsed (early-users.ts) must end up exactly as the
- * usual users step makes them. A file with a double quote anywhere takes the CSV parser and the usual step,
- * so the same rows are loaded both ways, under two clients, and compared: users, counts, vectors, ratings.
- * The files span several read chunks (1 MB each), so users are created in several statements.
+ * usual users step makes them. The reference reader (`reader: 'reference'`: csv-parse, the parse before the
+ * load, the usual step) is the oracle: the same rows are loaded both ways, under two clients, and compared:
+ * users, counts, vectors, ratings. The files span several read chunks (1 MB each), so users are created in
+ * several statements.
  */
 describeEachEngine('ingest: users created during the parse', (ctx) => {
   const movies = Array.from({ length: 300 }, (_, i) => `${i + 1},Movie ${i + 1} (2001),${[GENRES[i % GENRES.length], GENRES[(i * 7) % GENRES.length]].join('|')}`);
@@ -19,14 +20,11 @@ describeEachEngine('ingest: users created during the parse', (ctx) => {
     for (let u = from; u <= to; u++) lines.push(...userRows(u, 40));
     return lines;
   };
-  /** The same rows with one field quoted: the whole file goes through csv-parse and the usual users step. */
-  const quoted = (lines: string[]) => [lines[0].replace(/^(\d+),/, '"$1",'), ...lines.slice(1)];
-
-  async function load(lines: string[], client: string, day: string, dataDir: string) {
+  async function load(lines: string[], client: string, day: string, dataDir: string, reader: 'fast' | 'reference' = 'fast') {
     const src = tempDir('reco-early-src-');
     try {
       writeBatch(src, null, { movies, ratings: lines });
-      return await ingest(ctx.db, { from: src, date: day, client, dataDir, now: T0 + 10_000 });
+      return await ingest(ctx.db, { from: src, date: day, client, dataDir, now: T0 + 10_000, reader });
     } finally {
       fs.rmSync(src, { recursive: true, force: true });
     }
@@ -51,7 +49,7 @@ describeEachEngine('ingest: users created during the parse', (ctx) => {
       const day1 = grouped(1, 2200); // 88,000 rows, ~2 MB: two read chunks and a part
       expect(day1.join('\n').length).toBeGreaterThan(1.5 * 2 ** 20);
       const early = await load(day1, 'early', '2020-06-01', dataDir);
-      const usual = await load(quoted(day1), 'usual', '2020-06-01', dataDir);
+      const usual = await load(day1, 'usual', '2020-06-01', dataDir, 'reference');
       expect(early.database).toMatchObject({ usersCreated: 2200, ratingsInserted: 88_000, profilesUpdated: 2200 });
       expect(rowsOf(usual.database)).toEqual(rowsOf(early.database));
       const a = await state('early');
@@ -62,7 +60,7 @@ describeEachEngine('ingest: users created during the parse', (ctx) => {
       const day2: string[] = [];
       for (let u = 1101; u <= 3300; u++) day2.push(...userRows(u, 40, 3));
       const early2 = await load(day2, 'early', '2020-06-02', dataDir);
-      const usual2 = await load(quoted(day2), 'usual', '2020-06-02', dataDir);
+      const usual2 = await load(day2, 'usual', '2020-06-02', dataDir, 'reference');
       expect(early2.database.usersCreated).toBe(1100);
       expect(rowsOf(usual2.database)).toEqual(rowsOf(early2.database));
       expect(await state('early')).toEqual(await state('usual'));
@@ -84,7 +82,7 @@ describeEachEngine('ingest: users created during the parse', (ctx) => {
       const at = lines.findIndex((l) => l.startsWith('1500,'));
       lines.splice(at + 5, 0, lines[at + 1].replace(/,[\d.]+,(\d+)$/, ',0.5,$1'));
       const early = await load(lines, 'early-b', '2020-06-01', dataDir);
-      const usual = await load(quoted(lines), 'usual-b', '2020-06-01', dataDir);
+      const usual = await load(lines, 'usual-b', '2020-06-01', dataDir, 'reference');
       expect(early.byReason.duplicate_in_file).toBe(2);
       expect(early.database).toMatchObject({ usersCreated: 2200, ratingsInserted: 88_001 });
       expect(rowsOf(usual.database)).toEqual(rowsOf(early.database));

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { genreProfile, parseGenres } from '../../src/core/features/genres.js';
+import { genreProfile } from '../../src/core/features/genre-profile.js';
+import { parseGenres } from '../../src/core/features/genres.js';
 import { ingest } from '../../src/core/pipeline/index.js';
 import { REJECT_REASON_CODES } from '../../src/core/pipeline/reasons.js';
 import type { Database } from '../../src/core/db/types.js';

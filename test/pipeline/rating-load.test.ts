@@ -1,5 +1,6 @@
 import { RatingColumns } from '../../src/core/pipeline/rating-columns.js';
-import { distinctMovies, duplicatesInOrder, float4Text, indexUsers, loadOrder } from '../../src/core/pipeline/rating-load.js';
+import { float4Text } from '../../src/core/features/genre-profile.js';
+import { distinctMovies, duplicatesInOrder, indexUsers, loadOrder } from '../../src/core/pipeline/rating-load.js';
 
 function columns(rows: [user: number, movie: number][]): RatingColumns {
   const c = new RatingColumns();

@@ -4,7 +4,7 @@ import { saveHistory } from '../../src/core/db/repositories/api-users.js';
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
 import { countOrphanRatings, lockRatedMovies } from '../../src/core/db/repositories/ratings.js';
 import { createFileUsers, createTouchedTable } from '../../src/core/db/repositories/users.js';
-import { genreVocabulary, recomputeProfilesSql } from '../../src/core/features/genre-profile-sql.js';
+import { genreVocabulary, recomputeProfilesSql } from '../../src/core/features/genre-profile.js';
 import { ingest } from '../../src/core/pipeline/index.js';
 import type { Database } from '../../src/core/db/types.js';
 import { createTestDatabase, describeEachEngine, tempDir, type TestDatabase } from '../helpers/engines.js';

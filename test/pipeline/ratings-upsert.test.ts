@@ -1,24 +1,23 @@
 import pg from 'pg';
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
-import { copyIntoRatingStage, createRatingStage, tryCopyIntoRatings, upsertRatingsFromStage } from '../../src/core/db/repositories/ratings.js';
+import { copyIntoRatings, isUniqueViolation, upsertRatings } from '../../src/core/db/repositories/ratings.js';
 import { createFileUsers, createTouchedTable } from '../../src/core/db/repositories/users.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/engines.js';
 import { T0 } from './fixtures.js';
 
 /**
- * The rating load takes a plain INSERT when no staged pair is stored yet. If another session (the API) stores
- * one of the pairs after that check, the INSERT hits a unique violation: the savepoint must take it back and
- * the upsert must run instead, in the same transaction. Made deterministic on PostgreSQL with a second
- * connection whose conflicting row is committed while the ingest's INSERT waits on it.
+ * The staged upsert of re-delivered ratings: a pair another session (the API) stores while it runs is updated,
+ * not a failure of the day. Made deterministic on PostgreSQL with a second connection whose conflicting row is
+ * committed while the upsert waits on it.
  */
-describe('rating upsert: a pair stored concurrently after the check [postgres]', () => {
+describe('rating upsert: a pair stored concurrently [postgres]', () => {
   let t: TestDatabase;
   beforeAll(async () => {
     t = await createTestDatabase('postgres');
   });
   afterAll(async () => t?.drop());
 
-  it('falls back to ON CONFLICT and updates the row instead of failing the day', async () => {
+  it('updates the row instead of failing the day', async () => {
     const db = t.db;
     const client = await ensureClient(db, 'default');
     await db.query(`INSERT INTO movies (movie_id, title) VALUES (1, 'One')`);
@@ -29,14 +28,12 @@ describe('rating upsert: a pair stored concurrently after the check [postgres]',
       await other.query('BEGIN');
       await other.query('INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 1, 1.0, to_timestamp($2))', [user.rows[0].id, T0]);
       const result = await db.transaction(async (tx) => {
-        await createRatingStage(tx);
-        await copyIntoRatingStage(tx, (async function* () {
-          yield `9,1,4.5,${T0 + 10}\n`;
-        })());
         await createTouchedTable(tx);
         await createFileUsers(tx, client.id, [9], ['{}'], [0]);
-        const upsert = upsertRatingsFromStage(tx);
-        // The check has not seen the uncommitted row; the INSERT now waits on it until this commit.
+        const upsert = upsertRatings(tx, (async function* () {
+          yield stageTuple(9, 1, 4.5, T0 + 10);
+        })());
+        // The upsert's INSERT waits on the uncommitted row until this commit.
         setTimeout(() => void other.query('COMMIT'), 500);
         return upsert;
       });
@@ -64,10 +61,25 @@ function ratingTuple(userId: number, movieId: number, rating: number, unixSecond
   return b;
 }
 
+/** One binary COPY tuple of the upsert's staging table (user_ext int8, movie_id int4, rating float4, ts int8). */
+function stageTuple(userExt: number, movieId: number, rating: number, unixSeconds: number): Uint8Array {
+  const b = Buffer.alloc(42);
+  let o = b.writeInt16BE(4, 0);
+  o = b.writeInt32BE(8, o);
+  o = b.writeBigInt64BE(BigInt(userExt), o);
+  o = b.writeInt32BE(4, o);
+  o = b.writeInt32BE(movieId, o);
+  o = b.writeInt32BE(4, o);
+  o = b.writeFloatBE(rating, o);
+  o = b.writeInt32BE(8, o);
+  b.writeBigInt64BE(BigInt(unixSeconds), o);
+  return b;
+}
+
 /**
- * Users that existed get their ratings by a direct COPY under a savepoint. A pair stored by another session
- * while the COPY runs makes it fail with a unique violation: the savepoint must take the whole COPY back and
- * leave the transaction usable for the staged upsert.
+ * Users that existed get their ratings by a direct COPY under Transaction.attempt. A pair stored by another
+ * session while the COPY runs makes it fail with a unique violation: the attempt must take the whole COPY back
+ * and leave the transaction usable for the staged upsert.
  */
 describe('direct COPY for existing users: a pair stored concurrently [postgres]', () => {
   let t: TestDatabase;
@@ -76,7 +88,7 @@ describe('direct COPY for existing users: a pair stored concurrently [postgres]'
   });
   afterAll(async () => t?.drop());
 
-  it('returns undefined with nothing of the COPY kept, and the transaction goes on', async () => {
+  it('reports the clash with nothing of the COPY kept, and the transaction goes on', async () => {
     const db = t.db;
     const client = await ensureClient(db, 'default');
     await db.query(`INSERT INTO movies (movie_id, title) VALUES (1, 'One'), (2, 'Two')`);
@@ -87,16 +99,20 @@ describe('direct COPY for existing users: a pair stored concurrently [postgres]'
       await other.query('BEGIN');
       await other.query('INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 2, 1.0, to_timestamp($2))', [user, T0]);
       const result = await db.transaction(async (tx) => {
-        const copy = tryCopyIntoRatings(tx, (async function* () {
-          yield ratingTuple(user, 1, 4.5, T0 + 10);
-          yield ratingTuple(user, 2, 3.0, T0 + 10);
-        })());
+        const copy = tx.attempt(
+          (sp) =>
+            copyIntoRatings(sp, (async function* () {
+              yield ratingTuple(user, 1, 4.5, T0 + 10);
+              yield ratingTuple(user, 2, 3.0, T0 + 10);
+            })()),
+          { rollbackOn: isUniqueViolation },
+        );
         setTimeout(() => void other.query('COMMIT'), 500);
         const copied = await copy;
         const after = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM ratings');
-        return { copied, after: after.rows[0].n };
+        return { copied: copied.ok, code: copied.ok ? undefined : (copied.error as { code?: string }).code, after: after.rows[0].n };
       });
-      expect(result).toEqual({ copied: undefined, after: 1 });
+      expect(result).toEqual({ copied: false, code: '23505', after: 1 });
       expect((await db.query('SELECT movie_id FROM ratings')).rows).toEqual([{ movie_id: 2 }]);
     } finally {
       await other.end();

@@ -36,6 +36,9 @@ describe('shared chart specs', () => {
     expect(svg).toContain('>Mar 02</text>');
     expect(svg).not.toContain('>06 AM</text>');
     expect(svg).toMatch(/>5\.0%<\/text>|>6\.0%<\/text>/);
+    // The legend names each series (the band layer must not switch off the legend the layers share).
+    expect(svg).toContain('role-legend');
+    expect(svg).toMatch(/role-legend[\s\S]*>treatment<\/text>/);
   });
 
   it('groupedBars puts one bar per series and category, categories in numeric order', async () => {

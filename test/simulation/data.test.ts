@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { kmeans } from 'ml-kmeans';
-import { genreProfile } from '../../src/core/features/genres.js';
+import { genreProfile } from '../../src/core/features/genre-profile.js';
 import { parseDay } from '../../src/core/simulation/dates.js';
 import { simulateData, type SimulationSummary } from '../../src/core/simulation/data.js';
 import { Rng } from '../../src/core/data/random.js';

@@ -72,22 +72,20 @@ class TupleChunks {
 /** user_id int8, movie_id int4, rating float4, rated_at timestamptz (int8 µs since 2000-01-01). */
 const RATING_TUPLE = 2 + 12 + 8 + 8 + 12;
 
-/**
- * The rows `order` lists whose user has `pick[user] === want`, as binary tuples for COPY ratings (user_id,
- * movie_id, rating, rated_at).
- */
-export async function* ratingTuples(
-  rows: RatingRows,
-  rowUser: Int32Array,
-  userIds: Float64Array,
-  order: Int32Array,
-  pick: Uint8Array,
-  want: number,
-): AsyncGenerator<Uint8Array> {
+/** Which rows to write: those whose user (`rowUser[i]`, an index into the file's users) is in `users`. */
+export interface RatingSelection {
+  rows: RatingRows;
+  rowUser: Int32Array;
+  /** 1 at the index of each user whose rows to write. */
+  users: Uint8Array;
+}
+
+/** The selected rows in `order`, as binary tuples for COPY ratings (user_id from `userIds`, movie_id, rating, rated_at). */
+export async function* ratingTuples({ rows, rowUser, users, userIds, order }: RatingSelection & { userIds: Float64Array; order: Int32Array }): AsyncGenerator<Uint8Array> {
   const out = new TupleChunks();
   for (let k = 0; k < order.length; k++) {
     const i = order[k];
-    if (pick[rowUser[i]] !== want) continue;
+    if (!users[rowUser[i]]) continue;
     if (!out.fits(RATING_TUPLE)) yield out.take();
     out.fields(4);
     out.int8(userIds[rowUser[i]]);
@@ -101,11 +99,11 @@ export async function* ratingTuples(
 /** user_ext int8, movie_id int4, rating float4, ts int8. */
 const STAGE_TUPLE = 2 + 12 + 8 + 8 + 12;
 
-/** The rows of the users with `pick[user] === want`, as binary tuples for the staging table (user_ext, movie_id, rating, ts). */
-export async function* stagedRatingTuples(rows: RatingRows, rowUser: Int32Array, pick: Uint8Array, want: number): AsyncGenerator<Uint8Array> {
+/** The selected rows as binary tuples for upsertRatings' staging table (user_ext, movie_id, rating, ts). */
+export async function* stagedRatingTuples({ rows, rowUser, users }: RatingSelection): AsyncGenerator<Uint8Array> {
   const out = new TupleChunks();
   for (let i = 0; i < rows.length; i++) {
-    if (pick[rowUser[i]] !== want) continue;
+    if (!users[rowUser[i]]) continue;
     if (!out.fits(STAGE_TUPLE)) yield out.take();
     out.fields(4);
     out.int8(rows.user[i]);

@@ -32,6 +32,19 @@ export interface Queryable {
   copyTo(selectSql: string): AsyncIterable<Uint8Array>;
 }
 
+/** What Transaction.attempt gives back: the value, or the error it rolled back for. */
+export type Attempted<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** A transaction's connection: a Queryable that can also try a part of the work and take it back. */
+export interface Transaction extends Queryable {
+  /**
+   * Runs `fn` under a savepoint. When it resolves the work is kept; when it throws, the work is rolled back to
+   * the savepoint and the transaction carries on: `{ ok: false, error }` if `rollbackOn(error)`, else the error
+   * is rethrown. One attempt at a time per transaction (savepoints are a stack); `fn` may nest its own.
+   */
+  attempt<T>(fn: (tx: Transaction) => Promise<T>, options: { rollbackOn: (err: unknown) => boolean }): Promise<Attempted<T>>;
+}
+
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
 
 export interface TransactionOptions {
@@ -44,7 +57,7 @@ export interface Database extends Queryable {
   /** Where the data lives: a directory, or the connection string with its password masked. */
   readonly location: string;
   /** Runs `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * LISTEN on a channel; resolves to a function that stops listening. `onError` hears that the connection
    * behind it was lost (no more notifications will come through it); listener.ts LISTENs again then.

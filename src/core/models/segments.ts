@@ -1,7 +1,8 @@
 import { withDefaults } from './params.js';
 import { kmeans } from 'ml-kmeans';
 import KNN from 'ml-knn';
-import { GENRES, genreProfile } from '../features/genres.js';
+import { genreProfile } from '../features/genre-profile.js';
+import { GENRES } from '../features/genres.js';
 import { Rng } from '../data/random.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts } from '../data/interactions.js';
@@ -22,7 +23,7 @@ export type SegmentsParams = {
 const DEFAULTS: SegmentsParams = { clusters: 20, neighbors: 10, maxReferenceUsers: 5000, seed: 42 };
 
 /**
- * The seed's idea done properly: users' genre profiles (features/genres.ts) are clustered with ml-kmeans;
+ * The seed's idea done properly: users' genre profiles (features/genre-profile.ts) are clustered with ml-kmeans;
  * a history — known or brand new — is placed in a segment by ml-knn over the users' profiles; the segment's
  * most rated movies are recommended (global popularity breaks ties).
  */

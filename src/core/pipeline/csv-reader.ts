@@ -9,18 +9,28 @@ export interface CsvRecord {
   fields: string[];
 }
 
+export interface ReadCsvOptions {
+  onBytes?: (n: number) => void;
+  /** Start at this byte offset, the start of a line after the header (where the fast reader stopped). */
+  from?: { offset: number; linesBefore: number };
+}
+
 /**
  * Streams the records of a CSV file after checking its header (case-insensitive), with the line each
  * record starts on. Column counts are not enforced here: a wrong count is a rejected row, not a failure.
  */
-export async function* readCsv(file: string, expectedHeader: readonly string[], onBytes?: (n: number) => void): AsyncGenerator<CsvRecord> {
-  const input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+export async function* readCsv(file: string, expectedHeader: readonly string[], options: ReadCsvOptions = {}): AsyncGenerator<CsvRecord> {
+  const { onBytes, from } = options;
+  const input = fs.createReadStream(file, { highWaterMark: 1 << 20, start: from?.offset });
   if (onBytes) input.on('data', (chunk) => onBytes(chunk.length));
-  const parser = input.pipe(parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }));
+  const parser = input.pipe(parse({ bom: !from, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }));
   input.on('error', (err) => parser.destroy(err));
-  let first = true;
+  const linesBefore = from?.linesBefore ?? 0;
+  let first = !from;
+  let empty = !from;
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; raw?: string } }>) {
+      empty = false;
       if (first) {
         first = false;
         const got = record.map((f) => f.trim().toLowerCase());
@@ -32,11 +42,11 @@ export async function* readCsv(file: string, expectedHeader: readonly string[], 
       // info.lines is where the record ends; a quoted field may span lines.
       let extra = 0;
       for (const f of record) for (let i = f.indexOf('\n'); i >= 0; i = f.indexOf('\n', i + 1)) extra++;
-      yield { line: info.lines - extra, fields: record };
+      yield { line: linesBefore + info.lines - extra, fields: record };
     }
   } catch (err: any) {
     if (err instanceof RecoError) throw err;
     throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: ExitCode.BAD_INPUT, cause: err });
   }
-  if (first) throw new RecoError(`${file} is empty: expected the header ${expectedHeader.join(',')}`, { exitCode: ExitCode.BAD_INPUT });
+  if (empty) throw new RecoError(`${file} is empty: expected the header ${expectedHeader.join(',')}`, { exitCode: ExitCode.BAD_INPUT });
 }

@@ -3,12 +3,12 @@ import { RecoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 
 /**
- * A byte-level reader for ratings.csv files that contain no quote character — every MovieLens ratings file.
+ * A byte-level reader for ratings.csv files — every MovieLens ratings file holds no quote character.
  * csv-parse builds an object and four strings per row, the largest cost of a big ingest
  * (docs/benchmarks/ingest.md); this reader parses the common row shape (digits,digits,d[.d],digits) straight
  * from the bytes into numbers and hands every other line, split on commas exactly as csv-parse would split a
- * quote-free line, to the general check.
- * Files with a quote anywhere go through csv-parse (csv-reader.ts) instead, so CSV quoting stays exact.
+ * quote-free line, to the general check. At the first line with a double quote it stops and says where: the
+ * caller reads the rest with csv-parse (csv-reader.ts), so CSV quoting stays exact.
  */
 
 export interface FastRow {
@@ -19,13 +19,26 @@ export interface FastRow {
   timestamp: number;
 }
 
-/** True when the file has a double quote anywhere (then the CSV parser must handle it). */
-export async function containsQuote(file: string): Promise<boolean> {
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    if (chunk.indexOf(0x22) >= 0) return true;
-  }
-  return false;
+/** Where the fast reader stopped: the first line with a quote, for csv-parse to read from. */
+export interface HandOver {
+  /** Byte offset of that line in the file. */
+  offset: number;
+  /** Physical lines before it (its own number − 1). */
+  linesBefore: number;
+  /** Whether the header was read already (else the quote is in it, and csv-parse reads the whole file). */
+  afterHeader: boolean;
+  /** Bytes of the file reported to `onBytes` so far. */
+  bytesReported: number;
 }
+
+class QuoteFound {
+  constructor(
+    readonly offset: number,
+    readonly linesBefore: number,
+  ) {}
+}
+
+const QUOTE = 0x22;
 
 const COMMA = 0x2c;
 const NL = 0x0a;
@@ -64,11 +77,11 @@ function halfSteps(buf: Buffer, start: number, end: number): number {
 }
 
 /**
- * Streams the records of a quote-free ratings file after checking the header. For each record calls
- * `onFast` (the common shape, already numbers) or `onFields` (anything else, as strings). Returns the
- * number of records. Line numbers are 1-based physical lines, as csv-parse counts them.
+ * Streams the records of a ratings file after checking the header. For each record calls `onFast` (the common
+ * shape, already numbers) or `onFields` (anything else, as strings). Returns the number of records, and where it
+ * stopped at a line with a quote (`handOver`). Line numbers are 1-based physical lines, as csv-parse counts them.
  */
-export async function readQuoteFreeRatings(
+export async function readRatingsFast(
   file: string,
   header: readonly string[],
   /** Returns false to have the line handed to `onFields` as text after all (e.g. to reject it verbatim). */
@@ -77,14 +90,19 @@ export async function readQuoteFreeRatings(
   /** Called after each chunk: the place for async work such as writing rejected rows. */
   flush: () => Promise<void>,
   onBytes?: (n: number) => void,
-): Promise<number> {
+): Promise<{ records: number; handOver?: HandOver }> {
   let carry: Buffer | undefined;
+  /** File offset of the buffer being scanned. */
+  let bufOffset = 0;
+  let bytesReported = 0;
   let line = 0;
   let records = 0;
   let sawHeader = false;
   const row: FastRow = { user: 0, movie: 0, halfSteps: 0, timestamp: 0 };
 
   const handleLine = (buf: Buffer, start: number, end: number) => {
+    const q = buf.indexOf(QUOTE, start);
+    if (q >= 0 && q < end) throw new QuoteFound(bufOffset + start, line);
     line++;
     if (end > start && buf[end - 1] === CR) end--;
     if (!sawHeader) {
@@ -202,18 +220,24 @@ export async function readQuoteFreeRatings(
   try {
     for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
       onBytes?.(chunk.length);
+      bytesReported += chunk.length;
       const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
       const last = buf.lastIndexOf(NL);
       if (last >= 0) scan(buf, 0, last);
       carry = last + 1 < buf.length ? Buffer.from(buf.subarray(last + 1)) : undefined;
+      bufOffset += last + 1;
       await flush();
     }
     if (carry) handleLine(carry, 0, carry.length);
     await flush();
   } catch (err: any) {
+    if (err instanceof QuoteFound) {
+      await flush();
+      return { records, handOver: { offset: err.offset, linesBefore: err.linesBefore, afterHeader: sawHeader, bytesReported } };
+    }
     if (err instanceof RecoError) throw err;
     throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: ExitCode.BAD_INPUT, cause: err });
   }
   if (!sawHeader) throw new RecoError(`${file} is empty: expected the header ${header.join(',')}`, { exitCode: ExitCode.BAD_INPUT });
-  return records;
+  return { records };
 }

@@ -11,9 +11,9 @@ import {
   type RunTotals,
 } from '../db/repositories/ingest-ledger.js';
 import { recordJob, recordJobFailures } from '../db/repositories/jobs.js';
-import { copyIntoRatings, copyIntoRatingStage, createRatingStage, lockRatedMovies, tryCopyIntoRatings, upsertRatingsFromStage } from '../db/repositories/ratings.js';
-import { PROFILE_CSV_HEADER, createFileUsers, createTouchedTable, recomputeTouchedProfiles, touchedProfilesCsv } from '../db/repositories/users.js';
-import type { Database, Queryable } from '../db/types.js';
+import { copyIntoRatings, isUniqueViolation, upsertRatings } from '../db/repositories/ratings.js';
+import { PROFILE_CSV_HEADER, createTouchedTable, recomputeTouchedProfiles, touchedProfilesCsv } from '../db/repositories/users.js';
+import type { Database, Queryable, Transaction } from '../db/types.js';
 import { RecoError, isRecoError, oneLine } from '../errors.js';
 import { archiveFile } from './archive.js';
 import { FileSink, withoutHeader } from './file-sink.js';
@@ -22,11 +22,12 @@ import { processMovies, type FileStageResult } from './process-movies.js';
 import { processRatings, writeProcessedRatings } from './process-ratings.js';
 import type { RatingColumns } from './rating-columns.js';
 import { ratingTuples, stagedRatingTuples } from '../db/copy-binary.js';
+import { withBackground, type Background } from './background.js';
 import { EarlyUsers } from './early-users.js';
-import { distinctMovies, fileProfiles, type FileUserIndex } from './rating-load.js';
+import type { LoadPlan } from './rating-load.js';
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
 import { discoverBatches, type Batch, type SourceFile } from './sources.js';
-import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, StageTimings } from './types.js';
+import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, RatingsReader, StageTimings } from './types.js';
 import { ExitCode } from '../exit-codes.js';
 
 const noTimings = (): StageTimings => ({
@@ -160,52 +161,70 @@ async function ingestRun(db: Database, options: IngestOptions): Promise<IngestSu
   );
 }
 
-/** A file of the batch not loaded before; `rows`: the accepted ratings, once processed. */
-interface PendingFile {
+/** A file of the batch not loaded before (stage 1 done), and what its later stages make of it. */
+interface FreshFile {
   file: SourceFile;
   summary: FileSummary;
   paths: ReturnType<typeof stagePaths>;
   started: number;
-  rows?: RatingColumns;
-  /** The rows' users and load order (from the processed stage). */
-  index?: FileUserIndex;
-  order?: Int32Array;
-  /** Writes the processed ratings file (once; later calls return the same promise). */
-  writeProcessed?: () => Promise<void>;
-  /** Settles when stage 2 (processed) of this file is done; rejects when it failed (or a file before it did). */
-  processed?: Promise<void>;
-  /** Ratings: the users step, started during the parse once the load transaction admits it. */
+  /** Ratings on the fast path: the users step, started during the parse (early-users.ts). */
   early?: EarlyUsers;
+  /** Ratings: the processed file, once its writing has started (it is complete before the commit). */
+  processedWritten?: Promise<void>;
 }
 
-/** `fn` called at most once; every call returns the first call's promise, marked handled (callers await it). */
-function once(fn: () => Promise<void>): () => Promise<void> {
-  let p: Promise<void> | undefined;
-  return () => {
-    if (!p) {
-      p = fn();
-      p.catch(() => {});
-    }
-    return p;
-  };
-}
+/** What stage 2 (parse → validate → plan) makes of a file; for ratings, the rows and their plan. */
+type ParsedFile = { kind: 'movies' } | { kind: 'ratings'; rows: RatingColumns; plan: LoadPlan };
 
+/**
+ * One batch (day): stage 1 (archive, ledger check), then stage 2 (parse → validate → plan, the files one after
+ * the other) beside stage 3 (load → record, one transaction). On the fast path the transaction starts while
+ * the files are parsed: PostgreSQL takes the lock, checks the ledger, loads the movies and creates the users of
+ * the ratings parsed so far while Node still parses, instead of idling until the whole day is processed. A file
+ * that fails (unreadable, --strict) fails the transaction, which then leaves nothing of the day.
+ */
 async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: FileSummary[]; changes: DatabaseChanges }> {
-  const { db, options } = ctx;
+  const { files, fresh } = await archiveBatch(ctx, batch);
+  if (fresh.length === 0) return { files, changes: noChanges() };
   const label = batch.day ?? batch.segment;
-  const progress = (stage: 'archive' | 'process' | 'load', kind?: SourceFile['kind']) =>
-    options.onProgress?.({ stage, batch: label, kind, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
+  const reader = ctx.options.reader ?? 'fast';
+  const dayMovies = new Set<number>();
+  const changes = await withBackground(async (bg) => {
+    if (reader === 'fast') for (const f of fresh) if (f.file.kind === 'ratings') f.early = new EarlyUsers(ctx.clientId);
+    const parsed = bg.inOrder(fresh, (f) => parseFile(ctx, label, f, { dayMovies, reader }));
+    const allParsed = bg.start(() => Promise.all(parsed));
+    bg.start(async () => {
+      await allParsed;
+      ctx.options.onProgress?.({ stage: 'load', batch: label, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
+    });
+    if (reader === 'reference') await allParsed;
+    try {
+      return await loadBatch(ctx, batch, fresh, parsed, bg);
+    } finally {
+      // The processed files are written on every path, as stage 2 left them.
+      for (const [k, f] of fresh.entries()) {
+        bg.start(async () => {
+          const p = await parsed[k];
+          if (p.kind === 'ratings') await startProcessedWrite(ctx, bg, f, p.rows);
+        });
+      }
+    }
+  });
+  for (const id of dayMovies) ctx.catalogue.add(id);
+  return { files, changes };
+}
 
-  // Stage 1 (raw) for every file, then the ledger decides which files are new.
-  const pending: PendingFile[] = [];
+/** Stage 1 (raw) for every file, then the ledger says which files are new. */
+async function archiveBatch(ctx: RunContext, batch: Batch): Promise<{ files: FileSummary[]; fresh: FreshFile[] }> {
+  const { db, options } = ctx;
+  const fresh: FreshFile[] = [];
   const files: FileSummary[] = [];
   for (const file of batch.files) {
     const t0 = performance.now();
-    progress('archive', file.kind);
+    options.onProgress?.({ stage: 'archive', batch: batch.day ?? batch.segment, kind: file.kind, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
     const paths = stagePaths(options.dataDir, batch, file.kind);
     const { sha256 } = await timed(ctx.timings, 'archive', () => archiveFile(file.path, paths.raw));
-    const clientId = ledgerClient(file.kind, ctx.clientId);
-    const loaded = await findLoadedFile(db, file.kind, sha256, clientId);
+    const loaded = await findLoadedFile(db, file.kind, sha256, ledgerClient(file.kind, ctx.clientId));
     const summary: FileSummary = {
       day: batch.day,
       kind: file.kind,
@@ -224,123 +243,108 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
     if (loaded) {
       ctx.bytesDone += file.bytes;
       summary.durationMs = Math.round(performance.now() - t0);
-    } else pending.push({ file, summary, paths, started: t0 });
+    } else fresh.push({ file, summary, paths, started: t0 });
   }
-  if (pending.length === 0) return { files, changes: noChanges() };
-
-  // Stage 2 (processed): movies first, so that the day's new movies count as known for its ratings.
-  // The processed ratings file is written while the database copies the rows (the load reads the columns,
-  // not the file), when Node would otherwise wait; it is complete before the commit, and written on every path.
-  try {
-    return await processAndLoad(ctx, batch, pending, files);
-  } finally {
-    for (const p of pending) p.early?.attach(undefined); // no-op once attached; else its queued work ends
-    await Promise.allSettled(pending.map((p) => p.processed));
-    await Promise.allSettled(pending.map((p) => p.early?.settle()));
-    await Promise.allSettled(pending.map((p) => p.writeProcessed?.()));
-  }
+  return { files, fresh };
 }
 
-async function processAndLoad(
-  ctx: RunContext,
-  batch: Batch,
-  pending: PendingFile[],
-  files: FileSummary[],
-): Promise<{ files: FileSummary[]; changes: DatabaseChanges }> {
+/**
+ * Stage 2 of one file: parse → validate → plan (processed/, rejected rows to no_injected_data/). Movies come
+ * first in a batch, so that the day's new movies count as known for its ratings.
+ */
+async function parseFile(ctx: RunContext, label: string, f: FreshFile, options: { dayMovies: Set<number>; reader: RatingsReader }): Promise<ParsedFile> {
+  const onBytes = (n: number) => {
+    ctx.bytesDone += n;
+    ctx.options.onProgress?.({ stage: 'process', batch: label, kind: f.file.kind, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
+  };
+  let result: FileStageResult;
+  let parsed: ParsedFile;
+  if (f.file.kind === 'movies') {
+    const r = await timed(ctx.timings, 'process', () => processMovies(f.file.path, f.paths, onBytes));
+    for (const id of r.movieIds) options.dayMovies.add(id);
+    result = r;
+    parsed = { kind: 'movies' };
+  } else {
+    const early = f.early;
+    try {
+      const r = await timed(ctx.timings, 'process', () =>
+        processRatings(f.file.path, f.paths, {
+          checks: { knownMovie: movieLookup(ctx.catalogue, options.dayMovies), now: ctx.now },
+          reader: options.reader,
+          onBytes,
+          onRows: early && ((rows, from) => early.onRows(rows, from)),
+          writeProcessed: false,
+        }),
+      );
+      early?.end();
+      result = r;
+      parsed = { kind: 'ratings', rows: r.rows, plan: { index: r.index, order: r.order } };
+    } catch (err) {
+      early?.end(err);
+      throw err;
+    }
+  }
+  Object.assign(f.summary, {
+    read: result.read,
+    accepted: result.accepted,
+    rejected: result.rejected,
+    byReason: result.byReason,
+    processedPath: result.processedPath,
+    rejectedPath: result.rejectedPath,
+  });
+  if (ctx.options.strict && result.rejected > 0) {
+    throw new RecoError(`--strict: ${result.rejected} of ${result.read} rows of ${f.file.path} rejected (see ${result.rejectedPath}); nothing of ${label} was loaded`, { exitCode: ExitCode.REJECTED_ROWS });
+  }
+  return parsed;
+}
+
+/** Stage 3: load → record, the whole batch in one transaction, so a crash leaves all of it or nothing. */
+async function loadBatch(ctx: RunContext, batch: Batch, fresh: FreshFile[], parsed: Promise<ParsedFile>[], bg: Background): Promise<DatabaseChanges> {
   const { db, options } = ctx;
   const label = batch.day ?? batch.segment;
-  const onBytes = (kind: SourceFile['kind']) => (n: number) => {
-    ctx.bytesDone += n;
-    options.onProgress?.({ stage: 'process', batch: label, kind, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
-  };
-  const dayMovies = new Set<number>();
-  const processFile = async (p: PendingFile) => {
-    let result: FileStageResult;
-    if (p.file.kind === 'movies') {
-      const r = await timed(ctx.timings, 'process', () => processMovies(p.file.path, p.paths, onBytes('movies')));
-      for (const id of r.movieIds) dayMovies.add(id);
-      result = r;
-    } else {
-      const knownMovie = movieLookup(ctx.catalogue, dayMovies);
-      const early = p.early;
-      const r = await timed(ctx.timings, 'process', () =>
-        processRatings(p.file.path, p.paths, { knownMovie, now: ctx.now }, onBytes('ratings'), { writeProcessed: false, onRows: early && ((rows, from) => early.onRows(rows, from)) }),
-      );
-      p.rows = r.rows;
-      p.index = r.index;
-      p.order = r.order;
-      result = r;
-      p.writeProcessed = once(() => timed(ctx.timings, 'writeProcessed', () => writeProcessedRatings(r.rows, p.paths.processed)));
-    }
-    Object.assign(p.summary, {
-      read: result.read,
-      accepted: result.accepted,
-      rejected: result.rejected,
-      byReason: result.byReason,
-      processedPath: result.processedPath,
-      rejectedPath: result.rejectedPath,
-    });
-    if (options.strict && result.rejected > 0) {
-      throw new RecoError(`--strict: ${result.rejected} of ${result.read} rows of ${p.file.path} rejected (see ${result.rejectedPath}); nothing of ${label} was loaded`, { exitCode: ExitCode.REJECTED_ROWS });
-    }
-  };
-  // The files are processed one after the other (each settles `processed`) while the load transaction below
-  // starts: PostgreSQL takes the lock, checks the ledger and loads the movies while Node still parses the
-  // ratings, instead of idling until the whole day is processed. A file that fails (unreadable, --strict)
-  // fails the transaction, which then leaves nothing of the day, as before.
-  let previous: Promise<void> = Promise.resolve();
-  for (const p of pending) {
-    if (p.file.kind === 'ratings') p.early = new EarlyUsers(ctx.clientId);
-    const before = previous;
-    p.processed = before.then(() => processFile(p));
-    p.processed.catch(() => {}); // awaited by the load (and by ingestBatch)
-    previous = p.processed;
-  }
-  previous.then(
-    () => options.onProgress?.({ stage: 'load', batch: label, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal }),
-    () => {},
-  );
-
-  // Stage 3 (load): the whole batch in one transaction, so a crash leaves all of it or nothing.
   const changes = noChanges();
   const t = ctx.timings;
   let commitStarted = 0;
   try {
     await db.transaction(async (tx) => {
       await lockIngest(tx);
-      for (const p of pending) {
+      for (const [k, f] of fresh.entries()) {
         // Another process may have loaded the same file while this one was validating it.
-        const loaded = await findLoadedFile(tx, p.file.kind, p.summary.sha256, ledgerClient(p.file.kind, ctx.clientId));
-        if (p.early) {
-          // From here on the users of the ratings still being parsed may be created (early-users.ts).
-          if (!loaded) await createTouchedTable(tx);
-          p.early.attach(loaded ? undefined : tx);
-        }
-        await p.processed;
-        const t0 = performance.now();
+        const loaded = await findLoadedFile(tx, f.file.kind, f.summary.sha256, ledgerClient(f.file.kind, ctx.clientId));
         if (loaded) {
-          Object.assign(p.summary, { status: 'skipped', loadedByRun: loaded.run_id, read: 0, accepted: 0, rejected: 0, byReason: emptyReasonCounts() });
+          f.early?.drop();
+          await parsed[k];
+          Object.assign(f.summary, { status: 'skipped', loadedByRun: loaded.run_id, read: 0, accepted: 0, rejected: 0, byReason: emptyReasonCounts() });
           continue;
         }
-        if (p.file.kind === 'movies') await loadMovies(tx, p.paths.processed, changes, t);
-        else await loadRatings(tx, ctx.clientId, p.rows!, p.index!, p.order!, p.early!, p.writeProcessed!, profilesPath(options.dataDir, batch), changes, t);
+        // From here on the users of the ratings still being parsed may be created (early-users.ts).
+        if (f.file.kind === 'ratings') await createTouchedTable(tx);
+        const earlyRun = f.early?.run(tx);
+        let p: ParsedFile;
+        try {
+          p = await parsed[k];
+        } finally {
+          await earlyRun?.catch(() => {});
+        }
+        const t0 = performance.now();
+        if (p.kind === 'movies') await loadMovies(tx, f.paths.processed, changes, t);
+        else {
+          await loadRatings(tx, {
+            clientId: ctx.clientId,
+            rows: p.rows,
+            plan: p.plan,
+            users: f.early ?? new EarlyUsers(ctx.clientId),
+            early: await earlyRun,
+            startProcessedWrite: () => startProcessedWrite(ctx, bg, f, p.rows),
+            changes,
+            timings: t,
+          });
+          await recordVectors(tx, profilesPath(options.dataDir, batch), t);
+        }
         await options.beforeCommit?.();
-        const s = p.summary;
-        s.durationMs = Math.round(performance.now() - p.started);
-        await recordIngestedFile(tx, {
-          runId: ctx.runId,
-          day: batch.day,
-          kind: s.kind,
-          path: s.source,
-          sha256: s.sha256,
-          clientId: ledgerClient(s.kind, ctx.clientId),
-          rowsRead: s.read,
-          rowsAccepted: s.accepted,
-          rowsRejected: s.rejected,
-          durationMs: performance.now() - t0 + s.durationMs,
-        });
+        await recordFile(tx, ctx, batch, f, performance.now() - t0);
       }
-      await Promise.all(pending.map((p) => p.writeProcessed?.()));
+      await Promise.all(fresh.map((f) => f.processedWritten));
       commitStarted = performance.now();
     });
     t.commit += performance.now() - commitStarted;
@@ -348,8 +352,41 @@ async function processAndLoad(
     if (isRecoError(err)) throw err;
     throw new RecoError(`loading ${label} into the database failed, nothing of it was kept: ${oneLine(err)}`, { exitCode: ExitCode.DATABASE, cause: err });
   }
-  for (const id of dayMovies) ctx.catalogue.add(id);
-  return { files, changes };
+  return changes;
+}
+
+/** Writes the processed ratings file in the background, once (it overlaps the COPY, when Node would wait). */
+function startProcessedWrite(ctx: RunContext, bg: Background, f: FreshFile, rows: RatingColumns): Promise<void> {
+  f.processedWritten ??= bg.start(() => timed(ctx.timings, 'writeProcessed', () => writeProcessedRatings(rows, f.paths.processed)));
+  return f.processedWritten;
+}
+
+/** record: the file's ledger row, in the load transaction (a file is loaded once, by checksum and client). */
+async function recordFile(tx: Queryable, ctx: RunContext, batch: Batch, f: FreshFile, loadMs: number): Promise<void> {
+  const s = f.summary;
+  s.durationMs = Math.round(performance.now() - f.started);
+  await recordIngestedFile(tx, {
+    runId: ctx.runId,
+    day: batch.day,
+    kind: s.kind,
+    path: s.source,
+    sha256: s.sha256,
+    clientId: ledgerClient(s.kind, ctx.clientId),
+    rowsRead: s.read,
+    rowsAccepted: s.accepted,
+    rowsRejected: s.rejected,
+    durationMs: loadMs + s.durationMs,
+  });
+}
+
+/** record: the touched users' vectors into processed/, as the seed's extract-feature step left them. */
+async function recordVectors(tx: Queryable, file: string, t: StageTimings): Promise<void> {
+  await timed(t, 'writeVectors', async () => {
+    const sink = await FileSink.open(file);
+    await sink.write(`${PROFILE_CSV_HEADER.join(',')}\n`);
+    for await (const chunk of touchedProfilesCsv(tx)) await sink.write(Buffer.from(chunk).toString('utf8'));
+    await sink.close();
+  });
 }
 
 /** Is a movie id in the catalogue or the day's movies? A bitmap for ids up to 2^24 (a million rows ask). */
@@ -375,58 +412,50 @@ async function loadMovies(tx: Queryable, processed: string, changes: DatabaseCha
   changes.moviesUpdated += r.updated;
 }
 
+export interface LoadRatingsOptions {
+  clientId: number;
+  rows: RatingColumns;
+  plan: LoadPlan;
+  /** Creates the users `early` did not. */
+  users: EarlyUsers;
+  /** The users created during the parse, by external id (undefined: none). */
+  early: Map<number, { id: number; created: boolean }> | undefined;
+  /** Starts writing the processed file: called when the COPY begins (Node mostly waits for PostgreSQL then). */
+  startProcessedWrite: () => Promise<void>;
+  changes: DatabaseChanges;
+  timings: StageTimings;
+}
+
 /**
- * The ratings of one file, from the typed columns of the processed stage. The file's movies are checked and
- * locked (FOR KEY SHARE), and users the client does not have yet are created with their vectors computed
- * here — most of them already while the file was parsed (early-users.ts) — : their ratings are new pairs that
- * no other session can write, so they go into `ratings` by a plain COPY. The ratings of users that existed
- * before go by COPY under a savepoint, else through the staging table and the set-based upsert (re-delivery),
- * and those users' vectors are recomputed from all of their ratings.
+ * load: the ratings of one file, from the typed columns of stage 2. The file's movies are checked and locked
+ * (FOR KEY SHARE), and users the client does not have yet are created with their vectors computed in Node —
+ * most of them already while the file was parsed (early-users.ts) —: their ratings are new pairs that no other
+ * session can write, so they go into `ratings` by a plain COPY. The ratings of users that existed go by COPY
+ * too, on the bet that their pairs are new; a stored pair takes that COPY back and the one remedy, the staged
+ * upsert, runs instead. Those users' vectors are then recomputed from all of their ratings (in SQL).
  */
-async function loadRatings(
-  tx: Queryable,
-  clientId: number,
-  rows: RatingColumns,
-  index: FileUserIndex,
-  order: Int32Array,
-  early: EarlyUsers,
-  writeProcessed: () => Promise<void>,
-  profilesFile: string,
-  changes: DatabaseChanges,
-  t: StageTimings,
-): Promise<void> {
-  const created = await timed(t, 'upsertUsers', async () => {
-    const done = await early.finish(tx, rows, index);
-    if (done) return done;
-    const { vectors, counts } = fileProfiles(rows, index, await lockRatedMovies(tx, distinctMovies(rows)));
-    return createFileUsers(tx, clientId, index.users, vectors, counts);
-  });
-  changes.usersCreated += created.createdCount;
-  changes.profilesUpdated += created.createdCount;
-  // The processed file is written while PostgreSQL works through the COPY (Node mostly waits for it there).
-  if (created.createdCount > 0) {
-    writeProcessed();
-    changes.ratingsInserted += await timed(t, 'copyRatings', () => copyIntoRatings(tx, ratingTuples(rows, index.rowUser, created.ids, order, created.created, 1)));
+async function loadRatings(tx: Transaction, o: LoadRatingsOptions): Promise<void> {
+  const { rows, plan, changes, timings: t } = o;
+  const { rowUser } = plan.index;
+  const users = await timed(t, 'upsertUsers', () => o.users.finish(tx, rows, plan.index, o.early));
+  changes.usersCreated += users.createdCount;
+  changes.profilesUpdated += users.createdCount;
+  void o.startProcessedWrite();
+  if (users.createdCount > 0) {
+    const tuples = ratingTuples({ rows, rowUser, users: users.created, userIds: users.ids, order: plan.order });
+    changes.ratingsInserted += await timed(t, 'copyRatings', () => copyIntoRatings(tx, tuples));
   }
-  if (created.createdCount < index.users.length) {
-    writeProcessed();
-    // Users that existed: first the bet that their pairs are all new (plain COPY), else the staged upsert.
-    const copied = await timed(t, 'copyRatings', () => tryCopyIntoRatings(tx, ratingTuples(rows, index.rowUser, created.ids, order, created.created, 0)));
-    if (copied !== undefined) changes.ratingsInserted += copied;
+  if (users.createdCount < plan.index.users.length) {
+    const existing = users.created.map((c) => 1 - c);
+    const direct = await timed(t, 'copyRatings', () =>
+      tx.attempt((sp) => copyIntoRatings(sp, ratingTuples({ rows, rowUser, users: existing, userIds: users.ids, order: plan.order })), { rollbackOn: isUniqueViolation }),
+    );
+    if (direct.ok) changes.ratingsInserted += direct.value;
     else {
-      await createRatingStage(tx);
-      await timed(t, 'copyRatings', () => copyIntoRatingStage(tx, stagedRatingTuples(rows, index.rowUser, created.created, 0), true));
-      const r = await timed(t, 'upsertRatings', () => upsertRatingsFromStage(tx));
+      const r = await timed(t, 'upsertRatings', () => upsertRatings(tx, stagedRatingTuples({ rows, rowUser, users: existing })));
       changes.ratingsInserted += r.inserted;
       changes.ratingsUpdated += r.updated;
     }
     changes.profilesUpdated += await timed(t, 'vectors', () => recomputeTouchedProfiles(tx));
   }
-  // The processed folder also gets the touched users' vectors, as the seed's extract-feature step left them.
-  await timed(t, 'writeVectors', async () => {
-    const sink = await FileSink.open(profilesFile);
-    await sink.write(`${PROFILE_CSV_HEADER.join(',')}\n`);
-    for await (const chunk of touchedProfilesCsv(tx)) await sink.write(Buffer.from(chunk).toString('utf8'));
-    await sink.close();
-  });
 }

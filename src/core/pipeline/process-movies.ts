@@ -73,7 +73,7 @@ export async function processMovies(
   const kept = new Map<number, { line: number; fields: string[] }>();
   let read = 0;
   try {
-    for await (const { line, fields } of readCsv(source, MOVIES_HEADER, onBytes)) {
+    for await (const { line, fields } of readCsv(source, MOVIES_HEADER, { onBytes })) {
       read++;
       const problem = movieProblem(fields);
       if (problem) {

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import { readCsv } from './csv-reader.js';
-import { containsQuote, readQuoteFreeRatings } from './fast-ratings-reader.js';
+import { readRatingsFast, type FastRow } from './fast-ratings-reader.js';
 import { FileSink } from './file-sink.js';
 import { fieldsTextProblem, parseId, type FileStageResult } from './process-movies.js';
 import { RatingColumns } from './rating-columns.js';
 import { EARLIEST_TIMESTAMP, type RejectReason } from './reasons.js';
-import { duplicatesInOrder, indexUsers, loadOrder, processedCsv, type FileUserIndex } from './rating-load.js';
+import { duplicatesInOrder, planLoad, processedCsv, type FileUserIndex, type LoadPlan } from './rating-load.js';
 import { RejectWriter } from './rejects.js';
+import type { RatingsReader } from './types.js';
 
 export const RATINGS_HEADER = ['userId', 'movieId', 'rating', 'timestamp'] as const;
 
@@ -58,102 +59,131 @@ function valueProblem(halfSteps: number, movie: number, timestamp: number, known
 }
 
 
+/** What a reading pass does with each record (see readRatingsFast). */
+interface RecordHandlers {
+  onFast(line: number, row: FastRow): boolean;
+  onFields(line: number, fields: string[]): void;
+  /** After each chunk: the place for async work (rejected rows, the rows seen so far). */
+  flush(): Promise<void>;
+  onBytes?: (n: number) => void;
+}
+
+/** Records csv-parse hands over between two flushes. */
+const CSV_FLUSH_EVERY = 4096;
+
+/** One pass over the records of a ratings file with the chosen reader; returns how many there were. */
+async function readRecords(source: string, reader: RatingsReader, h: RecordHandlers): Promise<number> {
+  let records = 0;
+  let from: { offset: number; linesBefore: number } | undefined;
+  let onBytes = h.onBytes;
+  if (reader === 'fast') {
+    const fast = await readRatingsFast(source, RATINGS_HEADER, h.onFast, h.onFields, h.flush, h.onBytes);
+    records = fast.records;
+    const rest = fast.handOver;
+    if (!rest) return records;
+    if (rest.afterHeader) from = { offset: rest.offset, linesBefore: rest.linesBefore };
+    // The bytes past the hand-over were counted already: progress counts each byte once.
+    let counted = rest.bytesReported - (from?.offset ?? 0);
+    onBytes = h.onBytes && ((n) => {
+      const seen = Math.min(counted, n);
+      counted -= seen;
+      if (n > seen) h.onBytes!(n - seen);
+    });
+  }
+  for await (const { line, fields } of readCsv(source, RATINGS_HEADER, { from, onBytes })) {
+    records++;
+    h.onFields(line, fields);
+    if (records % CSV_FLUSH_EVERY === 0) await h.flush();
+  }
+  await h.flush();
+  return records;
+}
+
+export interface ParseRatingsOptions {
+  checks: RatingChecks;
+  reader: RatingsReader;
+  onBytes?: (n: number) => void;
+  /** After each chunk read: rows [from, rows.length) were accepted (source order, before deduplication). */
+  onRows?: (rows: RatingColumns, from: number) => void;
+}
+
 /**
- * Stage 2 for ratings.csv: streams the file once, validating each record into typed columns (rejected
- * records go straight to the rejected file); then drops duplicates of a (user, movie), the latest timestamp
- * winning, and writes the clean file in source order. Only when duplicates exist is the file read a
- * second time, to write the losing lines with their original fields. The accepted rows are returned as
- * typed columns, so the load need not parse the processed file again. With `writeProcessed: false` the
- * caller writes the processed file itself (writeProcessedRatings), e.g. while the database loads the rows.
+ * parse: streams the file once, checking each record into typed columns; a rejected record goes to `rejects`
+ * with its reason and original fields.
  */
-export async function processRatings(
-  source: string,
-  paths: { processed: string; rejected: string },
-  checks: RatingChecks,
-  onBytes?: (n: number) => void,
-  options: {
-    writeProcessed?: boolean;
-    /** After each chunk of a quote-free file: rows [from, rows.length) were accepted (before deduplication). */
-    onRows?: (rows: RatingColumns, from: number) => void;
-  } = {},
-): Promise<RatingsStageResult> {
-  const rejects = new RejectWriter(paths.rejected, RATINGS_HEADER);
+export async function parseRatings(source: string, rejects: RejectWriter, options: ParseRatingsOptions): Promise<{ rows: RatingColumns; read: number }> {
   const rows = new RatingColumns(RatingColumns.capacityForBytes(sizeOrZero(source)));
-  let read = 0;
+  const { checks, onRows } = options;
+  const { knownMovie, now } = checks;
+  const queued: [number, RejectReason, string[]][] = [];
+  let reported = 0;
+  const read = await readRecords(source, options.reader, {
+    onFast(line, r) {
+      // A row that fails a check goes the general way, so its rejected line keeps the original text.
+      if (valueProblem(r.halfSteps, r.movie, r.timestamp, knownMovie, now)) return false;
+      rows.push(r.user, r.movie, r.halfSteps, r.timestamp, line);
+      return true;
+    },
+    onFields(line, fields) {
+      const ok = checkRating(fields, checks);
+      if (typeof ok === 'string') queued.push([line, ok, fields]);
+      else rows.push(ok.user, ok.movie, ok.halfSteps, ok.timestamp, line);
+    },
+    async flush() {
+      for (const [line, reason, fields] of queued) await rejects.add(line, reason, fields);
+      queued.length = 0;
+      if (onRows && rows.length > reported) {
+        onRows(rows, reported);
+        reported = rows.length;
+      }
+    },
+    onBytes: options.onBytes,
+  });
+  return { rows, read };
+}
+
+/**
+ * validate: of the rows of one (user, movie), the latest timestamp wins (among equal timestamps the later
+ * line); the others are rejected as duplicate_in_file, their original fields read again by the same reader (so
+ * line numbers are counted the same way), and dropped from `rows`. Returns the plan of the rows that remain.
+ */
+export async function validateRatings(source: string, rows: RatingColumns, rejects: RejectWriter, options: { reader: RatingsReader }): Promise<LoadPlan> {
+  // Duplicates are neighbours in load order (by user, then movie), which the load needs anyway.
+  const plan = planLoad(rows);
+  const { loser, count } = duplicatesInOrder(rows, plan.index.rowUser, plan.order);
+  if (count === 0) return plan;
+  const loserLines = new Set<number>();
+  for (let i = 0; i < rows.length; i++) if (loser[i]) loserLines.add(rows.line[i]);
+  const queued: [number, string[]][] = [];
+  await readRecords(source, options.reader, {
+    onFast: (line) => !loserLines.has(line),
+    onFields(line, fields) {
+      if (loserLines.has(line)) queued.push([line, fields]);
+    },
+    async flush() {
+      for (const [line, fields] of queued) await rejects.add(line, 'duplicate_in_file', fields);
+      queued.length = 0;
+    },
+  });
+  rows.compact(loser);
+  return planLoad(rows);
+}
+
+export interface ProcessRatingsOptions extends ParseRatingsOptions {
+  /** false: the caller writes the processed file itself (writeProcessedRatings), e.g. while the database loads. */
+  writeProcessed?: boolean;
+}
+
+/**
+ * Stage 2 for ratings.csv: parse → validate → plan, the rejected rows to the rejected file, and (unless told
+ * otherwise) the clean file in source order. The accepted rows are returned as typed columns with their plan, so
+ * the load need not parse the processed file again.
+ */
+export async function processRatings(source: string, paths: { processed: string; rejected: string }, options: ProcessRatingsOptions): Promise<RatingsStageResult> {
+  const rejects = new RejectWriter(paths.rejected, RATINGS_HEADER);
   try {
-    const quoted = await containsQuote(source);
-    if (quoted) {
-      for await (const { line, fields } of readCsv(source, RATINGS_HEADER, onBytes)) {
-        read++;
-        const ok = checkRating(fields, checks);
-        if (typeof ok === 'string') await rejects.add(line, ok, fields);
-        else rows.push(ok.user, ok.movie, ok.halfSteps, ok.timestamp, line);
-      }
-    } else {
-      // The fast path (fast-ratings-reader.ts): rejected rows are queued and written after each chunk.
-      const queued: [number, RejectReason, string[]][] = [];
-      let reported = 0;
-      const { knownMovie, now } = checks;
-      read = await readQuoteFreeRatings(
-        source,
-        RATINGS_HEADER,
-        (line, r) => {
-          // A row that fails a check goes the general way, so its rejected line keeps the original text.
-          if (valueProblem(r.halfSteps, r.movie, r.timestamp, knownMovie, now)) return false;
-          rows.push(r.user, r.movie, r.halfSteps, r.timestamp, line);
-          return true;
-        },
-        (line, fields) => {
-          const ok = checkRating(fields, checks);
-          if (typeof ok === 'string') queued.push([line, ok, fields]);
-          else rows.push(ok.user, ok.movie, ok.halfSteps, ok.timestamp, line);
-        },
-        async () => {
-          for (const [line, reason, fields] of queued) await rejects.add(line, reason, fields);
-          queued.length = 0;
-          if (options.onRows && rows.length > reported) {
-            options.onRows(rows, reported);
-            reported = rows.length;
-          }
-        },
-        onBytes,
-      );
-    }
-    // Duplicates are neighbours in load order (by user, then movie), which the load needs anyway.
-    let index = indexUsers(rows);
-    let order = loadOrder(rows, index);
-    const { loser, count } = duplicatesInOrder(rows, index.rowUser, order);
-    if (count > 0) {
-      const loserLines = new Set<number>();
-      for (let i = 0; i < rows.length; i++) if (loser[i]) loserLines.add(rows.line[i]);
-      // The losing lines with their original fields, read again by the reader of the first pass: line numbers
-      // must be counted the same way (csv-parse counts a CRLF file differently from the fast reader, and
-      // duplicates of such a file went missing from the rejected file and from the counts).
-      if (quoted) {
-        for await (const { line, fields } of readCsv(source, RATINGS_HEADER)) {
-          if (loserLines.has(line)) await rejects.add(line, 'duplicate_in_file', fields);
-        }
-      } else {
-        const queued: [number, string[]][] = [];
-        await readQuoteFreeRatings(
-          source,
-          RATINGS_HEADER,
-          (line) => !loserLines.has(line),
-          (line, fields) => {
-            if (loserLines.has(line)) queued.push([line, fields]);
-          },
-          async () => {
-            for (const [line, fields] of queued) await rejects.add(line, 'duplicate_in_file', fields);
-            queued.length = 0;
-          },
-        );
-      }
-    }
-    if (count > 0) {
-      rows.compact(loser);
-      index = indexUsers(rows);
-      order = loadOrder(rows, index);
-    }
+    const { rows, read } = await parseRatings(source, rejects, options);
+    const { index, order } = await validateRatings(source, rows, rejects, options);
     if (options.writeProcessed !== false) await writeProcessedRatings(rows, paths.processed);
     const rejectedPath = await rejects.close();
     return { read, accepted: rows.length, rejected: rejects.total, byReason: rejects.counts, processedPath: paths.processed, rejectedPath, rows, index, order };

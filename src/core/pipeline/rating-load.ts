@@ -1,4 +1,4 @@
-import { GENRES, genreIndex } from '../features/genres.js';
+import { GenreProfiles, MovieGenreSlots } from '../features/genre-profile.js';
 import { ByteChunks } from './csv-bytes.js';
 import { RATING_TEXT } from './rating-text.js';
 import type { RatingColumns } from './rating-columns.js';
@@ -38,6 +38,17 @@ export function indexUsers(rows: RatingColumns): FileUserIndex {
     rowUser[i] = lastAt;
   }
   return { users, rowUser };
+}
+
+/** plan: the rows' users and the order the load writes them in. */
+export interface LoadPlan {
+  index: FileUserIndex;
+  order: Int32Array;
+}
+
+export function planLoad(rows: RatingColumns): LoadPlan {
+  const index = indexUsers(rows);
+  return { index, order: loadOrder(rows, index) };
 }
 
 /** The distinct movie ids of the rows (a bitmap over the ids when they are small, as MovieLens ids are). */
@@ -131,84 +142,30 @@ function loadOrderByComparison(rows: RatingColumns, index: FileUserIndex): Int32
 }
 
 /**
- * Each user's genre profile over the file's rows (genreProfile of features/genres.ts, summed in float64 and
- * rounded to float32 as the SQL version is; ratings are half-steps, so the sums are exact in any order), as
- * PostgreSQL array literals, and each user's number of rows.
+ * Each user's genre profile over the file's rows (GenreProfiles of features/genre-profile.ts), as PostgreSQL
+ * array literals, and each user's number of rows.
  */
 export function fileProfiles(
   rows: RatingColumns,
   index: FileUserIndex,
-  genresOf: Map<number, readonly string[]>,
+  genresOf: ReadonlyMap<number, readonly string[]> | MovieGenreSlots,
   /** Only these users (1 at their index); the others get an empty vector and count 0. */
   only?: Uint8Array,
 ): { vectors: string[]; counts: number[] } {
-  const k = GENRES.length;
   const n = index.users.length;
-  const sums = new Float64Array(n * k);
-  const totals = new Float64Array(n);
-  const counts = new Array<number>(n).fill(0);
-  // The genre slots of each movie, flattened: slots[start[m] … start[m + 1]) for the m-th distinct movie.
-  const movies = [...genresOf.keys()].sort((a, b) => a - b);
-  const movieAt = new Map<number, number>(movies.map((m, i) => [m, i]));
-  const start = new Int32Array(movies.length + 1);
-  const flat: number[] = [];
-  movies.forEach((m, i) => {
-    for (const g of genresOf.get(m)!) {
-      const j = genreIndex(g);
-      if (j !== undefined) flat.push(j);
-    }
-    start[i + 1] = flat.length;
-  });
-  const slots = Int32Array.from(flat);
-  const rowMovie = movieIndexer(movies, movieAt);
+  const profiles = new GenreProfiles(genresOf instanceof MovieGenreSlots ? genresOf : new MovieGenreSlots(genresOf), n);
   for (let i = 0; i < rows.length; i++) {
     const u = index.rowUser[i];
     if (only && !only[u]) continue;
-    const r = rows.halfSteps[i] / 2;
-    totals[u] += r;
-    counts[u]++;
-    const m = rowMovie(rows.movie[i]);
-    if (m < 0) continue;
-    for (let g = start[m]; g < start[m + 1]; g++) sums[u * k + slots[g]] += r;
+    profiles.add(u, rows.movie[i], rows.halfSteps[i] / 2);
   }
   const vectors = new Array<string>(n);
-  for (let u = 0; u < n; u++) vectors[u] = only && !only[u] ? '' : profileText(sums.subarray(u * k, (u + 1) * k), totals[u]);
+  const counts = new Array<number>(n);
+  for (let u = 0; u < n; u++) {
+    vectors[u] = only && !only[u] ? '' : profiles.text(u);
+    counts[u] = profiles.count(u);
+  }
   return { vectors, counts };
-}
-
-/**
- * A user's vector as a PostgreSQL array literal: each genre's share of the rating total (float64 sums, rounded
- * to float32 as the SQL version is), 0 for a user whose total is 0. fileProfiles and the early users step
- * (early-users.ts) both write vectors with it, so the two cannot drift apart.
- */
-export function profileText(genreSums: Float64Array, total: number): string {
-  const parts = new Array<string>(genreSums.length);
-  for (let g = 0; g < genreSums.length; g++) parts[g] = total > 0 ? float4Text(Math.fround(genreSums[g] / total)) : '0';
-  return `{${parts.join(',')}}`;
-}
-
-/**
- * A float32 value as the shortest text of at most 9 significant digits, which always reads back (float4in) as
- * the same float32: String() of the float64 holding it gives up to 17 digits, and shorter text is less for the
- * users' INSERT to parse (docs/benchmarks/ingest.md).
- */
-export function float4Text(v: number): string {
-  if (v === 0) return '0';
-  const s = v.toPrecision(9);
-  if (s.includes('e') || !s.includes('.')) return s;
-  let end = s.length;
-  while (s.charCodeAt(end - 1) === 0x30) end--;
-  if (s.charCodeAt(end - 1) === 0x2e) end--;
-  return s.slice(0, end);
-}
-
-/** Movie id → its index in `movies` (−1 if absent): a dense table for ids up to 2^22, a map beyond. */
-function movieIndexer(movies: readonly number[], movieAt: Map<number, number>): (id: number) => number {
-  const max = movies.length > 0 ? movies[movies.length - 1] : 0;
-  if (max >= 1 << 22) return (id) => movieAt.get(id) ?? -1;
-  const dense = new Int32Array(max + 1).fill(-1);
-  for (const [m, i] of movieAt) dense[m] = i;
-  return (id) => (id <= max ? dense[id] : -1);
 }
 
 /** The rows as the processed ratings.csv lists them (userId,movieId,rating,timestamp), without the header. */

@@ -1,6 +1,13 @@
 import type { ReasonCounts } from './reasons.js';
 import type { FileKind } from './sources.js';
 
+/**
+ * Which reader parses ratings files. `fast`: the byte reader (fast-ratings-reader.ts), which hands the rest of
+ * the file to csv-parse at the first line with a quote. `reference`: csv-parse for the whole file — the plain
+ * path the tests hold the fast one equal to.
+ */
+export type RatingsReader = 'fast' | 'reference';
+
 export interface IngestOptions {
   /** A flat folder of MovieLens files, or a tree of YYYY/MM/DD folders (default: <dataDir>/simulation_data). */
   from: string;
@@ -17,6 +24,12 @@ export interface IngestOptions {
   onProgress?: (p: IngestProgress) => void;
   /** Clock for the "timestamp in the future" check, unix seconds (default: now). */
   now?: number;
+  /**
+   * `fast` (default): the byte reader parses ratings files while the load transaction starts and creates their
+   * users. `reference`: csv-parse, every file of a batch parsed before its load, no users created during the
+   * parse — the plain path the tests hold the fast one equal to (same files, rows, users, vectors, ratings).
+   */
+  reader?: RatingsReader;
   /**
    * Awaited inside each file's load transaction, after its rows are written and before the ledger row and the
    * commit: where the fault tests kill the process or terminate its backend.

@@ -41,8 +41,8 @@ export function lineWithBand(points: BandPoint[], titles: AxisTitles): object {
       {
         transform: [{ filter: 'isValid(datum.low) && isValid(datum.high)' }],
         mark: { type: 'area', opacity: 0.18 },
-        // The line layer draws the legend: the band's would be as faint as the band.
-        encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: { ...color, legend: null } },
+        // No `legend: null` here: in a layered chart it removes the legend the layers share.
+        encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color },
       },
       { mark: { type: 'line', point: true, strokeWidth: 2 }, encoding: { x, y, color } },
     ],

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import { RecoError } from '../../errors.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../copy-binary.js';
 import {
@@ -8,8 +8,10 @@ import {
   type Queryable,
   type QueryResult,
   type Row,
+  type Transaction,
   type TransactionOptions,
 } from '../types.js';
+import { transactionOf } from '../savepoint.js';
 import { acquireDirLock, type DirLock } from './dir-lock.js';
 
 // The same JS types as the pg engine: int8 as number, bytea as Buffer.
@@ -23,7 +25,7 @@ const parsers = {
 /** One COPY statement per chunk of this many bytes: a single huge blob grows the WASM heap with every row. */
 const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
 
-type Runner = Pick<PGlite, 'query' | 'exec'> | Transaction;
+type Runner = Pick<PGlite, 'query' | 'exec'> | PGliteTransaction;
 
 function queryableOf(runner: Runner): Queryable {
   return {
@@ -155,7 +157,7 @@ export class PGliteDatabase implements Database {
     return this.base.copyTo(selectSql);
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     return this.pg.transaction(async (tx) => {
       const mode = [
         options.isolation ? `ISOLATION LEVEL ${options.isolation.toUpperCase()}` : '',
@@ -164,7 +166,7 @@ export class PGliteDatabase implements Database {
         .filter(Boolean)
         .join(' ');
       if (mode) await tx.query(`SET TRANSACTION ${mode}`);
-      return fn(queryableOf(tx));
+      return fn(transactionOf(queryableOf(tx)));
     });
   }
 

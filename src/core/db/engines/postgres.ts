@@ -11,10 +11,12 @@ import {
   type Queryable,
   type QueryResult,
   type Row,
+  type Transaction,
   type TransactionOptions,
 } from '../types.js';
 import { ExitCode } from '../../exit-codes.js';
 import { PgError } from '../pg-errors.js';
+import { transactionOf } from '../savepoint.js';
 
 // The same JS types from both engines: int8 (counts, bigserial ids) as numbers, not strings.
 const INT8 = 20;
@@ -189,13 +191,13 @@ export class PostgresDatabase implements Database {
     return this.base.copyTo(selectSql);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> {
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     try {
       await client.query(beginSql(options));
       try {
-        const result = await fn(queryableOf(client));
+        const result = await fn(transactionOf(queryableOf(client)));
         await client.query('COMMIT');
         return result;
       } catch (err) {

@@ -6,9 +6,9 @@ import { Table } from '../tables.js';
  * The rating writes. `ratings` has no foreign keys (migration 011): every writer checks, set-based and in its
  * own transaction, that the users and movies it names exist, and locks them FOR KEY SHARE as a foreign key
  * did, so that a concurrent delete waits for the commit (and then meets the ratings, see migration 011).
- * `reco ingest` writes the ratings of users it created in the same transaction by COPY straight into
- * `ratings` (no other session can see those users, so their pairs cannot exist yet); those of users that
- * existed before go through a staging table and a set-based upsert (re-delivery).
+ * `reco ingest` writes ratings by COPY straight into `ratings`: those of users it created in the same
+ * transaction cannot clash (no other session can see those users); those of users that existed before may meet
+ * a stored pair, and then go through a staging table and a set-based upsert instead (one remedy).
  */
 
 function integrityError(message: string): Error {
@@ -36,31 +36,18 @@ export async function lockRatedMovies(tx: Queryable, movieIds: readonly number[]
 export const RATING_COLUMNS = ['user_id', 'movie_id', 'rating', 'rated_at'] as const;
 
 /**
- * COPY (binary tuples, see Queryable.copyFromBinary) straight into `ratings`. Only for pairs that cannot exist
- * yet (users created in this transaction), whose users and movies the caller has created or locked
- * (lockRatedMovies, createFileUsers).
+ * COPY (binary tuples, see Queryable.copyFromBinary) straight into `ratings`, for rows whose users and movies
+ * the caller has created or locked (lockRatedMovies, createFileUsers). Pairs of users created in this
+ * transaction cannot exist yet; for users that existed, run it under Transaction.attempt with
+ * isUniqueViolation and take upsertRatings when it meets a stored pair.
  */
 export function copyIntoRatings(tx: Queryable, tuples: AsyncIterable<Uint8Array>): Promise<number> {
   return tx.copyFromBinary(Table.ratings, RATING_COLUMNS, tuples);
 }
 
-/**
- * For users that existed before the load: COPY straight into `ratings` under a savepoint, on the bet that none
- * of the pairs is stored yet (a day of new ratings, the usual case). A stored pair (a re-delivery, or the API
- * meanwhile) makes the COPY fail with a unique violation: the savepoint takes it all back and this returns
- * undefined, for the caller to take the staged upsert instead.
- */
-export async function tryCopyIntoRatings(tx: Queryable, tuples: AsyncIterable<Uint8Array>): Promise<number | undefined> {
-  await tx.exec('SAVEPOINT ingest_direct_copy');
-  try {
-    const n = await copyIntoRatings(tx, tuples);
-    await tx.exec('RELEASE SAVEPOINT ingest_direct_copy');
-    return n;
-  } catch (err: any) {
-    if (err?.code !== PgError.UNIQUE_VIOLATION) throw err;
-    await tx.exec('ROLLBACK TO SAVEPOINT ingest_direct_copy');
-    return undefined;
-  }
+/** A unique violation: a pair stored already. What a direct COPY for users that existed may meet. */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === PgError.UNIQUE_VIOLATION;
 }
 
 /**
@@ -74,54 +61,26 @@ export async function countOrphanRatings(db: Queryable): Promise<{ withoutUser: 
   return { withoutUser: r.rows[0].without_user, withoutMovie: r.rows[0].without_movie };
 }
 
-export const RATING_STAGE = 'ingest_stage_ratings';
-/** Columns of the processed ratings.csv (and of the staging table), in file order. */
-export const RATING_STAGE_COLUMNS = ['user_ext', 'movie_id', 'rating', 'ts'] as const;
+const RATING_STAGE = 'ingest_stage_ratings';
+/** Columns of the staging table: the external user id, then as in `ratings` (rating, unix seconds). */
+const RATING_STAGE_COLUMNS = ['user_ext', 'movie_id', 'rating', 'ts'] as const;
 
-export async function createRatingStage(tx: Queryable): Promise<void> {
+/**
+ * The remedy when ratings of users that existed meet stored pairs (a re-delivery, or the API meanwhile): the
+ * rows (binary tuples of user_ext int8, movie_id int4, rating float4, ts int8) go through a staging table into
+ * a set-based upsert over the touched users (createFileUsers first). A re-delivered rating replaces the stored
+ * one unless the stored one is newer; an identical one is not touched.
+ */
+export async function upsertRatings(tx: Queryable, tuples: AsyncIterable<Uint8Array>): Promise<{ inserted: number; updated: number }> {
   await tx.exec(`CREATE TEMP TABLE ${RATING_STAGE} (user_ext bigint NOT NULL, movie_id integer NOT NULL, rating real NOT NULL, ts bigint NOT NULL) ON COMMIT DROP`);
-}
-
-/**
- * COPYs the rows (CSV, or binary tuples with `binary`), then ANALYZE so that the planner joins a million
- * staged rows by hash, not by loop.
- */
-export async function copyIntoRatingStage(tx: Queryable, data: AsyncIterable<string | Uint8Array>, binary = false): Promise<number> {
-  const n = binary ? await tx.copyFromBinary(RATING_STAGE, RATING_STAGE_COLUMNS, data as AsyncIterable<Uint8Array>) : await tx.copyFrom(RATING_STAGE, RATING_STAGE_COLUMNS, data);
+  await tx.copyFromBinary(RATING_STAGE, RATING_STAGE_COLUMNS, tuples);
+  // So that the planner joins a million staged rows by hash, not by loop.
   await tx.exec(`ANALYZE ${RATING_STAGE}`);
-  return n;
-}
-
-/**
- * Inserts the staged ratings of the touched users (createFileUsers first). A re-delivered rating (same
- * user and movie) replaces the stored one unless the stored one is newer; an identical one is not touched.
- */
-export async function upsertRatingsFromStage(tx: Queryable): Promise<{ inserted: number; updated: number }> {
-  // ON CONFLICT's speculative inserts cost about as much as the inserts themselves: when no staged pair is
-  // stored yet (a first load, most days), a plain INSERT does. A pair stored meanwhile by the API makes it
-  // fail with a unique violation; the savepoint then takes it back and the upsert below runs instead.
-  const clash = await tx.query<{ any: boolean }>(`
-    SELECT EXISTS (SELECT 1 FROM ${RATING_STAGE} s JOIN ingest_touched_users t ON t.external_id = s.user_ext
-                     JOIN ratings r ON r.user_id = t.user_id AND r.movie_id = s.movie_id) AS any`);
-  if (!clash.rows[0].any) {
-    await tx.exec('SAVEPOINT ingest_plain_insert');
-    try {
-      const plain = await tx.query(`
-        INSERT INTO ratings (user_id, movie_id, rating, rated_at)
-        SELECT t.user_id, s.movie_id, s.rating, to_timestamp(s.ts)
-          FROM ${RATING_STAGE} s JOIN ingest_touched_users t ON t.external_id = s.user_ext`);
-      await tx.exec('RELEASE SAVEPOINT ingest_plain_insert');
-      return { inserted: plain.rowCount, updated: 0 };
-    } catch (err: any) {
-      if (err?.code !== PgError.UNIQUE_VIOLATION) throw err;
-      await tx.exec('ROLLBACK TO SAVEPOINT ingest_plain_insert');
-    }
-  }
   const r = await tx.query<{ inserted: number; updated: number }>(`
     WITH up AS (
       INSERT INTO ratings (user_id, movie_id, rating, rated_at)
       SELECT t.user_id, s.movie_id, s.rating, to_timestamp(s.ts)
-        FROM ingest_stage_ratings s JOIN ingest_touched_users t ON t.external_id = s.user_ext
+        FROM ${RATING_STAGE} s JOIN ingest_touched_users t ON t.external_id = s.user_ext
       ON CONFLICT (user_id, movie_id) DO UPDATE
          SET rating = EXCLUDED.rating, rated_at = EXCLUDED.rated_at
        WHERE ratings.rated_at <= EXCLUDED.rated_at

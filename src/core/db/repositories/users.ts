@@ -1,4 +1,4 @@
-import { genreVocabulary, recomputeProfilesSql } from '../../features/genre-profile-sql.js';
+import { genreVocabulary, recomputeProfilesSql } from '../../features/genre-profile.js';
 import { GENRES } from '../../features/genres.js';
 import type { Queryable } from '../types.js';
 import { PgError } from '../pg-errors.js';
