@@ -27,6 +27,8 @@ export interface LoopOptions {
   /** Share of the oracle's impressions that are watched, which sets α (default 5 %). */
   targetCtr?: number;
   idPrefix?: string;
+  /** The users to simulate instead of `users` new ones (e.g. knownPopulation). */
+  population?: LoopUser[];
   /** Users served at once within a day (one user's visits are always in order). Default 1. */
   concurrency?: number;
   onDay?: (day: number, days: number, visits: number) => void;
@@ -50,7 +52,7 @@ export interface LoopResult {
  */
 export async function runLoop(o: LoopOptions, platform: LoopPlatform): Promise<LoopResult> {
   const n = o.n ?? 10;
-  const users = population(o.world, { users: o.users, days: o.days, seed: o.seed, idPrefix: o.idPrefix });
+  const users = o.population ?? population(o.world, { users: o.users, days: o.days, seed: o.seed, idPrefix: o.idPrefix });
   const alpha = calibrateAlpha(o.world, n, o.targetCtr ?? DEFAULT_TARGET_CTR);
   const outcomes = new Map<string, UserOutcome>();
   const visitsOf = new Map<string, number>();

@@ -1,0 +1,130 @@
+/**
+ * bench:loop — which offline protocol ranks the candidate models in the order of the online result?
+ * For each world (shapes and seeds fixed below, not picked for any model):
+ *  - offline: nDCG@10 of every algorithm under split user, item and temporal (evaluateAlgorithms, seed 42);
+ *  - online: each algorithm fitted on all of the world's ratings and served, in process, to the same simulated
+ *    users over 14 days (src/core/simulation/loop): the world's own users arriving with all their ratings
+ *    ("known"), and as many new users arriving with 5–20 movies ("new"); conversions per user with a 95 % CI;
+ *  - Kendall's tau-b between each protocol's order and each online order.
+ * Prints the tables and writes BENCH_OUT (default bench/.out/loop.json). Env: BENCH_WORLDS=1,2,3 (a subset), BENCH_DAYS.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { evaluateAlgorithms, loadDatasetDir, SPLITS, type SplitKind } from '../src/core/evaluation/index.js';
+import { ALGORITHMS } from '../src/core/models/index.js';
+import type { Recommender } from '../src/core/models/types.js';
+import { readWorldBeside, writeShapedData } from '../src/core/simulation/shaped-data.js';
+import { InProcessPlatform, knownPopulation, runLoop, type LoopUser } from '../src/core/simulation/loop/index.js';
+import type { WorldShape } from '../src/core/simulation/shaped-world.js';
+
+const WORLDS: (WorldShape & { label: string })[] = [
+  { label: 'broad', ratings: 100_000, movies: 2_000, users: 2_000, seed: 1, niche: false },
+  { label: 'niche', ratings: 100_000, movies: 2_000, users: 2_000, seed: 2, niche: true },
+  { label: 'broad-dense', ratings: 150_000, movies: 1_200, users: 1_500, seed: 3, niche: false },
+];
+const DAYS = Number(process.env.BENCH_DAYS ?? 14);
+const ONLINE_SEED = 1;
+const chosen = new Set((process.env.BENCH_WORLDS ?? '1,2,3').split(',').map(Number));
+const OUT = process.env.BENCH_OUT ?? path.resolve(path.dirname(new URL(import.meta.url).pathname), '.out/loop.json');
+
+interface Online {
+  mean: number;
+  ci: number;
+  ctr: number;
+}
+
+/** Kendall's tau-b of two score vectors over the same items (ties count as neither concordant nor discordant). */
+export function kendallTauB(x: readonly number[], y: readonly number[]): number {
+  let c = 0;
+  let d = 0;
+  let tx = 0;
+  let ty = 0;
+  for (let i = 0; i < x.length; i++) {
+    for (let j = i + 1; j < x.length; j++) {
+      const a = Math.sign(x[i] - x[j]);
+      const b = Math.sign(y[i] - y[j]);
+      if (a === 0 && b === 0) continue;
+      if (a === 0) tx++;
+      else if (b === 0) ty++;
+      else if (a === b) c++;
+      else d++;
+    }
+  }
+  const denom = Math.sqrt((c + d + tx) * (c + d + ty));
+  return denom ? (c - d) / denom : 0;
+}
+
+function meanCi(values: readonly number[]): { mean: number; ci: number } {
+  const n = values.length;
+  const mean = values.reduce((s, v) => s + v, 0) / n;
+  const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, n - 1));
+  return { mean, ci: (1.96 * sd) / Math.sqrt(n) };
+}
+
+async function main() {
+  const started = performance.now();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loop-'));
+  const names = ALGORITHMS.map((a) => a.name);
+  const results: unknown[] = [];
+  console.log(`bench:loop — ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${DAYS} simulated days, online seed ${ONLINE_SEED}`);
+  try {
+    for (const [w, shape] of WORLDS.entries()) {
+      if (!chosen.has(w + 1)) continue;
+      const dir = path.join(root, shape.label);
+      await writeShapedData({ ...shape, out: dir });
+      const world = readWorldBeside(dir)!;
+      const data = await loadDatasetDir(dir);
+      console.log(`\nworld ${shape.label}: ${shape.ratings} ratings, ${shape.movies} movies, ${shape.users} users, seed ${shape.seed}${shape.niche ? ', niche' : ''}`);
+
+      const offline: Record<SplitKind, Record<string, number>> = { user: {}, item: {}, temporal: {} };
+      for (const split of SPLITS) {
+        const report = await evaluateAlgorithms(data.interactions, data.catalogue, ALGORITHMS, { split, seed: 42, k: 10 });
+        for (const row of report.rows) offline[split][row.algorithm] = row.ndcg;
+      }
+
+      const i = data.interactions;
+      const histories = new Map<number, LoopUser['history']>();
+      for (let u = 0; u < i.nUsers; u++) {
+        const h: LoopUser['history'] = [];
+        for (let p = i.indptr[u]; p < i.indptr[u + 1]; p++) h.push({ movieId: i.itemIds[i.indices[p]], rating: i.ratings[p] });
+        histories.set(i.userIds[u], h);
+      }
+      const known = knownPopulation(world, histories, { days: DAYS, seed: ONLINE_SEED });
+      const online: Record<'known' | 'new', Record<string, Online>> = { known: {}, new: {} };
+      for (const algorithm of ALGORITHMS) {
+        const model: Recommender = algorithm.create({ seed: 42 });
+        await model.fit(data.interactions, data.catalogue);
+        for (const who of ['known', 'new'] as const) {
+          const r = await runLoop({ world, users: shape.users, days: DAYS, seed: ONLINE_SEED, population: who === 'known' ? known : undefined }, new InProcessPlatform([{ name: algorithm.name, model }], ONLINE_SEED));
+          online[who][algorithm.name] = { ...meanCi(r.outcomes.map((o) => o.conversions)), ctr: r.arms[0].ctr };
+        }
+      }
+
+      console.log(`${'algorithm'.padEnd(13)} ${'nDCG user'.padStart(9)} ${'item'.padStart(7)} ${'temporal'.padStart(8)}   ${'online known (conv/user ± CI)'.padStart(29)}   ${'online new'.padStart(16)}`);
+      for (const name of names) {
+        const k = online.known[name];
+        const n = online.new[name];
+        console.log(`${name.padEnd(13)} ${offline.user[name].toFixed(4).padStart(9)} ${offline.item[name].toFixed(4).padStart(7)} ${offline.temporal[name].toFixed(4).padStart(8)}   ${`${k.mean.toFixed(3)} ± ${k.ci.toFixed(3)}`.padStart(29)}   ${`${n.mean.toFixed(3)} ± ${n.ci.toFixed(3)}`.padStart(16)}`);
+      }
+      const tau: Record<string, Record<string, number>> = {};
+      for (const split of SPLITS) {
+        tau[split] = {};
+        for (const who of ['known', 'new'] as const) tau[split][who] = kendallTauB(names.map((n) => offline[split][n]), names.map((n) => online[who][n].mean));
+        console.log(`Kendall tau-b, split ${split.padEnd(8)} vs online known ${tau[split].known.toFixed(3)}, vs online new ${tau[split].new.toFixed(3)}`);
+      }
+      const order = (who: 'known' | 'new') => [...names].sort((a, b) => online[who][b].mean - online[who][a].mean).join(' > ');
+      console.log(`online order, known users: ${order('known')}`);
+      console.log(`online order, new users:   ${order('new')}`);
+      for (const split of SPLITS) console.log(`split ${split.padEnd(8)} order:      ${[...names].sort((a, b) => offline[split][b] - offline[split][a]).join(' > ')}`);
+      results.push({ world: shape, offline, online, tau });
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, JSON.stringify({ days: DAYS, online_seed: ONLINE_SEED, load: os.loadavg(), seconds: (performance.now() - started) / 1000, results }, null, 2) + '\n');
+  console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; figures in ${OUT}`);
+}
+
+await main();
