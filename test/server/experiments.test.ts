@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { assignVariant } from '../../src/core/experiments/assignment.js';
-import { EXPERIMENTS_CHANNEL } from '../../src/core/experiments/types.js';
+import { startExperiment, stopExperiment } from '../../src/core/experiments/manage.js';
 import { PopularRecommender } from '../../src/core/models/popular.js';
 import { registerModel } from '../../src/core/training/registry.js';
 import type { Database } from '../../src/core/db/types.js';
@@ -27,19 +27,6 @@ async function registerRanking(db: Database, version: string): Promise<void> {
   const ranking = RANKINGS[version];
   const model = PopularRecommender.fromCounts(Int32Array.from(ranking), Float32Array.from(ranking, (_, k) => ranking.length - k));
   await registerModel(db, { version, algorithm: 'popular', params: {}, metrics: {}, dataCounts: {}, timings: {}, artifact: model.serialize() }, { force: true });
-}
-
-async function startExperiment(db: Database, name: string, clientId: number | null, variants: [string, string, number][]): Promise<number> {
-  const r = await db.query<{ id: number }>('INSERT INTO experiments (name, client_id) VALUES ($1, $2) RETURNING id', [name, clientId]);
-  for (const [position, [variant, version, weight]] of variants.entries())
-    await db.query('INSERT INTO experiment_variants (experiment_id, name, model_version, weight, position) VALUES ($1, $2, $3, $4, $5)', [r.rows[0].id, variant, version, weight, position]);
-  await db.query('SELECT pg_notify($1, $2)', [EXPERIMENTS_CHANNEL, name]);
-  return r.rows[0].id;
-}
-
-async function stopExperiment(db: Database, name: string): Promise<void> {
-  await db.query(`UPDATE experiments SET status = 'stopped', stopped_at = now() WHERE name = $1`, [name]);
-  await db.query('SELECT pg_notify($1, $2)', [EXPERIMENTS_CHANNEL, name]);
 }
 
 async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
@@ -88,7 +75,7 @@ describeEachEngine('experiments in the server', (t) => {
   afterAll(() => server?.close());
 
   it('serves each user of the experiment’s client the model of a sticky variant, and everyone else the active model', async () => {
-    experimentId = await startExperiment(t.db, 'ranking-test', alphaId, [['control', 'v-a', 1], ['treatment', 'v-b', 1]]);
+    experimentId = (await startExperiment(t.db, { name: 'ranking-test', client: 'alpha', variants: ['control=v-a', 'treatment=v-b'] })).id;
     await until('the experiment to load', () => server.experiments.running.length === 1);
     expect(server.experiments.versions.sort()).toEqual(['v-a', 'v-b']);
     for (const u of alphaUsers) {
@@ -165,7 +152,7 @@ describeEachEngine('experiments in the server', (t) => {
       }
     }
     // An experiment of every client (an A/A test on one version) reaches the other client too.
-    await startExperiment(t.db, 'every-client-aa', null, [['a1', 'v-b', 1], ['a2', 'v-b', 1]]);
+    await startExperiment(t.db, { name: 'every-client-aa', variants: ['a1=v-b', 'a2=v-b'] });
     await until('the every-client experiment', () => server.experiments.running.length === 1);
     expect(server.experiments.versions).toEqual(['v-b']);
     for (const [token, u] of [[beta, 'b0'], [alpha, 'a0']] as const) {
@@ -179,7 +166,7 @@ describeEachEngine('experiments in the server', (t) => {
   }, 60_000);
 
   it('answers while impressions cannot be written, and counts them as dropped', async () => {
-    await startExperiment(t.db, 'outage', alphaId, [['control', 'v-a', 1], ['treatment', 'v-b', 1]]);
+    await startExperiment(t.db, { name: 'outage', client: 'alpha', variants: ['control=v-a', 'treatment=v-b'] });
     await until('the outage experiment', () => server.experiments.running.length === 1);
     const users = alphaUsers.slice(0, 8);
     for (const u of users) expect((await ask(alpha, u)).status).toBe(200);
@@ -205,6 +192,31 @@ describeEachEngine('experiments in the server', (t) => {
     await ask(alpha, users[0]);
     await server.impressions!.flush();
     expect(server.impressions!.written).toBe(writtenBefore + 1);
+  }, 60_000);
+
+  it('answers the same through Express, and records every list with --impressions all, none with off', async () => {
+    const express = await startTestServer(t.db, { fastPath: false, impressions: 'all', impressionsRetentionDays: 0, impressionBuffer: { flushMs: 20 } });
+    const off = await startTestServer(t.db, { impressions: 'off' });
+    try {
+      await until('the Express server to load the experiment', () => express.experiments.running.length === 1);
+      const fast = await ask(alpha, 'a1');
+      const slow = await call(express.url!, 'POST', '/recommendations', { token: alpha, json: { user_id: 'a1', n: 5 } });
+      expect(slow.body).toEqual(fast.body);
+      expect(slow.body.experiment.name).toBe('outage');
+      const outside = await call(express.url!, 'POST', '/recommendations', { token: beta, json: { user_id: 'b1', n: 5 } });
+      expect(outside.body).not.toHaveProperty('experiment');
+      await express.impressions!.flush();
+      const rows = await t.db.query<{ experiment_id: number | null; variant: string | null; model_version: string }>(
+        'SELECT experiment_id, variant, model_version FROM impressions WHERE recommendation_id = $1',
+        [outside.body.recommendation_id],
+      );
+      expect(rows.rows).toEqual([{ experiment_id: null, variant: null, model_version: 'v-active' }]);
+      expect(off.impressions).toBeUndefined();
+      expect((await call(off.url!, 'POST', '/recommendations', { token: alpha, json: { user_id: 'a1', n: 5 } })).body).toEqual(fast.body);
+    } finally {
+      await express.close();
+      await off.close();
+    }
   }, 60_000);
 
   if (t.engine === 'postgres')
