@@ -19,9 +19,9 @@ import { InProcessPlatform, knownPopulation, runLoop, type LoopUser } from '../s
 import type { WorldShape } from '../src/core/simulation/shaped-world.js';
 
 const WORLDS: (WorldShape & { label: string })[] = [
-  { label: 'broad', ratings: 100_000, movies: 2_000, users: 2_000, seed: 1, niche: false },
-  { label: 'niche', ratings: 100_000, movies: 2_000, users: 2_000, seed: 2, niche: true },
-  { label: 'broad-dense', ratings: 150_000, movies: 1_200, users: 1_500, seed: 3, niche: false },
+  { label: 'broad', ratings: 60_000, movies: 1_200, users: 1_500, seed: 1, niche: false },
+  { label: 'niche', ratings: 60_000, movies: 1_200, users: 1_500, seed: 2, niche: true },
+  { label: 'broad-dense', ratings: 100_000, movies: 800, users: 1_000, seed: 3, niche: false },
 ];
 const DAYS = Number(process.env.BENCH_DAYS ?? 14);
 const ONLINE_SEED = 1;
@@ -62,6 +62,11 @@ function meanCi(values: readonly number[]): { mean: number; ci: number } {
   return { mean, ci: (1.96 * sd) / Math.sqrt(n) };
 }
 
+function write(results: unknown[], started: number): void {
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, JSON.stringify({ days: DAYS, online_seed: ONLINE_SEED, load: os.loadavg(), seconds: (performance.now() - started) / 1000, results }, null, 2) + '\n');
+}
+
 async function main() {
   const started = performance.now();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loop-'));
@@ -79,7 +84,7 @@ async function main() {
 
       const offline: Record<SplitKind, Record<string, number>> = { user: {}, item: {}, temporal: {} };
       for (const split of SPLITS) {
-        const report = await evaluateAlgorithms(data.interactions, data.catalogue, ALGORITHMS, { split, seed: 42, k: 10 });
+        const report = await evaluateAlgorithms(data.interactions, data.catalogue, ALGORITHMS, { split, seed: 42, k: 10, onProgress: (m) => process.stderr.write(`  ${split}: ${m}\n`) });
         for (const row of report.rows) offline[split][row.algorithm] = row.ndcg;
       }
 
@@ -93,6 +98,7 @@ async function main() {
       const known = knownPopulation(world, histories, { days: DAYS, seed: ONLINE_SEED });
       const online: Record<'known' | 'new', Record<string, Online>> = { known: {}, new: {} };
       for (const algorithm of ALGORITHMS) {
+        process.stderr.write(`  online: ${algorithm.name}\n`);
         const model: Recommender = algorithm.create({ seed: 42 });
         await model.fit(data.interactions, data.catalogue);
         for (const who of ['known', 'new'] as const) {
@@ -118,12 +124,11 @@ async function main() {
       console.log(`online order, new users:   ${order('new')}`);
       for (const split of SPLITS) console.log(`split ${split.padEnd(8)} order:      ${[...names].sort((a, b) => offline[split][b] - offline[split][a]).join(' > ')}`);
       results.push({ world: shape, offline, online, tau });
+      write(results, started);
     }
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
-  fs.mkdirSync(path.dirname(OUT), { recursive: true });
-  fs.writeFileSync(OUT, JSON.stringify({ days: DAYS, online_seed: ONLINE_SEED, load: os.loadavg(), seconds: (performance.now() - started) / 1000, results }, null, 2) + '\n');
   console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; figures in ${OUT}`);
 }
 
