@@ -1,18 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startExperiment } from '../../src/core/experiments/manage.js';
-import { experimentReport } from '../../src/core/experiments/report.js';
 import { ingest } from '../../src/core/pipeline/index.js';
 import { readWorldBeside, writeShapedData } from '../../src/core/simulation/shaped-data.js';
 import { runHttpLoop } from '../../src/core/simulation/loop/index.js';
 import { trainModel } from '../../src/core/training/train.js';
-import { cliCommand, ROOT } from '../helpers/cli.js';
+import { cliCommand, ROOT, runCli } from '../helpers/cli.js';
 import { createTestDatabase, tempDir, type TestDatabase } from '../helpers/engines.js';
 
 /**
  * The whole chain: a simulated world ingested, popular and ease trained and registered, an experiment between
- * them, a real `reco serve` child process, the closed loop through its API, and the experiment's report from the
+ * them started by `reco experiments start`, a real `reco serve` child process, the closed loop through its API, and the experiment's report from the
  * impressions and feedback the server stored: the ease variant is better with p < 0.01, and the report counts
  * exactly the lists, impressions and conversions the simulated users produced.
  */
@@ -36,14 +34,15 @@ describe('an experiment popular vs ease, run by the closed loop through reco ser
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('reports the ease variant better, p < 0.01, from what the server recorded', async () => {
+  it('reco experiments report --json: the ease variant better, p < 0.01, from what the server recorded', async () => {
     await writeShapedData({ ratings: 20_000, movies: 800, users: 400, seed: 21, niche: true, out: worldDir });
     const world = readWorldBeside(worldDir)!;
     await ingest(t.db, { from: worldDir, dataDir: root });
     const modelsDir = path.join(root, 'models');
     const popular = await trainModel(t.db, { algorithm: 'popular', modelsDir });
     const ease = await trainModel(t.db, { algorithm: 'ease', modelsDir, force: true });
-    await startExperiment(t.db, { name: 'popular-vs-ease', variants: [`control=${popular.version}`, `treatment=${ease.version}`] });
+    const started = await runCli(['experiments', 'start', 'popular-vs-ease', '--variant', `control=${popular.version}`, '--variant', `treatment=${ease.version}`], { env: { DATABASE_URL: t.url } });
+    expect(started.code).toBe(0);
 
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: undefined, NODE_ENV: undefined, DATABASE_URL: t.url, RECO_DATA_DIR: root, RECO_JWT_SECRET: 'loop-exp-secret-0123456789abcdef0123456789' })) if (v !== undefined) env[k] = v;
@@ -68,17 +67,20 @@ describe('an experiment popular vs ease, run by the closed loop through reco ser
     serve.kill('SIGTERM');
     await closed;
 
-    const report = await experimentReport(t.db, 'popular-vs-ease');
+    const r = await runCli(['experiments', 'report', 'popular-vs-ease', '--json'], { env: { DATABASE_URL: t.url } });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
     const [control, treatment] = report.variants;
     expect([control.name, treatment.name]).toEqual(['control', 'treatment']);
     for (const v of report.variants) {
       const arm = loop.arms.find((a) => a.arm === v.name)!;
       expect({ users: v.users, lists: v.lists, impressions: v.impressions, conversions: v.conversions, skips: v.skips }).toEqual({ users: arm.users, lists: arm.lists, impressions: arm.impressions, conversions: arm.conversions, skips: arm.skips });
     }
-    process.stderr.write(`experiment: ${JSON.stringify(report.variants.map((v) => [v.name, v.users, v.conversionsPerUser.value, v.ctr.value]))}, p per user ${treatment.vsControl!.conversionsPerUser.pValue}, p ctr ${treatment.vsControl!.ctr.pValue}\n`);
-    expect(treatment.vsControl!.conversionsPerUser.difference).toBeGreaterThan(0);
-    expect(treatment.vsControl!.conversionsPerUser.pValue).toBeLessThan(0.01);
-    expect(treatment.vsControl!.ctr.pValue).toBeLessThan(0.01);
+    const vs = treatment.vs_control;
+    process.stderr.write(`experiment: ${JSON.stringify(report.variants.map((v: any) => [v.name, v.users, v.conversions_per_user.value, v.ctr.value]))}, p per user ${vs.conversions_per_user.p_value}, p ctr ${vs.ctr.p_value}\n`);
+    expect(vs.conversions_per_user.difference).toBeGreaterThan(0);
+    expect(vs.conversions_per_user.p_value).toBeLessThan(0.01);
+    expect(vs.ctr.p_value).toBeLessThan(0.01);
     expect(report.verdict.winner).toBe('treatment');
   }, 180_000);
 });
