@@ -5,7 +5,8 @@
  *  - online: each algorithm fitted on all of the world's ratings and served, in process, to the same simulated
  *    users over 14 days (src/core/simulation/loop): the world's own users arriving with all their ratings
  *    ("known"), and as many new users arriving with 5–20 movies ("new"); conversions per user with a 95 % CI;
- *  - Kendall's tau-b between each protocol's order and each online order.
+ *  - Kendall's tau-b between each protocol's order and each online order, and the model pairs whose online order
+ *    is settled (paired z over the same users, |z| ≥ 1.96) that each protocol orders the same way.
  * Prints the tables and writes BENCH_OUT (default bench/.out/loop.json). Env: BENCH_WORLDS=1,2,3 (a subset), BENCH_DAYS.
  */
 import fs from 'node:fs';
@@ -15,7 +16,7 @@ import { evaluateAlgorithms, loadDatasetDir, SPLITS, type SplitKind } from '../s
 import { ALGORITHMS } from '../src/core/models/index.js';
 import type { Recommender } from '../src/core/models/types.js';
 import { readWorldBeside, writeShapedData } from '../src/core/simulation/shaped-data.js';
-import { InProcessPlatform, knownPopulation, runLoop, type LoopUser } from '../src/core/simulation/loop/index.js';
+import { InProcessPlatform, knownPopulation, population, runLoop, type LoopUser } from '../src/core/simulation/loop/index.js';
 import type { WorldShape } from '../src/core/simulation/shaped-world.js';
 
 const WORLDS: (WorldShape & { label: string })[] = [
@@ -32,6 +33,39 @@ interface Online {
   mean: number;
   ci: number;
   ctr: number;
+}
+
+/** Paired t statistic of b − a over the same users (the same draws of users, visits and reactions). */
+function pairedZ(a: readonly number[], b: readonly number[]): number {
+  const d = a.map((x, i) => b[i] - x);
+  const { mean, ci } = meanCi(d);
+  const se = ci / 1.96;
+  return se > 0 ? mean / se : 0;
+}
+
+/**
+ * Agreement over the model pairs whose online order is settled (paired |z| ≥ 1.96): how many of them the
+ * protocol orders the same way, and how many the other way.
+ */
+function settledAgreement(names: readonly string[], offline: Record<string, number>, conversions: Record<string, number[]>): { settled: number; agree: number; disagree: number; reversed: string[] } {
+  let settled = 0;
+  let agree = 0;
+  let disagree = 0;
+  const reversed: string[] = [];
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      const z = pairedZ(conversions[names[i]], conversions[names[j]]);
+      if (Math.abs(z) < 1.96) continue;
+      settled++;
+      const off = Math.sign(offline[names[j]] - offline[names[i]]);
+      if (off === Math.sign(z)) agree++;
+      else if (off !== 0) {
+        disagree++;
+        reversed.push(`${z > 0 ? names[j] : names[i]} > ${z > 0 ? names[i] : names[j]} online (z ${Math.abs(z).toFixed(1)})`);
+      }
+    }
+  }
+  return { settled, agree, disagree, reversed };
 }
 
 /** Kendall's tau-b of two score vectors over the same items (ties count as neither concordant nor discordant). */
@@ -97,13 +131,18 @@ async function main() {
       }
       const known = knownPopulation(world, histories, { days: DAYS, seed: ONLINE_SEED });
       const online: Record<'known' | 'new', Record<string, Online>> = { known: {}, new: {} };
+      const perUser: Record<'known' | 'new', Record<string, number[]>> = { known: {}, new: {} };
       for (const algorithm of ALGORITHMS) {
         process.stderr.write(`  online: ${algorithm.name}\n`);
         const model: Recommender = algorithm.create({ seed: 42 });
         await model.fit(data.interactions, data.catalogue);
         for (const who of ['known', 'new'] as const) {
           const r = await runLoop({ world, users: shape.users, days: DAYS, seed: ONLINE_SEED, population: who === 'known' ? known : undefined }, new InProcessPlatform([{ name: algorithm.name, model }], ONLINE_SEED));
-          online[who][algorithm.name] = { ...meanCi(r.outcomes.map((o) => o.conversions)), ctr: r.arms[0].ctr };
+          const byUser = new Map(r.outcomes.map((o) => [o.user, o.conversions]));
+          // Every user of the population, in its order (a user who never visited converted nothing).
+          const users = who === 'known' ? known : population(world, { users: shape.users, days: DAYS, seed: ONLINE_SEED });
+          perUser[who][algorithm.name] = users.map((u) => byUser.get(u.externalId) ?? 0);
+          online[who][algorithm.name] = { ...meanCi(perUser[who][algorithm.name]), ctr: r.arms[0].ctr };
         }
       }
 
@@ -114,16 +153,31 @@ async function main() {
         console.log(`${name.padEnd(13)} ${offline.user[name].toFixed(4).padStart(9)} ${offline.item[name].toFixed(4).padStart(7)} ${offline.temporal[name].toFixed(4).padStart(8)}   ${`${k.mean.toFixed(3)} ± ${k.ci.toFixed(3)}`.padStart(29)}   ${`${n.mean.toFixed(3)} ± ${n.ci.toFixed(3)}`.padStart(16)}`);
       }
       const tau: Record<string, Record<string, number>> = {};
+      const settled: Record<string, Record<string, ReturnType<typeof settledAgreement>>> = {};
       for (const split of SPLITS) {
         tau[split] = {};
-        for (const who of ['known', 'new'] as const) tau[split][who] = kendallTauB(names.map((n) => offline[split][n]), names.map((n) => online[who][n].mean));
-        console.log(`Kendall tau-b, split ${split.padEnd(8)} vs online known ${tau[split].known.toFixed(3)}, vs online new ${tau[split].new.toFixed(3)}`);
+        settled[split] = {};
+        for (const who of ['known', 'new'] as const) {
+          tau[split][who] = kendallTauB(names.map((n) => offline[split][n]), names.map((n) => online[who][n].mean));
+          settled[split][who] = settledAgreement(names, offline[split], perUser[who]);
+        }
+        const s = (who: 'known' | 'new') => `tau-b ${tau[split][who].toFixed(3)}, settled pairs ${settled[split][who].agree}/${settled[split][who].settled} agree${settled[split][who].reversed.map((r) => `, reversed: ${r}`).join('')}`;
+        console.log(`split ${split.padEnd(8)} vs online known: ${s('known')}; vs online new: ${s('new')}`);
       }
       const order = (who: 'known' | 'new') => [...names].sort((a, b) => online[who][b].mean - online[who][a].mean).join(' > ');
       console.log(`online order, known users: ${order('known')}`);
       console.log(`online order, new users:   ${order('new')}`);
       for (const split of SPLITS) console.log(`split ${split.padEnd(8)} order:      ${[...names].sort((a, b) => offline[split][b] - offline[split][a]).join(' > ')}`);
-      results.push({ world: shape, offline, online, tau });
+      // What auto keeps is the top of the protocol's order: how far it is online from the online best (paired z).
+      for (const split of SPLITS) {
+        const pick = [...names].sort((a, b) => offline[split][b] - offline[split][a])[0];
+        const gap = (who: 'known' | 'new') => {
+          const best = [...names].sort((a, b) => online[who][b].mean - online[who][a].mean)[0];
+          return best === pick ? 'the online best' : `${best} better by ${(online[who][best].mean - online[who][pick].mean).toFixed(3)} (paired z ${pairedZ(perUser[who][pick], perUser[who][best]).toFixed(1)})`;
+        };
+        console.log(`split ${split.padEnd(8)} picks ${pick}: known users ${gap('known')}; new users ${gap('new')}`);
+      }
+      results.push({ world: shape, offline, online, tau, settled });
       write(results, started);
     }
   } finally {
