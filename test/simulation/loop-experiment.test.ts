@@ -82,5 +82,9 @@ describe('an experiment popular vs ease, run by the closed loop through reco ser
     expect(vs.conversions_per_user.p_value).toBeLessThan(0.01);
     expect(vs.ctr.p_value).toBeLessThan(0.01);
     expect(report.verdict.winner).toBe('treatment');
+    // The loop's own test of the same per-user counts is the report's.
+    expect(loop.comparisons).toHaveLength(1);
+    expect(loop.comparisons[0]).toMatchObject({ arm: 'treatment', against: 'control' });
+    expect(loop.comparisons[0].p_value).toBeCloseTo(vs.conversions_per_user.p_value, 10);
   }, 180_000);
 });
