@@ -7,6 +7,7 @@ import { Rng } from '../../src/core/data/random.js';
 import type { ImpressionRow } from '../../src/core/experiments/types.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
 import { activeModelVersion } from '../../src/core/training/registry.js';
+import { hasChromium, NO_CHROMIUM, openInChromium } from '../helpers/chromium.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, tempDir, type TestDatabase } from '../helpers/engines.js';
 
@@ -121,9 +122,20 @@ describe('reco experiments', () => {
     expect(page).toContain('Where in the list conversions happen');
     expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
 
+    if (hasChromium()) {
+      // What a browser draws: a line, a band and a point a day for each variant; a bar per position and variant.
+      const drawn = openInChromium(html);
+      expect(drawn.verdict).toBe(report.verdict.sentence);
+      const [rate, positions] = drawn.charts;
+      expect(rate.marks).toEqual({ area: { count: 2, visible: 2 }, line: { count: 2, visible: 2 }, symbol: { count: 6, visible: 6 } });
+      const bars = report.positions.length;
+      expect(bars).toBeGreaterThan(10);
+      expect(positions.marks).toEqual({ rect: { count: bars, visible: bars } });
+    } else console.warn(NO_CHROMIUM);
+
     const text = await runCli(['experiments', 'report', 'ease-vs-popular'], { env });
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/control \(control\)\s+150\s+450\s+4500/);
+    expect(text.stdout).toMatch(/\ncontrol\s+150\s+450\s+4500/);
     expect(text.stdout).toMatch(/treatment is better than control/);
   }, 180_000);
 

@@ -5,6 +5,7 @@ import { deleteImpressionsOlderThan, insertImpressions, runningExperiments } fro
 import { insertModel } from '../../src/core/db/repositories/models.js';
 import type { Database } from '../../src/core/db/types.js';
 import { getExperiment, listExperiments, startExperiment, stopExperiment } from '../../src/core/experiments/manage.js';
+import { renderExperimentHtml } from '../../src/core/experiments/html.js';
 import { experimentReport } from '../../src/core/experiments/report.js';
 import { ctrEstimate, comparePerUser, moments, welchTest, type UserSums } from '../../src/core/experiments/stats.js';
 import { EXPERIMENTS_CHANNEL, type ImpressionRow } from '../../src/core/experiments/types.js';
@@ -74,6 +75,19 @@ describeEachEngine('experiments', (t) => {
         await unlisten();
       }
       expect((await listExperiments(t.db)).map((x) => x.name)).toContain('lifecycle');
+    });
+
+    it('reports an experiment without data yet: zeros, no estimates, and says so', async () => {
+      const r = await experimentReport(t.db, 'lifecycle');
+      expect(r.variants.map((v) => [v.name, v.users, v.lists, v.impressions, v.conversions, v.ctr.value, v.vsControl?.ctr.pValue ?? null])).toEqual([
+        ['control', 0, 0, 0, 0, null, null],
+        ['treatment', 0, 0, 0, 0, null, null],
+      ]);
+      expect(r.daily).toEqual([]);
+      expect(r.verdict).toEqual({ winner: null, significant: false, sentence: 'Not enough data yet to compare treatment with control.' });
+      const page = await renderExperimentHtml(r);
+      expect(page).toContain('Not enough data yet to compare treatment with control.');
+      expect(page.match(/<svg/g)).toHaveLength(1);
     });
 
     it('stops with --promote: the variant\'s model becomes the active one, the experiment stops running', async () => {
@@ -159,7 +173,7 @@ describeEachEngine('experiments', (t) => {
 
   /**
    * A data set whose figures are known. Control A: u1 (lists L1, L2), u2 (L3), u3 (L7). Treatment B: u5 (L4, L5),
-   * u6 (L6). Conversions worked out by hand in the comments.
+   * u6 (L6, and L6 again on day 3). Conversions worked out by hand in the comments.
    */
   describe('attribution and the report on a hand-built data set', () => {
     let expId: number;
@@ -188,6 +202,7 @@ describeEachEngine('experiments', (t) => {
         list('r4', u['5'], 'B', 0, [10, 11, 12, 13]),
         list('r5', u['5'], 'B', 2 * D, [11, 14]),
         list('r6', u['6'], 'B', D, [10, 15]),
+        list('r6', u['6'], 'B', 3 * D, [10, 15]), // the same answer served again: the same recommendation_id
         list('ro', u.o1, null, 0, [1, 2], other),
       ]);
       const ev = (externalId: string, movieId: number, type: FeedbackRow['type'], ms: number, recommendationId: string | null = null, rating: number | null = null): FeedbackRow => ({
@@ -214,6 +229,7 @@ describeEachEngine('experiments', (t) => {
         ev('5', 11, 'view', 2 * D + 3 * H, 'r4'), // the same list and movie again: counted once
         ev('5', 14, 'view', 2 * D + 2 * H), // L5, position 2
         ev('5', 10, 'view', 3 * D, 'r5'), // names L5, which did not show 10: the latest that did, L4, position 1
+        ev('6', 15, 'view', 2 * D, 'r6'), // r6 was served on days 1 and 3: the one shown before the event (day 1), position 2
       ]);
       // Another client's user: its events never count for acme's lists, even naming one of them.
       await storeFeedback(t.db, other, [ev('1', 1, 'view', H, 'r1'), ev('1', 2, 'like', H)]);
@@ -224,25 +240,25 @@ describeEachEngine('experiments', (t) => {
       const [a, b] = r.variants;
       expect(r.control).toBe('A');
       expect(a).toMatchObject({ name: 'A', control: true, users: 3, lists: 4, impressions: 13, conversions: 4, dislikes: 1, skips: 1, meanConversionPosition: 2 });
-      expect(b).toMatchObject({ name: 'B', control: false, users: 2, lists: 3, impressions: 8, conversions: 3, dislikes: 0, skips: 0 });
-      expect(b.meanConversionPosition).toBeCloseTo(5 / 3, 12);
+      expect(b).toMatchObject({ name: 'B', control: false, users: 2, lists: 4, impressions: 10, conversions: 4, dislikes: 0, skips: 0 });
+      expect(b.meanConversionPosition).toBeCloseTo(7 / 4, 12);
       expect(a.ctr.value).toBeCloseTo(4 / 13, 12);
-      expect(b.ctr.value).toBeCloseTo(3 / 8, 12);
+      expect(b.ctr.value).toBeCloseTo(4 / 10, 12);
       expect(a.conversionsPerUser.value).toBeCloseTo(4 / 3, 12);
       expect(a.shareConverted.value).toBeCloseTo(2 / 3, 12);
-      expect(b.shareConverted.value).toBeCloseTo(1 / 2, 12);
+      expect(b.shareConverted.value).toBeCloseTo(1, 12);
       expect(r.positions).toEqual([
         { variant: 'A', position: 1, conversions: 1 },
         { variant: 'A', position: 2, conversions: 2 },
         { variant: 'A', position: 3, conversions: 1 },
         { variant: 'B', position: 1, conversions: 1 },
-        { variant: 'B', position: 2, conversions: 2 },
+        { variant: 'B', position: 2, conversions: 3 },
       ]);
     });
 
     it('computes the intervals and tests over users: per-user impressions and conversions as worked out by hand', async () => {
       const r = await experimentReport(t.db, 'known');
-      // Per user (impressions, conversions): A: u1 (8, 3), u2 (3, 1), u3 (2, 0); B: u5 (6, 3), u6 (2, 0).
+      // Per user (impressions, conversions): A: u1 (8, 3), u2 (3, 1), u3 (2, 0); B: u5 (6, 3), u6 (4, 1).
       const sums = (n: number[], c: number[]): UserSums => ({
         users: n.length,
         n: n.reduce((x, y) => x + y, 0),
@@ -253,15 +269,15 @@ describeEachEngine('experiments', (t) => {
         converted: c.filter((x) => x > 0).length,
       });
       const a = sums([8, 3, 2], [3, 1, 0]);
-      const b = sums([6, 2], [3, 0]);
+      const b = sums([6, 4], [3, 1]);
       expect(r.variants[0].ctr.se).toBeCloseTo(ctrEstimate(a).se!, 12);
       expect(r.variants[1].ctr.ciLow).toBeCloseTo(ctrEstimate(b).ciLow!, 12);
-      const welch = welchTest(moments([3, 1, 0]), moments([3, 0]));
+      const welch = welchTest(moments([3, 1, 0]), moments([3, 1]));
       expect(r.variants[1].vsControl!.conversionsPerUser.pValue).toBeCloseTo(welch.pValue!, 12);
       expect(comparePerUser(a, b).pValue).toBeCloseTo(welch.pValue!, 12);
-      expect(r.variants[1].vsControl!.ctr.difference).toBeCloseTo(3 / 8 - 4 / 13, 12);
+      expect(r.variants[1].vsControl!.ctr.difference).toBeCloseTo(4 / 10 - 4 / 13, 12);
       expect(r.verdict).toMatchObject({ significant: false, winner: null });
-      expect(r.verdict.sentence).toMatch(/^No significant difference between B and A: click-through rate 37.50 % against 30.77 %/);
+      expect(r.verdict.sentence).toMatch(/^No significant difference between B and A: click-through rate 40.00 % against 30.77 %/);
     });
 
     it('gives the daily series: each day\'s own counts, and the cumulative rate with its interval', async () => {
@@ -274,8 +290,9 @@ describeEachEngine('experiments', (t) => {
       ]);
       expect(of('B')).toEqual([
         { date: '2026-01-10', impressions: 4, conversions: 2, rate: 2 / 4 },
-        { date: '2026-01-11', impressions: 2, conversions: 0, rate: 2 / 6 },
-        { date: '2026-01-12', impressions: 2, conversions: 1, rate: 3 / 8 },
+        { date: '2026-01-11', impressions: 2, conversions: 1, rate: 3 / 6 },
+        { date: '2026-01-12', impressions: 2, conversions: 1, rate: 4 / 8 },
+        { date: '2026-01-13', impressions: 2, conversions: 0, rate: 4 / 10 },
       ]);
       // The last cumulative point is the whole experiment.
       const lastA = r.daily.filter((d) => d.variant === 'A').at(-1)!;
@@ -299,7 +316,7 @@ describeEachEngine('experiments', (t) => {
         }
         expect((await target.db.query('SELECT count(*)::int AS n FROM impressions')).rows[0].n).toBeGreaterThan(0);
         const restored = await experimentReport(target.db, 'known');
-        expect(restored.variants.map((v) => v.conversions)).toEqual([4, 3]);
+        expect(restored.variants.map((v) => v.conversions)).toEqual([4, 4]);
         await target.db.query('TRUNCATE users CASCADE');
         expect((await target.db.query('SELECT count(*)::int AS n FROM impressions')).rows[0].n).toBe(0);
       } finally {

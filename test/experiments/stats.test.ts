@@ -10,6 +10,7 @@ import {
   ratioVariance,
   shareEstimate,
   welchTest,
+  userSums,
   type UserSums,
 } from '../../src/core/experiments/stats.js';
 import { SEQUENTIAL_TAU_RELATIVE } from '../../src/core/experiments/report.js';
@@ -20,14 +21,7 @@ import { SEQUENTIAL_TAU_RELATIVE } from '../../src/core/experiments/report.js';
  * false-positive rate of the tests on seeded null data.
  */
 
-function sums(n: readonly number[], c: readonly number[]): UserSums {
-  let s: UserSums = { users: 0, n: 0, c: 0, nn: 0, cc: 0, nc: 0, converted: 0 };
-  n.forEach((ni, i) => {
-    const ci = c[i];
-    s = { users: s.users + 1, n: s.n + ni, c: s.c + ci, nn: s.nn + ni * ni, cc: s.cc + ci * ci, nc: s.nc + ni * ci, converted: s.converted + (ci > 0 ? 1 : 0) };
-  });
-  return s;
-}
+const sums = userSums;
 
 const close = (actual: number | null, expected: number, digits = 7) => expect(actual).toBeCloseTo(expected, digits);
 

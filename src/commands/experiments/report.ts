@@ -18,11 +18,12 @@ export default class ExperimentsReport extends RecoCommand {
   async run() {
     const { experimentReport } = await import('../../core/experiments/report.js');
     const { args, flags } = await this.parse(ExperimentsReport);
-    const { checkReportPath, writeReportFile } = await import('../../core/reports/html.js');
+    const { checkReportPath, writeReportFile } = await import('../../core/reports/file.js');
     if (flags.html) checkReportPath(flags.html);
     const report = await this.withDb((db) => experimentReport(db, args.name));
     const pct = (x: number | null, d = 2) => (x === null ? '-' : `${(100 * x).toFixed(d)}%`);
     const ci = (e: { value: number | null; ciLow: number | null; ciHigh: number | null }, f: (x: number | null) => string) => (e.value === null ? '-' : `${f(e.value)} [${f(e.ciLow)}, ${f(e.ciHigh)}]`);
+    const pts = (x: number | null) => (x === null ? '-' : `${x >= 0 ? '+' : '-'}${(100 * Math.abs(x)).toFixed(2)} pts`);
     const fixed = (x: number | null, d = 3) => (x === null ? '-' : x.toFixed(d));
     const p = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x < 0.001 ? '<0.001' : x.toFixed(3));
     const e = report.experiment;
@@ -30,7 +31,7 @@ export default class ExperimentsReport extends RecoCommand {
     this.say(
       formatTable(
         report.variants.map((v) => ({
-          variant: v.control ? `${v.name} (control)` : v.name,
+          variant: v.control && v.name !== 'control' ? `${v.name} (control)` : v.name,
           users: v.users,
           lists: v.lists,
           impressions: v.impressions,
@@ -63,7 +64,7 @@ export default class ExperimentsReport extends RecoCommand {
             const c = v.vsControl!;
             return {
               variant: v.name,
-              ctr: c.ctr.difference === null ? '-' : `${pct(c.ctr.difference)} [${pct(c.ctr.ciLow)}, ${pct(c.ctr.ciHigh)}]`,
+              ctr: c.ctr.difference === null ? '-' : `${pts(c.ctr.difference)} [${pts(c.ctr.ciLow)}, ${pts(c.ctr.ciHigh)}]`,
               p: p(c.ctr.pValue),
               avp: p(c.alwaysValidP),
               better: pct(c.ctr.probabilityBetter, 1),
@@ -73,7 +74,7 @@ export default class ExperimentsReport extends RecoCommand {
           }),
           [
             { key: 'variant' },
-            { key: 'ctr', header: `CTR − ${report.control} [95% CI]` },
+            { key: 'ctr', header: `CTR - ${report.control} [95% CI]` },
             { key: 'p', header: 'p (z)', align: 'right' },
             { key: 'avp', header: 'always-valid p', align: 'right' },
             { key: 'better', header: 'P(better)', align: 'right' },

@@ -1,3 +1,4 @@
+import { groupedBars, lineWithBand, type BandPoint } from '../reports/charts.js';
 import { renderHtmlReport, type ReportSection } from '../reports/html.js';
 import type { Comparison, Estimate } from './stats.js';
 import type { ExperimentReport } from './report.js';
@@ -13,34 +14,17 @@ const withCi = (e: Estimate, f: (x: number | null) => string) => (e.value === nu
 const pValue = (p: number | null) => (p === null ? '-' : p < 0.001 ? '< 0.001' : p.toFixed(3));
 
 function rateChart(r: ExperimentReport): object {
-  const values = r.daily.filter((d) => d.rate !== null).map((d) => ({ variant: d.variant, date: d.date, rate: d.rate, low: d.ciLow ?? d.rate, high: d.ciHigh ?? d.rate }));
-  const x = { field: 'date', type: 'temporal', title: 'day (UTC)', axis: { format: '%b %d' } };
-  const color = { field: 'variant', type: 'nominal', title: 'variant', sort: r.variants.map((v) => v.name) };
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    data: { values },
-    layer: [
-      { mark: { type: 'area', opacity: 0.2 }, encoding: { x, y: { field: 'low', type: 'quantitative', title: 'click-through rate (cumulative)', axis: { format: '.1%' } }, y2: { field: 'high' }, color } },
-      { mark: { type: 'line', point: true }, encoding: { x, y: { field: 'rate', type: 'quantitative' }, color } },
-    ],
-  };
+  const points: BandPoint[] = r.daily
+    .filter((d) => d.rate !== null)
+    .map((d) => ({ x: d.date, series: d.variant, y: d.rate!, ...(d.ciLow !== null && d.ciHigh !== null ? { low: d.ciLow, high: d.ciHigh } : {}) }));
+  return lineWithBand(points, { x: 'day (UTC)', y: 'click-through rate (cumulative)', series: 'variant', yFormat: '.1%', order: r.variants.map((v) => v.name) });
 }
 
 function positionChart(r: ExperimentReport): object {
   const totals = new Map<string, number>();
   for (const p of r.positions) totals.set(p.variant, (totals.get(p.variant) ?? 0) + p.conversions);
-  const values = r.positions.map((p) => ({ variant: p.variant, position: p.position, share: p.conversions / (totals.get(p.variant) || 1), conversions: p.conversions }));
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    data: { values },
-    mark: 'bar',
-    encoding: {
-      x: { field: 'position', type: 'ordinal', title: 'position in the list (1 = top)' },
-      xOffset: { field: 'variant', sort: r.variants.map((v) => v.name) },
-      y: { field: 'share', type: 'quantitative', title: "share of the variant's conversions", axis: { format: '.0%' } },
-      color: { field: 'variant', type: 'nominal', title: 'variant', sort: r.variants.map((v) => v.name) },
-    },
-  };
+  const values = r.positions.map((p) => ({ category: p.position, series: p.variant, value: p.conversions / (totals.get(p.variant) || 1) }));
+  return groupedBars(values, { x: 'position in the list (1 = top)', y: "share of the variant's conversions", series: 'variant', yFormat: '.0%', order: r.variants.map((v) => v.name) });
 }
 
 function comparisonRow(variant: string, metric: string, c: Comparison, f: (x: number | null) => string, alwaysValid?: number | null): (string | number)[] {
@@ -65,7 +49,7 @@ export function experimentSections(r: ExperimentReport): ReportSection[] {
     text: `A conversion is a view, a like or a rating of 4 or more of a recommended movie within ${r.experiment.attributionWindowDays} days of the list that showed it; dislikes and skips of recommended movies are counted apart.`,
     table: {
       columns: ['variant', 'model version', 'users', 'lists', 'impressions', 'conversions', 'dislikes', 'skips'],
-      rows: r.variants.map((v) => [`${v.name}${v.control ? ' (control)' : ''}`, v.modelVersion, count(v.users), count(v.lists), count(v.impressions), count(v.conversions), count(v.dislikes), count(v.skips)]),
+      rows: r.variants.map((v) => [`${v.name}${v.control && v.name !== 'control' ? ' (control)' : ''}`, v.modelVersion, count(v.users), count(v.lists), count(v.impressions), count(v.conversions), count(v.dislikes), count(v.skips)]),
     },
   });
   sections.push({
