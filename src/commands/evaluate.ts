@@ -2,8 +2,7 @@ import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
 import { datasetCitation, loadDatasetDir, LONG_TAIL_RANK, SPLITS, worldOracle, type EvaluationReport } from '../core/evaluation/index.js';
-import { CURVE_K, renderEvaluationHtml } from '../core/reports/evaluation-report.js';
-import { checkReportPath, writeReportFile } from '../core/reports/html.js';
+import { checkReportPath, writeReportFile } from '../core/reports/file.js';
 import { evaluate, ALGORITHM_NAMES } from '../core/training/algorithms.js';
 import { readWorldBeside } from '../core/simulation/shaped-data.js';
 import { loadTrainingSet } from '../core/training/train.js';
@@ -36,6 +35,8 @@ export default class Evaluate extends RecoCommand {
     const unknown = names.filter((n) => !ALGORITHM_NAMES.includes(n));
     if (unknown.length) throw new RecoError(`unknown algorithm ${unknown.join(', ')}: choose from ${ALGORITHM_NAMES.join(', ')}`);
     if (flags.html) checkReportPath(flags.html);
+    // The charting libraries load only for --html (half a second of imports).
+    const reports = flags.html ? await import('../core/reports/evaluation-report.js') : undefined;
     const data = flags.from === 'db' ? await this.withDb((db) => loadTrainingSet(db)) : await loadDatasetDir(flags.from);
     // The oracle needs the file's own user ids, so only a folder (the database numbers users itself).
     const world = flags.from === 'db' ? undefined : readWorldBeside(flags.from);
@@ -48,13 +49,13 @@ export default class Evaluate extends RecoCommand {
       k: flags.k,
       seed: flags.seed,
       oracle: world ? worldOracle(world, data.interactions) : undefined,
-      curve: flags.html ? CURVE_K : undefined,
+      curve: reports?.CURVE_K,
       onProgress: (m) => (onBar ? bar.update(++step) : this.note(`  ${m}`)),
     }).finally(() => bar.stop());
     this.printTable(report, flags.from);
-    if (flags.html) {
+    if (flags.html && reports) {
       const citation = flags.from === 'db' ? undefined : datasetCitation(flags.from);
-      writeReportFile(flags.html, await renderEvaluationHtml(report, { source: flags.from, citation }));
+      writeReportFile(flags.html, await reports.renderEvaluationHtml(report, { source: flags.from, citation }));
       this.note(`wrote ${flags.html}`);
     }
     return { from: flags.from, ...report, ...(flags.html && { html: flags.html }) };

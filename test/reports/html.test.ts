@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { checkReportPath, writeReportFile } from '../../src/core/reports/file.js';
 import { escapeHtml, renderChartSvg, renderHtmlReport } from '../../src/core/reports/html.js';
 
 const lineChart = (label: string) => ({
@@ -58,5 +62,20 @@ describe('renderHtmlReport', () => {
   it('refuses a chart whose data is a URL: a report never fetches anything', async () => {
     const spec = { data: { url: 'https://example.com/data.json' }, mark: 'point', encoding: { x: { field: 'a', type: 'quantitative' } } };
     await expect(renderChartSvg(spec)).rejects.toThrow(/inline/);
+  });
+});
+
+describe('writeReportFile', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-report-file-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the file whole and leaves nothing beside it; refuses a folder or a missing folder', () => {
+    const file = path.join(dir, 'r.html');
+    writeReportFile(file, '<p>one</p>');
+    writeReportFile(file, '<p>two</p>');
+    expect(fs.readFileSync(file, 'utf8')).toBe('<p>two</p>');
+    expect(fs.readdirSync(dir)).toEqual(['r.html']);
+    expect(() => writeReportFile(dir, 'x')).toThrow(/is a folder/);
+    expect(() => checkReportPath(path.join(dir, 'missing', 'r.html'))).toThrow(/folder .*missing does not exist/);
   });
 });

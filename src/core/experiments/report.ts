@@ -24,14 +24,14 @@ import {
 
 export const SIGNIFICANCE = 1 - CONFIDENCE;
 /** The effect size the always-valid p-value is tuned to: this share of the control's click-through rate. */
-export const SEQUENTIAL_TAU_RELATIVE = 0.1;
+export const SEQUENTIAL_TAU_RELATIVE = 0.25;
 
 export interface VariantComparison {
   ctr: Comparison;
   conversionsPerUser: Comparison;
   shareConverted: Comparison;
   /** Of the click-through rate difference, valid however often the report was read while the test ran. */
-  alwaysValidPValue: number | null;
+  alwaysValidP: number | null;
 }
 
 export interface VariantReport {
@@ -133,7 +133,7 @@ export function buildReport(
         ctr: compareCtr(controlSums, sums),
         conversionsPerUser: comparePerUser(controlSums, sums),
         shareConverted: compareShares(controlSums, sums),
-        alwaysValidPValue: alwaysValidPValue(sequentialLooks(days, dates, control.name, v.name), SEQUENTIAL_TAU_RELATIVE * controlCtr),
+        alwaysValidP: alwaysValidPValue(sequentialLooks(days, dates, control.name, v.name), SEQUENTIAL_TAU_RELATIVE * controlCtr),
       };
     }
     return {

@@ -18,6 +18,20 @@ export interface UserSums {
   converted: number;
 }
 
+/** The sums of per-user impressions `n[i]` and conversions `c[i]` (for callers that hold users in memory). */
+export function userSums(n: readonly number[], c: readonly number[]): UserSums {
+  const s: UserSums = { users: n.length, n: 0, c: 0, nn: 0, cc: 0, nc: 0, converted: 0 };
+  for (let i = 0; i < n.length; i++) {
+    s.n += n[i];
+    s.c += c[i];
+    s.nn += n[i] * n[i];
+    s.cc += c[i] * c[i];
+    s.nc += n[i] * c[i];
+    if (c[i] > 0) s.converted++;
+  }
+  return s;
+}
+
 export const CONFIDENCE = 0.95;
 const Z = jStat.normal.inv(1 - (1 - CONFIDENCE) / 2, 0, 1);
 

@@ -1,5 +1,6 @@
 import type { EvaluationReport, EvaluationRow } from '../evaluation/index.js';
 import { LONG_TAIL_RANK } from '../evaluation/index.js';
+import { horizontalBars } from './charts.js';
 import { renderHtmlReport, type HtmlReport, type ReportSection } from './html.js';
 
 /** The cut-offs of the curves: k = 1 … CURVE_K. */
@@ -41,7 +42,7 @@ export function evaluationVerdict(report: EvaluationReport): string {
     const gain = second.ndcg > 0 ? ` (${((100 * (best.ndcg - second.ndcg)) / second.ndcg).toFixed(0)} % more)` : '';
     s += `, against ${second.ndcg.toFixed(3)} for ${second.algorithm}${gain}`;
   }
-  s += `, on ${how}. It recommends ${pct(best.coverage)} of the catalogue and fits in ${seconds(best.fitSeconds)} s.`;
+  s += `, on ${how}. Its lists cover ${pct(best.coverage)} of the catalogue; it fits in ${seconds(best.fitSeconds)} s.`;
   const oracle = report.rows.find((r) => r.algorithm === 'oracle');
   if (oracle && oracle.ndcg > 0) s += ` The oracle of the simulated world reaches ${oracle.ndcg.toFixed(3)}: the model gets ${pct(best.ndcg / oracle.ndcg)} of the way.`;
   return s;
@@ -80,21 +81,6 @@ function curveChart(report: EvaluationReport): object | undefined {
   };
 }
 
-function barChart(values: { algorithm: string; value: number; part?: string }[], title: string, order: string[], format: string): object {
-  const stacked = values.some((v) => v.part);
-  return {
-    width: 520,
-    height: { step: 22 },
-    data: { values },
-    mark: { type: 'bar' },
-    encoding: {
-      y: { field: 'algorithm', type: 'nominal', sort: order, title: null },
-      x: { field: 'value', type: 'quantitative', title, axis: { format } },
-      ...(stacked ? { color: { field: 'part', type: 'nominal', title: null, sort: ['fit', 'recommend'] } } : {}),
-    },
-  };
-}
-
 /** The page `reco evaluate --html` writes: verdict, metric curves, coverage, time, the table. */
 export function evaluationHtmlReport(report: EvaluationReport, context: EvaluationReportContext): HtmlReport {
   const k = report.k;
@@ -116,21 +102,22 @@ export function evaluationHtmlReport(report: EvaluationReport, context: Evaluati
   sections.push({
     heading: 'Catalogue coverage',
     text: `Distinct movies recommended in the top ${k} of all evaluated users, as a share of the ${count(c.candidates)} candidate movies. A model that shows everyone the same few movies scores low here whatever its accuracy.`,
-    chart: barChart(models.map((r) => ({ algorithm: r.algorithm, value: r.coverage })), `coverage at k = ${k}`, order, '.1~%'),
+    chart: horizontalBars(
+      models.map((r) => ({ label: r.algorithm, value: r.coverage })),
+      { x: `coverage at k = ${k}`, y: '', order, xFormat: '.1~%' },
+    ),
   });
   sections.push({
     heading: 'Fit and recommend time',
     text: `Seconds to fit on the training part, and to rank a list for each of the ${count(c.evaluatedUsers)} evaluated users${
       models.some((r) => (r.curve?.length ?? 0) > k) ? ` (lists of ${Math.max(k, ...models.map((r) => r.curve?.length ?? 0))}, for the curves)` : ''
     }, on one core.`,
-    chart: barChart(
+    chart: horizontalBars(
       models.flatMap((r) => [
-        { algorithm: r.algorithm, part: 'fit', value: r.fitSeconds },
-        { algorithm: r.algorithm, part: 'recommend', value: r.recommendSeconds },
+        { label: r.algorithm, part: 'fit', value: r.fitSeconds },
+        { label: r.algorithm, part: 'recommend', value: r.recommendSeconds },
       ]),
-      'seconds',
-      order,
-      '~s',
+      { x: 'seconds', y: '', order, parts: ['fit', 'recommend'], xFormat: '~s' },
     ),
   });
   sections.push({

@@ -1,9 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { ExitCode } from '../exit-codes.js';
-import { RecoError } from '../errors.js';
+
+// Also here for callers that load html.ts anyway; file.ts alone skips loading vega.
+export { checkReportPath, writeReportFile } from './file.js';
 
 /** One block of a report: a heading, then any of a paragraph, a chart and a table. */
 export interface ReportSection {
@@ -48,20 +47,45 @@ const INLINE_ONLY = 'a report chart must carry its data inline (data.values), no
 const refuse = () => Promise.reject(new Error(INLINE_ONLY));
 const OFFLINE_LOADER = Object.assign(vega.loader(), { load: refuse, sanitize: refuse });
 
+/** A vega and vega-lite logger that keeps the messages instead of printing them (stdout may be --json). */
+function collectingLogger(errors: string[], warnings: string[]) {
+  const text = (args: unknown[]) => args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
+  let level = vega.Warn;
+  const logger = {
+    level(value?: number) {
+      if (value === undefined) return level;
+      level = value;
+      return logger;
+    },
+    error: (...args: unknown[]) => (errors.push(text(args)), logger),
+    warn: (...args: unknown[]) => (warnings.push(text(args)), logger),
+    info: () => logger,
+    debug: () => logger,
+  };
+  return logger;
+}
+
 /**
  * Renders a vega-lite spec to an SVG string in Node: vega-lite → vega → the scenegraph's SVG string renderer.
- * No browser and no canvas (text widths are estimated), no network.
+ * No browser and no canvas (text widths are estimated), no network. An error while drawing rejects; warnings
+ * (a spec vega-lite had to correct) go to `options.warnings` when given — tests assert there are none.
  */
-export async function renderChartSvg(spec: object): Promise<string> {
-  const vlSpec = spec as TopLevelSpec;
-  const vgSpec = compile(vlSpec, { config: CHART_CONFIG as never }).spec;
+export async function renderChartSvg(spec: object, options: { warnings?: string[] } = {}): Promise<string> {
+  const errors: string[] = [];
+  const logger = collectingLogger(errors, options.warnings ?? []);
+  const vgSpec = compile(spec as TopLevelSpec, { config: CHART_CONFIG as never, logger: logger as never }).spec;
   if (vgSpec.data?.some((d) => 'url' in d)) throw new Error(INLINE_ONLY);
-  const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', loader: OFFLINE_LOADER, logLevel: vega.Error });
+  const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', loader: OFFLINE_LOADER, logger: logger as never });
+  let svg: string;
   try {
-    return await view.toSVG();
+    svg = await view.toSVG();
+  } catch (err) {
+    throw new Error(`a report chart could not be drawn: ${errors[0] ?? (err as Error).message}`, { cause: err });
   } finally {
     view.finalize();
   }
+  if (errors.length) throw new Error(`a report chart could not be drawn: ${errors[0]}`);
+  return svg;
 }
 
 /** Numbers, and numbers already formatted as text (0.2500, 12 %, 1,204), align right. */
@@ -123,33 +147,4 @@ export async function renderHtmlReport(r: HtmlReport): Promise<string> {
     '</html>',
     '',
   ].join('\n');
-}
-
-/** Fails fast (before a long evaluation) when `file` cannot be written: its folder is missing or it is a folder. */
-export function checkReportPath(file: string): void {
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new RecoError(`cannot write ${file}: the folder ${dir} does not exist`, { exitCode: ExitCode.BAD_INPUT });
-  }
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
-    throw new RecoError(`cannot write ${file}: it is a folder; give a file name such as report.html`, { exitCode: ExitCode.BAD_INPUT });
-  }
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch (err) {
-    throw new RecoError(`cannot write ${file}: the folder ${dir} is not writable`, { exitCode: ExitCode.BAD_INPUT, cause: err });
-  }
-}
-
-/** Writes a report beside its final name and renames it, so a reader never sees half a file. */
-export function writeReportFile(file: string, html: string): void {
-  checkReportPath(file);
-  const tmp = `${path.resolve(file)}.${process.pid}.tmp`;
-  try {
-    fs.writeFileSync(tmp, html);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw new RecoError(`cannot write ${file}: ${(err as Error).message}`, { exitCode: ExitCode.FAILURE, cause: err });
-  }
 }

@@ -231,7 +231,9 @@ async function notifyExperimentsChanged(tx: Queryable, name: string): Promise<vo
  * a view, a like or a rating of 4 or more of a movie that a list showed the user is a conversion of that list,
  * a dislike or a skip is counted as such. An event is credited to one list: the one whose recommendation_id it
  * names, when that list showed the user the movie, else the latest list that showed the user the movie before
- * the event. Either way only within the experiment's attribution window after the list was shown. Every list
+ * the event. Either way only within the experiment's attribution window after the list was shown. The same
+ * answer served again keeps its recommendation_id: of the lists with that id, the latest shown before the event
+ * is credited (else the first after it, for a client clock behind the server's). Every list
  * of the user competes (also those of other experiments), so an event is never credited twice. A list's
  * conversions count each movie once, however many events followed.
  * `ud`: one row per variant, user and day (UTC) the user was shown lists: lists, impressions n, conversions c.
@@ -257,7 +259,8 @@ WITH x AS (
        WHERE i.user_id = ev.user_id AND i.movie_ids @> ARRAY[ev.movie_id]
          AND ev.occurred_at < i.shown_at + x.w
          AND (i.shown_at <= ev.occurred_at OR i.recommendation_id = ev.recommendation_id)
-       ORDER BY coalesce(i.recommendation_id = ev.recommendation_id, false) DESC, i.shown_at DESC
+       ORDER BY coalesce(i.recommendation_id = ev.recommendation_id, false) DESC, i.shown_at <= ev.occurred_at DESC,
+                abs(extract(epoch FROM ev.occurred_at - i.shown_at))
        LIMIT 1
     ) l
 ), conv AS (
