@@ -36,7 +36,12 @@ interface ServedExperiment {
   name: string;
   clientId: number | null;
   variants: ServedVariant[];
+  /** Variants already computed, by client and user: a hash per request cost more than the rest of a cached answer. */
+  assigned: Map<string, ServedVariant>;
 }
+
+/** Assignments remembered per experiment before the memo starts again from empty. */
+const ASSIGNED_CAPACITY = 200_000;
 
 interface State {
   /** The running experiments as loaded, to skip a reload that would change nothing. */
@@ -92,7 +97,14 @@ export class ExperimentHolder {
     const s = this.state;
     const experiment = s.byClient.get(clientId) ?? s.everyClient;
     if (experiment === undefined) return undefined;
-    return assignVariant(experiment, clientId, externalUserId);
+    const key = experiment.clientId === null ? `${clientId}\u0000${externalUserId}` : externalUserId;
+    let variant = experiment.assigned.get(key);
+    if (variant === undefined) {
+      variant = assignVariant(experiment, clientId, externalUserId);
+      if (experiment.assigned.size >= ASSIGNED_CAPACITY) experiment.assigned.clear();
+      experiment.assigned.set(key, variant);
+    }
+    return variant;
   }
 
   /** Whether any experiment runs (nothing to choose otherwise). */
@@ -206,6 +218,7 @@ function served(e: RunningExperiment, models: Map<string, LoadedModel>, counter:
     id: e.id,
     name: e.name,
     clientId: e.clientId,
+    assigned: new Map(),
     variants: e.variants.map((v) => {
       const labels = { experiment: e.name, variant: v.name };
       counter?.inc(labels, 0);
