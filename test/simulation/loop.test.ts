@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadDatasetDir } from '../../src/core/evaluation/index.js';
+import { loadDatasetDir, type Dataset } from '../../src/core/evaluation/index.js';
 import type { Recommender } from '../../src/core/models/types.js';
 import { readWorldBeside, writeShapedData } from '../../src/core/simulation/shaped-data.js';
 import type { ShapedWorld } from '../../src/core/simulation/shaped-world.js';
-import { calibrateAlpha, conversionsOf, examination, InProcessPlatform, population, runLoop, welch } from '../../src/core/simulation/loop/index.js';
+import { calibrateAlpha, conversionsOf, examination, InProcessPlatform, knownPopulation, population, runLoop, welch, type LoopUser } from '../../src/core/simulation/loop/index.js';
 import { getAlgorithm } from '../../src/core/training/algorithms.js';
 import { tempDir } from '../helpers/engines.js';
 
@@ -13,12 +13,13 @@ describe('closed-loop simulator, in process', () => {
   const root = tempDir('reco-loop-');
   let world: ShapedWorld;
   const models: Record<string, Recommender> = {};
+  let data: Dataset;
 
   beforeAll(async () => {
     const out = path.join(root, 'world');
     await writeShapedData({ ratings: 30_000, movies: 1_000, users: 600, seed: 11, niche: false, out });
     world = readWorldBeside(out)!;
-    const data = await loadDatasetDir(out);
+    data = await loadDatasetDir(out);
     for (const name of ['popular', 'ease']) {
       models[name] = getAlgorithm(name).create({ seed: 1 });
       await models[name].fit(data.interactions, data.catalogue);
@@ -36,6 +37,35 @@ describe('closed-loop simulator, in process', () => {
     expect(population(world, { users: 50, days: 5, seed: 3 })).toEqual(users);
     expect(population(world, { users: 50, days: 5, seed: 4 })[0].history).not.toEqual(users[0].history);
   });
+
+  it('can also bring the world\'s own users with their ratings, and then serves every one of them', async () => {
+    const i = data.interactions;
+    const histories = new Map<number, LoopUser['history']>();
+    for (let u = 0; u < i.nUsers; u++) {
+      const h: LoopUser['history'] = [];
+      for (let p = i.indptr[u]; p < i.indptr[u + 1]; p++) h.push({ movieId: i.itemIds[i.indices[p]], rating: i.ratings[p] });
+      histories.set(i.userIds[u], h);
+    }
+    const known = knownPopulation(world, histories, { days: 3, seed: 1 });
+    expect(known.map((u) => u.worldId)).toEqual(Array.from({ length: 600 }, (_, k) => k + 1));
+    expect(known[0].traits).toEqual(world.user(1));
+    expect(known[0].history).toBe(histories.get(1));
+    const platform = new InProcessPlatform([{ name: 'ease', model: models.ease }], 1);
+    let shownRated = 0;
+    const recommend = platform.recommend.bind(platform);
+    platform.recommend = async (user, first, n) => {
+      const list = await recommend(user, first, n);
+      const rated = new Set(user.history.map((h) => h.movieId));
+      shownRated += list.movieIds.filter((m) => rated.has(m)).length;
+      return list;
+    };
+    const r = await runLoop({ world, users: 0, days: 3, seed: 1, population: known }, platform);
+    expect(r.users).toBe(600);
+    expect(r.arms[0].users).toBe(600);
+    expect(r.arms[0].conversions).toBeGreaterThan(0);
+    // What a user arrived with is never shown to them.
+    expect(shownRated).toBe(0);
+  }, 30_000);
 
   it('same seed → the same run; another seed → another', async () => {
     const run = (seed: number) => runLoop({ world, users: 300, days: 7, seed }, new InProcessPlatform([{ name: 'a', model: models.ease }, { name: 'b', model: models.popular }], seed));
