@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { Router } from 'express';
+import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
 
 /**
  * /docs: Swagger UI (swagger-ui-dist) over /openapi.json, every file served by this server from node_modules (no
@@ -8,8 +7,8 @@ import { Router } from 'express';
  * scheme of the document: the bearer token, the OAuth2 password grant of POST /token, and X-Admin-Token.
  */
 
-/** swagger-ui-dist's folder; its index.js is not imported, as it would load the browser bundle into the server. */
-const DIST = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+/** swagger-ui-dist's folder; not its index.js, which would load the browser bundle into the server. */
+const DIST = getAbsoluteFSPath();
 const ASSETS = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-16x16.png', 'favicon-32x32.png'];
 
 const PAGE = `<!doctype html>
