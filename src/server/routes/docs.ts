@@ -23,8 +23,11 @@ const PAGE = `<!doctype html>
 </body></html>
 `;
 
-/** A file, not an inline script, so that the policy below needs no 'unsafe-inline' for scripts. validatorUrl: no outside badge. */
-const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true, validatorUrl: null });
+/**
+ * A file, not an inline script, so that the policy below needs no 'unsafe-inline' for scripts. validatorUrl: no
+ * outside badge; credentials are not persisted (no token left in the browser's storage).
+ */
+const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, validatorUrl: null });
 `;
 
 /** Everything from this server; Swagger UI sets style attributes, and its CSS holds data: images. */
