@@ -22,7 +22,7 @@ const GLOBS = {
   unit: [
     t('docs/**/*.test.ts'),
     t('evaluation/**/*.test.ts'),
-    t('core/counter-batch.test.ts'),
+    t('core/{batched-histogram,counter-batch}.test.ts'),
     t('models/{algorithms,auto,ease-session,item-weights,rp3beta,spd-inverse}.test.ts'),
     t('cli/{json-output,table}.test.ts'),
     t('pipeline/{csv-bytes,process-ratings,rating-load}.test.ts'),

@@ -49,16 +49,18 @@ export interface RequestRecord {
   ip: string | undefined;
 }
 
-/** The request counter's slot of one method, route and status; its labels are the duration histogram's too. */
-function requestSlot(metrics: RecoMetrics, method: string, route: string, status: number) {
-  return metrics.counted.httpRequests.slot(`${method} ${route} ${status}`, () => ({ method, route, status_code: String(status) }));
+/** The request counter's and the duration histogram's slots of one method, route and status. */
+function requestSlots(metrics: RecoMetrics, method: string, route: string, status: number) {
+  const key = `${method} ${route} ${status}`;
+  const counted = metrics.counted.httpRequests.slot(key, () => ({ method, route, status_code: String(status) }));
+  return { counted, timed: metrics.httpRequestDuration.slot(key, () => counted.labels) };
 }
 
 /** One request in the histogram, the counter and the access log: shared by Express and the fast path. */
 export function recordRequest(metrics: RecoMetrics, logger: Logger | undefined, r: RequestRecord): void {
-  const counted = requestSlot(metrics, r.method, r.route, r.status);
+  const { counted, timed } = requestSlots(metrics, r.method, r.route, r.status);
   counted.n++;
-  metrics.httpRequestDuration.observe(counted.labels, r.seconds);
+  metrics.httpRequestDuration.observe(timed, r.seconds);
   if (!logger) return;
   const line = { method: r.method, url: r.url, route: r.route, status: r.status, ms: Math.round(r.seconds * 1e5) / 100, client: r.client, ip: r.ip };
   if (QUIET_ROUTES.has(r.route) && r.status < 500) logger.debug(line, 'request');
@@ -67,15 +69,15 @@ export function recordRequest(metrics: RecoMetrics, logger: Logger | undefined, 
 
 /**
  * recordRequest for requests of one method, URL and route (the fast path's): the access log's constant fields are
- * serialised once, by a pino child logger, and the counter's slot of a 200 is found without a key.
+ * serialised once, by a pino child logger, and the counter's label set of a 200 is found without a key.
  */
 export function routeRecorder(metrics: RecoMetrics, logger: Logger | undefined, method: string, url: string, route: string) {
   const log = logger?.child({ method, url, route });
-  const ok = requestSlot(metrics, method, route, 200);
+  const ok = requestSlots(metrics, method, route, 200);
   return (status: number, seconds: number, client: string | undefined, ip: string | undefined): void => {
-    const counted = status === 200 ? ok : requestSlot(metrics, method, route, status);
+    const { counted, timed } = status === 200 ? ok : requestSlots(metrics, method, route, status);
     counted.n++;
-    metrics.httpRequestDuration.observe(counted.labels, seconds);
+    metrics.httpRequestDuration.observe(timed, seconds);
     log?.info({ status, ms: Math.round(seconds * 1e5) / 100, client, ip }, 'request');
   };
 }

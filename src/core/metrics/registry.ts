@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type LabelValues, Registry, collectDefaultMetrics } from 'prom-client';
+import { BatchedHistogram } from './batched-histogram.js';
 import { CounterBatch } from './counter-batch.js';
 import { METRICS, SCHEDULED_TASKS } from './names.js';
 
@@ -23,13 +24,13 @@ export function createMetrics() {
   const m = {
     register,
     counted,
-    httpRequestDuration: new Histogram({
-      name: METRICS.httpRequestDuration,
-      help: 'HTTP request duration in seconds, by method, route template and status',
-      labelNames: httpLabels,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [register],
-    }),
+    httpRequestDuration: new BatchedHistogram(
+      METRICS.httpRequestDuration,
+      'HTTP request duration in seconds, by method, route template and status',
+      httpLabels,
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      [register],
+    ),
     httpRequestsTotal: new Counter({
       name: METRICS.httpRequestsTotal,
       help: 'HTTP requests, by method, route template and status',
