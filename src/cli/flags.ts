@@ -38,3 +38,9 @@ export const serveFlags = {
 export function serveOptions(flags: { port: number; 'metrics-port': number; host: string; 'trust-proxy': number; 'cache-size': number; 'fast-path': boolean; 'model-poll': number }) {
   return { port: flags.port, metricsPort: flags['metrics-port'], host: flags.host, modelPollSeconds: flags['model-poll'], trustProxy: flags['trust-proxy'], cacheSize: flags['cache-size'], fastPath: flags['fast-path'] };
 }
+
+/** `--html FILE`: the report of a command as one self-contained HTML file (charts inline, opens offline). */
+export const htmlFlag = Flags.string({
+  description: 'also write the report as one self-contained HTML file with charts (no script, no network needed to open it)',
+  helpValue: 'FILE',
+});
