@@ -5,7 +5,7 @@
  *
  * Four projects, each run alone with `npm run test:<name>` (`npm test` runs them all):
  *  - unit: no database, no child process;
- *  - cli: starts processes (the CLI, `reco serve`, dependency-cruiser, a child Node);
+ *  - cli: starts processes (the CLI, `reco serve`, dependency-cruiser, Chromium, a child Node);
  *  - k8s: the manifests, dashboards, alert rules, image and setup.sh;
  *  - db: everything else, on PGlite and PostgreSQL: the catch-all, so a new test file always runs somewhere.
  * A file belongs to the first of k8s, unit, cli, db whose globs match it (`npx jest --listTests` lists each once).
@@ -28,6 +28,8 @@ const GLOBS = {
     t('pipeline/{csv-bytes,process-ratings,rating-load}.test.ts'),
     t('server/recommendation-cache.test.ts'),
     t('simulation/{data,learnable}.test.ts'),
+    t('experiments/stats.test.ts'),
+    t('reports/html.test.ts'),
   ],
   cli: [
     t('cli/**/*.test.ts'),
@@ -38,6 +40,7 @@ const GLOBS = {
     t('backup/integrity.test.ts'),
     t('server/{quickstart,openapi-lint}.test.ts'),
     t('simulation/{shaped-data,traffic}.test.ts'),
+    t('reports/{charts,evaluation-html}.test.ts'), // headless Chromium
   ],
   db: [t('**/*.test.ts')],
 };
