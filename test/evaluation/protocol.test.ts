@@ -7,7 +7,7 @@ import { popular } from '../../src/core/models/popular.js';
 import { evaluateAlgorithms } from '../../src/core/evaluation/protocol.js';
 import { syntheticRatings } from '../models/fixtures.js';
 
-describe('ranking metrics (EVALUATION.md), checked by hand', () => {
+describe('ranking metrics (docs/evaluation.md), checked by hand', () => {
   it('P, R, nDCG and AP of one ranking', () => {
     // Test set {1,2,3}; ranking 1 9 2 8 7: hits at ranks 1 and 3.
     const m = rankingMetrics([1, 9, 2, 8, 7], new Set([1, 2, 3]), 5);
