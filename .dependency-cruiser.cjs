@@ -40,6 +40,20 @@ module.exports = {
       to: { path: 'node_modules/(pg|@electric-sql/pglite|pg-copy-streams)/' },
     },
     {
+      name: 'charts-in-reports-only',
+      severity: 'error',
+      comment: 'Only src/core/reports renders charts (vega, vega-lite); the rest hands it data and specs.',
+      from: { path: '^src/', pathNot: '^src/core/reports/' },
+      to: { path: 'node_modules/vega(-lite)?/' },
+    },
+    {
+      name: 'reports-render-what-they-are-given',
+      severity: 'error',
+      comment: 'core/reports turns results into HTML; it never reads the database itself.',
+      from: { path: '^src/core/reports/' },
+      to: { path: '^src/core/db/' },
+    },
+    {
       name: 'models-evaluation-below-training',
       severity: 'error',
       comment: 'core/training (train, auto selection, registry) sits above core/models and core/evaluation.',

@@ -235,7 +235,7 @@ async function crossCheck(data: Interactions, catalogue: Parameters<typeof evalu
   console.log(`reco EASE over reco's splits: ${stats(rows.map((r) => r.reco))}`);
   if (python) {
     console.log(`numpy EASE over the same splits: ${stats(rows.map((r) => r.numpySame!))}; largest |reco − numpy| ${f(Math.max(...rows.map((r) => Math.abs(r.reco - r.numpySame!))))}`);
-    console.log(`numpy EASE over numpy's splits: ${stats(rows.map((r) => r.numpyOwn!))} (EVALUATION.md's reference: 0.410)`);
+    console.log(`numpy EASE over numpy's splits: ${stats(rows.map((r) => r.numpyOwn!))} (the reference in docs/evaluation.md: 0.410)`);
   }
   results.crossCheck = rows;
 }

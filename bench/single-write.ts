@@ -3,15 +3,18 @@
  * POST /feedback with one rating event per request, and a known user's POST /recommendations with a one-rating
  * history, in requests/s at BENCH_CONNECTIONS (default 16) connections, against `pgbench -N -c 16` transactions/s
  * on the same PostgreSQL in the same run (before and after the API runs; the target is ≥ 0.5 of it).
- * Where the time goes: the same two writes one at a time, in this process, with each statement timed; the API
- * once with the per-client write quota (the default) and once without it (RECO_QUOTA_*=0); and pgbench's own
- * one-row insert at 16 clients with and without a NOTIFY in the transaction (the history triggers send one).
+ * Where the time goes: the CPU time per request of the server and of its database backends; the same two writes
+ * one at a time in this process (one statement each; a user's first write, then later ones); the API once with
+ * the per-client write quota (the default) and once without it (RECO_QUOTA_*=0); and pgbench's own one-row insert
+ * at 16 clients with and without a NOTIFY in the transaction (what the history triggers send for other writers).
+ * Then `reco simulate traffic` at BENCH_TRAFFIC_RATE (default 500) req/s for BENCH_TRAFFIC_SECONDS (default 20;
+ * 0 skips it), with the server's RSS sampled meanwhile.
  * The API is `reco serve` from the sources (bin/dev.js) as a child process, on data/initial_data (ml-latest-small)
  * ingested for the client `bench`, with no model trained (the popularity fallback answers, so scoring stays
  * out of the figure). Env: RECO_BENCH_PG_URL (admin connection), BENCH_SECONDS (default 10), BENCH_USERS
  * (default 200).
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,16 +25,17 @@ import { openDatabase } from '../src/core/db/open.js';
 import { saveHistory } from '../src/core/db/repositories/api-users.js';
 import { createClient } from '../src/core/db/repositories/clients.js';
 import { storeFeedback } from '../src/core/db/repositories/feedback.js';
-import type { Database, Queryable } from '../src/core/db/types.js';
 import { DEFAULT_QUOTAS } from '../src/core/config.js';
 import { ingest } from '../src/core/pipeline/index.js';
-import { ROOT, run, startChild, stop } from './children.js';
+import { cpuSeconds, ROOT, run, startChild, stop } from './children.js';
 
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const PASSWORD = 'bench password 123';
+const TRAFFIC_RATE = Number(process.env.BENCH_TRAFFIC_RATE ?? 500);
+const TRAFFIC_SECONDS = Number(process.env.BENCH_TRAFFIC_SECONDS ?? 20);
 
 async function adminQuery(sql: string, db?: string) {
   const url = new URL(ADMIN_URL);
@@ -74,38 +78,7 @@ function writes(token: string, kind: 'feedback' | 'history', movies: number[], c
   return out;
 }
 
-/** Each statement of a transaction timed (by its first words), and the transaction's whole time. */
-function timedDatabase(db: Database, times: Map<string, number[]>): Database {
-  const note = (name: string, ms: number) => (times.get(name) ?? times.set(name, []).get(name)!).push(ms);
-  return new Proxy(db, {
-    get(target, prop) {
-      if (prop !== 'transaction') return Reflect.get(target, prop);
-      return async <T>(fn: (tx: Queryable) => Promise<T>) => {
-        const started = performance.now();
-        const out = await target.transaction((tx) =>
-          fn({
-            ...tx,
-            query: async (sql: string, params?: unknown[]) => {
-              const t = performance.now();
-              try {
-                return await tx.query(sql, params);
-              } finally {
-                note(sql.replace(/\s+/g, ' ').trim().slice(0, 48), performance.now() - t);
-              }
-            },
-          } as Queryable),
-        );
-        note('(whole transaction, BEGIN and COMMIT included)', performance.now() - started);
-        return out;
-      };
-    },
-  });
-}
-
-function summarise(times: Map<string, number[]>) {
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return Object.fromEntries([...times].map(([k, v]) => [k, { per_write: round(v.length / times.get('(whole transaction, BEGIN and COMMIT included)')!.length, 2), median_ms: round(median(v), 3) }]));
-}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const loadAtStart = os.loadavg().map((x) => round(x, 2));
@@ -123,23 +96,25 @@ async function main() {
     const db = await openDatabase({ databaseUrl: url.toString(), dataDir: work });
     let clientId: number;
     let movies: number[];
-    let statements: Record<string, ReturnType<typeof summarise>>;
+    let statements: Record<string, number>;
     try {
       clientId = (await createClient(db, { username: 'bench', password: PASSWORD })).id;
       await ingest(db, { from: path.join(ROOT, 'data/initial_data'), dataDir: work, client: 'bench' });
       movies = (await db.query<{ movie_id: number }>('SELECT movie_id FROM movies ORDER BY movie_id')).rows.map((r) => r.movie_id);
-      // 2. where the time goes: each statement of the two writes, one write at a time.
-      const feedbackTimes = new Map<string, number[]>();
-      const historyTimes = new Map<string, number[]>();
-      const fdb = timedDatabase(db, feedbackTimes);
-      const hdb = timedDatabase(db, historyTimes);
-      for (let i = 0; i < 300; i++) {
+      // Where the time goes: each write is one statement (migration 073), timed one at a time: a user's first
+      // write (its profile sums are computed from all of its ratings), then later ones (the sums are updated).
+      const times = { feedback_first: [] as number[], history_first: [] as number[], feedback_later: [] as number[], history_later: [] as number[] };
+      for (let i = 0; i < USERS + 300; i++) {
         const user = String(1 + (i % USERS));
-        const movie = movies[(i * 104729) % movies.length];
-        await storeFeedback(fdb, clientId, [{ externalId: user, movieId: movie, type: 'rating', rating: 4, occurredAt: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(), recommendationId: null }], 4, DEFAULT_QUOTAS);
-        await saveHistory(hdb, clientId, user, [{ movieId: movies[(i * 15485863) % movies.length], rating: 3.5 }], DEFAULT_QUOTAS);
+        const pass = i < USERS ? 'first' : 'later';
+        let t = performance.now();
+        await storeFeedback(db, clientId, [{ externalId: user, movieId: movies[(i * 104729) % movies.length], type: 'rating', rating: 4, occurredAt: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(), recommendationId: null }], 4, DEFAULT_QUOTAS);
+        times[`feedback_${pass}`].push(performance.now() - t);
+        t = performance.now();
+        await saveHistory(db, clientId, user, [{ movieId: movies[(i * 15485863) % movies.length], rating: 3.5 }], DEFAULT_QUOTAS);
+        times[`history_${pass}`].push(performance.now() - t);
       }
-      statements = { feedback: summarise(feedbackTimes), history: summarise(historyTimes) };
+      statements = Object.fromEntries(Object.entries(times).map(([k, v]) => [`${k}_median_ms`, round(median(v), 3)]));
     } finally {
       await db.close();
     }
@@ -166,7 +141,14 @@ async function main() {
       for (const kind of ['feedback', 'history'] as const) {
         const reqs = writes(token, kind, movies, 40_000, seed++);
         await run({ url: s.url, connections: CONNECTIONS, duration: 2, requests: writes(token, kind, movies, 2_000, 100 + seed) });
+        // CPU per request: the server's process, and the database backends of its pool.
+        const backends = (await adminQuery(`SELECT pid FROM pg_stat_activity WHERE datname = '${dbName}' AND pid <> pg_backend_pid()`)).rows.map((row) => Number(row.pid));
+        const dbBefore = backends.map((pid) => cpuSeconds(pid));
+        // Backends that closed meanwhile (idle ones of the other server's pool) are left out.
+        const dbCpu = () => backends.reduce((sum, pid, i) => sum + (Number.isFinite(cpuSeconds(pid) - dbBefore[i]) ? cpuSeconds(pid) - dbBefore[i] : 0), 0);
+        const cpuBefore = { server: cpuSeconds(s.child.pid) };
         const r = await run({ url: s.url, connections: CONNECTIONS, duration: SECONDS, requests: reqs });
+        const done = r.requests.total;
         api[`${kind}_${server}`] = {
           rps: Math.round(r.requests.average),
           p50_ms: r.latency.p50,
@@ -174,10 +156,16 @@ async function main() {
           non2xx: r.non2xx,
           // autocannon counts the requests in flight when the time is up as errors.
           errors: r.errors + r.timeouts,
+          server_cpu_ms_per_request: round(((cpuSeconds(s.child.pid) - cpuBefore.server) * 1000) / done, 3),
+          db_cpu_ms_per_request: round((dbCpu() * 1000) / done, 3),
         };
         console.error(`${kind} (${server}): ${JSON.stringify(api[`${kind}_${server}`])}`);
       }
     }
+    // The platform's mix at a fixed rate (reco simulate traffic: recommendations, feedback, similar movies, cold
+    // starts) on the server with the default quotas: latency percentiles and the server's resident memory.
+    const traffic = TRAFFIC_SECONDS > 0 ? await simulateTraffic(withQuota.url, withQuota.child.pid) : undefined;
+    if (traffic) console.error(`simulate traffic: ${JSON.stringify(traffic)}`);
     const pgbenchAfter = pgbench(pgbenchDb);
     console.error(`pgbench -N -c 16: ${pgbenchAfter} tps`);
     const ref = (pgbenchBefore + pgbenchAfter) / 2;
@@ -189,8 +177,9 @@ async function main() {
       notify_probe: notifyProbe,
       api,
       ratio_to_pgbench: ratios,
+      traffic_mix: traffic,
       target: '>= 0.5 of pgbench -N -c 16',
-      statements_one_at_a_time: statements,
+      one_at_a_time: statements,
       load_average_at_end: os.loadavg().map((x) => round(x, 2)),
     };
     console.log(JSON.stringify(report, null, 2));
@@ -207,7 +196,48 @@ main().catch((err) => {
   process.exit(1);
 });
 
+/** Resident memory of a process in MB (Linux /proc; NaN elsewhere). */
+function rssMb(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** `reco simulate traffic` at TRAFFIC_RATE for TRAFFIC_SECONDS against the server, its RSS sampled meanwhile. */
+async function simulateTraffic(url: string, pid: number | undefined) {
+  const rss: number[] = [rssMb(pid)];
+  const sampler = setInterval(() => rss.push(rssMb(pid)), 250);
+  const args = ['--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'simulate', 'traffic', '--url', url, '--rate', String(TRAFFIC_RATE), '--concurrency', '64', '--duration', String(TRAFFIC_SECONDS), '--users', '2000', '--json'];
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, args, { cwd: ROOT, maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
+  clearInterval(sampler);
+  const report = JSON.parse(out) as {
+    throughput_rps: number;
+    latency_ms: Record<string, number>;
+    requests: number;
+    errors: { unexpected: number };
+    rate_limited: number;
+    calls: Record<string, { requests: number; latency_ms: { p50: number; p99: number } }>;
+  };
+  return {
+    target_rps: TRAFFIC_RATE,
+    throughput_rps: report.throughput_rps,
+    requests: report.requests,
+    latency_ms: report.latency_ms,
+    unexpected_errors: report.errors.unexpected,
+    rate_limited: report.rate_limited,
+    calls: Object.fromEntries(Object.entries(report.calls).map(([k, c]) => [k, { requests: c.requests, p50_ms: c.latency_ms.p50, p99_ms: c.latency_ms.p99 }])),
+    server_rss_mb: { before: rss[0], max: Math.max(...rss.filter(Number.isFinite)) },
+  };
+}
+
 /** `reco serve` from the sources (bin/dev.js), both ports on any free port. */
 function startServe(env: Record<string, string>, logFile: string) {
-  return startChild(['--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'serve', '--port', '0', '--metrics-port', '0'], env, logFile, 90_000);
+  // BENCH_CPU_PROF=<dir>: the servers write V8 CPU profiles there when they stop.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  return startChild([...profile, '--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'serve', '--port', '0', '--metrics-port', '0'], env, logFile, 90_000);
 }

@@ -28,13 +28,51 @@ export const serveFlags = {
     allowNo: true,
   }),
   'model-poll': Flags.integer({
-    description: 'seconds between checks of the registry for a newly activated model (besides LISTEN/NOTIFY); 0 turns polling off',
+    description: 'seconds between checks of the registry for a newly activated model and for started or stopped experiments (besides LISTEN/NOTIFY); 0 turns polling off',
     default: 30,
     min: 0,
+  }),
+  impressions: Flags.string({
+    description: 'lists recorded as impressions (batched, off the request path): those served inside a running experiment, all of them, or none',
+    options: ['experiments', 'all', 'off'],
+    default: 'experiments',
+    env: 'RECO_IMPRESSIONS',
+  }),
+  'impressions-retention-days': Flags.integer({
+    description: 'impressions older than this are deleted by the server, at start and hourly; 0 keeps them',
+    default: 90,
+    min: 0,
+    env: 'RECO_IMPRESSIONS_RETENTION_DAYS',
   }),
 };
 
 /** The serve flags as options of serveUntilSignal (shared by `reco serve` and `reco quickstart`). */
-export function serveOptions(flags: { port: number; 'metrics-port': number; host: string; 'trust-proxy': number; 'cache-size': number; 'fast-path': boolean; 'model-poll': number }) {
-  return { port: flags.port, metricsPort: flags['metrics-port'], host: flags.host, modelPollSeconds: flags['model-poll'], trustProxy: flags['trust-proxy'], cacheSize: flags['cache-size'], fastPath: flags['fast-path'] };
+export function serveOptions(flags: {
+  port: number;
+  'metrics-port': number;
+  host: string;
+  'trust-proxy': number;
+  'cache-size': number;
+  'fast-path': boolean;
+  'model-poll': number;
+  impressions: string;
+  'impressions-retention-days': number;
+}) {
+  return {
+    port: flags.port,
+    metricsPort: flags['metrics-port'],
+    host: flags.host,
+    modelPollSeconds: flags['model-poll'],
+    trustProxy: flags['trust-proxy'],
+    cacheSize: flags['cache-size'],
+    fastPath: flags['fast-path'],
+    impressions: flags.impressions as 'experiments' | 'all' | 'off',
+    impressionsRetentionDays: flags['impressions-retention-days'],
+  };
 }
+
+/** `--html FILE`: the report of a command as one self-contained HTML file (charts inline, opens offline). */
+export const htmlFlag = Flags.string({
+  description: 'also write the report as one self-contained HTML file with charts (no script, no network needed to open it)',
+  helpValue: 'FILE',
+});

@@ -1,21 +1,24 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
-import { loadDatasetDir, LONG_TAIL_RANK, SPLITS, worldOracle, type EvaluationReport } from '../core/evaluation/index.js';
+import { datasetCitation, loadDatasetDir, LONG_TAIL_RANK, SPLITS, worldOracle, type EvaluationReport } from '../core/evaluation/index.js';
+import { checkReportPath, writeReportFile } from '../core/reports/file.js';
 import { evaluate, ALGORITHM_NAMES } from '../core/training/algorithms.js';
 import { readWorldBeside } from '../core/simulation/shaped-data.js';
 import { loadTrainingSet } from '../core/training/train.js';
 import { RecoError } from '../core/errors.js';
 import { formatTable } from '../cli/table.js';
+import { htmlFlag } from '../cli/flags.js';
 
 export default class Evaluate extends RecoCommand {
   static override summary = 'Compare algorithms offline (the protocol of docs/evaluation.md)';
   static override description =
-    'Splits the ratings (per user by default, seeded), fits each algorithm on the training part and ranks the movies each user has not rated for the test part. Prints P@k, R@k, nDCG@k, MAP@k, catalogue coverage, fit and recommend times per algorithm. --from is a MovieLens folder (movies.csv, ratings.csv) or "db" for the ratings in the database. A folder written by reco simulate data --shape holds world.json: the oracle of that world (each user ranked by the true choice probabilities) is then the first row. Nothing is registered: use reco train for that.';
+    'Splits the ratings (per user by default, seeded), fits each algorithm on the training part and ranks the movies each user has not rated for the test part. Prints P@k, R@k, nDCG@k, MAP@k, catalogue coverage, fit and recommend times per algorithm. --from is a MovieLens folder (movies.csv, ratings.csv) or "db" for the ratings in the database. A folder written by reco simulate data --shape holds world.json: the oracle of that world (each user ranked by the true choice probabilities) is then the first row. Nothing is registered: use reco train for that. --html FILE also writes the comparison as one HTML page with charts (metrics at k = 1…20, coverage, time) that opens offline.';
   static override examples = [
     '<%= config.bin %> evaluate --from data/initial_data',
     '<%= config.bin %> evaluate --from db --algorithms popular,ease --k 20',
     '<%= config.bin %> evaluate --from data/initial_data --split item --seed 7 --json',
+    '<%= config.bin %> evaluate --from data/initial_data --algorithms popular,item-knn,ease --html evaluation.html',
   ];
   static override flags = {
     from: Flags.string({ description: 'a MovieLens folder, or "db"', default: 'db' }),
@@ -23,6 +26,7 @@ export default class Evaluate extends RecoCommand {
     split: Flags.string({ description: 'how test ratings are held out', options: [...SPLITS], default: 'user' }),
     k: Flags.integer({ description: 'length of each ranking', default: 10, min: 1, max: 1000 }),
     seed: Flags.integer({ description: 'seed of the split and of seeded algorithms', default: 42 }),
+    html: htmlFlag,
   };
 
   async run() {
@@ -30,6 +34,9 @@ export default class Evaluate extends RecoCommand {
     const names = flags.algorithms ? flags.algorithms.split(',').map((s) => s.trim()).filter(Boolean) : [...ALGORITHM_NAMES];
     const unknown = names.filter((n) => !ALGORITHM_NAMES.includes(n));
     if (unknown.length) throw new RecoError(`unknown algorithm ${unknown.join(', ')}: choose from ${ALGORITHM_NAMES.join(', ')}`);
+    if (flags.html) checkReportPath(flags.html);
+    // The charting libraries load only for --html (half a second of imports).
+    const reports = flags.html ? await import('../core/reports/evaluation-report.js') : undefined;
     const data = flags.from === 'db' ? await this.withDb((db) => loadTrainingSet(db)) : await loadDatasetDir(flags.from);
     // The oracle needs the file's own user ids, so only a folder (the database numbers users itself).
     const world = flags.from === 'db' ? undefined : readWorldBeside(flags.from);
@@ -42,10 +49,16 @@ export default class Evaluate extends RecoCommand {
       k: flags.k,
       seed: flags.seed,
       oracle: world ? worldOracle(world, data.interactions) : undefined,
+      curve: reports?.CURVE_K,
       onProgress: (m) => (onBar ? bar.update(++step) : this.note(`  ${m}`)),
     }).finally(() => bar.stop());
     this.printTable(report, flags.from);
-    return { from: flags.from, ...report };
+    if (flags.html && reports) {
+      const citation = flags.from === 'db' ? undefined : datasetCitation(flags.from);
+      writeReportFile(flags.html, await reports.renderEvaluationHtml(report, { source: flags.from, citation }));
+      this.note(`wrote ${flags.html}`);
+    }
+    return { from: flags.from, ...report, ...(flags.html && { html: flags.html }) };
   }
 
   private printTable(r: EvaluationReport, from: string): void {

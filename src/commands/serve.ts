@@ -6,6 +6,7 @@ export default class Serve extends RecoCommand {
   static override summary = 'Serve the recommendation API (JWT auth, Prometheus metrics)';
   static override description = `Serves POST /create-client, POST /token, POST /recommendations, GET /movies, GET /healthz, GET /readyz, GET /openapi.json and GET /docs (see docs/api.md), and GET /metrics (Prometheus) on a port of its own, --metrics-port (default 9464), on the same --host.
 The active model of the registry is loaded at start and swapped in without a restart when \`reco train\` or \`reco models activate\` activates another one; until a model is trained, the popularity fallback answers.
+Running experiments (reco experiments start) are loaded with their variants' models and followed the same way; each list served inside one is recorded as an impression (--impressions), older impressions are deleted hourly (--impressions-retention-days).
 JSON access logs go to stdout (stderr with --json, whose result is printed on shutdown). SIGTERM or Ctrl-C stops gracefully: in-flight requests finish first.
 When PostgreSQL (DATABASE_URL) cannot be reached at start, reco serve says why on stderr and retries with backoff for --db-wait seconds before it gives up.
 Environment: RECO_JWT_SECRET (required when NODE_ENV=production; otherwise generated once into <data dir>/jwt-secret), RECO_ADMIN_TOKEN (gates /create-client), RECO_TOKEN_TTL (seconds, default 3600), RECO_DB_WAIT (--db-wait), DATABASE_URL, RECO_DATA_DIR, LOG_LEVEL.

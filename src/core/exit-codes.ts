@@ -13,7 +13,7 @@ export const ExitCode = {
   REJECTED_ROWS: 3,
   /** The database is unreachable, refused the login, is in use (the embedded one), or failed while loading (nothing of that batch was kept). */
   DATABASE: 4,
-  /** The thing to create exists already (a client username). */
+  /** The thing to create exists already (a client username, an experiment name), or would overlap a running experiment. */
   CONFLICT: 5,
   /** ingest --require-new: there was nothing new to load. */
   NOTHING_NEW: 6,

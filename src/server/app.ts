@@ -6,6 +6,7 @@ import { methodNotAllowed } from './method-not-allowed.js';
 import { fixedRoutes, observeRequests } from './metrics-middleware.js';
 import { DatabaseRateLimitStore } from './rate-limit-store.js';
 import { clientsRouter } from './routes/clients.js';
+import { docsRouter } from './routes/docs.js';
 import { feedbackRouter } from './routes/feedback.js';
 import { moviesRouter } from './routes/movies.js';
 import { metricsRouter } from './routes/metrics.js';
@@ -69,6 +70,7 @@ export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.
   app.use(feedbackRouter(ctx, auth));
   app.use(similarRouter(ctx, auth));
   app.use(opsRouter(ctx, version));
+  app.use(docsRouter());
   if (metrics) app.use(metricsRouter(ctx));
   app.use(methodNotAllowed(app));
   app.use(notFound);

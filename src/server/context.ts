@@ -4,7 +4,9 @@ import type { Database } from '../core/db/types.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
 import type { TokenAuthenticator } from './auth.js';
 import type { CatalogueCache } from './catalogue-cache.js';
+import type { ExperimentHolder } from './experiment-holder.js';
 import type { HistoryCache } from './history-cache.js';
+import type { ImpressionRecorder } from './impressions.js';
 import type { ModelHolder } from './model-holder.js';
 import type { RecommendationCache } from './recommendation-cache.js';
 
@@ -12,6 +14,12 @@ import type { RecommendationCache } from './recommendation-cache.js';
 export interface AppContext {
   db: Database;
   models: ModelHolder;
+  /** Running experiments and their variants' models. */
+  experiments: ExperimentHolder;
+  /** Where served lists are recorded (undefined: --impressions off). */
+  impressions: ImpressionRecorder | undefined;
+  /** Record lists outside experiments too (--impressions all). */
+  impressionsOfEveryList: boolean;
   catalogue: CatalogueCache;
   recommendations: RecommendationCache;
   /** Known users' histories; `enabled` false when the caches are off. */

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { ReconnectingListener } from '../core/db/listener.js';
-import { findUserHistory, type UserHistory } from '../core/db/repositories/api-users.js';
+import { findUserHistory, HISTORY_CHANNEL, notifyHistoryChanged, type UserHistory } from '../core/db/repositories/api-users.js';
 import type { Database } from '../core/db/types.js';
 
-/** The channel of migration 031's triggers: '*' or comma-separated users.id whose ratings changed. */
-export const HISTORY_CHANNEL = 'reco_history_changed';
+/** The channel of migration 031's triggers and of `changed`: '*' or comma-separated users.id whose ratings changed. */
+export { HISTORY_CHANNEL };
 
 export type CachedHistory = UserHistory & { fingerprint: string };
 
@@ -25,8 +25,9 @@ export interface HistoryCacheOptions {
 
 /**
  * Users' histories in memory, so that a known user's request needs no query. Exact, not time-based: an entry is
- * dropped when the history changes — by this server's own writes at once (`invalidateUser`), by any other writer
- * (ingest, other replicas, restores) through the NOTIFY of migration 031's triggers, delivered at their commit.
+ * dropped when the history changes — by this server's own writes at once (`changed`), by other replicas through the
+ * NOTIFY their `changed` sends after the write's commit and before its answer, by any other writer (ingest,
+ * restores, SQL) through the NOTIFY of migration 031's triggers, delivered at their commit.
  *
  * Races: a load that was in flight while any invalidation arrived is answered but not kept (`epoch`), because it
  * may have read the rows before that commit. If the LISTEN connection is lost or stops delivering
@@ -50,6 +51,10 @@ export class HistoryCache {
   /** Notifications are known to arrive (the listener's heartbeat came back recently). */
   private live = false;
   private listener: ReconnectingListener | undefined;
+  /** Users changed by this server's writes that the next NOTIFY names, and the writes waiting for it. */
+  private unsent = new Set<number>();
+  private waiting: (() => void)[] = [];
+  private sending = false;
 
   constructor(
     private readonly db: Database,
@@ -118,7 +123,41 @@ export class HistoryCache {
     return slot.history;
   }
 
-  /** This server changed the user's history (the NOTIFY will follow; the next read must not wait for it). */
+  /**
+   * This server committed a write to these users' histories (migration 073's functions, which leave the NOTIFY to
+   * their caller): they are dropped here at once, and the other servers are told by one NOTIFY, shared by the
+   * writes that commit while one is being sent. Resolves once it was sent, so a write's answer comes after it; a
+   * failure to send is logged (the write stays committed; its retry by the client sends it again).
+   */
+  changed(userIds: Iterable<number>): Promise<void> {
+    for (const id of userIds) {
+      this.invalidateUser(id);
+      this.unsent.add(id);
+    }
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      if (!this.sending) void this.send();
+    });
+  }
+
+  private async send(): Promise<void> {
+    this.sending = true;
+    while (this.waiting.length > 0) {
+      const users = this.unsent;
+      const waiting = this.waiting;
+      this.unsent = new Set();
+      this.waiting = [];
+      try {
+        await notifyHistoryChanged(this.db, users);
+      } catch (err) {
+        this.options.logger?.error({ err, users: users.size }, 'could not send the history-change NOTIFY: other servers may answer from stale histories');
+      }
+      for (const done of waiting) done();
+    }
+    this.sending = false;
+  }
+
+  /** This server changed the user's history (the next read must not wait for any NOTIFY). */
   invalidateUser(userId: number): void {
     this.epoch++;
     const slot = this.slotOfUser.get(userId);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { resolveJwtSecret } from '../core/auth/jwt-secret.js';
 import { DEFAULT_QUOTAS, type RecoConfig } from '../core/config.js';
 import type { Database } from '../core/db/types.js';
+import { deleteImpressionsOlderThan, insertImpressions } from '../core/db/repositories/experiments.js';
 import { createMetrics, type RecoMetrics } from '../core/metrics/registry.js';
 import { createApp, createMetricsApp, DEFAULT_LIMITS, type AppLimits } from './app.js';
 import { TokenAuthenticator } from './auth.js';
@@ -11,7 +12,9 @@ import { CatalogueCache } from './catalogue-cache.js';
 import type { AppContext } from './context.js';
 import { recommendationsFastPath } from './fast-path.js';
 import { updateModelGauges } from './gauges.js';
+import { ExperimentHolder, type ExperimentSource } from './experiment-holder.js';
 import { HistoryCache } from './history-cache.js';
+import { ImpressionRecorder, type ImpressionRecorderOptions, type ImpressionsMode } from './impressions.js';
 import { ModelHolder, type ModelSource } from './model-holder.js';
 import { RecommendationCache } from './recommendation-cache.js';
 
@@ -26,6 +29,14 @@ export interface ServerOptions extends AppLimits {
   modelPollMs?: number;
   /** Models from somewhere other than the registry (tests of the holder). */
   modelSource?: ModelSource;
+  /** Running experiments from somewhere other than the database (tests); polled like the model (modelPollMs). */
+  experimentSource?: ExperimentSource;
+  /** Lists recorded as impressions: inside running experiments (default), all, or none. */
+  impressions?: ImpressionsMode;
+  /** Impressions older than this many days are deleted, at start and hourly (default 90; 0 keeps them). */
+  impressionsRetentionDays?: number;
+  /** The impression buffer's bounds and batching (impressions.ts; tests). */
+  impressionBuffer?: Pick<ImpressionRecorderOptions, 'capacity' | 'batchRows' | 'flushMs'>;
   /**
    * Recommendation lists kept for repeated requests (same model, user history and n); 0 turns off this cache
    * and the history cache (every request reads the history and scores). Default 10000.
@@ -54,6 +65,9 @@ export interface RecoServer {
   readonly app: ReturnType<typeof createApp>;
   readonly metrics: RecoMetrics;
   readonly models: ModelHolder;
+  readonly experiments: ExperimentHolder;
+  /** Undefined with impressions off. */
+  readonly impressions: ImpressionRecorder | undefined;
   /** Set once listening, e.g. http://127.0.0.1:43121 */
   readonly url: string | undefined;
   /** Where GET /metrics is served: the metrics port's URL when there is one, else the API's. */
@@ -82,12 +96,32 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   const catalogue = new CatalogueCache(options.db);
   await catalogue.refresh();
   await models.start();
+  const experimentSource = options.experimentSource ?? (await import('./registry-source.js')).registryExperimentSource;
+  const experiments = new ExperimentHolder(options.db, experimentSource, { pollMs: options.modelPollMs, logger: options.logger, metrics, active: () => models.current });
+  await experiments.start();
+  const impressionsMode = options.impressions ?? 'experiments';
+  const impressions =
+    impressionsMode === 'off'
+      ? undefined
+      : new ImpressionRecorder({ ...options.impressionBuffer, write: (rows) => insertImpressions(options.db, rows), metrics, logger: options.logger });
+  const retentionDays = options.impressionsRetentionDays ?? 90;
+  const prune = () =>
+    deleteImpressionsOlderThan(options.db, retentionDays).then(
+      (n) => n > 0 && options.logger?.info({ deleted: n, retention_days: retentionDays }, 'deleted old impressions'),
+      (err) => options.logger?.warn({ err }, 'deleting old impressions failed; retrying in an hour'),
+    );
+  const retentionTimer = retentionDays > 0 ? setInterval(() => void prune(), 3_600_000) : undefined;
+  retentionTimer?.unref();
+  if (retentionDays > 0) void prune();
   const listCacheSize = options.recommendationCacheSize ?? 10_000;
   const histories = new HistoryCache(options.db, { capacityRatings: options.historyCacheRatings ?? (listCacheSize > 0 ? 2_000_000 : 0), logger: options.logger });
   await histories.start();
   const ctx: AppContext = {
     db: options.db,
     models,
+    experiments,
+    impressions,
+    impressionsOfEveryList: impressionsMode === 'all',
     catalogue,
     recommendations: new RecommendationCache(listCacheSize),
     histories,
@@ -130,6 +164,8 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     app,
     metrics,
     models,
+    experiments,
+    impressions,
     get url() {
       return url;
     },
@@ -173,6 +209,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     close() {
       closing ??= (async () => {
         clearInterval(catalogueTimer);
+        if (retentionTimer) clearInterval(retentionTimer);
         const metricsClosed = metricsServer ? new Promise<void>((resolve) => metricsServer!.close(() => resolve())) : undefined;
         metricsServer?.closeAllConnections();
         if (server) {
@@ -180,6 +217,8 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
           await drain(server, connections, options.shutdownIdleMs ?? 500, options.shutdownGraceMs ?? 10_000);
         }
         await metricsClosed;
+        await impressions?.close();
+        await experiments.stop();
         await models.stop();
         await histories.stop();
       })();

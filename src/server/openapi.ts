@@ -72,7 +72,7 @@ export function buildOpenApiDocument(version = '0.1.0') {
     operationId: 'recommend',
     summary: 'Recommend movies to a user of yours',
     description:
-      'Three cases: user_id (optionally with a history to store first; an id you never used is created by that write), a history alone (creates a user and returns its id), neither (422). Movies the user rated, disliked or skipped are never recommended; history movies that are not in the catalogue are listed in ignored_movie_ids. The filter applies before n is cut. recommendation_id names the answer: send it back with feedback.',
+      'Three cases: user_id (optionally with a history to store first; an id you never used is created by that write), a history alone (creates a user and returns its id), neither (422). Movies the user rated, disliked or skipped are never recommended; history movies that are not in the catalogue are listed in ignored_movie_ids. The filter applies before n is cut. recommendation_id names the answer: send it back with feedback. Inside a running experiment (docs/experiments.md) the user\'s variant answers and `experiment` names the experiment and variant.',
     security: auth,
     request: { body: { content: { 'application/json': { schema: S.RecommendationRequest } }, required: true } },
     responses: {

@@ -6,6 +6,7 @@ import type { AppContext } from './context.js';
 import { explainRecommendations } from './explain.js';
 import { excludedByFilter, hasFilter, passes, type MovieFilter } from './filters.js';
 import { HttpError } from './http-errors.js';
+import type { ExperimentLabel, ServedVariant } from './experiment-holder.js';
 import { FALLBACK_VERSION } from './model-holder.js';
 import { RecommendationCache } from './recommendation-cache.js';
 import { recommendationIds } from './recommendation-ids.js';
@@ -43,6 +44,8 @@ export interface RecommendOutput {
   user_id: number | string;
   created: boolean;
   model: { algorithm: string; version: string };
+  /** Inside a running experiment only. */
+  experiment?: ExperimentLabel;
   recommendations: { movie_id: number; title: string; genres: string[]; score: number; because?: { movie_id: number; title: string; weight: number }[]; reason?: string }[];
   ignored_movie_ids: number[];
   recommendation_id: string;
@@ -50,12 +53,16 @@ export interface RecommendOutput {
 
 /**
  * The three cases of POST /recommendations: a known user (its stored history, plus a new one stored first),
- * a history alone (a new user), neither (422). Scoring happens in memory on the model read once at the start,
- * so a model swap in the middle cannot mix two models in one answer.
+ * a history alone (a new user), neither (422). The model is chosen once, before anything is read — the user's
+ * variant inside a running experiment (experiment-holder.ts), else the active model — and scoring happens in
+ * memory on it, so neither a model swap nor an experiment starting or stopping mixes two models in one answer.
  */
 export async function recommendFor(ctx: AppContext, input: RecommendInput): Promise<RecommendOutput> {
-  const loaded = ctx.models.current;
-  if (!loaded) throw new HttpError(503, 'no model is loaded yet: try again shortly');
+  const active = ctx.models.current;
+  if (!active) throw new HttpError(503, 'no model is loaded yet: try again shortly');
+  // A user created by this request (no user_id) gets its variant once its id is known, before scoring.
+  let variant = input.userId === undefined ? undefined : ctx.experiments.choose(input.clientId, input.userId);
+  let loaded = variant?.model ?? active;
   const given = input.history ?? [];
   if (input.userId === undefined && given.length === 0 && input.genres === undefined) {
     throw new HttpError(422, 'give a user_id, a history, or both (a history without user_id creates a user)');
@@ -83,7 +90,6 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
 
   // Before any write: an unknown genre is a 422 that stores nothing.
   const filtered = input.filter ? excludedByFilter(ctx.catalogue, input.filter) : undefined;
-  const labels = { algorithm: loaded.algorithm, version: loaded.version };
   let history: { userId: number; externalId: string; movieIds: Int32Array; ratings: Float32Array; excluded: Int32Array; tastes?: Float32Array };
   let created = false;
   let recs: Recommendation[] | undefined;
@@ -93,10 +99,18 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     const saved = await store(ctx, input.clientId, input.userId, items);
     history = saved;
     created = saved.created;
+    if (input.userId === undefined) {
+      variant = ctx.experiments.choose(input.clientId, saved.externalId);
+      loaded = variant?.model ?? active;
+    }
   } else if (tastes) {
     const saved = await saveStatedTastes(ctx.db, input.clientId, input.userId, tastes);
-    ctx.histories.invalidateUser(saved.userId);
+    await ctx.histories.changed([saved.userId]);
     created = saved.created;
+    if (input.userId === undefined) {
+      variant = ctx.experiments.choose(input.clientId, saved.externalId);
+      loaded = variant?.model ?? active;
+    }
     const found = await ctx.histories.get(input.clientId, saved.externalId);
     if (!found) throw new HttpError(404, `user ${saved.externalId} not found`);
     history = found;
@@ -116,6 +130,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     }
   }
   if (created) ctx.metrics.usersCreatedTotal.inc();
+  const labels = { algorithm: loaded.algorithm, version: loaded.version };
 
   if (!recs) {
     const start = process.hrtime.bigint();
@@ -126,7 +141,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
     if (cacheKey) ctx.recommendations.set(cacheKey, recs);
   }
-  countServed(ctx, loaded, labels, cacheKey === undefined && items.length === 0 && !filtered);
+  countServed(ctx, loaded, labels, cacheKey === undefined && items.length === 0 && !filtered, variant);
 
   let recommendations = await render(ctx, recs);
   if (input.filter) {
@@ -141,8 +156,32 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     input.filter ? JSON.stringify(input.filter) : '',
     input.explain ? 'explain' : '',
     ...(fingerprint !== undefined ? [fingerprint] : [history.movieIds, history.ratings, history.excluded]),
+    // Inside an experiment the id also names it: the same list in two experiments is two impressions.
+    ...(variant ? [variant.label.name, variant.label.variant] : []),
   ]);
-  return { user_id: publicUserId(history.externalId), created, model: labels, recommendations, ignored_movie_ids: ignored, recommendation_id };
+  const out: RecommendOutput = { user_id: publicUserId(history.externalId), created, model: labels, experiment: variant?.label, recommendations, ignored_movie_ids: ignored, recommendation_id };
+  recordImpression(ctx, input.clientId, history.userId, variant, loaded.version, recommendation_id, idsOf(recommendations));
+  return out;
+}
+
+/**
+ * Queues the impression of a list just served (impressions.ts: a buffer, written off the request path), per
+ * --impressions: lists inside a running experiment, every list, or none.
+ */
+function recordImpression(ctx: AppContext, clientId: number, userId: number, variant: ServedVariant | undefined, modelVersion: string, recommendationId: string, movieIds: number[]): void {
+  const recorder = ctx.impressions;
+  if (recorder === undefined || (variant === undefined && !ctx.impressionsOfEveryList)) return;
+  recorder.record({
+    recommendationId,
+    shownAt: new Date(),
+    clientId,
+    userId,
+    experimentId: variant ? variant.experimentId : null,
+    experimentName: variant ? variant.label.name : null,
+    variant: variant ? variant.label.variant : null,
+    modelVersion,
+    movieIds,
+  });
 }
 
 /** The models' `exclude` option: the user's dislikes and skips, and what the request's filter leaves out. */
@@ -154,11 +193,12 @@ function exclusions(excluded: Int32Array, filtered: Set<number> | undefined): Re
 }
 
 /** The counters of one answered request, the same whichever way it was answered. */
-function countServed(ctx: AppContext, loaded: { version: string }, labels: { algorithm: string; version: string }, cacheHit: boolean): void {
+function countServed(ctx: AppContext, loaded: { version: string }, labels: { algorithm: string; version: string }, cacheHit: boolean, variant: ServedVariant | undefined): void {
   const key = `${labels.algorithm} ${labels.version}`;
   if (cacheHit) ctx.metrics.counted.cacheHits.slot(key, () => labels).n++;
   ctx.metrics.counted.recommendations.slot(key, () => labels).n++;
   if (loaded.version === FALLBACK_VERSION) ctx.metrics.recommendationFallbacksTotal.inc();
+  variant?.served.inc();
 }
 
 /**
@@ -170,15 +210,28 @@ function countServed(ctx: AppContext, loaded: { version: string }, labels: { alg
  */
 export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput): Buffer | undefined {
   if (input.userId === undefined || (input.history !== undefined && input.history.length > 0) || input.filter || input.genres) return undefined;
-  const loaded = ctx.models.current;
-  if (!loaded) return undefined;
+  const active = ctx.models.current;
+  if (!active) return undefined;
   const found = ctx.histories.peek(input.clientId, input.userId);
   if (!found) return undefined;
+  // The model chosen for this user, as recommendFor chooses it; a kept answer must be of this very choice.
+  const variant = ctx.experiments.choose(input.clientId, input.userId);
+  const loaded = variant?.model ?? active;
+  const experiment = variant?.label;
   const generation = ctx.catalogue.generation;
   const last = ctx.recommendations.keptAnswer(found);
   const explain = input.explain === true;
-  if (last && last.n === input.n && (last.explain === true) === explain && last.version === loaded.version && last.algorithm === loaded.algorithm && last.generation === generation) {
-    countServed(ctx, loaded, last.labels, true);
+  if (
+    last &&
+    last.n === input.n &&
+    (last.explain === true) === explain &&
+    last.version === loaded.version &&
+    last.algorithm === loaded.algorithm &&
+    last.experiment === experiment &&
+    last.generation === generation
+  ) {
+    countServed(ctx, loaded, last.labels, true, variant);
+    recordImpression(ctx, input.clientId, found.userId, variant, loaded.version, last.recommendationId, last.movieIds);
     return last.bytes;
   }
   const key = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
@@ -193,10 +246,22 @@ export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput)
     items = e.items;
   }
   const body = bodies.get(items);
-  if (!body || body.userId !== publicUserId(found.externalId) || body.version !== loaded.version || body.algorithm !== loaded.algorithm) return undefined;
+  if (!body || body.userId !== publicUserId(found.externalId) || body.version !== loaded.version || body.algorithm !== loaded.algorithm || body.experiment !== experiment) return undefined;
   // The history cache replaces its entry whenever the history changes: `found` stands for this very history.
-  ctx.recommendations.keepAnswer(found, key, { n: input.n, explain, version: loaded.version, algorithm: loaded.algorithm, generation, labels: body.labels, bytes: body.bytes });
-  countServed(ctx, loaded, body.labels, true);
+  ctx.recommendations.keepAnswer(found, key, {
+    n: input.n,
+    explain,
+    version: loaded.version,
+    algorithm: loaded.algorithm,
+    experiment,
+    generation,
+    labels: body.labels,
+    bytes: body.bytes,
+    recommendationId: body.recommendationId,
+    movieIds: body.movieIds,
+  });
+  countServed(ctx, loaded, body.labels, true, variant);
+  recordImpression(ctx, input.clientId, found.userId, variant, loaded.version, body.recommendationId, body.movieIds);
   return body.bytes;
 }
 
@@ -205,6 +270,14 @@ type RecommendedMovie = RecommendOutput['recommendations'][number];
 /** A list with its titles, per list of the recommendation cache, and its JSON (the bulk of a response's bytes). */
 const rendered = new WeakMap<readonly Recommendation[], { generation: number; items: RecommendedMovie[] }>();
 const renderedJson = new WeakMap<readonly RecommendedMovie[], string>();
+const movieIds = new WeakMap<readonly RecommendedMovie[], number[]>();
+
+/** The movie ids of a list in order (an impression's), once per list. */
+function idsOf(items: readonly RecommendedMovie[]): number[] {
+  let ids = movieIds.get(items);
+  if (!ids) movieIds.set(items, (ids = items.map((m) => m.movie_id)));
+  return ids;
+}
 
 /** Titles and genres from the catalogue; a cached list is rendered once per catalogue generation. */
 async function render(ctx: AppContext, recs: readonly Recommendation[]): Promise<RecommendedMovie[]> {
@@ -255,29 +328,52 @@ function explained(
  */
 export function recommendationJson(out: RecommendOutput): string {
   const list = renderedJson.get(out.recommendations) ?? JSON.stringify(out.recommendations);
-  return `{"user_id":${JSON.stringify(out.user_id)},"created":${JSON.stringify(out.created)},"model":${JSON.stringify(out.model)},"recommendations":${list},"ignored_movie_ids":${JSON.stringify(out.ignored_movie_ids)},"recommendation_id":${JSON.stringify(out.recommendation_id)}}`;
+  const experiment = out.experiment ? `"experiment":${JSON.stringify(out.experiment)},` : '';
+  return `{"user_id":${JSON.stringify(out.user_id)},"created":${JSON.stringify(out.created)},"model":${JSON.stringify(out.model)},${experiment}"recommendations":${list},"ignored_movie_ids":${JSON.stringify(out.ignored_movie_ids)},"recommendation_id":${JSON.stringify(out.recommendation_id)}}`;
 }
 
 /** Bytes of an answer with nothing created or ignored, per rendered list (one user, one model): cachedRecommendationBody. */
-const bodies = new WeakMap<readonly RecommendedMovie[], { userId: number | string; version: string; algorithm: string; labels: RecommendOutput['model']; bytes: Buffer }>();
+const bodies = new WeakMap<
+  readonly RecommendedMovie[],
+  {
+    userId: number | string;
+    version: string;
+    algorithm: string;
+    experiment: ExperimentLabel | undefined;
+    labels: RecommendOutput['model'];
+    bytes: Buffer;
+    recommendationId: string;
+    movieIds: number[];
+  }
+>();
 
 /** recommendationJson as bytes; an answer that cachedRecommendationBody can repeat is kept for it. */
 export function recommendationBody(out: RecommendOutput): Buffer {
   const repeatable = !out.created && out.ignored_movie_ids.length === 0 && renderedJson.has(out.recommendations);
   if (repeatable) {
     const kept = bodies.get(out.recommendations);
-    if (kept && kept.userId === out.user_id && kept.version === out.model.version && kept.algorithm === out.model.algorithm) return kept.bytes;
+    if (kept && kept.userId === out.user_id && kept.version === out.model.version && kept.algorithm === out.model.algorithm && kept.experiment === out.experiment) return kept.bytes;
   }
   const bytes = Buffer.from(recommendationJson(out), 'utf8');
-  if (repeatable) bodies.set(out.recommendations, { userId: out.user_id, version: out.model.version, algorithm: out.model.algorithm, labels: out.model, bytes });
+  if (repeatable)
+    bodies.set(out.recommendations, {
+      userId: out.user_id,
+      version: out.model.version,
+      algorithm: out.model.algorithm,
+      experiment: out.experiment,
+      labels: out.model,
+      bytes,
+      recommendationId: out.recommendation_id,
+      movieIds: idsOf(out.recommendations),
+    });
   return bytes;
 }
 
 async function store(ctx: AppContext, clientId: number, userId: string | undefined, items: HistoryItem[]) {
   try {
     const saved = await saveHistory(ctx.db, clientId, userId, items, ctx.quotas);
-    // Committed: this server's next read of the user must not wait for the NOTIFY.
-    ctx.histories.invalidateUser(saved.userId);
+    // Committed: this server drops the user at once, the others once the NOTIFY is sent.
+    await ctx.histories.changed([saved.userId]);
     return saved;
   } catch (err: any) {
     // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).

@@ -7,10 +7,15 @@ export interface KeptAnswer {
   explain?: boolean;
   version: string;
   algorithm: string;
+  /** The experiment and variant the answer names (compared by identity: one object per served variant). */
+  experiment?: { name: string; variant: string };
   /** The catalogue generation the titles came from. */
   generation: number;
   labels: { algorithm: string; version: string };
   bytes: Buffer;
+  /** What an impression of this answer records. */
+  recommendationId: string;
+  movieIds: number[];
 }
 
 interface Entry {

@@ -1,6 +1,7 @@
 import type { RecoConfig } from '../core/config.js';
 import type { Database } from '../core/db/types.js';
 import { createLogger } from '../core/logger.js';
+import type { ImpressionsMode } from './impressions.js';
 import { startServer } from './index.js';
 
 export interface ServeResult {
@@ -18,11 +19,23 @@ export interface ServeResult {
 export async function serveUntilSignal(
   db: Database,
   config: RecoConfig,
-  options: { port: number; host: string; metricsPort?: number; modelPollSeconds: number; trustProxy?: number; cacheSize?: number; fastPath?: boolean; logTo: 'stdout' | 'stderr'; onListening?: (url: string, metricsUrl: string) => void },
+  options: {
+    port: number;
+    host: string;
+    metricsPort?: number;
+    modelPollSeconds: number;
+    trustProxy?: number;
+    cacheSize?: number;
+    fastPath?: boolean;
+    impressions?: ImpressionsMode;
+    impressionsRetentionDays?: number;
+    logTo: 'stdout' | 'stderr';
+    onListening?: (url: string, metricsUrl: string) => void;
+  },
 ): Promise<ServeResult> {
   const logger = createLogger({ level: config.logLevel, destination: options.logTo, name: 'reco-serve' });
   const started = Date.now();
-  const server = await startServer({ db, config, logger, port: options.port, host: options.host, metricsPort: options.metricsPort, modelPollMs: options.modelPollSeconds * 1000, trustProxy: options.trustProxy || false, recommendationCacheSize: options.cacheSize, fastPath: options.fastPath });
+  const server = await startServer({ db, config, logger, port: options.port, host: options.host, metricsPort: options.metricsPort, modelPollMs: options.modelPollSeconds * 1000, trustProxy: options.trustProxy || false, recommendationCacheSize: options.cacheSize, fastPath: options.fastPath, impressions: options.impressions, impressionsRetentionDays: options.impressionsRetentionDays });
   options.onListening?.(server.url!, `${server.metricsUrl!}/metrics`);
   const signal = await new Promise<string>((resolve) => {
     const on = (s: string) => {

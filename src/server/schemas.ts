@@ -147,7 +147,11 @@ export const RecommendationResponse = z
   .object({
     user_id: z.union([z.number().int(), z.string()]).openapi({ description: 'The user: a number when the id is an integer, else your string' }),
     created: z.boolean().openapi({ description: 'true when this request created the user' }),
-    model: z.object({ algorithm: z.string(), version: z.string() }),
+    model: z.object({ algorithm: z.string(), version: z.string() }).openapi({ description: 'The model that made the list: inside an experiment, the version of your variant' }),
+    experiment: z
+      .object({ name: z.string(), variant: z.string() })
+      .optional()
+      .openapi({ description: 'Only when the user is inside a running experiment (reco experiments start): its name and the variant the user sees' }),
     recommendations: z.array(RecommendedMovie),
     ignored_movie_ids: z.array(z.number().int()).openapi({ description: 'History movies not in the catalogue (not stored)' }),
     recommendation_id: z.string().openapi({ description: 'Names this answer: send it back with feedback on its movies', example: '2.q1w2e3r4t5y6.a1s2d3f4g5h6' }),

@@ -1,6 +1,7 @@
 import { Counter, Registry } from 'prom-client';
 import { CounterBatch } from '../../src/core/metrics/counter-batch.js';
 import { createMetrics } from '../../src/core/metrics/registry.js';
+import { recordRequest, routeRecorder } from '../../src/server/metrics-middleware.js';
 
 /** Counts kept in plain fields on the hot path reach prom-client exactly, at every scrape (counter-batch.ts). */
 describe('CounterBatch', () => {
@@ -37,5 +38,21 @@ describe('CounterBatch', () => {
     expect(text).toMatch(/^http_requests_total\{method="POST",route="\/x",status_code="200"\} 2$/m);
     expect(text).toMatch(/^reco_recommendations_total\{algorithm="ease",version="v1"\} 1$/m);
     expect(text).toMatch(/^reco_recommendation_cache_hits_total\{algorithm="ease",version="v1"\} 1$/m);
+  });
+
+  it('counts and times each request under the same labels, through Express and the fast path alike', async () => {
+    const m = createMetrics();
+    recordRequest(m, undefined, { method: 'GET', url: '/healthz', route: '/healthz', status: 200, seconds: 0.002, client: undefined, ip: undefined });
+    const fast = routeRecorder(m, undefined, 'POST', '/recommendations', '/recommendations');
+    fast(200, 0.0004, 'a', undefined);
+    fast(200, 0.03, 'a', undefined);
+    fast(422, 0.0001, 'a', undefined);
+    const text = await m.register.metrics();
+    expect(text).toMatch(/^http_requests_total\{method="GET",route="\/healthz",status_code="200"\} 1$/m);
+    expect(text).toMatch(/^http_request_duration_seconds_bucket\{le="0.0025",method="GET",route="\/healthz",status_code="200"\} 1$/m);
+    expect(text).toMatch(/^http_requests_total\{method="POST",route="\/recommendations",status_code="200"\} 2$/m);
+    expect(text).toMatch(/^http_request_duration_seconds_bucket\{le="0.001",method="POST",route="\/recommendations",status_code="200"\} 1$/m);
+    expect(text).toMatch(/^http_request_duration_seconds_count\{method="POST",route="\/recommendations",status_code="200"\} 2$/m);
+    expect(text).toMatch(/^http_request_duration_seconds_count\{method="POST",route="\/recommendations",status_code="422"\} 1$/m);
   });
 });

@@ -1,4 +1,5 @@
 import { rankingMetrics, splitInteractions } from '../../src/core/evaluation/index.js';
+import { addRankingCurve, emptyCurveSums } from '../../src/core/evaluation/metrics.js';
 import { evaluate } from '../../src/core/training/algorithms.js';
 import { trainCount } from '../../src/core/evaluation/split.js';
 import { buildInteractions } from '../../src/core/data/interactions.js';
@@ -6,7 +7,7 @@ import { popular } from '../../src/core/models/popular.js';
 import { evaluateAlgorithms } from '../../src/core/evaluation/protocol.js';
 import { syntheticRatings } from '../models/fixtures.js';
 
-describe('ranking metrics (EVALUATION.md), checked by hand', () => {
+describe('ranking metrics (docs/evaluation.md), checked by hand', () => {
   it('P, R, nDCG and AP of one ranking', () => {
     // Test set {1,2,3}; ranking 1 9 2 8 7: hits at ranks 1 and 3.
     const m = rankingMetrics([1, 9, 2, 8, 7], new Set([1, 2, 3]), 5);
@@ -124,5 +125,40 @@ describe('splits', () => {
 describe('trainCount', () => {
   it('is round(0.75·n) with halves to even, like the numpy reference', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 10, 14, 22].map(trainCount)).toEqual([1, 2, 2, 3, 4, 4, 5, 8, 10, 16]);
+  });
+});
+
+describe('metrics at every k from one ranking (the curve of reco evaluate --html)', () => {
+  it('addRankingCurve gives rankingMetrics at each k, short rankings and empty test sets included', () => {
+    const cases: [number[], number[]][] = [[[1, 9, 2, 8, 7, 3], [1, 2, 3]], [[4], [4, 5, 6, 7]], [[], [1]], [[1, 2], []]];
+    for (const [ranking, test] of cases) {
+      const sums = emptyCurveSums(8);
+      addRankingCurve(ranking, new Set(test), sums);
+      for (let k = 1; k <= 8; k++) {
+        const m = rankingMetrics(ranking, new Set(test), k);
+        expect([sums.precision[k - 1], sums.recall[k - 1], sums.ndcg[k - 1], sums.ap[k - 1]]).toEqual([m.precision, m.recall, m.ndcg, m.ap]);
+      }
+    }
+  });
+
+  it('asking for a curve leaves the row at k unchanged, and the curve at k is that row', async () => {
+    const syn = syntheticRatings({ users: 80, movies: 120, perUser: 15 });
+    const names = ['popular', 'item-knn', 'ease'];
+    const plain = await evaluate(syn.interactions, syn.catalogue, names, { seed: 3, k: 5 });
+    const curved = await evaluate(syn.interactions, syn.catalogue, names, { seed: 3, k: 5, curve: 12 });
+    const metrics = ({ precision, recall, ndcg, map, coverage, longTail, users }: (typeof plain.rows)[number]) => ({ precision, recall, ndcg, map, coverage, longTail, users });
+    expect(curved.rows.map(metrics)).toEqual(plain.rows.map(metrics));
+    for (const row of curved.rows) {
+      expect(row.curve?.map((p) => p.k)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      const at5 = row.curve![4];
+      expect(at5.precision).toBeCloseTo(row.precision, 12);
+      expect(at5.recall).toBeCloseTo(row.recall, 12);
+      expect(at5.ndcg).toBeCloseTo(row.ndcg, 12);
+      expect(at5.map).toBeCloseTo(row.map, 12);
+      // Recall only grows with k; at least one model finds something.
+      for (let i = 1; i < 12; i++) expect(row.curve![i].recall).toBeGreaterThanOrEqual(row.curve![i - 1].recall);
+    }
+    expect(Math.max(...curved.rows.map((r) => r.curve![11].recall))).toBeGreaterThan(0);
+    expect(plain.rows[0].curve).toBeUndefined();
   });
 });

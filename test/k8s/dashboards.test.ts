@@ -63,8 +63,8 @@ describe('PromQL metric-name extraction', () => {
 });
 
 describe('Grafana dashboards', () => {
-  test('three dashboards: API, pipeline, model, with unique uids and a Prometheus data source variable', () => {
-    expect(dashboards.map((d) => d.dashboard.uid).sort()).toEqual(['reco-api', 'reco-model', 'reco-pipeline']);
+  test('four dashboards: API, pipeline, model, experiments, with unique uids and a Prometheus data source variable', () => {
+    expect(dashboards.map((d) => d.dashboard.uid).sort()).toEqual(['reco-api', 'reco-experiments', 'reco-model', 'reco-pipeline']);
     for (const { dashboard } of dashboards) {
       expect(dashboard.templating?.list.find((v) => v.type === 'datasource')?.query).toBe('prometheus');
       expect(dashboardQueries(dashboard).length).toBeGreaterThan(5);
@@ -113,6 +113,18 @@ describe('Grafana dashboards', () => {
     const model = metricsOf('reco-model');
     for (const n of [METRICS.modelInfo, METRICS.modelAgeSeconds, METRICS.modelHoldoutNdcg, METRICS.modelHoldoutPrecision, METRICS.modelHoldoutRecall, METRICS.recommendationsTotal])
       expect(model).toContain(n);
+  });
+
+  test('the experiments dashboard shows lists, impressions and drops by experiment and variant, with the labels the server sets', () => {
+    const targets = dashboardTargets(dashboards.find((d) => d.dashboard.uid === 'reco-experiments')!.dashboard);
+    const m = createMetrics();
+    for (const name of [METRICS.experimentListsServedTotal, METRICS.impressionsRecordedTotal, METRICS.impressionsDroppedTotal]) {
+      const labels = (m.register.getSingleMetric(name) as unknown as { labelNames: string[] }).labelNames;
+      const on = targets.filter((t) => promqlMetricNames(t.expr).includes(name));
+      expect(`${name}: ${on.length}`).not.toBe(`${name}: 0`);
+      expect(on.some((t) => promqlLabelNames(t.expr).includes('variant') && legendLabels(t.legend).includes('variant'))).toBe(true);
+      for (const t of on) for (const l of [...promqlLabelNames(t.expr), ...legendLabels(t.legend)]) expect([...labels, 'job', 'pod']).toContain(l);
+    }
   });
 
   test('the API dashboard shows /feedback and /movies/:movie_id/similar by status, and feedback events by type and outcome', () => {

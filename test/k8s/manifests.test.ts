@@ -316,9 +316,9 @@ describeIfKubectl('k8s/ kustomize base', () => {
     }
   });
 
-  test('the three Grafana dashboards are ConfigMaps for the sidecar, identical to the JSON files', () => {
+  test('the four Grafana dashboards are ConfigMaps for the sidecar, identical to the JSON files', () => {
     const files = fs.readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith('.json'));
-    expect(files.sort()).toEqual(['reco-api.json', 'reco-model.json', 'reco-pipeline.json']);
+    expect(files.sort()).toEqual(['reco-api.json', 'reco-experiments.json', 'reco-model.json', 'reco-pipeline.json']);
     for (const f of files) {
       const cm = find('ConfigMap', `reco-dashboard-${f.replace(/^reco-|\.json$/g, '')}`);
       expect(cm.metadata.labels?.grafana_dashboard).toBe('1');

@@ -26,7 +26,8 @@ const until = async (what: () => Promise<boolean> | boolean, ms = 3000) => {
 
 /**
  * The in-memory history cache (src/server/history-cache.ts) is exact: the server's own writes, other writers
- * (as ingest writes, without naming users) and other replicas invalidate it through migration 031's NOTIFY.
+ * (as ingest writes, without naming users, through migration 031's triggers) and other replicas (through the
+ * NOTIFY their writes send after the commit) invalidate it.
  */
 describeEachEngine('history cache', (t) => {
   const source = new SwitchableSource();
@@ -80,6 +81,15 @@ describeEachEngine('history cache', (t) => {
     // This server's own write is seen at once; the other replica's after the NOTIFY.
     expect(await top(a)).toEqual([4, 5, 6]);
     expect(await until(async () => (await top(b))[0] === 4)).toBe(true);
+  });
+
+  it('sees feedback stored through another replica: the writer notifies after its commit, not the triggers', async () => {
+    const b = servers[1];
+    expect(await top(b)).toEqual([4, 5, 6]);
+    const r = await call(a.url!, 'POST', '/feedback', { token, json: { events: [{ user_id: alice, movie_id: 4, type: 'dislike' }] } });
+    expect(r.status).toBe(200);
+    expect(await top(a)).toEqual([5, 6, 7]);
+    expect(await until(async () => (await top(b))[0] === 5)).toBe(true);
   });
 
   describe('the cache itself', () => {

@@ -1,7 +1,7 @@
 import { RecommendationCache, type KeptAnswer } from '../../src/server/recommendation-cache.js';
 
 const list = (id: number) => [{ movieId: id, score: 1 }];
-const answer = (n = 10): KeptAnswer => ({ n, version: 'v1', algorithm: 'a', generation: 1, labels: { algorithm: 'a', version: 'v1' }, bytes: Buffer.from('x') });
+const answer = (n = 10): KeptAnswer => ({ n, version: 'v1', algorithm: 'a', generation: 1, labels: { algorithm: 'a', version: 'v1' }, bytes: Buffer.from('x'), recommendationId: 'r', movieIds: [1] });
 
 /** The list cache's eviction and the answers it keeps per history (src/server/recommendation-cache.ts). */
 describe('RecommendationCache', () => {

@@ -86,3 +86,16 @@ export async function loadDatasetDir(dir: string): Promise<Dataset> {
   if (triplets.length === 0) throw new RecoError(`${ratingsPath} has no ratings`);
   return { interactions: triplets.build(), catalogue: { genres }, source: dir };
 }
+
+/** The citation GroupLens' licence asks for when MovieLens data is used. */
+export const MOVIELENS_CITATION =
+  'MovieLens data by GroupLens Research, used under its licence: F. Maxwell Harper and Joseph A. Konstan. 2015. ' +
+  'The MovieLens Datasets: History and Context. ACM Transactions on Interactive Intelligent Systems (TiiS) 5, 4: 19:1–19:19.';
+
+/** The credit a folder's data asks for: MovieLens folders carry GroupLens' README.txt. */
+export function datasetCitation(dir: string): string | undefined {
+  const readme = path.join(dir, 'README.txt');
+  if (!fs.existsSync(readme)) return undefined;
+  const text = fs.readFileSync(readme, 'utf8').slice(0, 20_000);
+  return /MovieLens/.test(text) && /GroupLens/.test(text) ? MOVIELENS_CITATION : undefined;
+}

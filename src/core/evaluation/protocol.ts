@@ -1,6 +1,6 @@
 import type { Algorithm, Catalogue, History, Recommender } from '../models/types.js';
 import type { Interactions } from '../data/interactions.js';
-import { rankingMetrics } from './metrics.js';
+import { addRankingCurve, emptyCurveSums, rankingMetrics } from './metrics.js';
 import { splitInteractions, type Split, type SplitKind } from './split.js';
 
 export interface EvaluationOptions {
@@ -15,6 +15,20 @@ export interface EvaluationOptions {
    * split and reported as the first row, `oracle`, the limit beside every model.
    */
   oracle?: Ranker;
+  /**
+   * Also score every k from 1 to this (the curve of each row) from the same lists: each user's list is ranked
+   * once, max(k, curve) long; the row's own metrics, coverage and long tail still use its first k.
+   */
+  curve?: number;
+}
+
+/** The metrics at one cut-off k, averaged over the evaluated users. */
+export interface CurvePoint {
+  k: number;
+  precision: number;
+  recall: number;
+  ndcg: number;
+  map: number;
 }
 
 /** Ranks the top k of `candidates` for row `row` of the training matrix (whose history is `history`). */
@@ -37,6 +51,8 @@ export interface EvaluationRow {
   users: number;
   fitSeconds: number;
   recommendSeconds: number;
+  /** P, R, nDCG and MAP at k = 1 … options.curve, when asked for. */
+  curve?: CurvePoint[];
 }
 
 export interface EvaluationReport {
@@ -48,12 +64,12 @@ export interface EvaluationReport {
 }
 
 /** Scores an already fitted model on a split (docs/evaluation.md, "Ranking and metrics"). */
-export function scoreOnSplit(model: Recommender, split: Split, k: number): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
-  return scoreRanker((_, history, n, candidates) => model.recommend(history, n, { candidates }).map((x) => x.movieId), split, k);
+export function scoreOnSplit(model: Recommender, split: Split, k: number, curve = 0): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
+  return scoreRanker((_, history, n, candidates) => model.recommend(history, n, { candidates }).map((x) => x.movieId), split, k, curve);
 }
 
 /** Scores any ranking of the candidates on a split: the metrics of every evaluated user, averaged. */
-export function scoreRanker(rank: Ranker, split: Split, k: number): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
+export function scoreRanker(rank: Ranker, split: Split, k: number, curve = 0): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
   const { train, test } = split;
   const candidates = trainingMovies(train);
   const head = mostRated(train, LONG_TAIL_RANK);
@@ -65,19 +81,24 @@ export function scoreRanker(rank: Ranker, split: Split, k: number): Omit<Evaluat
   let ap = 0;
   let listed = 0;
   let tail = 0;
+  const sums = curve > 0 ? emptyCurveSums(curve) : undefined;
+  const length = Math.max(k, curve);
   const started = performance.now();
   for (let u = 0; u < train.nUsers; u++) {
     if (test[u].length === 0) continue;
     const start = train.indptr[u];
     const end = train.indptr[u + 1];
     const movieIds = Array.from(train.indices.subarray(start, end), (c) => train.itemIds[c]);
-    const ids = rank(u, { movieIds, ratings: train.ratings.subarray(start, end) }, k, candidates);
+    const ranked = rank(u, { movieIds, ratings: train.ratings.subarray(start, end) }, length, candidates);
+    const ids = ranked.length > k ? ranked.slice(0, k) : ranked;
     for (const id of ids) {
       recommendedAll.add(id);
       if (!head.has(id)) tail++;
     }
     listed += ids.length;
-    const m = rankingMetrics(ids, new Set(test[u]), k);
+    const relevant = new Set(test[u]);
+    const m = rankingMetrics(ids, relevant, k);
+    if (sums) addRankingCurve(ranked, relevant, sums);
     users++;
     p += m.precision;
     r += m.recall;
@@ -95,6 +116,15 @@ export function scoreRanker(rank: Ranker, split: Split, k: number): Omit<Evaluat
     longTail: listed ? tail / listed : 0,
     users,
     recommendSeconds,
+    ...(sums && {
+      curve: Array.from({ length: curve }, (_, i) => ({
+        k: i + 1,
+        precision: sums.precision[i] / d,
+        recall: sums.recall[i] / d,
+        ndcg: sums.ndcg[i] / d,
+        map: sums.ap[i] / d,
+      })),
+    }),
   };
 }
 
@@ -132,7 +162,7 @@ export async function evaluateAlgorithms(
   const rows: EvaluationRow[] = [];
   if (options.oracle) {
     options.onProgress?.('scoring the oracle');
-    rows.push({ algorithm: 'oracle', params: {}, fitSeconds: 0, ...scoreRanker(options.oracle, s, k) });
+    rows.push({ algorithm: 'oracle', params: {}, fitSeconds: 0, ...scoreRanker(options.oracle, s, k, options.curve) });
   }
   for (const algorithm of algorithms) {
     options.onProgress?.(`fitting ${algorithm.name}`);
@@ -141,7 +171,7 @@ export async function evaluateAlgorithms(
     await model.fit(s.train, catalogue);
     const fitSeconds = (performance.now() - t0) / 1000;
     options.onProgress?.(`scoring ${algorithm.name}`);
-    const scored = scoreOnSplit(model, s, k);
+    const scored = scoreOnSplit(model, s, k, options.curve);
     rows.push({ algorithm: algorithm.name, params: { ...model.params }, fitSeconds, ...scored });
   }
   const testRatings = s.test.reduce((a, t) => a + t.length, 0);

@@ -205,3 +205,68 @@ UPDATE users u
 export function genreVocabulary(): string[] {
   return [...GENRES];
 }
+
+/**
+ * The incremental SQL form, for the API's single-statement writes (migration 073, which installs these functions:
+ * their text is part of its checksum, so a change here needs a new migration that replaces them).
+ * `users.genre_sums` holds [rating count, Σ rating, Σ rating per genre…] in genreVocabulary() order; a write adds
+ * each changed rating as a term (new − old rating, counted 1 when the movie is new to the user) and derives
+ * `characteristic` and `rating_count` from the sums — the numbers recomputeProfilesSql gives from all ratings, since
+ * sums of multiples of 0.5 are exact in float8 (test/db/api-writes.test.ts). NULL sums are unknown: the write
+ * then sums all of the user's ratings.
+ */
+export function genreSumsFunctionsSql(): string {
+  return `
+-- Applies rating changes (user, movie, new − old rating, 1 when the movie is new to the user) to the users'
+-- sums, or computes the sums from all of the user's ratings (the changes already written) when they are unknown.
+-- Set-based: terms (user, slot, value) — slot 1 the count, 2 the total, 2 + k genre k of the vocabulary — summed,
+-- and the vector Σ per genre / total as real, as recomputeProfilesSql divides.
+CREATE FUNCTION reco_apply_rating_changes(p_users bigint[], p_movies integer[], p_deltas float8[], p_counted integer[], p_vocab text[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  WITH touched AS (
+    SELECT k.id, k.genre_sums FROM users k WHERE k.id IN (SELECT DISTINCT unnest(p_users))
+  ),
+  vocab AS (
+    SELECT v.name, v.k::integer AS k FROM unnest(p_vocab) WITH ORDINALITY AS v(name, k)
+  ),
+  changes AS (
+    SELECT c.user_id, c.movie_id, c.delta, c.counted
+      FROM unnest(p_users, p_movies, p_deltas, p_counted) AS c(user_id, movie_id, delta, counted)
+      JOIN touched t ON t.id = c.user_id AND t.genre_sums IS NOT NULL
+    UNION ALL
+    SELECT r.user_id, r.movie_id, r.rating::float8, 1 FROM touched t JOIN ratings r ON r.user_id = t.id WHERE t.genre_sums IS NULL
+  ),
+  terms AS (
+    SELECT t.id AS user_id, e.k::integer AS slot, e.v FROM touched t CROSS JOIN LATERAL unnest(t.genre_sums) WITH ORDINALITY AS e(v, k)
+    UNION ALL
+    SELECT c.user_id, 1, c.counted::float8 FROM changes c
+    UNION ALL
+    SELECT c.user_id, 2, c.delta FROM changes c
+    UNION ALL
+    SELECT c.user_id, 2 + v.k, c.delta
+      FROM changes c JOIN movies m ON m.movie_id = c.movie_id
+      CROSS JOIN LATERAL unnest(m.genres) AS g(name) JOIN vocab v ON v.name = g.name
+  ),
+  slot_sums AS (
+    SELECT x.user_id, x.slot, sum(x.v) AS v FROM terms x GROUP BY x.user_id, x.slot
+  ),
+  summed AS (
+    SELECT t.id AS user_id, max(n.v)::integer AS n,
+           array_agg(coalesce(s.v, 0) ORDER BY slots.slot) AS sums,
+           array_agg(coalesce(s.v / nullif(total.v, 0), 0)::real ORDER BY slots.slot) FILTER (WHERE slots.slot > 2) AS vector
+      FROM touched t
+      CROSS JOIN generate_series(1, 2 + cardinality(p_vocab)) AS slots(slot)
+      LEFT JOIN slot_sums s ON s.user_id = t.id AND s.slot = slots.slot
+      LEFT JOIN slot_sums total ON total.user_id = t.id AND total.slot = 2
+      LEFT JOIN slot_sums n ON n.user_id = t.id AND n.slot = 1
+     GROUP BY t.id
+  )
+  UPDATE users u
+     SET genre_sums = s.sums, characteristic = s.vector, rating_count = s.n, updated_at = now()
+    FROM summed s
+   WHERE u.id = s.user_id;
+END
+$$;
+`;
+}

@@ -13,7 +13,8 @@ export interface HistogramSlot<T extends string> {
  * one (same series, same text; test/core/batched-histogram.test.ts compares them). prom-client's `observe` builds a
  * closure, a label key and a property key from the bucket's bound on every call (docs/benchmarks/serve.md); here
  * the caller keeps a slot per label set and an observation is a short scan of the bounds and three additions.
- * Written by hand because prom-client has no bulk or keyed observation.
+ * Written by hand because prom-client has no bulk or keyed observation; `npm run bench:metrics` and a CPU
+ * profile of `reco serve` measure whether it still pays (docs/benchmarks/serve.md).
  */
 export class BatchedHistogram<T extends string> {
   readonly type = 'histogram';

@@ -10,7 +10,8 @@ export interface CounterSlot<T extends string> {
  * Increments of a labelled prom-client Counter, counted in plain fields on a hot path and added to the Counter
  * when it is collected (its `collect` hook, which prom-client runs on every scrape and every `get()`), so what is
  * exported is always exact. prom-client's `inc` builds and validates a label key on every call, which
- * the API's hot route paid three times per request (docs/benchmarks/serve.md).
+ * the API's hot route pays three times per request; `npm run bench:metrics` measures whether this still pays
+ * (docs/benchmarks/serve.md).
  */
 export class CounterBatch<T extends string> {
   private readonly slots = new Map<string, CounterSlot<T>>();

@@ -16,6 +16,10 @@ export const METRICS = {
   recommendationCacheHitsTotal: 'reco_recommendation_cache_hits_total', // counter: lists served from the cache, labels: algorithm, version
   // Feedback (POST /feedback), labels: type (rating|view|like|dislike|skip|unknown), outcome (stored|duplicate|rejected)
   feedbackEventsTotal: 'reco_feedback_events_total', // counter
+  // Experiments, labels: experiment, variant (an impression outside any experiment, --impressions all: both empty)
+  experimentListsServedTotal: 'reco_experiment_lists_served_total', // counter: lists served to users inside a running experiment
+  impressionsRecordedTotal: 'reco_impressions_recorded_total', // counter: impressions written to the database
+  impressionsDroppedTotal: 'reco_impressions_dropped_total', // counter, also label: reason (overflow: buffer full|error: write failed)
   // Active model
   modelInfo: 'reco_model_info', // gauge = 1, labels: algorithm, version
   modelAgeSeconds: 'reco_model_age_seconds', // gauge

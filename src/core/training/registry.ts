@@ -159,12 +159,15 @@ export async function registerModel(
 
 /** `reco models activate VERSION`: flips the active flag and notifies, in one transaction. */
 export async function activateModel(db: Database, version: string): Promise<{ version: string; previousVersion: string | undefined; changed: boolean }> {
-  return db.transaction(async (tx) => {
-    await lockRegistry(tx);
-    const previous = await activeVersionOnly(tx);
-    if (!(await setActiveModel(tx, version, MODEL_CHANNEL))) throw new RecoError(`no model version ${version} (see reco models list)`);
-    return { version, previousVersion: previous, changed: previous !== version };
-  });
+  return db.transaction((tx) => activateModelIn(tx, version));
+}
+
+/** activateModel inside the caller's transaction (e.g. with the stop of an experiment): the servers swap on its commit. */
+export async function activateModelIn(tx: Queryable, version: string): Promise<{ version: string; previousVersion: string | undefined; changed: boolean }> {
+  await lockRegistry(tx);
+  const previous = await activeVersionOnly(tx);
+  if (!(await setActiveModel(tx, version, MODEL_CHANNEL))) throw new RecoError(`no model version ${version} (see reco models list)`);
+  return { version, previousVersion: previous, changed: previous !== version };
 }
 
 export function listModels(db: Queryable, limit = 50): Promise<ModelRow[]> {

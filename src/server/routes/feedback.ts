@@ -63,8 +63,8 @@ export function feedbackRouter(ctx: AppContext, auth: RequestHandler): Router {
           if (fresh > 0) counter.inc({ type, outcome: 'stored' }, fresh);
           if (n - fresh > 0) counter.inc({ type, outcome: 'duplicate' }, n - fresh);
         }
-        // Committed: this server's next read of these users must not wait for the NOTIFY.
-        for (const id of out.changedUsers) ctx.histories.invalidateUser(id);
+        // Committed: this server drops the users at once, the others once the NOTIFY is sent.
+        await ctx.histories.changed(out.changedUsers);
         if (out.createdUsers > 0) ctx.metrics.usersCreatedTotal.inc(out.createdUsers);
       } catch (err: any) {
         // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).

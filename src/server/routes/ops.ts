@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { databaseReachable } from '../../core/db/repositories/server-stats.js';
 import type { AppContext } from '../context.js';
-import { DOCS_HTML } from '../docs-page.js';
 import { buildOpenApiDocument } from '../openapi.js';
 
 export function opsRouter(ctx: AppContext, version: string): Router {
@@ -22,10 +21,6 @@ export function opsRouter(ctx: AppContext, version: string): Router {
 
   r.get('/openapi.json', (_req, res) => {
     res.json(openapi);
-  });
-
-  r.get('/docs', (_req, res) => {
-    res.type('html').send(DOCS_HTML);
   });
   return r;
 }

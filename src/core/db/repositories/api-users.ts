@@ -1,8 +1,8 @@
-import { genreProfile } from '../../features/genre-profile.js';
+import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Database, Queryable } from '../types.js';
 import type { QuotaLimits } from '../../config.js';
-import { chargeQuota } from './quotas.js';
-import { lockRatedMovies } from './ratings.js';
+import { PgError } from '../pg-errors.js';
+import { quotaErrorOf, quotaParams } from './quotas.js';
 
 /**
  * The API's view of a platform's users: always scoped by client, addressed by the external id the client
@@ -70,33 +70,27 @@ export async function findUserHistory(db: Queryable, clientId: number, externalI
   };
 }
 
-/**
- * Names the user whose ratings this transaction writes, for the trigger of migration 031: servers' history
- * caches then drop just this user instead of everything. Transaction-local (is_local = true).
- */
-const NAME_CHANGED_USER = `set_config('reco.changed_users', id::text, true) AS changed_users`;
-
 export interface SavedHistory extends UserHistory {
   created: boolean;
 }
 
 /**
- * The user `externalId` of the client, locked FOR UPDATE (two concurrent writes to one user recompute its profile
- * one after the other) and named as the changed user; created when the client does not have it yet. Without an
+ * The user `externalId` of the client, locked FOR UPDATE (two concurrent writes to one user update its profile
+ * one after the other); created when the client does not have it yet. Without an
  * id, a new user gets the client's largest integer id + 1 (serialised by an advisory lock so concurrent creations
  * never collide).
  */
-export async function lockOrCreateUser(tx: Queryable, clientId: number, externalId: string | undefined): Promise<{ userId: number; externalId: string; created: boolean }> {
+async function lockOrCreateUser(tx: Queryable, clientId: number, externalId: string | undefined): Promise<{ userId: number; externalId: string; created: boolean }> {
   if (externalId !== undefined) {
-    const found = await tx.query<{ id: number }>(`SELECT id, ${NAME_CHANGED_USER} FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`, [clientId, externalId]);
+    const found = await tx.query<{ id: number }>(`SELECT id FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`, [clientId, externalId]);
     if (found.rows.length > 0) return { userId: Number(found.rows[0].id), externalId, created: false };
     // Created on first use; a concurrent request creating the same id wins the race and this one locks its row.
     const made = await tx.query<{ id: number }>(
-      `INSERT INTO users (client_id, external_id) VALUES ($1, $2) ON CONFLICT (client_id, external_id) DO NOTHING RETURNING id, ${NAME_CHANGED_USER}`,
+      `INSERT INTO users (client_id, external_id) VALUES ($1, $2) ON CONFLICT (client_id, external_id) DO NOTHING RETURNING id`,
       [clientId, externalId],
     );
     if (made.rows.length > 0) return { userId: Number(made.rows[0].id), externalId, created: true };
-    const again = await tx.query<{ id: number }>(`SELECT id, ${NAME_CHANGED_USER} FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`, [clientId, externalId]);
+    const again = await tx.query<{ id: number }>(`SELECT id FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`, [clientId, externalId]);
     return { userId: Number(again.rows[0].id), externalId, created: false };
   }
   await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [NEXT_EXTERNAL_ID_LOCK, clientId]);
@@ -106,18 +100,24 @@ export async function lockOrCreateUser(tx: Queryable, clientId: number, external
       `INSERT INTO users (client_id, external_id)
        SELECT $1, (coalesce(max(${INTEGER_EXTERNAL_ID}), 0) + 1)::text FROM users WHERE client_id = $1
        ON CONFLICT (client_id, external_id) DO NOTHING
-       RETURNING id, external_id, ${NAME_CHANGED_USER}`,
+       RETURNING id, external_id`,
       [clientId],
     );
     if (r.rows.length > 0) return { userId: Number(r.rows[0].id), externalId: r.rows[0].external_id, created: true };
   }
 }
 
+/** SQLSTATEs worth one more try of the whole write: deadlock, serialization failure. */
+const RETRYABLE = new Set<unknown>([PgError.DEADLOCK_DETECTED, PgError.SERIALIZATION_FAILURE]);
+
 /**
- * Stores a history in one transaction: the user is locked, or created when the client does not have it yet
- * (lockOrCreateUser), the ratings upserted (a movie rated again keeps the newest rating), and the user's genre
- * profile and rating count recomputed. Returns the user's whole history after the change. With `quota`, the
- * write counts against the client's hourly quota and a write over it stores nothing (QuotaExceededError).
+ * Stores a history in one statement (reco_save_history, migration 073), committed before this resolves: the user
+ * is locked, or created when the client does not have it yet (without an id: the client's largest integer id + 1),
+ * the ratings upserted (a movie rated again keeps the newest rating; `items` name distinct movies), and the user's
+ * genre profile and rating count updated from what changed. Returns the user's whole history after the change. With
+ * `quota`, the write counts against the client's hourly quota and a write over it stores nothing
+ * (QuotaExceededError); a movie not in the catalogue stores nothing (SQLSTATE 23503). The caller sends the user
+ * on the history channel (notifyHistoryChanged): the database does not for this write.
  */
 export async function saveHistory(
   db: Database,
@@ -126,49 +126,69 @@ export async function saveHistory(
   items: readonly HistoryItem[],
   quota?: QuotaLimits,
 ): Promise<SavedHistory> {
-  return db.transaction(async (tx) => {
-    const user = await lockOrCreateUser(tx, clientId, externalId);
-    const userId = user.userId;
-    if (items.length > 0) {
-      // ratings has no foreign keys (migration 011): check and lock the movies as one did (23503 if one is gone).
-      await lockRatedMovies(tx, items.map((i) => i.movieId));
-      await tx.query(
-        `INSERT INTO ratings (user_id, movie_id, rating, rated_at)
-         SELECT $1, t.movie_id, t.rating, now() FROM unnest($2::int[], $3::real[]) AS t(movie_id, rating)
-         ON CONFLICT (user_id, movie_id) DO UPDATE SET rating = EXCLUDED.rating, rated_at = EXCLUDED.rated_at`,
-        [userId, items.map((i) => i.movieId), items.map((i) => i.rating)],
+  const params = [clientId, externalId ?? null, items.map((i) => i.movieId), items.map((i) => i.rating), genreVocabulary(), ...quotaParams(quota)];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const r = await db.query<{
+        user_key: number;
+        user_external_id: string;
+        user_created: boolean;
+        history_movie_ids: number[];
+        history_ratings: number[];
+        excluded_movie_ids: number[];
+      }>(
+        `SELECT user_key, user_external_id, user_created, history_movie_ids, history_ratings, excluded_movie_ids
+           FROM reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int)`,
+        params,
       );
+      const row = r.rows[0];
+      return {
+        userId: Number(row.user_key),
+        externalId: row.user_external_id,
+        created: row.user_created,
+        movieIds: Int32Array.from(row.history_movie_ids),
+        ratings: Float32Array.from(row.history_ratings),
+        excluded: Int32Array.from(row.excluded_movie_ids),
+      };
+    } catch (err: any) {
+      const quotaError = quotaErrorOf(err);
+      if (quotaError) throw quotaError;
+      if (attempt >= 3 || !RETRYABLE.has(err?.code)) throw err;
     }
-    const all = await tx.query<{ movie_id: number; rating: number; genres: string[] }>(
-      `SELECT r.movie_id, r.rating, m.genres FROM ratings r JOIN movies m ON m.movie_id = r.movie_id
-        WHERE r.user_id = $1 ORDER BY r.movie_id`,
-      [userId],
-    );
-    const excluded = user.created
-      ? { rows: [] }
-      : await tx.query<{ movie_id: number }>('SELECT movie_id FROM user_exclusions WHERE user_id = $1 ORDER BY movie_id', [userId]);
-    const profile = genreProfile(all.rows.map((row) => ({ genres: row.genres, rating: Number(row.rating) })));
-    await tx.query('UPDATE users SET characteristic = $2::real[], rating_count = $3, updated_at = now() WHERE id = $1', [
-      userId,
-      Array.from(profile),
-      all.rows.length,
-    ]);
-    if (quota) await chargeQuota(tx, clientId, { users: user.created ? 1 : 0, ratings: items.length }, quota);
-    return {
-      userId,
-      externalId: user.externalId,
-      created: user.created,
-      movieIds: Int32Array.from(all.rows, (row) => row.movie_id),
-      ratings: Float32Array.from(all.rows, (row) => Number(row.rating)),
-      excluded: Int32Array.from(excluded.rows, (row) => row.movie_id),
-    };
-  });
+  }
+}
+
+/** The channel of the history caches (src/server/history-cache.ts): '*' or comma-separated users.id. */
+export const HISTORY_CHANNEL = 'reco_history_changed';
+
+/** PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more. */
+const MAX_PAYLOAD = 7900;
+
+/**
+ * Tells every server listening on the history channel that these users' histories changed: the writes of
+ * migration 073's functions leave this to their caller, after their commit. One statement, however many users
+ * (split into payloads under PostgreSQL's limit).
+ */
+export async function notifyHistoryChanged(db: Queryable, userIds: Iterable<number>): Promise<void> {
+  const payloads: string[] = [];
+  let current = '';
+  for (const id of userIds) {
+    const part = String(id);
+    if (current.length + part.length + 1 > MAX_PAYLOAD) {
+      payloads.push(current);
+      current = '';
+    }
+    current = current ? `${current},${part}` : part;
+  }
+  if (current) payloads.push(current);
+  if (payloads.length === 0) return;
+  await db.query(`SELECT pg_notify('${HISTORY_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads]);
 }
 
 /**
  * Stores a user's stated genre tastes (GENRES order, −1…1) as its characteristic vector, creating the user like
- * saveHistory does; a user that has ratings keeps the vector computed from them (`stored` false). Servers' history
- * caches hear of it through the history channel of migration 031, as for a rating.
+ * saveHistory does; a user that has ratings keeps the vector computed from them (`stored` false). The caller sends the
+ * user on the history channel once this resolves (notifyHistoryChanged), as for a rating.
  */
 export async function saveStatedTastes(
   db: Database,
@@ -179,7 +199,6 @@ export async function saveStatedTastes(
   return db.transaction(async (tx) => {
     const user = await lockOrCreateUser(tx, clientId, externalId);
     const r = await tx.query('UPDATE users SET characteristic = $2::real[], updated_at = now() WHERE id = $1 AND rating_count = 0', [user.userId, tastes]);
-    await tx.query(`SELECT pg_notify('reco_history_changed', $1)`, [String(user.userId)]);
     return { ...user, stored: r.rowCount > 0 };
   });
 }
