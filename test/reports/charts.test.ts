@@ -39,6 +39,9 @@ describe('shared chart specs', () => {
     // The legend names each series (the band layer must not switch off the legend the layers share).
     expect(svg).toContain('role-legend');
     expect(svg).toMatch(/role-legend[\s\S]*>treatment<\/text>/);
+    // Its symbols are drawn at full strength, not with the band's opacity.
+    const symbols = [...svg.matchAll(/<g class="mark-symbol role-legend-symbol"[^>]*><path [^>]*opacity="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(symbols).toEqual([1, 1]);
   });
 
   it('groupedBars puts one bar per series and category, categories in numeric order', async () => {

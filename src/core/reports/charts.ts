@@ -32,7 +32,8 @@ export function lineWithBand(points: BandPoint[], titles: AxisTitles): object {
     ? { field: 'x', type: 'temporal', timeUnit: 'utcyearmonthdate', title: titles.x, axis: { format: '%b %d', labelAngle: 0 } }
     : { field: 'x', type: 'quantitative', title: titles.x };
   const y = { field: 'y', type: 'quantitative', title: titles.y, ...(titles.yFormat ? { axis: { format: titles.yFormat } } : {}) };
-  const color = { field: 'series', type: 'nominal', title: titles.series ?? null, ...(titles.order ? { sort: titles.order } : {}) };
+  // The shared legend takes its symbols from the first layer: without symbolOpacity they would be as faint as the band.
+  const color = { field: 'series', type: 'nominal', title: titles.series ?? null, legend: { symbolOpacity: 1 }, ...(titles.order ? { sort: titles.order } : {}) };
   return {
     width: 560,
     height: 260,
