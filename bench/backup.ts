@@ -40,7 +40,18 @@ async function benchEngine(engine: EngineName) {
     const same = JSON.stringify(dataDigests(await tableDigests(target.db))) === JSON.stringify(dataDigests(digests));
     if (!same) throw new Error(`${engine}: the restored database differs from the source`);
     const cli = await benchCli(engine, source);
-    return { engine, loaded, rows: restored.rows, archiveBytes: backup.size, loadS, copyOutS, backupS, verifyS, restoreS, cli };
+    return {
+      engine,
+      loaded,
+      rows: restored.rows,
+      archiveBytes: backup.size,
+      loadS,
+      copyOutS,
+      backupS,
+      verifyS,
+      restoreS,
+      cli,
+    };
   } finally {
     await source.drop();
     await target.drop();
@@ -54,7 +65,8 @@ async function benchEngine(engine: EngineName) {
  */
 async function benchCli(engine: EngineName, source: Awaited<ReturnType<typeof createTestDatabase>>) {
   const out = tempDir('reco-bench-backup-cli-');
-  const fresh = engine === 'pglite' ? { dataDir: tempDir('reco-bench-restore-'), drop: async () => {} } : await createPgDatabase();
+  const fresh =
+    engine === 'pglite' ? { dataDir: tempDir('reco-bench-restore-'), drop: async () => {} } : await createPgDatabase();
   try {
     const env = engine === 'pglite' ? { RECO_DATA_DIR: source.dataDir! } : { DATABASE_URL: source.url! };
     if (engine === 'pglite') await source.db.close();
@@ -74,15 +86,26 @@ async function benchCli(engine: EngineName, source: Awaited<ReturnType<typeof cr
 }
 
 const engines = (['pglite', 'postgres'] as const).filter((e) => !args.includes(`--no-${e}`));
-console.log(`machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `machine: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 const f = (s: number) => `${s.toFixed(2)} s`;
 let failed = false;
 for (const engine of engines) {
   const r = await benchEngine(engine);
   const target = TARGET_S[engine];
-  console.log(`\n${engine}: ${r.loaded.movies} movies, ${r.loaded.users} users, ${r.loaded.ratings} ratings (${r.rows} rows restored in all tables); archive ${(r.archiveBytes / 1024).toFixed(0)} KiB`);
-  console.log(`  backup  ${f(r.backupS)}  = ${(r.backupS / target).toFixed(2)} × target (${target} s)  = ${(r.backupS / r.copyOutS).toFixed(2)} × raw COPY out (${f(r.copyOutS)})`);
-  console.log(`  restore ${f(r.restoreS)}  = ${(r.restoreS / target).toFixed(2)} × target (${target} s)  = ${(r.restoreS / r.loadS).toFixed(2)} × loading the CSV files by COPY (${f(r.loadS)})`);
+  console.log(
+    `\n${engine}: ${r.loaded.movies} movies, ${r.loaded.users} users, ${r.loaded.ratings} ratings (${r.rows} rows restored in all tables); archive ${(r.archiveBytes / 1024).toFixed(0)} KiB`,
+  );
+  console.log(
+    `  backup  ${f(r.backupS)}  = ${(r.backupS / target).toFixed(2)} × target (${target} s)  = ${(r.backupS / r.copyOutS).toFixed(2)} × raw COPY out (${f(r.copyOutS)})`,
+  );
+  console.log(
+    `  restore ${f(r.restoreS)}  = ${(r.restoreS / target).toFixed(2)} × target (${target} s)  = ${(r.restoreS / r.loadS).toFixed(2)} × loading the CSV files by COPY (${f(r.loadS)})`,
+  );
   console.log(`  (restore includes its full verification pass; verify alone ${f(r.verifyS)})`);
   console.log(
     `  CLI end to end (new process, open, work, close): reco backup-db ${f(r.cli.backupS)} = ${(r.cli.backupS / target).toFixed(2)} × target, reco restore-db ${f(r.cli.restoreS)} = ${(r.cli.restoreS / target).toFixed(2)} × target; of which process start (reco backup-db --help) ${f(r.cli.startS)}`,

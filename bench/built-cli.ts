@@ -12,7 +12,17 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
  */
 export function buildCli(dir: string, root = ROOT): string | undefined {
   try {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json'), '--outDir', path.join(dir, 'dist')], { stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [
+        path.join(ROOT, 'node_modules/typescript/bin/tsc'),
+        '-p',
+        path.join(root, 'tsconfig.json'),
+        '--outDir',
+        path.join(dir, 'dist'),
+      ],
+      { stdio: 'pipe' },
+    );
   } catch (err: any) {
     console.error(`(the built CLI is skipped: tsc failed: ${String(err.stdout ?? err.message).slice(0, 500)})`);
     return undefined;
@@ -22,6 +32,10 @@ export function buildCli(dir: string, root = ROOT): string | undefined {
   fs.copyFileSync(path.join(root, 'bin/run.js'), path.join(dir, 'bin/run.js'));
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   // As `npm run build` does: the oclif manifest, without which oclif imports every command module at start-up.
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/oclif/bin/run.js'), 'manifest'], { cwd: dir, stdio: 'pipe', env: { ...process.env, NODE_ENV: 'production', OCLIF_SKIP_NEW_VERSION_CHECK: 'true' } });
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/oclif/bin/run.js'), 'manifest'], {
+    cwd: dir,
+    stdio: 'pipe',
+    env: { ...process.env, NODE_ENV: 'production', OCLIF_SKIP_NEW_VERSION_CHECK: 'true' },
+  });
   return path.join(dir, 'bin/run.js');
 }

@@ -17,14 +17,25 @@ export interface StartedChild {
 }
 
 /** Starts a child that logs a JSON line {"msg":"listening","url":…} on stdout (its output goes to logFile). */
-export function startChild(args: string[], env: Record<string, string>, logFile: string, timeoutMs = 60_000): Promise<StartedChild> {
+export function startChild(
+  args: string[],
+  env: Record<string, string>,
+  logFile: string,
+  timeoutMs = 60_000,
+): Promise<StartedChild> {
   const out = fs.openSync(logFile, 'w');
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env, NODE_OPTIONS: '' }, stdio: ['ignore', out, 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, NODE_OPTIONS: '' },
+    stdio: ['ignore', out, 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + timeoutMs;
     const poll = setInterval(() => {
       const log = fs.readFileSync(logFile, 'utf8');
-      const m = /"msg":"listening"[^\n]*"url":"(http:\/\/[^"]+)"|"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/.exec(log);
+      const m = /"msg":"listening"[^\n]*"url":"(http:\/\/[^"]+)"|"url":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/.exec(
+        log,
+      );
       const metrics = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"serving metrics"/.exec(log);
       if (m && (metrics || !args.includes('--metrics-port'))) {
         clearInterval(poll);

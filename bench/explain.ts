@@ -71,8 +71,12 @@ function requests(token: string, users: number[], explain: boolean): autocannon.
 async function cpuPerRequest(server: { child: ChildProcess; url: string }, reqs: autocannon.Request[]) {
   const before = cpuSeconds(server.child.pid);
   const r = await run({ url: server.url, connections: CONNECTIONS, duration: SECONDS, requests: reqs });
-  if (r.non2xx || r.errors || r.timeouts) throw new Error(`load run failed: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
-  return { cpu_us: round(((cpuSeconds(server.child.pid) - before) * 1e6) / r.requests.total), rps: Math.round(r.requests.average) };
+  if (r.non2xx || r.errors || r.timeouts)
+    throw new Error(`load run failed: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  return {
+    cpu_us: round(((cpuSeconds(server.child.pid) - before) * 1e6) / r.requests.total),
+    rps: Math.round(r.requests.average),
+  };
 }
 
 /** One GET at a time over a kept-alive connection: client-side latency in ms. */
@@ -83,7 +87,13 @@ function get(agent: http.Agent, url: string, token: string): Promise<{ ms: numbe
       .get(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ ms: performance.now() - started, status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        res.on('end', () =>
+          resolve({
+            ms: performance.now() - started,
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+          }),
+        );
         res.on('error', reject);
       })
       .on('error', reject);
@@ -115,10 +125,19 @@ async function main() {
     if (!cli) throw new Error('the sources do not compile: no built CLI to measure');
     const servers = {
       default: await startServe(cli, ['--metrics-port', '0'], env, path.join(work, 'serve.log')),
-      uncached: await startServe(cli, ['--cache-size', '0', '--metrics-port', '0'], env, path.join(work, 'serve-uncached.log')),
+      uncached: await startServe(
+        cli,
+        ['--cache-size', '0', '--metrics-port', '0'],
+        env,
+        path.join(work, 'serve-uncached.log'),
+      ),
     };
     children.push(servers.default.child, servers.uncached.child);
-    const tokenRes = await fetch(`${servers.default.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
+    const tokenRes = await fetch(`${servers.default.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bench', password: PASSWORD }),
+    });
     const token = ((await tokenRes.json()) as any).access_token as string;
     const { users, movies } = fromRatings();
     const plain = requests(token, users, false);
@@ -150,7 +169,8 @@ async function main() {
     const before = cpuSeconds(servers.default.child.pid);
     for (let i = 0; i < SIMILAR; i++) {
       const r = await get(agent, `${servers.default.url}/movies/${pool[i % pool.length]}/similar?n=10`, token);
-      if (r.status !== 200 || r.body.similar.length === 0) throw new Error(`similar failed: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+      if (r.status !== 200 || r.body.similar.length === 0)
+        throw new Error(`similar failed: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
       latencies.push(r.ms);
       basis[r.body.basis] = (basis[r.body.basis] ?? 0) + 1;
     }
@@ -167,7 +187,12 @@ async function main() {
     };
 
     const report = {
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load_average_at_start: loadAtStart },
+      machine: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model,
+        node: process.version,
+        load_average_at_start: loadAtStart,
+      },
       settings: { algorithm: ALGORITHM, connections: CONNECTIONS, seconds: SECONDS, pairs: PAIRS },
       explain: { ...explain, target: '<= +20 % CPU per request' },
       similar,

@@ -96,14 +96,29 @@ async function main() {
     await createClient(db, { username: 'bench', password: 'bench password 123' });
     server = await startServer({
       db,
-      config: { dataDir: work, jwtSecret: 'bench-secret-0123456789abcdef0123456789abcdef', tokenTtlSeconds: 3600, production: false },
+      config: {
+        dataDir: work,
+        jwtSecret: 'bench-secret-0123456789abcdef0123456789abcdef',
+        tokenTtlSeconds: 3600,
+        production: false,
+      },
       modelPollMs: 0,
       port: 0,
     });
     const base = server.url!;
-    const token = ((await (await fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: 'bench password 123' }) })).json()) as { access_token: string }).access_token;
+    const token = (
+      (await (
+        await fetch(`${base}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'bench', password: 'bench password 123' }),
+        })
+      ).json()) as { access_token: string }
+    ).access_token;
     const bodies = makeBatches().map((events) => JSON.stringify({ events }));
-    console.log(`${EVENTS.toLocaleString('en')} events in ${bodies.length} batches of ${BATCH}, ${CONNECTIONS} connections, ${USERS} users, ${MOVIES} movies`);
+    console.log(
+      `${EVENTS.toLocaleString('en')} events in ${bodies.length} batches of ${BATCH}, ${CONNECTIONS} connections, ${USERS} users, ${MOVIES} movies`,
+    );
 
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
     let next = 0;
@@ -117,7 +132,8 @@ async function main() {
           const t = performance.now();
           const res = await post(`${base}/feedback`, token, body, agent);
           const out = JSON.parse(res.body) as { accepted: number; rejected: unknown[] };
-          if (res.status !== 200 || out.rejected.length > 0) throw new Error(`feedback ${res.status}: ${res.body.slice(0, 300)}`);
+          if (res.status !== 200 || out.rejected.length > 0)
+            throw new Error(`feedback ${res.status}: ${res.body.slice(0, 300)}`);
           accepted += out.accepted;
           latencies.push(performance.now() - t);
         }
@@ -133,10 +149,14 @@ async function main() {
       'SELECT (SELECT count(*) FROM feedback_events)::int AS e, (SELECT count(*) FROM ratings)::int AS r, (SELECT count(*) FROM user_exclusions)::int AS x, (SELECT count(*) FROM users)::int AS u',
     );
     const tables = ['feedback_events', 'ratings', 'user_exclusions'];
-    for (const t of ['movies', 'clients', 'users', ...tables]) execFileSync('psql', [apiUrl, '-qc', `\\copy ${t} TO '${path.join(work, `${t}.csv`)}' WITH (FORMAT csv)`]);
+    for (const t of ['movies', 'clients', 'users', ...tables])
+      execFileSync('psql', [apiUrl, '-qc', `\\copy ${t} TO '${path.join(work, `${t}.csv`)}' WITH (FORMAT csv)`]);
     await migrateRef(refUrl);
-    for (const t of ['movies', 'clients', 'users']) execFileSync('psql', [refUrl, '-qc', `\\copy ${t} FROM '${path.join(work, `${t}.csv`)}' WITH (FORMAT csv)`]);
-    const copyScript = tables.map((t) => `\\copy ${t} FROM '${path.join(work, `${t}.csv`)}' WITH (FORMAT csv)`).join('\n');
+    for (const t of ['movies', 'clients', 'users'])
+      execFileSync('psql', [refUrl, '-qc', `\\copy ${t} FROM '${path.join(work, `${t}.csv`)}' WITH (FORMAT csv)`]);
+    const copyScript = tables
+      .map((t) => `\\copy ${t} FROM '${path.join(work, `${t}.csv`)}' WITH (FORMAT csv)`)
+      .join('\n');
     fs.writeFileSync(path.join(work, 'copy.sql'), `BEGIN;\n${copyScript}\nCOMMIT;\n`);
     const t1 = performance.now();
     execFileSync('psql', [refUrl, '-q', '-v', 'ON_ERROR_STOP=1', '-f', path.join(work, 'copy.sql')]);
@@ -145,8 +165,12 @@ async function main() {
 
     const c = counts.rows[0];
     console.log(`stored: ${c.e} events, ${c.r} ratings, ${c.x} exclusions, ${c.u} users (accepted ${accepted})`);
-    console.log(`POST /feedback: ${apiSeconds.toFixed(2)} s → ${Math.round(apiRate).toLocaleString('en')} events/s; batch latency p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)].toFixed(1)} ms`);
-    console.log(`psql \\copy of the same rows into the same tables (one transaction): ${psqlSeconds.toFixed(2)} s → ${Math.round(psqlRate).toLocaleString('en')} events/s`);
+    console.log(
+      `POST /feedback: ${apiSeconds.toFixed(2)} s → ${Math.round(apiRate).toLocaleString('en')} events/s; batch latency p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)].toFixed(1)} ms`,
+    );
+    console.log(
+      `psql \\copy of the same rows into the same tables (one transaction): ${psqlSeconds.toFixed(2)} s → ${Math.round(psqlRate).toLocaleString('en')} events/s`,
+    );
     console.log(`RATIO feedback/psql: ${(apiRate / psqlRate).toFixed(3)} (target ≥ 0.10)`);
   } finally {
     await server?.close();
@@ -162,7 +186,15 @@ function post(url: string, token: string, body: string, agent: http.Agent): Prom
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } },
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Bearer ${token}`,
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -94,9 +94,17 @@ const dropDatabase = (name: string) => admin((c) => c.query(`DROP DATABASE IF EX
 
 /** psql's \copy of the ratings file into a table with the columns and primary key of `ratings`. */
 async function psqlCopy(url: string, file: string): Promise<number> {
-  execFileSync('psql', [url, '-qc', 'DROP TABLE IF EXISTS ref; CREATE TABLE ref (user_id bigint NOT NULL, movie_id integer NOT NULL, rating real NOT NULL, ts bigint NOT NULL, PRIMARY KEY (user_id, movie_id))']);
+  execFileSync('psql', [
+    url,
+    '-qc',
+    'DROP TABLE IF EXISTS ref; CREATE TABLE ref (user_id bigint NOT NULL, movie_id integer NOT NULL, rating real NOT NULL, ts bigint NOT NULL, PRIMARY KEY (user_id, movie_id))',
+  ]);
   const t0 = performance.now();
-  execFileSync('psql', [url, '-qc', `\\copy ref (user_id, movie_id, rating, ts) FROM '${file}' WITH (FORMAT csv, HEADER true)`]);
+  execFileSync('psql', [
+    url,
+    '-qc',
+    `\\copy ref (user_id, movie_id, rating, ts) FROM '${file}' WITH (FORMAT csv, HEADER true)`,
+  ]);
   return (performance.now() - t0) / 1000;
 }
 
@@ -105,10 +113,18 @@ async function psqlCopy(url: string, file: string): Promise<number> {
  * of the ingested database (its primary key and CHECK; no foreign keys since migration 011), after emptying it.
  */
 function psqlCopyIntoRatings(url: string, file: string): number {
-  execFileSync('psql', [url, '-qc', `\\copy (SELECT user_id, movie_id, rating, rated_at FROM ratings) TO '${file}' WITH (FORMAT csv)`]);
+  execFileSync('psql', [
+    url,
+    '-qc',
+    `\\copy (SELECT user_id, movie_id, rating, rated_at FROM ratings) TO '${file}' WITH (FORMAT csv)`,
+  ]);
   execFileSync('psql', [url, '-qc', 'TRUNCATE ratings']);
   const t0 = performance.now();
-  execFileSync('psql', [url, '-qc', `\\copy ratings (user_id, movie_id, rating, rated_at) FROM '${file}' WITH (FORMAT csv)`]);
+  execFileSync('psql', [
+    url,
+    '-qc',
+    `\\copy ratings (user_id, movie_id, rating, rated_at) FROM '${file}' WITH (FORMAT csv)`,
+  ]);
   return (performance.now() - t0) / 1000;
 }
 
@@ -123,14 +139,19 @@ interface IngestRun {
 function runIngest(from: string, env: Record<string, string | undefined>, builtCli?: string): Promise<IngestRun> {
   return new Promise((resolve, reject) => {
     const childEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: undefined, DATABASE_URL: undefined, ...env })) if (v !== undefined) childEnv[k] = v;
+    for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: undefined, DATABASE_URL: undefined, ...env }))
+      if (v !== undefined) childEnv[k] = v;
     const t0 = performance.now();
     const entry = builtCli ? [builtCli] : ['--import', 'tsx', path.join(ROOT, 'bin/dev.js')];
-    const child = spawn(process.execPath, ['--import', path.join(ROOT, 'bench/ingest-rss-preload.mjs'), ...entry, 'ingest', '--from', from, '--json'], {
-      cwd: ROOT,
-      env: childEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', path.join(ROOT, 'bench/ingest-rss-preload.mjs'), ...entry, 'ingest', '--from', from, '--json'],
+      {
+        cwd: ROOT,
+        env: childEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -140,7 +161,12 @@ function runIngest(from: string, env: Record<string, string | undefined>, builtC
       if (code !== 0) return reject(new Error(`reco ingest exited ${code}: ${stderr}`));
       const summary = JSON.parse(stdout);
       const rss = /bench-peak-rss-bytes (\d+)/.exec(stderr);
-      resolve({ wallSeconds, inProcessSeconds: summary.duration_ms / 1000, peakRssBytes: rss ? Number(rss[1]) : NaN, summary });
+      resolve({
+        wallSeconds,
+        inProcessSeconds: summary.duration_ms / 1000,
+        peakRssBytes: rss ? Number(rss[1]) : NaN,
+        summary,
+      });
     });
   });
 }
@@ -163,32 +189,51 @@ async function main() {
     // Reference before and after the ingests, so machine load drifting during the run affects both sides alike.
     const psql1 = await psqlCopy(refUrl, file);
     const pgRun = await runIngest(src, { DATABASE_URL: ingestUrl, RECO_DATA_DIR: path.join(work, 'data-pg') });
-    const builtRun = cli ? await runIngest(src, { DATABASE_URL: builtUrl, RECO_DATA_DIR: path.join(work, 'data-pg-built') }, cli) : undefined;
+    const builtRun = cli
+      ? await runIngest(src, { DATABASE_URL: builtUrl, RECO_DATA_DIR: path.join(work, 'data-pg-built') }, cli)
+      : undefined;
     const psql2 = await psqlCopy(refUrl, file);
     const realSchema = psqlCopyIntoRatings(ingestUrl, path.join(work, 'ratings-real.csv'));
     const psqlSeconds = (psql1 + psql2) / 2;
     const s = pgRun.summary;
     for (const r of [pgRun, builtRun]) {
-      if (r && r.summary.database.ratings_inserted !== ROWS) throw new Error(`expected ${ROWS} ratings inserted, got ${r.summary.database.ratings_inserted}`);
+      if (r && r.summary.database.ratings_inserted !== ROWS)
+        throw new Error(`expected ${ROWS} ratings inserted, got ${r.summary.database.ratings_inserted}`);
     }
 
     const psqlRate = ROWS / psqlSeconds;
     const wallRate = ROWS / pgRun.wallSeconds;
     const inRate = ROWS / pgRun.inProcessSeconds;
     const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
-    console.log(`\npsql \\copy (table with ratings' columns + PK): ${psql1.toFixed(2)} s, ${psql2.toFixed(2)} s → ${fmt(psqlRate)} rows/s`);
-    console.log(`reco ingest on PostgreSQL through tsx (bin/dev.js), process wall time: ${pgRun.wallSeconds.toFixed(2)} s → ${fmt(wallRate)} rows/s`);
-    console.log(`reco ingest on PostgreSQL, ingest() itself: ${pgRun.inProcessSeconds.toFixed(2)} s → ${fmt(inRate)} rows/s`);
+    console.log(
+      `\npsql \\copy (table with ratings' columns + PK): ${psql1.toFixed(2)} s, ${psql2.toFixed(2)} s → ${fmt(psqlRate)} rows/s`,
+    );
+    console.log(
+      `reco ingest on PostgreSQL through tsx (bin/dev.js), process wall time: ${pgRun.wallSeconds.toFixed(2)} s → ${fmt(wallRate)} rows/s`,
+    );
+    console.log(
+      `reco ingest on PostgreSQL, ingest() itself: ${pgRun.inProcessSeconds.toFixed(2)} s → ${fmt(inRate)} rows/s`,
+    );
     console.log(`  where the time went (ms): ${JSON.stringify(s.timings_ms)}`);
     console.log(`  peak RSS: ${mb(pgRun.peakRssBytes)} (target < 400 MB)`);
     if (builtRun) {
-      console.log(`reco ingest on PostgreSQL, built CLI (bin/run.js), process wall time: ${builtRun.wallSeconds.toFixed(2)} s → ${fmt(ROWS / builtRun.wallSeconds)} rows/s; ingest() ${builtRun.inProcessSeconds.toFixed(2)} s; peak RSS ${mb(builtRun.peakRssBytes)}`);
+      console.log(
+        `reco ingest on PostgreSQL, built CLI (bin/run.js), process wall time: ${builtRun.wallSeconds.toFixed(2)} s → ${fmt(ROWS / builtRun.wallSeconds)} rows/s; ingest() ${builtRun.inProcessSeconds.toFixed(2)} s; peak RSS ${mb(builtRun.peakRssBytes)}`,
+      );
       console.log(`  where the time went (ms): ${JSON.stringify(builtRun.summary.timings_ms)}`);
     }
-    console.log(`psql \\copy of the same rows into the real \`ratings\` table (PK + CHECK, no foreign keys): ${realSchema.toFixed(2)} s → ${fmt(ROWS / realSchema)} rows/s`);
-    console.log(`RATIO ingest/psql into the real ratings table: ${(wallRate / (ROWS / realSchema)).toFixed(3)} end to end through tsx, ${(inRate / (ROWS / realSchema)).toFixed(3)} for ingest()`);
-    const builtRatio = builtRun ? `, ${(ROWS / builtRun.wallSeconds / psqlRate).toFixed(3)} end to end as the built CLI (ingest() ${(ROWS / builtRun.inProcessSeconds / psqlRate).toFixed(3)})` : '';
-    console.log(`RATIO ingest/psql rows per second: ${(wallRate / psqlRate).toFixed(3)} end to end through tsx, ${(inRate / psqlRate).toFixed(3)} for ingest()${builtRatio} (target ≥ 0.50)`);
+    console.log(
+      `psql \\copy of the same rows into the real \`ratings\` table (PK + CHECK, no foreign keys): ${realSchema.toFixed(2)} s → ${fmt(ROWS / realSchema)} rows/s`,
+    );
+    console.log(
+      `RATIO ingest/psql into the real ratings table: ${(wallRate / (ROWS / realSchema)).toFixed(3)} end to end through tsx, ${(inRate / (ROWS / realSchema)).toFixed(3)} for ingest()`,
+    );
+    const builtRatio = builtRun
+      ? `, ${(ROWS / builtRun.wallSeconds / psqlRate).toFixed(3)} end to end as the built CLI (ingest() ${(ROWS / builtRun.inProcessSeconds / psqlRate).toFixed(3)})`
+      : '';
+    console.log(
+      `RATIO ingest/psql rows per second: ${(wallRate / psqlRate).toFixed(3)} end to end through tsx, ${(inRate / psqlRate).toFixed(3)} for ingest()${builtRatio} (target ≥ 0.50)`,
+    );
     // The built CLI again, in PAIRS back-to-back pairs with psql (the load of the shared machine moves within
     // seconds, so each ratio compares two neighbouring runs; the median is the figure; odd pairs run the ingest
     // first). The schema is migrated
@@ -198,7 +243,12 @@ async function main() {
     if (cli) {
       for (let k = 0; k < PAIRS; k++) {
         const url = await freshDatabase('reco_bench_ingest_pair');
-        const env = { ...process.env, NODE_OPTIONS: '', DATABASE_URL: url, RECO_DATA_DIR: path.join(work, `data-pair-${k}`) };
+        const env = {
+          ...process.env,
+          NODE_OPTIONS: '',
+          DATABASE_URL: url,
+          RECO_DATA_DIR: path.join(work, `data-pair-${k}`),
+        };
         const m0 = performance.now();
         execFileSync(process.execPath, [cli, 'db', 'migrate'], { cwd: ROOT, env, stdio: 'pipe' });
         const migrate = (performance.now() - m0) / 1000;
@@ -207,7 +257,8 @@ async function main() {
         if (k % 2 === 1) psql = await psqlCopy(refUrl, file);
         const run = await runIngest(src, { DATABASE_URL: url, RECO_DATA_DIR: path.join(work, `data-pair-${k}`) }, cli);
         if (k % 2 === 0) psql = await psqlCopy(refUrl, file);
-        if (run.summary.database.ratings_inserted !== ROWS) throw new Error(`expected ${ROWS} ratings inserted, got ${run.summary.database.ratings_inserted}`);
+        if (run.summary.database.ratings_inserted !== ROWS)
+          throw new Error(`expected ${ROWS} ratings inserted, got ${run.summary.database.ratings_inserted}`);
         pairs.push({ psql, wall: run.wallSeconds, inProcess: run.inProcessSeconds, rss: run.peakRssBytes, migrate });
         console.log(
           `pair ${k + 1}: psql ${psql.toFixed(2)} s, built CLI on a migrated database ${run.wallSeconds.toFixed(2)} s (ingest() ${run.inProcessSeconds.toFixed(2)} s, peak RSS ${mb(run.peakRssBytes)}; reco db migrate before it ${migrate.toFixed(2)} s) → ratio ${(psql / run.wallSeconds).toFixed(3)}`,
@@ -218,7 +269,9 @@ async function main() {
       const ratios = pairs.map((x) => x.psql / x.wall).sort((a, b) => a - b);
       const mid = ratios.length / 2;
       const median = ratios.length % 2 ? ratios[Math.floor(mid)] : (ratios[mid - 1] + ratios[mid]) / 2;
-      console.log(`RATIO built CLI / psql rows per second, median of ${pairs.length} pairs: ${median.toFixed(3)} (${ratios.map((r) => r.toFixed(3)).join(', ')}) (target ≥ 0.50)`);
+      console.log(
+        `RATIO built CLI / psql rows per second, median of ${pairs.length} pairs: ${median.toFixed(3)} (${ratios.map((r) => r.toFixed(3)).join(', ')}) (target ≥ 0.50)`,
+      );
     }
     await dropDatabase('reco_bench_ref');
     await dropDatabase('reco_bench_ingest');
@@ -226,8 +279,11 @@ async function main() {
 
     if (WITH_PGLITE) {
       const lite = await runIngest(src, { RECO_DATA_DIR: path.join(work, 'data-pglite') });
-      if (lite.summary.database.ratings_inserted !== ROWS) throw new Error(`PGlite: expected ${ROWS} ratings inserted, got ${lite.summary.database.ratings_inserted}`);
-      console.log(`\nreco ingest on PGlite (embedded): ${lite.wallSeconds.toFixed(2)} s wall, ingest() ${lite.inProcessSeconds.toFixed(2)} s → ${fmt(ROWS / lite.inProcessSeconds)} rows/s, peak RSS ${(lite.peakRssBytes / 2 ** 20).toFixed(0)} MB`);
+      if (lite.summary.database.ratings_inserted !== ROWS)
+        throw new Error(`PGlite: expected ${ROWS} ratings inserted, got ${lite.summary.database.ratings_inserted}`);
+      console.log(
+        `\nreco ingest on PGlite (embedded): ${lite.wallSeconds.toFixed(2)} s wall, ingest() ${lite.inProcessSeconds.toFixed(2)} s → ${fmt(ROWS / lite.inProcessSeconds)} rows/s, peak RSS ${(lite.peakRssBytes / 2 ** 20).toFixed(0)} MB`,
+      );
       console.log(`  where the time went (ms): ${JSON.stringify(lite.summary.timings_ms)}`);
     }
   } finally {

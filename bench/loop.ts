@@ -16,7 +16,13 @@ import { evaluateAlgorithms, loadDatasetDir, SPLITS, type SplitKind } from '../s
 import { ALGORITHMS } from '../src/core/models/index.js';
 import type { Recommender } from '../src/core/models/types.js';
 import { readWorldBeside, writeShapedData } from '../src/core/simulation/shaped-data.js';
-import { InProcessPlatform, knownPopulation, population, runLoop, type LoopUser } from '../src/core/simulation/loop/index.js';
+import {
+  InProcessPlatform,
+  knownPopulation,
+  population,
+  runLoop,
+  type LoopUser,
+} from '../src/core/simulation/loop/index.js';
 import type { WorldShape } from '../src/core/simulation/shaped-world.js';
 
 const WORLDS: (WorldShape & { label: string })[] = [
@@ -47,7 +53,11 @@ function pairedZ(a: readonly number[], b: readonly number[]): number {
  * Agreement over the model pairs whose online order is settled (paired |z| ≥ 1.96): how many of them the
  * protocol orders the same way, and how many the other way.
  */
-function settledAgreement(names: readonly string[], offline: Record<string, number>, conversions: Record<string, number[]>): { settled: number; agree: number; disagree: number; reversed: string[] } {
+function settledAgreement(
+  names: readonly string[],
+  offline: Record<string, number>,
+  conversions: Record<string, number[]>,
+): { settled: number; agree: number; disagree: number; reversed: string[] } {
   let settled = 0;
   let agree = 0;
   let disagree = 0;
@@ -61,7 +71,9 @@ function settledAgreement(names: readonly string[], offline: Record<string, numb
       if (off === Math.sign(z)) agree++;
       else if (off !== 0) {
         disagree++;
-        reversed.push(`${z > 0 ? names[j] : names[i]} > ${z > 0 ? names[i] : names[j]} online (z ${Math.abs(z).toFixed(1)})`);
+        reversed.push(
+          `${z > 0 ? names[j] : names[i]} > ${z > 0 ? names[i] : names[j]} online (z ${Math.abs(z).toFixed(1)})`,
+        );
       }
     }
   }
@@ -98,7 +110,20 @@ function meanCi(values: readonly number[]): { mean: number; ci: number } {
 
 function write(results: unknown[], started: number): void {
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
-  fs.writeFileSync(OUT, JSON.stringify({ days: DAYS, online_seed: ONLINE_SEED, load: os.loadavg(), seconds: (performance.now() - started) / 1000, results }, null, 2) + '\n');
+  fs.writeFileSync(
+    OUT,
+    JSON.stringify(
+      {
+        days: DAYS,
+        online_seed: ONLINE_SEED,
+        load: os.loadavg(),
+        seconds: (performance.now() - started) / 1000,
+        results,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
 }
 
 async function main() {
@@ -106,7 +131,12 @@ async function main() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loop-'));
   const names = ALGORITHMS.map((a) => a.name);
   const results: unknown[] = [];
-  console.log(`bench:loop — ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${DAYS} simulated days, online seed ${ONLINE_SEED}`);
+  console.log(
+    `bench:loop — ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; ${DAYS} simulated days, online seed ${ONLINE_SEED}`,
+  );
   try {
     for (const [w, shape] of WORLDS.entries()) {
       if (!chosen.has(w + 1)) continue;
@@ -114,11 +144,18 @@ async function main() {
       await writeShapedData({ ...shape, out: dir });
       const world = readWorldBeside(dir)!;
       const data = await loadDatasetDir(dir);
-      console.log(`\nworld ${shape.label}: ${shape.ratings} ratings, ${shape.movies} movies, ${shape.users} users, seed ${shape.seed}${shape.niche ? ', niche' : ''}`);
+      console.log(
+        `\nworld ${shape.label}: ${shape.ratings} ratings, ${shape.movies} movies, ${shape.users} users, seed ${shape.seed}${shape.niche ? ', niche' : ''}`,
+      );
 
       const offline: Record<SplitKind, Record<string, number>> = { user: {}, item: {}, temporal: {} };
       for (const split of SPLITS) {
-        const report = await evaluateAlgorithms(data.interactions, data.catalogue, ALGORITHMS, { split, seed: 42, k: 10, onProgress: (m) => process.stderr.write(`  ${split}: ${m}\n`) });
+        const report = await evaluateAlgorithms(data.interactions, data.catalogue, ALGORITHMS, {
+          split,
+          seed: 42,
+          k: 10,
+          onProgress: (m) => process.stderr.write(`  ${split}: ${m}\n`),
+        });
         for (const row of report.rows) offline[split][row.algorithm] = row.ndcg;
       }
 
@@ -126,7 +163,8 @@ async function main() {
       const histories = new Map<number, LoopUser['history']>();
       for (let u = 0; u < i.nUsers; u++) {
         const h: LoopUser['history'] = [];
-        for (let p = i.indptr[u]; p < i.indptr[u + 1]; p++) h.push({ movieId: i.itemIds[i.indices[p]], rating: i.ratings[p] });
+        for (let p = i.indptr[u]; p < i.indptr[u + 1]; p++)
+          h.push({ movieId: i.itemIds[i.indices[p]], rating: i.ratings[p] });
         histories.set(i.userIds[u], h);
       }
       const known = knownPopulation(world, histories, { days: DAYS, seed: ONLINE_SEED });
@@ -137,20 +175,34 @@ async function main() {
         const model: Recommender = algorithm.create({ seed: 42 });
         await model.fit(data.interactions, data.catalogue);
         for (const who of ['known', 'new'] as const) {
-          const r = await runLoop({ world, users: shape.users, days: DAYS, seed: ONLINE_SEED, population: who === 'known' ? known : undefined }, new InProcessPlatform([{ name: algorithm.name, model }], ONLINE_SEED));
+          const r = await runLoop(
+            {
+              world,
+              users: shape.users,
+              days: DAYS,
+              seed: ONLINE_SEED,
+              population: who === 'known' ? known : undefined,
+            },
+            new InProcessPlatform([{ name: algorithm.name, model }], ONLINE_SEED),
+          );
           const byUser = new Map(r.outcomes.map((o) => [o.user, o.conversions]));
           // Every user of the population, in its order (a user who never visited converted nothing).
-          const users = who === 'known' ? known : population(world, { users: shape.users, days: DAYS, seed: ONLINE_SEED });
+          const users =
+            who === 'known' ? known : population(world, { users: shape.users, days: DAYS, seed: ONLINE_SEED });
           perUser[who][algorithm.name] = users.map((u) => byUser.get(u.externalId) ?? 0);
           online[who][algorithm.name] = { ...meanCi(perUser[who][algorithm.name]), ctr: r.arms[0].ctr };
         }
       }
 
-      console.log(`${'algorithm'.padEnd(13)} ${'nDCG user'.padStart(9)} ${'item'.padStart(7)} ${'temporal'.padStart(8)}   ${'online known (conv/user ± CI)'.padStart(29)}   ${'online new'.padStart(16)}`);
+      console.log(
+        `${'algorithm'.padEnd(13)} ${'nDCG user'.padStart(9)} ${'item'.padStart(7)} ${'temporal'.padStart(8)}   ${'online known (conv/user ± CI)'.padStart(29)}   ${'online new'.padStart(16)}`,
+      );
       for (const name of names) {
         const k = online.known[name];
         const n = online.new[name];
-        console.log(`${name.padEnd(13)} ${offline.user[name].toFixed(4).padStart(9)} ${offline.item[name].toFixed(4).padStart(7)} ${offline.temporal[name].toFixed(4).padStart(8)}   ${`${k.mean.toFixed(3)} ± ${k.ci.toFixed(3)}`.padStart(29)}   ${`${n.mean.toFixed(3)} ± ${n.ci.toFixed(3)}`.padStart(16)}`);
+        console.log(
+          `${name.padEnd(13)} ${offline.user[name].toFixed(4).padStart(9)} ${offline.item[name].toFixed(4).padStart(7)} ${offline.temporal[name].toFixed(4).padStart(8)}   ${`${k.mean.toFixed(3)} ± ${k.ci.toFixed(3)}`.padStart(29)}   ${`${n.mean.toFixed(3)} ± ${n.ci.toFixed(3)}`.padStart(16)}`,
+        );
       }
       const tau: Record<string, Record<string, number>> = {};
       const settled: Record<string, Record<string, ReturnType<typeof settledAgreement>>> = {};
@@ -158,22 +210,32 @@ async function main() {
         tau[split] = {};
         settled[split] = {};
         for (const who of ['known', 'new'] as const) {
-          tau[split][who] = kendallTauB(names.map((n) => offline[split][n]), names.map((n) => online[who][n].mean));
+          tau[split][who] = kendallTauB(
+            names.map((n) => offline[split][n]),
+            names.map((n) => online[who][n].mean),
+          );
           settled[split][who] = settledAgreement(names, offline[split], perUser[who]);
         }
-        const s = (who: 'known' | 'new') => `tau-b ${tau[split][who].toFixed(3)}, settled pairs ${settled[split][who].agree}/${settled[split][who].settled} agree${settled[split][who].reversed.map((r) => `, reversed: ${r}`).join('')}`;
+        const s = (who: 'known' | 'new') =>
+          `tau-b ${tau[split][who].toFixed(3)}, settled pairs ${settled[split][who].agree}/${settled[split][who].settled} agree${settled[split][who].reversed.map((r) => `, reversed: ${r}`).join('')}`;
         console.log(`split ${split.padEnd(8)} vs online known: ${s('known')}; vs online new: ${s('new')}`);
       }
-      const order = (who: 'known' | 'new') => [...names].sort((a, b) => online[who][b].mean - online[who][a].mean).join(' > ');
+      const order = (who: 'known' | 'new') =>
+        [...names].sort((a, b) => online[who][b].mean - online[who][a].mean).join(' > ');
       console.log(`online order, known users: ${order('known')}`);
       console.log(`online order, new users:   ${order('new')}`);
-      for (const split of SPLITS) console.log(`split ${split.padEnd(8)} order:      ${[...names].sort((a, b) => offline[split][b] - offline[split][a]).join(' > ')}`);
+      for (const split of SPLITS)
+        console.log(
+          `split ${split.padEnd(8)} order:      ${[...names].sort((a, b) => offline[split][b] - offline[split][a]).join(' > ')}`,
+        );
       // What auto keeps is the top of the protocol's order: how far it is online from the online best (paired z).
       for (const split of SPLITS) {
         const pick = [...names].sort((a, b) => offline[split][b] - offline[split][a])[0];
         const gap = (who: 'known' | 'new') => {
           const best = [...names].sort((a, b) => online[who][b].mean - online[who][a].mean)[0];
-          return best === pick ? 'the online best' : `${best} better by ${(online[who][best].mean - online[who][pick].mean).toFixed(3)} (paired z ${pairedZ(perUser[who][pick], perUser[who][best]).toFixed(1)})`;
+          return best === pick
+            ? 'the online best'
+            : `${best} better by ${(online[who][best].mean - online[who][pick].mean).toFixed(3)} (paired z ${pairedZ(perUser[who][pick], perUser[who][best]).toFixed(1)})`;
         };
         console.log(`split ${split.padEnd(8)} picks ${pick}: known users ${gap('known')}; new users ${gap('new')}`);
       }
@@ -183,7 +245,12 @@ async function main() {
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
-  console.log(`\n${((performance.now() - started) / 1000).toFixed(0)} s; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; figures in ${OUT}`);
+  console.log(
+    `\n${((performance.now() - started) / 1000).toFixed(0)} s; load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; figures in ${OUT}`,
+  );
 }
 
 await main();

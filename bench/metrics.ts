@@ -49,7 +49,13 @@ function handWritten() {
 function promClient() {
   const register = new Registry();
   const http = new Counter({ name: 'a_total', help: 'a', labelNames: httpLabels, registers: [register] });
-  const histogram = new Histogram({ name: 'h_seconds', help: 'h', labelNames: httpLabels, buckets: BOUNDS, registers: [register] });
+  const histogram = new Histogram({
+    name: 'h_seconds',
+    help: 'h',
+    labelNames: httpLabels,
+    buckets: BOUNDS,
+    registers: [register],
+  });
   const recs = new Counter({ name: 'b_total', help: 'b', labelNames: modelLabels, registers: [register] });
   const hits = new Counter({ name: 'c_total', help: 'c', labelNames: modelLabels, registers: [register] });
   const ok = { method: 'POST', route: '/recommendations', status_code: '200' };
@@ -84,10 +90,26 @@ function cpuNsPerCall(f: (i: number) => void): number {
 const loadAtStart = os.loadavg().map((x) => Number(x.toFixed(2)));
 for (const f of Object.values(cases)) cpuNsPerCall(f); // warm-up
 const samples: Record<string, number[]> = {};
-for (let round = 0; round < ROUNDS; round++) for (const [name, f] of Object.entries(cases)) (samples[name] ??= []).push(cpuNsPerCall(f));
+for (let round = 0; round < ROUNDS; round++)
+  for (const [name, f] of Object.entries(cases)) (samples[name] ??= []).push(cpuNsPerCall(f));
 const ns = Object.fromEntries(Object.entries(samples).map(([name, xs]) => [name, Math.round(median(xs))]));
-const extra = Object.fromEntries(['histogram', 'counters', 'request'].map((part) => [part, ns[`prom_client.${part}`] - ns[`hand_written.${part}`]]));
-console.log(JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version, load_average_at_start: loadAtStart }, n: N, rounds: ROUNDS, cpu_ns_median: ns, prom_client_extra_ns: extra, load_average_at_end: os.loadavg().map((x) => Number(x.toFixed(2))) }, null, 2));
+const extra = Object.fromEntries(
+  ['histogram', 'counters', 'request'].map((part) => [part, ns[`prom_client.${part}`] - ns[`hand_written.${part}`]]),
+);
+console.log(
+  JSON.stringify(
+    {
+      machine: { cpus: os.cpus().length, node: process.version, load_average_at_start: loadAtStart },
+      n: N,
+      rounds: ROUNDS,
+      cpu_ns_median: ns,
+      prom_client_extra_ns: extra,
+      load_average_at_end: os.loadavg().map((x) => Number(x.toFixed(2))),
+    },
+    null,
+    2,
+  ),
+);
 console.log(
   `\nprom-client's own metrics cost ${extra.request} ns more CPU per request than the hand-written slots ` +
     `(histogram ${extra.histogram} ns, three counters ${extra.counters} ns); ratio ${(ns['prom_client.request'] / ns['hand_written.request']).toFixed(1)}×`,

@@ -47,7 +47,13 @@ async function measure(file: string): Promise<void> {
   // Models that build lookups lazily build them on the first request: measure after one.
   model.recommend({ movieIds: [1, 2, 3, 260, 318] }, 10);
   const after = await used();
-  console.log(JSON.stringify({ artifact_mb: mb(artifact), heap_plus_array_buffers_mb: mb(after - before), typed_array_mb: mb(typedArrayBytes(model)) }));
+  console.log(
+    JSON.stringify({
+      artifact_mb: mb(artifact),
+      heap_plus_array_buffers_mb: mb(after - before),
+      typed_array_mb: mb(typedArrayBytes(model)),
+    }),
+  );
 }
 
 async function main() {
@@ -74,13 +80,27 @@ async function main() {
   const out = [];
   for (const name of algorithms) {
     // Each load in a process of its own: nothing left over from another model's load is counted.
-    const r = spawnSync(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname, '--measure', path.join(dir, name)], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const r = spawnSync(
+      process.execPath,
+      [...process.execArgv, new URL(import.meta.url).pathname, '--measure', path.join(dir, name)],
+      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
     if (r.status !== 0) throw new Error(`measuring ${name} failed: ${r.stderr}`);
     out.push({ algorithm: name, ...JSON.parse(r.stdout) });
     console.error(JSON.stringify(out.at(-1)));
   }
   fs.rmSync(dir, { recursive: true, force: true });
-  console.log(JSON.stringify({ machine: { cpus: os.cpus().length, node: process.version }, data: { users: data.nUsers, movies: data.nItems, ratings: data.indices.length }, models: out }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        machine: { cpus: os.cpus().length, node: process.version },
+        data: { users: data.nUsers, movies: data.nItems, ratings: data.indices.length },
+        models: out,
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;

@@ -73,6 +73,17 @@ export async function openLoop(options: {
   const elapsed = (Date.now() - began) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => Number((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN).toFixed(2));
-  return { sent, ok: latencies.length - non2xx, errors, non2xx, achievedRps: Math.round(sent / elapsed), p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) };
+  const q = (p: number) =>
+    Number((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN).toFixed(2));
+  return {
+    sent,
+    ok: latencies.length - non2xx,
+    errors,
+    non2xx,
+    achievedRps: Math.round(sent / elapsed),
+    p50: q(0.5),
+    p90: q(0.9),
+    p99: q(0.99),
+    max: q(1),
+  };
 }

@@ -30,7 +30,13 @@ import { Rng } from '../src/core/data/random.js';
 import type { Interactions } from '../src/core/data/interactions.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const DATA = process.env.BENCH_DATA ?? [path.resolve(ROOT, '../shared/data/ml-latest-small'), '/work/shared/data/ml-latest-small', path.join(ROOT, 'data/initial_data')].find((d) => fs.existsSync(path.join(d, 'ratings.csv')))!;
+const DATA =
+  process.env.BENCH_DATA ??
+  [
+    path.resolve(ROOT, '../shared/data/ml-latest-small'),
+    '/work/shared/data/ml-latest-small',
+    path.join(ROOT, 'data/initial_data'),
+  ].find((d) => fs.existsSync(path.join(d, 'ratings.csv')))!;
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const REFERENCE: Record<string, { p: number; r: number; ndcg: number; map: number }> = {
   popular: { p: 0.185, r: 0.067, ndcg: 0.211, map: 0.124 },
@@ -53,7 +59,10 @@ function machine() {
   try {
     cpu = execSync("lscpu | grep 'Model name'", { encoding: 'utf8' }).split(':')[1].trim();
   } catch {}
-  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
   return { nproc: os.availableParallelism(), cpu, node: process.version, load };
 }
 
@@ -61,7 +70,8 @@ function restrictToTime(data: Interactions, fromUnix: number): Interactions {
   const t = new TripletBuilder();
   for (let u = 0; u < data.nUsers; u++)
     for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++)
-      if (data.timestamps![p] >= fromUnix) t.push(data.userIds[u], data.itemIds[data.indices[p]], data.ratings[p], data.timestamps![p]);
+      if (data.timestamps![p] >= fromUnix)
+        t.push(data.userIds[u], data.itemIds[data.indices[p]], data.ratings[p], data.timestamps![p]);
   return t.build();
 }
 
@@ -80,11 +90,15 @@ async function main() {
     // ease-session has no published or reference figure (docs/benchmarks/quality.md 1c cross-checks it in numpy).
     const ref = REFERENCE[r.algorithm];
     const refCols = ref ? `${f(ref.ndcg, 3)}  ${f(r.ndcg / ref.ndcg, 3)}` : '  –      –';
-    console.log(`${r.algorithm.padEnd(12)}  ${f(r.precision)}  ${f(r.recall)}  ${f(r.ndcg)}  ${f(r.map)}  ${f(r.coverage, 3)}  ${f(r.fitSeconds, 1).padStart(5)}  ${f(r.recommendSeconds, 2)}  | ${refCols}`);
+    console.log(
+      `${r.algorithm.padEnd(12)}  ${f(r.precision)}  ${f(r.recall)}  ${f(r.ndcg)}  ${f(r.map)}  ${f(r.coverage, 3)}  ${f(r.fitSeconds, 1).padStart(5)}  ${f(r.recommendSeconds, 2)}  | ${refCols}`,
+    );
   }
   const by = Object.fromEntries(sel.report.rows.map((r) => [r.algorithm, r]));
   const best = sel.winner;
-  console.log(`auto picks ${best.algorithm}; best nDCG@10 ${f(best.ndcg)} / target 0.41 = ${f(best.ndcg / 0.41, 3)}; P@10 ${f(best.precision)} / target 0.36 = ${f(best.precision / 0.36, 3)}; segments/popular nDCG = ${f(by.segments.ndcg / by.popular.ndcg, 3)}`);
+  console.log(
+    `auto picks ${best.algorithm}; best nDCG@10 ${f(best.ndcg)} / target 0.41 = ${f(best.ndcg / 0.41, 3)}; P@10 ${f(best.precision)} / target 0.36 = ${f(best.precision / 0.36, 3)}; segments/popular nDCG = ${f(by.segments.ndcg / by.popular.ndcg, 3)}`,
+  );
   results.user = { rows: sel.report.rows, winner: best.algorithm };
 
   if (!SKIP.has('reference')) await crossCheck(ds.interactions, catalogue, by.ease?.ndcg);
@@ -92,13 +106,21 @@ async function main() {
   // 2. Generalisation, split item.
   if (!SKIP.has('item')) {
     console.log('\n2. split item, seed 42, k 10 (published ML-100k rows for comparison; ML-100k itself not measured)');
-    const windows: [string, Interactions][] = [['ml-latest-small', ds.interactions], ['ml-latest-small ratings 2010+', restrictToTime(ds.interactions, Date.UTC(2010, 0, 1) / 1000)]];
+    const windows: [string, Interactions][] = [
+      ['ml-latest-small', ds.interactions],
+      ['ml-latest-small ratings 2010+', restrictToTime(ds.interactions, Date.UTC(2010, 0, 1) / 1000)],
+    ];
     for (const [name, data] of windows) {
       const s = await selectBest(data, catalogue, ALGORITHMS, { split: 'item', seed: 42, k: 10 });
       const w = s.winner;
       const beats = ML100K.filter((m) => w.ndcg > m.ndcg && w.precision > m.p && w.recall > m.r).map((m) => m.model);
-      console.log(`${name}: ${data.indices.length} ratings, ${data.nUsers} users; ` + s.report.rows.map((r) => `${r.algorithm} nDCG ${f(r.ndcg)} P ${f(r.precision)} R ${f(r.recall)}`).join(' | '));
-      console.log(`  auto picks ${w.algorithm}: nDCG/BiVAE ${f(w.ndcg / 0.475, 3)}, P/BiVAE ${f(w.precision / 0.412, 3)}, R/BiVAE ${f(w.recall / 0.219, 3)}; beats on all three: ${beats.join(', ') || 'none'}`);
+      console.log(
+        `${name}: ${data.indices.length} ratings, ${data.nUsers} users; ` +
+          s.report.rows.map((r) => `${r.algorithm} nDCG ${f(r.ndcg)} P ${f(r.precision)} R ${f(r.recall)}`).join(' | '),
+      );
+      console.log(
+        `  auto picks ${w.algorithm}: nDCG/BiVAE ${f(w.ndcg / 0.475, 3)}, P/BiVAE ${f(w.precision / 0.412, 3)}, R/BiVAE ${f(w.recall / 0.219, 3)}; beats on all three: ${beats.join(', ') || 'none'}`,
+      );
       results[`item:${name}`] = { rows: s.report.rows, winner: w.algorithm, beats };
     }
   }
@@ -113,7 +135,9 @@ async function main() {
   const cpu = process.cpuUsage(cpu0);
   const fitCpu = (cpu.user + cpu.system) / 1e6;
   // CPU seconds beside wall seconds: on a shared machine the wall time also measures the neighbours.
-  console.log(`fit ${best.algorithm} on all ${ds.interactions.indices.length} ratings: ${f(fitAll, 1)} s / target 30 s = ${f(fitAll / 30, 3)} (CPU ${f(fitCpu, 1)} s, load average ${os.loadavg()[0].toFixed(1)})`);
+  console.log(
+    `fit ${best.algorithm} on all ${ds.interactions.indices.length} ratings: ${f(fitAll, 1)} s / target 30 s = ${f(fitAll / 30, 3)} (CPU ${f(fitCpu, 1)} s, load average ${os.loadavg()[0].toFixed(1)})`,
+  );
   results.fitAllSeconds = fitAll;
   results.fitAllCpuSeconds = fitCpu;
   if (!SKIP.has('train')) {
@@ -129,7 +153,9 @@ async function main() {
       t0 = performance.now();
       const r = await trainModel(db, { modelsDir: path.join(tmp, 'models') });
       const total = (performance.now() - t0) / 1000;
-      console.log(`trainModel (auto, PGlite): ${f(total, 1)} s / target 90 s = ${f(total / 90, 3)} (load ${f(r.timings.loadSeconds, 1)} s, holdout ${f(r.timings.selectSeconds, 1)} s, refit ${f(r.timings.fitSeconds, 1)} s); picked ${r.algorithm}, artifact ${mb(r.artifactBytes)}`);
+      console.log(
+        `trainModel (auto, PGlite): ${f(total, 1)} s / target 90 s = ${f(total / 90, 3)} (load ${f(r.timings.loadSeconds, 1)} s, holdout ${f(r.timings.selectSeconds, 1)} s, refit ${f(r.timings.fitSeconds, 1)} s); picked ${r.algorithm}, artifact ${mb(r.artifactBytes)}`,
+      );
       results.train = { seconds: total, timings: r.timings, algorithm: r.algorithm, artifactBytes: r.artifactBytes };
     } finally {
       await db.close();
@@ -149,7 +175,10 @@ async function main() {
     const after = process.memoryUsage();
     const times: number[] = [];
     for (let u = 0; u < split.train.nUsers; u++) {
-      const movieIds = Array.from(ds.interactions.indices.subarray(ds.interactions.indptr[u], ds.interactions.indptr[u + 1]), (c) => ds.interactions.itemIds[c]);
+      const movieIds = Array.from(
+        ds.interactions.indices.subarray(ds.interactions.indptr[u], ds.interactions.indptr[u + 1]),
+        (c) => ds.interactions.itemIds[c],
+      );
       const s = process.hrtime.bigint();
       loaded.recommend({ movieIds }, 10);
       times.push(Number(process.hrtime.bigint() - s) / 1e6);
@@ -157,7 +186,9 @@ async function main() {
     times.sort((x, y) => x - y);
     const median = times[times.length >> 1];
     const p99 = times[Math.floor(times.length * 0.99)];
-    console.log(`${a.name.padEnd(12)} median ${f(median, 3)} ms (target 2 ms: ${f(median / 2, 3)}), p99 ${f(p99, 3)} ms; artifact ${mb(bytes.length)}, loaded +${mb(after.arrayBuffers - before.arrayBuffers + after.heapUsed - before.heapUsed)}`);
+    console.log(
+      `${a.name.padEnd(12)} median ${f(median, 3)} ms (target 2 ms: ${f(median / 2, 3)}), p99 ${f(p99, 3)} ms; artifact ${mb(bytes.length)}, loaded +${mb(after.arrayBuffers - before.arrayBuffers + after.heapUsed - before.heapUsed)}`,
+    );
     results[`latency:${a.name}`] = { median, p99, artifactBytes: bytes.length };
   }
 
@@ -191,7 +222,11 @@ async function main() {
  * skipped when absent) scores reco's own splits (exported as training pairs) and splits drawn with numpy's
  * generator, next to reco's EASE on the same reco splits.
  */
-async function crossCheck(data: Interactions, catalogue: Parameters<typeof evaluateAlgorithms>[1], ease42: number | undefined) {
+async function crossCheck(
+  data: Interactions,
+  catalogue: Parameters<typeof evaluateAlgorithms>[1],
+  ease42: number | undefined,
+) {
   console.log('\n1b. EASE across splits (split user, k 10): reco vs an independent numpy implementation');
   const script = path.join(ROOT, 'bench/reference/ease_reference.py');
   const ratings = path.join(DATA, 'ratings.csv');
@@ -205,17 +240,26 @@ async function crossCheck(data: Interactions, catalogue: Parameters<typeof evalu
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-split-'));
   const seeds = [42, 1, 2, 3, 4, 5];
   const rows: { seed: number; reco: number; numpySame?: number; numpyPopularSame?: number; numpyOwn?: number }[] = [];
-  console.log('seed  reco EASE  numpy EASE, same split  numpy popular, same split  numpy EASE, numpy\'s split');
+  console.log("seed  reco EASE  numpy EASE, same split  numpy popular, same split  numpy EASE, numpy's split");
   for (const seed of seeds) {
-    const reco = seed === 42 && ease42 !== undefined ? ease42 : (await evaluateAlgorithms(data, catalogue, [getAlgorithm('ease')], { split: 'user', seed, k: 10 })).rows[0].ndcg;
+    const reco =
+      seed === 42 && ease42 !== undefined
+        ? ease42
+        : (await evaluateAlgorithms(data, catalogue, [getAlgorithm('ease')], { split: 'user', seed, k: 10 })).rows[0]
+            .ndcg;
     const row: (typeof rows)[number] = { seed, reco };
     if (python) {
       const train = splitInteractions(data, 'user', seed).train;
       const lines: string[] = [];
-      for (let u = 0; u < train.nUsers; u++) for (let p = train.indptr[u]; p < train.indptr[u + 1]; p++) lines.push(`${train.userIds[u]},${train.itemIds[train.indices[p]]}`);
+      for (let u = 0; u < train.nUsers; u++)
+        for (let p = train.indptr[u]; p < train.indptr[u + 1]; p++)
+          lines.push(`${train.userIds[u]},${train.itemIds[train.indices[p]]}`);
       const file = path.join(tmp, `train-${seed}.csv`);
       fs.writeFileSync(file, `${lines.join('\n')}\n`);
-      const out = execFileSync('python3', [script, ratings, '--split-file', file, '--seeds', String(seed)], { encoding: 'utf8', maxBuffer: 1 << 20 })
+      const out = execFileSync('python3', [script, ratings, '--split-file', file, '--seeds', String(seed)], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      })
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l));
@@ -225,7 +269,9 @@ async function crossCheck(data: Interactions, catalogue: Parameters<typeof evalu
     }
     rows.push(row);
     const o = (x?: number) => (x === undefined ? '   –  ' : f(x));
-    console.log(`${String(seed).padStart(4)}  ${f(row.reco)}     ${o(row.numpySame)}                  ${o(row.numpyPopularSame)}                     ${o(row.numpyOwn)}`);
+    console.log(
+      `${String(seed).padStart(4)}  ${f(row.reco)}     ${o(row.numpySame)}                  ${o(row.numpyPopularSame)}                     ${o(row.numpyOwn)}`,
+    );
   }
   fs.rmSync(tmp, { recursive: true, force: true });
   const stats = (xs: number[]) => {
@@ -234,8 +280,12 @@ async function crossCheck(data: Interactions, catalogue: Parameters<typeof evalu
   };
   console.log(`reco EASE over reco's splits: ${stats(rows.map((r) => r.reco))}`);
   if (python) {
-    console.log(`numpy EASE over the same splits: ${stats(rows.map((r) => r.numpySame!))}; largest |reco − numpy| ${f(Math.max(...rows.map((r) => Math.abs(r.reco - r.numpySame!))))}`);
-    console.log(`numpy EASE over numpy's splits: ${stats(rows.map((r) => r.numpyOwn!))} (the reference in docs/evaluation.md: 0.410)`);
+    console.log(
+      `numpy EASE over the same splits: ${stats(rows.map((r) => r.numpySame!))}; largest |reco − numpy| ${f(Math.max(...rows.map((r) => Math.abs(r.reco - r.numpySame!))))}`,
+    );
+    console.log(
+      `numpy EASE over numpy's splits: ${stats(rows.map((r) => r.numpyOwn!))} (the reference in docs/evaluation.md: 0.410)`,
+    );
   }
   results.crossCheck = rows;
 }
@@ -270,7 +320,9 @@ async function growth() {
       const secs = (performance.now() - t0) / 1000;
       const peak = process.resourceUsage().maxRSS * 1024;
       const bytes = m.serialize().length;
-      console.log(`${a.name.padEnd(12)} fit ${f(secs, 1)} s, process peak RSS ${mb(peak)}, artifact ${mb(bytes)}${a.name === 'ease' || a.name === 'ease-session' ? ` (models the ${(m.params as any).maxItems} most rated movies at most; the rest rank by popularity)` : ''}`);
+      console.log(
+        `${a.name.padEnd(12)} fit ${f(secs, 1)} s, process peak RSS ${mb(peak)}, artifact ${mb(bytes)}${a.name === 'ease' || a.name === 'ease-session' ? ` (models the ${(m.params as any).maxItems} most rated movies at most; the rest rank by popularity)` : ''}`,
+      );
       results[`growth:${a.name}`] = { seconds: secs, processPeakRss: peak, artifactBytes: bytes };
     }
   }

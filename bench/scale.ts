@@ -25,7 +25,11 @@ const adminUrl = process.env.BENCH_PG;
 /** ML-25M's shape at `ratings`: users in proportion, movies with the square root (catalogues grow slower). */
 export function scaledShape(ratings: number): { ratings: number; movies: number; users: number } {
   const f = ratings / ML25M.ratings;
-  return { ratings, users: Math.max(50, Math.round(ML25M.users * f)), movies: Math.max(500, Math.round(ML25M.movies * Math.sqrt(f))) };
+  return {
+    ratings,
+    users: Math.max(50, Math.round(ML25M.users * f)),
+    movies: Math.max(500, Math.round(ML25M.movies * Math.sqrt(f))),
+  };
 }
 
 interface StepResult {
@@ -38,7 +42,11 @@ interface StepResult {
 function runStep(entry: string, step: string, args: string[], env: Record<string, string>): Promise<StepResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', path.join(ROOT, 'bench/ingest-rss-preload.mjs'), entry, ...args, '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', path.join(ROOT, 'bench/ingest-rss-preload.mjs'), entry, ...args, '--json'],
+      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -73,22 +81,49 @@ async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-scale-'));
   const entry = buildCli(path.join(work, 'cli'));
   if (!entry) process.exit(1);
-  console.log(`bench:scale on ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; database ${adminUrl ? 'PostgreSQL' : 'embedded PGlite'}; ${niche ? 'niche world' : 'default world'}`);
-  const table: string[] = ['| ratings | movies | users | step | wall s | peak RSS MB | note |', '| --- | --- | --- | --- | --- | --- | --- |'];
+  console.log(
+    `bench:scale on ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}, load ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}; database ${adminUrl ? 'PostgreSQL' : 'embedded PGlite'}; ${niche ? 'niche world' : 'default world'}`,
+  );
+  const table: string[] = [
+    '| ratings | movies | users | step | wall s | peak RSS MB | note |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
   try {
     for (const size of sizes) {
       const shape = scaledShape(size);
       const dataDir = path.join(work, `data-${size}`);
       const folder = path.join(dataDir, 'initial_data');
       await withDatabase(`reco_bench_scale_${size}`, async (url) => {
-        const env: Record<string, string> = { RECO_DATA_DIR: dataDir, RECO_MODELS_DIR: path.join(dataDir, 'models'), ...(url ? { DATABASE_URL: url } : {}) };
+        const env: Record<string, string> = {
+          RECO_DATA_DIR: dataDir,
+          RECO_MODELS_DIR: path.join(dataDir, 'models'),
+          ...(url ? { DATABASE_URL: url } : {}),
+        };
         const row = (r: StepResult, note: string) => {
           const line = `| ${shape.ratings} | ${shape.movies} | ${shape.users} | ${r.step} | ${r.wall.toFixed(1)} | ${r.peakRssMb.toFixed(0)} | ${note} |`;
           table.push(line);
           console.log(line);
         };
         if (steps.has('simulate')) {
-          const args = ['simulate', 'data', '--ratings', String(shape.ratings), '--movies', String(shape.movies), '--users', String(shape.users), '--seed', '42', '--out', folder, '--force', ...(niche ? ['--niche'] : [])];
+          const args = [
+            'simulate',
+            'data',
+            '--ratings',
+            String(shape.ratings),
+            '--movies',
+            String(shape.movies),
+            '--users',
+            String(shape.users),
+            '--seed',
+            '42',
+            '--out',
+            folder,
+            '--force',
+            ...(niche ? ['--niche'] : []),
+          ];
           row(await runStep(entry, 'simulate', args, env), `${niche ? 'niche world' : 'default world'}`);
         }
         if (steps.has('ingest')) {
@@ -100,8 +135,18 @@ async function main() {
           row(r, `auto picked ${r.json.algorithm}, holdout nDCG@10 ${Number(r.json.metrics?.ndcg_at_10).toFixed(4)}`);
         }
         if (steps.has('evaluate')) {
-          const r = await runStep(entry, 'evaluate', ['evaluate', '--from', folder, '--algorithms', process.env.BENCH_ALGORITHMS ?? 'popular,ease,rp3beta'], env);
-          row(r, (r.json.rows as { algorithm: string; ndcg: number; coverage: number }[]).map((x) => `${x.algorithm} ${x.ndcg.toFixed(3)} (cov ${x.coverage.toFixed(2)})`).join(', '));
+          const r = await runStep(
+            entry,
+            'evaluate',
+            ['evaluate', '--from', folder, '--algorithms', process.env.BENCH_ALGORITHMS ?? 'popular,ease,rp3beta'],
+            env,
+          );
+          row(
+            r,
+            (r.json.rows as { algorithm: string; ndcg: number; coverage: number }[])
+              .map((x) => `${x.algorithm} ${x.ndcg.toFixed(3)} (cov ${x.coverage.toFixed(2)})`)
+              .join(', '),
+          );
         }
       });
       fs.rmSync(dataDir, { recursive: true, force: true });

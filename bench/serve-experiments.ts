@@ -94,8 +94,15 @@ async function main() {
     try {
       await createClient(db, { username: 'bench', password: PASSWORD, trusted: true });
       await ingest(db, { from: path.join(ROOT, 'data/initial_data'), dataDir: work, client: 'bench' });
-      treatment = (await trainModel(db, { modelsDir: path.join(work, 'models'), algorithm: 'popular', force: true })).version;
-      control = (await trainModel(db, { modelsDir: path.join(work, 'models'), algorithm: process.env.BENCH_ALGORITHM ?? 'ease', force: true })).version;
+      treatment = (await trainModel(db, { modelsDir: path.join(work, 'models'), algorithm: 'popular', force: true }))
+        .version;
+      control = (
+        await trainModel(db, {
+          modelsDir: path.join(work, 'models'),
+          algorithm: process.env.BENCH_ALGORITHM ?? 'ease',
+          force: true,
+        })
+      ).version;
       console.error(`setup: control ${control} (active), treatment ${treatment}`);
     } finally {
       await db.close();
@@ -104,7 +111,11 @@ async function main() {
     await adminQuery(`CREATE DATABASE ${names.base} TEMPLATE ${names.none}`);
     const expDb = await openDatabase({ databaseUrl: dbUrl(names.experiment), dataDir: work });
     try {
-      await startExperiment(expDb, { name: 'bench', client: 'bench', variants: [`control=${control}`, `treatment=${treatment}`] });
+      await startExperiment(expDb, {
+        name: 'bench',
+        client: 'bench',
+        variants: [`control=${control}`, `treatment=${treatment}`],
+      });
     } finally {
       await expDb.close();
     }
@@ -121,14 +132,23 @@ async function main() {
     const baseCli = buildCli(path.join(work, 'base-cli'), checkout(BASE, path.join(work, 'base-src')));
     if (!cli || !baseCli) throw new Error('a revision does not compile');
     const serve = async (bin: string, name: string, log: string, node: string[] = []) => {
-      const s = await startChild([...node, bin, 'serve', '--port', '0', '--metrics-port', '0'], { DATABASE_URL: dbUrl(name), RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, log));
+      const s = await startChild(
+        [...node, bin, 'serve', '--port', '0', '--metrics-port', '0'],
+        { DATABASE_URL: dbUrl(name), RECO_DATA_DIR: work, LOG_LEVEL: 'info' },
+        path.join(work, log),
+      );
       children.push(s.child);
       return s;
     };
     const servers = {
       base: await serve(baseCli, names.base, 'base.log'),
       none: await serve(cli, names.none, 'none.log'),
-      experiment: await serve(cli, names.experiment, 'experiment.log', PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : []),
+      experiment: await serve(
+        cli,
+        names.experiment,
+        'experiment.log',
+        PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILE] : [],
+      ),
     };
     const bare = await startChild(['bench/bare-server.mjs'], {}, path.join(work, 'bare.log'));
     children.push(bare.child);
@@ -136,19 +156,49 @@ async function main() {
     const ids = userIds();
     const tokens: Record<string, string> = {};
     for (const [k, s] of Object.entries(servers)) {
-      const r = await fetch(`${s.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
+      const r = await fetch(`${s.url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'bench', password: PASSWORD }),
+      });
       tokens[k] = ((await r.json()) as any).access_token;
       for (let i = 0; i < ids.length; i += 16)
-        await Promise.all(ids.slice(i, i + 16).map((id) => fetch(`${s.url}/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[k]}` }, body: JSON.stringify({ user_id: id, n: 10 }) }).then((x) => x.json())));
+        await Promise.all(
+          ids.slice(i, i + 16).map((id) =>
+            fetch(`${s.url}/recommendations`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[k]}` },
+              body: JSON.stringify({ user_id: id, n: 10 }),
+            }).then((x) => x.json()),
+          ),
+        );
     }
-    const probe: any = await (await fetch(`${servers.experiment.url}/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.experiment}` }, body: JSON.stringify({ user_id: ids[0], n: 10 }) })).json();
-    if (!probe.experiment) throw new Error(`the experiment server answers outside the experiment: ${JSON.stringify(probe).slice(0, 300)}`);
+    const probe: any = await (
+      await fetch(`${servers.experiment.url}/recommendations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.experiment}` },
+        body: JSON.stringify({ user_id: ids[0], n: 10 }),
+      })
+    ).json();
+    if (!probe.experiment)
+      throw new Error(`the experiment server answers outside the experiment: ${JSON.stringify(probe).slice(0, 300)}`);
 
     const same = { connections: CONNECTIONS, pipelining: 1, duration: SECONDS };
-    const fixedBody = { method: 'POST' as const, body: '{"user_id":1,"n":10}', headers: { 'content-type': 'application/json' } };
+    const fixedBody = {
+      method: 'POST' as const,
+      body: '{"user_id":1,"n":10}',
+      headers: { 'content-type': 'application/json' },
+    };
     const targets: [string, StartedLike, autocannon.Options][] = [
       ['bare', bare, { ...same, url: bare.url, ...fixedBody }],
-      ...(Object.entries(servers) as [string, StartedLike][]).map(([k, s]) => [k, s, { ...same, url: s.url, requests: requests(tokens[k], ids) }] as [string, StartedLike, autocannon.Options]),
+      ...(Object.entries(servers) as [string, StartedLike][]).map(
+        ([k, s]) =>
+          [k, s, { ...same, url: s.url, requests: requests(tokens[k], ids) }] as [
+            string,
+            StartedLike,
+            autocannon.Options,
+          ],
+      ),
     ];
     for (const [, , opts] of targets) await run({ ...opts, duration: 3 });
 
@@ -174,16 +224,45 @@ async function main() {
     const ratio = (a: string, b: string) => Number(median(rounds.map((r) => r[a].rps / r[b].rps)).toFixed(3));
     const range = (a: string, b: string) => rounds.map((r) => Number((r[a].rps / r[b].rps).toFixed(3)));
     const metrics = await (await fetch(servers.experiment.metricsUrl!)).text();
-    const series = (name: string) => [...metrics.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)`, 'gm'))].map((m) => `${m[1]} ${m[2]}`);
+    const series = (name: string) =>
+      [...metrics.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)`, 'gm'))].map((m) => `${m[1]} ${m[2]}`);
     const written = await adminQuery('SELECT count(*)::int AS n FROM impressions', dbUrl(names.experiment));
     const report = {
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load_average_at_start: loadAtStart },
-      settings: { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, base: BASE, base_commit: execFileSync('git', ['rev-parse', '--short', BASE], { cwd: ROOT, encoding: 'utf8' }).trim() },
-      ratio_to_bare: { base: ratio('base', 'bare'), none: ratio('none', 'bare'), experiment: ratio('experiment', 'bare') },
-      ratio_to_base: { none: ratio('none', 'base'), experiment: ratio('experiment', 'base'), none_rounds: range('none', 'base'), experiment_rounds: range('experiment', 'base') },
-      cpu_us_per_request: Object.fromEntries(['bare', 'base', 'none', 'experiment'].map((k) => [k, median(rounds.map((r) => r[k].cpu_us))])),
-      errors: Object.fromEntries(['base', 'none', 'experiment'].map((k) => [k, rounds.reduce((n, r) => n + r[k].errors + r[k].non2xx, 0)])),
-      impressions: { rows_written: written.rows[0].n, lists_served: series('reco_experiment_lists_served_total'), dropped: series('reco_impressions_dropped_total') },
+      machine: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model,
+        node: process.version,
+        load_average_at_start: loadAtStart,
+      },
+      settings: {
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        rounds: ROUNDS,
+        base: BASE,
+        base_commit: execFileSync('git', ['rev-parse', '--short', BASE], { cwd: ROOT, encoding: 'utf8' }).trim(),
+      },
+      ratio_to_bare: {
+        base: ratio('base', 'bare'),
+        none: ratio('none', 'bare'),
+        experiment: ratio('experiment', 'bare'),
+      },
+      ratio_to_base: {
+        none: ratio('none', 'base'),
+        experiment: ratio('experiment', 'base'),
+        none_rounds: range('none', 'base'),
+        experiment_rounds: range('experiment', 'base'),
+      },
+      cpu_us_per_request: Object.fromEntries(
+        ['bare', 'base', 'none', 'experiment'].map((k) => [k, median(rounds.map((r) => r[k].cpu_us))]),
+      ),
+      errors: Object.fromEntries(
+        ['base', 'none', 'experiment'].map((k) => [k, rounds.reduce((n, r) => n + r[k].errors + r[k].non2xx, 0)]),
+      ),
+      impressions: {
+        rows_written: written.rows[0].n,
+        lists_served: series('reco_experiment_lists_served_total'),
+        dropped: series('reco_impressions_dropped_total'),
+      },
       rounds,
       load_average_at_end: os.loadavg().map((x) => Number(x.toFixed(2))),
     };

@@ -46,7 +46,10 @@ async function adminQuery(sql: string) {
 }
 
 /** A run with the server's CPU microseconds per request. */
-async function measured(child: ChildProcess, opts: autocannon.Options): Promise<{ result: autocannon.Result; cpuUsPerRequest: number }> {
+async function measured(
+  child: ChildProcess,
+  opts: autocannon.Options,
+): Promise<{ result: autocannon.Result; cpuUsPerRequest: number }> {
   const before = cpuSeconds(child.pid);
   const result = await run(opts);
   const cpuUsPerRequest = ((cpuSeconds(child.pid) - before) * 1e6) / Math.max(1, result.requests.total);
@@ -96,9 +99,14 @@ async function main() {
       const summary = await ingest(db, { from: path.join(ROOT, 'data/initial_data'), dataDir: work, client: 'bench' });
       console.error(`setup: ingested ${summary.accepted} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       const t1 = Date.now();
-      const trained = await trainModel(db, { modelsDir: path.join(work, 'models'), algorithm: process.env.BENCH_ALGORITHM });
+      const trained = await trainModel(db, {
+        modelsDir: path.join(work, 'models'),
+        algorithm: process.env.BENCH_ALGORITHM,
+      });
       algorithm = trained.algorithm;
-      console.error(`setup: trained ${algorithm} ${trained.version} in ${((Date.now() - t1) / 1000).toFixed(1)} s (nDCG@10 ${trained.metrics.ndcg_at_10})`);
+      console.error(
+        `setup: trained ${algorithm} ${trained.version} in ${((Date.now() - t1) / 1000).toFixed(1)} s (nDCG@10 ${trained.metrics.ndcg_at_10})`,
+      );
     } finally {
       await db.close();
     }
@@ -106,35 +114,68 @@ async function main() {
     // The servers run as users run them: the built CLI (through tsx from the sources, a request costs more CPU).
     const cli = buildCli(path.join(work, 'cli'));
     if (!cli) throw new Error('the sources do not compile: no built CLI to measure');
-    const api = await startChild([cli, 'serve', '--port', '0', '--metrics-port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve.log'));
+    const api = await startChild(
+      [cli, 'serve', '--port', '0', '--metrics-port', '0'],
+      { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' },
+      path.join(work, 'serve.log'),
+    );
     children.push(api.child);
     // The same server without caches: every request reads the history and scores (the cold path).
-    const cold = await startChild([cli, 'serve', '--port', '0', '--cache-size', '0', '--metrics-port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-cold.log'));
+    const cold = await startChild(
+      [cli, 'serve', '--port', '0', '--cache-size', '0', '--metrics-port', '0'],
+      { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' },
+      path.join(work, 'serve-cold.log'),
+    );
     children.push(cold.child);
     // The same route through Express only (the fast path off).
-    const viaExpress = await startChild([cli, 'serve', '--port', '0', '--no-fast-path', '--metrics-port', '0'], { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' }, path.join(work, 'serve-express.log'));
+    const viaExpress = await startChild(
+      [cli, 'serve', '--port', '0', '--no-fast-path', '--metrics-port', '0'],
+      { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' },
+      path.join(work, 'serve-express.log'),
+    );
     children.push(viaExpress.child);
     const bare = await startChild(['bench/bare-server.mjs'], {}, path.join(work, 'bare.log'));
     children.push(bare.child);
-    const bareExpress = await startChild(['bench/bare-server.mjs', '--express'], {}, path.join(work, 'bare-express.log'));
+    const bareExpress = await startChild(
+      ['bench/bare-server.mjs', '--express'],
+      {},
+      path.join(work, 'bare-express.log'),
+    );
     children.push(bareExpress.child);
 
-    const tokenRes = await fetch(`${api.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
+    const tokenRes = await fetch(`${api.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bench', password: PASSWORD }),
+    });
     const token = ((await tokenRes.json()) as any).access_token as string;
     const ids = userIds();
-    const probe = await fetch(`${api.url}/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ user_id: ids[0], n: 10 }) });
+    const probe = await fetch(`${api.url}/recommendations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ user_id: ids[0], n: 10 }),
+    });
     const probeBody: any = await probe.json();
-    if (probe.status !== 200 || probeBody.recommendations.length !== 10) throw new Error(`probe failed: ${probe.status} ${JSON.stringify(probeBody).slice(0, 300)}`);
+    if (probe.status !== 200 || probeBody.recommendations.length !== 10)
+      throw new Error(`probe failed: ${probe.status} ${JSON.stringify(probeBody).slice(0, 300)}`);
 
     const same = { connections: CONNECTIONS, pipelining: 1, duration: SECONDS };
-    const fixedBody = { method: 'POST' as const, body: '{"user_id":1,"n":10}', headers: { 'content-type': 'application/json' } };
+    const fixedBody = {
+      method: 'POST' as const,
+      body: '{"user_id":1,"n":10}',
+      headers: { 'content-type': 'application/json' },
+    };
     // Fill the caches with one request per user (the load's connections all start at the first user, so a
     // cold cache would see 32 simultaneous misses per user), then warm up every server (JIT, pools).
     for (const server of [api, viaExpress]) {
       for (let i = 0; i < ids.length; i += 16) {
         await Promise.all(
           ids.slice(i, i + 16).map((id) =>
-            fetch(`${server.url}/recommendations`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ user_id: id, n: 10 }) }).then((r) => r.arrayBuffer()),
+            fetch(`${server.url}/recommendations`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+              body: JSON.stringify({ user_id: id, n: 10 }),
+            }).then((r) => r.arrayBuffer()),
           ),
         );
       }
@@ -144,7 +185,16 @@ async function main() {
     await run({ ...same, duration: 3, url: api.url, requests: recommendationRequests(token, ids) });
     await run({ ...same, duration: 3, url: viaExpress.url, requests: recommendationRequests(token, ids) });
 
-    const pairs: { bare_rps: number; api_rps: number; ratio: number; bare_cpu_us: number; api_cpu_us: number; api_non2xx: number; api_errors: number; api_p99_ms: number }[] = [];
+    const pairs: {
+      bare_rps: number;
+      api_rps: number;
+      ratio: number;
+      bare_cpu_us: number;
+      api_cpu_us: number;
+      api_non2xx: number;
+      api_errors: number;
+      api_p99_ms: number;
+    }[] = [];
     for (let i = 0; i < PAIRS; i++) {
       const b = await measured(bare.child, { ...same, url: bare.url, ...fixedBody });
       const a = await measured(api.child, { ...same, url: api.url, requests: recommendationRequests(token, ids) });
@@ -166,13 +216,28 @@ async function main() {
     // For context, once each: Express itself, the route through Express, its cheapest route, the API without caches.
     const bareExpressRun = await measured(bareExpress.child, { ...same, url: bareExpress.url, ...fixedBody });
     const bareAgain = await measured(bare.child, { ...same, url: bare.url, ...fixedBody });
-    const viaExpressRun = await measured(viaExpress.child, { ...same, url: viaExpress.url, requests: recommendationRequests(token, ids) });
+    const viaExpressRun = await measured(viaExpress.child, {
+      ...same,
+      url: viaExpress.url,
+      requests: recommendationRequests(token, ids),
+    });
     const healthRun = await run({ ...same, url: `${viaExpress.url}/healthz` });
     await run({ ...same, duration: 3, url: cold.url, requests: recommendationRequests(token, ids) });
-    const coldRun = await measured(cold.child, { ...same, url: cold.url, requests: recommendationRequests(token, ids) });
+    const coldRun = await measured(cold.child, {
+      ...same,
+      url: cold.url,
+      requests: recommendationRequests(token, ids),
+    });
     const vsBare = (r: autocannon.Result) => Number((r.requests.average / bareRps).toFixed(3));
 
-    const fixed = await run({ connections: 25, pipelining: 1, duration: 30, overallRate: 500, url: api.url, requests: recommendationRequests(token, ids) });
+    const fixed = await run({
+      connections: 25,
+      pipelining: 1,
+      duration: 30,
+      overallRate: 500,
+      url: api.url,
+      requests: recommendationRequests(token, ids),
+    });
 
     let k = 0;
     const paced = (url: string) =>
@@ -189,7 +254,14 @@ async function main() {
       });
     const pacedApi = await paced(api.url);
     const pacedCold = await paced(cold.url);
-    const fixedCold = await run({ connections: 25, pipelining: 1, duration: 30, overallRate: 500, url: cold.url, requests: recommendationRequests(token, ids) });
+    const fixedCold = await run({
+      connections: 25,
+      pipelining: 1,
+      duration: 30,
+      overallRate: 500,
+      url: cold.url,
+      requests: recommendationRequests(token, ids),
+    });
 
     const metrics = await (await fetch(api.metricsUrl!)).text();
     const coldMetrics = await (await fetch(cold.metricsUrl!)).text();
@@ -198,7 +270,12 @@ async function main() {
     const heap = Number(metrics.match(/^nodejs_heap_size_used_bytes (\S+)/m)?.[1] ?? NaN);
 
     const report = {
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load_average_at_start: loadAtStart },
+      machine: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model,
+        node: process.version,
+        load_average_at_start: loadAtStart,
+      },
       settings: { connections: CONNECTIONS, pipelining: 1, seconds: SECONDS, algorithm },
       throughput: {
         bare_rps: bareRps,
@@ -209,15 +286,26 @@ async function main() {
         pairs,
         api_errors: pairs.reduce((n, p) => n + p.api_errors, 0),
         api_non2xx: pairs.reduce((n, p) => n + p.api_non2xx, 0),
-        cpu_us_per_request: { bare: median(pairs.map((p) => p.bare_cpu_us)), api: median(pairs.map((p) => p.api_cpu_us)) },
+        cpu_us_per_request: {
+          bare: median(pairs.map((p) => p.bare_cpu_us)),
+          api: median(pairs.map((p) => p.api_cpu_us)),
+        },
         express_no_middleware: {
           rps: Math.round(bareExpressRun.result.requests.average),
           ratio: vsBare(bareExpressRun.result),
           bare_rps_right_after: Math.round(bareAgain.result.requests.average),
-          ratio_to_bare_right_after: Number((bareExpressRun.result.requests.average / bareAgain.result.requests.average).toFixed(3)),
+          ratio_to_bare_right_after: Number(
+            (bareExpressRun.result.requests.average / bareAgain.result.requests.average).toFixed(3),
+          ),
           cpu_us_per_request: bareExpressRun.cpuUsPerRequest,
         },
-        via_express: { rps: Math.round(viaExpressRun.result.requests.average), ratio: vsBare(viaExpressRun.result), cpu_us_per_request: viaExpressRun.cpuUsPerRequest, p99_ms: viaExpressRun.result.latency.p99, non2xx: viaExpressRun.result.non2xx },
+        via_express: {
+          rps: Math.round(viaExpressRun.result.requests.average),
+          ratio: vsBare(viaExpressRun.result),
+          cpu_us_per_request: viaExpressRun.cpuUsPerRequest,
+          p99_ms: viaExpressRun.result.latency.p99,
+          non2xx: viaExpressRun.result.non2xx,
+        },
         uncached_rps: Math.round(coldRun.result.requests.average),
         uncached_ratio: vsBare(coldRun.result),
         uncached_p99_ms: coldRun.result.latency.p99,
@@ -235,7 +323,13 @@ async function main() {
         errors: fixed.errors + fixed.timeouts,
         non2xx: fixed.non2xx,
         target: 'p99 <= 25 ms, no errors',
-        uncached: { achieved_rps: Math.round(fixedCold.requests.average), p50_ms: fixedCold.latency.p50, p99_ms: fixedCold.latency.p99, errors: fixedCold.errors + fixedCold.timeouts, non2xx: fixedCold.non2xx },
+        uncached: {
+          achieved_rps: Math.round(fixedCold.requests.average),
+          p50_ms: fixedCold.latency.p50,
+          p99_ms: fixedCold.latency.p99,
+          errors: fixedCold.errors + fixedCold.timeouts,
+          non2xx: fixedCold.non2xx,
+        },
       },
       fixed_rate_paced: {
         note: 'open loop: 500 requests/s started evenly (bench/open-loop.ts), the arrival pattern the target means',
@@ -243,7 +337,12 @@ async function main() {
         uncached: pacedCold,
         target: 'p99 <= 25 ms, no errors',
       },
-      memory: { rss_mb: Math.round(rss / 1048576), uncached_rss_mb: Math.round(coldRss / 1048576), heap_used_mb: Math.round(heap / 1048576), target: '< 300 MB' },
+      memory: {
+        rss_mb: Math.round(rss / 1048576),
+        uncached_rss_mb: Math.round(coldRss / 1048576),
+        heap_used_mb: Math.round(heap / 1048576),
+        target: '< 300 MB',
+      },
       load_average_at_end: os.loadavg().map((x) => Number(x.toFixed(2))),
     };
     console.log(JSON.stringify(report, null, 2));

@@ -31,7 +31,11 @@ async function main() {
   try {
     const data = await benchData(tmp);
     const traffic = await benchTraffic();
-    const result = { machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, data, traffic };
+    const result = {
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      data,
+      traffic,
+    };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -41,11 +45,27 @@ async function main() {
 async function benchData(tmp: string) {
   const catalogue = readCatalogueFile(defaultCatalogueFile('/nonexistent'));
   const t0 = performance.now();
-  const s = await simulateData({ catalogue, start: '2018-09-25', days: 7, users: 2000, newMovies: 3, badRows: 0, seed: 1, out: path.join(tmp, 'sim') });
+  const s = await simulateData({
+    catalogue,
+    start: '2018-09-25',
+    days: 7,
+    users: 2000,
+    newMovies: 3,
+    badRows: 0,
+    seed: 1,
+    out: path.join(tmp, 'sim'),
+  });
   const simSeconds = (performance.now() - t0) / 1000;
   // Reference: the same rows (ratings and movies), already in memory, only stringified and written.
   const files = s.day_summaries.flatMap((d) => [d.files.ratings.path, d.files.movies.path]);
-  const tables = files.map((f) => fs.readFileSync(f, 'utf8').trimEnd().split('\n').slice(1).map((l) => l.split(',')));
+  const tables = files.map((f) =>
+    fs
+      .readFileSync(f, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')),
+  );
   const t1 = performance.now();
   tables.forEach((rows, i) => fs.writeFileSync(path.join(tmp, `ref-${i}.csv`), 'h\n' + stringify(rows)));
   const refSeconds = (performance.now() - t1) / 1000;
@@ -61,7 +81,9 @@ async function benchData(tmp: string) {
 }
 
 async function benchTraffic() {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.once('data', (d) => resolve(JSON.parse(String(d)).url));
@@ -104,21 +126,40 @@ async function benchTraffic() {
 
 /** A stand-in of the API with fixed answers: the reference target, cheap enough that the client is the limit. */
 function serveStandIn() {
-  const recs = JSON.stringify({ user_id: 1, created: false, model: { algorithm: 'bench', version: 'v' }, recommendations: [], ignored_movie_ids: [] });
-  const movies = JSON.stringify({ total: 50, limit: 100, offset: 0, movies: Array.from({ length: 50 }, (_, i) => ({ movie_id: i + 1, title: `M ${i}`, genres: [], year: null })) });
+  const recs = JSON.stringify({
+    user_id: 1,
+    created: false,
+    model: { algorithm: 'bench', version: 'v' },
+    recommendations: [],
+    ignored_movie_ids: [],
+  });
+  const movies = JSON.stringify({
+    total: 50,
+    limit: 100,
+    offset: 0,
+    movies: Array.from({ length: 50 }, (_, i) => ({ movie_id: i + 1, title: `M ${i}`, genres: [], year: null })),
+  });
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const [status, body] =
-        req.url === '/create-client' ? [201, '{"username":"bench","created_at":"2026-01-01T00:00:00.000Z"}'] :
-        req.url === '/token' ? [200, '{"access_token":"x","token_type":"bearer","expires_in":3600}'] :
-        req.url?.startsWith('/movies') ? [200, movies] : [200, recs];
+        req.url === '/create-client'
+          ? [201, '{"username":"bench","created_at":"2026-01-01T00:00:00.000Z"}']
+          : req.url === '/token'
+            ? [200, '{"access_token":"x","token_type":"bearer","expires_in":3600}']
+            : req.url?.startsWith('/movies')
+              ? [200, movies]
+              : [200, recs];
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     });
   });
   server.keepAliveTimeout = 65_000;
-  server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })}\n`));
+  server.listen(0, '127.0.0.1', () =>
+    process.stdout.write(
+      `${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })}\n`,
+    ),
+  );
   process.on('SIGTERM', () => process.exit(0));
 }
 

@@ -55,14 +55,40 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 function pgbench(db: string, script?: string): number {
   const url = new URL(ADMIN_URL);
   const what = script ? ['-f', script] : ['-N'];
-  const out = execFileSync('pgbench', ['-h', url.hostname, '-p', url.port || '5432', '-U', url.username || 'postgres', ...what, '-c', '16', '-j', '2', '-T', String(SECONDS), '-n', db], { encoding: 'utf8' });
+  const out = execFileSync(
+    'pgbench',
+    [
+      '-h',
+      url.hostname,
+      '-p',
+      url.port || '5432',
+      '-U',
+      url.username || 'postgres',
+      ...what,
+      '-c',
+      '16',
+      '-j',
+      '2',
+      '-T',
+      String(SECONDS),
+      '-n',
+      db,
+    ],
+    { encoding: 'utf8' },
+  );
   const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
   if (!m) throw new Error(`pgbench said: ${out}`);
   return round(Number(m[1]));
 }
 
 /** A prebuilt request per write, distinct events (user, movie, time), cycled by every connection. */
-function writes(token: string, kind: 'feedback' | 'history', movies: number[], count: number, seed: number): autocannon.Request[] {
+function writes(
+  token: string,
+  kind: 'feedback' | 'history',
+  movies: number[],
+  count: number,
+  seed: number,
+): autocannon.Request[] {
   const out: autocannon.Request[] = [];
   const t0 = Date.UTC(2026, 0, 1) / 1000 + seed * 1_000_000;
   for (let i = 0; i < count; i++) {
@@ -73,7 +99,12 @@ function writes(token: string, kind: 'feedback' | 'history', movies: number[], c
       kind === 'feedback'
         ? { events: [{ user_id: user, movie_id: movie, type: 'rating', rating, timestamp: t0 + i }] }
         : { user_id: user, history: [{ movie_id: movie, rating }], n: 10 };
-    out.push({ method: 'POST', path: kind === 'feedback' ? '/feedback' : '/recommendations', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    out.push({
+      method: 'POST',
+      path: kind === 'feedback' ? '/feedback' : '/recommendations',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    });
   }
   return out;
 }
@@ -92,7 +123,23 @@ async function main() {
   url.pathname = `/${dbName}`;
   const children: ChildProcess[] = [];
   try {
-    execFileSync('pgbench', ['-h', url.hostname, '-p', url.port || '5432', '-U', url.username || 'postgres', '-i', '-s', '10', '-q', pgbenchDb], { stdio: 'pipe' });
+    execFileSync(
+      'pgbench',
+      [
+        '-h',
+        url.hostname,
+        '-p',
+        url.port || '5432',
+        '-U',
+        url.username || 'postgres',
+        '-i',
+        '-s',
+        '10',
+        '-q',
+        pgbenchDb,
+      ],
+      { stdio: 'pipe' },
+    );
     const db = await openDatabase({ databaseUrl: url.toString(), dataDir: work });
     let clientId: number;
     let movies: number[];
@@ -100,18 +147,46 @@ async function main() {
     try {
       clientId = (await createClient(db, { username: 'bench', password: PASSWORD })).id;
       await ingest(db, { from: path.join(ROOT, 'data/initial_data'), dataDir: work, client: 'bench' });
-      movies = (await db.query<{ movie_id: number }>('SELECT movie_id FROM movies ORDER BY movie_id')).rows.map((r) => r.movie_id);
+      movies = (await db.query<{ movie_id: number }>('SELECT movie_id FROM movies ORDER BY movie_id')).rows.map(
+        (r) => r.movie_id,
+      );
       // Where the time goes: each write is one statement (migration 073), timed one at a time: a user's first
       // write (its profile sums are computed from all of its ratings), then later ones (the sums are updated).
-      const times = { feedback_first: [] as number[], history_first: [] as number[], feedback_later: [] as number[], history_later: [] as number[] };
+      const times = {
+        feedback_first: [] as number[],
+        history_first: [] as number[],
+        feedback_later: [] as number[],
+        history_later: [] as number[],
+      };
       for (let i = 0; i < USERS + 300; i++) {
         const user = String(1 + (i % USERS));
         const pass = i < USERS ? 'first' : 'later';
         let t = performance.now();
-        await storeFeedback(db, clientId, [{ externalId: user, movieId: movies[(i * 104729) % movies.length], type: 'rating', rating: 4, occurredAt: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(), recommendationId: null }], 4, DEFAULT_QUOTAS);
+        await storeFeedback(
+          db,
+          clientId,
+          [
+            {
+              externalId: user,
+              movieId: movies[(i * 104729) % movies.length],
+              type: 'rating',
+              rating: 4,
+              occurredAt: new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString(),
+              recommendationId: null,
+            },
+          ],
+          4,
+          DEFAULT_QUOTAS,
+        );
         times[`feedback_${pass}`].push(performance.now() - t);
         t = performance.now();
-        await saveHistory(db, clientId, user, [{ movieId: movies[(i * 15485863) % movies.length], rating: 3.5 }], DEFAULT_QUOTAS);
+        await saveHistory(
+          db,
+          clientId,
+          user,
+          [{ movieId: movies[(i * 15485863) % movies.length], rating: 3.5 }],
+          DEFAULT_QUOTAS,
+        );
         times[`history_${pass}`].push(performance.now() - t);
       }
       statements = Object.fromEntries(Object.entries(times).map(([k, v]) => [`${k}_median_ms`, round(median(v), 3)]));
@@ -119,12 +194,24 @@ async function main() {
       await db.close();
     }
 
-    const env = { DATABASE_URL: url.toString(), RECO_DATA_DIR: work, LOG_LEVEL: 'info', RECO_QUOTA_RATINGS_PER_HOUR: '100000000' };
+    const env = {
+      DATABASE_URL: url.toString(),
+      RECO_DATA_DIR: work,
+      LOG_LEVEL: 'info',
+      RECO_QUOTA_RATINGS_PER_HOUR: '100000000',
+    };
     const withQuota = await startServe(env, path.join(work, 'serve.log'));
     children.push(withQuota.child);
-    const noQuota = await startServe({ ...env, RECO_QUOTA_RATINGS_PER_HOUR: '0', RECO_QUOTA_USERS_PER_HOUR: '0' }, path.join(work, 'serve-noquota.log'));
+    const noQuota = await startServe(
+      { ...env, RECO_QUOTA_RATINGS_PER_HOUR: '0', RECO_QUOTA_USERS_PER_HOUR: '0' },
+      path.join(work, 'serve-noquota.log'),
+    );
     children.push(noQuota.child);
-    const tokenRes = await fetch(`${withQuota.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: PASSWORD }) });
+    const tokenRes = await fetch(`${withQuota.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bench', password: PASSWORD }),
+    });
     const token = ((await tokenRes.json()) as any).access_token as string;
 
     const pgbenchBefore = pgbench(pgbenchDb);
@@ -132,20 +219,40 @@ async function main() {
     // What a NOTIFY in a writing transaction costs at 16 clients: the same one-row insert with and without it.
     await adminQuery('CREATE TABLE notify_probe (id bigserial PRIMARY KEY, v int)', pgbenchDb);
     fs.writeFileSync(path.join(work, 'plain.sql'), 'BEGIN;\nINSERT INTO notify_probe (v) VALUES (1);\nCOMMIT;\n');
-    fs.writeFileSync(path.join(work, 'notify.sql'), "BEGIN;\nINSERT INTO notify_probe (v) VALUES (1);\nSELECT pg_notify('reco_bench_probe', '1');\nCOMMIT;\n");
-    const notifyProbe = { insert_tps: pgbench(pgbenchDb, path.join(work, 'plain.sql')), insert_and_notify_tps: pgbench(pgbenchDb, path.join(work, 'notify.sql')) };
+    fs.writeFileSync(
+      path.join(work, 'notify.sql'),
+      "BEGIN;\nINSERT INTO notify_probe (v) VALUES (1);\nSELECT pg_notify('reco_bench_probe', '1');\nCOMMIT;\n",
+    );
+    const notifyProbe = {
+      insert_tps: pgbench(pgbenchDb, path.join(work, 'plain.sql')),
+      insert_and_notify_tps: pgbench(pgbenchDb, path.join(work, 'notify.sql')),
+    };
     console.error(`one-row insert at 16 clients: ${JSON.stringify(notifyProbe)}`);
     const api: Record<string, unknown> = {};
     let seed = 1;
-    for (const [server, s] of [['quota', withQuota], ['no_quota', noQuota]] as const) {
+    for (const [server, s] of [
+      ['quota', withQuota],
+      ['no_quota', noQuota],
+    ] as const) {
       for (const kind of ['feedback', 'history'] as const) {
         const reqs = writes(token, kind, movies, 40_000, seed++);
-        await run({ url: s.url, connections: CONNECTIONS, duration: 2, requests: writes(token, kind, movies, 2_000, 100 + seed) });
+        await run({
+          url: s.url,
+          connections: CONNECTIONS,
+          duration: 2,
+          requests: writes(token, kind, movies, 2_000, 100 + seed),
+        });
         // CPU per request: the server's process, and the database backends of its pool.
-        const backends = (await adminQuery(`SELECT pid FROM pg_stat_activity WHERE datname = '${dbName}' AND pid <> pg_backend_pid()`)).rows.map((row) => Number(row.pid));
+        const backends = (
+          await adminQuery(`SELECT pid FROM pg_stat_activity WHERE datname = '${dbName}' AND pid <> pg_backend_pid()`)
+        ).rows.map((row) => Number(row.pid));
         const dbBefore = backends.map((pid) => cpuSeconds(pid));
         // Backends that closed meanwhile (idle ones of the other server's pool) are left out.
-        const dbCpu = () => backends.reduce((sum, pid, i) => sum + (Number.isFinite(cpuSeconds(pid) - dbBefore[i]) ? cpuSeconds(pid) - dbBefore[i] : 0), 0);
+        const dbCpu = () =>
+          backends.reduce(
+            (sum, pid, i) => sum + (Number.isFinite(cpuSeconds(pid) - dbBefore[i]) ? cpuSeconds(pid) - dbBefore[i] : 0),
+            0,
+          );
         const cpuBefore = { server: cpuSeconds(s.child.pid) };
         const r = await run({ url: s.url, connections: CONNECTIONS, duration: SECONDS, requests: reqs });
         const done = r.requests.total;
@@ -169,10 +276,17 @@ async function main() {
     const pgbenchAfter = pgbench(pgbenchDb);
     console.error(`pgbench -N -c 16: ${pgbenchAfter} tps`);
     const ref = (pgbenchBefore + pgbenchAfter) / 2;
-    const ratios = Object.fromEntries(Object.entries(api).map(([k, v]) => [k, round((v as { rps: number }).rps / ref, 3)]));
+    const ratios = Object.fromEntries(
+      Object.entries(api).map(([k, v]) => [k, round((v as { rps: number }).rps / ref, 3)]),
+    );
     const report = {
       machine: { cpus: os.cpus().length, node: process.version, load_average_at_start: loadAtStart },
-      settings: { connections: CONNECTIONS, seconds: SECONDS, users: USERS, server: 'bin/dev.js (tsx), no model (fallback)' },
+      settings: {
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        users: USERS,
+        server: 'bin/dev.js (tsx), no model (fallback)',
+      },
       pgbench_tps: { before: pgbenchBefore, after: pgbenchAfter },
       notify_probe: notifyProbe,
       api,
@@ -210,9 +324,28 @@ function rssMb(pid: number | undefined): number {
 async function simulateTraffic(url: string, pid: number | undefined) {
   const rss: number[] = [rssMb(pid)];
   const sampler = setInterval(() => rss.push(rssMb(pid)), 250);
-  const args = ['--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'simulate', 'traffic', '--url', url, '--rate', String(TRAFFIC_RATE), '--concurrency', '64', '--duration', String(TRAFFIC_SECONDS), '--users', '2000', '--json'];
+  const args = [
+    '--import',
+    'tsx',
+    path.join(ROOT, 'bin/dev.js'),
+    'simulate',
+    'traffic',
+    '--url',
+    url,
+    '--rate',
+    String(TRAFFIC_RATE),
+    '--concurrency',
+    '64',
+    '--duration',
+    String(TRAFFIC_SECONDS),
+    '--users',
+    '2000',
+    '--json',
+  ];
   const out = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, args, { cwd: ROOT, maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    execFile(process.execPath, args, { cwd: ROOT, maxBuffer: 64 << 20 }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    ),
   );
   clearInterval(sampler);
   const report = JSON.parse(out) as {
@@ -230,7 +363,12 @@ async function simulateTraffic(url: string, pid: number | undefined) {
     latency_ms: report.latency_ms,
     unexpected_errors: report.errors.unexpected,
     rate_limited: report.rate_limited,
-    calls: Object.fromEntries(Object.entries(report.calls).map(([k, c]) => [k, { requests: c.requests, p50_ms: c.latency_ms.p50, p99_ms: c.latency_ms.p99 }])),
+    calls: Object.fromEntries(
+      Object.entries(report.calls).map(([k, c]) => [
+        k,
+        { requests: c.requests, p50_ms: c.latency_ms.p50, p99_ms: c.latency_ms.p99 },
+      ]),
+    ),
     server_rss_mb: { before: rss[0], max: Math.max(...rss.filter(Number.isFinite)) },
   };
 }
@@ -239,5 +377,10 @@ async function simulateTraffic(url: string, pid: number | undefined) {
 function startServe(env: Record<string, string>, logFile: string) {
   // BENCH_CPU_PROF=<dir>: the servers write V8 CPU profiles there when they stop.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  return startChild([...profile, '--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'serve', '--port', '0', '--metrics-port', '0'], env, logFile, 90_000);
+  return startChild(
+    [...profile, '--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'serve', '--port', '0', '--metrics-port', '0'],
+    env,
+    logFile,
+    90_000,
+  );
 }

@@ -38,7 +38,13 @@ export abstract class RecoCommand extends Command {
   override async init(): Promise<void> {
     await super.init();
     const ctor = this.ctor;
-    const { flags } = await this.parse({ flags: ctor.flags, baseFlags: ctor.baseFlags, args: ctor.args, strict: ctor.strict, enableJsonFlag: ctor.enableJsonFlag });
+    const { flags } = await this.parse({
+      flags: ctor.flags,
+      baseFlags: ctor.baseFlags,
+      args: ctor.args,
+      strict: ctor.strict,
+      enableJsonFlag: ctor.enableJsonFlag,
+    });
     this.logLevelFlag = (flags as { 'log-level'?: LogLevel })['log-level'];
   }
 
@@ -67,7 +73,8 @@ export abstract class RecoCommand extends Command {
 
   /** Progress and notes that are not the result: stderr, so stdout stays parseable; hidden by --log-level warn. */
   protected note(message: string): void {
-    if (!this.jsonEnabled() && !NOTE_HIDDEN_AT.includes(this.settings.logLevel as LogLevel)) process.stderr.write(`${message}\n`);
+    if (!this.jsonEnabled() && !NOTE_HIDDEN_AT.includes(this.settings.logLevel as LogLevel))
+      process.stderr.write(`${message}\n`);
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {

@@ -12,6 +12,11 @@ export function experimentJson(e: ExperimentRecord) {
     stoppedAt: e.stoppedAt ? e.stoppedAt.toISOString() : null,
     promotedVariant: e.promotedVariant,
     lists: e.lists,
-    variants: e.variants.map((v, i) => ({ name: v.name, modelVersion: v.modelVersion, weight: v.weight, control: i === 0 })),
+    variants: e.variants.map((v, i) => ({
+      name: v.name,
+      modelVersion: v.modelVersion,
+      weight: v.weight,
+      control: i === 0,
+    })),
   };
 }

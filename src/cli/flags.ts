@@ -4,36 +4,45 @@ import { Flags } from '@oclif/core';
 export const serveFlags = {
   port: Flags.integer({ description: 'TCP port (0 picks a free one)', default: 8000, min: 0, max: 65535, env: 'PORT' }),
   'metrics-port': Flags.integer({
-    description: 'TCP port of GET /metrics (Prometheus), apart from the API so that clients cannot read it (0 picks a free one)',
+    description:
+      'TCP port of GET /metrics (Prometheus), apart from the API so that clients cannot read it (0 picks a free one)',
     default: 9464,
     min: 0,
     max: 65535,
     env: 'RECO_METRICS_PORT',
   }),
-  host: Flags.string({ description: 'address to listen on (0.0.0.0 for all interfaces, e.g. in a container)', default: '127.0.0.1' }),
+  host: Flags.string({
+    description: 'address to listen on (0.0.0.0 for all interfaces, e.g. in a container)',
+    default: '127.0.0.1',
+  }),
   'trust-proxy': Flags.integer({
-    description: 'number of proxies in front (an ingress: 1) whose X-Forwarded-For is trusted, so rate limits apply per real client',
+    description:
+      'number of proxies in front (an ingress: 1) whose X-Forwarded-For is trusted, so rate limits apply per real client',
     default: 0,
     min: 0,
     env: 'RECO_TRUST_PROXY',
   }),
   'cache-size': Flags.integer({
-    description: 'recommendation lists kept for repeated requests (same model, same user history, same n); 0 turns this cache and the history cache off',
+    description:
+      'recommendation lists kept for repeated requests (same model, same user history, same n); 0 turns this cache and the history cache off',
     default: 10_000,
     min: 0,
   }),
   'fast-path': Flags.boolean({
-    description: 'answer plain POST /recommendations before Express routing (same modules, same answers); --no-fast-path serves it through Express only',
+    description:
+      'answer plain POST /recommendations before Express routing (same modules, same answers); --no-fast-path serves it through Express only',
     default: true,
     allowNo: true,
   }),
   'model-poll': Flags.integer({
-    description: 'seconds between checks of the registry for a newly activated model and for started or stopped experiments (besides LISTEN/NOTIFY); 0 turns polling off',
+    description:
+      'seconds between checks of the registry for a newly activated model and for started or stopped experiments (besides LISTEN/NOTIFY); 0 turns polling off',
     default: 30,
     min: 0,
   }),
   impressions: Flags.string({
-    description: 'lists recorded as impressions (batched, off the request path): those served inside a running experiment, all of them, or none',
+    description:
+      'lists recorded as impressions (batched, off the request path): those served inside a running experiment, all of them, or none',
     options: ['experiments', 'all', 'off'],
     default: 'experiments',
     env: 'RECO_IMPRESSIONS',
@@ -73,6 +82,7 @@ export function serveOptions(flags: {
 
 /** `--html FILE`: the report of a command as one self-contained HTML file (charts inline, opens offline). */
 export const htmlFlag = Flags.string({
-  description: 'also write the report as one self-contained HTML file with charts (no script, no network needed to open it)',
+  description:
+    'also write the report as one self-contained HTML file with charts (no script, no network needed to open it)',
   helpValue: 'FILE',
 });

@@ -24,7 +24,12 @@ export function canPromptIn(ctx: PromptContext): boolean {
 }
 
 export function canPrompt(options: { json: boolean }): boolean {
-  return canPromptIn({ stdinIsTTY: Boolean(process.stdin.isTTY), stderrIsTTY: Boolean(process.stderr.isTTY), env: process.env, json: options.json });
+  return canPromptIn({
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
+    env: process.env,
+    json: options.json,
+  });
 }
 
 /** Where @inquirer/prompts draws: stderr, so that `reco … > file` keeps the file clean. */
@@ -40,7 +45,10 @@ export async function promptPassword(message: string, options: { confirm?: boole
   return first;
 }
 
-export async function promptInput(message: string, options: { default?: string; validate?: (v: string) => string | true } = {}): Promise<string> {
+export async function promptInput(
+  message: string,
+  options: { default?: string; validate?: (v: string) => string | true } = {},
+): Promise<string> {
   const { input } = await import('@inquirer/prompts');
   return input({ message, default: options.default, validate: options.validate }, promptStreams());
 }
@@ -54,5 +62,7 @@ export async function promptConfirm(message: string, options: { default?: boolea
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }

@@ -23,13 +23,20 @@ The archive is written with mode 0600 and, when RECO_BACKUP_KEY is set, signed (
   ];
   static override flags = {
     out: Flags.string({ char: 'o', description: 'directory for the archive [default: $RECO_DATA_DIR/backups]' }),
-    keep: Flags.integer({ description: 'keep only the newest N archives in --out (the new one counts; older ones are deleted)', min: 1 }),
+    keep: Flags.integer({
+      description: 'keep only the newest N archives in --out (the new one counts; older ones are deleted)',
+      min: 1,
+    }),
     format: Flags.string({
-      description: 'archive: the reco archive only; sql: also a plain pg_dump file beside it (PostgreSQL with pg_dump installed)',
+      description:
+        'archive: the reco archive only; sql: also a plain pg_dump file beside it (PostgreSQL with pg_dump installed)',
       options: ['archive', 'sql'],
       default: 'archive',
     }),
-    verify: Flags.string({ description: 'check this archive (checksums, row counts, truncation) and exit; no database is opened', exclusive: ['out', 'keep', 'format'] }),
+    verify: Flags.string({
+      description: 'check this archive (checksums, row counts, truncation) and exit; no database is opened',
+      exclusive: ['out', 'keep', 'format'],
+    }),
   };
 
   async run() {
@@ -38,47 +45,71 @@ The archive is written with mode 0600 and, when RECO_BACKUP_KEY is set, signed (
       const v = await verifyArchive(path.resolve(flags.verify), { key: this.settings.backupKey });
       const rows = v.manifest.tables.reduce((n, t) => n + t.rows, 0);
       const signed = v.signature === 'valid' ? ' and the signature is valid' : '';
-      this.say(`OK: ${v.file} — ${v.manifest.tables.length} tables, ${rows} rows, schema version ${v.manifest.schema.version}, from ${v.manifest.engine} at ${v.manifest.createdAt}; every checksum matches${signed}.`);
-      if (v.signature === 'unchecked') this.note('The archive is signed, but RECO_BACKUP_KEY is not set: the signature was not checked.');
-      return { ok: true, signature: v.signature, file: v.file, bytes: v.size, createdAt: v.manifest.createdAt, engine: v.manifest.engine, schemaVersion: v.manifest.schema.version, recoVersion: v.manifest.reco.version, rows, tables: summary(v.manifest) };
+      this.say(
+        `OK: ${v.file} — ${v.manifest.tables.length} tables, ${rows} rows, schema version ${v.manifest.schema.version}, from ${v.manifest.engine} at ${v.manifest.createdAt}; every checksum matches${signed}.`,
+      );
+      if (v.signature === 'unchecked')
+        this.note('The archive is signed, but RECO_BACKUP_KEY is not set: the signature was not checked.');
+      return {
+        ok: true,
+        signature: v.signature,
+        file: v.file,
+        bytes: v.size,
+        createdAt: v.manifest.createdAt,
+        engine: v.manifest.engine,
+        schemaVersion: v.manifest.schema.version,
+        recoVersion: v.manifest.reco.version,
+        rows,
+        tables: summary(v.manifest),
+      };
     }
     const outDir = path.resolve(flags.out ?? dataPaths(this.settings.dataDir).backups);
-    return this.withDb(async (db) => {
-      // Started at the first table, so nothing is drawn before a refusal or a prompt.
-      let bar: Progress | undefined;
-      let r;
-      try {
-        r = await createBackup(db, {
-          outDir,
-          keep: flags.keep,
-          key: this.settings.backupKey,
-          sqlDump: flags.format === 'sql' ? { databaseUrl: this.settings.databaseUrl } : undefined,
-          onProgress: (p) => {
-            bar ??= progressBar({ label: 'Backing up', total: p.total, enabled: !this.jsonEnabled(), unit: 'tables' });
-            bar.update(p.done, { table: p.table });
-          },
-        });
-      } finally {
-        bar?.stop();
-      }
-      const rows = r.manifest.tables.reduce((n, t) => n + t.rows, 0);
-      this.say(`Backed up ${r.manifest.tables.length} tables (${rows} rows, schema version ${r.manifest.schema.version}) to ${r.file} (${(r.size / 1024).toFixed(0)} KiB) in ${(r.durationMs / 1000).toFixed(1)} s.`);
-      if (r.sqlDump?.file) this.say(`pg_dump file: ${r.sqlDump.file}`);
-      if (r.sqlDump?.skipped) this.note(`No SQL dump: ${r.sqlDump.skipped}.`);
-      for (const f of r.pruned) this.note(`Pruned ${f}`);
-      return {
-        file: r.file,
-        bytes: r.size,
-        durationMs: r.durationMs,
-        createdAt: r.manifest.createdAt,
-        engine: r.manifest.engine,
-        schemaVersion: r.manifest.schema.version,
-        rows,
-        tables: summary(r.manifest),
-        signed: r.signed,
-        pruned: r.pruned,
-        sqlDump: r.sqlDump ?? null,
-      };
-    }, { command: 'reco backup-db' });
+    return this.withDb(
+      async (db) => {
+        // Started at the first table, so nothing is drawn before a refusal or a prompt.
+        let bar: Progress | undefined;
+        let r;
+        try {
+          r = await createBackup(db, {
+            outDir,
+            keep: flags.keep,
+            key: this.settings.backupKey,
+            sqlDump: flags.format === 'sql' ? { databaseUrl: this.settings.databaseUrl } : undefined,
+            onProgress: (p) => {
+              bar ??= progressBar({
+                label: 'Backing up',
+                total: p.total,
+                enabled: !this.jsonEnabled(),
+                unit: 'tables',
+              });
+              bar.update(p.done, { table: p.table });
+            },
+          });
+        } finally {
+          bar?.stop();
+        }
+        const rows = r.manifest.tables.reduce((n, t) => n + t.rows, 0);
+        this.say(
+          `Backed up ${r.manifest.tables.length} tables (${rows} rows, schema version ${r.manifest.schema.version}) to ${r.file} (${(r.size / 1024).toFixed(0)} KiB) in ${(r.durationMs / 1000).toFixed(1)} s.`,
+        );
+        if (r.sqlDump?.file) this.say(`pg_dump file: ${r.sqlDump.file}`);
+        if (r.sqlDump?.skipped) this.note(`No SQL dump: ${r.sqlDump.skipped}.`);
+        for (const f of r.pruned) this.note(`Pruned ${f}`);
+        return {
+          file: r.file,
+          bytes: r.size,
+          durationMs: r.durationMs,
+          createdAt: r.manifest.createdAt,
+          engine: r.manifest.engine,
+          schemaVersion: r.manifest.schema.version,
+          rows,
+          tables: summary(r.manifest),
+          signed: r.signed,
+          pruned: r.pruned,
+          sqlDump: r.sqlDump ?? null,
+        };
+      },
+      { command: 'reco backup-db' },
+    );
   }
 }

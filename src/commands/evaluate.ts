@@ -1,7 +1,14 @@
 import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { progressBar } from '../cli/progress.js';
-import { datasetCitation, loadDatasetDir, LONG_TAIL_RANK, SPLITS, worldOracle, type EvaluationReport } from '../core/evaluation/index.js';
+import {
+  datasetCitation,
+  loadDatasetDir,
+  LONG_TAIL_RANK,
+  SPLITS,
+  worldOracle,
+  type EvaluationReport,
+} from '../core/evaluation/index.js';
 import { checkReportPath, writeReportFile } from '../core/reports/file.js';
 import { evaluate, ALGORITHM_NAMES } from '../core/training/algorithms.js';
 import { readWorldBeside } from '../core/simulation/shaped-data.js';
@@ -31,13 +38,20 @@ export default class Evaluate extends RecoCommand {
 
   async run() {
     const { flags } = await this.parse(Evaluate);
-    const names = flags.algorithms ? flags.algorithms.split(',').map((s) => s.trim()).filter(Boolean) : [...ALGORITHM_NAMES];
+    const names = flags.algorithms
+      ? flags.algorithms
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [...ALGORITHM_NAMES];
     const unknown = names.filter((n) => !ALGORITHM_NAMES.includes(n));
-    if (unknown.length) throw new RecoError(`unknown algorithm ${unknown.join(', ')}: choose from ${ALGORITHM_NAMES.join(', ')}`);
+    if (unknown.length)
+      throw new RecoError(`unknown algorithm ${unknown.join(', ')}: choose from ${ALGORITHM_NAMES.join(', ')}`);
     if (flags.html) checkReportPath(flags.html);
     // The charting libraries load only for --html (half a second of imports).
     const reports = flags.html ? await import('../core/reports/evaluation-report.js') : undefined;
-    const data = flags.from === 'db' ? await this.withDb((db) => loadTrainingSet(db)) : await loadDatasetDir(flags.from);
+    const data =
+      flags.from === 'db' ? await this.withDb((db) => loadTrainingSet(db)) : await loadDatasetDir(flags.from);
     // The oracle needs the file's own user ids, so only a folder (the database numbers users itself).
     const world = flags.from === 'db' ? undefined : readWorldBeside(flags.from);
     // Two steps per algorithm (fit, score); a bar on a terminal, notes on stderr otherwise.
@@ -63,7 +77,9 @@ export default class Evaluate extends RecoCommand {
 
   private printTable(r: EvaluationReport, from: string): void {
     const k = r.k;
-    this.say(`${from}: ${r.counts.ratings} ratings, ${r.counts.users} users, ${r.counts.movies} movies; split ${r.split}, seed ${r.seed}, k ${k}; ${r.counts.evaluatedUsers} users evaluated over ${r.counts.candidates} candidate movies`);
+    this.say(
+      `${from}: ${r.counts.ratings} ratings, ${r.counts.users} users, ${r.counts.movies} movies; split ${r.split}, seed ${r.seed}, k ${k}; ${r.counts.evaluatedUsers} users evaluated over ${r.counts.candidates} candidate movies`,
+    );
     const rows = r.rows.map((x) => ({
       algorithm: x.algorithm,
       precision: x.precision.toFixed(4),

@@ -7,7 +7,10 @@ export default class Recommend extends RecoCommand {
   static override summary = "Recommend movies for one of a client's users with the active model";
   static override description =
     'Uses the model the API serves (the active version in the registry; the popularity fallback when none is trained yet) on the ratings stored for that user. --user is the user id as the client (platform) knows it, as in ratings.csv and in the API.';
-  static override examples = ['<%= config.bin %> recommend --client initial --user 1', '<%= config.bin %> recommend --client netflix --user 42 -n 20 --json'];
+  static override examples = [
+    '<%= config.bin %> recommend --client initial --user 1',
+    '<%= config.bin %> recommend --client netflix --user 42 -n 20 --json',
+  ];
   static override flags = {
     client: Flags.string({ description: 'username of the client (platform) the user belongs to', required: true }),
     user: Flags.integer({ description: "the user's id at that client", required: true }),
@@ -18,17 +21,38 @@ export default class Recommend extends RecoCommand {
     const { flags } = await this.parse(Recommend);
     const { buildFallbackModel, loadActiveModel } = await import('../core/training/registry.js');
     return this.withDb(async (db) => {
-      if (!(await clientExists(db, flags.client))) throw new RecoError(`no client named ${flags.client}`, { hint: 'see reco clients list' });
+      if (!(await clientExists(db, flags.client)))
+        throw new RecoError(`no client named ${flags.client}`, { hint: 'see reco clients list' });
       const history = await clientUserHistory(db, flags.client, flags.user);
       if (!history) throw new RecoError(`client ${flags.client} has no user ${flags.user}`);
       const loaded = (await loadActiveModel(db)) ?? (await buildFallbackModel(db));
       const recs = loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, flags.n);
-      const details = await movieDetails(db, recs.map((r) => r.movieId));
-      const out = recs.map((r, i) => ({ rank: i + 1, movie_id: r.movieId, title: details.get(r.movieId)?.title ?? '(not in the catalogue)', genres: details.get(r.movieId)?.genres ?? [], score: r.score }));
-      this.say(`${flags.client} user ${flags.user}: ${history.movieIds.length} ratings; model ${loaded.algorithm} ${loaded.version}`);
-      for (const r of out) this.say(`${String(r.rank).padStart(3)}. ${r.title} [${r.genres.join('|')}] (movie ${r.movie_id}, score ${r.score.toFixed(4)})`);
+      const details = await movieDetails(
+        db,
+        recs.map((r) => r.movieId),
+      );
+      const out = recs.map((r, i) => ({
+        rank: i + 1,
+        movie_id: r.movieId,
+        title: details.get(r.movieId)?.title ?? '(not in the catalogue)',
+        genres: details.get(r.movieId)?.genres ?? [],
+        score: r.score,
+      }));
+      this.say(
+        `${flags.client} user ${flags.user}: ${history.movieIds.length} ratings; model ${loaded.algorithm} ${loaded.version}`,
+      );
+      for (const r of out)
+        this.say(
+          `${String(r.rank).padStart(3)}. ${r.title} [${r.genres.join('|')}] (movie ${r.movie_id}, score ${r.score.toFixed(4)})`,
+        );
       if (out.length === 0) this.say('(no recommendations: the model knows no movie this user has not rated)');
-      return { client: flags.client, user_id: flags.user, model: { algorithm: loaded.algorithm, version: loaded.version }, rated: history.movieIds.length, recommendations: out };
+      return {
+        client: flags.client,
+        user_id: flags.user,
+        model: { algorithm: loaded.algorithm, version: loaded.version },
+        rated: history.movieIds.length,
+        recommendations: out,
+      };
     });
   }
 }

@@ -20,56 +20,66 @@ Works across engines: an archive from the embedded engine restores into PostgreS
     file: Args.string({ required: true, description: 'the archive (.reco.gz) written by reco backup-db' }),
   };
   static override flags = {
-    force: Flags.boolean({ description: 'replace the data of a database that is not empty (in the same single transaction)' }),
+    force: Flags.boolean({
+      description: 'replace the data of a database that is not empty (in the same single transaction)',
+    }),
   };
 
   async run() {
     const { args, flags } = await this.parse(RestoreDb);
     const file = path.resolve(args.file);
     // migrate:false: the target is migrated to the backup's schema version, not past it, before the data goes in.
-    return this.withDb(async (db) => {
-      // Started at the first table, so nothing is drawn before a refusal or a prompt.
-      let bar: Progress | undefined;
-      const restore = (force: boolean) =>
-        restoreBackup(db, file, {
-          force,
-          key: this.settings.backupKey,
-          onVerified: (m, signature) => {
-            this.note(`Verified ${file}: ${m.tables.length} tables from ${m.engine}, ${m.createdAt}${signature === 'valid' ? ', signature valid' : ''}.`);
-            if (signature === 'unchecked') this.note('The archive is signed, but RECO_BACKUP_KEY is not set: the signature was not checked.');
-          },
-          onProgress: (p) => {
-            bar ??= progressBar({ label: 'Restoring', total: p.total, enabled: !this.jsonEnabled(), unit: 'tables' });
-            bar.update(p.done, { table: p.table });
-          },
-        });
-      let r;
-      try {
-        r = await restore(flags.force).catch(async (err) => {
-          // A person at a terminal is asked instead of being sent back for --force; scripts get the error.
-          if (!(err instanceof NotEmptyError) || !canPrompt({ json: this.jsonEnabled() })) throw err;
-          const yes = await promptConfirm(`The database is not empty (${err.tables.join(', ')}). Replace all of its data with the backup's?`);
-          if (!yes) throw new RecoError('nothing restored: the database is not empty and you chose to keep it');
-          return restore(true);
-        });
-      } finally {
-        bar?.stop();
-      }
-      this.say(
-        `Restored ${r.tables.length} tables (${r.rows} rows) from ${file} into ${db.engine === 'pglite' ? 'the embedded database' : 'PostgreSQL'} in ${(r.durationMs / 1000).toFixed(1)} s; ${r.sequences} sequences reset; schema version ${r.upgradedTo}.`,
-      );
-      return {
-        file,
-        engine: db.engine,
-        backupCreatedAt: r.manifest.createdAt,
-        backupEngine: r.manifest.engine,
-        schemaVersion: r.upgradedTo,
-        replaced: r.replaced,
-        rows: r.rows,
-        tables: r.tables,
-        sequences: r.sequences,
-        durationMs: r.durationMs,
-      };
-    }, { migrate: false, command: 'reco restore-db' });
+    return this.withDb(
+      async (db) => {
+        // Started at the first table, so nothing is drawn before a refusal or a prompt.
+        let bar: Progress | undefined;
+        const restore = (force: boolean) =>
+          restoreBackup(db, file, {
+            force,
+            key: this.settings.backupKey,
+            onVerified: (m, signature) => {
+              this.note(
+                `Verified ${file}: ${m.tables.length} tables from ${m.engine}, ${m.createdAt}${signature === 'valid' ? ', signature valid' : ''}.`,
+              );
+              if (signature === 'unchecked')
+                this.note('The archive is signed, but RECO_BACKUP_KEY is not set: the signature was not checked.');
+            },
+            onProgress: (p) => {
+              bar ??= progressBar({ label: 'Restoring', total: p.total, enabled: !this.jsonEnabled(), unit: 'tables' });
+              bar.update(p.done, { table: p.table });
+            },
+          });
+        let r;
+        try {
+          r = await restore(flags.force).catch(async (err) => {
+            // A person at a terminal is asked instead of being sent back for --force; scripts get the error.
+            if (!(err instanceof NotEmptyError) || !canPrompt({ json: this.jsonEnabled() })) throw err;
+            const yes = await promptConfirm(
+              `The database is not empty (${err.tables.join(', ')}). Replace all of its data with the backup's?`,
+            );
+            if (!yes) throw new RecoError('nothing restored: the database is not empty and you chose to keep it');
+            return restore(true);
+          });
+        } finally {
+          bar?.stop();
+        }
+        this.say(
+          `Restored ${r.tables.length} tables (${r.rows} rows) from ${file} into ${db.engine === 'pglite' ? 'the embedded database' : 'PostgreSQL'} in ${(r.durationMs / 1000).toFixed(1)} s; ${r.sequences} sequences reset; schema version ${r.upgradedTo}.`,
+        );
+        return {
+          file,
+          engine: db.engine,
+          backupCreatedAt: r.manifest.createdAt,
+          backupEngine: r.manifest.engine,
+          schemaVersion: r.upgradedTo,
+          replaced: r.replaced,
+          rows: r.rows,
+          tables: r.tables,
+          sequences: r.sequences,
+          durationMs: r.durationMs,
+        };
+      },
+      { migrate: false, command: 'reco restore-db' },
+    );
   }
 }

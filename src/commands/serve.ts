@@ -21,7 +21,8 @@ On the embedded database, reco serve holds the database while it runs: other com
   static override flags = {
     ...serveFlags,
     'db-wait': Flags.integer({
-      description: 'seconds to keep retrying (0.5 s, 1 s, 2 s … at most 5 s apart) while PostgreSQL is unreachable at start; 0 fails at once',
+      description:
+        'seconds to keep retrying (0.5 s, 1 s, 2 s … at most 5 s apart) while PostgreSQL is unreachable at start; 0 fails at once',
       default: 60,
       min: 0,
       env: 'RECO_DB_WAIT',
@@ -37,13 +38,19 @@ On the embedded database, reco serve holds the database while it runs: other com
         serveUntilSignal(db, this.settings, {
           ...serveOptions(flags),
           logTo: this.jsonEnabled() ? 'stderr' : 'stdout',
-          onListening: (url, metricsUrl) => this.note(`reco serve: listening on ${url} (API docs at ${url}/docs; metrics at ${metricsUrl}; Ctrl-C to stop)`),
+          onListening: (url, metricsUrl) =>
+            this.note(
+              `reco serve: listening on ${url} (API docs at ${url}/docs; metrics at ${metricsUrl}; Ctrl-C to stop)`,
+            ),
         }),
       {
         poolSize: 10,
         connectWaitMs: flags['db-wait'] * 1000,
         // On stderr even with --json: an operator watching a start-up needs to see why it waits.
-        onConnectRetry: (reason, delayMs) => process.stderr.write(`reco serve: ${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s (--db-wait ${flags['db-wait']} s)\n`),
+        onConnectRetry: (reason, delayMs) =>
+          process.stderr.write(
+            `reco serve: ${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s (--db-wait ${flags['db-wait']} s)\n`,
+          ),
       },
     );
   }

@@ -15,9 +15,17 @@ export default class Train extends RecoCommand {
     '<%= config.bin %> train --algorithm segments --force   # activate even if it scores worse',
   ];
   static override flags = {
-    algorithm: Flags.string({ char: 'a', description: 'algorithm to train', options: [...ALGORITHM_NAMES], default: 'auto' }),
+    algorithm: Flags.string({
+      char: 'a',
+      description: 'algorithm to train',
+      options: [...ALGORITHM_NAMES],
+      default: 'auto',
+    }),
     force: Flags.boolean({ description: 'activate the new model even if it scores worse than the active one' }),
-    tolerance: Flags.string({ description: `how much lower (nDCG@10, absolute) the new model may score and still be activated`, default: String(DEFAULT_TOLERANCE) }),
+    tolerance: Flags.string({
+      description: `how much lower (nDCG@10, absolute) the new model may score and still be activated`,
+      default: String(DEFAULT_TOLERANCE),
+    }),
     seed: Flags.integer({ description: 'seed of the holdout split and of seeded algorithms', default: 42 }),
   };
 
@@ -25,11 +33,17 @@ export default class Train extends RecoCommand {
     const { trainModel } = await import('../core/training/train.js');
     const { flags } = await this.parse(Train);
     const tolerance = Number(flags.tolerance);
-    if (!Number.isFinite(tolerance) || tolerance < 0) this.error('--tolerance must be a number ≥ 0', { exit: ExitCode.BAD_INPUT });
+    if (!Number.isFinite(tolerance) || tolerance < 0)
+      this.error('--tolerance must be a number ≥ 0', { exit: ExitCode.BAD_INPUT });
     const modelsDir = this.settings.modelsDir;
     // Steps reported by trainModel: read, count, 2 per holdout candidate, (auto's pick), refit, register.
     const candidates = flags.algorithm === 'auto' ? AUTO_CANDIDATES.length : 1;
-    const bar = progressBar({ label: 'train', total: 4 + 2 * candidates + (flags.algorithm === 'auto' ? 1 : 0), enabled: !this.jsonEnabled(), unit: 'steps' });
+    const bar = progressBar({
+      label: 'train',
+      total: 4 + 2 * candidates + (flags.algorithm === 'auto' ? 1 : 0),
+      enabled: !this.jsonEnabled(),
+      unit: 'steps',
+    });
     const onBar = process.stderr.isTTY && !this.jsonEnabled();
     let step = 0;
     return this.withDb(async (db) => {
@@ -41,17 +55,33 @@ export default class Train extends RecoCommand {
         seed: flags.seed,
         onProgress: (m) => (onBar ? bar.update(++step) : this.note(`  ${m}`)),
       }).finally(() => bar.stop());
-      this.say(`Trained ${r.version} (${r.algorithm}) on ${r.dataCounts.ratings} ratings in ${r.timings.totalSeconds.toFixed(1)} s${r.dataCounts.untrusted_ratings ? ` (${r.dataCounts.untrusted_ratings} ratings of untrusted clients left out)` : ''}`);
+      this.say(
+        `Trained ${r.version} (${r.algorithm}) on ${r.dataCounts.ratings} ratings in ${r.timings.totalSeconds.toFixed(1)} s${r.dataCounts.untrusted_ratings ? ` (${r.dataCounts.untrusted_ratings} ratings of untrusted clients left out)` : ''}`,
+      );
       if (r.candidates.length > 1) {
         this.say('Holdout (split user, seed ' + flags.seed + ', k 10):');
         this.say(
           formatTable(
-            r.candidates.map((c) => ({ ...c, ndcg: c.ndcg.toFixed(4), precision: c.precision.toFixed(4), recall: c.recall.toFixed(4), chosen: c.algorithm === r.algorithm ? '← chosen' : '' })),
-            [{ key: 'algorithm' }, { key: 'ndcg', header: 'nDCG@10', align: 'right' }, { key: 'precision', header: 'P@10', align: 'right' }, { key: 'recall', header: 'R@10', align: 'right' }, { key: 'chosen', header: '' }],
+            r.candidates.map((c) => ({
+              ...c,
+              ndcg: c.ndcg.toFixed(4),
+              precision: c.precision.toFixed(4),
+              recall: c.recall.toFixed(4),
+              chosen: c.algorithm === r.algorithm ? '← chosen' : '',
+            })),
+            [
+              { key: 'algorithm' },
+              { key: 'ndcg', header: 'nDCG@10', align: 'right' },
+              { key: 'precision', header: 'P@10', align: 'right' },
+              { key: 'recall', header: 'R@10', align: 'right' },
+              { key: 'chosen', header: '' },
+            ],
           ),
         );
       } else {
-        this.say(`Holdout: nDCG@10 ${r.metrics.ndcg_at_10.toFixed(4)}  P@10 ${r.metrics.precision_at_10.toFixed(4)}  R@10 ${r.metrics.recall_at_10.toFixed(4)}`);
+        this.say(
+          `Holdout: nDCG@10 ${r.metrics.ndcg_at_10.toFixed(4)}  P@10 ${r.metrics.precision_at_10.toFixed(4)}  R@10 ${r.metrics.recall_at_10.toFixed(4)}`,
+        );
       }
       this.say(r.decision.reason.charAt(0).toUpperCase() + r.decision.reason.slice(1));
       this.say(`Artifact: ${r.artifactDir} (${(r.artifactBytes / 1e6).toFixed(1)} MB)`);

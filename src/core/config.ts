@@ -44,9 +44,24 @@ const envSchema = z.object({
   RECO_JWT_SECRET: z.string().min(1).optional(),
   RECO_ADMIN_TOKEN: z.string().min(1).optional(),
   RECO_BACKUP_KEY: z.string().min(32, 'use at least 32 characters (e.g. openssl rand -hex 32)').optional(),
-  RECO_QUOTA_USERS_PER_HOUR: z.coerce.number().int().nonnegative().max(2 ** 31 - 1).optional(),
-  RECO_QUOTA_RATINGS_PER_HOUR: z.coerce.number().int().nonnegative().max(2 ** 31 - 1).optional(),
-  RECO_TOKEN_TTL: z.coerce.number().int().positive().max(7 * 24 * 3600).optional(),
+  RECO_QUOTA_USERS_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 31 - 1)
+    .optional(),
+  RECO_QUOTA_RATINGS_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 31 - 1)
+    .optional(),
+  RECO_TOKEN_TTL: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600)
+    .optional(),
   NODE_ENV: z.string().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
 });

@@ -5,10 +5,15 @@ type SonicBoom = ReturnType<typeof pino.destination>;
  * JSON logs. The server logs to stdout (collected by Kubernetes); CLI commands log to stderr so that stdout
  * stays clean for their output and for --json.
  */
-export function createLogger(options: { level?: string; destination?: 'stdout' | 'stderr'; name?: string } = {}): Logger {
+export function createLogger(
+  options: { level?: string; destination?: 'stdout' | 'stderr'; name?: string } = {},
+): Logger {
   const fd = options.destination === 'stdout' ? 1 : 2;
   const sink = pino.destination({ fd, sync: fd === 2 });
-  return pino({ name: options.name ?? 'reco', level: options.level ?? 'info' }, fd === 2 ? sink : new BatchedDestination(sink));
+  return pino(
+    { name: options.name ?? 'reco', level: options.level ?? 'info' },
+    fd === 2 ? sink : new BatchedDestination(sink),
+  );
 }
 
 /**

@@ -32,14 +32,16 @@ export const DEFAULT_LIMITS = { bodyLimit: '256kb', windowMs: 60_000, token: 30,
  * The embedded engine serves one process, whose memory is the natural store.
  */
 function limiter(ctx: AppContext, windowMs: number, limit: number, what: string, name: string) {
-  const store = ctx.db.engine === 'postgres' ? new DatabaseRateLimitStore(ctx.db, `${name}/${limit}/${windowMs}:`) : undefined;
+  const store =
+    ctx.db.engine === 'postgres' ? new DatabaseRateLimitStore(ctx.db, `${name}/${limit}/${windowMs}:`) : undefined;
   return rateLimit({
     windowMs,
     limit,
     store,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    handler: (_req, _res, next) => next(new HttpError(429, `too many ${what} attempts from this address: wait a minute and try again`)),
+    handler: (_req, _res, next) =>
+      next(new HttpError(429, `too many ${what} attempts from this address: wait a minute and try again`)),
   });
 }
 
@@ -47,7 +49,12 @@ function limiter(ctx: AppContext, windowMs: number, limit: number, what: string,
  * The Express application of `reco serve` (no listening here: see index.ts). GET /metrics is part of it only when
  * `metrics` is true (no separate metrics port: tests, embedding); otherwise createMetricsApp serves it.
  */
-export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.1.0', { metrics = true } = {}): Express {
+export function createApp(
+  ctx: AppContext,
+  limits: AppLimits = {},
+  version = '0.1.0',
+  { metrics = true } = {},
+): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -63,7 +70,18 @@ export function createApp(ctx: AppContext, limits: AppLimits = {}, version = '0.
   app.use(express.urlencoded({ extended: false, limit: bodyLimit }));
 
   const auth = ctx.auth.middleware();
-  app.use(clientsRouter(ctx, limiter(ctx, windowMs, limits.rateLimit?.createClient ?? DEFAULT_LIMITS.createClient, 'registration', 'create-client')));
+  app.use(
+    clientsRouter(
+      ctx,
+      limiter(
+        ctx,
+        windowMs,
+        limits.rateLimit?.createClient ?? DEFAULT_LIMITS.createClient,
+        'registration',
+        'create-client',
+      ),
+    ),
+  );
   app.use(tokenRouter(ctx, limiter(ctx, windowMs, limits.rateLimit?.token ?? DEFAULT_LIMITS.token, 'login', 'token')));
   app.use(recommendationsRouter(ctx, auth));
   app.use(moviesRouter(ctx, auth));

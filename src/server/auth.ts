@@ -72,10 +72,14 @@ export class TokenAuthenticator {
         issuer: JWT_ISSUER,
         audience: JWT_AUDIENCE,
       },
-      (payload: { sub?: unknown; username?: string; exp?: unknown; nbf?: unknown }, done: (err: unknown, user?: AuthenticatedClient | false, info?: unknown) => void) => {
+      (
+        payload: { sub?: unknown; username?: string; exp?: unknown; nbf?: unknown },
+        done: (err: unknown, user?: AuthenticatedClient | false, info?: unknown) => void,
+      ) => {
         const clientId = clientIdFromSubject(payload.sub);
         // jsonwebtoken checks `exp` only when present: a token without one would never expire.
-        if (clientId === undefined || typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) return done(null, false);
+        if (clientId === undefined || typeof payload.exp !== 'number' || !Number.isFinite(payload.exp))
+          return done(null, false);
         // Remembered only without a not-before (nothing else about it depends on the time).
         const exp = payload.nbf === undefined ? payload.exp : undefined;
         done(null, { clientId, username: String(payload.username ?? '') }, { exp });
@@ -89,8 +93,10 @@ export class TokenAuthenticator {
     return (req, res, next) => {
       const known = this.remembered(req);
       if (known) return this.settle(req, null, known, undefined, next);
-      this.passport.authenticate('jwt', { session: false }, (err: unknown, user: AuthenticatedClient | false, info: unknown) =>
-        this.settle(req, err, user, info, next),
+      this.passport.authenticate(
+        'jwt',
+        { session: false },
+        (err: unknown, user: AuthenticatedClient | false, info: unknown) => this.settle(req, err, user, info, next),
       )(req, res, next);
     };
   }
@@ -112,9 +118,14 @@ export class TokenAuthenticator {
   authenticate(req: IncomingMessage, done: Done): void {
     const known = this.remembered(req);
     if (known) return this.settle(req, null, known, undefined, done);
-    const s = Object.create(this.strategy) as JwtStrategy & { success: StrategyCallback; fail: StrategyCallback; error: StrategyCallback };
+    const s = Object.create(this.strategy) as JwtStrategy & {
+      success: StrategyCallback;
+      fail: StrategyCallback;
+      error: StrategyCallback;
+    };
     s.success = (user: AuthenticatedClient, info: unknown) => this.settle(req, null, user, info, done);
-    s.fail = (challenge: unknown) => this.settle(req, null, false, typeof challenge === 'number' ? undefined : challenge, done);
+    s.fail = (challenge: unknown) =>
+      this.settle(req, null, false, typeof challenge === 'number' ? undefined : challenge, done);
     s.error = (err: unknown) => this.settle(req, err, false, undefined, done);
     s.authenticate(req as Request, { session: false });
   }
@@ -142,7 +153,13 @@ export class TokenAuthenticator {
     return undefined;
   }
 
-  private settle(req: IncomingMessage, err: unknown, user: AuthenticatedClient | false, info: unknown, done: Done): void {
+  private settle(
+    req: IncomingMessage,
+    err: unknown,
+    user: AuthenticatedClient | false,
+    info: unknown,
+    done: Done,
+  ): void {
     if (err) return done(err);
     const exp = (info as { exp?: number } | undefined)?.exp;
     if (user && exp !== undefined) {

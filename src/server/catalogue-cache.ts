@@ -1,5 +1,10 @@
 import type { Database } from '../core/db/types.js';
-import { catalogueSignature, findMovies, loadCatalogueEntries, type CatalogueEntry } from '../core/db/repositories/movies-query.js';
+import {
+  catalogueSignature,
+  findMovies,
+  loadCatalogueEntries,
+  type CatalogueEntry,
+} from '../core/db/repositories/movies-query.js';
 
 /**
  * Titles and genres of the catalogue in memory, so a recommendation answers without a query for them. A movie

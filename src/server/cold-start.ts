@@ -11,7 +11,11 @@ const GENRE_INDEX = new Map<string, number>(GENRES.map((g, i) => [g, i]));
 /** `genres: {Comedy: 1, Horror: -1}` as a vector in GENRES order; an unknown genre is a 422 listing the known ones. */
 export function tastesVector(genres: Readonly<Record<string, number>>): number[] {
   const unknown = Object.keys(genres).filter((g) => !GENRE_INDEX.has(g));
-  if (unknown.length > 0) throw new HttpError(422, `genres: unknown genre ${unknown.map((g) => JSON.stringify(g)).join(', ')}; known genres: ${GENRES.join(', ')}`);
+  if (unknown.length > 0)
+    throw new HttpError(
+      422,
+      `genres: unknown genre ${unknown.map((g) => JSON.stringify(g)).join(', ')}; known genres: ${GENRES.join(', ')}`,
+    );
   const v = new Array<number>(GENRES.length).fill(0);
   for (const [g, w] of Object.entries(genres)) v[GENRE_INDEX.get(g)!] = w;
   return v;
@@ -28,7 +32,13 @@ export function hasTastes(tastes: ArrayLike<number> | undefined): tastes is Arra
  * popularity order) — the first POOL movies — re-ranked by rank score × (1 + the mean stated weight of the movie's
  * genres), so a liked genre counts up to double and a movie whose genres are all disliked drops out.
  */
-export function coldStart(model: Recommender, catalogue: CatalogueCache, tastes: ArrayLike<number>, n: number, options?: RecommendOptions): Recommendation[] {
+export function coldStart(
+  model: Recommender,
+  catalogue: CatalogueCache,
+  tastes: ArrayLike<number>,
+  n: number,
+  options?: RecommendOptions,
+): Recommendation[] {
   const pool = model.recommend({ movieIds: [] }, POOL, options);
   const scored: Recommendation[] = [];
   pool.forEach((r, rank) => {

@@ -83,8 +83,18 @@ export class ExperimentHolder {
   ) {}
 
   /** Running experiments as served now (name, client, variants with their versions). */
-  get running(): readonly { id: number; name: string; clientId: number | null; variants: readonly { name: string; version: string; weight: number }[] }[] {
-    return this.state.experiments.map((e) => ({ id: e.id, name: e.name, clientId: e.clientId, variants: e.variants.map((v) => ({ name: v.name, version: v.model.version, weight: v.weight })) }));
+  get running(): readonly {
+    id: number;
+    name: string;
+    clientId: number | null;
+    variants: readonly { name: string; version: string; weight: number }[];
+  }[] {
+    return this.state.experiments.map((e) => ({
+      id: e.id,
+      name: e.name,
+      clientId: e.clientId,
+      variants: e.variants.map((v) => ({ name: v.name, version: v.model.version, weight: v.weight })),
+    }));
   }
 
   /** Model versions held for experiments. */
@@ -145,7 +155,9 @@ export class ExperimentHolder {
       logger?.error({ err }, 'reading the running experiments failed; keeping the current ones');
       return;
     }
-    const signature = JSON.stringify(running.map((e) => [e.id, e.name, e.clientId, e.variants.map((v) => [v.name, v.modelVersion, v.weight])]));
+    const signature = JSON.stringify(
+      running.map((e) => [e.id, e.name, e.clientId, e.variants.map((v) => [v.name, v.modelVersion, v.weight])]),
+    );
     if (signature === this.state.signature) return;
 
     // Models already in memory are shared; only new versions are loaded.
@@ -171,13 +183,22 @@ export class ExperimentHolder {
           metrics?.modelLoadsTotal.inc({ outcome: 'success' });
           models.set(v.modelVersion, model);
           logger?.info(
-            { experiment: e.name, version: model.version, algorithm: model.algorithm, typed_array_bytes: typedArrayBytes(model.model), load_ms: Date.now() - started },
+            {
+              experiment: e.name,
+              version: model.version,
+              algorithm: model.algorithm,
+              typed_array_bytes: typedArrayBytes(model.model),
+              load_ms: Date.now() - started,
+            },
             'experiment model loaded',
           );
         }
       } catch (err) {
         metrics?.modelLoadsTotal.inc({ outcome: 'failure' });
-        logger?.error({ err, experiment: e.name }, 'loading a model of an experiment failed: its users get the active model until a retry succeeds');
+        logger?.error(
+          { err, experiment: e.name },
+          'loading a model of an experiment failed: its users get the active model until a retry succeeds',
+        );
         complete = false;
         continue;
       }
@@ -193,13 +214,21 @@ export class ExperimentHolder {
     const before = this.state;
     // An incomplete set is retried at the next notification or poll.
     this.state = { signature: complete ? signature : '', byClient, everyClient, experiments };
-    const released = [...new Set(before.experiments.flatMap((e) => e.variants.map((v) => v.model.version)))].filter((v) => !models.has(v));
+    const released = [...new Set(before.experiments.flatMap((e) => e.variants.map((v) => v.model.version)))].filter(
+      (v) => !models.has(v),
+    );
     logger?.info(
       {
-        experiments: experiments.map((e) => ({ name: e.name, client_id: e.clientId, variants: e.variants.map((v) => `${v.name}=${v.model.version}`) })),
+        experiments: experiments.map((e) => ({
+          name: e.name,
+          client_id: e.clientId,
+          variants: e.variants.map((v) => `${v.name}=${v.model.version}`),
+        })),
         versions: [...models.keys()],
         released,
-        typed_array_bytes: [...models.values()].filter((m) => m !== active).reduce((s, m) => s + typedArrayBytes(m.model), 0),
+        typed_array_bytes: [...models.values()]
+          .filter((m) => m !== active)
+          .reduce((s, m) => s + typedArrayBytes(m.model), 0),
       },
       'experiments loaded',
     );
@@ -213,7 +242,11 @@ export class ExperimentHolder {
   }
 }
 
-function served(e: RunningExperiment, models: Map<string, LoadedModel>, counter: Counter<'experiment' | 'variant'> | undefined): ServedExperiment {
+function served(
+  e: RunningExperiment,
+  models: Map<string, LoadedModel>,
+  counter: Counter<'experiment' | 'variant'> | undefined,
+): ServedExperiment {
   return {
     id: e.id,
     name: e.name,

@@ -25,13 +25,24 @@ export function explainRecommendations(
   items: readonly Shown[],
 ): (Shown & { because?: { movie_id: number; title: string; weight: number }[]; reason?: string })[] {
   if (model.explain) {
-    const all = model.explain({ movieIds: history.movieIds, ratings: history.ratings }, items.map((m) => m.movie_id), BECAUSE_LIMIT);
+    const all = model.explain(
+      { movieIds: history.movieIds, ratings: history.ratings },
+      items.map((m) => m.movie_id),
+      BECAUSE_LIMIT,
+    );
     return items.map((m, i) => ({
       ...m,
-      because: all[i].map((c) => ({ movie_id: c.movieId, title: catalogue.get(c.movieId)?.title ?? '', weight: c.weight })),
+      because: all[i].map((c) => ({
+        movie_id: c.movieId,
+        title: catalogue.get(c.movieId)?.title ?? '',
+        weight: c.weight,
+      })),
     }));
   }
-  const reason = model.algorithm === 'popular' || history.movieIds.length === 0 ? 'popular with all viewers' : `popular with viewers of ${topGenres(catalogue, history).join(' and ')}`;
+  const reason =
+    model.algorithm === 'popular' || history.movieIds.length === 0
+      ? 'popular with all viewers'
+      : `popular with viewers of ${topGenres(catalogue, history).join(' and ')}`;
   return items.map((m) => ({ ...m, reason }));
 }
 

@@ -18,18 +18,29 @@ import { RecommendationRequest } from './schemas.js';
  * `; charset=utf-8`), a Content-Length within the body limit, no Content-Encoding or Transfer-Encoding.
  * Everything else (compressed or chunked bodies, other charsets, query strings, other routes) goes to Express.
  */
-export function recommendationsFastPath(ctx: AppContext, app: Express, bodyLimit: string | number, trustProxy: unknown): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
+export function recommendationsFastPath(
+  ctx: AppContext,
+  app: Express,
+  bodyLimit: string | number,
+  trustProxy: unknown,
+): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
   const limit = bodyLimitBytes(bodyLimit);
   if (limit === undefined) return undefined;
   const logger = ctx.logger ?? silentLogger;
   // req.ip as Express computes it: the socket's address, or through its trusted proxies when configured.
-  const ipOf = trustProxy ? (req: IncomingMessage) => (Object.setPrototypeOf(req, app.request) as Request).ip : (req: IncomingMessage) => req.socket.remoteAddress;
+  const ipOf = trustProxy
+    ? (req: IncomingMessage) => (Object.setPrototypeOf(req, app.request) as Request).ip
+    : (req: IncomingMessage) => req.socket.remoteAddress;
 
   const record = routeRecorder(ctx.metrics, ctx.logger, 'POST', '/recommendations', '/recommendations');
 
   const finish = (req: FastRequest, status: number, body: string | Buffer, headers?: Record<string, string>) => {
     const state = req[STATE]!;
-    state.res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
+    state.res.writeHead(status, {
+      ...headers,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+    });
     state.res.end(body);
     const seconds = (performance.now() - state.start) / 1000;
     // Every answer of this route carries its template, a body that is not JSON too (as Express labels it).

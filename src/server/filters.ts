@@ -17,7 +17,10 @@ const KNOWN_GENRES = new Set<string>(GENRES);
 function checkGenres(names: readonly string[] | undefined, field: string): void {
   const unknown = (names ?? []).filter((g) => !KNOWN_GENRES.has(g));
   if (unknown.length > 0) {
-    throw new HttpError(422, `filter.${field}: unknown genre ${unknown.map((g) => JSON.stringify(g)).join(', ')}; known genres: ${GENRES.join(', ')}`);
+    throw new HttpError(
+      422,
+      `filter.${field}: unknown genre ${unknown.map((g) => JSON.stringify(g)).join(', ')}; known genres: ${GENRES.join(', ')}`,
+    );
   }
 }
 
@@ -44,7 +47,11 @@ export function excludedByFilter(catalogue: CatalogueCache, f: MovieFilter): Set
 }
 
 /** Whether one catalogue entry passes (the answer is checked again: a movie newer than the cached catalogue). */
-export function passes(movieId: number, e: { genres: readonly string[]; year: number | null }, f: MovieFilter): boolean {
+export function passes(
+  movieId: number,
+  e: { genres: readonly string[]; year: number | null },
+  f: MovieFilter,
+): boolean {
   if (f.exclude_movie_ids?.includes(movieId)) return false;
   if (f.genres_any && f.genres_any.length > 0 && !e.genres.some((g) => f.genres_any!.includes(g))) return false;
   if (f.genres_none && e.genres.some((g) => f.genres_none!.includes(g))) return false;

@@ -32,7 +32,8 @@ export function updateStatsGauges(m: RecoMetrics, s: ServerStats): void {
   for (const j of s.jobs) {
     // 0 = never succeeded (the series of every scheduled task exists from the start: registry.ts).
     m.jobLastSuccessTimestamp.set({ task: j.job }, seconds(j.last_success_at));
-    if (j.last_duration_seconds !== null) m.jobLastDurationSeconds.set({ task: j.job }, Number(j.last_duration_seconds));
+    if (j.last_duration_seconds !== null)
+      m.jobLastDurationSeconds.set({ task: j.job }, Number(j.last_duration_seconds));
     setCounterTotal(m.jobRunsTotal, { task: j.job, status: 'succeeded' }, j.succeeded);
     setCounterTotal(m.jobRunsTotal, { task: j.job, status: 'failed' }, j.failed);
     m.jobRunsInProgress.set({ task: j.job }, j.running);

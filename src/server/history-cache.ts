@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import { ReconnectingListener } from '../core/db/listener.js';
-import { findUserHistory, HISTORY_CHANNEL, notifyHistoryChanged, type UserHistory } from '../core/db/repositories/api-users.js';
+import {
+  findUserHistory,
+  HISTORY_CHANNEL,
+  notifyHistoryChanged,
+  type UserHistory,
+} from '../core/db/repositories/api-users.js';
 import type { Database } from '../core/db/types.js';
 
 /** The channel of migration 031's triggers and of `changed`: '*' or comma-separated users.id whose ratings changed. */
@@ -150,7 +155,10 @@ export class HistoryCache {
       try {
         await notifyHistoryChanged(this.db, users);
       } catch (err) {
-        this.options.logger?.error({ err, users: users.size }, 'could not send the history-change NOTIFY: other servers may answer from stale histories');
+        this.options.logger?.error(
+          { err, users: users.size },
+          'could not send the history-change NOTIFY: other servers may answer from stale histories',
+        );
       }
       for (const done of waiting) done();
     }

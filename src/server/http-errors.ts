@@ -48,7 +48,8 @@ function codeFor(status: number): string {
 
 /** Parses with a zod schema; the first problem becomes a 422 naming the field. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'body'): z.output<S> {
-  if (input === undefined || input === null) throw new HttpError(422, `the request ${what} is missing (send JSON with Content-Type: application/json)`);
+  if (input === undefined || input === null)
+    throw new HttpError(422, `the request ${what} is missing (send JSON with Content-Type: application/json)`);
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
@@ -64,11 +65,17 @@ export const notFound: RequestHandler = (req, _res, next) => {
  * What the client is told about an error: an HttpError as it is, body-parser's errors by type, anything else a
  * logged 500 (or 503 when the database is down). Shared by the Express error handler and the fast path.
  */
-export function toHttpError(err: any, logger: Logger, req: { method?: string; originalUrl?: string; url?: string }): HttpError {
+export function toHttpError(
+  err: any,
+  logger: Logger,
+  req: { method?: string; originalUrl?: string; url?: string },
+): HttpError {
   if (err instanceof HttpError) return err;
   if (err?.type === 'entity.parse.failed') return new HttpError(400, 'the body is not valid JSON');
-  if (err?.type === 'entity.too.large') return new HttpError(413, `the body is larger than the limit of ${err.limit} bytes`);
-  if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') return new HttpError(415, 'unsupported body encoding or charset');
+  if (err?.type === 'entity.too.large')
+    return new HttpError(413, `the body is larger than the limit of ${err.limit} bytes`);
+  if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported')
+    return new HttpError(415, 'unsupported body encoding or charset');
   const url = req.originalUrl ?? req.url;
   if (err?.code === PgError.CHARACTER_NOT_IN_REPERTOIRE) {
     // Text the schemas should have refused (safeText): still the input, not the server, so still a 4xx.
@@ -79,7 +86,8 @@ export function toHttpError(err: any, logger: Logger, req: { method?: string; or
     logger.error({ err, method: req.method, url }, 'database unavailable');
     return new HttpError(503, 'the database is unavailable: try again shortly');
   }
-  if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500 && err.expose) return new HttpError(err.status, String(err.message));
+  if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500 && err.expose)
+    return new HttpError(err.status, String(err.message));
   logger.error({ err, method: req.method, url }, 'unhandled error');
   return new HttpError(500, 'internal error');
 }

@@ -102,29 +102,35 @@ export class ImpressionRecorder {
     if (this.writing || this.buffer.length === 0) return;
     const rows = this.buffer.length <= this.batchRows ? this.buffer : this.buffer.slice(0, this.batchRows);
     this.buffer = rows === this.buffer ? [] : this.buffer.slice(this.batchRows);
-    this.writing = this.options.write(rows).then(
-      () => {
-        this.written += rows.length;
-        const m = this.options.metrics;
-        if (m) for (const [labels, n] of countByVariant(rows)) m.impressionsRecordedTotal.inc(labels, n);
-      },
-      (err: unknown) => {
-        this.drop(rows, 'error');
-        // One line per 10 s of an outage, not one per batch.
-        if (Date.now() - this.lastErrorLog > 10_000) {
-          this.lastErrorLog = Date.now();
-          this.options.logger?.warn({ err, dropped: this.dropped }, 'writing impressions failed: dropped them (counted in reco_impressions_dropped_total)');
+    this.writing = this.options
+      .write(rows)
+      .then(
+        () => {
+          this.written += rows.length;
+          const m = this.options.metrics;
+          if (m) for (const [labels, n] of countByVariant(rows)) m.impressionsRecordedTotal.inc(labels, n);
+        },
+        (err: unknown) => {
+          this.drop(rows, 'error');
+          // One line per 10 s of an outage, not one per batch.
+          if (Date.now() - this.lastErrorLog > 10_000) {
+            this.lastErrorLog = Date.now();
+            this.options.logger?.warn(
+              { err, dropped: this.dropped },
+              'writing impressions failed: dropped them (counted in reco_impressions_dropped_total)',
+            );
+          }
+        },
+      )
+      .finally(() => {
+        this.writing = undefined;
+        // What arrived meanwhile: at once when a batch is full, else after the usual delay.
+        if (this.buffer.length >= this.batchRows) this.startWrite();
+        else if (this.buffer.length > 0 && this.timer === undefined) {
+          this.timer = setTimeout(() => this.startWrite(), this.flushMs);
+          this.timer.unref();
         }
-      },
-    ).finally(() => {
-      this.writing = undefined;
-      // What arrived meanwhile: at once when a batch is full, else after the usual delay.
-      if (this.buffer.length >= this.batchRows) this.startWrite();
-      else if (this.buffer.length > 0 && this.timer === undefined) {
-        this.timer = setTimeout(() => this.startWrite(), this.flushMs);
-        this.timer.unref();
-      }
-    });
+      });
   }
 
   private drop(rows: readonly RecordedImpression[], reason: 'overflow' | 'error'): void {

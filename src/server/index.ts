@@ -22,7 +22,8 @@ export interface ServerOptions extends AppLimits {
   /** An open, migrated database; the server does not close it. */
   db: Database;
   /** Settings (dataDir for the generated secret, jwtSecret, adminToken, tokenTtlSeconds, production). */
-  config: Pick<RecoConfig, 'dataDir' | 'jwtSecret' | 'adminToken' | 'tokenTtlSeconds' | 'production'> & Partial<Pick<RecoConfig, 'quotas'>>;
+  config: Pick<RecoConfig, 'dataDir' | 'jwtSecret' | 'adminToken' | 'tokenTtlSeconds' | 'production'> &
+    Partial<Pick<RecoConfig, 'quotas'>>;
   /** JSON access and event logs; none when absent. */
   logger?: Logger;
   /** How often to poll the registry for a newly activated model, besides LISTEN (default 30 s; 0 = never). */
@@ -97,13 +98,23 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   await catalogue.refresh();
   await models.start();
   const experimentSource = options.experimentSource ?? (await import('./registry-source.js')).registryExperimentSource;
-  const experiments = new ExperimentHolder(options.db, experimentSource, { pollMs: options.modelPollMs, logger: options.logger, metrics, active: () => models.current });
+  const experiments = new ExperimentHolder(options.db, experimentSource, {
+    pollMs: options.modelPollMs,
+    logger: options.logger,
+    metrics,
+    active: () => models.current,
+  });
   await experiments.start();
   const impressionsMode = options.impressions ?? 'experiments';
   const impressions =
     impressionsMode === 'off'
       ? undefined
-      : new ImpressionRecorder({ ...options.impressionBuffer, write: (rows) => insertImpressions(options.db, rows), metrics, logger: options.logger });
+      : new ImpressionRecorder({
+          ...options.impressionBuffer,
+          write: (rows) => insertImpressions(options.db, rows),
+          metrics,
+          logger: options.logger,
+        });
   const retentionDays = options.impressionsRetentionDays ?? 90;
   const prune = () =>
     deleteImpressionsOlderThan(options.db, retentionDays).then(
@@ -114,7 +125,10 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   retentionTimer?.unref();
   if (retentionDays > 0) void prune();
   const listCacheSize = options.recommendationCacheSize ?? 10_000;
-  const histories = new HistoryCache(options.db, { capacityRatings: options.historyCacheRatings ?? (listCacheSize > 0 ? 2_000_000 : 0), logger: options.logger });
+  const histories = new HistoryCache(options.db, {
+    capacityRatings: options.historyCacheRatings ?? (listCacheSize > 0 ? 2_000_000 : 0),
+    logger: options.logger,
+  });
   await histories.start();
   const ctx: AppContext = {
     db: options.db,
@@ -136,7 +150,10 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   const separateMetrics = options.metricsPort !== undefined;
   const app = createApp(ctx, options, options.version, { metrics: !separateMetrics });
   const metricsApp = separateMetrics ? createMetricsApp(ctx) : undefined;
-  const fast = options.fastPath === false ? undefined : recommendationsFastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit, options.trustProxy);
+  const fast =
+    options.fastPath === false
+      ? undefined
+      : recommendationsFastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit, options.trustProxy);
   let fastServed = 0;
   let draining = false;
   // Once closing, every answer says `Connection: close` (node then ends the connection after it).
@@ -151,7 +168,10 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
         app(req, res);
       };
   // A swap also refreshes the cached catalogue (a new model usually follows an ingest).
-  const catalogueTimer = setInterval(() => void catalogue.refresh().catch(() => {}), Math.max(options.modelPollMs || 30_000, 1000));
+  const catalogueTimer = setInterval(
+    () => void catalogue.refresh().catch(() => {}),
+    Math.max(options.modelPollMs || 30_000, 1000),
+  );
   catalogueTimer.unref();
 
   let server: http.Server | undefined;
@@ -210,7 +230,9 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
       closing ??= (async () => {
         clearInterval(catalogueTimer);
         if (retentionTimer) clearInterval(retentionTimer);
-        const metricsClosed = metricsServer ? new Promise<void>((resolve) => metricsServer!.close(() => resolve())) : undefined;
+        const metricsClosed = metricsServer
+          ? new Promise<void>((resolve) => metricsServer!.close(() => resolve()))
+          : undefined;
         metricsServer?.closeAllConnections();
         if (server) {
           draining = true;
@@ -228,7 +250,11 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
 }
 
 /** Listens on port and host; resolves with the server and its URL, rejects when the port is taken. */
-function listenOn(s: http.Server, port: number, host: string): Promise<{ server: http.Server; url: string; port: number; host: string }> {
+function listenOn(
+  s: http.Server,
+  port: number,
+  host: string,
+): Promise<{ server: http.Server; url: string; port: number; host: string }> {
   return new Promise((resolve, reject) => {
     s.once('error', reject);
     s.listen(port, host, () => {

@@ -37,7 +37,8 @@ function collect(stack: readonly RouterLayer[], path: string, into: Set<string>)
     const m = layer.match(path);
     if (!m) continue;
     if (layer.route) {
-      for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') into.add(method.toUpperCase());
+      for (const [method, on] of Object.entries(layer.route.methods))
+        if (on && method !== '_all') into.add(method.toUpperCase());
     } else if (nested) {
       collect(nested, path.slice(m.path.length) || '/', into);
     }

@@ -23,7 +23,8 @@ export function fixedRoutes(app: { router: { stack: unknown[] } }): () => Readon
     for (const layer of stack) {
       const route = layer?.route;
       if (route && typeof route.path === 'string' && !/[:*(]/.test(route.path))
-        for (const [method, on] of Object.entries(route.methods ?? {})) if (on && method !== '_all') routes!.set(`${method.toUpperCase()} ${route.path}`, route.path);
+        for (const [method, on] of Object.entries(route.methods ?? {}))
+          if (on && method !== '_all') routes!.set(`${method.toUpperCase()} ${route.path}`, route.path);
       if (!route && Array.isArray(layer?.handle?.stack)) walk(layer.handle.stack);
     }
   };
@@ -62,7 +63,15 @@ export function recordRequest(metrics: RecoMetrics, logger: Logger | undefined, 
   counted.n++;
   metrics.httpRequestDuration.observe(timed, r.seconds);
   if (!logger) return;
-  const line = { method: r.method, url: r.url, route: r.route, status: r.status, ms: Math.round(r.seconds * 1e5) / 100, client: r.client, ip: r.ip };
+  const line = {
+    method: r.method,
+    url: r.url,
+    route: r.route,
+    status: r.status,
+    ms: Math.round(r.seconds * 1e5) / 100,
+    client: r.client,
+    ip: r.ip,
+  };
   if (QUIET_ROUTES.has(r.route) && r.status < 500) logger.debug(line, 'request');
   else logger.info(line, 'request');
 }
@@ -71,7 +80,13 @@ export function recordRequest(metrics: RecoMetrics, logger: Logger | undefined, 
  * recordRequest for requests of one method, URL and route (the fast path's): the access log's constant fields are
  * serialised once, by a pino child logger, and the counter's label set of a 200 is found without a key.
  */
-export function routeRecorder(metrics: RecoMetrics, logger: Logger | undefined, method: string, url: string, route: string) {
+export function routeRecorder(
+  metrics: RecoMetrics,
+  logger: Logger | undefined,
+  method: string,
+  url: string,
+  route: string,
+) {
   const log = logger?.child({ method, url, route });
   const ok = requestSlots(metrics, method, route, 200);
   return (status: number, seconds: number, client: string | undefined, ip: string | undefined): void => {
@@ -86,7 +101,11 @@ export function routeRecorder(metrics: RecoMetrics, logger: Logger | undefined, 
  * Request histogram and counter by method, route template and status; one JSON access-log line per request (at
  * debug for probes and scrapes). `routes`: the app's routes without parameters (fixedRoutes).
  */
-export function observeRequests(metrics: RecoMetrics, logger: Logger | undefined, routes: () => ReadonlyMap<string, string> = () => new Map()): RequestHandler {
+export function observeRequests(
+  metrics: RecoMetrics,
+  logger: Logger | undefined,
+  routes: () => ReadonlyMap<string, string> = () => new Map(),
+): RequestHandler {
   return (req, res, next) => {
     const start = process.hrtime.bigint();
     res.once('finish', () => {

@@ -34,7 +34,13 @@ export class ModelHolder {
   constructor(
     private readonly db: Database,
     private readonly source: ModelSource,
-    private readonly options: { pollMs?: number; heartbeatMs?: number; logger?: Logger; metrics?: RecoMetrics; onSwap?: (m: LoadedModel) => void },
+    private readonly options: {
+      pollMs?: number;
+      heartbeatMs?: number;
+      logger?: Logger;
+      metrics?: RecoMetrics;
+      onSwap?: (m: LoadedModel) => void;
+    },
   ) {}
 
   get current(): LoadedModel | undefined {
@@ -91,7 +97,10 @@ export class ModelHolder {
     if (this.stopped || !next) return;
     const previous = this.model;
     this.model = next;
-    logger?.info({ algorithm: next.algorithm, version: next.version, previous: previous?.version ?? null }, 'model loaded');
+    logger?.info(
+      { algorithm: next.algorithm, version: next.version, previous: previous?.version ?? null },
+      'model loaded',
+    );
     this.options.onSwap?.(next);
   }
 

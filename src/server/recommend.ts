@@ -46,7 +46,14 @@ export interface RecommendOutput {
   model: { algorithm: string; version: string };
   /** Inside a running experiment only. */
   experiment?: ExperimentLabel;
-  recommendations: { movie_id: number; title: string; genres: string[]; score: number; because?: { movie_id: number; title: string; weight: number }[]; reason?: string }[];
+  recommendations: {
+    movie_id: number;
+    title: string;
+    genres: string[];
+    score: number;
+    because?: { movie_id: number; title: string; weight: number }[];
+    reason?: string;
+  }[];
   ignored_movie_ids: number[];
   recommendation_id: string;
 }
@@ -84,13 +91,23 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
       else ignored.push(movieId);
     }
     if (items.length === 0) {
-      throw new HttpError(422, `none of the history's movies is in the catalogue: ${ignored.slice(0, 20).join(', ')}${ignored.length > 20 ? ', …' : ''}`);
+      throw new HttpError(
+        422,
+        `none of the history's movies is in the catalogue: ${ignored.slice(0, 20).join(', ')}${ignored.length > 20 ? ', …' : ''}`,
+      );
     }
   }
 
   // Before any write: an unknown genre is a 422 that stores nothing.
   const filtered = input.filter ? excludedByFilter(ctx.catalogue, input.filter) : undefined;
-  let history: { userId: number; externalId: string; movieIds: Int32Array; ratings: Float32Array; excluded: Int32Array; tastes?: Float32Array };
+  let history: {
+    userId: number;
+    externalId: string;
+    movieIds: Int32Array;
+    ratings: Float32Array;
+    excluded: Int32Array;
+    tastes?: Float32Array;
+  };
   let created = false;
   let recs: Recommendation[] | undefined;
   let cacheKey: string | undefined;
@@ -137,7 +154,11 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     const stated = history.movieIds.length === 0 ? (tastes ?? history.tastes) : undefined;
     recs = hasTastes(stated)
       ? coldStart(loaded.model, ctx.catalogue, stated, input.n, exclusions(history.excluded, filtered))
-      : loaded.model.recommend({ movieIds: history.movieIds, ratings: history.ratings }, input.n, exclusions(history.excluded, filtered));
+      : loaded.model.recommend(
+          { movieIds: history.movieIds, ratings: history.ratings },
+          input.n,
+          exclusions(history.excluded, filtered),
+        );
     ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
     if (cacheKey) ctx.recommendations.set(cacheKey, recs);
   }
@@ -146,7 +167,9 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
   let recommendations = await render(ctx, recs);
   if (input.filter) {
     const f = input.filter;
-    recommendations = recommendations.filter((m) => passes(m.movie_id, { genres: m.genres, year: ctx.catalogue.get(m.movie_id)?.year ?? null }, f));
+    recommendations = recommendations.filter((m) =>
+      passes(m.movie_id, { genres: m.genres, year: ctx.catalogue.get(m.movie_id)?.year ?? null }, f),
+    );
   }
   if (input.explain) recommendations = explained(ctx, loaded.model, history, recommendations, !input.filter);
   const recommendation_id = recommendationIds(ctx).make(input.clientId, [
@@ -159,8 +182,24 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     // Inside an experiment the id also names it: the same list in two experiments is two impressions.
     ...(variant ? [variant.label.name, variant.label.variant] : []),
   ]);
-  const out: RecommendOutput = { user_id: publicUserId(history.externalId), created, model: labels, experiment: variant?.label, recommendations, ignored_movie_ids: ignored, recommendation_id };
-  recordImpression(ctx, input.clientId, history.userId, variant, loaded.version, recommendation_id, idsOf(recommendations));
+  const out: RecommendOutput = {
+    user_id: publicUserId(history.externalId),
+    created,
+    model: labels,
+    experiment: variant?.label,
+    recommendations,
+    ignored_movie_ids: ignored,
+    recommendation_id,
+  };
+  recordImpression(
+    ctx,
+    input.clientId,
+    history.userId,
+    variant,
+    loaded.version,
+    recommendation_id,
+    idsOf(recommendations),
+  );
   return out;
 }
 
@@ -168,7 +207,15 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
  * Queues the impression of a list just served (impressions.ts: a buffer, written off the request path), per
  * --impressions: lists inside a running experiment, every list, or none.
  */
-function recordImpression(ctx: AppContext, clientId: number, userId: number, variant: ServedVariant | undefined, modelVersion: string, recommendationId: string, movieIds: number[]): void {
+function recordImpression(
+  ctx: AppContext,
+  clientId: number,
+  userId: number,
+  variant: ServedVariant | undefined,
+  modelVersion: string,
+  recommendationId: string,
+  movieIds: number[],
+): void {
   const recorder = ctx.impressions;
   if (recorder === undefined || (variant === undefined && !ctx.impressionsOfEveryList)) return;
   recorder.record({
@@ -193,7 +240,13 @@ function exclusions(excluded: Int32Array, filtered: Set<number> | undefined): Re
 }
 
 /** The counters of one answered request, the same whichever way it was answered. */
-function countServed(ctx: AppContext, loaded: { version: string }, labels: { algorithm: string; version: string }, cacheHit: boolean, variant: ServedVariant | undefined): void {
+function countServed(
+  ctx: AppContext,
+  loaded: { version: string },
+  labels: { algorithm: string; version: string },
+  cacheHit: boolean,
+  variant: ServedVariant | undefined,
+): void {
   const key = `${labels.algorithm} ${labels.version}`;
   if (cacheHit) ctx.metrics.counted.cacheHits.slot(key, () => labels).n++;
   ctx.metrics.counted.recommendations.slot(key, () => labels).n++;
@@ -209,7 +262,13 @@ function countServed(ctx: AppContext, loaded: { version: string }, labels: { alg
  * counts for a cache hit; the bytes are the ones recommendationBody made from recommendFor's answer.
  */
 export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput): Buffer | undefined {
-  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0) || input.filter || input.genres) return undefined;
+  if (
+    input.userId === undefined ||
+    (input.history !== undefined && input.history.length > 0) ||
+    input.filter ||
+    input.genres
+  )
+    return undefined;
   const active = ctx.models.current;
   if (!active) return undefined;
   const found = ctx.histories.peek(input.clientId, input.userId);
@@ -246,7 +305,14 @@ export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput)
     items = e.items;
   }
   const body = bodies.get(items);
-  if (!body || body.userId !== publicUserId(found.externalId) || body.version !== loaded.version || body.algorithm !== loaded.algorithm || body.experiment !== experiment) return undefined;
+  if (
+    !body ||
+    body.userId !== publicUserId(found.externalId) ||
+    body.version !== loaded.version ||
+    body.algorithm !== loaded.algorithm ||
+    body.experiment !== experiment
+  )
+    return undefined;
   // The history cache replaces its entry whenever the history changes: `found` stands for this very history.
   ctx.recommendations.keepAnswer(found, key, {
     n: input.n,
@@ -291,7 +357,12 @@ async function render(ctx: AppContext, recs: readonly Recommendation[]): Promise
   for (const r of recs) {
     const e = entries ? entries.get(r.movieId) : ctx.catalogue.get(r.movieId);
     if (!e) continue; // a movie of the model that left the catalogue
-    items.push({ movie_id: r.movieId, title: e.title, genres: e.genres, score: Number.isFinite(r.score) ? r.score : 0 });
+    items.push({
+      movie_id: r.movieId,
+      title: e.title,
+      genres: e.genres,
+      score: Number.isFinite(r.score) ? r.score : 0,
+    });
   }
   rendered.set(recs, { generation, items });
   renderedJson.set(items, JSON.stringify(items));
@@ -352,7 +423,14 @@ export function recommendationBody(out: RecommendOutput): Buffer {
   const repeatable = !out.created && out.ignored_movie_ids.length === 0 && renderedJson.has(out.recommendations);
   if (repeatable) {
     const kept = bodies.get(out.recommendations);
-    if (kept && kept.userId === out.user_id && kept.version === out.model.version && kept.algorithm === out.model.algorithm && kept.experiment === out.experiment) return kept.bytes;
+    if (
+      kept &&
+      kept.userId === out.user_id &&
+      kept.version === out.model.version &&
+      kept.algorithm === out.model.algorithm &&
+      kept.experiment === out.experiment
+    )
+      return kept.bytes;
   }
   const bytes = Buffer.from(recommendationJson(out), 'utf8');
   if (repeatable)
@@ -377,10 +455,13 @@ async function store(ctx: AppContext, clientId: number, userId: string | undefin
     return saved;
   } catch (err: any) {
     // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
-    if (err?.code === PgError.FOREIGN_KEY_VIOLATION) throw new HttpError(422, 'a movie of the history is no longer in the catalogue: nothing was stored; retry');
+    if (err?.code === PgError.FOREIGN_KEY_VIOLATION)
+      throw new HttpError(422, 'a movie of the history is no longer in the catalogue: nothing was stored; retry');
     if (err instanceof QuotaExceededError) {
       ctx.metrics.quotaRejectionsTotal.inc({ quota: err.what });
-      throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', { 'Retry-After': String(err.retryAfterSeconds) });
+      throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', {
+        'Retry-After': String(err.retryAfterSeconds),
+      });
     }
     throw err;
   }

@@ -1,6 +1,12 @@
 import { runningExperiments } from '../core/db/repositories/experiments.js';
 import { EXPERIMENTS_CHANNEL } from '../core/experiments/types.js';
-import { activeModelVersion, buildFallbackModel, loadActiveModel, loadModelVersion, MODEL_CHANNEL } from '../core/training/registry.js';
+import {
+  activeModelVersion,
+  buildFallbackModel,
+  loadActiveModel,
+  loadModelVersion,
+  MODEL_CHANNEL,
+} from '../core/training/registry.js';
 import type { ExperimentSource } from './experiment-holder.js';
 import type { ModelSource } from './model-holder.js';
 

@@ -35,7 +35,20 @@ export async function serveUntilSignal(
 ): Promise<ServeResult> {
   const logger = createLogger({ level: config.logLevel, destination: options.logTo, name: 'reco-serve' });
   const started = Date.now();
-  const server = await startServer({ db, config, logger, port: options.port, host: options.host, metricsPort: options.metricsPort, modelPollMs: options.modelPollSeconds * 1000, trustProxy: options.trustProxy || false, recommendationCacheSize: options.cacheSize, fastPath: options.fastPath, impressions: options.impressions, impressionsRetentionDays: options.impressionsRetentionDays });
+  const server = await startServer({
+    db,
+    config,
+    logger,
+    port: options.port,
+    host: options.host,
+    metricsPort: options.metricsPort,
+    modelPollMs: options.modelPollSeconds * 1000,
+    trustProxy: options.trustProxy || false,
+    recommendationCacheSize: options.cacheSize,
+    fastPath: options.fastPath,
+    impressions: options.impressions,
+    impressionsRetentionDays: options.impressionsRetentionDays,
+  });
   options.onListening?.(server.url!, `${server.metricsUrl!}/metrics`);
   const signal = await new Promise<string>((resolve) => {
     const on = (s: string) => {

@@ -31,12 +31,17 @@ export function safeText(maxLength: number, minLength = 0) {
 }
 
 export const ErrorBody = z
-  .object({ error: z.string().openapi({ example: 'invalid_request' }), message: z.string().openapi({ example: 'n: Too big: expected number to be <=100' }) })
+  .object({
+    error: z.string().openapi({ example: 'invalid_request' }),
+    message: z.string().openapi({ example: 'n: Too big: expected number to be <=100' }),
+  })
   .openapi('Error');
 
 export const CreateClientRequest = z
   .strictObject({
-    username: safeText(64).regex(USERNAME_PATTERN, '2–64 letters, digits and _ . @ -, starting with a letter or digit').openapi({ example: 'netflix' }),
+    username: safeText(64)
+      .regex(USERNAME_PATTERN, '2–64 letters, digits and _ . @ -, starting with a letter or digit')
+      .openapi({ example: 'netflix' }),
     password: safeText(PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH).openapi({ example: 'correct horse battery' }),
     name: safeText(200).optional().openapi({ example: 'Netflix' }),
     email: safeText(320).optional().openapi({ example: 'ops@example.com' }),
@@ -44,7 +49,9 @@ export const CreateClientRequest = z
   .openapi('CreateClientRequest');
 
 /** No database id: a global sequence number would tell every client how many others registered before it. */
-export const CreateClientResponse = z.object({ username: z.string(), created_at: z.string().datetime() }).openapi('CreateClientResponse');
+export const CreateClientResponse = z
+  .object({ username: z.string(), created_at: z.string().datetime() })
+  .openapi('CreateClientResponse');
 
 export const TokenRequest = z
   .object({
@@ -55,7 +62,11 @@ export const TokenRequest = z
   .openapi('TokenRequest');
 
 export const TokenResponse = z
-  .object({ access_token: z.string(), token_type: z.literal('bearer'), expires_in: z.number().int().openapi({ example: 3600 }) })
+  .object({
+    access_token: z.string(),
+    token_type: z.literal('bearer'),
+    expires_in: z.number().int().openapi({ example: 3600 }),
+  })
   .openapi('TokenResponse');
 
 const MovieId = z.number().int().positive().max(2_147_483_647);
@@ -69,7 +80,10 @@ export const HistoryItem = z
       .max(5)
       .multipleOf(0.5)
       .optional()
-      .openapi({ description: `0.5–5 in steps of 0.5; absent means liked (stored as ${DEFAULT_RATING})`, example: 4.5 }),
+      .openapi({
+        description: `0.5–5 in steps of 0.5; absent means liked (stored as ${DEFAULT_RATING})`,
+        example: 4.5,
+      }),
   })
   .openapi('HistoryItem');
 
@@ -95,10 +109,22 @@ const Year = z.number().int().min(1800).max(2200);
 
 export const Filter = z
   .strictObject({
-    genres_any: GenreList.optional().openapi({ description: 'Only movies with at least one of these genres', example: ['Comedy', 'Animation'] }),
-    genres_none: GenreList.optional().openapi({ description: 'No movie with any of these genres', example: ['Horror'] }),
-    year_min: Year.optional().openapi({ description: 'Released in or after this year (movies without a year are left out)', example: 1990 }),
-    year_max: Year.optional().openapi({ description: 'Released in or before this year (movies without a year are left out)', example: 2010 }),
+    genres_any: GenreList.optional().openapi({
+      description: 'Only movies with at least one of these genres',
+      example: ['Comedy', 'Animation'],
+    }),
+    genres_none: GenreList.optional().openapi({
+      description: 'No movie with any of these genres',
+      example: ['Horror'],
+    }),
+    year_min: Year.optional().openapi({
+      description: 'Released in or after this year (movies without a year are left out)',
+      example: 1990,
+    }),
+    year_max: Year.optional().openapi({
+      description: 'Released in or before this year (movies without a year are left out)',
+      example: 2010,
+    }),
     exclude_movie_ids: z
       .array(MovieId)
       .max(MAX_EXCLUDED_MOVIES)
@@ -116,14 +142,24 @@ export const RecommendationRequest = z
       .max(MAX_HISTORY)
       .optional()
       .openapi({ description: `Ratings to store (up to ${MAX_HISTORY}); without user_id a new user is created` }),
-    n: z.number().int().min(1).max(100).default(10).openapi({ description: 'How many movies to return (1–100)', example: 10 }),
+    n: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .openapi({ description: 'How many movies to return (1–100)', example: 10 }),
     filter: Filter.optional(),
-    explain: z.boolean().default(false).openapi({ description: 'Add to each movie why it is recommended (because or reason)' }),
+    explain: z
+      .boolean()
+      .default(false)
+      .openapi({ description: 'Add to each movie why it is recommended (because or reason)' }),
     genres: z
       .record(z.string().max(50), z.number().min(-1).max(1))
       .optional()
       .openapi({
-        description: 'Stated tastes of a user without ratings, genre → weight −1…1: stored as its characteristic vector and used until it has ratings',
+        description:
+          'Stated tastes of a user without ratings, genre → weight −1…1: stored as its characteristic vector and used until it has ratings',
         example: { Comedy: 1, Horror: -1 },
       }),
   })
@@ -138,23 +174,38 @@ export const RecommendedMovie = z
     because: z
       .array(z.object({ movie_id: z.number().int(), title: z.string(), weight: z.number() }))
       .optional()
-      .openapi({ description: 'With explain, for EASE and item-kNN: the (at most 3) history movies that added the most to the score' }),
-    reason: z.string().optional().openapi({ description: 'With explain, for other models: why, e.g. "popular with viewers of Drama and Comedy"' }),
+      .openapi({
+        description:
+          'With explain, for EASE and item-kNN: the (at most 3) history movies that added the most to the score',
+      }),
+    reason: z
+      .string()
+      .optional()
+      .openapi({ description: 'With explain, for other models: why, e.g. "popular with viewers of Drama and Comedy"' }),
   })
   .openapi('RecommendedMovie');
 
 export const RecommendationResponse = z
   .object({
-    user_id: z.union([z.number().int(), z.string()]).openapi({ description: 'The user: a number when the id is an integer, else your string' }),
+    user_id: z
+      .union([z.number().int(), z.string()])
+      .openapi({ description: 'The user: a number when the id is an integer, else your string' }),
     created: z.boolean().openapi({ description: 'true when this request created the user' }),
-    model: z.object({ algorithm: z.string(), version: z.string() }).openapi({ description: 'The model that made the list: inside an experiment, the version of your variant' }),
-    experiment: z
-      .object({ name: z.string(), variant: z.string() })
-      .optional()
-      .openapi({ description: 'Only when the user is inside a running experiment (reco experiments start): its name and the variant the user sees' }),
+    model: z
+      .object({ algorithm: z.string(), version: z.string() })
+      .openapi({ description: 'The model that made the list: inside an experiment, the version of your variant' }),
+    experiment: z.object({ name: z.string(), variant: z.string() }).optional().openapi({
+      description:
+        'Only when the user is inside a running experiment (reco experiments start): its name and the variant the user sees',
+    }),
     recommendations: z.array(RecommendedMovie),
-    ignored_movie_ids: z.array(z.number().int()).openapi({ description: 'History movies not in the catalogue (not stored)' }),
-    recommendation_id: z.string().openapi({ description: 'Names this answer: send it back with feedback on its movies', example: '2.q1w2e3r4t5y6.a1s2d3f4g5h6' }),
+    ignored_movie_ids: z
+      .array(z.number().int())
+      .openapi({ description: 'History movies not in the catalogue (not stored)' }),
+    recommendation_id: z.string().openapi({
+      description: 'Names this answer: send it back with feedback on its movies',
+      example: '2.q1w2e3r4t5y6.a1s2d3f4g5h6',
+    }),
   })
   .openapi('RecommendationResponse');
 
@@ -168,17 +219,34 @@ export const FeedbackEvent = z
   .strictObject({
     user_id: UserId,
     movie_id: MovieId.openapi({ example: 260 }),
-    type: z.enum(FEEDBACK_TYPES).openapi({ description: 'rating (needs rating), view (watched), like, dislike, skip (shown and passed over)' }),
-    rating: z.number().min(0.5).max(5).multipleOf(0.5).optional().openapi({ description: '0.5–5 in steps of 0.5; only with type rating', example: 4.5 }),
+    type: z
+      .enum(FEEDBACK_TYPES)
+      .openapi({ description: 'rating (needs rating), view (watched), like, dislike, skip (shown and passed over)' }),
+    rating: z
+      .number()
+      .min(0.5)
+      .max(5)
+      .multipleOf(0.5)
+      .optional()
+      .openapi({ description: '0.5–5 in steps of 0.5; only with type rating', example: 4.5 }),
     timestamp: z
       .union([z.number().int().min(0).max(253402300799), z.iso.datetime({ offset: true })])
       .optional()
-      .openapi({ description: 'When it happened: unix seconds or ISO 8601; default the time the server receives it', example: 1767225600 }),
-    recommendation_id: z.string().max(100).optional().openapi({ description: 'The recommendation_id of the answer that showed the movie' }),
+      .openapi({
+        description: 'When it happened: unix seconds or ISO 8601; default the time the server receives it',
+        example: 1767225600,
+      }),
+    recommendation_id: z
+      .string()
+      .max(100)
+      .optional()
+      .openapi({ description: 'The recommendation_id of the answer that showed the movie' }),
   })
   .superRefine((e, ctx) => {
-    if (e.type === 'rating' && e.rating === undefined) ctx.addIssue({ code: 'custom', path: ['rating'], message: 'a rating event needs a rating (0.5–5)' });
-    if (e.type !== 'rating' && e.rating !== undefined) ctx.addIssue({ code: 'custom', path: ['rating'], message: `a ${e.type} event has no rating` });
+    if (e.type === 'rating' && e.rating === undefined)
+      ctx.addIssue({ code: 'custom', path: ['rating'], message: 'a rating event needs a rating (0.5–5)' });
+    if (e.type !== 'rating' && e.rating !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['rating'], message: `a ${e.type} event has no rating` });
   })
   .openapi('FeedbackEvent');
 
@@ -192,39 +260,75 @@ export const FeedbackRequestDocument = z
       .array(FeedbackEvent)
       .min(1)
       .max(MAX_FEEDBACK_EVENTS)
-      .openapi({ description: `1–${MAX_FEEDBACK_EVENTS} events; an invalid one is rejected on its own (see rejected), the others are stored` }),
+      .openapi({
+        description: `1–${MAX_FEEDBACK_EVENTS} events; an invalid one is rejected on its own (see rejected), the others are stored`,
+      }),
   })
   .openapi('FeedbackRequest');
 
 export const FeedbackResponse = z
   .object({
-    accepted: z.number().int().openapi({ description: 'Valid events: stored now or already stored before (see duplicates)' }),
-    duplicates: z.number().int().openapi({ description: 'Accepted events that were already stored (same user, movie, type and timestamp)' }),
-    rejected: z.array(z.object({ index: z.number().int(), reason: z.string() })).openapi({ description: 'Invalid events, by position in events' }),
+    accepted: z
+      .number()
+      .int()
+      .openapi({ description: 'Valid events: stored now or already stored before (see duplicates)' }),
+    duplicates: z
+      .number()
+      .int()
+      .openapi({ description: 'Accepted events that were already stored (same user, movie, type and timestamp)' }),
+    rejected: z
+      .array(z.object({ index: z.number().int(), reason: z.string() }))
+      .openapi({ description: 'Invalid events, by position in events' }),
   })
   .openapi('FeedbackResponse');
 
 /** A comma-separated query parameter as a list ("Comedy,Drama"; repeated parameters work too). */
 const listParam = <T extends z.ZodType>(item: T) =>
-  z.preprocess((v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter((x) => x !== '')), z.array(item));
+  z.preprocess(
+    (v) =>
+      v === undefined
+        ? undefined
+        : (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter((x) => x !== ''),
+    z.array(item),
+  );
 
 export const SimilarQuery = z
   .strictObject({
-    n: z.coerce.number().int().min(1).max(100).default(10).openapi({ description: 'How many movies (1–100)', example: 10 }),
-    genres_any: listParam(z.string().min(1).max(50)).pipe(GenreList).optional().openapi({ description: 'Comma-separated genres, at least one', example: ['Comedy', 'Drama'] }),
-    genres_none: listParam(z.string().min(1).max(50)).pipe(GenreList).optional().openapi({ description: 'Comma-separated genres, none', example: ['Horror'] }),
+    n: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .openapi({ description: 'How many movies (1–100)', example: 10 }),
+    genres_any: listParam(z.string().min(1).max(50))
+      .pipe(GenreList)
+      .optional()
+      .openapi({ description: 'Comma-separated genres, at least one', example: ['Comedy', 'Drama'] }),
+    genres_none: listParam(z.string().min(1).max(50))
+      .pipe(GenreList)
+      .optional()
+      .openapi({ description: 'Comma-separated genres, none', example: ['Horror'] }),
     year_min: z.coerce.number().pipe(Year).optional(),
     year_max: z.coerce.number().pipe(Year).optional(),
-    exclude_movie_ids: listParam(z.coerce.number().pipe(MovieId)).pipe(z.array(MovieId).max(MAX_EXCLUDED_MOVIES)).optional().openapi({ description: 'Comma-separated movie ids' }),
+    exclude_movie_ids: listParam(z.coerce.number().pipe(MovieId))
+      .pipe(z.array(MovieId).max(MAX_EXCLUDED_MOVIES))
+      .optional()
+      .openapi({ description: 'Comma-separated movie ids' }),
   })
   .openapi('SimilarQuery');
 
-export const SimilarPath = z.strictObject({ movie_id: z.coerce.number().int().positive().max(2_147_483_647).openapi({ example: 1 }) });
+export const SimilarPath = z.strictObject({
+  movie_id: z.coerce.number().int().positive().max(2_147_483_647).openapi({ example: 1 }),
+});
 
 export const SimilarResponse = z
   .object({
     movie_id: z.number().int(),
-    basis: z.enum(['model', 'genres']).openapi({ description: "model: the active model's item-item weights; genres: shared genres (the model has none for this movie)" }),
+    basis: z.enum(['model', 'genres']).openapi({
+      description:
+        "model: the active model's item-item weights; genres: shared genres (the model has none for this movie)",
+    }),
     model: z.object({ algorithm: z.string(), version: z.string() }),
     similar: z.array(RecommendedMovie),
   })
@@ -232,7 +336,9 @@ export const SimilarResponse = z
 
 export const MovieQuery = z
   .strictObject({
-    query: safeText(200).optional().openapi({ description: 'Case-insensitive part of the title', example: 'star wars' }),
+    query: safeText(200)
+      .optional()
+      .openapi({ description: 'Case-insensitive part of the title', example: 'star wars' }),
     genre: safeText(50).optional().openapi({ description: 'Exact genre, e.g. Sci-Fi', example: 'Sci-Fi' }),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
@@ -240,7 +346,12 @@ export const MovieQuery = z
   .openapi('MovieQuery');
 
 export const Movie = z
-  .object({ movie_id: z.number().int(), title: z.string(), genres: z.array(z.string()), year: z.number().int().nullable() })
+  .object({
+    movie_id: z.number().int(),
+    title: z.string(),
+    genres: z.array(z.string()),
+    year: z.number().int().nullable(),
+  })
   .openapi('Movie');
 
 export const MovieList = z

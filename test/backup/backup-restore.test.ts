@@ -53,14 +53,20 @@ describeEachEngine('backup and restore', (t) => {
       const r = await restoreBackup(target.db, archive);
       expect(r.replaced).toBe(false);
       expect(dataDigests(await tableDigests(target.db))).toEqual(dataDigests(before));
-      const next = await target.db.query<{ id: number }>(`INSERT INTO users (client_id, external_id) VALUES (1, 123456) RETURNING id`);
+      const next = await target.db.query<{ id: number }>(
+        `INSERT INTO users (client_id, external_id) VALUES (1, 123456) RETURNING id`,
+      );
       const maxUser = await ctx.db.query<{ m: number }>(`SELECT max(id)::int AS m FROM users`);
       expect(next.rows[0].id).toBe(maxUser.rows[0].m + 1);
       // The backup's job log is there, plus this restore's own record.
-      const jobs = await target.db.query<{ job: string; status: string }>(`SELECT job, status FROM job_runs ORDER BY id`);
+      const jobs = await target.db.query<{ job: string; status: string }>(
+        `SELECT job, status FROM job_runs ORDER BY id`,
+      );
       expect(jobs.rows.map((j) => `${j.job}:${j.status}`)).toEqual(['backup:running', 'restore:succeeded']);
       // The restore's record has its real duration, not the zero of now() inside one transaction.
-      const run = await target.db.query<{ ms: number; details: any }>(`SELECT extract(epoch FROM finished_at - started_at) * 1000 AS ms, details FROM job_runs WHERE job = 'restore'`);
+      const run = await target.db.query<{ ms: number; details: any }>(
+        `SELECT extract(epoch FROM finished_at - started_at) * 1000 AS ms, details FROM job_runs WHERE job = 'restore'`,
+      );
       expect(Number(run.rows[0].ms)).toBeGreaterThan(0);
       expect(run.rows[0].details).toMatchObject({ file: archive, rows: r.rows, replaced: false });
     } finally {
@@ -83,7 +89,13 @@ describeEachEngine('backup and restore', (t) => {
       });
     const flipped = flipAt((n) => Math.floor(n / 2));
     // Anywhere in the file: the gzip header, the deflate data, the CRC-32 and the length trailer.
-    for (const at of [() => 3, (n: number) => Math.floor(n / 4), (n: number) => Math.floor((n * 3) / 4), (n: number) => n - 6, (n: number) => n - 2]) {
+    for (const at of [
+      () => 3,
+      (n: number) => Math.floor(n / 4),
+      (n: number) => Math.floor((n * 3) / 4),
+      (n: number) => n - 6,
+      (n: number) => n - 2,
+    ]) {
       await expect(verifyArchive(flipAt(at))).rejects.toThrow(/cannot be used|is not a reco backup archive/);
     }
     const truncated = corruptCopy(archive, (b) => b.subarray(0, Math.floor(b.length * 0.7)));
@@ -124,7 +136,9 @@ describeEachEngine('backup and restore', (t) => {
       } else await w.record(rec.type, rec.payload);
     }
     await w.finish();
-    await expect(restoreBackup(ctx.db, newer, { force: true })).rejects.toThrow(/schema version 9999 is newer than this reco knows/);
+    await expect(restoreBackup(ctx.db, newer, { force: true })).rejects.toThrow(
+      /schema version 9999 is newer than this reco knows/,
+    );
     expect(dataDigests(await tableDigests(ctx.db))).toEqual(dataDigests(before));
   });
 
@@ -133,7 +147,9 @@ describeEachEngine('backup and restore', (t) => {
     try {
       await restoreBackup(target.db, archive);
       expect(dataDigests(await tableDigests(target.db))).toEqual(dataDigests(before));
-      const versions = await target.db.query<{ version: number }>(`SELECT version FROM schema_migrations ORDER BY version`);
+      const versions = await target.db.query<{ version: number }>(
+        `SELECT version FROM schema_migrations ORDER BY version`,
+      );
       const { manifest } = await verifyArchive(archive);
       expect(versions.rows.map((v) => v.version)).toEqual(manifest.schema.migrations.map((m) => m.version));
     } finally {
@@ -162,7 +178,11 @@ describeEachEngine('backup and restore', (t) => {
         }
         data.push(extra);
         const all = Buffer.concat(data);
-        Object.assign(r, { rows: r.rows + 1, bytes: all.length, sha256: createHash('sha256').update(all).digest('hex') });
+        Object.assign(r, {
+          rows: r.rows + 1,
+          bytes: all.length,
+          sha256: createHash('sha256').update(all).digest('hex'),
+        });
         await w.json('M', m);
         continue;
       }
@@ -170,10 +190,18 @@ describeEachEngine('backup and restore', (t) => {
     }
     await w.finish();
     await verifyArchive(broken);
-    const failedBefore = (await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM job_runs WHERE job = 'restore' AND status = 'failed'`)).rows[0].n;
-    await expect(restoreBackup(ctx.db, broken, { force: true })).rejects.toThrow(/restoring table ratings failed, so nothing was restored: .*foreign key/);
+    const failedBefore = (
+      await ctx.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM job_runs WHERE job = 'restore' AND status = 'failed'`,
+      )
+    ).rows[0].n;
+    await expect(restoreBackup(ctx.db, broken, { force: true })).rejects.toThrow(
+      /restoring table ratings failed, so nothing was restored: .*foreign key/,
+    );
     expect(dataDigests(await tableDigests(ctx.db))).toEqual(dataDigests(before));
-    const failed = await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM job_runs WHERE job = 'restore' AND status = 'failed'`);
+    const failed = await ctx.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM job_runs WHERE job = 'restore' AND status = 'failed'`,
+    );
     expect(failed.rows[0].n).toBe(failedBefore + 1);
   });
 
@@ -194,12 +222,18 @@ describeEachEngine('backup and restore', (t) => {
     const keepDir = path.join(dir, 'keep');
     fs.mkdirSync(keepDir);
     // Older archives (and one pg_dump file) by name, plus an unrelated file that must survive.
-    for (const stamp of ['20200101T000000000Z', '20200102T000000000Z', '20200103T000000000Z']) fs.writeFileSync(path.join(keepDir, `reco-backup-${stamp}.reco.gz`), 'x');
+    for (const stamp of ['20200101T000000000Z', '20200102T000000000Z', '20200103T000000000Z'])
+      fs.writeFileSync(path.join(keepDir, `reco-backup-${stamp}.reco.gz`), 'x');
     fs.writeFileSync(path.join(keepDir, 'reco-backup-20200101T000000000Z.sql'), 'x');
     fs.writeFileSync(path.join(keepDir, 'notes.txt'), 'keep me');
     const r = await createBackup(ctx.db, { outDir: keepDir, keep: 2 });
-    expect(r.pruned.map((f) => path.basename(f)).sort()).toEqual(['reco-backup-20200101T000000000Z.reco.gz', 'reco-backup-20200102T000000000Z.reco.gz']);
-    expect(fs.readdirSync(keepDir).sort()).toEqual(['notes.txt', 'reco-backup-20200103T000000000Z.reco.gz', path.basename(r.file)].sort());
+    expect(r.pruned.map((f) => path.basename(f)).sort()).toEqual([
+      'reco-backup-20200101T000000000Z.reco.gz',
+      'reco-backup-20200102T000000000Z.reco.gz',
+    ]);
+    expect(fs.readdirSync(keepDir).sort()).toEqual(
+      ['notes.txt', 'reco-backup-20200103T000000000Z.reco.gz', path.basename(r.file)].sort(),
+    );
     const r1 = await createBackup(ctx.db, { outDir: keepDir, keep: 1 });
     expect(fs.readdirSync(keepDir).sort()).toEqual(['notes.txt', path.basename(r1.file)].sort());
     await verifyArchive(r1.file);
@@ -214,14 +248,23 @@ describe('backup while a writer inserts users and ratings', () => {
       const dir = tempDir('reco-backup-conc-');
       try {
         await loadMovieLens(source.db, { maxUser: 20 });
-        const movies = (await source.db.query<{ movie_id: number }>(`SELECT movie_id FROM movies ORDER BY movie_id LIMIT 50`)).rows.map((m) => m.movie_id);
+        const movies = (
+          await source.db.query<{ movie_id: number }>(`SELECT movie_id FROM movies ORDER BY movie_id LIMIT 50`)
+        ).rows.map((m) => m.movie_id);
         let external = 1_000_000;
         // One transaction per new user: the user, its ratings, and its rating_count, all or nothing.
         const writeOne = () =>
           source.db.transaction(async (tx) => {
-            const u = await tx.query<{ id: number }>(`INSERT INTO users (client_id, external_id) VALUES (1, $1) RETURNING id`, [external++]);
+            const u = await tx.query<{ id: number }>(
+              `INSERT INTO users (client_id, external_id) VALUES (1, $1) RETURNING id`,
+              [external++],
+            );
             const n = 3 + (external % 5);
-            for (let i = 0; i < n; i++) await tx.query(`INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, $2, 4, now())`, [u.rows[0].id, movies[i]]);
+            for (let i = 0; i < n; i++)
+              await tx.query(`INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, $2, 4, now())`, [
+                u.rows[0].id,
+                movies[i],
+              ]);
             await tx.query(`UPDATE users SET rating_count = $2 WHERE id = $1`, [u.rows[0].id, n]);
           });
         let stop = false;

@@ -47,7 +47,9 @@ describe('reco backup-db / restore-db on the embedded engine', () => {
   });
 
   it('--verify checks an archive without a database; a truncated one fails with one line', async () => {
-    const ok = await runCli(['backup-db', '--verify', archive, '--json'], { env: { RECO_DATA_DIR: '/nonexistent/never-created' } });
+    const ok = await runCli(['backup-db', '--verify', archive, '--json'], {
+      env: { RECO_DATA_DIR: '/nonexistent/never-created' },
+    });
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, engine: 'pglite' });
     const cut = path.join(dataDir, 'cut.reco.gz');
@@ -78,7 +80,12 @@ describe('reco backup-db / restore-db on the embedded engine', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^Restored \d+ tables \(\d+ rows\)/);
       const status = JSON.parse((await runCli(['db', 'status', '--json'], { env: { RECO_DATA_DIR: fresh } })).stdout);
-      expect(status.row_counts).toMatchObject({ ratings: loaded.ratings, users: loaded.users, movies: loaded.movies, clients: 1 });
+      expect(status.row_counts).toMatchObject({
+        ratings: loaded.ratings,
+        users: loaded.users,
+        movies: loaded.movies,
+        clients: 1,
+      });
     } finally {
       fs.rmSync(fresh, { recursive: true, force: true });
     }
@@ -109,7 +116,9 @@ describe('reco backup-db --format sql on PostgreSQL', () => {
       } finally {
         await db.close();
       }
-      const r = await runCli(['backup-db', '--format', 'sql', '--out', out, '--json'], { env: { DATABASE_URL: made.url } });
+      const r = await runCli(['backup-db', '--format', 'sql', '--out', out, '--json'], {
+        env: { DATABASE_URL: made.url },
+      });
       expect(r.stderr).not.toMatch(/Error/);
       expect(r.code).toBe(0);
       const res = JSON.parse(r.stdout);

@@ -13,7 +13,11 @@ describe('backup on one engine, restore on the other', () => {
   });
 
   it('PGlite → PostgreSQL → PGlite keeps identical per-table checksums and counts', async () => {
-    const [lite, pg, lite2] = await Promise.all([createTestDatabase('pglite'), createTestDatabase('postgres'), createTestDatabase('pglite')]);
+    const [lite, pg, lite2] = await Promise.all([
+      createTestDatabase('pglite'),
+      createTestDatabase('postgres'),
+      createTestDatabase('pglite'),
+    ]);
     dbs.push(lite, pg, lite2);
     await loadMovieLens(lite.db, { maxUser: 30 });
     await addAwkwardRows(lite.db);
@@ -27,15 +31,20 @@ describe('backup on one engine, restore on the other', () => {
 
     const fromPg = await createBackup(pg.db, { outDir: dir });
     expect(fromPg.manifest.engine).toBe('postgres');
-    const sums = (m: typeof fromPg.manifest) => Object.fromEntries(m.tables.filter((t) => t.name !== 'job_runs').map((t) => [t.name, [t.rows, t.sha256]]));
+    const sums = (m: typeof fromPg.manifest) =>
+      Object.fromEntries(m.tables.filter((t) => t.name !== 'job_runs').map((t) => [t.name, [t.rows, t.sha256]]));
     expect(sums(fromPg.manifest)).toEqual(sums(fromLite.manifest));
 
     await restoreBackup(lite2.db, fromPg.file);
     expect(dataDigests(await tableDigests(lite2.db))).toEqual(original);
     // The awkward values survived both moves as values, not only as bytes.
-    const m = await lite2.db.query<{ title: string; genres: string[] }>(`SELECT title, genres FROM movies WHERE movie_id = 999001`);
+    const m = await lite2.db.query<{ title: string; genres: string[] }>(
+      `SELECT title, genres FROM movies WHERE movie_id = 999001`,
+    );
     expect(m.rows[0]).toEqual({ title: 'He said "hi",\nthen left; back\\slash', genres: ['Drama', 'Film "Noir"'] });
-    const model = await lite2.db.query<{ artifact: Buffer; params: any }>(`SELECT artifact, params FROM models WHERE version = 'v1'`);
+    const model = await lite2.db.query<{ artifact: Buffer; params: any }>(
+      `SELECT artifact, params FROM models WHERE version = 'v1'`,
+    );
     expect([...model.rows[0].artifact]).toEqual([0, 1, 2, 255, 10, 34, 44]);
     expect(model.rows[0].params).toEqual({ n: 10, note: 'ünïcode, "quoted"' });
   }, 180_000);

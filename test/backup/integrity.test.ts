@@ -93,7 +93,9 @@ describeEachEngine('archive integrity and signatures', (t) => {
       await expect(verifyArchive(bad)).rejects.toThrow(/corrupted|not a reco backup/);
       await expect(restoreBackup(t.db, bad, { force: true })).rejects.toThrow(/corrupted|not a reco backup/);
     }
-    await expect(verifyArchive(withTail(unsigned, Buffer.alloc(16), 'tail-msg'))).rejects.toThrow(/16 bytes after the end of the gzip stream/);
+    await expect(verifyArchive(withTail(unsigned, Buffer.alloc(16), 'tail-msg'))).rejects.toThrow(
+      /16 bytes after the end of the gzip stream/,
+    );
     expect(dataDigests(await tableDigests(t.db))).toEqual(dataDigests(before));
   });
 
@@ -118,9 +120,13 @@ describeEachEngine('archive integrity and signatures', (t) => {
     const forged = path.join(dir, 'forged.reco.gz');
     await forgeExtraClient(signed, forged, { keepSignature: true });
     // The checksums are consistent: without a key nothing could tell the forgery apart.
-    expect((await verifyArchive(forged)).manifest.tables.find((x) => x.name === 'clients')!.rows).toBe(before.clients.rows + 1);
+    expect((await verifyArchive(forged)).manifest.tables.find((x) => x.name === 'clients')!.rows).toBe(
+      before.clients.rows + 1,
+    );
     await expect(verifyArchive(forged, { key: KEY })).rejects.toThrow(/does not match RECO_BACKUP_KEY/);
-    await expect(restoreBackup(t.db, forged, { force: true, key: KEY })).rejects.toThrow(/does not match RECO_BACKUP_KEY/);
+    await expect(restoreBackup(t.db, forged, { force: true, key: KEY })).rejects.toThrow(
+      /does not match RECO_BACKUP_KEY/,
+    );
 
     const stripped = path.join(dir, 'forged-unsigned.reco.gz');
     await forgeExtraClient(signed, stripped, { keepSignature: false });
@@ -129,7 +135,13 @@ describeEachEngine('archive integrity and signatures', (t) => {
     // Tampered data with the manifest left alone still fails on its checksum.
     const data = path.join(dir, 'forged-data.reco.gz');
     const w = new ContainerWriter(data);
-    for await (const rec of readContainer(signed)) await w.record(rec.type, rec.type === 'D' && rec.payload.includes('movielens') ? Buffer.from(rec.payload.toString().replace('movielens', 'movielenz')) : rec.payload);
+    for await (const rec of readContainer(signed))
+      await w.record(
+        rec.type,
+        rec.type === 'D' && rec.payload.includes('movielens')
+          ? Buffer.from(rec.payload.toString().replace('movielens', 'movielenz'))
+          : rec.payload,
+      );
     await w.finish();
     await expect(verifyArchive(data, { key: KEY })).rejects.toThrow(/SHA-256 of table clients does not match/);
 

@@ -30,15 +30,26 @@ async function* lines(rows: Iterable<string>): AsyncGenerator<string> {
  * Loads ml-latest-small through the schema's tables with COPY: one client, the movies, users 1..maxUser
  * (all by default) with their rating counts, and their ratings.
  */
-export async function loadMovieLens(db: Database, options: { maxUser?: number; clientName?: string } = {}): Promise<Loaded> {
+export async function loadMovieLens(
+  db: Database,
+  options: { maxUser?: number; clientName?: string } = {},
+): Promise<Loaded> {
   const maxUser = options.maxUser ?? Number.MAX_SAFE_INTEGER;
-  const client = await db.query<{ id: number }>(`INSERT INTO clients (username, name) VALUES ($1, 'MovieLens') RETURNING id`, [options.clientName ?? 'movielens']);
+  const client = await db.query<{ id: number }>(
+    `INSERT INTO clients (username, name) VALUES ($1, 'MovieLens') RETURNING id`,
+    [options.clientName ?? 'movielens'],
+  );
   const clientId = client.rows[0].id;
 
   const movieRows: string[][] = parse(fs.readFileSync(path.join(ML_DIR, 'movies.csv')), { from_line: 2 });
   const movieLines = movieRows.map(([id, title, genres]) => {
     const year = /\((\d{4})\)\s*$/.exec(title)?.[1];
-    return csvLine([Number(id), title, genres === '(no genres listed)' ? [] : genres.split('|'), year ? Number(year) : null]);
+    return csvLine([
+      Number(id),
+      title,
+      genres === '(no genres listed)' ? [] : genres.split('|'),
+      year ? Number(year) : null,
+    ]);
   });
   const movies = await db.copyFrom('movies', ['movie_id', 'title', 'genres', 'year'], lines(movieLines));
 
@@ -63,13 +74,22 @@ export async function loadMovieLens(db: Database, options: { maxUser?: number; c
 
 /** Data the MovieLens files do not exercise: quotes, commas, newlines, NULLs, arrays, jsonb, bytea, identity ids. */
 export async function addAwkwardRows(db: Database): Promise<void> {
-  await db.query(`INSERT INTO movies (movie_id, title, genres, year) VALUES ($1, $2, $3, NULL)`, [999001, 'He said "hi",\nthen left; back\\slash', ['Drama', 'Film "Noir"']]);
-  await db.query(`INSERT INTO models (version, algorithm, params, artifact, artifact_sha256, active) VALUES ('v1', 'popular', $1, $2, 'x', true)`, [
-    JSON.stringify({ n: 10, note: 'ünïcode, "quoted"' }),
-    Buffer.from([0, 1, 2, 255, 10, 34, 44]),
+  await db.query(`INSERT INTO movies (movie_id, title, genres, year) VALUES ($1, $2, $3, NULL)`, [
+    999001,
+    'He said "hi",\nthen left; back\\slash',
+    ['Drama', 'Film "Noir"'],
   ]);
-  const run = await db.query<{ id: number }>(`INSERT INTO ingest_runs (source, status) VALUES ('initial_data', 'succeeded') RETURNING id`);
-  await db.query(`INSERT INTO ingest_files (run_id, kind, path, sha256, rows_read, rows_accepted, rows_rejected) VALUES ($1, 'ratings', 'a,b.csv', 'abc', 3, 2, 1)`, [run.rows[0].id]);
+  await db.query(
+    `INSERT INTO models (version, algorithm, params, artifact, artifact_sha256, active) VALUES ('v1', 'popular', $1, $2, 'x', true)`,
+    [JSON.stringify({ n: 10, note: 'ünïcode, "quoted"' }), Buffer.from([0, 1, 2, 255, 10, 34, 44])],
+  );
+  const run = await db.query<{ id: number }>(
+    `INSERT INTO ingest_runs (source, status) VALUES ('initial_data', 'succeeded') RETURNING id`,
+  );
+  await db.query(
+    `INSERT INTO ingest_files (run_id, kind, path, sha256, rows_read, rows_accepted, rows_rejected) VALUES ($1, 'ratings', 'a,b.csv', 'abc', 3, 2, 1)`,
+    [run.rows[0].id],
+  );
   await db.query(`UPDATE users SET characteristic = ARRAY[0.1, 0.25, 1e-7]::real[] WHERE id = 1`);
 }
 

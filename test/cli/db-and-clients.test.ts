@@ -34,18 +34,25 @@ describe('reco db / reco clients on the embedded engine', () => {
   });
 
   it('creates a client from --password-stdin, stores only a hash, refuses a duplicate', async () => {
-    const r = await runCli(['clients', 'create', 'acme', '--password-stdin', '--name', 'Acme TV', '--json'], { env, input: 'correct horse battery\n' });
+    const r = await runCli(['clients', 'create', 'acme', '--password-stdin', '--name', 'Acme TV', '--json'], {
+      env,
+      input: 'correct horse battery\n',
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ username: 'acme', name: 'Acme TV' });
     const dup = await runCli(['clients', 'create', 'ACME', '--password-stdin'], { env, input: 'another password' });
     expect(dup.code).not.toBe(0);
-    expect(dup.stderr.trim()).toBe('Error: the client username "ACME" is taken (usernames are compared without regard to letter case)');
+    expect(dup.stderr.trim()).toBe(
+      'Error: the client username "ACME" is taken (usernames are compared without regard to letter case)',
+    );
     const list = JSON.parse((await runCli(['clients', 'list', '--json'], { env })).stdout);
     expect(list.clients.map((c: any) => c.username)).toEqual(['acme']);
     expect(JSON.stringify(list)).not.toMatch(/argon2|password_hash/);
     const db = await PGliteDatabase.open(path.join(dataDir, 'db'));
     try {
-      const row = await db.query<{ password_hash: string }>(`SELECT password_hash FROM clients WHERE username = 'acme'`);
+      const row = await db.query<{ password_hash: string }>(
+        `SELECT password_hash FROM clients WHERE username = 'acme'`,
+      );
       expect(row.rows[0].password_hash).toMatch(/^\$argon2id\$/);
       expect(row.rows[0].password_hash).not.toContain('correct horse');
     } finally {
@@ -61,12 +68,24 @@ describe('reco db / reco clients on the embedded engine', () => {
   });
 
   it('creates a trusted client with --trusted; reco clients trust / --revoke flips the flag', async () => {
-    const r = await runCli(['clients', 'create', 'ingestor', '--password-stdin', '--trusted', '--json'], { env, input: 'correct horse battery\n' });
+    const r = await runCli(['clients', 'create', 'ingestor', '--password-stdin', '--trusted', '--json'], {
+      env,
+      input: 'correct horse battery\n',
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ username: 'ingestor', trusted: true });
-    const trustedOf = async () => Object.fromEntries(JSON.parse((await runCli(['clients', 'list', '--json'], { env })).stdout).clients.map((c: any) => [c.username, c.trusted]));
+    const trustedOf = async () =>
+      Object.fromEntries(
+        JSON.parse((await runCli(['clients', 'list', '--json'], { env })).stdout).clients.map((c: any) => [
+          c.username,
+          c.trusted,
+        ]),
+      );
     expect(await trustedOf()).toMatchObject({ acme: false, ingestor: true });
-    expect(JSON.parse((await runCli(['clients', 'trust', 'acme', '--json'], { env })).stdout)).toEqual({ username: 'acme', trusted: true });
+    expect(JSON.parse((await runCli(['clients', 'trust', 'acme', '--json'], { env })).stdout)).toEqual({
+      username: 'acme',
+      trusted: true,
+    });
     expect((await runCli(['clients', 'trust', 'ingestor', '--revoke'], { env })).code).toBe(0);
     expect(await trustedOf()).toMatchObject({ acme: true, ingestor: false });
     const missing = await runCli(['clients', 'trust', 'nobody'], { env });
@@ -107,7 +126,10 @@ describe('reco db on PostgreSQL (DATABASE_URL)', () => {
 
   it('two `reco db migrate` started at once both succeed and apply each migration once', async () => {
     const env = { DATABASE_URL: made.url };
-    const [a, b] = await Promise.all([runCli(['db', 'migrate', '--json'], { env }), runCli(['db', 'migrate', '--json'], { env })]);
+    const [a, b] = await Promise.all([
+      runCli(['db', 'migrate', '--json'], { env }),
+      runCli(['db', 'migrate', '--json'], { env }),
+    ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const appliedA = JSON.parse(a.stdout).applied.length;
     const appliedB = JSON.parse(b.stdout).applied.length;

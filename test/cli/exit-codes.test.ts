@@ -23,7 +23,11 @@ describe('exit codes, with and without --json', () => {
   const env = () => ({ RECO_DATA_DIR: dataDir, DATABASE_URL: pgDb.url });
 
   /** Runs the command both ways at once (on PostgreSQL, which takes both) and checks the code. */
-  async function expectExit(code: number, args: string[], options: { env?: Record<string, string | undefined>; input?: string; message?: RegExp } = {}) {
+  async function expectExit(
+    code: number,
+    args: string[],
+    options: { env?: Record<string, string | undefined>; input?: string; message?: RegExp } = {},
+  ) {
     const [plain, json] = await Promise.all([
       runCli(args, { env: options.env ?? env(), input: options.input }),
       runCli([...args, '--json'], { env: options.env ?? env(), input: options.input }),
@@ -49,11 +53,16 @@ describe('exit codes, with and without --json', () => {
   }, 60_000);
 
   it('1 FAILURE: an error without a code of its own (an invalid environment variable)', async () => {
-    await expectExit(ExitCode.FAILURE, ['db', 'status'], { env: { ...env(), RECO_TOKEN_TTL: 'soon' }, message: /invalid environment variable RECO_TOKEN_TTL/ });
+    await expectExit(ExitCode.FAILURE, ['db', 'status'], {
+      env: { ...env(), RECO_TOKEN_TTL: 'soon' },
+      message: /invalid environment variable RECO_TOKEN_TTL/,
+    });
   }, 60_000);
 
   it('2 BAD_INPUT: a missing --from folder, an unknown flag, a wrong flag value', async () => {
-    await expectExit(ExitCode.BAD_INPUT, ['ingest', '--from', path.join(dataDir, 'nope')], { message: /cannot read the source folder .*nope: it does not exist/ });
+    await expectExit(ExitCode.BAD_INPUT, ['ingest', '--from', path.join(dataDir, 'nope')], {
+      message: /cannot read the source folder .*nope: it does not exist/,
+    });
     await expectExit(ExitCode.BAD_INPUT, ['ingest', '--no-such-flag'], { message: /Nonexistent flag: --no-such-flag/ });
     await expectExit(ExitCode.BAD_INPUT, ['train', '--tolerance', 'much'], { message: /--tolerance must be a number/ });
   }, 60_000);
@@ -61,7 +70,9 @@ describe('exit codes, with and without --json', () => {
   it('3 REJECTED_ROWS: ingest --strict on a day with a bad row', async () => {
     const src = path.join(dataDir, 'strict');
     writeBatch(src, '2021-01-01', { movies: CATALOGUE, ratings: [`1,1,4.0,${T0}`, `1,2,7.0,${T0}`] });
-    await expectExit(ExitCode.REJECTED_ROWS, ['ingest', '--from', src, '--strict'], { message: /--strict: 1 of 2 rows of .*ratings\.csv rejected/ });
+    await expectExit(ExitCode.REJECTED_ROWS, ['ingest', '--from', src, '--strict'], {
+      message: /--strict: 1 of 2 rows of .*ratings\.csv rejected/,
+    });
   }, 60_000);
 
   it('4 DATABASE: PostgreSQL unreachable', async () => {
@@ -72,36 +83,53 @@ describe('exit codes, with and without --json', () => {
   }, 60_000);
 
   it('5 CONFLICT: a client username that is taken', async () => {
-    const first = await runCli(['clients', 'create', 'taken', '--password-stdin'], { env: env(), input: 'a long password\n' });
+    const first = await runCli(['clients', 'create', 'taken', '--password-stdin'], {
+      env: env(),
+      input: 'a long password\n',
+    });
     expect(first.code).toBe(0);
-    await expectExit(ExitCode.CONFLICT, ['clients', 'create', 'taken', '--password-stdin'], { input: 'another password\n', message: /the client username "taken" is taken/ });
+    await expectExit(ExitCode.CONFLICT, ['clients', 'create', 'taken', '--password-stdin'], {
+      input: 'another password\n',
+      message: /the client username "taken" is taken/,
+    });
   }, 60_000);
 
   it('6 NOTHING_NEW: ingest --require-new with nothing new; without it the same runs exit 0', async () => {
     const empty = path.join(dataDir, 'empty-simulation');
     fs.mkdirSync(empty);
-    await expectExit(ExitCode.NOTHING_NEW, ['ingest', '--from', empty, '--require-new'], { message: /--require-new: nothing new to load, .* holds no day to load/ });
+    await expectExit(ExitCode.NOTHING_NEW, ['ingest', '--from', empty, '--require-new'], {
+      message: /--require-new: nothing new to load, .* holds no day to load/,
+    });
     await expectExit(ExitCode.OK, ['ingest', '--from', empty]);
     const day = path.join(dataDir, 'one-day');
     writeBatch(day, '2021-02-01', { movies: CATALOGUE, ratings: [`7,1,4.0,${T0}`] });
     expect((await runCli(['ingest', '--from', day, '--require-new'], { env: env() })).code).toBe(0);
-    await expectExit(ExitCode.NOTHING_NEW, ['ingest', '--from', day, '--require-new'], { message: /nothing new to load, all 2 file\(s\) were loaded before/ });
+    await expectExit(ExitCode.NOTHING_NEW, ['ingest', '--from', day, '--require-new'], {
+      message: /nothing new to load, all 2 file\(s\) were loaded before/,
+    });
   }, 90_000);
 
   it('7 SCHEMA_MISMATCH: an applied migration changed since it ran', async () => {
     const client = new pg.Client({ connectionString: pgDb.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations ORDER BY version LIMIT 1');
+      const { rows } = await client.query<{ version: number; checksum: string }>(
+        'SELECT version, checksum FROM schema_migrations ORDER BY version LIMIT 1',
+      );
       await client.query(`UPDATE schema_migrations SET checksum = 'edited' WHERE version = $1`, [rows[0].version]);
       try {
-        await expectExit(ExitCode.SCHEMA_MISMATCH, ['db', 'migrate'], { message: new RegExp(`migration ${rows[0].version} \\(\\w+\\) changed after it was applied`) });
+        await expectExit(ExitCode.SCHEMA_MISMATCH, ['db', 'migrate'], {
+          message: new RegExp(`migration ${rows[0].version} \\(\\w+\\) changed after it was applied`),
+        });
         // db status does not migrate: it shows the changed migration instead.
         const status = await runCli(['db', 'status', '--json'], { env: env() });
         expect(status.code).toBe(0);
         expect(JSON.parse(status.stdout).changed).toEqual([{ version: rows[0].version, name: expect.any(String) }]);
       } finally {
-        await client.query('UPDATE schema_migrations SET checksum = $1 WHERE version = $2', [rows[0].checksum, rows[0].version]);
+        await client.query('UPDATE schema_migrations SET checksum = $1 WHERE version = $2', [
+          rows[0].checksum,
+          rows[0].version,
+        ]);
       }
     } finally {
       await client.end();
@@ -123,10 +151,19 @@ describe('reco ingest with nothing to load (a fresh install, an idle day)', () =
     expect(r.stderr).toBe('');
     const json = await runCli(['ingest', '--json'], { env });
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'succeeded', source: sim, files: [], files_loaded: 0, files_skipped: 0, changed: false });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      status: 'succeeded',
+      source: sim,
+      files: [],
+      files_loaded: 0,
+      files_skipped: 0,
+      changed: false,
+    });
     const required = await runCli(['ingest', '--require-new'], { env });
     expect(required.code).toBe(ExitCode.NOTHING_NEW);
-    expect(required.stderr.trim().split('\n')).toEqual([`Error: --require-new: nothing new to load, ${sim} holds no day to load`]);
+    expect(required.stderr.trim().split('\n')).toEqual([
+      `Error: --require-new: nothing new to load, ${sim} holds no day to load`,
+    ]);
 
     fs.mkdirSync(path.join(sim, '2024', '01'), { recursive: true });
     const empty = await runCli(['ingest'], { env });

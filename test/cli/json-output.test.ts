@@ -21,14 +21,27 @@ describe('snakeCaseKeys', () => {
 
   test('leaves data keys, values and non-plain objects alone', () => {
     const at = new Date('2026-01-02T03:04:05Z');
-    const out = snakeCaseKeys({ genres: { 'Sci-Fi': 2, Action: 1, '(no genres listed)': 0 }, rows: [{ algorithm: 'item-knn', createdAt: at }], note: 'camelCase value', n: null }) as any;
-    expect(out).toEqual({ genres: { 'Sci-Fi': 2, Action: 1, '(no genres listed)': 0 }, rows: [{ algorithm: 'item-knn', created_at: at }], note: 'camelCase value', n: null });
+    const out = snakeCaseKeys({
+      genres: { 'Sci-Fi': 2, Action: 1, '(no genres listed)': 0 },
+      rows: [{ algorithm: 'item-knn', createdAt: at }],
+      note: 'camelCase value',
+      n: null,
+    }) as any;
+    expect(out).toEqual({
+      genres: { 'Sci-Fi': 2, Action: 1, '(no genres listed)': 0 },
+      rows: [{ algorithm: 'item-knn', created_at: at }],
+      note: 'camelCase value',
+      n: null,
+    });
     expect(out.rows[0].created_at).toBe(at);
   });
 
   test('every --json result goes through it (RecoCommand.toSuccessJson)', async () => {
     const { RecoCommand } = await import('../../src/cli/base-command.js');
     const toJson = (RecoCommand.prototype as any).toSuccessJson as (r: unknown) => unknown;
-    expect(toJson.call({}, { schemaVersion: 7, rowCounts: { ratings: 1 } })).toEqual({ schema_version: 7, row_counts: { ratings: 1 } });
+    expect(toJson.call({}, { schemaVersion: 7, rowCounts: { ratings: 1 } })).toEqual({
+      schema_version: 7,
+      row_counts: { ratings: 1 },
+    });
   });
 });

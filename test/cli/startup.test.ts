@@ -17,7 +17,8 @@ describe('CLI start-up', () => {
   beforeAll(() => {
     fs.cpSync(path.join(ROOT, 'src'), path.join(dir, 'src'), { recursive: true });
     fs.mkdirSync(path.join(dir, 'bin'));
-    for (const f of ['package.json', 'tsconfig.json', 'bin/run.js', 'bin/dev.js']) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
+    for (const f of ['package.json', 'tsconfig.json', 'bin/run.js', 'bin/dev.js'])
+      fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
     // Under jest NODE_ENV is "test": the build must still write a manifest of dist/ (oclif would map it to src/).
     execFileSync('npm', ['run', 'build'], { cwd: dir, stdio: 'pipe', env: { ...process.env, NODE_OPTIONS: '' } });
@@ -27,7 +28,10 @@ describe('CLI start-up', () => {
       path.join(trace, 'hooks.mjs'),
       "import fs from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); fs.appendFileSync(process.env.RECO_TRACE_FILE, r.url + '\\n'); return r; }\n",
     );
-    fs.writeFileSync(path.join(trace, 'register.mjs'), "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n");
+    fs.writeFileSync(
+      path.join(trace, 'register.mjs'),
+      "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n",
+    );
   }, 180_000);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -37,15 +41,32 @@ describe('CLI start-up', () => {
     fs.writeFileSync(file, '');
     // No NODE_ENV: jest sets it to "test", under which oclif would compile and run src/ through tsx even for bin/run.js.
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: undefined, NODE_ENV: undefined, DATABASE_URL: undefined, RECO_TRACE_FILE: file, RECO_DATA_DIR: path.join(dir, 'data') })) {
+    for (const [k, v] of Object.entries({
+      ...process.env,
+      NODE_OPTIONS: undefined,
+      NODE_ENV: undefined,
+      DATABASE_URL: undefined,
+      RECO_TRACE_FILE: file,
+      RECO_DATA_DIR: path.join(dir, 'data'),
+    })) {
       if (v !== undefined) env[k] = v;
     }
-    const r = spawnSync(process.execPath, ['--import', path.join(trace, 'register.mjs'), ...bin, ...args], { cwd: dir, env, encoding: 'utf8' });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr, modules: fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) };
+    const r = spawnSync(process.execPath, ['--import', path.join(trace, 'register.mjs'), ...bin, ...args], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+    });
+    return {
+      code: r.status,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      modules: fs.readFileSync(file, 'utf8').split('\n').filter(Boolean),
+    };
   }
   const built = ['bin/run.js'];
   const dev = ['--import', 'tsx', 'bin/dev.js'];
-  const commandModules = (modules: string[], under: string) => modules.filter((u) => u.includes(`/${under}/commands/`)).map((u) => u.replace(/.*\/commands\//, ''));
+  const commandModules = (modules: string[], under: string) =>
+    modules.filter((u) => u.includes(`/${under}/commands/`)).map((u) => u.replace(/.*\/commands\//, ''));
 
   it('the build writes a manifest with every command, and the built CLI imports no command module for --version or the command list', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'oclif.manifest.json'), 'utf8'));
@@ -53,8 +74,13 @@ describe('CLI start-up', () => {
       .filter((f) => f.endsWith('.ts'))
       .map((f) => f.replace(/\.ts$/, '').split(path.sep).join(':'))
       .sort();
-    expect(Object.keys(manifest.commands).filter((id) => id !== 'help').sort()).toEqual(sources);
-    for (const c of Object.values<any>(manifest.commands)) if (c.pluginName === 'reco') expect(c.relativePath[0]).toBe('dist');
+    expect(
+      Object.keys(manifest.commands)
+        .filter((id) => id !== 'help')
+        .sort(),
+    ).toEqual(sources);
+    for (const c of Object.values<any>(manifest.commands))
+      if (c.pluginName === 'reco') expect(c.relativePath[0]).toBe('dist');
     expect(manifest.version).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
 
     const version = run(built, ['--version']);
@@ -73,7 +99,9 @@ describe('CLI start-up', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/no-such-folder/);
     expect(commandModules(r.modules, 'dist')).toEqual(['ingest.js']);
-    expect(r.modules.filter((u) => /\/dist\/server\/|\/dist\/core\/models\/|\/node_modules\/(express|ml-)/.test(u))).toEqual([]);
+    expect(
+      r.modules.filter((u) => /\/dist\/server\/|\/dist\/core\/models\/|\/node_modules\/(express|ml-)/.test(u)),
+    ).toEqual([]);
   });
 
   it('bin/dev.js runs the sources and ignores a stale manifest (a command missing, a summary changed)', () => {

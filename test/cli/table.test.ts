@@ -26,6 +26,10 @@ describe('formatTable', () => {
       ],
       [{ key: 'name' }, { key: 'at' }, { key: 'n', align: 'right' }],
     );
-    expect(out.split('\n')).toEqual(['name  at                         n', '日本  2024-01-02T03:04:05.000Z', 'ab' + ' '.repeat(30) + '12']);
+    expect(out.split('\n')).toEqual([
+      'name  at                         n',
+      '日本  2024-01-02T03:04:05.000Z',
+      'ab' + ' '.repeat(30) + '12',
+    ]);
   });
 });

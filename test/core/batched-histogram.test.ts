@@ -20,9 +20,18 @@ describe('BatchedHistogram', () => {
     const ours = new Registry();
     const theirs = new Registry();
     const h = new BatchedHistogram('t_seconds', 'help "text"', labelNames, bounds, [ours]);
-    const p = new Histogram({ name: 't_seconds', help: 'help "text"', labelNames, buckets: bounds, registers: [theirs] });
+    const p = new Histogram({
+      name: 't_seconds',
+      help: 'help "text"',
+      labelNames,
+      buckets: bounds,
+      registers: [theirs],
+    });
     for (const [method, route, status_code, v] of observations) {
-      h.observe(h.slot(`${method} ${route} ${status_code}`, () => ({ method, route, status_code })), v);
+      h.observe(
+        h.slot(`${method} ${route} ${status_code}`, () => ({ method, route, status_code })),
+        v,
+      );
       p.observe({ method, route, status_code }, v);
     }
     expect(await ours.metrics()).toBe(await theirs.metrics());
@@ -34,7 +43,10 @@ describe('BatchedHistogram', () => {
     const h = new BatchedHistogram('u_seconds', 'u', ['x'], [1], [r]);
     h.slot('a', () => ({ x: 'a' }));
     expect(await r.metrics()).not.toMatch(/u_seconds_count/);
-    h.observe(h.slot('a', () => ({ x: 'a' })), 2);
+    h.observe(
+      h.slot('a', () => ({ x: 'a' })),
+      2,
+    );
     expect(await r.metrics()).toMatch(/^u_seconds_bucket\{le="1",x="a"\} 0$/m);
     expect(await r.metrics()).toMatch(/^u_seconds_bucket\{le="\+Inf",x="a"\} 1$/m);
     r.resetMetrics();
@@ -43,7 +55,12 @@ describe('BatchedHistogram', () => {
 
   it('is the request histogram of the server metrics', async () => {
     const m = createMetrics();
-    m.httpRequestDuration.observe(m.httpRequestDuration.slot('GET /healthz 200', () => ({ method: 'GET', route: '/healthz', status_code: '200' })), 0.002);
-    expect(await m.register.metrics()).toMatch(/^http_request_duration_seconds_bucket\{le="0.0025",method="GET",route="\/healthz",status_code="200"\} 1$/m);
+    m.httpRequestDuration.observe(
+      m.httpRequestDuration.slot('GET /healthz 200', () => ({ method: 'GET', route: '/healthz', status_code: '200' })),
+      0.002,
+    );
+    expect(await m.register.metrics()).toMatch(
+      /^http_request_duration_seconds_bucket\{le="0.0025",method="GET",route="\/healthz",status_code="200"\} 1$/m,
+    );
   });
 });

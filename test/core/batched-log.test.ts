@@ -13,9 +13,18 @@ describe('BatchedDestination', () => {
     const file = path.join(dir, name);
     const sink = pino.destination({ dest: file, sync: false });
     const dest = new BatchedDestination(sink, flushMs, maxBytes);
-    return { file, dest, logger: pino({ name: 't' }, dest), read: () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '') };
+    return {
+      file,
+      dest,
+      logger: pino({ name: 't' }, dest),
+      read: () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''),
+    };
   };
-  const lines = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const lines = (text: string) =>
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
 
   it('holds lines until the timer, then writes them in order', async () => {
     const { logger, read, dest } = open('timer.log', 50);
@@ -65,7 +74,10 @@ describe('BatchedDestination', () => {
       const logger = pino({ name: 't' }, new BatchedDestination(pino.destination({ fd, sync: false }), 60000));
       for (let i = 0; i < 3; i++) logger.info({ i }, 'x');
       process.exit(0);`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     expect(r.status).toBe(0);
     expect(lines(fs.readFileSync(file, 'utf8')).map((l) => l.i)).toEqual([0, 1, 2]);
   });

@@ -42,17 +42,33 @@ describe('CounterBatch', () => {
 
   it('counts and times each request under the same labels, through Express and the fast path alike', async () => {
     const m = createMetrics();
-    recordRequest(m, undefined, { method: 'GET', url: '/healthz', route: '/healthz', status: 200, seconds: 0.002, client: undefined, ip: undefined });
+    recordRequest(m, undefined, {
+      method: 'GET',
+      url: '/healthz',
+      route: '/healthz',
+      status: 200,
+      seconds: 0.002,
+      client: undefined,
+      ip: undefined,
+    });
     const fast = routeRecorder(m, undefined, 'POST', '/recommendations', '/recommendations');
     fast(200, 0.0004, 'a', undefined);
     fast(200, 0.03, 'a', undefined);
     fast(422, 0.0001, 'a', undefined);
     const text = await m.register.metrics();
     expect(text).toMatch(/^http_requests_total\{method="GET",route="\/healthz",status_code="200"\} 1$/m);
-    expect(text).toMatch(/^http_request_duration_seconds_bucket\{le="0.0025",method="GET",route="\/healthz",status_code="200"\} 1$/m);
+    expect(text).toMatch(
+      /^http_request_duration_seconds_bucket\{le="0.0025",method="GET",route="\/healthz",status_code="200"\} 1$/m,
+    );
     expect(text).toMatch(/^http_requests_total\{method="POST",route="\/recommendations",status_code="200"\} 2$/m);
-    expect(text).toMatch(/^http_request_duration_seconds_bucket\{le="0.001",method="POST",route="\/recommendations",status_code="200"\} 1$/m);
-    expect(text).toMatch(/^http_request_duration_seconds_count\{method="POST",route="\/recommendations",status_code="200"\} 2$/m);
-    expect(text).toMatch(/^http_request_duration_seconds_count\{method="POST",route="\/recommendations",status_code="422"\} 1$/m);
+    expect(text).toMatch(
+      /^http_request_duration_seconds_bucket\{le="0.001",method="POST",route="\/recommendations",status_code="200"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^http_request_duration_seconds_count\{method="POST",route="\/recommendations",status_code="200"\} 2$/m,
+    );
+    expect(text).toMatch(
+      /^http_request_duration_seconds_count\{method="POST",route="\/recommendations",status_code="422"\} 1$/m,
+    );
   });
 });

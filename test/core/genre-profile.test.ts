@@ -1,6 +1,13 @@
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
 import { Rng } from '../../src/core/data/random.js';
-import { GenreProfiles, MovieGenreSlots, genreProfile, genreProfileText, genreVocabulary, recomputeProfilesSql } from '../../src/core/features/genre-profile.js';
+import {
+  GenreProfiles,
+  MovieGenreSlots,
+  genreProfile,
+  genreProfileText,
+  genreVocabulary,
+  recomputeProfilesSql,
+} from '../../src/core/features/genre-profile.js';
 import { GENRES } from '../../src/core/features/genres.js';
 import { describeEachEngine } from '../helpers/engines.js';
 
@@ -40,27 +47,29 @@ describeEachEngine('genre profile: the Node form equals the SQL form', (ctx) => 
     await db.exec('TRUNCATE ratings, users, movies CASCADE');
     const { movies, users } = randomWorld(seed);
     const client = await ensureClient(db, `genre-profile-${seed}`);
-    await db.query('INSERT INTO movies (movie_id, title, genres) SELECT id, $2, g::text[] FROM unnest($1::int[], $3::text[]) AS t(id, g)', [
-      [...movies.keys()],
-      'A movie (2001)',
-      [...movies.values()].map((g) => `{${g.map((x) => `"${x}"`).join(',')}}`),
-    ]);
-    const made = await db.query<{ id: string }>('INSERT INTO users (client_id, external_id) SELECT $1, e FROM unnest($2::bigint[]) AS e ORDER BY e RETURNING id', [
-      client.id,
-      users.map((u) => u.external),
-    ]);
+    await db.query(
+      'INSERT INTO movies (movie_id, title, genres) SELECT id, $2, g::text[] FROM unnest($1::int[], $3::text[]) AS t(id, g)',
+      [[...movies.keys()], 'A movie (2001)', [...movies.values()].map((g) => `{${g.map((x) => `"${x}"`).join(',')}}`)],
+    );
+    const made = await db.query<{ id: string }>(
+      'INSERT INTO users (client_id, external_id) SELECT $1, e FROM unnest($2::bigint[]) AS e ORDER BY e RETURNING id',
+      [client.id, users.map((u) => u.external)],
+    );
     const userIds = made.rows.map((r) => Number(r.id)).sort((a, b) => a - b);
     const rows = users.flatMap((u, k) => u.ratings.map((r) => [userIds[k], r.movie, r.rating]));
-    await db.query(`INSERT INTO ratings (user_id, movie_id, rating, rated_at) SELECT u, m, r, now() FROM unnest($1::bigint[], $2::int[], $3::real[]) AS t(u, m, r)`, [
-      rows.map((r) => r[0]),
-      rows.map((r) => r[1]),
-      rows.map((r) => r[2]),
-    ]);
+    await db.query(
+      `INSERT INTO ratings (user_id, movie_id, rating, rated_at) SELECT u, m, r, now() FROM unnest($1::bigint[], $2::int[], $3::real[]) AS t(u, m, r)`,
+      [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])],
+    );
 
     // The SQL form.
     await db.query(recomputeProfilesSql('SELECT id AS user_id FROM users'), [genreVocabulary()]);
     const stored = async () =>
-      (await db.query<{ characteristic: number[]; rating_count: number }>('SELECT characteristic, rating_count FROM users ORDER BY id')).rows.map((r) => ({
+      (
+        await db.query<{ characteristic: number[]; rating_count: number }>(
+          'SELECT characteristic, rating_count FROM users ORDER BY id',
+        )
+      ).rows.map((r) => ({
         v: Array.from(Float32Array.from(r.characteristic)),
         n: r.rating_count,
       }));
@@ -87,12 +96,15 @@ describeEachEngine('genre profile: the Node form equals the SQL form', (ctx) => 
 
     // The text the writers send reads back as the same real[] (both text writers).
     await db.query('UPDATE users SET characteristic = NULL, rating_count = 0');
-    const texts = users.map((u, k) => (k % 2 ? profiles.text(k) : genreProfileText(u.ratings.map((r) => ({ genres: movies.get(r.movie)!, rating: r.rating })))));
-    await db.query('UPDATE users u SET characteristic = t.v::real[], rating_count = t.n FROM unnest($1::bigint[], $2::text[], $3::int[]) AS t(id, v, n) WHERE u.id = t.id', [
-      userIds,
-      texts,
-      users.map((u) => u.ratings.length),
-    ]);
+    const texts = users.map((u, k) =>
+      k % 2
+        ? profiles.text(k)
+        : genreProfileText(u.ratings.map((r) => ({ genres: movies.get(r.movie)!, rating: r.rating }))),
+    );
+    await db.query(
+      'UPDATE users u SET characteristic = t.v::real[], rating_count = t.n FROM unnest($1::bigint[], $2::text[], $3::int[]) AS t(id, v, n) WHERE u.id = t.id',
+      [userIds, texts, users.map((u) => u.ratings.length)],
+    );
     expect(await stored()).toEqual(fromSql);
   });
 

@@ -18,7 +18,11 @@ function sources(dir: string): string[] {
 }
 
 function cruise(...targets: string[]) {
-  return spawnSync(process.execPath, [DEPCRUISE, ...targets, '--config', '.dependency-cruiser.cjs', '--output-type', 'err'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(
+    process.execPath,
+    [DEPCRUISE, ...targets, '--config', '.dependency-cruiser.cjs', '--output-type', 'err'],
+    { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+  );
 }
 
 describe('import rules', () => {
@@ -32,7 +36,10 @@ describe('import rules', () => {
     const dir = path.join(ROOT, 'src/core/models/__layers_probe__');
     fs.mkdirSync(dir, { recursive: true });
     try {
-      fs.writeFileSync(path.join(dir, 'probe.ts'), "import '../../training/train.js';\nimport pg from 'pg';\nexport const probe = pg;\n");
+      fs.writeFileSync(
+        path.join(dir, 'probe.ts'),
+        "import '../../training/train.js';\nimport pg from 'pg';\nexport const probe = pg;\n",
+      );
       const r = cruise('src/core/models/__layers_probe__');
       expect(r.status).not.toBe(0);
       expect(r.stdout).toMatch(/models-evaluation-below-training/);
@@ -48,17 +55,26 @@ describe('one home per constant', () => {
     const sqlstate = /['"`](?:0[0-9A-Z]|[1-9][0-9A-Z]|[3-5][0-9A-Z]|P0)[0-9A-Z]{3}['"`]/;
     const offenders = sources('src')
       .filter((f) => f !== 'src/core/db/pg-errors.ts' && !f.startsWith('src/core/db/migrations/'))
-      .filter((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n').some((l) => sqlstate.test(l)));
+      .filter((f) =>
+        fs
+          .readFileSync(path.join(ROOT, f), 'utf8')
+          .split('\n')
+          .some((l) => sqlstate.test(l)),
+      );
     expect(offenders).toEqual([]);
   });
 
   test('the ingest test hook is an option: src/core reads no RECO_INGEST_TEST_ variable', () => {
-    const offenders = sources('src/core').filter((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').includes('RECO_INGEST_TEST_'));
+    const offenders = sources('src/core').filter((f) =>
+      fs.readFileSync(path.join(ROOT, f), 'utf8').includes('RECO_INGEST_TEST_'),
+    );
     expect(offenders).toEqual([]);
   });
 
   test('commands export only their command class (shared flags live in src/cli/flags.ts)', () => {
-    const offenders = sources('src/commands').filter((f) => /^export (const|function|class (?!\w+ extends))/m.test(fs.readFileSync(path.join(ROOT, f), 'utf8')));
+    const offenders = sources('src/commands').filter((f) =>
+      /^export (const|function|class (?!\w+ extends))/m.test(fs.readFileSync(path.join(ROOT, f), 'utf8')),
+    );
     expect(offenders).toEqual([]);
   });
 });

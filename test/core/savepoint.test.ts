@@ -8,7 +8,8 @@ import { describeEachEngine } from '../helpers/engines.js';
  * that writes SAVEPOINT.
  */
 describeEachEngine('Transaction.attempt', (ctx) => {
-  const count = async (tx: { query: (sql: string) => Promise<{ rows: { n: number }[] }> }) => (await tx.query('SELECT count(*)::int AS n FROM attempt_t')).rows[0].n;
+  const count = async (tx: { query: (sql: string) => Promise<{ rows: { n: number }[] }> }) =>
+    (await tx.query('SELECT count(*)::int AS n FROM attempt_t')).rows[0].n;
 
   beforeAll(async () => {
     await ctx.db.exec('CREATE TABLE attempt_t (id int PRIMARY KEY)');
@@ -17,7 +18,9 @@ describeEachEngine('Transaction.attempt', (ctx) => {
   it('keeps what succeeded, takes back what threw, goes on, and nests', async () => {
     const r = await ctx.db.transaction(async (tx) => {
       await tx.query('INSERT INTO attempt_t VALUES (1)');
-      const kept = await tx.attempt(async (sp) => (await sp.query('INSERT INTO attempt_t VALUES (2)')).rowCount, { rollbackOn: () => true });
+      const kept = await tx.attempt(async (sp) => (await sp.query('INSERT INTO attempt_t VALUES (2)')).rowCount, {
+        rollbackOn: () => true,
+      });
       const clash = await tx.attempt(
         async (sp) => {
           await sp.query('INSERT INTO attempt_t VALUES (3)');
@@ -28,7 +31,9 @@ describeEachEngine('Transaction.attempt', (ctx) => {
       const nested = await tx.attempt(
         async (sp) => {
           await sp.query('INSERT INTO attempt_t VALUES (4)');
-          const inner = await sp.attempt(() => sp.query('INSERT INTO attempt_t VALUES (2)'), { rollbackOn: () => true });
+          const inner = await sp.attempt(() => sp.query('INSERT INTO attempt_t VALUES (2)'), {
+            rollbackOn: () => true,
+          });
           return inner.ok;
         },
         { rollbackOn: () => false },
@@ -36,12 +41,18 @@ describeEachEngine('Transaction.attempt', (ctx) => {
       return { kept, clash: clash.ok ? 'kept' : (clash.error as { code?: string }).code, nested, n: await count(tx) };
     });
     expect(r).toEqual({ kept: { ok: true, value: 1 }, clash: '23505', nested: { ok: true, value: false }, n: 3 });
-    expect((await ctx.db.query('SELECT id FROM attempt_t ORDER BY id')).rows).toEqual([{ id: 1 }, { id: 2 }, { id: 4 }]);
+    expect((await ctx.db.query('SELECT id FROM attempt_t ORDER BY id')).rows).toEqual([
+      { id: 1 },
+      { id: 2 },
+      { id: 4 },
+    ]);
   });
 
   it('rethrows an error rollbackOn does not accept, and allows one attempt at a time', async () => {
     await expect(
-      ctx.db.transaction((tx) => tx.attempt(() => tx.query('SELECT 1/0'), { rollbackOn: (err) => (err as { code?: string }).code === '23505' })),
+      ctx.db.transaction((tx) =>
+        tx.attempt(() => tx.query('SELECT 1/0'), { rollbackOn: (err) => (err as { code?: string }).code === '23505' }),
+      ),
     ).rejects.toMatchObject({ code: '22012' });
     await expect(
       ctx.db.transaction(async (tx) => {
@@ -64,7 +75,12 @@ describe('savepoints', () => {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         const p = path.join(dir, e.name);
         if (e.isDirectory()) walk(p);
-        else if (p.endsWith('.ts') && !p.startsWith(path.join(root, 'core', 'db')) && /SAVEPOINT/i.test(fs.readFileSync(p, 'utf8'))) offenders.push(p);
+        else if (
+          p.endsWith('.ts') &&
+          !p.startsWith(path.join(root, 'core', 'db')) &&
+          /SAVEPOINT/i.test(fs.readFileSync(p, 'utf8'))
+        )
+          offenders.push(p);
       }
     };
     walk(root);

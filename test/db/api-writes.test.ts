@@ -7,7 +7,13 @@ import { describeEachEngine } from '../helpers/engines.js';
 import { MOVIES, seedCatalogue } from '../server/fixtures.js';
 
 const T = Date.UTC(2026, 0, 1);
-const event = (externalId: string, movieId: number, type: FeedbackRow['type'], rating: number | null, second: number): FeedbackRow => ({
+const event = (
+  externalId: string,
+  movieId: number,
+  type: FeedbackRow['type'],
+  rating: number | null,
+  second: number,
+): FeedbackRow => ({
   externalId,
   movieId,
   type,
@@ -29,28 +35,58 @@ describeEachEngine('API write functions', (t) => {
   });
 
   const profileOf = async (externalId: string) => {
-    const u = await t.db.query<{ id: number; characteristic: number[]; rating_count: number; genre_sums: number[] | null }>(
-      'SELECT id, characteristic, rating_count, genre_sums FROM users WHERE client_id = $1 AND external_id = $2',
-      [client, externalId],
-    );
+    const u = await t.db.query<{
+      id: number;
+      characteristic: number[];
+      rating_count: number;
+      genre_sums: number[] | null;
+    }>('SELECT id, characteristic, rating_count, genre_sums FROM users WHERE client_id = $1 AND external_id = $2', [
+      client,
+      externalId,
+    ]);
     const r = await t.db.query<{ rating: number; genres: string[] }>(
       'SELECT r.rating, m.genres FROM ratings r JOIN movies m ON m.movie_id = r.movie_id WHERE r.user_id = $1',
       [u.rows[0].id],
     );
     return {
-      stored: { characteristic: u.rows[0].characteristic.map((x) => Math.fround(Number(x))), rating_count: Number(u.rows[0].rating_count) },
-      expected: { characteristic: Array.from(genreProfile(r.rows.map((x) => ({ genres: x.genres, rating: Number(x.rating) })))), rating_count: r.rows.length },
+      stored: {
+        characteristic: u.rows[0].characteristic.map((x) => Math.fround(Number(x))),
+        rating_count: Number(u.rows[0].rating_count),
+      },
+      expected: {
+        characteristic: Array.from(genreProfile(r.rows.map((x) => ({ genres: x.genres, rating: Number(x.rating) })))),
+        rating_count: r.rows.length,
+      },
       sumsKnown: u.rows[0].genre_sums !== null,
     };
   };
 
   it('keeps the genre profile from sums equal to the one computed from all ratings, through every kind of write', async () => {
     const steps: (() => Promise<unknown>)[] = [
-      () => storeFeedback(t.db, client, [event('p1', 1, 'rating', 4.5, 1), event('p1', 2, 'view', null, 2), event('p1', 3, 'like', null, 3)]),
+      () =>
+        storeFeedback(t.db, client, [
+          event('p1', 1, 'rating', 4.5, 1),
+          event('p1', 2, 'view', null, 2),
+          event('p1', 3, 'like', null, 3),
+        ]),
       // A newer rating of a rated movie, an older one arriving late (ignored), a view of a rated movie (ignored).
-      () => storeFeedback(t.db, client, [event('p1', 1, 'rating', 1, 10), event('p1', 3, 'rating', 0.5, 0), event('p1', 1, 'view', null, 11)]),
-      () => storeFeedback(t.db, client, [event('p1', 4, 'dislike', null, 12), event('p1', 5, 'rating', 3, 13), event('p1', 5, 'rating', 2, 14)]),
-      () => saveHistory(t.db, client, 'p1', [{ movieId: 2, rating: 5 }, { movieId: 6, rating: 2.5 }]),
+      () =>
+        storeFeedback(t.db, client, [
+          event('p1', 1, 'rating', 1, 10),
+          event('p1', 3, 'rating', 0.5, 0),
+          event('p1', 1, 'view', null, 11),
+        ]),
+      () =>
+        storeFeedback(t.db, client, [
+          event('p1', 4, 'dislike', null, 12),
+          event('p1', 5, 'rating', 3, 13),
+          event('p1', 5, 'rating', 2, 14),
+        ]),
+      () =>
+        saveHistory(t.db, client, 'p1', [
+          { movieId: 2, rating: 5 },
+          { movieId: 6, rating: 2.5 },
+        ]),
       // The same batch again: nothing new.
       () => storeFeedback(t.db, client, [event('p1', 1, 'rating', 4.5, 1), event('p1', 2, 'view', null, 2)]),
     ];
@@ -63,11 +99,20 @@ describeEachEngine('API write functions', (t) => {
     expect((await profileOf('p1')).stored.rating_count).toBe(5);
   });
 
-  it("computes the sums from all ratings when another writer set the profile, then keeps them", async () => {
-    await saveHistory(t.db, client, 'p2', [{ movieId: 7, rating: 4 }, { movieId: 8, rating: 3 }]);
-    const { rows } = await t.db.query<{ id: number }>('SELECT id FROM users WHERE client_id = $1 AND external_id = $2', [client, 'p2']);
+  it('computes the sums from all ratings when another writer set the profile, then keeps them', async () => {
+    await saveHistory(t.db, client, 'p2', [
+      { movieId: 7, rating: 4 },
+      { movieId: 8, rating: 3 },
+    ]);
+    const { rows } = await t.db.query<{ id: number }>(
+      'SELECT id FROM users WHERE client_id = $1 AND external_id = $2',
+      [client, 'p2'],
+    );
     // As ingest writes: ratings straight into the table, then the profile recomputed in SQL.
-    await t.db.query('INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 9, 2, now()), ($1, 10, 5, now())', [rows[0].id]);
+    await t.db.query(
+      'INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 9, 2, now()), ($1, 10, 5, now())',
+      [rows[0].id],
+    );
     await t.db.query(recomputeProfilesSql('SELECT $2::bigint AS user_id'), [genreVocabulary(), rows[0].id]);
     expect((await profileOf('p2')).sumsKnown).toBe(false);
     await storeFeedback(t.db, client, [event('p2', 11, 'like', null, 1)]);
@@ -89,7 +134,10 @@ describeEachEngine('API write functions', (t) => {
       await saveHistory(t.db, client, 'n1', [{ movieId: 3, rating: 2 }]);
       await settle();
       expect(heard).toEqual([]);
-      const { rows } = await t.db.query<{ id: number }>('SELECT id FROM users WHERE client_id = $1 AND external_id = $2', [client, 'n1']);
+      const { rows } = await t.db.query<{ id: number }>(
+        'SELECT id FROM users WHERE client_id = $1 AND external_id = $2',
+        [client, 'n1'],
+      );
       await t.db.query('DELETE FROM ratings WHERE user_id = $1 AND movie_id = 3', [rows[0].id]);
       await settle();
       expect(heard).toEqual(['*']);
@@ -106,9 +154,12 @@ describeEachEngine('API write functions', (t) => {
 
   it('holds a quota exactly once the count is past 90 % of it, also for concurrent writes, and stores nothing of a write over it', async () => {
     const quota = { usersPerHour: 0, ratingsPerHour: 10 };
-    for (let i = 0; i < 9; i++) await storeFeedback(t.db, client, [event('q1', MOVIES[i].id, 'rating', 4, i)], 4, quota);
+    for (let i = 0; i < 9; i++)
+      await storeFeedback(t.db, client, [event('q1', MOVIES[i].id, 'rating', 4, i)], 4, quota);
     const results = await Promise.allSettled(
-      Array.from({ length: 6 }, (_, i) => storeFeedback(t.db, client, [event(`q${i + 2}`, 20 + i, 'view', null, 100)], 4, quota)),
+      Array.from({ length: 6 }, (_, i) =>
+        storeFeedback(t.db, client, [event(`q${i + 2}`, 20 + i, 'view', null, 100)], 4, quota),
+      ),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -124,7 +175,10 @@ describeEachEngine('API write functions', (t) => {
       [client],
     );
     expect(counts.rows[0]).toEqual({ ratings: 10, events: 10, users: 2 });
-    const used = await t.db.query<{ n: number }>('SELECT sum(ratings_stored)::int AS n FROM client_quota_usage WHERE client_id = $1', [client]);
+    const used = await t.db.query<{ n: number }>(
+      'SELECT sum(ratings_stored)::int AS n FROM client_quota_usage WHERE client_id = $1',
+      [client],
+    );
     expect(used.rows[0].n).toBe(10);
   });
 });

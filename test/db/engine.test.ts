@@ -12,8 +12,17 @@ describeEachEngine('database engine', (t) => {
   });
 
   it('runs parameterised queries and returns the same JS types on both engines', async () => {
-    await t.db.query('INSERT INTO probe (id, label, tags, n, data) VALUES ($1, $2, $3, $4, $5)', [1, "it's", ['a', 'b c'], 9007199254740991, Buffer.from([1, 2, 255])]);
-    const r = await t.db.query('SELECT id, label, tags, n, data, count(*) OVER () AS total FROM probe WHERE id = $1', [1]);
+    await t.db.query('INSERT INTO probe (id, label, tags, n, data) VALUES ($1, $2, $3, $4, $5)', [
+      1,
+      "it's",
+      ['a', 'b c'],
+      9007199254740991,
+      Buffer.from([1, 2, 255]),
+    ]);
+    const r = await t.db.query(
+      'SELECT id, label, tags, n, data, count(*) OVER () AS total FROM probe WHERE id = $1',
+      [1],
+    );
     expect(r.rows).toHaveLength(1);
     const row = r.rows[0];
     expect(row.label).toBe("it's");
@@ -63,7 +72,9 @@ describeEachEngine('database engine', (t) => {
     }
     const copied = await t.db.copyFrom('bulk', ['id', 'label'], source());
     expect(copied).toBe(n);
-    const r = await t.db.query<{ n: number; label: string }>('SELECT (SELECT count(*) FROM bulk) AS n, (SELECT label FROM bulk WHERE id = 2000) AS label');
+    const r = await t.db.query<{ n: number; label: string }>(
+      'SELECT (SELECT count(*) FROM bulk) AS n, (SELECT label FROM bulk WHERE id = 2000) AS label',
+    );
     expect(r.rows[0].n).toBe(n);
     expect(r.rows[0].label).toBe('multi\nline, "quoted" 2000');
     const out = await text(t.db.copyTo('SELECT id, label FROM bulk WHERE id IN (1, 1000) ORDER BY id'));
@@ -74,9 +85,13 @@ describeEachEngine('database engine', (t) => {
     await t.db.exec('CREATE TABLE bulk2 (id integer PRIMARY KEY)');
     await expect(
       t.db.transaction(async (tx) => {
-        await tx.copyFrom('bulk2', ['id'], (async function* () {
-          yield '1\n2\n3\n';
-        })());
+        await tx.copyFrom(
+          'bulk2',
+          ['id'],
+          (async function* () {
+            yield '1\n2\n3\n';
+          })(),
+        );
         const inside = await tx.query<{ n: number }>('SELECT count(*) AS n FROM bulk2');
         expect(inside.rows[0].n).toBe(3);
         throw new Error('abort');
@@ -87,7 +102,9 @@ describeEachEngine('database engine', (t) => {
   });
 
   it('refuses identifiers that are not plain names in COPY', async () => {
-    await expect(t.db.copyFrom('bulk; DROP TABLE probe', ['id'], (async function* () {})())).rejects.toThrow(/identifier/);
+    await expect(t.db.copyFrom('bulk; DROP TABLE probe', ['id'], (async function* () {})())).rejects.toThrow(
+      /identifier/,
+    );
   });
 
   it('delivers notifications to listeners', async () => {

@@ -10,12 +10,28 @@ describeEachEngine('impressions', (t) => {
     const shownAt = new Date('2026-12-01T10:11:12.345Z');
     const one: ImpressionRow = { ...base, recommendationId: '3.abc-_DEF.xyz', shownAt, userId: 1, movieIds: [5, 3, 1] };
     expect(await insertImpressions(t.db, [one])).toBe(1);
-    const outside: ImpressionRow = { ...base, recommendationId: '3.n', shownAt, userId: 2, experimentId: null, variant: null, movieIds: [] };
+    const outside: ImpressionRow = {
+      ...base,
+      recommendationId: '3.n',
+      shownAt,
+      userId: 2,
+      experimentId: null,
+      variant: null,
+      movieIds: [],
+    };
     expect(await insertImpressions(t.db, [outside])).toBe(1);
-    const many = Array.from({ length: 2500 }, (_, i): ImpressionRow => ({ ...base, recommendationId: `3.r${i}`, shownAt: new Date(shownAt.getTime() + i), userId: 2 ** 40 + i, movieIds: [i, i + 1, 193609] }));
+    const many = Array.from({ length: 2500 }, (_, i): ImpressionRow => ({
+      ...base,
+      recommendationId: `3.r${i}`,
+      shownAt: new Date(shownAt.getTime() + i),
+      userId: 2 ** 40 + i,
+      movieIds: [i, i + 1, 193609],
+    }));
     many[10] = { ...many[10], experimentId: null, variant: null };
     expect(await insertImpressions(t.db, many)).toBe(2500);
-    const r = await t.db.query<any>('SELECT recommendation_id, shown_at, client_id, user_id, experiment_id, variant, model_version, movie_ids FROM impressions ORDER BY shown_at, user_id');
+    const r = await t.db.query<any>(
+      'SELECT recommendation_id, shown_at, client_id, user_id, experiment_id, variant, model_version, movie_ids FROM impressions ORDER BY shown_at, user_id',
+    );
     const got = r.rows.map((x) => ({
       recommendationId: x.recommendation_id,
       shownAt: new Date(x.shown_at),
@@ -26,13 +42,21 @@ describeEachEngine('impressions', (t) => {
       modelVersion: x.model_version,
       movieIds: x.movie_ids.map(Number),
     }));
-    expect(got).toEqual([one, outside, ...many].sort((a, b) => a.shownAt.getTime() - b.shownAt.getTime() || a.userId - b.userId));
+    expect(got).toEqual(
+      [one, outside, ...many].sort((a, b) => a.shownAt.getTime() - b.shownAt.getTime() || a.userId - b.userId),
+    );
   });
 
   it('deletes what is older than the retention', async () => {
     await t.db.query('DELETE FROM impressions');
     const now = Date.now();
-    const rows = [40, 10, 0].map((days, i): ImpressionRow => ({ ...base, recommendationId: `3.d${i}`, shownAt: new Date(now - days * 86_400_000), userId: i, movieIds: [1] }));
+    const rows = [40, 10, 0].map((days, i): ImpressionRow => ({
+      ...base,
+      recommendationId: `3.d${i}`,
+      shownAt: new Date(now - days * 86_400_000),
+      userId: i,
+      movieIds: [1],
+    }));
     await insertImpressions(t.db, rows);
     expect(await deleteImpressionsOlderThan(t.db, 30)).toBe(1);
     expect(Number((await t.db.query<{ n: string }>('SELECT count(*) AS n FROM impressions')).rows[0].n)).toBe(2);

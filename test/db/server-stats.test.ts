@@ -51,7 +51,9 @@ describe.each(ENGINES)('server stats [%s]', (engine) => {
     expect(text).toContain('reco_job_runs_total{task="backup",status="failed"} 1\n');
     expect(text).toContain('reco_job_runs_total{task="ingest",status="failed"} 1\n');
     expect(text).toContain('reco_job_last_success_timestamp_seconds{task="backup"} 0\n');
-    const rows = await t.db.query<{ job: string; status: string; error: string }>(`SELECT job, status, error FROM job_runs ORDER BY id`);
+    const rows = await t.db.query<{ job: string; status: string; error: string }>(
+      `SELECT job, status, error FROM job_runs ORDER BY id`,
+    );
     expect(rows.rows.map((r) => `${r.job} ${r.status}`)).toEqual(['backup failed', 'ingest failed']);
     expect(rows.rows[0].error).toMatch(/cannot write backups/);
   });
@@ -59,7 +61,9 @@ describe.each(ENGINES)('server stats [%s]', (engine) => {
   it('a failure inside a recorded run is counted once', async () => {
     // No ratings: training fails inside its recorded run.
     const { trainModel } = await import('../../src/core/training/train.js');
-    await expect(trainModel(t.db, { algorithm: 'popular', modelsDir: path.join(dir, 'models') })).rejects.toThrow(/no ratings/);
+    await expect(trainModel(t.db, { algorithm: 'popular', modelsDir: path.join(dir, 'models') })).rejects.toThrow(
+      /no ratings/,
+    );
     const text = await scrape();
     expect(text).toContain('reco_job_runs_total{task="train",status="failed"} 1\n');
     expect(text).toContain('reco_job_runs_in_progress{task="train"} 0\n');
@@ -68,13 +72,19 @@ describe.each(ENGINES)('server stats [%s]', (engine) => {
   describe('users and ratings sizes', () => {
     beforeAll(async () => {
       const c = await t.db.query<{ id: number }>(`INSERT INTO clients (username) VALUES ('stats') RETURNING id`);
-      await t.db.query(`INSERT INTO users (client_id, external_id) SELECT $1, g FROM generate_series(1, 2000) g`, [c.rows[0].id]);
-      await t.db.query(`INSERT INTO movies (movie_id, title, genres) SELECT g, 'M ' || g, '{Drama}' FROM generate_series(1, 100) g`);
+      await t.db.query(`INSERT INTO users (client_id, external_id) SELECT $1, g FROM generate_series(1, 2000) g`, [
+        c.rows[0].id,
+      ]);
+      await t.db.query(
+        `INSERT INTO movies (movie_id, title, genres) SELECT g, 'M ' || g, '{Drama}' FROM generate_series(1, 100) g`,
+      );
     });
 
     it('are exact while small', async () => {
       expect(await rowCount(t.db, 'users')).toBe(2000);
-      await t.db.query(`INSERT INTO ratings (user_id, movie_id, rating, rated_at) SELECT u.id, 1, 4, now() FROM users u WHERE u.external_id::int <= 10`);
+      await t.db.query(
+        `INSERT INTO ratings (user_id, movie_id, rating, rated_at) SELECT u.id, 1, 4, now() FROM users u WHERE u.external_id::int <= 10`,
+      );
       expect(await rowCount(t.db, 'ratings')).toBe(10);
       await t.db.query(`DELETE FROM ratings`);
       expect(await rowCount(t.db, 'ratings')).toBe(0);

@@ -35,16 +35,22 @@ const DIARY = new RegExp(
 );
 
 function filesUnder(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name));
 }
 
-const areaFiles = fs.readdirSync(BENCH_DIR).filter((f) => f.endsWith('.md')).sort();
+const areaFiles = fs
+  .readdirSync(BENCH_DIR)
+  .filter((f) => f.endsWith('.md'))
+  .sort();
 
 describe('docs/benchmarks', () => {
   test('there are area files', () => {
-    expect(areaFiles).toEqual(expect.arrayContaining(['ingest.md', 'serve.md', 'quality.md', 'backup.md', 'simulation.md']));
+    expect(areaFiles).toEqual(
+      expect.arrayContaining(['ingest.md', 'serve.md', 'quality.md', 'backup.md', 'simulation.md']),
+    );
   });
 
   test.each(areaFiles)('%s has Target, Method, Latest result and Decisions, in that order', (file) => {
@@ -78,9 +84,9 @@ describe('docs and src: no diaries, no outside references', () => {
 
   test('the diary pattern tells diaries from legitimate words', () => {
     for (const diary of [
-      'Runs 3 and 4 (previous session\'s code)',
+      "Runs 3 and 4 (previous session's code)",
       'What this session changed',
-      'shared with five other engineers\' tests',
+      "shared with five other engineers' tests",
       '# Benchmark: `reco ingest` (issue 3)',
       'before this work the same bench gave 0.069',
       'the previous run at load 3.7',
@@ -90,11 +96,11 @@ describe('docs and src: no diaries, no outside references', () => {
       expect(diary).toMatch(DIARY);
     }
     for (const fine of [
-      '`ease-session` keeps EASE\'s form',
+      "`ease-session` keeps EASE's form",
       'movies rated in one session count more',
       'No other session can see those users before the commit',
       'express-session keeps HTTP sessions in a store',
-      'passport.authenticate(\'jwt\', { session: false })',
+      "passport.authenticate('jwt', { session: false })",
       'Each active user has one session (two with probability 0.2)',
       'the previous version then runs on the newer schema',
       'one statement whenever the previous one is done',
@@ -130,7 +136,8 @@ describe('docs and src: no diaries, no outside references', () => {
       for (const m of fs.readFileSync(doc, 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
         const target = m[1].split('#')[0];
         if (!target || /^[a-z]+:/i.test(target)) continue;
-        if (!fs.existsSync(path.resolve(path.dirname(doc), target))) broken.push(`${path.relative(ROOT, doc)} → ${m[1]}`);
+        if (!fs.existsSync(path.resolve(path.dirname(doc), target)))
+          broken.push(`${path.relative(ROOT, doc)} → ${m[1]}`);
       }
     }
     expect(broken).toEqual([]);

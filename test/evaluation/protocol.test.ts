@@ -43,7 +43,14 @@ describe('the protocol on a tiny hand-made data set', () => {
 
   it('gives the hand-computed figures', async () => {
     const report = await evaluateAlgorithms(data, { genres: new Map() }, [popular], { split: 'temporal', k: 2 });
-    expect(report.counts).toMatchObject({ users: 2, ratings: 8, trainRatings: 6, testRatings: 2, evaluatedUsers: 2, candidates: 5 });
+    expect(report.counts).toMatchObject({
+      users: 2,
+      ratings: 8,
+      trainRatings: 6,
+      testRatings: 2,
+      evaluatedUsers: 2,
+      candidates: 5,
+    });
     const row = report.rows[0];
     expect(row.precision).toBeCloseTo((0 + 1 / 2) / 2, 12);
     expect(row.recall).toBeCloseTo((0 + 1) / 2, 12);
@@ -56,11 +63,23 @@ describe('the protocol on a tiny hand-made data set', () => {
   it('scores an oracle ranker on the same split as the first row, given the row and the candidates', async () => {
     const seen: { row: number; history: number[]; candidates: number[] }[] = [];
     // A "perfect" ranker for this split: each user's own test movie if it is a candidate, then the lowest ids.
-    const oracle = (row: number, history: { movieIds: ArrayLike<number> }, k: number, candidates: ReadonlySet<number>) => {
+    const oracle = (
+      row: number,
+      history: { movieIds: ArrayLike<number> },
+      k: number,
+      candidates: ReadonlySet<number>,
+    ) => {
       seen.push({ row, history: Array.from(history.movieIds), candidates: [...candidates].sort((a, b) => a - b) });
-      return ([[40], [20]][row].filter((id) => candidates.has(id)).concat([30, 50, 60])).slice(0, k);
+      return [[40], [20]][row]
+        .filter((id) => candidates.has(id))
+        .concat([30, 50, 60])
+        .slice(0, k);
     };
-    const report = await evaluateAlgorithms(data, { genres: new Map() }, [popular], { split: 'temporal', k: 2, oracle });
+    const report = await evaluateAlgorithms(data, { genres: new Map() }, [popular], {
+      split: 'temporal',
+      k: 2,
+      oracle,
+    });
     expect(report.rows.map((r) => r.algorithm)).toEqual(['oracle', 'popular']);
     expect(seen).toEqual([
       { row: 0, history: [10, 20, 30], candidates: [10, 20, 30, 50, 60] },
@@ -76,7 +95,9 @@ describe('splits', () => {
   const { interactions: data } = syntheticRatings({ users: 40, movies: 60, perUser: 9 });
 
   function perRow(d: typeof data) {
-    return Array.from({ length: d.nUsers }, (_, u) => Array.from(d.indices.subarray(d.indptr[u], d.indptr[u + 1]), (c) => d.itemIds[c]));
+    return Array.from({ length: d.nUsers }, (_, u) =>
+      Array.from(d.indices.subarray(d.indptr[u], d.indptr[u + 1]), (c) => d.itemIds[c]),
+    );
   }
 
   it('user: round(0.75·n) of each user train, the rest test, nothing lost or shared; seeded', () => {
@@ -91,11 +112,12 @@ describe('splits', () => {
     expect(splitInteractions(data, 'user', 7).test).not.toEqual(s.test);
   });
 
-  it('item: round(0.75·n) of each movie\'s ratings train', () => {
+  it("item: round(0.75·n) of each movie's ratings train", () => {
     const s = splitInteractions(data, 'item', 42);
     const count = (d: typeof data) => {
       const c = new Map<number, number>();
-      for (let p = 0; p < d.indices.length; p++) c.set(d.itemIds[d.indices[p]], (c.get(d.itemIds[d.indices[p]]) ?? 0) + 1);
+      for (let p = 0; p < d.indices.length; p++)
+        c.set(d.itemIds[d.indices[p]], (c.get(d.itemIds[d.indices[p]]) ?? 0) + 1);
       return c;
     };
     const all = count(data);
@@ -103,12 +125,17 @@ describe('splits', () => {
     for (const [movie, n] of all) expect(train.get(movie) ?? 0).toBe(trainCount(n));
   });
 
-  it('temporal: each user\'s latest ratings are the test set', () => {
+  it("temporal: each user's latest ratings are the test set", () => {
     const s = splitInteractions(data, 'temporal', 42);
     for (let u = 0; u < data.nUsers; u++) {
       const times = new Map<number, number>();
-      for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++) times.set(data.itemIds[data.indices[p]], data.timestamps![p]);
-      const trainMax = Math.max(...Array.from(s.train.indices.subarray(s.train.indptr[u], s.train.indptr[u + 1]), (c) => times.get(s.train.itemIds[c])!));
+      for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++)
+        times.set(data.itemIds[data.indices[p]], data.timestamps![p]);
+      const trainMax = Math.max(
+        ...Array.from(s.train.indices.subarray(s.train.indptr[u], s.train.indptr[u + 1]), (c) =>
+          times.get(s.train.itemIds[c])!,
+        ),
+      );
       for (const m of s.test[u]) expect(times.get(m)!).toBeGreaterThan(trainMax);
     }
   });
@@ -130,13 +157,26 @@ describe('trainCount', () => {
 
 describe('metrics at every k from one ranking (the curve of reco evaluate --html)', () => {
   it('addRankingCurve gives rankingMetrics at each k, short rankings and empty test sets included', () => {
-    const cases: [number[], number[]][] = [[[1, 9, 2, 8, 7, 3], [1, 2, 3]], [[4], [4, 5, 6, 7]], [[], [1]], [[1, 2], []]];
+    const cases: [number[], number[]][] = [
+      [
+        [1, 9, 2, 8, 7, 3],
+        [1, 2, 3],
+      ],
+      [[4], [4, 5, 6, 7]],
+      [[], [1]],
+      [[1, 2], []],
+    ];
     for (const [ranking, test] of cases) {
       const sums = emptyCurveSums(8);
       addRankingCurve(ranking, new Set(test), sums);
       for (let k = 1; k <= 8; k++) {
         const m = rankingMetrics(ranking, new Set(test), k);
-        expect([sums.precision[k - 1], sums.recall[k - 1], sums.ndcg[k - 1], sums.ap[k - 1]]).toEqual([m.precision, m.recall, m.ndcg, m.ap]);
+        expect([sums.precision[k - 1], sums.recall[k - 1], sums.ndcg[k - 1], sums.ap[k - 1]]).toEqual([
+          m.precision,
+          m.recall,
+          m.ndcg,
+          m.ap,
+        ]);
       }
     }
   });
@@ -146,7 +186,15 @@ describe('metrics at every k from one ranking (the curve of reco evaluate --html
     const names = ['popular', 'item-knn', 'ease'];
     const plain = await evaluate(syn.interactions, syn.catalogue, names, { seed: 3, k: 5 });
     const curved = await evaluate(syn.interactions, syn.catalogue, names, { seed: 3, k: 5, curve: 12 });
-    const metrics = ({ precision, recall, ndcg, map, coverage, longTail, users }: (typeof plain.rows)[number]) => ({ precision, recall, ndcg, map, coverage, longTail, users });
+    const metrics = ({ precision, recall, ndcg, map, coverage, longTail, users }: (typeof plain.rows)[number]) => ({
+      precision,
+      recall,
+      ndcg,
+      map,
+      coverage,
+      longTail,
+      users,
+    });
     expect(curved.rows.map(metrics)).toEqual(plain.rows.map(metrics));
     for (const row of curved.rows) {
       expect(row.curve?.map((p) => p.k)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));

@@ -21,9 +21,20 @@ describe('reco experiments', () => {
     t = await createTestDatabase('postgres');
     env = { DATABASE_URL: t.url! };
     await t.db.query(`INSERT INTO clients (username) VALUES ('acme'), ('other')`);
-    await t.db.query(`INSERT INTO movies (movie_id, title, genres) SELECT g, 'Movie ' || g, '{Drama}' FROM generate_series(1, 40) AS g`);
+    await t.db.query(
+      `INSERT INTO movies (movie_id, title, genres) SELECT g, 'Movie ' || g, '{Drama}' FROM generate_series(1, 40) AS g`,
+    );
     for (const version of ['v-popular', 'v-ease']) {
-      await insertModel(t.db, { version, algorithm: 'popular', params: {}, metrics: {}, dataCounts: {}, timings: {}, artifact: new Uint8Array([1]), artifactSha256: '0'.repeat(64) });
+      await insertModel(t.db, {
+        version,
+        algorithm: 'popular',
+        params: {},
+        metrics: {},
+        dataCounts: {},
+        timings: {},
+        artifact: new Uint8Array([1]),
+        artifactSha256: '0'.repeat(64),
+      });
     }
     await t.db.query(`UPDATE models SET active = true, activated_at = now() WHERE version = 'v-popular'`);
   }, 60_000);
@@ -38,7 +49,23 @@ describe('reco experiments', () => {
   });
 
   it('starts an experiment (--json snake_case) and lists it', async () => {
-    const r = await runCli(['experiments', 'start', 'ease-vs-popular', '--variant', 'control=v-popular', '--variant', 'treatment=v-ease', '--weights', '50,50', '--client', 'acme', '--json'], { env });
+    const r = await runCli(
+      [
+        'experiments',
+        'start',
+        'ease-vs-popular',
+        '--variant',
+        'control=v-popular',
+        '--variant',
+        'treatment=v-ease',
+        '--weights',
+        '50,50',
+        '--client',
+        'acme',
+        '--json',
+      ],
+      { env },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
@@ -58,14 +85,23 @@ describe('reco experiments', () => {
   });
 
   it('refuses an overlapping experiment (exit 5), an unknown version and too few variants (exit 2), in one line', async () => {
-    const overlap = await runCli(['experiments', 'start', 'everyone', '--variant', 'a=v-popular', '--variant', 'b=v-ease'], { env });
+    const overlap = await runCli(
+      ['experiments', 'start', 'everyone', '--variant', 'a=v-popular', '--variant', 'b=v-ease'],
+      { env },
+    );
     expect(overlap.code).toBe(ExitCode.CONFLICT);
     expect(overlap.stderr.trim()).toBe(
       'Error: experiment "ease-vs-popular" is running for client acme, which shares users with this one: at most one experiment runs per client (stop it first with reco experiments stop ease-vs-popular)',
     );
-    const unknown = await runCli(['experiments', 'start', 'x', '--variant', 'a=v-popular', '--variant', 'b=v-nope', '--client', 'other', '--json'], { env });
+    const unknown = await runCli(
+      ['experiments', 'start', 'x', '--variant', 'a=v-popular', '--variant', 'b=v-nope', '--client', 'other', '--json'],
+      { env },
+    );
     expect(unknown.code).toBe(ExitCode.BAD_INPUT);
-    expect(JSON.parse(unknown.stdout).error).toMatchObject({ message: 'no model version v-nope (see reco models list)', exit_code: 2 });
+    expect(JSON.parse(unknown.stdout).error).toMatchObject({
+      message: 'no model version v-nope (see reco models list)',
+      exit_code: 2,
+    });
     const one = await runCli(['experiments', 'start', 'x', '--variant', 'a=v-popular', '--client', 'other'], { env });
     expect(one.code).toBe(ExitCode.BAD_INPUT);
     expect(one.stderr).toMatch(/^Error: an experiment needs at least two variants \(got 1\)/);
@@ -80,15 +116,35 @@ describe('reco experiments', () => {
     const start = Date.now() - 4 * 86_400_000;
     for (let i = 0; i < 300; i++) {
       const variant = i % 2 === 0 ? 'control' : 'treatment';
-      const user = await t.db.query<{ id: number }>(`INSERT INTO users (client_id, external_id) VALUES (1, $1) RETURNING id`, [`u${i}`]);
+      const user = await t.db.query<{ id: number }>(
+        `INSERT INTO users (client_id, external_id) VALUES (1, $1) RETURNING id`,
+        [`u${i}`],
+      );
       for (let day = 0; day < 3; day++) {
         const shown = start + day * 86_400_000 + i * 1000;
         const movies = rng.shuffle(Array.from({ length: 40 }, (_, k) => k + 1)).slice(0, 10);
         const rid = `r${i}-${day}`;
-        impressions.push({ recommendationId: rid, shownAt: new Date(shown), clientId: 1, userId: Number(user.rows[0].id), experimentId: exp.id, variant, modelVersion: variant === 'control' ? 'v-popular' : 'v-ease', movieIds: movies });
+        impressions.push({
+          recommendationId: rid,
+          shownAt: new Date(shown),
+          clientId: 1,
+          userId: Number(user.rows[0].id),
+          experimentId: exp.id,
+          variant,
+          modelVersion: variant === 'control' ? 'v-popular' : 'v-ease',
+          movieIds: movies,
+        });
         movies.forEach((m, pos) => {
           const p = (variant === 'control' ? 0.02 : 0.06) * (pos < 3 ? 2 : 0.6);
-          if (rng.next() < p) feedback.push({ externalId: `u${i}`, movieId: m, type: 'view', rating: null, occurredAt: new Date(shown + 60_000).toISOString(), recommendationId: rid });
+          if (rng.next() < p)
+            feedback.push({
+              externalId: `u${i}`,
+              movieId: m,
+              type: 'view',
+              rating: null,
+              occurredAt: new Date(shown + 60_000).toISOString(),
+              recommendationId: rid,
+            });
         });
       }
     }
@@ -112,7 +168,15 @@ describe('reco experiments', () => {
     expect(report.verdict).toMatchObject({ winner: 'treatment', significant: true });
     expect(report.verdict.sentence).toMatch(/^treatment is better than control: click-through rate /);
     expect(report.daily.filter((d: any) => d.variant === 'treatment')).toHaveLength(3);
-    expect(Object.keys(report.daily[0]).sort()).toEqual(['ci_high', 'ci_low', 'conversions', 'date', 'impressions', 'rate', 'variant']);
+    expect(Object.keys(report.daily[0]).sort()).toEqual([
+      'ci_high',
+      'ci_low',
+      'conversions',
+      'date',
+      'impressions',
+      'rate',
+      'variant',
+    ]);
     expect(report.html).toBe(html);
 
     const page = fs.readFileSync(html, 'utf8');
@@ -127,7 +191,11 @@ describe('reco experiments', () => {
       const drawn = openInChromium(html);
       expect(drawn.verdict).toBe(report.verdict.sentence);
       const [rate, positions] = drawn.charts;
-      expect(rate.marks).toEqual({ area: { count: 2, visible: 2 }, line: { count: 2, visible: 2 }, symbol: { count: 6, visible: 6 } });
+      expect(rate.marks).toEqual({
+        area: { count: 2, visible: 2 },
+        line: { count: 2, visible: 2 },
+        symbol: { count: 6, visible: 6 },
+      });
       const bars = report.positions.length;
       expect(bars).toBeGreaterThan(10);
       expect(positions.marks).toEqual({ rect: { count: bars, visible: bars } });
@@ -139,12 +207,19 @@ describe('reco experiments', () => {
     expect(text.stdout).toMatch(/treatment is better than control/);
   }, 180_000);
 
-  it('stops with --promote: the treatment\'s model is active afterwards', async () => {
+  it("stops with --promote: the treatment's model is active afterwards", async () => {
     const r = await runCli(['experiments', 'stop', 'ease-vs-popular', '--promote', 'treatment'], { env });
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('Stopped experiment ease-vs-popular.\nActivated v-ease (variant treatment), was v-popular.\n');
+    expect(r.stdout).toBe(
+      'Stopped experiment ease-vs-popular.\nActivated v-ease (variant treatment), was v-popular.\n',
+    );
     expect(await activeModelVersion(t.db)).toBe('v-ease');
     const list = JSON.parse((await runCli(['experiments', 'list', '--json'], { env })).stdout);
-    expect(list.experiments[0]).toMatchObject({ name: 'ease-vs-popular', status: 'stopped', promoted_variant: 'treatment', lists: 900 });
+    expect(list.experiments[0]).toMatchObject({
+      name: 'ease-vs-popular',
+      status: 'stopped',
+      promoted_variant: 'treatment',
+      lists: 900,
+    });
   });
 });

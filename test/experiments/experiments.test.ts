@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import { createBackup, restoreBackup } from '../../src/core/backup/index.js';
 import { storeFeedback, type FeedbackRow } from '../../src/core/db/repositories/feedback.js';
-import { deleteImpressionsOlderThan, insertImpressions, runningExperiments } from '../../src/core/db/repositories/experiments.js';
+import {
+  deleteImpressionsOlderThan,
+  insertImpressions,
+  runningExperiments,
+} from '../../src/core/db/repositories/experiments.js';
 import { insertModel } from '../../src/core/db/repositories/models.js';
 import type { Database } from '../../src/core/db/types.js';
 import { getExperiment, listExperiments, startExperiment, stopExperiment } from '../../src/core/experiments/manage.js';
@@ -31,12 +35,24 @@ async function addClient(db: Database, username: string): Promise<number> {
 }
 
 async function addUser(db: Database, clientId: number, externalId: string): Promise<number> {
-  const r = await db.query<{ id: number }>('INSERT INTO users (client_id, external_id) VALUES ($1, $2) RETURNING id', [clientId, externalId]);
+  const r = await db.query<{ id: number }>('INSERT INTO users (client_id, external_id) VALUES ($1, $2) RETURNING id', [
+    clientId,
+    externalId,
+  ]);
   return Number(r.rows[0].id);
 }
 
 async function addModel(db: Database, version: string): Promise<void> {
-  await insertModel(db, { version, algorithm: 'popular', params: {}, metrics: {}, dataCounts: {}, timings: {}, artifact: new Uint8Array([1, 2, 3]), artifactSha256: '0'.repeat(64) });
+  await insertModel(db, {
+    version,
+    algorithm: 'popular',
+    params: {},
+    metrics: {},
+    dataCounts: {},
+    timings: {},
+    artifact: new Uint8Array([1, 2, 3]),
+    artifactSha256: '0'.repeat(64),
+  });
 }
 
 const T0 = Date.parse('2026-01-10T00:00:00Z');
@@ -53,7 +69,9 @@ describeEachEngine('experiments', (t) => {
     acme = await addClient(t.db, 'acme');
     other = await addClient(t.db, 'other');
     for (const v of ['v-a', 'v-b', 'v-c']) await addModel(t.db, v);
-    await t.db.query(`INSERT INTO movies (movie_id, title, genres) SELECT g, 'Movie ' || g, '{Drama}' FROM generate_series(1, 20) AS g`);
+    await t.db.query(
+      `INSERT INTO movies (movie_id, title, genres) SELECT g, 'Movie ' || g, '{Drama}' FROM generate_series(1, 20) AS g`,
+    );
   });
 
   describe('start, list, stop and promote', () => {
@@ -61,14 +79,37 @@ describeEachEngine('experiments', (t) => {
       const heard: string[] = [];
       const unlisten = await t.db.listen(EXPERIMENTS_CHANNEL, (p) => heard.push(p));
       try {
-        const e = await startExperiment(t.db, { name: 'lifecycle', variants: ['control=v-a', 'treatment=v-b'], weights: [1, 3], client: 'ACME', attributionDays: 3 });
-        expect(e).toMatchObject({ name: 'lifecycle', status: 'running', clientId: acme, clientUsername: 'acme', attributionWindowSeconds: 3 * 86_400, stoppedAt: null, lists: 0 });
+        const e = await startExperiment(t.db, {
+          name: 'lifecycle',
+          variants: ['control=v-a', 'treatment=v-b'],
+          weights: [1, 3],
+          client: 'ACME',
+          attributionDays: 3,
+        });
+        expect(e).toMatchObject({
+          name: 'lifecycle',
+          status: 'running',
+          clientId: acme,
+          clientUsername: 'acme',
+          attributionWindowSeconds: 3 * 86_400,
+          stoppedAt: null,
+          lists: 0,
+        });
         expect(e.variants).toEqual([
           { name: 'control', modelVersion: 'v-a', weight: 1 },
           { name: 'treatment', modelVersion: 'v-b', weight: 3 },
         ]);
         const running = await runningExperiments(t.db);
-        expect(running).toEqual([{ id: e.id, name: 'lifecycle', clientId: acme, variants: e.variants, startedAt: e.startedAt, attributionWindowSeconds: 3 * 86_400 }]);
+        expect(running).toEqual([
+          {
+            id: e.id,
+            name: 'lifecycle',
+            clientId: acme,
+            variants: e.variants,
+            startedAt: e.startedAt,
+            attributionWindowSeconds: 3 * 86_400,
+          },
+        ]);
         for (let i = 0; i < 50 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
         expect(heard).toEqual(['lifecycle']);
       } finally {
@@ -79,18 +120,32 @@ describeEachEngine('experiments', (t) => {
 
     it('reports an experiment without data yet: zeros, no estimates, and says so', async () => {
       const r = await experimentReport(t.db, 'lifecycle');
-      expect(r.variants.map((v) => [v.name, v.users, v.lists, v.impressions, v.conversions, v.ctr.value, v.vsControl?.ctr.pValue ?? null])).toEqual([
+      expect(
+        r.variants.map((v) => [
+          v.name,
+          v.users,
+          v.lists,
+          v.impressions,
+          v.conversions,
+          v.ctr.value,
+          v.vsControl?.ctr.pValue ?? null,
+        ]),
+      ).toEqual([
         ['control', 0, 0, 0, 0, null, null],
         ['treatment', 0, 0, 0, 0, null, null],
       ]);
       expect(r.daily).toEqual([]);
-      expect(r.verdict).toEqual({ winner: null, significant: false, sentence: 'Not enough data yet to compare treatment with control.' });
+      expect(r.verdict).toEqual({
+        winner: null,
+        significant: false,
+        sentence: 'Not enough data yet to compare treatment with control.',
+      });
       const page = await renderExperimentHtml(r);
       expect(page).toContain('Not enough data yet to compare treatment with control.');
       expect(page.match(/<svg/g)).toHaveLength(1);
     });
 
-    it('stops with --promote: the variant\'s model becomes the active one, the experiment stops running', async () => {
+    it("stops with --promote: the variant's model becomes the active one, the experiment stops running", async () => {
       await addModel(t.db, 'v-active');
       await t.db.query(`UPDATE models SET active = (version = 'v-active')`);
       const r = await stopExperiment(t.db, 'lifecycle', 'treatment');
@@ -105,7 +160,10 @@ describeEachEngine('experiments', (t) => {
       expect(again.exitCode).toBe(ExitCode.CONFLICT);
       expect(again.message).toMatch(/^experiment "lifecycle" was stopped at /);
       const late = await stopExperiment(t.db, 'lifecycle', 'control');
-      expect(late).toMatchObject({ stopped: false, promoted: { variant: 'control', version: 'v-a', previousVersion: 'v-b', changed: true } });
+      expect(late).toMatchObject({
+        stopped: false,
+        promoted: { variant: 'control', version: 'v-a', previousVersion: 'v-b', changed: true },
+      });
       expect(await activeModelVersion(t.db)).toBe('v-a');
     });
 
@@ -130,8 +188,14 @@ describeEachEngine('experiments', (t) => {
       [{ variants: ['control=v-a', 'treatment=v-b'], weights: [50, 0] }, /weights are positive numbers/],
       [{ variants: ['control=v-a', 'control=v-b'] }, /^variant "control" is named twice$/],
       [{ variants: ['control', 'treatment=v-b'] }, /^--variant "control" is not NAME=VERSION/],
-      [{ variants: ['control=v-a', 'treatment=v-nope', 'third=v-gone'] }, /^no model version v-gone, v-nope \(see reco models list\)$/],
-      [{ variants: ['control=v-a', 'treatment=v-b'], client: 'nobody' }, /^no client "nobody" \(see reco clients list\)$/],
+      [
+        { variants: ['control=v-a', 'treatment=v-nope', 'third=v-gone'] },
+        /^no model version v-gone, v-nope \(see reco models list\)$/,
+      ],
+      [
+        { variants: ['control=v-a', 'treatment=v-b'], client: 'nobody' },
+        /^no client "nobody" \(see reco clients list\)$/,
+      ],
       [{ variants: ['control=v-a', 'treatment=v-b'], attributionDays: 0 }, /^--attribution-days 0/],
       [{ name: 'has space', variants: ['control=v-a', 'treatment=v-b'] }, /^experiment name "has space"/],
     ])('%j: bad input (exit 2), nothing stored', async (input, message) => {
@@ -150,9 +214,13 @@ describeEachEngine('experiments', (t) => {
 
     it('one running experiment per client; an every-client one overlaps all (conflict, exit 5)', async () => {
       await startExperiment(t.db, { name: 'acme-only', variants: ['a=v-a', 'b=v-b'], client: 'acme' });
-      const same = await failure(startExperiment(t.db, { name: 'acme-again', variants: ['a=v-a', 'b=v-c'], client: 'acme' }));
+      const same = await failure(
+        startExperiment(t.db, { name: 'acme-again', variants: ['a=v-a', 'b=v-c'], client: 'acme' }),
+      );
       expect(same.exitCode).toBe(ExitCode.CONFLICT);
-      expect(same.message).toMatch(/^experiment "acme-only" is running for client acme, which shares users with this one/);
+      expect(same.message).toMatch(
+        /^experiment "acme-only" is running for client acme, which shares users with this one/,
+      );
       const everyone = await failure(startExperiment(t.db, { name: 'everyone', variants: ['a=v-a', 'b=v-b'] }));
       expect(everyone.exitCode).toBe(ExitCode.CONFLICT);
       // Another client is free.
@@ -160,14 +228,18 @@ describeEachEngine('experiments', (t) => {
       await stopExperiment(t.db, 'acme-only');
       await stopExperiment(t.db, 'other-only');
       await startExperiment(t.db, { name: 'everyone', variants: ['a=v-a', 'b=v-b'] });
-      const blocked = await failure(startExperiment(t.db, { name: 'other-later', variants: ['a=v-a', 'b=v-b'], client: 'other' }));
+      const blocked = await failure(
+        startExperiment(t.db, { name: 'other-later', variants: ['a=v-a', 'b=v-b'], client: 'other' }),
+      );
       expect(blocked.message).toMatch(/^experiment "everyone" is running for every client/);
       expect((await runningExperiments(t.db)).map((e) => e.name)).toEqual(['everyone']);
     });
 
     it('an unknown experiment is bad input', async () => {
       expect((await failure(stopExperiment(t.db, 'never'))).exitCode).toBe(ExitCode.BAD_INPUT);
-      expect((await failure(experimentReport(t.db, 'never'))).message).toBe('no experiment "never" (see reco experiments list)');
+      expect((await failure(experimentReport(t.db, 'never'))).message).toBe(
+        'no experiment "never" (see reco experiments list)',
+      );
     });
   });
 
@@ -180,11 +252,23 @@ describeEachEngine('experiments', (t) => {
     const u: Record<string, number> = {};
 
     beforeAll(async () => {
-      const e = await startExperiment(t.db, { name: 'known', variants: ['A=v-a', 'B=v-b'], client: 'acme', attributionDays: 7 });
+      const e = await startExperiment(t.db, {
+        name: 'known',
+        variants: ['A=v-a', 'B=v-b'],
+        client: 'acme',
+        attributionDays: 7,
+      });
       expId = e.id;
       for (const x of ['1', '2', '3', '4', '5', '6']) u[x] = await addUser(t.db, acme, x);
       u.o1 = await addUser(t.db, other, '1');
-      const list = (rid: string, user: number, variant: string | null, ms: number, movies: number[], client = acme): ImpressionRow => ({
+      const list = (
+        rid: string,
+        user: number,
+        variant: string | null,
+        ms: number,
+        movies: number[],
+        client = acme,
+      ): ImpressionRow => ({
         recommendationId: rid,
         shownAt: at(ms),
         clientId: client,
@@ -205,7 +289,14 @@ describeEachEngine('experiments', (t) => {
         list('r6', u['6'], 'B', 3 * D, [10, 15]), // the same answer served again: the same recommendation_id
         list('ro', u.o1, null, 0, [1, 2], other),
       ]);
-      const ev = (externalId: string, movieId: number, type: FeedbackRow['type'], ms: number, recommendationId: string | null = null, rating: number | null = null): FeedbackRow => ({
+      const ev = (
+        externalId: string,
+        movieId: number,
+        type: FeedbackRow['type'],
+        ms: number,
+        recommendationId: string | null = null,
+        rating: number | null = null,
+      ): FeedbackRow => ({
         externalId,
         movieId,
         type,
@@ -239,8 +330,27 @@ describeEachEngine('experiments', (t) => {
       const r = await experimentReport(t.db, 'known');
       const [a, b] = r.variants;
       expect(r.control).toBe('A');
-      expect(a).toMatchObject({ name: 'A', control: true, users: 3, lists: 4, impressions: 13, conversions: 4, dislikes: 1, skips: 1, meanConversionPosition: 2 });
-      expect(b).toMatchObject({ name: 'B', control: false, users: 2, lists: 4, impressions: 10, conversions: 4, dislikes: 0, skips: 0 });
+      expect(a).toMatchObject({
+        name: 'A',
+        control: true,
+        users: 3,
+        lists: 4,
+        impressions: 13,
+        conversions: 4,
+        dislikes: 1,
+        skips: 1,
+        meanConversionPosition: 2,
+      });
+      expect(b).toMatchObject({
+        name: 'B',
+        control: false,
+        users: 2,
+        lists: 4,
+        impressions: 10,
+        conversions: 4,
+        dislikes: 0,
+        skips: 0,
+      });
       expect(b.meanConversionPosition).toBeCloseTo(7 / 4, 12);
       expect(a.ctr.value).toBeCloseTo(4 / 13, 12);
       expect(b.ctr.value).toBeCloseTo(4 / 10, 12);
@@ -277,12 +387,17 @@ describeEachEngine('experiments', (t) => {
       expect(comparePerUser(a, b).pValue).toBeCloseTo(welch.pValue!, 12);
       expect(r.variants[1].vsControl!.ctr.difference).toBeCloseTo(4 / 10 - 4 / 13, 12);
       expect(r.verdict).toMatchObject({ significant: false, winner: null });
-      expect(r.verdict.sentence).toMatch(/^No significant difference between B and A: click-through rate 40.00 % against 30.77 %/);
+      expect(r.verdict.sentence).toMatch(
+        /^No significant difference between B and A: click-through rate 40.00 % against 30.77 %/,
+      );
     });
 
-    it('gives the daily series: each day\'s own counts, and the cumulative rate with its interval', async () => {
+    it("gives the daily series: each day's own counts, and the cumulative rate with its interval", async () => {
       const r = await experimentReport(t.db, 'known');
-      const of = (v: string) => r.daily.filter((d) => d.variant === v).map(({ date, impressions, conversions, rate }) => ({ date, impressions, conversions, rate }));
+      const of = (v: string) =>
+        r.daily
+          .filter((d) => d.variant === v)
+          .map(({ date, impressions, conversions, rate }) => ({ date, impressions, conversions, rate }));
       // A: day 0 lists L1, L3, L7 (10 impressions; conversions credited to L1 and L3: 2); day 1 L2 (3; 2).
       expect(of('A')).toEqual([
         { date: '2026-01-10', impressions: 10, conversions: 2, rate: 2 / 10 },
@@ -299,12 +414,22 @@ describeEachEngine('experiments', (t) => {
       expect(lastA.ciLow).toBeCloseTo(r.variants[0].ctr.ciLow!, 12);
       expect(lastA.ciHigh).toBeCloseTo(r.variants[0].ctr.ciHigh!, 12);
     });
-
   });
 
   describe('backup and restore', () => {
     it('carries experiments, variants and impressions; TRUNCATE users empties impressions', async () => {
-      await insertImpressions(t.db, [{ recommendationId: 'rb', shownAt: at(0), clientId: acme, userId: await addUser(t.db, acme, 'b1'), experimentId: null, variant: null, modelVersion: 'v-a', movieIds: [3, 2, 1] }]);
+      await insertImpressions(t.db, [
+        {
+          recommendationId: 'rb',
+          shownAt: at(0),
+          clientId: acme,
+          userId: await addUser(t.db, acme, 'b1'),
+          experimentId: null,
+          variant: null,
+          modelVersion: 'v-a',
+          movieIds: [3, 2, 1],
+        },
+      ]);
       const dir = tempDir('reco-exp-backup-');
       const target = await createTestDatabase(t.engine, { migrate: false });
       try {
@@ -328,17 +453,42 @@ describeEachEngine('experiments', (t) => {
 
   describe('deletion and retention', () => {
     it('deleting a user deletes their impressions; retention deletes old ones', async () => {
-      const count = async () => Number((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM impressions')).rows[0].n);
+      const count = async () =>
+        Number((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM impressions')).rows[0].n);
       const before = await count();
       const extra = await addUser(t.db, acme, 'gone');
-      await insertImpressions(t.db, [{ recommendationId: 'rx', shownAt: new Date(), clientId: acme, userId: extra, experimentId: null, variant: null, modelVersion: 'v-a', movieIds: [1] }]);
+      await insertImpressions(t.db, [
+        {
+          recommendationId: 'rx',
+          shownAt: new Date(),
+          clientId: acme,
+          userId: extra,
+          experimentId: null,
+          variant: null,
+          modelVersion: 'v-a',
+          movieIds: [1],
+        },
+      ]);
       expect(await count()).toBe(before + 1);
       await t.db.query('DELETE FROM users WHERE id = $1', [extra]);
       expect(await count()).toBe(before);
       // Everything of the hand-built set was shown in January 2026: kept for 100 000 days, gone at 1.
       expect(await deleteImpressionsOlderThan(t.db, 100_000)).toBe(0);
-      await insertImpressions(t.db, [{ recommendationId: 'ry', shownAt: new Date(), clientId: acme, userId: await addUser(t.db, acme, 'recent'), experimentId: null, variant: null, modelVersion: 'v-a', movieIds: [1] }]);
-      const old = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM impressions WHERE shown_at < now() - interval '1 day'`);
+      await insertImpressions(t.db, [
+        {
+          recommendationId: 'ry',
+          shownAt: new Date(),
+          clientId: acme,
+          userId: await addUser(t.db, acme, 'recent'),
+          experimentId: null,
+          variant: null,
+          modelVersion: 'v-a',
+          movieIds: [1],
+        },
+      ]);
+      const old = await t.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM impressions WHERE shown_at < now() - interval '1 day'`,
+      );
       expect(await deleteImpressionsOlderThan(t.db, 1)).toBe(Number(old.rows[0].n));
       expect(await count()).toBe(1);
       await t.db.query(`DELETE FROM impressions WHERE recommendation_id = 'ry'`);

@@ -190,7 +190,15 @@ describe('false-positive rate on null data (seeded)', () => {
         const b = nullVariant(rng, 30, 0.1 * lift);
         const da = sums(a.n, a.c);
         const db = sums(b.n, b.c);
-        const add = (x: UserSums, y: UserSums): UserSums => ({ users: x.users + y.users, n: x.n + y.n, c: x.c + y.c, nn: x.nn + y.nn, cc: x.cc + y.cc, nc: x.nc + y.nc, converted: x.converted + y.converted });
+        const add = (x: UserSums, y: UserSums): UserSums => ({
+          users: x.users + y.users,
+          n: x.n + y.n,
+          c: x.c + y.c,
+          nn: x.nn + y.nn,
+          cc: x.cc + y.cc,
+          nc: x.nc + y.nc,
+          converted: x.converted + y.converted,
+        });
         sa = add(sa, da);
         sb = add(sb, db);
         const cmp = compareCtr(sa, sb);

@@ -21,9 +21,17 @@ async function contents(db: Database) {
  * Runs `reco ingest` with the test pause inside its load transaction and terminates its PostgreSQL backends
  * there (`during`); resolves with the exit code and stderr.
  */
-function ingestTerminatedDuringLoad(args: string[], env: Record<string, string>, during: () => Promise<unknown>): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function ingestTerminatedDuringLoad(
+  args: string[],
+  env: Record<string, string>,
+  during: () => Promise<unknown>,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cliCommand(), ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cliCommand(), ...args], {
+      cwd: ROOT,
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let stdout = '';
     let fired = false;
@@ -50,7 +58,10 @@ describe('reco ingest when PostgreSQL terminates its connection during the load'
     const env = { RECO_DATA_DIR: dataDir, DATABASE_URL: pg.url };
     try {
       const src = path.join(dataDir, 'simulation_data');
-      writeBatch(src, '2021-03-01', { movies: CATALOGUE, ratings: Array.from({ length: 500 }, (_, i) => `${i + 1},${(i % 4) + 1},3.0,${T0 + i}`) });
+      writeBatch(src, '2021-03-01', {
+        movies: CATALOGUE,
+        ratings: Array.from({ length: 500 }, (_, i) => `${i + 1},${(i % 4) + 1},3.0,${T0 + i}`),
+      });
       expect((await runCli(['ingest', '--date', '2021-03-01', '--from', src], { env })).code).toBe(0);
       const db = await PostgresDatabase.connect(pg.url, { max: 1 });
       let before;
@@ -60,11 +71,18 @@ describe('reco ingest when PostgreSQL terminates its connection during the load'
         await db.close();
       }
 
-      writeBatch(src, '2021-03-02', { movies: ['5,Brand New (2021),Drama'], ratings: Array.from({ length: 3000 }, (_, i) => `${i + 1},${(i % 5) + 1},4.5,${T0 + 10_000 + i}`) });
-      let terminated = 0;
-      const r = await ingestTerminatedDuringLoad(['ingest', '--from', src], { ...env, RECO_INGEST_TEST_PAUSE_MS: '1500' }, async () => {
-        terminated = await terminateBackends(databaseName(pg.url));
+      writeBatch(src, '2021-03-02', {
+        movies: ['5,Brand New (2021),Drama'],
+        ratings: Array.from({ length: 3000 }, (_, i) => `${i + 1},${(i % 5) + 1},4.5,${T0 + 10_000 + i}`),
       });
+      let terminated = 0;
+      const r = await ingestTerminatedDuringLoad(
+        ['ingest', '--from', src],
+        { ...env, RECO_INGEST_TEST_PAUSE_MS: '1500' },
+        async () => {
+          terminated = await terminateBackends(databaseName(pg.url));
+        },
+      );
       expect(terminated).toBeGreaterThan(0);
       expect(r.code).toBe(4);
       const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('reco-ingest-test:'));

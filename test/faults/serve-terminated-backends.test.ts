@@ -39,7 +39,10 @@ describe('reco serve survives terminated PostgreSQL backends during writes', () 
     serve = startServe({ DATABASE_URL: pgdb.url, RECO_DATA_DIR: dataDir });
     const base = await serve.url;
     const token = await registerAndLogin(base, 'faults');
-    const first = await call(base, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 1, rating: 4 }], n: 5 } });
+    const first = await call(base, 'POST', '/recommendations', {
+      token,
+      json: { history: [{ movie_id: 1, rating: 4 }], n: 5 },
+    });
     expect(first.status).toBe(200);
     const userId = first.body.user_id;
 
@@ -50,7 +53,10 @@ describe('reco serve survives terminated PostgreSQL backends during writes', () 
       while (!stop) {
         const movie = (k++ % 40) + 1;
         try {
-          const r = await call(base, 'POST', '/recommendations', { token, json: { user_id: userId, history: [{ movie_id: movie, rating: 4 }], n: 5 } });
+          const r = await call(base, 'POST', '/recommendations', {
+            token,
+            json: { user_id: userId, history: [{ movie_id: movie, rating: 4 }], n: 5 },
+          });
           outcomes.push({ status: r.status, body: r.body });
         } catch (err: any) {
           outcomes.push({ status: `network error: ${err?.cause?.code ?? err?.message}`, body: null });
@@ -82,7 +88,10 @@ describe('reco serve survives terminated PostgreSQL backends during writes', () 
     const deadline = Date.now() + 10_000;
     let consecutive = 0;
     while (consecutive < 20 && Date.now() < deadline) {
-      const r = await call(base, 'POST', '/recommendations', { token, json: { user_id: userId, history: [{ movie_id: 7, rating: 5 }], n: 5 } });
+      const r = await call(base, 'POST', '/recommendations', {
+        token,
+        json: { user_id: userId, history: [{ movie_id: 7, rating: 5 }], n: 5 },
+      });
       consecutive = r.status === 200 ? consecutive + 1 : 0;
     }
     expect(consecutive).toBe(20);

@@ -106,7 +106,9 @@ describe.each(['pglite', 'postgres'] as const)('SIGTERM under load [%s]', (engin
     const t0 = Date.now();
     const mark = (what: string) => process.env.DEBUG_FAULTS && process.stderr.write(`${what} +${Date.now() - t0} ms\n`);
     pg = engine === 'postgres' ? await createPgDatabase() : undefined;
-    const db = pg ? await PostgresDatabase.connect(pg.url, { max: 1 }) : await PGliteDatabase.open(path.join(dataDir, 'db'));
+    const db = pg
+      ? await PostgresDatabase.connect(pg.url, { max: 1 })
+      : await PGliteDatabase.open(path.join(dataDir, 'db'));
     try {
       await migrate(db);
       await seedCatalogue(db);
@@ -118,8 +120,11 @@ describe.each(['pglite', 'postgres'] as const)('SIGTERM under load [%s]', (engin
     mark('listening');
     const port = Number(new URL(base).port);
     const token = await registerAndLogin(base, `sigterm-${engine}`);
-    const user = (await call(base, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 1, rating: 4 }], n: 5 } })).body.user_id;
-    const write = (k: number) => recommendationRequest(token, { user_id: user, history: [{ movie_id: (k % 40) + 1, rating: 4 }], n: 5 });
+    const user = (
+      await call(base, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 1, rating: 4 }], n: 5 } })
+    ).body.user_id;
+    const write = (k: number) =>
+      recommendationRequest(token, { user_id: user, history: [{ movie_id: (k % 40) + 1, rating: 4 }], n: 5 });
 
     // 24 keep-alive connections, each used once already.
     const conns = Array.from({ length: 24 }, () => new RawConnection(port));
@@ -159,7 +164,9 @@ describe.each(['pglite', 'postgres'] as const)('SIGTERM under load [%s]', (engin
     signalled = true;
     mark('signal');
     serve.child.kill('SIGTERM');
-    const freshAnswers = fresh.map((c) => Promise.race([c.next(), c.closed.then((how) => ({ status: 0, headers: {}, body: how }) as Parsed)]));
+    const freshAnswers = fresh.map((c) =>
+      Promise.race([c.next(), c.closed.then((how) => ({ status: 0, headers: {}, body: how }) as Parsed)]),
+    );
     const halfAnswers = half.map((c) => c.next());
 
     // While the halves are pending the server runs, but takes no new connection.
@@ -185,7 +192,10 @@ describe.each(['pglite', 'postgres'] as const)('SIGTERM under load [%s]', (engin
     for (const [k, c] of half.entries()) c.write(halves[k]);
 
     let timer: NodeJS.Timeout | undefined;
-    const settled = await Promise.race([Promise.all([...loops, ...halfAnswers]), new Promise<'timed out'>((resolve) => (timer = setTimeout(() => resolve('timed out'), 20_000)))]);
+    const settled = await Promise.race([
+      Promise.all([...loops, ...halfAnswers]),
+      new Promise<'timed out'>((resolve) => (timer = setTimeout(() => resolve('timed out'), 20_000))),
+    ]);
     clearTimeout(timer);
     expect(settled).not.toBe('timed out');
     for (const r of [...busyAnswers, ...(await Promise.all(halfAnswers)), ...(await Promise.all(freshAnswers))]) {

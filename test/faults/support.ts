@@ -8,7 +8,14 @@ import { ADMIN_URL } from '../helpers/engines.js';
 /** The environment of a child CLI: no DATABASE_URL, NODE_OPTIONS or NODE_ENV from jest unless given. */
 export function childEnv(env: Record<string, string | undefined>): Record<string, string> {
   const full: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined, ...env })) if (v !== undefined) full[k] = v;
+  for (const [k, v] of Object.entries({
+    ...process.env,
+    DATABASE_URL: undefined,
+    NODE_OPTIONS: undefined,
+    NODE_ENV: undefined,
+    ...env,
+  }))
+    if (v !== undefined) full[k] = v;
   return full;
 }
 
@@ -25,7 +32,11 @@ export interface ServeProcess {
 
 /** `reco serve --port 0` as an operator runs it. */
 export function startServe(env: Record<string, string | undefined>, args: string[] = []): ServeProcess {
-  const child = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0', ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0', ...args], {
+    cwd: ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let ended = false;
@@ -80,7 +91,11 @@ export interface RawReply {
 }
 
 /** One request with node:http on a given agent (keep-alive or not), so the test controls the connections. */
-export function request(base: string, path: string, options: { method?: string; body?: string; token?: string; agent?: http.Agent } = {}): Promise<RawReply> {
+export function request(
+  base: string,
+  path: string,
+  options: { method?: string; body?: string; token?: string; agent?: http.Agent } = {},
+): Promise<RawReply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (options.body !== undefined) {

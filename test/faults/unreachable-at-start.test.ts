@@ -33,15 +33,22 @@ describe('PostgreSQL unreachable at start', () => {
   it('reco serve says why, retries with backoff for --db-wait seconds, then fails in one line', async () => {
     const port = await closedPort();
     const started = Date.now();
-    const r = await runCli(['serve', '--port', '0', '--metrics-port', '0', '--db-wait', '2'], { env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/reco`, RECO_DATA_DIR: dataDir }, timeoutMs: 30_000 });
+    const r = await runCli(['serve', '--port', '0', '--metrics-port', '0', '--db-wait', '2'], {
+      env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/reco`, RECO_DATA_DIR: dataDir },
+      timeoutMs: 30_000,
+    });
     expect(r.code).toBe(4); // ExitCode.DATABASE
     const lines = r.stderr.split('\n').filter(Boolean);
     const retries = lines.filter((l) => l.startsWith('reco serve: cannot connect to PostgreSQL at 127.0.0.1:'));
     // 0.5 s, 1 s, then the rest of the 2 s.
     expect(retries.length).toBeGreaterThanOrEqual(2);
-    expect(retries[0]).toMatch(/connection refused \(is the server running\?\).*; retrying in 0\.5 s \(--db-wait 2 s\)$/);
+    expect(retries[0]).toMatch(
+      /connection refused \(is the server running\?\).*; retrying in 0\.5 s \(--db-wait 2 s\)$/,
+    );
     expect(retries[1]).toMatch(/; retrying in 1\.0 s/);
-    expect(lines[lines.length - 1]).toMatch(/^Error: cannot connect to PostgreSQL at 127\.0\.0\.1:\d+: connection refused/);
+    expect(lines[lines.length - 1]).toMatch(
+      /^Error: cannot connect to PostgreSQL at 127\.0\.0\.1:\d+: connection refused/,
+    );
     expect(lines).toHaveLength(retries.length + 1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
   }, 60_000);
@@ -51,7 +58,10 @@ describe('PostgreSQL unreachable at start', () => {
     const port = await closedPort();
     const url = new URL(pg.url);
     url.host = `127.0.0.1:${port}`;
-    const serve = startServe({ DATABASE_URL: url.toString(), RECO_DATA_DIR: tempDir('reco-faults-wait-') }, ['--db-wait', '30']);
+    const serve = startServe({ DATABASE_URL: url.toString(), RECO_DATA_DIR: tempDir('reco-faults-wait-') }, [
+      '--db-wait',
+      '30',
+    ]);
     let proxy: net.Server | undefined;
     try {
       const deadline = Date.now() + 20_000;
@@ -80,6 +90,7 @@ describe('PostgreSQL unreachable at start', () => {
     ]);
     expect(ingest.code).toBe(4);
     for (const r of [train, backup]) expect(r.code).toBe(4);
-    for (const r of [ingest, train, backup]) expect(oneLine(r.stderr)).toMatch(/^Error: cannot connect to PostgreSQL at 127\.0\.0\.1:\d+: connection refused/);
+    for (const r of [ingest, train, backup])
+      expect(oneLine(r.stderr)).toMatch(/^Error: cannot connect to PostgreSQL at 127\.0\.0\.1:\d+: connection refused/);
   }, 60_000);
 });

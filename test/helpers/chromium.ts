@@ -7,7 +7,9 @@ import path from 'node:path';
 export const CHROMIUM = process.env.RECO_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
 export function hasChromium(): boolean {
-  return fs.existsSync(CHROMIUM) && spawnSync(CHROMIUM, ['--version'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+  return (
+    fs.existsSync(CHROMIUM) && spawnSync(CHROMIUM, ['--version'], { stdio: 'ignore', timeout: 30_000 }).status === 0
+  );
 }
 
 export const NO_CHROMIUM = `headless Chromium is not installed at ${CHROMIUM} (Debian: apt-get install chromium): the tests that open HTML reports in a browser are skipped`;
@@ -53,8 +55,15 @@ export function openInChromium(reportFile: string): RenderedReport {
       { encoding: 'utf8', timeout: 90_000 },
     );
     const out = /<pre id="out">([\s\S]*?)<\/pre>/.exec(r.stdout)?.[1];
-    if (r.status !== 0 || !out || !out.startsWith('{')) throw new Error(`chromium did not render the report (status ${r.status}): ${out ?? ''} ${r.stderr.slice(-2000)}`);
-    return JSON.parse(out.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as RenderedReport;
+    if (r.status !== 0 || !out || !out.startsWith('{'))
+      throw new Error(`chromium did not render the report (status ${r.status}): ${out ?? ''} ${r.stderr.slice(-2000)}`);
+    return JSON.parse(
+      out
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&amp;/g, '&'),
+    ) as RenderedReport;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

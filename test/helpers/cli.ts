@@ -23,13 +23,26 @@ export interface CliResult {
 /**
  * Runs the CLI as a child process, with no TTY and an environment without DATABASE_URL unless given.
  */
-export function runCli(args: string[], options: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined, ...options.env })) {
+    for (const [k, v] of Object.entries({
+      ...process.env,
+      DATABASE_URL: undefined,
+      NODE_OPTIONS: undefined,
+      NODE_ENV: undefined,
+      ...options.env,
+    })) {
       if (v !== undefined) env[k] = v;
     }
-    const child = spawn(process.execPath, [...cliCommand(), ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cliCommand(), ...args], {
+      cwd: options.cwd ?? ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

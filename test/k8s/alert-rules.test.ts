@@ -44,7 +44,10 @@ function hourly(hours: number, valueAt: (hour: number) => number): string {
 function scenario(hours: number, lastSuccess: Record<(typeof TASKS)[number], (hour: number) => number>) {
   return [
     { series: 'reco_database_created_timestamp_seconds{job="reco-api"}', values: hourly(hours, () => 60) },
-    ...TASKS.map((task) => ({ series: `reco_job_last_success_timestamp_seconds{job="reco-api", task="${task}"}`, values: hourly(hours, lastSuccess[task]) })),
+    ...TASKS.map((task) => ({
+      series: `reco_job_last_success_timestamp_seconds{job="reco-api", task="${task}"}`,
+      values: hourly(hours, lastSuccess[task]),
+    })),
   ];
 }
 
@@ -56,14 +59,16 @@ const stale = (task: string) => ({
   exp_labels: { severity: 'warning', task },
   exp_annotations: {
     summary: `The ${task} job has not succeeded for more than 26 hours.`,
-    description: 'Its runs fail (reco_job_runs_total, status failed) or do not start (kubectl -n reco get cronjobs,jobs).',
+    description:
+      'Its runs fail (reco_job_runs_total, status failed) or do not start (kubectl -n reco get cronjobs,jobs).',
   },
 });
 const neverSucceeded = (task: string) => ({
   exp_labels: { severity: 'warning', task },
   exp_annotations: {
     summary: `The ${task} job has never succeeded, and the database was created more than 26 hours ago.`,
-    description: 'Its runs fail (reco_job_runs_total, status failed) or do not start (kubectl -n reco get cronjobs,jobs).',
+    description:
+      'Its runs fail (reco_job_runs_total, status failed) or do not start (kubectl -n reco get cronjobs,jobs).',
   },
 });
 
@@ -118,7 +123,10 @@ if (!hasCommand('promtool')) {
   /** The PrometheusRule's groups as a rule file, and a test file of the given cases beside it. */
   function runTests(cases: unknown[], ruleGroups = groups) {
     fs.writeFileSync(path.join(dir, 'rules.yaml'), YAML.stringify({ groups: ruleGroups }));
-    fs.writeFileSync(path.join(dir, 'tests.yaml'), YAML.stringify({ rule_files: ['rules.yaml'], evaluation_interval: `${STEP_MINUTES}m`, tests: cases }));
+    fs.writeFileSync(
+      path.join(dir, 'tests.yaml'),
+      YAML.stringify({ rule_files: ['rules.yaml'], evaluation_interval: `${STEP_MINUTES}m`, tests: cases }),
+    );
     return promtool(['test', 'rules', path.join(dir, 'tests.yaml')]);
   }
 
@@ -139,7 +147,10 @@ if (!hasCommand('promtool')) {
     const old = structuredClone(groups);
     const jobs = old.find((g: any) => g.name === 'reco-jobs');
     jobs.rules = jobs.rules.filter((r: any) => r.alert !== 'RecoJobNeverSucceeded');
-    jobs.rules.push({ ...groups.find((g: any) => g.name === 'reco-jobs').rules.find((r: any) => r.alert === 'RecoJobNeverSucceeded'), expr: 'vector(1) == 0' });
+    jobs.rules.push({
+      ...groups.find((g: any) => g.name === 'reco-jobs').rules.find((r: any) => r.alert === 'RecoJobNeverSucceeded'),
+      expr: 'vector(1) == 0',
+    });
     const r = runTests([tests[0]], old);
     expect(r.status).not.toBe(0);
     expect(r.output).toMatch(/RecoJobNeverSucceeded/);

@@ -50,7 +50,12 @@ import { hasCommand } from './support.js';
           *) echo "unexpected kubectl $*" >&2; return 1 ;;
         esac
       }`;
-    const ensure = () => spawnSync('bash', ['-c', `set -euo pipefail; source ./setup.sh; ${fakeKubectl}; ensure_app_role`], { cwd: ROOT, env, encoding: 'utf8' });
+    const ensure = () =>
+      spawnSync('bash', ['-c', `set -euo pipefail; source ./setup.sh; ${fakeKubectl}; ensure_app_role`], {
+        cwd: ROOT,
+        env,
+        encoding: 'utf8',
+      });
     const first = ensure();
     if (first.status !== 0) throw new Error(`ensure_app_role: ${first.stderr}`);
     // Idempotent: setup.sh runs it on every deploy.
@@ -72,7 +77,9 @@ import { hasCommand } from './support.js';
   });
 
   test('is not a superuser and cannot create or drop tables', async () => {
-    const me = await app.query<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean }>('SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user');
+    const me = await app.query<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean }>(
+      'SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user',
+    );
     expect(me.rows[0]).toEqual({ rolsuper: false, rolcreaterole: false, rolcreatedb: false });
     await expect(app.query('CREATE TABLE intruder (id int)')).rejects.toThrow(/permission denied/);
     await expect(app.query('DROP TABLE ratings')).rejects.toThrow(/must be owner|permission denied/);
@@ -82,9 +89,17 @@ import { hasCommand } from './support.js';
     await seedCatalogue(owner);
     const server = await startTestServer(app);
     try {
-      expect((await call(server.url!, 'POST', '/create-client', { json: { username: 'acme', password: 'long enough pw' } })).status).toBe(201);
-      const token = (await call(server.url!, 'POST', '/token', { json: { username: 'acme', password: 'long enough pw' } })).body.access_token;
-      const r = await call(server.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 1, rating: 5 }], n: 3 } });
+      expect(
+        (await call(server.url!, 'POST', '/create-client', { json: { username: 'acme', password: 'long enough pw' } }))
+          .status,
+      ).toBe(201);
+      const token = (
+        await call(server.url!, 'POST', '/token', { json: { username: 'acme', password: 'long enough pw' } })
+      ).body.access_token;
+      const r = await call(server.url!, 'POST', '/recommendations', {
+        token,
+        json: { history: [{ movie_id: 1, rating: 5 }], n: 3 },
+      });
       expect(r.status).toBe(200);
       expect((await call(server.url!, 'GET', '/metrics')).body).toMatch(/^reco_catalogue_ratings 1$/m);
     } finally {

@@ -2,7 +2,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, runCli } from '../helpers/cli.js';
-import { execForm, hasCommand, type K8sObject, parseDockerfile, podContainers, readmeCommands, renderKustomize } from './support.js';
+import {
+  execForm,
+  hasCommand,
+  type K8sObject,
+  parseDockerfile,
+  podContainers,
+  readmeCommands,
+  renderKustomize,
+} from './support.js';
 
 /**
  * The image and the manifests run the commands the README documents, and the Dockerfile is what the issue
@@ -10,7 +18,8 @@ import { execForm, hasCommand, type K8sObject, parseDockerfile, podContainers, r
  */
 const dockerfile = parseDockerfile(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-const last = (instruction: string, stage?: number) => dockerfile.filter((i) => i.instruction === instruction && (stage === undefined || i.stage === stage)).at(-1);
+const last = (instruction: string, stage?: number) =>
+  dockerfile.filter((i) => i.instruction === instruction && (stage === undefined || i.stage === stage)).at(-1);
 const runtimeStage = Math.max(...dockerfile.map((i) => i.stage));
 
 /** The command an image runs: ENTRYPOINT + CMD, as `docker run IMAGE` would. */
@@ -20,13 +29,22 @@ function imageCommand(): string {
 
 describe('README commands', () => {
   test('the parser finds the documented command lines and ignores comments and prose', () => {
-    const found = readmeCommands('text `reco x`\n```sh\nreco ingest        # daily\nnpx reco quickstart\n  reco   train\n```\n');
+    const found = readmeCommands(
+      'text `reco x`\n```sh\nreco ingest        # daily\nnpx reco quickstart\n  reco   train\n```\n',
+    );
     expect([...found]).toEqual(['reco ingest', 'reco train']);
   });
 
   test('the README documents the commands the deployment runs', () => {
     const documented = readmeCommands(readme);
-    for (const c of ['reco serve --host 0.0.0.0 --port 8000 --metrics-port 9464', 'reco ingest', 'reco train', 'reco backup-db --keep 7', 'reco db migrate']) expect(documented).toContain(c);
+    for (const c of [
+      'reco serve --host 0.0.0.0 --port 8000 --metrics-port 9464',
+      'reco ingest',
+      'reco train',
+      'reco backup-db --keep 7',
+      'reco db migrate',
+    ])
+      expect(documented).toContain(c);
   });
 
   test('the image runs `reco serve` exactly as documented', () => {
@@ -34,34 +52,46 @@ describe('README commands', () => {
     expect(readmeCommands(readme)).toContain(imageCommand());
   });
 
-  (hasCommand('kubectl') ? test : test.skip)('every container of k8s/ runs a command the README documents', async () => {
-    const objects: K8sObject[] = await renderKustomize();
-    const documented = readmeCommands(readme);
-    const entrypoint = execForm(last('ENTRYPOINT')!.args);
-    const ran: string[] = [];
-    for (const { owner, container } of objects.flatMap(podContainers)) {
-      if (!String(container.image).startsWith('reco:')) continue;
-      // command replaces ENTRYPOINT and args replaces CMD, as Kubernetes does.
-      const argv = [...(container.command ?? entrypoint), ...(container.args ?? execForm(last('CMD')!.args))];
-      const line = argv.join(' ');
-      ran.push(line);
-      expect(`${owner}: ${documented.has(line) ? 'documented' : line}`).toBe(`${owner}: documented`);
-    }
-    expect(ran.sort()).toEqual(['reco backup-db --keep 7', 'reco db migrate', 'reco ingest', 'reco serve --host 0.0.0.0 --port 8000 --metrics-port 9464', 'reco train']);
-  });
+  (hasCommand('kubectl') ? test : test.skip)(
+    'every container of k8s/ runs a command the README documents',
+    async () => {
+      const objects: K8sObject[] = await renderKustomize();
+      const documented = readmeCommands(readme);
+      const entrypoint = execForm(last('ENTRYPOINT')!.args);
+      const ran: string[] = [];
+      for (const { owner, container } of objects.flatMap(podContainers)) {
+        if (!String(container.image).startsWith('reco:')) continue;
+        // command replaces ENTRYPOINT and args replaces CMD, as Kubernetes does.
+        const argv = [...(container.command ?? entrypoint), ...(container.args ?? execForm(last('CMD')!.args))];
+        const line = argv.join(' ');
+        ran.push(line);
+        expect(`${owner}: ${documented.has(line) ? 'documented' : line}`).toBe(`${owner}: documented`);
+      }
+      expect(ran.sort()).toEqual([
+        'reco backup-db --keep 7',
+        'reco db migrate',
+        'reco ingest',
+        'reco serve --host 0.0.0.0 --port 8000 --metrics-port 9464',
+        'reco train',
+      ]);
+    },
+  );
 });
 
 (hasCommand('kubectl') ? test : test.skip)(
-  'the seed Job runs commands the README or the command\'s own --help examples document',
+  "the seed Job runs commands the README or the command's own --help examples document",
   async () => {
     const documented = readmeCommands(readme);
     const help = await runCli(['ingest', '--help']);
     expect(help.code).toBe(0);
     for (const m of help.stdout.matchAll(/^\s*\$ (reco .+)$/gm)) documented.add(m[1].trim().replace(/\s+/g, ' '));
     const seed = await renderKustomize(path.join(ROOT, 'k8s', 'seed'));
-    const lines = seed.flatMap(podContainers).map(({ container }) => [...container.command, ...container.args].join(' '));
+    const lines = seed
+      .flatMap(podContainers)
+      .map(({ container }) => [...container.command, ...container.args].join(' '));
     expect(lines).toEqual(['reco ingest --from data/initial_data', 'reco train']);
-    for (const line of lines) expect(`${line}: ${documented.has(line) ? 'documented' : 'undocumented'}`).toBe(`${line}: documented`);
+    for (const line of lines)
+      expect(`${line}: ${documented.has(line) ? 'documented' : 'undocumented'}`).toBe(`${line}: documented`);
   },
   60_000,
 );
@@ -74,17 +104,22 @@ describe('Dockerfile', () => {
   });
 
   test('the build stage compiles; the runtime stage installs production dependencies only, without scripts', () => {
-    const runs = (stage: number) => dockerfile.filter((i) => i.instruction === 'RUN' && i.stage === stage).map((i) => i.args);
+    const runs = (stage: number) =>
+      dockerfile.filter((i) => i.instruction === 'RUN' && i.stage === stage).map((i) => i.args);
     expect(runs(0).join('\n')).toMatch(/npm ci\b/);
     expect(runs(0).join('\n')).toMatch(/npm run build/);
     const runtime = runs(runtimeStage).join('\n');
     expect(runtime).toMatch(/npm ci\b[^\n]*--omit=dev/);
     expect(runtime).toMatch(/npm ci\b[^\n]*--ignore-scripts/); // `prepare` runs tsc, which is a devDependency
     expect(runtime).not.toMatch(/npm (run )?build|tsc/);
-    const copiedFromBuild = dockerfile.filter((i) => i.instruction === 'COPY' && i.stage === runtimeStage && i.args.startsWith('--from=')).map((i) => i.args);
+    const copiedFromBuild = dockerfile
+      .filter((i) => i.instruction === 'COPY' && i.stage === runtimeStage && i.args.startsWith('--from='))
+      .map((i) => i.args);
     expect(copiedFromBuild.join('\n')).toMatch(/\/app\/dist/);
     // The manifest `npm run build` writes (package.json): without it the CLI imports every command at start.
-    expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.build).toMatch(/oclif manifest/);
+    expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.build).toMatch(
+      /oclif manifest/,
+    );
     expect(copiedFromBuild.join('\n')).toMatch(/\/app\/oclif\.manifest\.json/);
   });
 
@@ -118,20 +153,27 @@ describe('Dockerfile', () => {
     const sources = dockerfile
       .filter((i) => i.instruction === 'COPY' && !i.args.startsWith('--from='))
       .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
-    expect(sources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'src', 'bin', 'data/initial_data']));
+    expect(sources).toEqual(
+      expect.arrayContaining(['package.json', 'package-lock.json', 'src', 'bin', 'data/initial_data']),
+    );
     for (const s of sources) {
       expect(`${s} ${fs.existsSync(path.join(ROOT, s)) ? 'exists' : 'missing'}`).toBe(`${s} exists`);
       expect(`${s} ${excluded(s) ? 'ignored' : 'sent'}`).toBe(`${s} sent`);
     }
     // …and what must never reach an image is excluded.
-    for (const p of ['node_modules', 'dist', '.git', 'data/db', 'data/backups', 'models', '.env']) expect(`${p} ${excluded(p) ? 'ignored' : 'sent'}`).toBe(`${p} ignored`);
+    for (const p of ['node_modules', 'dist', '.git', 'data/db', 'data/backups', 'models', '.env'])
+      expect(`${p} ${excluded(p) ? 'ignored' : 'sent'}`).toBe(`${p} ignored`);
   });
 
   test('the HEALTHCHECK command fails fast when nothing listens (the healthy case: serve.test.ts)', () => {
     const hc = last('HEALTHCHECK', runtimeStage)!.args;
     const [bin, ...args] = execForm(hc.slice(hc.indexOf('CMD') + 3).trim());
     // Nothing listens on this port: the check must fail fast instead of hanging or passing.
-    const dead = spawnSync(bin === 'node' ? process.execPath : bin, args.map((a) => a.replace(':8000/', ':9/')), { timeout: 10_000 });
+    const dead = spawnSync(
+      bin === 'node' ? process.execPath : bin,
+      args.map((a) => a.replace(':8000/', ':9/')),
+      { timeout: 10_000 },
+    );
     expect(dead.status).toBe(1);
   });
 });
@@ -168,8 +210,17 @@ describe('setup.sh', () => {
     const image = r.stdout.trim();
     expect(image).toBe(`reco:${JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}`);
     if (hasCommand('kubectl')) {
-      const objects = [...(await renderKustomize()), ...(await renderKustomize(path.join(ROOT, 'k8s', 'seed'))), ...(await renderKustomize(path.join(ROOT, 'k8s', 'simulation')))];
-      const images = new Set(objects.flatMap(podContainers).map(({ container }) => container.image).filter((i) => i.startsWith('reco')));
+      const objects = [
+        ...(await renderKustomize()),
+        ...(await renderKustomize(path.join(ROOT, 'k8s', 'seed'))),
+        ...(await renderKustomize(path.join(ROOT, 'k8s', 'simulation'))),
+      ];
+      const images = new Set(
+        objects
+          .flatMap(podContainers)
+          .map(({ container }) => container.image)
+          .filter((i) => i.startsWith('reco')),
+      );
       expect([...images]).toEqual([image]);
     }
     expect(text).toMatch(/k3s ctr images import/);

@@ -2,7 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engines.js';
-import { DASHBOARD_DIR, hasCommand, K8S_DIR, type K8sObject, parseYamlDocuments, podContainers, renderKustomize, unknownFields, validateObject } from './support.js';
+import {
+  DASHBOARD_DIR,
+  hasCommand,
+  K8S_DIR,
+  type K8sObject,
+  parseYamlDocuments,
+  podContainers,
+  renderKustomize,
+  unknownFields,
+  validateObject,
+} from './support.js';
 
 /**
  * k8s/ rendered by kustomize (kubectl's built-in) and validated offline against the Kubernetes 1.27 schemas
@@ -29,9 +39,11 @@ function restrictedViolations(objects: K8sObject[]): string[] {
     if ((sc.runAsUser ?? psc.runAsUser) === 0) out.push(`${where}: runAsUser 0`);
     if (sc.allowPrivilegeEscalation !== false) out.push(`${where}: allowPrivilegeEscalation must be false`);
     const seccomp = (sc.seccompProfile ?? psc.seccompProfile)?.type;
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') out.push(`${where}: seccompProfile must be RuntimeDefault or Localhost`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+      out.push(`${where}: seccompProfile must be RuntimeDefault or Localhost`);
     if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${where}: capabilities must drop ALL`);
-    if ((sc.capabilities?.add ?? []).some((c: string) => c !== 'NET_BIND_SERVICE')) out.push(`${where}: capabilities added`);
+    if ((sc.capabilities?.add ?? []).some((c: string) => c !== 'NET_BIND_SERVICE'))
+      out.push(`${where}: capabilities added`);
   }
   return out;
 }
@@ -94,7 +106,9 @@ describeIfKubectl('k8s/ kustomize base', () => {
     badMonitor.spec.endpoints[0].port = 8000;
     await expect(validateObject(badMonitor)).rejects.toThrow(/port must be string/);
     await expect(validateObject({ ...deployment, kind: 'Deploymnet' })).rejects.toThrow(/no schema for kind/);
-    await expect(validateObject({ ...deployment, apiVersion: 'example.com/v1' } as K8sObject)).rejects.toThrow(/no schema/);
+    await expect(validateObject({ ...deployment, apiVersion: 'example.com/v1' } as K8sObject)).rejects.toThrow(
+      /no schema/,
+    );
   });
 
   test('no object has a field its type does not declare (a misspelt field would be silently ignored)', async () => {
@@ -103,7 +117,8 @@ describeIfKubectl('k8s/ kustomize base', () => {
 
   test('the unknown-field check catches typos, also in the monitoring CRDs', async () => {
     const deployment = structuredClone(find('Deployment', 'reco-api'));
-    deployment.spec.template.spec.containers[0].readinesProbe = deployment.spec.template.spec.containers[0].readinessProbe;
+    deployment.spec.template.spec.containers[0].readinesProbe =
+      deployment.spec.template.spec.containers[0].readinessProbe;
     const monitor = structuredClone(find('ServiceMonitor', 'reco-api'));
     monitor.spec.endpoints[0].pathh = '/metrics';
     const problems = await unknownFields([deployment, monitor]);
@@ -124,19 +139,25 @@ describeIfKubectl('k8s/ kustomize base', () => {
   });
 
   test('everything lives in the namespace reco and no Secret is in git', () => {
-    for (const o of objects) if (o.kind !== 'Namespace') expect(`${o.kind}/${o.metadata.name} ${o.metadata.namespace}`).toBe(`${o.kind}/${o.metadata.name} reco`);
+    for (const o of objects)
+      if (o.kind !== 'Namespace')
+        expect(`${o.kind}/${o.metadata.name} ${o.metadata.namespace}`).toBe(`${o.kind}/${o.metadata.name} reco`);
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
     // No value that looks like a credential in any env of any container.
     for (const { owner, container } of objects.flatMap(podContainers))
       for (const e of container.env ?? [])
-        if (/PASSWORD|SECRET|TOKEN|DATABASE_URL/.test(e.name)) expect(`${owner} ${e.name} ${e.value === undefined ? 'from secret' : 'literal'}`).toBe(`${owner} ${e.name} from secret`);
+        if (/PASSWORD|SECRET|TOKEN|DATABASE_URL/.test(e.name))
+          expect(`${owner} ${e.name} ${e.value === undefined ? 'from secret' : 'literal'}`).toBe(
+            `${owner} ${e.name} from secret`,
+          );
   });
 
   test('the Secrets the pods reference are exactly the ones setup.sh creates', () => {
     const setup = fs.readFileSync(path.join(ROOT, 'setup.sh'), 'utf8');
     const refs = new Set<string>();
     for (const { container } of objects.flatMap(podContainers))
-      for (const e of container.env ?? []) if (e.valueFrom?.secretKeyRef) refs.add(`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
+      for (const e of container.env ?? [])
+        if (e.valueFrom?.secretKeyRef) refs.add(`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`);
     expect([...refs].sort()).toEqual([
       'reco-api/RECO_ADMIN_TOKEN',
       'reco-api/RECO_JWT_SECRET',
@@ -206,12 +227,17 @@ describeIfKubectl('k8s/ kustomize base', () => {
     expect(pod.initContainers.map((c: any) => [...c.command, ...c.args].join(' '))).toEqual(['reco db migrate']);
     // The migrations run as the owner, and the init container sees nothing but the database's Secret.
     const migrateEnv = pod.initContainers[0].env;
-    expect(migrateEnv.filter((e: any) => e.valueFrom).map((e: any) => e.valueFrom.secretKeyRef)).toEqual([{ name: 'reco-postgres', key: 'DATABASE_URL' }]);
+    expect(migrateEnv.filter((e: any) => e.valueFrom).map((e: any) => e.valueFrom.secretKeyRef)).toEqual([
+      { name: 'reco-postgres', key: 'DATABASE_URL' },
+    ]);
     expect(migrateEnv.map((e: any) => e.name).sort()).toEqual(['DATABASE_URL', 'HOME']);
     // The API connects as the application's role, not the owner.
     const envNames = api.env.map((e: any) => e.name);
     expect(envNames).toEqual(expect.arrayContaining(['DATABASE_URL', 'RECO_JWT_SECRET', 'RECO_ADMIN_TOKEN']));
-    expect(api.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'reco-db-app', key: 'DATABASE_URL' });
+    expect(api.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({
+      name: 'reco-db-app',
+      key: 'DATABASE_URL',
+    });
     const config = find('ConfigMap', api.envFrom[0].configMapRef.name);
     expect(config.data).toMatchObject({ NODE_ENV: 'production', RECO_DATA_DIR: '/data' });
 
@@ -228,7 +254,11 @@ describeIfKubectl('k8s/ kustomize base', () => {
     for (const [k, v] of Object.entries(metricsSvc.spec.selector)) expect(dep.spec.template.metadata.labels[k]).toBe(v);
     expect(metricsSvc.spec.ports).toEqual([{ name: 'metrics', port: 9464, targetPort: 'metrics' }]);
     const monitor = find('ServiceMonitor', 'reco-api');
-    const selected = objects.filter((o) => o.kind === 'Service' && Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v));
+    const selected = objects.filter(
+      (o) =>
+        o.kind === 'Service' &&
+        Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v),
+    );
     expect(selected.map((o) => o.metadata.name)).toEqual(['reco-api-metrics']);
     expect(monitor.spec.endpoints[0].port).toBe('metrics');
     expect(monitor.spec.endpoints[0].path).toBe('/metrics');
@@ -260,7 +290,8 @@ describeIfKubectl('k8s/ kustomize base', () => {
 
   test('the namespace enforces the restricted Pod Security Standard, and every pod meets it', () => {
     const ns = find('Namespace', 'reco');
-    for (const mode of ['enforce', 'warn', 'audit']) expect(ns.metadata.labels?.[`pod-security.kubernetes.io/${mode}`]).toBe('restricted');
+    for (const mode of ['enforce', 'warn', 'audit'])
+      expect(ns.metadata.labels?.[`pod-security.kubernetes.io/${mode}`]).toBe('restricted');
     expect(restrictedViolations(objects)).toEqual([]);
     // The check itself catches what PSA would refuse.
     const loose = structuredClone(find('Deployment', 'reco-api'));
@@ -297,13 +328,23 @@ describeIfKubectl('k8s/ kustomize base', () => {
     const db = find('NetworkPolicy', 'reco-postgres');
     const sts = find('StatefulSet', 'reco-postgres');
     expect(db.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'reco-postgres' });
-    expect(db.spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'reco' } } }], ports: [{ port: 'postgres' }] }]);
+    expect(db.spec.ingress).toEqual([
+      {
+        from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'reco' } } }],
+        ports: [{ port: 'postgres' }],
+      },
+    ]);
     expect(sts.spec.template.spec.containers[0].ports.map((p: any) => p.name)).toContain('postgres');
     // Every pod that connects to the database carries the label the policy admits.
     for (const o of objects) {
       const template = o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec?.template;
-      const usesDb = podContainers(o).some(({ container }) => (container.env ?? []).some((e: any) => e.name === 'DATABASE_URL'));
-      if (usesDb) expect(`${o.kind}/${o.metadata.name} ${template.metadata.labels['app.kubernetes.io/part-of']}`).toBe(`${o.kind}/${o.metadata.name} reco`);
+      const usesDb = podContainers(o).some(({ container }) =>
+        (container.env ?? []).some((e: any) => e.name === 'DATABASE_URL'),
+      );
+      if (usesDb)
+        expect(`${o.kind}/${o.metadata.name} ${template.metadata.labels['app.kubernetes.io/part-of']}`).toBe(
+          `${o.kind}/${o.metadata.name} reco`,
+        );
     }
   });
 
@@ -312,7 +353,9 @@ describeIfKubectl('k8s/ kustomize base', () => {
       const url = (container.env ?? []).find((e: any) => e.name === 'DATABASE_URL');
       if (!url) continue;
       const expected = init && owner === 'Deployment/reco-api' ? 'reco-postgres' : 'reco-db-app';
-      expect(`${owner} ${container.name} ${url.valueFrom.secretKeyRef.name}`).toBe(`${owner} ${container.name} ${expected}`);
+      expect(`${owner} ${container.name} ${url.valueFrom.secretKeyRef.name}`).toBe(
+        `${owner} ${container.name} ${expected}`,
+      );
     }
   });
 
@@ -334,8 +377,18 @@ describeIfKubectl('k8s/ kustomize base', () => {
     const walk = (dir: string): string[] =>
       ownBase(dir)
         ? []
-        : fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.yaml') && e.name !== 'kustomization.yaml' ? [path.join(dir, e.name)] : []));
-    for (const file of walk(K8S_DIR)) for (const o of parseYamlDocuments(fs.readFileSync(file, 'utf8'))) expect(listed).toContain(`${o.kind}/${o.metadata.name}`);
+        : fs
+            .readdirSync(dir, { withFileTypes: true })
+            .flatMap((e) =>
+              e.isDirectory()
+                ? walk(path.join(dir, e.name))
+                : e.name.endsWith('.yaml') && e.name !== 'kustomization.yaml'
+                  ? [path.join(dir, e.name)]
+                  : [],
+            );
+    for (const file of walk(K8S_DIR))
+      for (const o of parseYamlDocuments(fs.readFileSync(file, 'utf8')))
+        expect(listed).toContain(`${o.kind}/${o.metadata.name}`);
   });
 });
 
@@ -351,12 +404,13 @@ describeIfKubectl('k8s/seed (first-install data, applied once by setup.sh)', () 
     expect(await unknownFields(objects)).toEqual([]);
   });
 
-  test('loads the sample bundled in the image, then trains, on the jobs\' data volume', () => {
+  test("loads the sample bundled in the image, then trains, on the jobs' data volume", () => {
     const containers = podContainers(objects[0]);
-    expect(containers.map(({ container, init }) => `${init ? 'init ' : ''}${[...container.command, ...container.args].join(' ')}`)).toEqual([
-      'init reco ingest --from data/initial_data',
-      'reco train',
-    ]);
+    expect(
+      containers.map(
+        ({ container, init }) => `${init ? 'init ' : ''}${[...container.command, ...container.args].join(' ')}`,
+      ),
+    ).toEqual(['init reco ingest --from data/initial_data', 'reco train']);
     expect(containers[0].container.workingDir).toBe('/app'); // the image's WORKDIR, where data/initial_data is
     const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^WORKDIR \/app$/m);
@@ -365,7 +419,10 @@ describeIfKubectl('k8s/seed (first-install data, applied once by setup.sh)', () 
     expect(pod.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName).toBe('reco-data');
     for (const { container } of containers) {
       expect(container.image).toBe(`reco:${version}`);
-      expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'reco-db-app', key: 'DATABASE_URL' });
+      expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({
+        name: 'reco-db-app',
+        key: 'DATABASE_URL',
+      });
       expect(container.env.find((e: any) => e.name === 'NODE_ENV').value).toBe('production');
       expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
     }
@@ -373,7 +430,8 @@ describeIfKubectl('k8s/seed (first-install data, applied once by setup.sh)', () 
 
   test('meets the restricted Pod Security Standard and connects as the application role', () => {
     expect(restrictedViolations(objects)).toEqual([]);
-    for (const { container } of podContainers(objects[0])) expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.name).toBe('reco-db-app');
+    for (const { container } of podContainers(objects[0]))
+      expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef.name).toBe('reco-db-app');
     expect(objects[0].spec.template.metadata.labels['app.kubernetes.io/part-of']).toBe('reco');
   });
 
@@ -397,7 +455,9 @@ describeIfKubectl('k8s/simulation (rehearsal data, opt-in)', () => {
   });
 
   test('one CronJob in namespace reco that validates', async () => {
-    expect(objects.map((o) => `${o.kind}/${o.metadata.name} ${o.metadata.namespace}`)).toEqual(['CronJob/reco-simulate reco']);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name} ${o.metadata.namespace}`)).toEqual([
+      'CronJob/reco-simulate reco',
+    ]);
     for (const o of objects) await validateObject(o);
     expect(await unknownFields(objects)).toEqual([]);
   });
@@ -409,12 +469,17 @@ describeIfKubectl('k8s/simulation (rehearsal data, opt-in)', () => {
     expect([...container.command, ...container.args].join(' ')).toBe('reco simulate data --days 1');
     expect(container.image).toBe(`reco:${version}`);
     expect(container.env.find((e: any) => e.name === 'RECO_DATA_DIR').value).toBe('/data');
-    expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({ name: 'reco-db-app', key: 'DATABASE_URL' });
+    expect(container.env.find((e: any) => e.name === 'DATABASE_URL').valueFrom.secretKeyRef).toEqual({
+      name: 'reco-db-app',
+      key: 'DATABASE_URL',
+    });
     expect(restrictedViolations(objects)).toEqual([]);
     const claim = (p: any) => p.volumes.find((v: any) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName;
     const [{ pod: ingestPod, container: ingestContainer }] = podContainers(ingest);
     expect(claim(pod)).toBe(claim(ingestPod));
-    expect(container.volumeMounts.find((m: any) => m.name === 'data').mountPath).toBe(ingestContainer.volumeMounts.find((m: any) => m.name === 'data').mountPath);
+    expect(container.volumeMounts.find((m: any) => m.name === 'data').mountPath).toBe(
+      ingestContainer.volumeMounts.find((m: any) => m.name === 'data').mountPath,
+    );
     // Same time zone, same hour: simulate at :30 of the hour before ingest, and it gives up before ingest starts.
     const [sMin, sHour] = cron.spec.schedule.split(' ').map(Number);
     const [iMin, iHour] = ingest.spec.schedule.split(' ').map(Number);

@@ -66,7 +66,22 @@ describe('reco serve as deployed', () => {
       RECO_ADMIN_TOKEN: 'k8s-test-admin-token',
     }))
       if (v !== undefined) env[k] = v;
-    child = spawn(process.execPath, [...cliCommand(), 'serve', '--host', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), '--model-poll', '0'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(
+      process.execPath,
+      [
+        ...cliCommand(),
+        'serve',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--metrics-port',
+        String(metricsPort),
+        '--model-poll',
+        '0',
+      ],
+      { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     child.stderr!.on('data', (d) => (stderr += d));
     exit = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 90_000;
@@ -102,8 +117,13 @@ describe('reco serve as deployed', () => {
 
     const used: { where: string; name: string }[] = [];
     for (const { file, dashboard } of loadDashboards())
-      for (const q of dashboardQueries(dashboard)) for (const name of promqlMetricNames(q.expr)) used.push({ where: `${file} "${q.panel}"`, name });
-    const rules = ruleQueries(parseYamlDocuments(fs.readFileSync(path.join(K8S_DIR, 'monitoring', 'prometheusrule.yaml'), 'utf8')) as K8sObject[]);
+      for (const q of dashboardQueries(dashboard))
+        for (const name of promqlMetricNames(q.expr)) used.push({ where: `${file} "${q.panel}"`, name });
+    const rules = ruleQueries(
+      parseYamlDocuments(
+        fs.readFileSync(path.join(K8S_DIR, 'monitoring', 'prometheusrule.yaml'), 'utf8'),
+      ) as K8sObject[],
+    );
     for (const r of rules) for (const name of promqlMetricNames(r.expr)) used.push({ where: `alert ${r.rule}`, name });
     expect(used.length).toBeGreaterThan(40);
     const missing = used.filter((u) => !exposed.has(u.name)).map((u) => `${u.where}: ${u.name}`);
@@ -121,18 +141,25 @@ describe('reco serve as deployed', () => {
     expect(Math.abs(created - Date.now() / 1000)).toBeLessThan(600);
   });
 
-  (hasCommand('promtool') ? test : test.skip)('the scrape passes promtool check metrics (names, types, units, help)', async () => {
-    await fetch(`${base}/healthz`);
-    const scrape = await (await fetch(`${metricsBase}/metrics`)).text();
-    const r = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
-    expect(r.stdout + r.stderr).toBe('');
-    expect(r.status).toBe(0);
-  });
+  (hasCommand('promtool') ? test : test.skip)(
+    'the scrape passes promtool check metrics (names, types, units, help)',
+    async () => {
+      await fetch(`${base}/healthz`);
+      const scrape = await (await fetch(`${metricsBase}/metrics`)).text();
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    },
+  );
 
   test('the route label values the queries filter on are the ones the server records', async () => {
     const exprs = [
       ...loadDashboards().flatMap(({ dashboard }) => dashboardQueries(dashboard).map((q) => q.expr)),
-      ...ruleQueries(parseYamlDocuments(fs.readFileSync(path.join(K8S_DIR, 'monitoring', 'prometheusrule.yaml'), 'utf8')) as K8sObject[]).map((r) => r.expr),
+      ...ruleQueries(
+        parseYamlDocuments(
+          fs.readFileSync(path.join(K8S_DIR, 'monitoring', 'prometheusrule.yaml'), 'utf8'),
+        ) as K8sObject[],
+      ).map((r) => r.expr),
     ];
     const routes = new Set(exprs.flatMap((e) => [...e.matchAll(/\broute="([^"]+)"/g)].map((m) => m[1])));
     expect(routes.size).toBeGreaterThan(0);
@@ -143,7 +170,10 @@ describe('reco serve as deployed', () => {
       await fetch(url);
     }
     const scrape = await (await fetch(`${metricsBase}/metrics`)).text();
-    for (const route of routes) expect(`${route} ${scrape.includes(`route="${route}"`) ? 'recorded' : 'never recorded'}`).toBe(`${route} recorded`);
+    for (const route of routes)
+      expect(`${route} ${scrape.includes(`route="${route}"`) ? 'recorded' : 'never recorded'}`).toBe(
+        `${route} recorded`,
+      );
   });
 
   test('the probe paths of the manifests answer (liveness 200, readiness 200 or 503, never 404)', async () => {
@@ -155,7 +185,8 @@ describe('reco serve as deployed', () => {
     if (hasCommand('kubectl')) {
       paths.clear();
       for (const { container } of (await renderKustomize()).flatMap(podContainers))
-        for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) if (container[probe]?.httpGet) paths.set(`${container.name} ${probe}`, container[probe].httpGet.path);
+        for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'])
+          if (container[probe]?.httpGet) paths.set(`${container.name} ${probe}`, container[probe].httpGet.path);
       expect(paths.size).toBe(3);
     }
     for (const [probe, p] of paths) {
@@ -172,7 +203,11 @@ describe('reco serve as deployed', () => {
     const hc = df.filter((i) => i.instruction === 'HEALTHCHECK').at(-1)!.args;
     const [bin, ...args] = execForm(hc.slice(hc.indexOf('CMD') + 3).trim());
     expect(bin).toBe('node');
-    const r = spawnSync(process.execPath, args.map((a) => a.replace('127.0.0.1:8000', `127.0.0.1:${port}`)), { timeout: 10_000 });
+    const r = spawnSync(
+      process.execPath,
+      args.map((a) => a.replace('127.0.0.1:8000', `127.0.0.1:${port}`)),
+      { timeout: 10_000 },
+    );
     expect(r.status).toBe(0);
   });
 

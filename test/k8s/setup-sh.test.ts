@@ -38,8 +38,11 @@ describe('setup.sh downloads', () => {
     const script = 'set -euo pipefail; args=("$@"); set --; source ./setup.sh; download_verified "${args[@]}"';
     return new Promise((resolve) => {
       // Asynchronous: the server answering curl runs in this process.
-      execFile('bash', ['-c', script, 'bash', `${base}/${name}`, `${base}/sums.txt`, name, dest], { cwd: ROOT, timeout: 30_000 }, (err, _stdout, stderr) =>
-        resolve({ status: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
+      execFile(
+        'bash',
+        ['-c', script, 'bash', `${base}/${name}`, `${base}/sums.txt`, name, dest],
+        { cwd: ROOT, timeout: 30_000 },
+        (err, _stdout, stderr) => resolve({ status: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
       );
     });
   }
@@ -47,7 +50,10 @@ describe('setup.sh downloads', () => {
   test('a download whose SHA-256 is the one in the sums file is installed', async () => {
     const binary = Buffer.from('#!/bin/sh\necho k3s\n');
     files.set('/k3s', binary);
-    files.set('/sums.txt', Buffer.from(`${sha256(Buffer.from('other'))}  k3s-airgap-images-amd64.tar\n${sha256(binary)}  k3s\n`));
+    files.set(
+      '/sums.txt',
+      Buffer.from(`${sha256(Buffer.from('other'))}  k3s-airgap-images-amd64.tar\n${sha256(binary)}  k3s\n`),
+    );
     const dest = path.join(dir, 'k3s');
     const r = await download('k3s', dest);
     expect(r.stderr).toBe('');
@@ -70,9 +76,16 @@ describe('setup.sh downloads', () => {
 
   test('k3s and helm both go through it, and nothing from the network is piped into a shell', () => {
     const body = (fn: string) => new RegExp(`^${fn}\\(\\) \\{\\n([\\s\\S]*?)^\\}`, 'm').exec(setup)?.[1] ?? '';
-    expect(body('install_k3s')).toMatch(/download_verified "\$\{release\}\/\$\{bin\}" "\$\{release\}\/sha256sum-\$\(arch\)\.txt"/);
-    expect(body('install_helm')).toMatch(/download_verified "https:\/\/get\.helm\.sh\/\$\{file\}" "https:\/\/get\.helm\.sh\/\$\{file\}\.sha256sum"/);
-    const code = setup.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
+    expect(body('install_k3s')).toMatch(
+      /download_verified "\$\{release\}\/\$\{bin\}" "\$\{release\}\/sha256sum-\$\(arch\)\.txt"/,
+    );
+    expect(body('install_helm')).toMatch(
+      /download_verified "https:\/\/get\.helm\.sh\/\$\{file\}" "https:\/\/get\.helm\.sh\/\$\{file\}\.sha256sum"/,
+    );
+    const code = setup
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l))
+      .join('\n');
     expect(code).not.toMatch(/\|\s*(sudo\s+)?(ba|z|da)?sh\b/);
     expect(code).not.toMatch(/get\.k3s\.io/);
     // curl appears only in the verified download (and in the printed instructions).

@@ -46,7 +46,8 @@ export async function renderKustomize(dir = K8S_DIR): Promise<K8sObject[]> {
  * and the prometheus-operator CRDs. Unknown groups throw: nothing goes unvalidated.
  */
 async function modelModule(apiVersion: string): Promise<Record<string, any>> {
-  if (apiVersion.startsWith('monitoring.coreos.com/')) return import(`@kubernetes-models/prometheus-operator/${apiVersion}`);
+  if (apiVersion.startsWith('monitoring.coreos.com/'))
+    return import(`@kubernetes-models/prometheus-operator/${apiVersion}`);
   if (!/^([a-z0-9.-]+\/)?v\d+((alpha|beta)\d+)?$/.test(apiVersion)) throw new Error(`unknown apiVersion ${apiVersion}`);
   return import(`kubernetes-models/${apiVersion}`);
 }
@@ -54,7 +55,8 @@ async function modelModule(apiVersion: string): Promise<Record<string, any>> {
 /** Validates one object against its schema; throws with the path of the first problem. */
 export async function validateObject(obj: K8sObject): Promise<void> {
   const where = `${obj?.kind ?? '?'}/${obj?.metadata?.name ?? '?'}`;
-  if (!obj || typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') throw new Error(`${where}: apiVersion and kind are required`);
+  if (!obj || typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string')
+    throw new Error(`${where}: apiVersion and kind are required`);
   let mod: Record<string, any>;
   try {
     mod = await modelModule(obj.apiVersion);
@@ -81,13 +83,27 @@ export async function unknownFields(objects: K8sObject[]): Promise<string[]> {
   try {
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
     const lines = objects.map((o, i) => {
-      const from = o.apiVersion.startsWith('monitoring.coreos.com/') ? `@kubernetes-models/prometheus-operator/${o.apiVersion}/${o.kind}` : `kubernetes-models/${o.apiVersion}/${o.kind}`;
+      const from = o.apiVersion.startsWith('monitoring.coreos.com/')
+        ? `@kubernetes-models/prometheus-operator/${o.apiVersion}/${o.kind}`
+        : `kubernetes-models/${o.apiVersion}/${o.kind}`;
       return `import type { I${o.kind} as T${i} } from '${from}';\nexport const o${i}: T${i} = ${JSON.stringify(o)};`;
     });
     // Two lines per object: line 2i+1 (1-based) is the import, 2i+2 the literal.
     fs.writeFileSync(path.join(dir, 'check.ts'), lines.join('\n') + '\n');
     const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const args = [tsc, '--noEmit', '--strict', '--skipLibCheck', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--pretty', 'false', 'check.ts'];
+    const args = [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--pretty',
+      'false',
+      'check.ts',
+    ];
     const out = await run(process.execPath, args, { cwd: dir }).then(
       (r) => r.stdout,
       (err) => String(err.stdout ?? err.message),
@@ -108,7 +124,21 @@ export async function unknownFields(objects: K8sObject[]): Promise<string[]> {
 // ---------------------------------------------------------------------------------------------------------
 // PromQL
 
-const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'inf', 'nan']);
+const PROMQL_KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /**
  * Metric names a PromQL expression selects. Not a full parser, but enough for dashboards: strings, label
@@ -125,7 +155,13 @@ export function promqlMetricNames(expr: string): string[] {
   for (const m of s.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
     const before = s[m.index - 1];
     if (before !== undefined && /[0-9.]/.test(before)) continue; // 1e3, 26h
-    if (s.slice(m.index + m[0].length).trimStart().startsWith('(')) continue; // a function
+    if (
+      s
+        .slice(m.index + m[0].length)
+        .trimStart()
+        .startsWith('(')
+    )
+      continue; // a function
     if (PROMQL_KEYWORDS.has(m[0].toLowerCase())) continue;
     names.add(m[0]);
   }
@@ -134,7 +170,9 @@ export function promqlMetricNames(expr: string): string[] {
 
 /** Grafana variables replaced by what Grafana would send, so promtool can parse the expression. */
 export function grafanaToPromql(expr: string): string {
-  return expr.replace(/\$__rate_interval|\$__interval|\$\{__rate_interval\}|\$\{__interval\}/g, '5m').replace(/\$__range/g, '1d');
+  return expr
+    .replace(/\$__rate_interval|\$__interval|\$\{__rate_interval\}|\$\{__interval\}/g, '5m')
+    .replace(/\$__range/g, '1d');
 }
 
 export interface Dashboard {
@@ -149,7 +187,10 @@ export function loadDashboards(): { file: string; dashboard: Dashboard }[] {
     .readdirSync(DASHBOARD_DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => ({ file: f, dashboard: JSON.parse(fs.readFileSync(path.join(DASHBOARD_DIR, f), 'utf8')) as Dashboard }));
+    .map((f) => ({
+      file: f,
+      dashboard: JSON.parse(fs.readFileSync(path.join(DASHBOARD_DIR, f), 'utf8')) as Dashboard,
+    }));
 }
 
 /** Every PromQL expression of a dashboard: panel targets (rows may nest panels) and query variables. */
@@ -165,7 +206,8 @@ export function dashboardQueries(d: Dashboard): { panel: string; expr: string }[
   for (const v of d.templating?.list ?? []) {
     if (v.type !== 'query') continue;
     const q = typeof v.query === 'string' ? v.query : v.query?.query;
-    if (typeof q === 'string') out.push({ panel: `variable ${v.name}`, expr: q.replace(/^label_values\((.*?)(,[^,]*)?\)$/, '$1') });
+    if (typeof q === 'string')
+      out.push({ panel: `variable ${v.name}`, expr: q.replace(/^label_values\((.*?)(,[^,]*)?\)$/, '$1') });
   }
   return out;
 }
@@ -174,7 +216,11 @@ export function dashboardQueries(d: Dashboard): { panel: string; expr: string }[
 export function ruleQueries(objects: K8sObject[]): { rule: string; expr: string }[] {
   return objects
     .filter((o) => o.kind === 'PrometheusRule')
-    .flatMap((o) => (o.spec?.groups ?? []).flatMap((g: any) => (g.rules ?? []).map((r: any) => ({ rule: r.alert ?? r.record, expr: String(r.expr) }))));
+    .flatMap((o) =>
+      (o.spec?.groups ?? []).flatMap((g: any) =>
+        (g.rules ?? []).map((r: any) => ({ rule: r.alert ?? r.record, expr: String(r.expr) })),
+      ),
+    );
 }
 
 /**
@@ -206,7 +252,10 @@ export function readmeCommands(markdown: string): Set<string> {
   const commands = new Set<string>();
   for (const block of markdown.matchAll(/^```[a-z]*\n([\s\S]*?)^```/gm)) {
     for (const raw of block[1].split('\n')) {
-      const line = raw.replace(/\s#.*$/, '').trim().replace(/\s+/g, ' ');
+      const line = raw
+        .replace(/\s#.*$/, '')
+        .trim()
+        .replace(/\s+/g, ' ');
       if (/^reco(\s|$)/.test(line)) commands.add(line);
     }
   }
@@ -238,7 +287,8 @@ export function parseDockerfile(text: string): DockerInstruction[] {
 /** The exec (JSON) form of ENTRYPOINT/CMD/HEALTHCHECK CMD; the shell form is refused (signals, PID 1). */
 export function execForm(args: string): string[] {
   const parsed = JSON.parse(args);
-  if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string')) throw new Error(`not an exec form: ${args}`);
+  if (!Array.isArray(parsed) || !parsed.every((a) => typeof a === 'string'))
+    throw new Error(`not an exec form: ${args}`);
   return parsed;
 }
 

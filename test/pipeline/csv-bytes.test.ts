@@ -9,7 +9,8 @@ describe('ByteChunks', () => {
   };
 
   it('writes integers up to 2^53 as String() does', () => {
-    for (const n of [0, 7, 9, 10, 99, 100, 101, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 1e15 + 3, Number.MAX_SAFE_INTEGER]) expect(text((b) => b.uint(n))).toBe(String(n));
+    for (const n of [0, 7, 9, 10, 99, 100, 101, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 1e15 + 3, Number.MAX_SAFE_INTEGER])
+      expect(text((b) => b.uint(n))).toBe(String(n));
   });
 
   it('hands out full chunks before a line could overflow them', () => {

@@ -12,15 +12,29 @@ import { T0, writeBatch } from './fixtures.js';
  * several statements.
  */
 describeEachEngine('ingest: users created during the parse', (ctx) => {
-  const movies = Array.from({ length: 300 }, (_, i) => `${i + 1},Movie ${i + 1} (2001),${[GENRES[i % GENRES.length], GENRES[(i * 7) % GENRES.length]].join('|')}`);
+  const movies = Array.from(
+    { length: 300 },
+    (_, i) =>
+      `${i + 1},Movie ${i + 1} (2001),${[GENRES[i % GENRES.length], GENRES[(i * 7) % GENRES.length]].join('|')}`,
+  );
   const userRows = (u: number, n: number, shift = 0) =>
-    Array.from({ length: n }, (_, j) => `${u},${((u * 31 + j * 7 + shift) % 300) + 1},${((u + j) % 10) / 2 + 0.5},${T0 + ((u * 13 + j) % 5000)}`);
+    Array.from(
+      { length: n },
+      (_, j) =>
+        `${u},${((u * 31 + j * 7 + shift) % 300) + 1},${((u + j) % 10) / 2 + 0.5},${T0 + ((u * 13 + j) % 5000)}`,
+    );
   const grouped = (from: number, to: number) => {
     const lines: string[] = [];
     for (let u = from; u <= to; u++) lines.push(...userRows(u, 40));
     return lines;
   };
-  async function load(lines: string[], client: string, day: string, dataDir: string, reader: 'fast' | 'reference' = 'fast') {
+  async function load(
+    lines: string[],
+    client: string,
+    day: string,
+    dataDir: string,
+    reader: 'fast' | 'reference' = 'fast',
+  ) {
     const src = tempDir('reco-early-src-');
     try {
       writeBatch(src, null, { movies, ratings: lines });
@@ -40,7 +54,10 @@ describeEachEngine('ingest: users created during the parse', (ctx) => {
       `SELECT count(*)::int AS n, sum(r.rating * r.movie_id + extract(epoch FROM r.rated_at))::float8 AS sum FROM ratings r JOIN users u ON u.id = r.user_id JOIN clients c ON c.id = u.client_id WHERE c.username = $1`,
       [client],
     );
-    return { users: users.rows.map((r) => [Number(r.external_id), r.rating_count, r.characteristic]), ratings: ratings.rows[0] };
+    return {
+      users: users.rows.map((r) => [Number(r.external_id), r.rating_count, r.characteristic]),
+      ratings: ratings.rows[0],
+    };
   }
 
   it('gives the same users, vectors and ratings as the usual step: new users, a day of returning and new users', async () => {

@@ -5,8 +5,13 @@ import path from 'node:path';
 export function writeBatch(root: string, day: string | null, files: { movies?: string[]; ratings?: string[] }): string {
   const dir = day ? path.join(root, ...day.split('-')) : root;
   fs.mkdirSync(dir, { recursive: true });
-  if (files.movies) fs.writeFileSync(path.join(dir, 'movies.csv'), ['movieId,title,genres', ...files.movies].join('\n') + '\n');
-  if (files.ratings) fs.writeFileSync(path.join(dir, 'ratings.csv'), ['userId,movieId,rating,timestamp', ...files.ratings].join('\n') + '\n');
+  if (files.movies)
+    fs.writeFileSync(path.join(dir, 'movies.csv'), ['movieId,title,genres', ...files.movies].join('\n') + '\n');
+  if (files.ratings)
+    fs.writeFileSync(
+      path.join(dir, 'ratings.csv'),
+      ['userId,movieId,rating,timestamp', ...files.ratings].join('\n') + '\n',
+    );
   return dir;
 }
 

@@ -38,7 +38,14 @@ describeEachEngine('ingest', (ctx) => {
     const src = path.join(dataDir, 'simulation_data');
     const now = T0 + 86_400 * 10;
     writeBatch(src, '2020-06-01', {
-      movies: [...CATALOGUE, '5,Too,Many,Columns', '6,,Drama', 'x7,Bad Id (2000),Drama', '8,Kept (2001),Drama', '8,Kept Again (2001),Drama|War'],
+      movies: [
+        ...CATALOGUE,
+        '5,Too,Many,Columns',
+        '6,,Drama',
+        'x7,Bad Id (2000),Drama',
+        '8,Kept (2001),Drama',
+        '8,Kept Again (2001),Drama|War',
+      ],
       ratings: [
         `101,1,4.0,${T0}`, // line 2: good
         `101,2,3.5,${T0 + 1}`, // 3: good
@@ -63,7 +70,12 @@ describeEachEngine('ingest', (ctx) => {
     const movies = s.files.find((f) => f.kind === 'movies')!;
     const ratings = s.files.find((f) => f.kind === 'ratings')!;
     expect(movies).toMatchObject({ status: 'loaded', read: 9, accepted: 5, rejected: 4 });
-    expect(movies.byReason).toMatchObject({ wrong_column_count: 1, missing_field: 1, malformed_number: 1, duplicate_in_file: 1 });
+    expect(movies.byReason).toMatchObject({
+      wrong_column_count: 1,
+      missing_field: 1,
+      malformed_number: 1,
+      duplicate_in_file: 1,
+    });
     expect(ratings).toMatchObject({ status: 'loaded', read: 17, accepted: 4, rejected: 13 });
     expect(ratings.byReason).toEqual({
       wrong_column_count: 2,
@@ -97,7 +109,9 @@ describeEachEngine('ingest', (ctx) => {
     expect(movieRejects).toContain('9,duplicate_in_file,8,Kept (2001),Drama');
 
     // Raw is byte for byte; processed holds exactly the accepted rows.
-    expect(fs.readFileSync(path.join(dataDir, 'raw/2020/06/01/ratings.csv'))).toEqual(fs.readFileSync(path.join(src, '2020/06/01/ratings.csv')));
+    expect(fs.readFileSync(path.join(dataDir, 'raw/2020/06/01/ratings.csv'))).toEqual(
+      fs.readFileSync(path.join(src, '2020/06/01/ratings.csv')),
+    );
     expect(readCsvLines(path.join(dataDir, 'processed/2020/06/01/ratings.csv'))).toHaveLength(1 + 4);
     expect(readCsvLines(path.join(dataDir, 'processed/2020/06/01/user_characteristics.csv'))).toHaveLength(1 + 2);
 
@@ -105,7 +119,12 @@ describeEachEngine('ingest', (ctx) => {
     expect(await storedRating(db, 'default', 103, 8)).toEqual([{ rating: 2, rated_at: new Date((T0 + 50) * 1000) }]);
     const m = await db.query('SELECT movie_id, title, genres, year FROM movies ORDER BY movie_id');
     expect(m.rows).toEqual([
-      { movie_id: 1, title: 'Toy Story (1995)', genres: ['Adventure', 'Animation', 'Children', 'Comedy', 'Fantasy'], year: 1995 },
+      {
+        movie_id: 1,
+        title: 'Toy Story (1995)',
+        genres: ['Adventure', 'Animation', 'Children', 'Comedy', 'Fantasy'],
+        year: 1995,
+      },
       { movie_id: 2, title: 'Jumanji (1995)', genres: ['Adventure', 'Children', 'Fantasy'], year: 1995 },
       { movie_id: 3, title: 'Heat, the Sequel (1995)', genres: ['Action', 'Crime', 'Thriller'], year: 1995 },
       { movie_id: 4, title: 'Untitled', genres: [], year: null },
@@ -115,7 +134,9 @@ describeEachEngine('ingest', (ctx) => {
     expect(await count(db, 'SELECT 1 FROM users')).toBe(2);
 
     // The vector in the database is genreProfile() of the user's ratings.
-    const u = await db.query<{ characteristic: number[]; rating_count: number }>("SELECT characteristic, rating_count FROM users WHERE external_id = '103'");
+    const u = await db.query<{ characteristic: number[]; rating_count: number }>(
+      "SELECT characteristic, rating_count FROM users WHERE external_id = '103'",
+    );
     const genresOf = new Map(m.rows.map((r: any) => [r.movie_id, r.genres]));
     const expected = genreProfile([
       { genres: genresOf.get(8), rating: 2 },
@@ -125,8 +146,18 @@ describeEachEngine('ingest', (ctx) => {
     expect(u.rows[0].characteristic.map(Math.fround)).toEqual(Array.from(expected)); // real[] comes back as float4 text
 
     // The ledger and the job record.
-    const run = await db.query('SELECT status, files_loaded, files_skipped, rows_read, rows_accepted, rows_rejected FROM ingest_runs WHERE id = $1', [s.runId]);
-    expect(run.rows[0]).toEqual({ status: 'succeeded', files_loaded: 2, files_skipped: 0, rows_read: 26, rows_accepted: 9, rows_rejected: 17 });
+    const run = await db.query(
+      'SELECT status, files_loaded, files_skipped, rows_read, rows_accepted, rows_rejected FROM ingest_runs WHERE id = $1',
+      [s.runId],
+    );
+    expect(run.rows[0]).toEqual({
+      status: 'succeeded',
+      files_loaded: 2,
+      files_skipped: 0,
+      rows_read: 26,
+      rows_accepted: 9,
+      rows_rejected: 17,
+    });
     expect(await count(db, 'SELECT 1 FROM ingest_files WHERE run_id = $1', [s.runId])).toBe(2);
     expect(await count(db, `SELECT 1 FROM job_runs WHERE job = 'ingest' AND status = 'succeeded'`)).toBeGreaterThan(0);
   });
@@ -135,7 +166,10 @@ describeEachEngine('ingest', (ctx) => {
     const db = get();
     const src = path.join(dataDir, 'simulation_data');
     writeBatch(src, '2020-06-02', { ratings: [`201,1,2.0,${T0 + 100}`, `201,3,1.0,${T0 + 100}`] });
-    writeBatch(src, '2020-06-01', { movies: CATALOGUE, ratings: [`201,1,4.0,${T0}`, `201,2,3.0,${T0}`, `201,3,5.0,${T0 + 500}`] });
+    writeBatch(src, '2020-06-01', {
+      movies: CATALOGUE,
+      ratings: [`201,1,4.0,${T0}`, `201,2,3.0,${T0}`, `201,3,5.0,${T0 + 500}`],
+    });
     const first = await ingest(db, { from: src, dataDir });
     expect(first.batches).toEqual(['2020-06-01', '2020-06-02']);
     expect(first.database).toMatchObject({ ratingsInserted: 3, ratingsUpdated: 1, usersCreated: 1 });
@@ -171,7 +205,9 @@ describeEachEngine('ingest', (ctx) => {
       ['movies', 'skipped'],
       ['ratings', 'loaded'],
     ]);
-    const r = await db.query(`SELECT c.username, u.external_id, u.rating_count FROM users u JOIN clients c ON c.id = u.client_id ORDER BY c.username`);
+    const r = await db.query(
+      `SELECT c.username, u.external_id, u.rating_count FROM users u JOIN clients c ON c.id = u.client_id ORDER BY c.username`,
+    );
     expect(r.rows).toEqual([
       { username: 'alpha', external_id: '7', rating_count: 2 },
       { username: 'beta', external_id: '7', rating_count: 2 },
@@ -197,7 +233,10 @@ describeEachEngine('ingest', (ctx) => {
     if (ctx.engine !== 'postgres') return; // the embedded engine admits one process at a time
     const db = get();
     const src = path.join(dataDir, 'simulation_data');
-    writeBatch(src, '2020-06-05', { movies: CATALOGUE, ratings: Array.from({ length: 3000 }, (_, i) => `${i + 1},${(i % 4) + 1},4.0,${T0 + i}`) });
+    writeBatch(src, '2020-06-05', {
+      movies: CATALOGUE,
+      ratings: Array.from({ length: 3000 }, (_, i) => `${i + 1},${(i % 4) + 1},4.0,${T0 + i}`),
+    });
     const [a, b] = await Promise.all([ingest(db, { from: src, dataDir }), ingest(db, { from: src, dataDir })]);
     expect(a.filesLoaded + b.filesLoaded).toBe(2);
     expect(a.filesSkipped + b.filesSkipped).toBe(2);
@@ -210,7 +249,9 @@ describeEachEngine('ingest', (ctx) => {
     const src = path.join(dataDir, 'flat');
     fs.mkdirSync(src, { recursive: true });
     fs.writeFileSync(path.join(src, 'ratings.csv'), 'user,item,score\n1,2,3\n');
-    await expect(ingest(db, { from: src, dataDir })).rejects.toThrow(/the first line must be the header userId,movieId,rating,timestamp/);
+    await expect(ingest(db, { from: src, dataDir })).rejects.toThrow(
+      /the first line must be the header userId,movieId,rating,timestamp/,
+    );
     await expect(ingest(db, { from: path.join(dataDir, 'nope'), dataDir })).rejects.toThrow(/does not exist/);
     await expect(ingest(db, { from: src, dataDir, date: '2020-02-30' })).rejects.toThrow(/calendar date/);
   });

@@ -35,27 +35,52 @@ describe('processRatings: the fast reader and the reference agree', () => {
   const run = async (name: string, lines: string[], reader: 'fast' | 'reference' = 'fast') => {
     const file = path.join(dir, `${name}.csv`);
     fs.writeFileSync(file, ['userId,movieId,rating,timestamp', ...lines].join('\n'));
-    const r = await processRatings(file, { processed: path.join(dir, name, 'p.csv'), rejected: path.join(dir, name, 'r.csv') }, { checks, reader });
+    const r = await processRatings(
+      file,
+      { processed: path.join(dir, name, 'p.csv'), rejected: path.join(dir, name, 'r.csv') },
+      { checks, reader },
+    );
     return { r, processed: readCsvLines(r.processedPath), rejected: readCsvLines(r.rejectedPath!) };
   };
 
   it('gives the same counts, reasons, lines and clean rows on both paths', async () => {
     const fast = await run('fast', body);
     const reference = await run('reference', body, 'reference');
-    expect(reference.r).toMatchObject({ read: fast.r.read, accepted: fast.r.accepted, rejected: fast.r.rejected, byReason: fast.r.byReason });
+    expect(reference.r).toMatchObject({
+      read: fast.r.read,
+      accepted: fast.r.accepted,
+      rejected: fast.r.rejected,
+      byReason: fast.r.byReason,
+    });
     expect(reference.processed).toEqual(fast.processed);
     expect(reference.rejected.sort()).toEqual([...fast.rejected].sort());
     // A quoted line: the fast reader hands the rest of the file to csv-parse.
     const quoted = [...body.slice(0, -1), `4,"x",2.0,${T0}`];
     const parsed = await run('parsed', quoted);
     const parsedReference = await run('parsed-reference', quoted, 'reference');
-    expect(parsedReference.r).toMatchObject({ read: parsed.r.read, accepted: parsed.r.accepted, byReason: parsed.r.byReason });
+    expect(parsedReference.r).toMatchObject({
+      read: parsed.r.read,
+      accepted: parsed.r.accepted,
+      byReason: parsed.r.byReason,
+    });
     expect(parsedReference.processed).toEqual(parsed.processed);
     expect(parsedReference.rejected).toEqual(parsed.rejected);
     expect(fast.r.read).toBe(15);
     expect(fast.r.accepted).toBe(7);
-    expect(fast.r.byReason).toMatchObject({ timestamp_in_future: 1, unknown_movie: 1, rating_out_of_range: 2, rating_not_half_step: 1, duplicate_in_file: 2, malformed_number: 1 });
-    expect(parsed.r).toMatchObject({ read: fast.r.read, accepted: fast.r.accepted, rejected: fast.r.rejected, byReason: fast.r.byReason });
+    expect(fast.r.byReason).toMatchObject({
+      timestamp_in_future: 1,
+      unknown_movie: 1,
+      rating_out_of_range: 2,
+      rating_not_half_step: 1,
+      duplicate_in_file: 2,
+      malformed_number: 1,
+    });
+    expect(parsed.r).toMatchObject({
+      read: fast.r.read,
+      accepted: fast.r.accepted,
+      rejected: fast.r.rejected,
+      byReason: fast.r.byReason,
+    });
     expect(parsed.processed).toEqual(fast.processed);
     expect(fast.processed).toEqual([
       'userId,movieId,rating,timestamp',
@@ -78,7 +103,7 @@ describe('processRatings: the fast reader and the reference agree', () => {
   it('agrees on a generated file of every line shape across many read chunks (CRLF, odd numbers, duplicates)', async () => {
     let seed = 7;
     const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-    const pick = <T,>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
+    const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
     const lines: string[] = [];
     for (let i = 0; i < 120_000; i++) {
       const u = String(1 + Math.floor(i / 40) + (rnd() < 0.02 ? 7 : 0)); // mostly grouped by user, some scattered
@@ -87,10 +112,12 @@ describe('processRatings: the fast reader and the reference agree', () => {
       const t = String(T0 - Math.floor(rnd() * 1000));
       const shape = rnd();
       let line = `${u},${m},${r},${t}`;
-      if (shape < 0.03) line += '\r'; // CRLF
+      if (shape < 0.03)
+        line += '\r'; // CRLF
       else if (shape < 0.04) line = `${u},${m},${r},${t},extra`;
       else if (shape < 0.05) line = `${u},${m},${r}`;
-      else if (shape < 0.06) line = `${u}1234567890123456,${m},${r},${t}`; // too many digits for the fast path
+      else if (shape < 0.06)
+        line = `${u}1234567890123456,${m},${r},${t}`; // too many digits for the fast path
       else if (shape < 0.07) line = `${u},${m},${r},${t} `;
       else if (shape < 0.075) line = '';
       else if (shape < 0.08) line = `${u},0,${r},${t}`;
@@ -105,7 +132,11 @@ describe('processRatings: the fast reader and the reference agree', () => {
     const middle = [...lines.slice(0, 60_000), `99998,"2",4.0,${T0}`, ...lines.slice(60_000)];
     const parsed = await run('gen-middle', middle);
     const middleReference = await run('gen-middle-reference', middle, 'reference');
-    expect(parsed.r).toMatchObject({ read: middleReference.r.read, accepted: middleReference.r.accepted, byReason: middleReference.r.byReason });
+    expect(parsed.r).toMatchObject({
+      read: middleReference.r.read,
+      accepted: middleReference.r.accepted,
+      byReason: middleReference.r.byReason,
+    });
     expect(parsed.processed.join('\n') === middleReference.processed.join('\n')).toBe(true);
     expect(fast.r.read).toBeGreaterThan(100_000);
     expect(fast.r.byReason.duplicate_in_file).toBeGreaterThan(0);
@@ -132,14 +163,20 @@ describe('processRatings: the fast reader and the reference agree', () => {
   }, 180_000);
 });
 
-
 describe('RatingColumns', () => {
   it('keeps every row in order when it outgrows its initial capacity, and sizes a MovieLens file without doubling', async () => {
     const { RatingColumns } = await import('../../src/core/pipeline/rating-columns.js');
     const c = new RatingColumns(16);
     for (let i = 0; i < 1000; i++) c.push(i + 1, 1000 - i, (i % 10) + 1, T0 + i, i + 2);
     expect(c.length).toBe(1000);
-    expect([c.user[0], c.user[999], c.movie[999], c.halfSteps[999], c.timestamp[999], c.line[999]]).toEqual([1, 1000, 1, 10, T0 + 999, 1001]);
+    expect([c.user[0], c.user[999], c.movie[999], c.halfSteps[999], c.timestamp[999], c.line[999]]).toEqual([
+      1,
+      1000,
+      1,
+      10,
+      T0 + 999,
+      1001,
+    ]);
     const line = '610,170875,3.5,1493846415\n';
     expect(RatingColumns.capacityForBytes(line.length * 100_836)).toBeGreaterThanOrEqual(100_836);
   });

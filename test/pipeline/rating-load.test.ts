@@ -13,19 +13,34 @@ describe('rating load order', () => {
   it('lists the rows by (user in order of first appearance, movie), every row once', () => {
     // Users interleaved, movies out of order.
     const c = columns([
-      [30, 5], [10, 9], [30, 1], [20, 4], [10, 2], [30, 3], [10, 7], [20, 1],
+      [30, 5],
+      [10, 9],
+      [30, 1],
+      [20, 4],
+      [10, 2],
+      [30, 3],
+      [10, 7],
+      [20, 1],
     ]);
     const index = indexUsers(c);
     expect(index.users).toEqual([30, 10, 20]);
     const order = loadOrder(c, index);
     expect(Array.from(order, (i) => [c.user[i], c.movie[i]])).toEqual([
-      [30, 1], [30, 3], [30, 5], [10, 2], [10, 7], [10, 9], [20, 1], [20, 4],
+      [30, 1],
+      [30, 3],
+      [30, 5],
+      [10, 2],
+      [10, 7],
+      [10, 9],
+      [20, 1],
+      [20, 4],
     ]);
   });
 
   it('keeps large generated files exact: a permutation, sorted by key', () => {
     const pairs: [number, number][] = [];
-    for (let u = 0; u < 300; u++) for (let j = 0; j < 50; j++) pairs.push([(u * 7919) % 1000, (j * 104_729 + u) % 100_000]);
+    for (let u = 0; u < 300; u++)
+      for (let j = 0; j < 50; j++) pairs.push([(u * 7919) % 1000, (j * 104_729 + u) % 100_000]);
     const c = columns(pairs);
     const index = indexUsers(c);
     const order = loadOrder(c, index);
@@ -40,7 +55,14 @@ describe('rating load order', () => {
   });
 
   it('orders large movie ids (beyond the counting sort) the same way, equal pairs in file order', () => {
-    const pairs: [number, number][] = [[5, 2 ** 30], [5, 3], [6, 2 ** 23], [5, 2 ** 30], [6, 1], [5, 3]];
+    const pairs: [number, number][] = [
+      [5, 2 ** 30],
+      [5, 3],
+      [6, 2 ** 23],
+      [5, 2 ** 30],
+      [6, 1],
+      [5, 3],
+    ];
     const c = columns(pairs);
     const order = loadOrder(c, indexUsers(c));
     expect(Array.from(order)).toEqual([1, 5, 0, 3, 4, 2]);
@@ -52,14 +74,20 @@ describe('duplicates within a file', () => {
     let seed = 3;
     const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const c = new RatingColumns();
-    for (let i = 0; i < 5000; i++) c.push(1 + Math.floor(rnd() * 50), 1 + Math.floor(rnd() * 60), 8, 1_600_000_000 + Math.floor(rnd() * 3), i + 2);
+    for (let i = 0; i < 5000; i++)
+      c.push(1 + Math.floor(rnd() * 50), 1 + Math.floor(rnd() * 60), 8, 1_600_000_000 + Math.floor(rnd() * 3), i + 2);
     const index = indexUsers(c);
     const { loser, count } = duplicatesInOrder(c, index.rowUser, loadOrder(c, index));
     const best = new Map<string, number>();
     for (let i = 0; i < c.length; i++) {
       const k = `${c.user[i]}:${c.movie[i]}`;
       const w = best.get(k);
-      if (w === undefined || c.timestamp[i] > c.timestamp[w] || (c.timestamp[i] === c.timestamp[w] && c.line[i] > c.line[w])) best.set(k, i);
+      if (
+        w === undefined ||
+        c.timestamp[i] > c.timestamp[w] ||
+        (c.timestamp[i] === c.timestamp[w] && c.line[i] > c.line[w])
+      )
+        best.set(k, i);
     }
     const expected = new Uint8Array(c.length).fill(1);
     for (const i of best.values()) expected[i] = 0;
@@ -73,7 +101,18 @@ describe('vector text', () => {
     const f = new Float32Array(1);
     let seed = 11;
     const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-    const values = [0, 1, 0.5, 1 / 3, 2 / 3, 0.1, 1e-8, 1e-30, 0.999999, ...Array.from({ length: 20_000 }, () => rnd() * (rnd() < 0.1 ? 1e-6 : 1))];
+    const values = [
+      0,
+      1,
+      0.5,
+      1 / 3,
+      2 / 3,
+      0.1,
+      1e-8,
+      1e-30,
+      0.999999,
+      ...Array.from({ length: 20_000 }, () => rnd() * (rnd() < 0.1 ? 1e-6 : 1)),
+    ];
     for (const v of values.map(Math.fround)) {
       const t = float4Text(v);
       f[0] = Number(t);
@@ -84,4 +123,3 @@ describe('vector text', () => {
     expect(float4Text(1)).toBe('1');
   });
 });
-

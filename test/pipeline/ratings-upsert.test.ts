@@ -21,18 +21,27 @@ describe('rating upsert: a pair stored concurrently [postgres]', () => {
     const db = t.db;
     const client = await ensureClient(db, 'default');
     await db.query(`INSERT INTO movies (movie_id, title) VALUES (1, 'One')`);
-    const user = await db.query<{ id: number }>('INSERT INTO users (client_id, external_id) VALUES ($1, 9) RETURNING id', [client.id]);
+    const user = await db.query<{ id: number }>(
+      'INSERT INTO users (client_id, external_id) VALUES ($1, 9) RETURNING id',
+      [client.id],
+    );
     const other = new pg.Client({ connectionString: t.url });
     await other.connect();
     try {
       await other.query('BEGIN');
-      await other.query('INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 1, 1.0, to_timestamp($2))', [user.rows[0].id, T0]);
+      await other.query(
+        'INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 1, 1.0, to_timestamp($2))',
+        [user.rows[0].id, T0],
+      );
       const result = await db.transaction(async (tx) => {
         await createTouchedTable(tx);
         await createFileUsers(tx, client.id, [9], ['{}'], [0]);
-        const upsert = upsertRatings(tx, (async function* () {
-          yield stageTuple(9, 1, 4.5, T0 + 10);
-        })());
+        const upsert = upsertRatings(
+          tx,
+          (async function* () {
+            yield stageTuple(9, 1, 4.5, T0 + 10);
+          })(),
+        );
         // The upsert's INSERT waits on the uncommitted row until this commit.
         setTimeout(() => void other.query('COMMIT'), 500);
         return upsert;
@@ -92,25 +101,39 @@ describe('direct COPY for existing users: a pair stored concurrently [postgres]'
     const db = t.db;
     const client = await ensureClient(db, 'default');
     await db.query(`INSERT INTO movies (movie_id, title) VALUES (1, 'One'), (2, 'Two')`);
-    const user = (await db.query<{ id: number }>('INSERT INTO users (client_id, external_id) VALUES ($1, 9) RETURNING id', [client.id])).rows[0].id;
+    const user = (
+      await db.query<{ id: number }>('INSERT INTO users (client_id, external_id) VALUES ($1, 9) RETURNING id', [
+        client.id,
+      ])
+    ).rows[0].id;
     const other = new pg.Client({ connectionString: t.url });
     await other.connect();
     try {
       await other.query('BEGIN');
-      await other.query('INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 2, 1.0, to_timestamp($2))', [user, T0]);
+      await other.query(
+        'INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 2, 1.0, to_timestamp($2))',
+        [user, T0],
+      );
       const result = await db.transaction(async (tx) => {
         const copy = tx.attempt(
           (sp) =>
-            copyIntoRatings(sp, (async function* () {
-              yield ratingTuple(user, 1, 4.5, T0 + 10);
-              yield ratingTuple(user, 2, 3.0, T0 + 10);
-            })()),
+            copyIntoRatings(
+              sp,
+              (async function* () {
+                yield ratingTuple(user, 1, 4.5, T0 + 10);
+                yield ratingTuple(user, 2, 3.0, T0 + 10);
+              })(),
+            ),
           { rollbackOn: isUniqueViolation },
         );
         setTimeout(() => void other.query('COMMIT'), 500);
         const copied = await copy;
         const after = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM ratings');
-        return { copied: copied.ok, code: copied.ok ? undefined : (copied.error as { code?: string }).code, after: after.rows[0].n };
+        return {
+          copied: copied.ok,
+          code: copied.ok ? undefined : (copied.error as { code?: string }).code,
+          after: after.rows[0].n,
+        };
       });
       expect(result).toEqual({ copied: false, code: '23505', after: 1 });
       expect((await db.query('SELECT movie_id FROM ratings')).rows).toEqual([{ movie_id: 2 }]);

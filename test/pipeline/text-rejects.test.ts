@@ -23,7 +23,8 @@ describeEachEngine('ingest of rows with bad text', (ctx) => {
     fs.mkdirSync(dir, { recursive: true });
     return dir;
   };
-  const lines = (...parts: (string | Buffer)[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+  const lines = (...parts: (string | Buffer)[]) =>
+    Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
   const rejectedRows = (file: string) =>
     fs
       .readFileSync(path.join(dataDir, 'no_injected_data/2020/06/01', file))
@@ -68,12 +69,23 @@ describeEachEngine('ingest of rows with bad text', (ctx) => {
     const ratings = s.files.find((f) => f.kind === 'ratings')!;
     expect(movies).toMatchObject({ status: 'loaded', read: 6, accepted: 2, rejected: 4 });
     expect(movies.byReason).toMatchObject({ invalid_text: 3, field_too_long: 1 });
-    expect(rejectedRows('movies.csv.rejected.csv').sort()).toEqual(['3,invalid_text', '4,invalid_text', '5,field_too_long', '6,invalid_text']);
+    expect(rejectedRows('movies.csv.rejected.csv').sort()).toEqual([
+      '3,invalid_text',
+      '4,invalid_text',
+      '5,field_too_long',
+      '6,invalid_text',
+    ]);
     expect(ratings).toMatchObject({ status: 'loaded', read: 5, accepted: 2, rejected: 3 });
     expect(ratings.byReason).toMatchObject({ invalid_text: 2, field_too_long: 1 });
-    expect(rejectedRows('ratings.csv.rejected.csv').sort()).toEqual(['3,invalid_text', '4,invalid_text', '5,field_too_long']);
+    expect(rejectedRows('ratings.csv.rejected.csv').sort()).toEqual([
+      '3,invalid_text',
+      '4,invalid_text',
+      '5,field_too_long',
+    ]);
 
-    const stored = await ctx.db.query<{ movie_id: number; title: string }>('SELECT movie_id, title FROM movies ORDER BY movie_id');
+    const stored = await ctx.db.query<{ movie_id: number; title: string }>(
+      'SELECT movie_id, title FROM movies ORDER BY movie_id',
+    );
     expect(stored.rows).toEqual([
       { movie_id: 1, title: 'Toy Story (1995)' },
       { movie_id: 6, title: 'Good Again (1998)' },
@@ -100,6 +112,10 @@ describeEachEngine('ingest of rows with bad text', (ctx) => {
     const s = await ingest(ctx.db, { from: src, dataDir, now: T0 + 86_400 });
     const ratings = s.files.find((f) => f.kind === 'ratings')!;
     expect(ratings).toMatchObject({ status: 'loaded', read: 4, accepted: 1, rejected: 3 });
-    expect(rejectedRows('ratings.csv.rejected.csv').sort()).toEqual(['3,invalid_text', '4,invalid_text', '5,field_too_long']);
+    expect(rejectedRows('ratings.csv.rejected.csv').sort()).toEqual([
+      '3,invalid_text',
+      '4,invalid_text',
+      '5,field_too_long',
+    ]);
   });
 });

@@ -25,12 +25,16 @@ describe('renderHtmlReport', () => {
     const html = await renderHtmlReport({
       title: evil,
       summary: evil,
-      sections: [{ heading: evil, text: evil, chart: lineChart(evil), table: { columns: [evil], rows: [[evil], [3.5]] } }],
+      sections: [
+        { heading: evil, text: evil, chart: lineChart(evil), table: { columns: [evil], rows: [[evil], [3.5]] } },
+      ],
       footer: evil,
     });
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/<img/i);
-    expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain(
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt;',
+    );
     expect(html).toContain('<td class="num">3.5</td>');
     expect(escapeHtml(`a'b"c<d>e&f`)).toBe('a&#39;b&quot;c&lt;d&gt;e&amp;f');
   });
@@ -39,7 +43,10 @@ describe('renderHtmlReport', () => {
     const html = await renderHtmlReport({
       title: 'T',
       summary: 'S',
-      sections: [{ heading: 'A', chart: lineChart('a') }, { heading: 'B', chart: lineChart('b') }],
+      sections: [
+        { heading: 'A', chart: lineChart('a') },
+        { heading: 'B', chart: lineChart('b') },
+      ],
     });
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html.match(/<svg\b/g)).toHaveLength(2);
@@ -60,7 +67,11 @@ describe('renderHtmlReport', () => {
   });
 
   it('refuses a chart whose data is a URL: a report never fetches anything', async () => {
-    const spec = { data: { url: 'https://example.com/data.json' }, mark: 'point', encoding: { x: { field: 'a', type: 'quantitative' } } };
+    const spec = {
+      data: { url: 'https://example.com/data.json' },
+      mark: 'point',
+      encoding: { x: { field: 'a', type: 'quantitative' } },
+    };
     await expect(renderChartSvg(spec)).rejects.toThrow(/inline/);
   });
 });

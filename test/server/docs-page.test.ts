@@ -33,7 +33,13 @@ describe('GET /docs', () => {
     expect(r.body).not.toMatch(/https?:\/\//);
     expect(r.body).not.toMatch(/<script>/); // no inline script: script-src 'self' would block it
     const urls = [...(r.body as string).matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-    expect(urls.sort()).toEqual(['/docs/favicon-16x16.png', '/docs/favicon-32x32.png', '/docs/init.js', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css']);
+    expect(urls.sort()).toEqual([
+      '/docs/favicon-16x16.png',
+      '/docs/favicon-32x32.png',
+      '/docs/init.js',
+      '/docs/swagger-ui-bundle.js',
+      '/docs/swagger-ui.css',
+    ]);
     for (const url of urls) {
       const res = await fetch(base + url);
       expect([url, res.status]).toEqual([url, 200]);
@@ -43,7 +49,8 @@ describe('GET /docs', () => {
       if (url.endsWith('.js')) expect(type).toMatch(/javascript/);
       if (url.endsWith('.png')) expect(type).toBe('image/png');
       // The package's own files, byte for byte.
-      if (url !== '/docs/init.js') expect(bytes.equals(fs.readFileSync(path.join(DIST, path.basename(url))))).toBe(true);
+      if (url !== '/docs/init.js')
+        expect(bytes.equals(fs.readFileSync(path.join(DIST, path.basename(url))))).toBe(true);
     }
   });
 
@@ -54,12 +61,22 @@ describe('GET /docs', () => {
     expect(text).toMatch(/validatorUrl: null/); // no request to an outside validator
     const doc = (await call(base, 'GET', '/openapi.json')).body;
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    expect(doc.components.securitySchemes.adminToken).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-Admin-Token' });
+    expect(doc.components.securitySchemes.adminToken).toMatchObject({
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-Admin-Token',
+    });
     expect(doc.components.securitySchemes.oauth2Password.flows.password.tokenUrl).toBe('/token');
   });
 
   it('serves no other file of the package, nor anything outside it', async () => {
-    for (const p of ['/docs/index.html', '/docs/swagger-initializer.js', '/docs/package.json', '/docs/..%2Fpackage.json', '/docs/swagger-ui.js.map']) {
+    for (const p of [
+      '/docs/index.html',
+      '/docs/swagger-initializer.js',
+      '/docs/package.json',
+      '/docs/..%2Fpackage.json',
+      '/docs/swagger-ui.js.map',
+    ]) {
       expect([p, (await call(base, 'GET', p)).status]).toEqual([p, 404]);
     }
   });

@@ -101,7 +101,12 @@ describe('ExperimentHolder', () => {
 
   it('counts the bytes of the typed arrays a model reaches, each buffer once', () => {
     const shared = new Float32Array(100);
-    const model = { a: shared, b: new Float32Array(shared.buffer, 0, 10), c: new Map([[1, { d: new Int32Array(50) }]]), e: [new Uint8Array(7)] };
+    const model = {
+      a: shared,
+      b: new Float32Array(shared.buffer, 0, 10),
+      c: new Map([[1, { d: new Int32Array(50) }]]),
+      e: [new Uint8Array(7)],
+    };
     expect(typedArrayBytes(model)).toBe(400 + 200 + 7);
   });
 });

@@ -25,8 +25,23 @@ const FIRST: Record<string, number> = { 'v-a': 1, 'v-b': 40, 'v-active': 21 };
 
 async function registerRanking(db: Database, version: string): Promise<void> {
   const ranking = RANKINGS[version];
-  const model = PopularRecommender.fromCounts(Int32Array.from(ranking), Float32Array.from(ranking, (_, k) => ranking.length - k));
-  await registerModel(db, { version, algorithm: 'popular', params: {}, metrics: {}, dataCounts: {}, timings: {}, artifact: model.serialize() }, { force: true });
+  const model = PopularRecommender.fromCounts(
+    Int32Array.from(ranking),
+    Float32Array.from(ranking, (_, k) => ranking.length - k),
+  );
+  await registerModel(
+    db,
+    {
+      version,
+      algorithm: 'popular',
+      params: {},
+      metrics: {},
+      dataCounts: {},
+      timings: {},
+      artifact: model.serialize(),
+    },
+    { force: true },
+  );
 }
 
 async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
@@ -53,10 +68,17 @@ describeEachEngine('experiments in the server', (t) => {
   /** Every answer to an alpha user while the experiment ran: user → bodies. */
   const served = new Map<string, any[]>();
   const variantOf = new Map<string, string>();
-  const ab = { name: 'ranking-test', variants: [{ name: 'control', weight: 1 }, { name: 'treatment', weight: 1 }] };
+  const ab = {
+    name: 'ranking-test',
+    variants: [
+      { name: 'control', weight: 1 },
+      { name: 'treatment', weight: 1 },
+    ],
+  };
 
   const start = () => startTestServer(t.db, { impressionBuffer: { flushMs: 20, batchRows: 10, capacity: 100 } });
-  const ask = (token: string, user: string) => call(server.url!, 'POST', '/recommendations', { token, json: { user_id: user, n: 5 } });
+  const ask = (token: string, user: string) =>
+    call(server.url!, 'POST', '/recommendations', { token, json: { user_id: user, n: 5 } });
 
   beforeAll(async () => {
     await seedCatalogue(t.db);
@@ -65,9 +87,15 @@ describeEachEngine('experiments in the server', (t) => {
     alpha = await registerAndLogin(server.url!, 'alpha');
     beta = await registerAndLogin(server.url!, 'beta');
     alphaId = (await t.db.query<{ id: number }>(`SELECT id FROM clients WHERE username = 'alpha'`)).rows[0].id;
-    for (const [token, users] of [[alpha, alphaUsers], [beta, betaUsers]] as const)
+    for (const [token, users] of [
+      [alpha, alphaUsers],
+      [beta, betaUsers],
+    ] as const)
       for (const u of users) {
-        const r = await call(server.url!, 'POST', '/recommendations', { token, json: { user_id: u, history: [{ movie_id: 20, rating: 4 }], n: 5 } });
+        const r = await call(server.url!, 'POST', '/recommendations', {
+          token,
+          json: { user_id: u, history: [{ movie_id: 20, rating: 4 }], n: 5 },
+        });
         expect(r.status).toBe(200);
         expect(r.body.experiment).toBeUndefined();
       }
@@ -75,7 +103,9 @@ describeEachEngine('experiments in the server', (t) => {
   afterAll(() => server?.close());
 
   it('serves each user of the experiment’s client the model of a sticky variant, and everyone else the active model', async () => {
-    experimentId = (await startExperiment(t.db, { name: 'ranking-test', client: 'alpha', variants: ['control=v-a', 'treatment=v-b'] })).id;
+    experimentId = (
+      await startExperiment(t.db, { name: 'ranking-test', client: 'alpha', variants: ['control=v-a', 'treatment=v-b'] })
+    ).id;
     await until('the experiment to load', () => server.experiments.running.length === 1);
     expect(server.experiments.versions.sort()).toEqual(['v-a', 'v-b']);
     for (const u of alphaUsers) {
@@ -108,21 +138,39 @@ describeEachEngine('experiments in the server', (t) => {
 
   it('writes an impression for every list served inside the experiment, cache hits included, and counts them', async () => {
     await server.impressions!.flush();
-    const rows = await t.db.query<{ recommendation_id: string; client_id: number; user_id: string; experiment_id: number; variant: string; model_version: string; movie_ids: number[] }>(
+    const rows = await t.db.query<{
+      recommendation_id: string;
+      client_id: number;
+      user_id: string;
+      experiment_id: number;
+      variant: string;
+      model_version: string;
+      movie_ids: number[];
+    }>(
       'SELECT i.recommendation_id, i.client_id, i.user_id, i.experiment_id, i.variant, i.model_version, i.movie_ids, u.external_id FROM impressions i JOIN users u ON u.id = i.user_id ORDER BY i.shown_at',
     );
     // Three requests per alpha user; none for beta (outside the experiment, --impressions experiments).
     expect(rows.rows.length).toBe(alphaUsers.length * 3);
     for (const row of rows.rows as any[]) {
       const body = served.get(row.external_id)![0];
-      expect(row).toMatchObject({ client_id: alphaId, experiment_id: experimentId, variant: variantOf.get(row.external_id), model_version: body.model.version, recommendation_id: body.recommendation_id });
+      expect(row).toMatchObject({
+        client_id: alphaId,
+        experiment_id: experimentId,
+        variant: variantOf.get(row.external_id),
+        model_version: body.model.version,
+        recommendation_id: body.recommendation_id,
+      });
       expect(row.movie_ids.map(Number)).toEqual(body.recommendations.map((m: any) => m.movie_id));
     }
     const metrics: string = (await call(server.url!, 'GET', '/metrics')).body;
     const count = (v: string) => [...variantOf.values()].filter((x) => x === v).length * 3;
     for (const v of ['control', 'treatment']) {
-      expect(metricValue(metrics, `reco_experiment_lists_served_total{experiment="ranking-test",variant="${v}"}`)).toBe(count(v));
-      expect(metricValue(metrics, `reco_impressions_recorded_total{experiment="ranking-test",variant="${v}"}`)).toBe(count(v));
+      expect(metricValue(metrics, `reco_experiment_lists_served_total{experiment="ranking-test",variant="${v}"}`)).toBe(
+        count(v),
+      );
+      expect(metricValue(metrics, `reco_impressions_recorded_total{experiment="ranking-test",variant="${v}"}`)).toBe(
+        count(v),
+      );
     }
   });
 
@@ -155,7 +203,10 @@ describeEachEngine('experiments in the server', (t) => {
     await startExperiment(t.db, { name: 'every-client-aa', variants: ['a1=v-b', 'a2=v-b'] });
     await until('the every-client experiment', () => server.experiments.running.length === 1);
     expect(server.experiments.versions).toEqual(['v-b']);
-    for (const [token, u] of [[beta, 'b0'], [alpha, 'a0']] as const) {
+    for (const [token, u] of [
+      [beta, 'b0'],
+      [alpha, 'a0'],
+    ] as const) {
       const r = await ask(token, u);
       expect(r.body.experiment?.name).toBe('every-client-aa');
       expect(r.body.model.version).toBe('v-b');
@@ -185,7 +236,13 @@ describeEachEngine('experiments in the server', (t) => {
     }
     expect(server.impressions!.dropped - droppedBefore).toBe(users.length);
     const metrics: string = (await call(server.url!, 'GET', '/metrics')).body;
-    const dropped = ['control', 'treatment'].reduce((s, v) => s + (metricValue(metrics, `reco_impressions_dropped_total{experiment="outage",variant="${v}",reason="error"}`) || 0), 0);
+    const dropped = ['control', 'treatment'].reduce(
+      (s, v) =>
+        s +
+        (metricValue(metrics, `reco_impressions_dropped_total{experiment="outage",variant="${v}",reason="error"}`) ||
+          0),
+      0,
+    );
     expect(dropped).toBe(users.length);
     // The next lists are written again.
     const writtenBefore = server.impressions!.written;
@@ -195,15 +252,26 @@ describeEachEngine('experiments in the server', (t) => {
   }, 60_000);
 
   it('answers the same through Express, and records every list with --impressions all, none with off', async () => {
-    const express = await startTestServer(t.db, { fastPath: false, impressions: 'all', impressionsRetentionDays: 0, impressionBuffer: { flushMs: 20 } });
+    const express = await startTestServer(t.db, {
+      fastPath: false,
+      impressions: 'all',
+      impressionsRetentionDays: 0,
+      impressionBuffer: { flushMs: 20 },
+    });
     const off = await startTestServer(t.db, { impressions: 'off' });
     try {
       await until('the Express server to load the experiment', () => express.experiments.running.length === 1);
       const fast = await ask(alpha, 'a1');
-      const slow = await call(express.url!, 'POST', '/recommendations', { token: alpha, json: { user_id: 'a1', n: 5 } });
+      const slow = await call(express.url!, 'POST', '/recommendations', {
+        token: alpha,
+        json: { user_id: 'a1', n: 5 },
+      });
       expect(slow.body).toEqual(fast.body);
       expect(slow.body.experiment.name).toBe('outage');
-      const outside = await call(express.url!, 'POST', '/recommendations', { token: beta, json: { user_id: 'b1', n: 5 } });
+      const outside = await call(express.url!, 'POST', '/recommendations', {
+        token: beta,
+        json: { user_id: 'b1', n: 5 },
+      });
       expect(outside.body).not.toHaveProperty('experiment');
       await express.impressions!.flush();
       const rows = await t.db.query<{ experiment_id: number | null; variant: string | null; model_version: string }>(
@@ -212,7 +280,9 @@ describeEachEngine('experiments in the server', (t) => {
       );
       expect(rows.rows).toEqual([{ experiment_id: null, variant: null, model_version: 'v-active' }]);
       expect(off.impressions).toBeUndefined();
-      expect((await call(off.url!, 'POST', '/recommendations', { token: alpha, json: { user_id: 'a1', n: 5 } })).body).toEqual(fast.body);
+      expect(
+        (await call(off.url!, 'POST', '/recommendations', { token: alpha, json: { user_id: 'a1', n: 5 } })).body,
+      ).toEqual(fast.body);
     } finally {
       await express.close();
       await off.close();
@@ -239,7 +309,9 @@ describeEachEngine('experiments in the server', (t) => {
         // Answers do not wait for the lock (a request takes milliseconds; the write waits until COMMIT).
         expect(perRequest).toBeLessThan(200);
         const metrics: string = (await call(server.url!, 'GET', '/metrics')).body;
-        expect(metrics).toMatch(/reco_impressions_dropped_total\{experiment="outage",variant="(control|treatment)",reason="overflow"\} [1-9]/);
+        expect(metrics).toMatch(
+          /reco_impressions_dropped_total\{experiment="outage",variant="(control|treatment)",reason="overflow"\} [1-9]/,
+        );
       } finally {
         await admin.query('COMMIT');
         await admin.end();

@@ -8,13 +8,23 @@ import { tempDir } from '../helpers/engines.js';
 export const MOVIES = Array.from({ length: 40 }, (_, i) => {
   const id = i + 1;
   const genres = [['Action', 'Sci-Fi'], ['Comedy'], ['Drama', 'Romance'], ['Animation', 'Children', 'Comedy']][i % 4];
-  const title = id === 1 ? 'Toy Story (1995)' : id === 2 ? 'Star Wars: Episode IV - A New Hope (1977)' : id === 3 ? '100% Pure (2001)' : `Movie ${id} (${1980 + i})`;
+  const title =
+    id === 1
+      ? 'Toy Story (1995)'
+      : id === 2
+        ? 'Star Wars: Episode IV - A New Hope (1977)'
+        : id === 3
+          ? '100% Pure (2001)'
+          : `Movie ${id} (${1980 + i})`;
   return { id, title, genres, year: 1980 + i };
 });
 
 export async function seedCatalogue(db: Database): Promise<void> {
   for (const m of MOVIES) {
-    await db.query('INSERT INTO movies (movie_id, title, genres, year) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [m.id, m.title, m.genres, m.year]);
+    await db.query(
+      'INSERT INTO movies (movie_id, title, genres, year) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+      [m.id, m.title, m.genres, m.year],
+    );
   }
 }
 
@@ -22,7 +32,11 @@ export async function seedCatalogue(db: Database): Promise<void> {
  * A fixed ranking (movie 1 best, then 2, …) behind the Recommender interface: enough to check what the server
  * does around the model (exclusions, n, titles) without depending on an algorithm's figures.
  */
-export function rankingModel(version: string, ranking: number[] = MOVIES.map((m) => m.id), algorithm = 'test-ranking'): LoadedModel {
+export function rankingModel(
+  version: string,
+  ranking: number[] = MOVIES.map((m) => m.id),
+  algorithm = 'test-ranking',
+): LoadedModel {
   const model: Recommender = {
     algorithm,
     params: {},
@@ -39,7 +53,14 @@ export function rankingModel(version: string, ranking: number[] = MOVIES.map((m)
     },
     serialize: () => new Uint8Array(),
   };
-  return { version, algorithm, model, metrics: { ndcg_at_10: 0.25, precision_at_10: 0.1, recall_at_10: 0.2 }, createdAt: new Date(Date.now() - 60_000), activatedAt: new Date() };
+  return {
+    version,
+    algorithm,
+    model,
+    metrics: { ndcg_at_10: 0.25, precision_at_10: 0.1, recall_at_10: 0.2 },
+    createdAt: new Date(Date.now() - 60_000),
+    activatedAt: new Date(),
+  };
 }
 
 /** Models switched by the test: `activate(v)` then NOTIFY on the channel, as the registry does. */
@@ -49,7 +70,12 @@ export class SwitchableSource implements ModelSource {
   readonly models = new Map<string, LoadedModel>();
   activeVersion = async () => this.active;
   loadActive = async () => (this.active ? this.models.get(this.active) : undefined);
-  fallback = async () => rankingModel('fallback', MOVIES.map((m) => m.id), 'popular');
+  fallback = async () =>
+    rankingModel(
+      'fallback',
+      MOVIES.map((m) => m.id),
+      'popular',
+    );
 }
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
@@ -57,7 +83,13 @@ export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 export async function startTestServer(db: Database, overrides: Partial<ServerOptions> = {}): Promise<RecoServer> {
   return startServer({
     db,
-    config: { dataDir: tempDir(), jwtSecret: TEST_SECRET, tokenTtlSeconds: 3600, production: false, ...(overrides.config ?? {}) },
+    config: {
+      dataDir: tempDir(),
+      jwtSecret: TEST_SECRET,
+      tokenTtlSeconds: 3600,
+      production: false,
+      ...(overrides.config ?? {}),
+    },
     modelPollMs: 0,
     port: 0,
     host: '127.0.0.1',
@@ -72,7 +104,12 @@ export interface Reply {
 }
 
 /** Real HTTP to the server. */
-export async function call(base: string, method: string, path: string, options: { json?: unknown; body?: string; token?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: { json?: unknown; body?: string; token?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   let body: string | undefined = options.body;
   if (options.json !== undefined) {
@@ -91,7 +128,11 @@ export async function call(base: string, method: string, path: string, options: 
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-export async function registerAndLogin(base: string, username: string, password = 'correct horse battery'): Promise<string> {
+export async function registerAndLogin(
+  base: string,
+  username: string,
+  password = 'correct horse battery',
+): Promise<string> {
   const c = await call(base, 'POST', '/create-client', { json: { username, password } });
   if (c.status !== 201) throw new Error(`create-client ${c.status} ${JSON.stringify(c.body)}`);
   const t = await call(base, 'POST', '/token', { json: { username, password } });

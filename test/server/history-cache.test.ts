@@ -38,7 +38,8 @@ describeEachEngine('history cache', (t) => {
   let a: RecoServer;
   let token: string;
   let alice: number;
-  const ask = (s: RecoServer, n = 3) => call(s.url!, 'POST', '/recommendations', { token, json: { user_id: alice, n } });
+  const ask = (s: RecoServer, n = 3) =>
+    call(s.url!, 'POST', '/recommendations', { token, json: { user_id: alice, n } });
   const top = async (s: RecoServer) => (await ask(s)).body.recommendations.map((r: any) => r.movie_id);
 
   beforeAll(async () => {
@@ -47,7 +48,8 @@ describeEachEngine('history cache', (t) => {
     a = await startTestServer(db, { modelSource: source });
     servers.push(a);
     token = await registerAndLogin(a.url!, `hc-${t.engine}`);
-    alice = (await call(a.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 1, rating: 5 }] } })).body.user_id;
+    alice = (await call(a.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 1, rating: 5 }] } }))
+      .body.user_id;
   });
   afterAll(async () => {
     for (const s of servers) await s.close();
@@ -64,9 +66,14 @@ describeEachEngine('history cache', (t) => {
 
   it('sees a rating written by another writer (as ingest writes: no users named) once its NOTIFY arrives', async () => {
     expect(await top(a)).toEqual([2, 3, 4]);
-    const { rows } = await t.db.query<{ id: number }>('SELECT u.id FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1 AND u.external_id = $2', [`hc-${t.engine}`, alice]);
+    const { rows } = await t.db.query<{ id: number }>(
+      'SELECT u.id FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1 AND u.external_id = $2',
+      [`hc-${t.engine}`, alice],
+    );
     const started = Date.now();
-    await t.db.query('INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 2, 3, now())', [rows[0].id]);
+    await t.db.query('INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, 2, 3, now())', [
+      rows[0].id,
+    ]);
     expect(await until(async () => (await top(a))[0] === 3)).toBe(true);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(await top(a)).toEqual([3, 4, 5]);
@@ -76,7 +83,10 @@ describeEachEngine('history cache', (t) => {
     const b = await startTestServer(t.db, { modelSource: source });
     servers.push(b);
     expect(await top(b)).toEqual([3, 4, 5]);
-    const stored = await call(a.url!, 'POST', '/recommendations', { token, json: { user_id: alice, history: [{ movie_id: 3, rating: 4 }], n: 3 } });
+    const stored = await call(a.url!, 'POST', '/recommendations', {
+      token,
+      json: { user_id: alice, history: [{ movie_id: 3, rating: 4 }], n: 3 },
+    });
     expect(stored.body.recommendations.map((r: any) => r.movie_id)).toEqual([4, 5, 6]);
     // This server's own write is seen at once; the other replica's after the NOTIFY.
     expect(await top(a)).toEqual([4, 5, 6]);
@@ -86,7 +96,10 @@ describeEachEngine('history cache', (t) => {
   it('sees feedback stored through another replica: the writer notifies after its commit, not the triggers', async () => {
     const b = servers[1];
     expect(await top(b)).toEqual([4, 5, 6]);
-    const r = await call(a.url!, 'POST', '/feedback', { token, json: { events: [{ user_id: alice, movie_id: 4, type: 'dislike' }] } });
+    const r = await call(a.url!, 'POST', '/feedback', {
+      token,
+      json: { events: [{ user_id: alice, movie_id: 4, type: 'dislike' }] },
+    });
     expect(r.status).toBe(200);
     expect(await top(a)).toEqual([5, 6, 7]);
     expect(await until(async () => (await top(b))[0] === 5)).toBe(true);
@@ -99,9 +112,13 @@ describeEachEngine('history cache', (t) => {
 
     beforeAll(async () => {
       client = Number((await t.db.query('SELECT id FROM clients WHERE username = $1', [`hc-${t.engine}`])).rows[0].id);
-      for (let i = 0; i < 4; i++) await call(a.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 10 + i, rating: 4 }] } });
+      for (let i = 0; i < 4; i++)
+        await call(a.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 10 + i, rating: 4 }] } });
     });
-    const internalId = async (ext: string) => Number((await t.db.query('SELECT id FROM users WHERE client_id = $1 AND external_id = $2', [client, ext])).rows[0].id);
+    const internalId = async (ext: string) =>
+      Number(
+        (await t.db.query('SELECT id FROM users WHERE client_id = $1 AND external_id = $2', [client, ext])).rows[0].id,
+      );
 
     it('drops only the users a writer names', async () => {
       cache = new HistoryCache(t.db, { capacityRatings: 1000 });

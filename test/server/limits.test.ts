@@ -21,13 +21,25 @@ describeEachEngine('server limits', (t) => {
   });
 
   it('gates /create-client behind X-Admin-Token when an admin token is configured', async () => {
-    const s = await start({ config: { dataDir: tempDir(), jwtSecret: 'x'.repeat(40), tokenTtlSeconds: 3600, production: false, adminToken: 'let-me-in-please' } });
+    const s = await start({
+      config: {
+        dataDir: tempDir(),
+        jwtSecret: 'x'.repeat(40),
+        tokenTtlSeconds: 3600,
+        production: false,
+        adminToken: 'let-me-in-please',
+      },
+    });
     const json = { username: `gated-${t.engine}`, password: 'long enough pw' };
     const none = await call(s.url!, 'POST', '/create-client', { json });
     expect(none.status).toBe(401);
     expect(none.body.message).toMatch(/X-Admin-Token/);
-    expect((await call(s.url!, 'POST', '/create-client', { json, headers: { 'x-admin-token': 'let-me-in-pleasX' } })).status).toBe(401);
-    expect((await call(s.url!, 'POST', '/create-client', { json, headers: { 'x-admin-token': 'let-me-in-please' } })).status).toBe(201);
+    expect(
+      (await call(s.url!, 'POST', '/create-client', { json, headers: { 'x-admin-token': 'let-me-in-pleasX' } })).status,
+    ).toBe(401);
+    expect(
+      (await call(s.url!, 'POST', '/create-client', { json, headers: { 'x-admin-token': 'let-me-in-please' } })).status,
+    ).toBe(201);
   });
 
   it('rate-limits /token and /create-client per address with 429', async () => {
@@ -36,8 +48,12 @@ describeEachEngine('server limits', (t) => {
     expect([(await login()).status, (await login()).status, (await login()).status]).toEqual([401, 401, 401]);
     const limited = await login();
     expect(limited.status).toBe(429);
-    expect(limited.body).toEqual({ error: 'too_many_requests', message: expect.stringMatching(/too many login attempts/) });
-    const reg = (i: number) => call(s.url!, 'POST', '/create-client', { json: { username: `rl${i}-${t.engine}`, password: 'long enough pw' } });
+    expect(limited.body).toEqual({
+      error: 'too_many_requests',
+      message: expect.stringMatching(/too many login attempts/),
+    });
+    const reg = (i: number) =>
+      call(s.url!, 'POST', '/create-client', { json: { username: `rl${i}-${t.engine}`, password: 'long enough pw' } });
     expect((await reg(1)).status).toBe(201);
     expect((await reg(2)).status).toBe(201);
     expect((await reg(3)).status).toBe(429);
@@ -46,7 +62,9 @@ describeEachEngine('server limits', (t) => {
   });
 
   it('refuses a token after its lifetime (RECO_TOKEN_TTL)', async () => {
-    const s = await start({ config: { dataDir: tempDir(), jwtSecret: 'y'.repeat(40), tokenTtlSeconds: 1, production: false } });
+    const s = await start({
+      config: { dataDir: tempDir(), jwtSecret: 'y'.repeat(40), tokenTtlSeconds: 1, production: false },
+    });
     const token = await registerAndLogin(s.url!, `ttl-${t.engine}`);
     expect((await call(s.url!, 'GET', '/movies?limit=1', { token })).status).toBe(200);
     await new Promise((r) => setTimeout(r, 2100));
@@ -59,7 +77,10 @@ describeEachEngine('server limits', (t) => {
     const source = new SwitchableSource();
     source.models.set('v1', rankingModel('v1'));
     source.active = 'v1';
-    const s = await start({ modelSource: source, config: { dataDir: tempDir(), jwtSecret: 'z'.repeat(40), tokenTtlSeconds: 3, production: false } });
+    const s = await start({
+      modelSource: source,
+      config: { dataDir: tempDir(), jwtSecret: 'z'.repeat(40), tokenTtlSeconds: 3, production: false },
+    });
     const token = await registerAndLogin(s.url!, `ttlka-${t.engine}`);
     // exp is in whole seconds: wait for the token's own exp rather than a fixed delay, so a slow machine
     // cannot expire it before the first requests.
@@ -69,12 +90,24 @@ describeEachEngine('server limits', (t) => {
     const ask = (json: unknown) =>
       new Promise<{ status: number; body: any }>((resolve, reject) => {
         const body = JSON.stringify(json);
-        const req = http.request(`${s.url}/recommendations`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } }, (res) => {
-          sockets.add(res.socket);
-          let text = '';
-          res.on('data', (c) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-        });
+        const req = http.request(
+          `${s.url}/recommendations`,
+          {
+            method: 'POST',
+            agent,
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+              authorization: `Bearer ${token}`,
+            },
+          },
+          (res) => {
+            sockets.add(res.socket);
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
@@ -116,7 +149,10 @@ describeEachEngine('server limits', (t) => {
   it('limits the body size as configured', async () => {
     const s = await start({ bodyLimit: '1kb' });
     const token = await registerAndLogin(s.url!, `body-${t.engine}`);
-    const r = await call(s.url!, 'POST', '/recommendations', { token, json: { history: Array.from({ length: 100 }, (_, i) => ({ movie_id: i + 1, rating: 4 })) } });
+    const r = await call(s.url!, 'POST', '/recommendations', {
+      token,
+      json: { history: Array.from({ length: 100 }, (_, i) => ({ movie_id: i + 1, rating: 4 })) },
+    });
     expect(r.status).toBe(413);
   });
 
@@ -138,7 +174,9 @@ describeEachEngine('server limits', (t) => {
       await held;
     });
     await isLocked;
-    const inflight = Array.from({ length: 20 }, (_, i) => call(s.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: (i % 10) + 1 }] } }));
+    const inflight = Array.from({ length: 20 }, (_, i) =>
+      call(s.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: (i % 10) + 1 }] } }),
+    );
     const deadline = Date.now() + 10_000;
     while (seen < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(seen).toBe(20);
@@ -173,7 +211,9 @@ describe('the token secret', () => {
   });
 
   it('is required in production and must be long enough', () => {
-    expect(() => resolveJwtSecret({ dataDir: tempDir(), production: true })).toThrow('RECO_JWT_SECRET is required when NODE_ENV=production (e.g. openssl rand -hex 32)');
+    expect(() => resolveJwtSecret({ dataDir: tempDir(), production: true })).toThrow(
+      'RECO_JWT_SECRET is required when NODE_ENV=production (e.g. openssl rand -hex 32)',
+    );
     expect(() => resolveJwtSecret({ dataDir: tempDir(), production: true, jwtSecret: 'short' })).toThrow(/too short/);
     expect(resolveJwtSecret({ dataDir: tempDir(), production: true, jwtSecret: 'z'.repeat(32) })).toBe('z'.repeat(32));
   });

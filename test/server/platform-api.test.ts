@@ -5,10 +5,23 @@ import type { Recommender } from '../../src/core/models/types.js';
 import type { RecoServer } from '../../src/server/index.js';
 import type { LoadedModel } from '../../src/server/model-holder.js';
 import { describeEachEngine } from '../helpers/engines.js';
-import { call, MOVIES, rankingModel, registerAndLogin, seedCatalogue, startTestServer, SwitchableSource } from './fixtures.js';
+import {
+  call,
+  MOVIES,
+  rankingModel,
+  registerAndLogin,
+  seedCatalogue,
+  startTestServer,
+  SwitchableSource,
+} from './fixtures.js';
 
 /** Movies 41–52: Horror (every third also Comedy), 2001–2012; movie 53 is new (nobody rated it), Action|Sci-Fi. */
-const HORROR = Array.from({ length: 12 }, (_, i) => ({ id: 41 + i, title: `Scary ${i} (${2001 + i})`, genres: i % 3 === 0 ? ['Horror', 'Comedy'] : ['Horror'], year: 2001 + i }));
+const HORROR = Array.from({ length: 12 }, (_, i) => ({
+  id: 41 + i,
+  title: `Scary ${i} (${2001 + i})`,
+  genres: i % 3 === 0 ? ['Horror', 'Comedy'] : ['Horror'],
+  year: 2001 + i,
+}));
 const NEW_MOVIE = { id: 53, title: 'Brand New (2026)', genres: ['Action', 'Sci-Fi'], year: 2026 };
 const GENRES_OF = new Map<number, string[]>([...MOVIES, ...HORROR, NEW_MOVIE].map((m) => [m.id, m.genres]));
 
@@ -18,16 +31,21 @@ function groupInteractions() {
   const m: number[] = [];
   for (let user = 1; user <= 30; user++) {
     const group = user <= 15 ? [1, 5, 9, 13] : [2, 6, 10, 14];
-    for (const movie of group) if (!(movie === 13 && user % 3 === 0)) {
-      u.push(user);
-      m.push(movie);
-    }
+    for (const movie of group)
+      if (!(movie === 13 && user % 3 === 0)) {
+        u.push(user);
+        m.push(movie);
+      }
     if (user <= 5) {
       u.push(user);
       m.push(17);
     }
   }
-  return buildInteractions({ userIds: Float64Array.from(u), movieIds: Int32Array.from(m), ratings: new Float32Array(u.length).fill(4) });
+  return buildInteractions({
+    userIds: Float64Array.from(u),
+    movieIds: Int32Array.from(m),
+    ratings: new Float32Array(u.length).fill(4),
+  });
 }
 
 function loaded(version: string, model: Recommender): LoadedModel {
@@ -53,9 +71,18 @@ describeEachEngine('the platform API', (t) => {
 
   beforeAll(async () => {
     await seedCatalogue(t.db);
-    for (const m of [...HORROR, NEW_MOVIE]) await t.db.query('INSERT INTO movies (movie_id, title, genres, year) VALUES ($1, $2, $3, $4)', [m.id, m.title, m.genres, m.year]);
+    for (const m of [...HORROR, NEW_MOVIE])
+      await t.db.query('INSERT INTO movies (movie_id, title, genres, year) VALUES ($1, $2, $3, $4)', [
+        m.id,
+        m.title,
+        m.genres,
+        m.year,
+      ]);
     // Horror first, then 1..40, then the new movie.
-    source.models.set('rank', rankingModel('rank', [...HORROR.map((h) => h.id), ...MOVIES.map((m) => m.id), NEW_MOVIE.id]));
+    source.models.set(
+      'rank',
+      rankingModel('rank', [...HORROR.map((h) => h.id), ...MOVIES.map((m) => m.id), NEW_MOVIE.id]),
+    );
     const knn = new ItemKnnRecommender({ shrink: 0 });
     await knn.fit(groupInteractions());
     source.models.set('knn', loaded('knn', knn));
@@ -72,16 +99,20 @@ describeEachEngine('the platform API', (t) => {
 
   describe('your own user ids', () => {
     it('creates a string id on its first write, answers it as a string, and reads it back', async () => {
-      const first = await recommend(tokenA, { user_id: 'acct:42@tv.example', history: [{ movie_id: 41, rating: 5 }], n: 3 });
+      const first = await recommend(tokenA, {
+        user_id: 'acct:42@tv.example',
+        history: [{ movie_id: 41, rating: 5 }],
+        n: 3,
+      });
       expect(first.status).toBe(200);
       expect(first.body).toMatchObject({ user_id: 'acct:42@tv.example', created: true });
       const again = await recommend(tokenA, { user_id: 'acct:42@tv.example', n: 3 });
       expect(again.body).toMatchObject({ user_id: 'acct:42@tv.example', created: false });
       expect(ids(again)).toEqual([42, 43, 44]);
-      const stored = await t.db.query(`SELECT u.external_id, u.rating_count FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1 AND u.external_id = $2`, [
-        `pa-a-${t.engine}`,
-        'acct:42@tv.example',
-      ]);
+      const stored = await t.db.query(
+        `SELECT u.external_id, u.rating_count FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1 AND u.external_id = $2`,
+        [`pa-a-${t.engine}`, 'acct:42@tv.example'],
+      );
       expect(stored.rows).toEqual([{ external_id: 'acct:42@tv.example', rating_count: 1 }]);
     });
 
@@ -158,7 +189,9 @@ describeEachEngine('the platform API', (t) => {
       ]);
       expect(Number(events.rows[0].at)).toBe(1_700_000_000);
       expect(Number(events.rows[2].at)).toBe(Date.parse('2026-01-02T03:04:05Z') / 1000);
-      const ratings = await t.db.query(`SELECT r.movie_id, r.rating FROM ratings r JOIN users u ON u.id = r.user_id WHERE u.external_id = 'fb-1' ORDER BY r.movie_id`);
+      const ratings = await t.db.query(
+        `SELECT r.movie_id, r.rating FROM ratings r JOIN users u ON u.id = r.user_id WHERE u.external_id = 'fb-1' ORDER BY r.movie_id`,
+      );
       expect(ratings.rows).toEqual([
         { movie_id: 3, rating: 4.5 },
         { movie_id: 4, rating: 4 },
@@ -176,7 +209,12 @@ describeEachEngine('the platform API', (t) => {
       ];
       const first = await feedback(tokenA, events);
       expect(first.body).toEqual({ accepted: 3, duplicates: 1, rejected: [] });
-      const count = async () => (await t.db.query(`SELECT count(*)::int AS n FROM feedback_events f JOIN users u ON u.id = f.user_id WHERE u.external_id = 'fb-2'`)).rows[0].n;
+      const count = async () =>
+        (
+          await t.db.query(
+            `SELECT count(*)::int AS n FROM feedback_events f JOIN users u ON u.id = f.user_id WHERE u.external_id = 'fb-2'`,
+          )
+        ).rows[0].n;
       expect(await count()).toBe(2);
       const second = await feedback(tokenA, events);
       expect(second.body).toEqual({ accepted: 3, duplicates: 3, rejected: [] });
@@ -201,14 +239,18 @@ describeEachEngine('the platform API', (t) => {
       expect(ids(after)).toEqual([46, 47, 48, 49, 50]);
       expect(after.body.recommendation_id).not.toBe(before.body.recommendation_id);
       // Dislikes and skips do not count as a positive: not in the history, not in the profile.
-      const h = await t.db.query(`SELECT r.movie_id, r.rating FROM ratings r JOIN users u ON u.id = r.user_id WHERE u.external_id = 'fb-3' ORDER BY r.movie_id`);
+      const h = await t.db.query(
+        `SELECT r.movie_id, r.rating FROM ratings r JOIN users u ON u.id = r.user_id WHERE u.external_id = 'fb-3' ORDER BY r.movie_id`,
+      );
       expect(h.rows).toEqual([
         { movie_id: 1, rating: 4 },
         { movie_id: 43, rating: 4 },
         { movie_id: 44, rating: 4 },
         { movie_id: 45, rating: 1 },
       ]);
-      const stored = await t.db.query(`SELECT f.recommendation_id FROM feedback_events f JOIN users u ON u.id = f.user_id WHERE u.external_id = 'fb-3' AND f.movie_id = 42`);
+      const stored = await t.db.query(
+        `SELECT f.recommendation_id FROM feedback_events f JOIN users u ON u.id = f.user_id WHERE u.external_id = 'fb-3' AND f.movie_id = 42`,
+      );
       expect(stored.rows[0].recommendation_id).toBe(before.body.recommendation_id);
     });
 
@@ -218,19 +260,36 @@ describeEachEngine('the platform API', (t) => {
         { user_id: 'fb-4', movie_id: 3, type: 'view', timestamp: 1_700_000_600 },
         { user_id: 'fb-4', movie_id: 3, type: 'rating', rating: 5, timestamp: 1_700_000_400 },
       ]);
-      const r = await t.db.query(`SELECT r.rating FROM ratings r JOIN users u ON u.id = r.user_id WHERE u.external_id = 'fb-4'`);
+      const r = await t.db.query(
+        `SELECT r.rating FROM ratings r JOIN users u ON u.id = r.user_id WHERE u.external_id = 'fb-4'`,
+      );
       expect(r.rows).toEqual([{ rating: 1.5 }]);
       await feedback(tokenA, [{ user_id: 'fb-4', movie_id: 3, type: 'rating', rating: 3, timestamp: 1_700_000_700 }]);
-      const later = await t.db.query(`SELECT r.rating FROM ratings r JOIN users u ON u.id = r.user_id WHERE u.external_id = 'fb-4'`);
+      const later = await t.db.query(
+        `SELECT r.rating FROM ratings r JOIN users u ON u.id = r.user_id WHERE u.external_id = 'fb-4'`,
+      );
       expect(later.rows).toEqual([{ rating: 3 }]);
     });
 
     it("isolates clients: another client's user id or recommendation_id behaves exactly like an unknown one", async () => {
       await recommend(tokenA, { user_id: 'shared', history: [{ movie_id: 1 }] });
       const bList = await recommend(tokenB, { user_id: 'b-user', history: [{ movie_id: 2 }], n: 3 });
-      const foreign = await feedback(tokenA, [{ user_id: 'shared', movie_id: 41, type: 'dislike', recommendation_id: bList.body.recommendation_id }]);
-      const madeUp = await feedback(tokenA, [{ user_id: 'shared', movie_id: 41, type: 'dislike', recommendation_id: bList.body.recommendation_id.replace(/^\d+/, '999') }]);
-      expect(foreign.body).toEqual({ accepted: 0, duplicates: 0, rejected: [{ index: 0, reason: 'recommendation_id: not an id this API gave you' }] });
+      const foreign = await feedback(tokenA, [
+        { user_id: 'shared', movie_id: 41, type: 'dislike', recommendation_id: bList.body.recommendation_id },
+      ]);
+      const madeUp = await feedback(tokenA, [
+        {
+          user_id: 'shared',
+          movie_id: 41,
+          type: 'dislike',
+          recommendation_id: bList.body.recommendation_id.replace(/^\d+/, '999'),
+        },
+      ]);
+      expect(foreign.body).toEqual({
+        accepted: 0,
+        duplicates: 0,
+        rejected: [{ index: 0, reason: 'recommendation_id: not an id this API gave you' }],
+      });
       expect(madeUp.body).toEqual(foreign.body);
       // B's feedback for its own "shared" creates B's user and leaves A's alone.
       const b = await feedback(tokenB, [{ user_id: 'shared', movie_id: 41, type: 'dislike' }]);
@@ -241,20 +300,32 @@ describeEachEngine('the platform API', (t) => {
       expect(ids(bShared)).toEqual([42]);
     });
 
-    it('deletes a user\'s events and exclusions with the user', async () => {
-      const count = async (table: string) => (await t.db.query(`SELECT count(*)::int AS n FROM ${table} x JOIN users u ON u.id = x.user_id WHERE u.external_id = 'fb-3'`)).rows[0].n;
+    it("deletes a user's events and exclusions with the user", async () => {
+      const count = async (table: string) =>
+        (
+          await t.db.query(
+            `SELECT count(*)::int AS n FROM ${table} x JOIN users u ON u.id = x.user_id WHERE u.external_id = 'fb-3'`,
+          )
+        ).rows[0].n;
       const id = (await t.db.query(`SELECT id FROM users WHERE external_id = 'fb-3'`)).rows[0].id;
       expect(await count('feedback_events')).toBe(5);
       expect(await count('user_exclusions')).toBe(2);
       await t.db.query('DELETE FROM users WHERE id = $1', [id]);
-      const left = await t.db.query('SELECT (SELECT count(*) FROM feedback_events WHERE user_id = $1)::int AS e, (SELECT count(*) FROM user_exclusions WHERE user_id = $1)::int AS x', [id]);
+      const left = await t.db.query(
+        'SELECT (SELECT count(*) FROM feedback_events WHERE user_id = $1)::int AS e, (SELECT count(*) FROM user_exclusions WHERE user_id = $1)::int AS x',
+        [id],
+      );
       expect(left.rows[0]).toEqual({ e: 0, x: 0 });
     });
 
     it.each([
       ['no events', {}, /^events: /],
       ['an empty list', { events: [] }, /^events: /],
-      ['1,001 events', { events: Array.from({ length: 1001 }, () => ({ user_id: 'x', movie_id: 1, type: 'view' })) }, /^events: /],
+      [
+        '1,001 events',
+        { events: Array.from({ length: 1001 }, () => ({ user_id: 'x', movie_id: 1, type: 'view' })) },
+        /^events: /,
+      ],
       ['events not a list', { events: {} }, /^events: /],
       ['an unknown field', { events: [{ user_id: 'x', movie_id: 1, type: 'view' }], admin: true }, /admin/],
     ])('refuses an envelope with %s: 422', async (_label, json, message) => {
@@ -264,7 +335,10 @@ describeEachEngine('the platform API', (t) => {
     });
 
     it('needs a token, and stores nothing when a movie left the catalogue meanwhile (one transaction)', async () => {
-      expect((await call(base, 'POST', '/feedback', { json: { events: [{ user_id: 'x', movie_id: 1, type: 'view' }] } })).status).toBe(401);
+      expect(
+        (await call(base, 'POST', '/feedback', { json: { events: [{ user_id: 'x', movie_id: 1, type: 'view' }] } }))
+          .status,
+      ).toBe(401);
       await t.db.query('DELETE FROM movies WHERE movie_id = 40');
       const users = async () => (await t.db.query(`SELECT count(*)::int AS n FROM users`)).rows[0].n;
       const before = await users();
@@ -275,7 +349,9 @@ describeEachEngine('the platform API', (t) => {
       expect(r.status).toBe(422);
       expect(r.body.message).toMatch(/nothing was stored/);
       expect(await users()).toBe(before);
-      await t.db.query(`INSERT INTO movies (movie_id, title, genres, year) VALUES (40, 'Movie 40 (2019)', '{Animation,Children,Comedy}', 2019)`);
+      await t.db.query(
+        `INSERT INTO movies (movie_id, title, genres, year) VALUES (40, 'Movie 40 (2019)', '{Animation,Children,Comedy}', 2019)`,
+      );
     });
   });
 
@@ -293,7 +369,11 @@ describeEachEngine('the platform API', (t) => {
     });
 
     it('applies genres_any, years and exclude_movie_ids, also on a new history', async () => {
-      const any = await recommend(tokenA, { history: [{ movie_id: 1 }], n: 4, filter: { genres_any: ['Comedy'], exclude_movie_ids: [41] } });
+      const any = await recommend(tokenA, {
+        history: [{ movie_id: 1 }],
+        n: 4,
+        filter: { genres_any: ['Comedy'], exclude_movie_ids: [41] },
+      });
       expect(ids(any)).toEqual([44, 47, 50, 2]);
       const years = await recommend(tokenA, { user_id: 'kid', n: 3, filter: { year_min: 2005, year_max: 2006 } });
       expect(ids(years)).toEqual([45, 46, 26]);
@@ -301,10 +381,18 @@ describeEachEngine('the platform API', (t) => {
     });
 
     it.each([
-      ['an unknown genre', { genres_none: ['Horrror'] }, /^filter\.genres_none: unknown genre "Horrror"; known genres: Action, Adventure, .*Horror/],
+      [
+        'an unknown genre',
+        { genres_none: ['Horrror'] },
+        /^filter\.genres_none: unknown genre "Horrror"; known genres: Action, Adventure, .*Horror/,
+      ],
       ['one unknown genre of two', { genres_any: ['Comedy', 'Sitcom'] }, /^filter\.genres_any: unknown genre "Sitcom"/],
       ['an empty year range', { year_min: 2010, year_max: 2000 }, /year_min \(2010\) is after year_max \(2000\)/],
-      ['1,001 excluded movies', { exclude_movie_ids: Array.from({ length: 1001 }, (_, i) => i + 1) }, /^filter\.exclude_movie_ids: /],
+      [
+        '1,001 excluded movies',
+        { exclude_movie_ids: Array.from({ length: 1001 }, (_, i) => i + 1) },
+        /^filter\.exclude_movie_ids: /,
+      ],
       ['a year that is not a number', { year_min: 'new' }, /^filter\.year_min: /],
       ['an unknown field', { genre: 'Comedy' }, /genre/],
     ])('refuses a filter with %s: 422', async (_label, filter, message) => {
@@ -314,7 +402,11 @@ describeEachEngine('the platform API', (t) => {
     });
 
     it('stores nothing when the filter is refused', async () => {
-      const r = await recommend(tokenA, { user_id: 'filter-fail', history: [{ movie_id: 1 }], filter: { genres_any: ['Nope'] } });
+      const r = await recommend(tokenA, {
+        user_id: 'filter-fail',
+        history: [{ movie_id: 1 }],
+        filter: { genres_any: ['Nope'] },
+      });
       expect(r.status).toBe(422);
       expect((await recommend(tokenA, { user_id: 'filter-fail' })).status).toBe(404);
     });
@@ -333,7 +425,12 @@ describeEachEngine('the platform API', (t) => {
       expect(ids(r)).not.toContain(1);
       const scores = r.body.similar.map((m: any) => m.score);
       expect(scores).toEqual([...scores].sort((a: number, b: number) => b - a));
-      expect(r.body.similar[0]).toEqual({ movie_id: expect.any(Number), title: expect.any(String), genres: expect.any(Array), score: expect.any(Number) });
+      expect(r.body.similar[0]).toEqual({
+        movie_id: expect.any(Number),
+        title: expect.any(String),
+        genres: expect.any(Array),
+        score: expect.any(Number),
+      });
     });
 
     it("answers from EASE's weights, with the filters applied before n is cut", async () => {
@@ -361,7 +458,10 @@ describeEachEngine('the platform API', (t) => {
     });
 
     it('is a 404 for an unknown movie and a 422 for bad parameters; it needs a token', async () => {
-      expect(await similar('/movies/999999/similar')).toMatchObject({ status: 404, body: { error: 'not_found', message: 'movie 999999 not found' } });
+      expect(await similar('/movies/999999/similar')).toMatchObject({
+        status: 404,
+        body: { error: 'not_found', message: 'movie 999999 not found' },
+      });
       for (const [path, message] of [
         ['/movies/abc/similar', /^movie_id: /],
         ['/movies/0/similar', /^movie_id: /],
@@ -380,9 +480,15 @@ describeEachEngine('the platform API', (t) => {
 
     it('counts requests under the route template', async () => {
       const text = (await call(base, 'GET', '/metrics')).body as string;
-      expect(text).toMatch(/http_requests_total\{method="GET",route="\/movies\/:movie_id\/similar",status_code="200"\} \d+/);
+      expect(text).toMatch(
+        /http_requests_total\{method="GET",route="\/movies\/:movie_id\/similar",status_code="200"\} \d+/,
+      );
       expect(text).toMatch(/http_requests_total\{method="POST",route="\/feedback",status_code="200"\} \d+/);
-      const feedbackCount = (type: string, outcome: string) => Number(text.match(new RegExp(`reco_feedback_events_total\\{type="${type}",outcome="${outcome}"\\} (\\d+)`))?.[1] ?? 0);
+      const feedbackCount = (type: string, outcome: string) =>
+        Number(
+          text.match(new RegExp(`reco_feedback_events_total\\{type="${type}",outcome="${outcome}"\\} (\\d+)`))?.[1] ??
+            0,
+        );
       // From the tests above: fb-2's batch twice (a rating and two identical skips), the rejected events of fb-1.
       expect(feedbackCount('skip', 'duplicate')).toBeGreaterThanOrEqual(3);
       expect(feedbackCount('rating', 'stored')).toBeGreaterThanOrEqual(4);
@@ -395,7 +501,15 @@ describeEachEngine('the platform API', (t) => {
     it('names the history movies that added the most to each score, for item-kNN and EASE', async () => {
       for (const version of ['knn', 'ease']) {
         await use(version);
-        const r = await recommend(tokenA, { user_id: `why-${version}`, history: [{ movie_id: 1, rating: 5 }, { movie_id: 2, rating: 3 }], n: 4, explain: true });
+        const r = await recommend(tokenA, {
+          user_id: `why-${version}`,
+          history: [
+            { movie_id: 1, rating: 5 },
+            { movie_id: 2, rating: 3 },
+          ],
+          n: 4,
+          explain: true,
+        });
         expect(r.status).toBe(200);
         for (const m of r.body.recommendations) {
           expect(m.because.length).toBeGreaterThan(0);
@@ -406,7 +520,9 @@ describeEachEngine('the platform API', (t) => {
           // Each movie is explained by the history movie of its own taste group.
           expect(m.because[0].movie_id).toBe([5, 9, 13, 17].includes(m.movie_id) ? 1 : 2);
         }
-        expect(r.body.recommendations[0].because[0].title).toMatch(/^(Toy Story \(1995\)|Star Wars: Episode IV - A New Hope \(1977\))$/);
+        expect(r.body.recommendations[0].because[0].title).toMatch(
+          /^(Toy Story \(1995\)|Star Wars: Episode IV - A New Hope \(1977\))$/,
+        );
       }
       await use('knn');
       const knnAgain = await recommend(tokenA, { user_id: 'why-knn', n: 4, explain: true });
@@ -417,8 +533,12 @@ describeEachEngine('the platform API', (t) => {
       expect(five.because).toEqual([{ movie_id: 1, title: 'Toy Story (1995)', weight: expect.closeTo(weight, 9) }]);
       expect(five.score).toBeCloseTo(weight, 4);
       const plain = await recommend(tokenA, { user_id: 'why-knn', n: 4 });
-      expect(plain.body.recommendations.map((m: any) => Object.keys(m).sort())).toEqual(Array(4).fill(['genres', 'movie_id', 'score', 'title']));
-      expect(plain.body.recommendations.map((m: any) => m.movie_id)).toEqual(knnAgain.body.recommendations.map((m: any) => m.movie_id));
+      expect(plain.body.recommendations.map((m: any) => Object.keys(m).sort())).toEqual(
+        Array(4).fill(['genres', 'movie_id', 'score', 'title']),
+      );
+      expect(plain.body.recommendations.map((m: any) => m.movie_id)).toEqual(
+        knnAgain.body.recommendations.map((m: any) => m.movie_id),
+      );
     });
 
     it('answers a known user asking again with explain from memory, equal to a fresh computation, and follows history changes', async () => {
@@ -430,7 +550,11 @@ describeEachEngine('the platform API', (t) => {
       model.explain = (...args) => (explainCalls++, explain(...args));
       source.models.set('ease-counted', loaded('ease-counted', model));
       await use('ease-counted');
-      const ask = (where: string, explain: boolean) => call(where, 'POST', '/recommendations', { token: tokenA, json: { user_id: 'why-again', n: 4, ...(explain ? { explain } : {}) } });
+      const ask = (where: string, explain: boolean) =>
+        call(where, 'POST', '/recommendations', {
+          token: tokenA,
+          json: { user_id: 'why-again', n: 4, ...(explain ? { explain } : {}) },
+        });
       // The reference: a new server without a recommendation cache, where the answer is scored and explained afresh.
       const reference = async () => {
         const fresh = await startTestServer(t.db, { modelSource: source, recommendationCacheSize: 0 });
@@ -441,7 +565,14 @@ describeEachEngine('the platform API', (t) => {
           await fresh.close();
         }
       };
-      const created = await recommend(tokenA, { user_id: 'why-again', history: [{ movie_id: 1, rating: 5 }, { movie_id: 6, rating: 4 }], n: 4 });
+      const created = await recommend(tokenA, {
+        user_id: 'why-again',
+        history: [
+          { movie_id: 1, rating: 5 },
+          { movie_id: 6, rating: 4 },
+        ],
+        n: 4,
+      });
       expect(created.status).toBe(200);
       const first = await ask(base, true);
       expect(explainCalls).toBe(1);
@@ -458,7 +589,9 @@ describeEachEngine('the platform API', (t) => {
       expect(plain.body.recommendation_id).not.toBe(first.body.recommendation_id);
 
       // A new rating changes the history: explained again, still equal to the fresh computation.
-      expect((await feedback(tokenA, [{ user_id: 'why-again', movie_id: 5, type: 'rating', rating: 5 }])).body.accepted).toBe(1);
+      expect(
+        (await feedback(tokenA, [{ user_id: 'why-again', movie_id: 5, type: 'rating', rating: 5 }])).body.accepted,
+      ).toBe(1);
       const after = await ask(base, true);
       expect(explainCalls).toBe(3);
       expect(after.body).not.toEqual(first.body);
@@ -469,7 +602,10 @@ describeEachEngine('the platform API', (t) => {
     it('gives a reason for models without item weights, and refuses a non-boolean explain', async () => {
       await use('rank');
       const r = await recommend(tokenA, { user_id: 'why-knn', n: 2, explain: true });
-      expect(r.body.recommendations.map((m: any) => m.reason)).toEqual(['popular with viewers of Action and Sci-Fi', 'popular with viewers of Action and Sci-Fi']);
+      expect(r.body.recommendations.map((m: any) => m.reason)).toEqual([
+        'popular with viewers of Action and Sci-Fi',
+        'popular with viewers of Action and Sci-Fi',
+      ]);
       expect(r.body.recommendations[0].because).toBeUndefined();
       const bad = await recommend(tokenA, { user_id: 'why-knn', explain: 'yes' });
       expect(bad.status).toBe(422);
@@ -478,7 +614,8 @@ describeEachEngine('the platform API', (t) => {
   });
 
   describe('cold start from stated tastes', () => {
-    const share = (list: any[], genre: string) => list.filter((m) => (GENRES_OF.get(m.movie_id ?? m) ?? []).includes(genre)).length / list.length;
+    const share = (list: any[], genre: string) =>
+      list.filter((m) => (GENRES_OF.get(m.movie_id ?? m) ?? []).includes(genre)).length / list.length;
 
     it('ranks liked genres up and disliked ones down against the plain list, stores the tastes and uses them until the first rating', async () => {
       await use('rank');

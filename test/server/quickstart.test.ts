@@ -14,7 +14,8 @@ function writeInitialData(dataDir: string): void {
   const ratings = ['userId,movieId,rating,timestamp'];
   for (let u = 1; u <= 40; u++) {
     for (let m = 1; m <= 30; m++) {
-      if ((u * 7 + m * 3) % 4 === 0 || m % 5 === u % 5) ratings.push(`${u},${m},${(((u + m) % 10) + 1) / 2},${1500000000 + u * 1000 + m}`);
+      if ((u * 7 + m * 3) % 4 === 0 || m % 5 === u % 5)
+        ratings.push(`${u},${m},${(((u + m) % 10) + 1) / 2},${1500000000 + u * 1000 + m}`);
     }
   }
   fs.writeFileSync(path.join(dir, 'movies.csv'), `${movies.join('\n')}\n`);
@@ -29,8 +30,19 @@ describe('reco quickstart', () => {
 
   it('loads the initial data, trains, then serves; announcing each step', async () => {
     const full: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined, ...env })) if (v !== undefined) full[k] = v;
-    const child = spawn(process.execPath, [...cliCommand(), 'quickstart', '--port', '0', '--metrics-port', '0'], { cwd: ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const [k, v] of Object.entries({
+      ...process.env,
+      DATABASE_URL: undefined,
+      NODE_OPTIONS: undefined,
+      NODE_ENV: undefined,
+      ...env,
+    }))
+      if (v !== undefined) full[k] = v;
+    const child = spawn(process.execPath, [...cliCommand(), 'quickstart', '--port', '0', '--metrics-port', '0'], {
+      cwd: ROOT,
+      env: full,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const exit = new Promise<number | null>((resolve) => child.on('close', resolve));

@@ -1,7 +1,16 @@
 import { RecommendationCache, type KeptAnswer } from '../../src/server/recommendation-cache.js';
 
 const list = (id: number) => [{ movieId: id, score: 1 }];
-const answer = (n = 10): KeptAnswer => ({ n, version: 'v1', algorithm: 'a', generation: 1, labels: { algorithm: 'a', version: 'v1' }, bytes: Buffer.from('x'), recommendationId: 'r', movieIds: [1] });
+const answer = (n = 10): KeptAnswer => ({
+  n,
+  version: 'v1',
+  algorithm: 'a',
+  generation: 1,
+  labels: { algorithm: 'a', version: 'v1' },
+  bytes: Buffer.from('x'),
+  recommendationId: 'r',
+  movieIds: [1],
+});
 
 /** The list cache's eviction and the answers it keeps per history (src/server/recommendation-cache.ts). */
 describe('RecommendationCache', () => {
@@ -33,7 +42,9 @@ describe('RecommendationCache', () => {
 
   it('keeps nothing for a list it does not hold, and at most `capacity` answers', () => {
     const c = new RecommendationCache(2);
-    const h1 = {}, h2 = {}, h3 = {};
+    const h1 = {},
+      h2 = {},
+      h3 = {};
     c.keepAnswer(h1, 'missing', answer());
     expect(c.keptAnswer(h1)).toBeUndefined();
     c.set('k', list(1));

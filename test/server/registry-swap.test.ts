@@ -16,17 +16,20 @@ describeEachEngine('the server with the model registry', (t) => {
   beforeAll(async () => {
     await seedCatalogue(t.db);
     // 30 users of a seed platform: everyone rated movie 1, most rated 2, … (a clear popularity order).
-    const c = await t.db.query<{ id: number }>(`INSERT INTO clients (username, trusted) VALUES ('seed', true) RETURNING id`);
+    const c = await t.db.query<{ id: number }>(
+      `INSERT INTO clients (username, trusted) VALUES ('seed', true) RETURNING id`,
+    );
     for (let u = 1; u <= 30; u++) {
-      const r = await t.db.query<{ id: number }>('INSERT INTO users (client_id, external_id) VALUES ($1, $2) RETURNING id', [c.rows[0].id, u]);
+      const r = await t.db.query<{ id: number }>(
+        'INSERT INTO users (client_id, external_id) VALUES ($1, $2) RETURNING id',
+        [c.rows[0].id, u],
+      );
       for (let m = 1; m <= 20; m++) {
         if (u % m === 0 || m <= 3 || (u + m) % 7 === 0) {
-          await t.db.query(`INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, $2, $3, now() - ($4 || ' days')::interval)`, [
-            r.rows[0].id,
-            m,
-            ((u + m) % 9) / 2 + 0.5,
-            String(u + m),
-          ]);
+          await t.db.query(
+            `INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, $2, $3, now() - ($4 || ' days')::interval)`,
+            [r.rows[0].id, m, ((u + m) % 9) / 2 + 0.5, String(u + m)],
+          );
         }
       }
     }
@@ -36,7 +39,10 @@ describeEachEngine('the server with the model registry', (t) => {
   afterAll(() => server?.close());
 
   it('serves the popularity fallback before any model is trained', async () => {
-    const r = await call(server.url!, 'POST', '/recommendations', { token, json: { history: [{ movie_id: 2, rating: 5 }], n: 3 } });
+    const r = await call(server.url!, 'POST', '/recommendations', {
+      token,
+      json: { history: [{ movie_id: 2, rating: 5 }], n: 3 },
+    });
     expect(r.status).toBe(200);
     expect(r.body.model.version).toBe('fallback');
     expect(r.body.recommendations.map((x: any) => x.movie_id)).not.toContain(2);
@@ -49,7 +55,11 @@ describeEachEngine('the server with the model registry', (t) => {
     const versions = new Set<string>();
     const load = (async () => {
       while (!stop) {
-        const batch = await Promise.all(Array.from({ length: 3 }, () => call(server.url!, 'POST', '/recommendations', { token, json: { user_id: 1, n: 5 } })));
+        const batch = await Promise.all(
+          Array.from({ length: 3 }, () =>
+            call(server.url!, 'POST', '/recommendations', { token, json: { user_id: 1, n: 5 } }),
+          ),
+        );
         for (const r of batch) {
           statuses.push(r.status);
           versions.add(r.body.model?.version);
@@ -58,7 +68,8 @@ describeEachEngine('the server with the model registry', (t) => {
     })();
     const trained = await trainModel(t.db, { algorithm: 'popular', modelsDir });
     const deadline = Date.now() + 20_000;
-    while (server.models.current?.version === 'fallback' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    while (server.models.current?.version === 'fallback' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 25));
     await new Promise((r) => setTimeout(r, 100));
     stop = true;
     await load;

@@ -5,10 +5,27 @@ import { cliCommand, ROOT, runCli } from '../helpers/cli.js';
 import { createPgDatabase, tempDir } from '../helpers/engines.js';
 
 /** `reco serve` as an operator runs it: a child process, real database, SIGTERM to stop. */
-function startServe(env: Record<string, string | undefined>): { child: ChildProcess; url: Promise<string>; metricsUrl: Promise<string>; output: () => string; exit: Promise<number | null> } {
+function startServe(env: Record<string, string | undefined>): {
+  child: ChildProcess;
+  url: Promise<string>;
+  metricsUrl: Promise<string>;
+  output: () => string;
+  exit: Promise<number | null>;
+} {
   const full: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined, ...env })) if (v !== undefined) full[k] = v;
-  const child = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], { cwd: ROOT, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const [k, v] of Object.entries({
+    ...process.env,
+    DATABASE_URL: undefined,
+    NODE_OPTIONS: undefined,
+    NODE_ENV: undefined,
+    ...env,
+  }))
+    if (v !== undefined) full[k] = v;
+  const child = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], {
+    cwd: ROOT,
+    env: full,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let onMetrics: (url: string) => void;
   const metricsUrl = new Promise<string>((resolve) => (onMetrics = resolve));
@@ -42,7 +59,11 @@ describe('reco serve', () => {
       const other = await runCli(['db', 'status'], { env });
       expect(other.code).not.toBe(0);
       expect(other.stderr).toMatch(/in use by reco serve, pid \d+/);
-      const c = await fetch(`${url}/create-client`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'acme', password: 'long enough pw' }) });
+      const c = await fetch(`${url}/create-client`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'acme', password: 'long enough pw' }),
+      });
       expect(c.status).toBe(201);
     } finally {
       s.child.kill('SIGTERM');
@@ -82,7 +103,9 @@ describe('reco serve', () => {
     // bin/dev.js (oclif development mode) forces NODE_ENV=development, so production is tested in-process.
     const r = await runCli(['serve', '--port', '0'], { env: { RECO_DATA_DIR: tempDir(), RECO_JWT_SECRET: 'short' } });
     expect(r.code).not.toBe(0);
-    expect(r.stderr.trim()).toBe('Error: RECO_JWT_SECRET is too short: use at least 32 characters (e.g. openssl rand -hex 32)');
+    expect(r.stderr.trim()).toBe(
+      'Error: RECO_JWT_SECRET is too short: use at least 32 characters (e.g. openssl rand -hex 32)',
+    );
   });
 
   it('documents itself in --help', async () => {

@@ -29,7 +29,8 @@ describe('rate limits shared by replicas on PostgreSQL', () => {
     await test.drop();
   });
 
-  const login = (url: string) => call(url, 'POST', '/token', { json: { username: 'nobody', password: 'wrong password' } });
+  const login = (url: string) =>
+    call(url, 'POST', '/token', { json: { username: 'nobody', password: 'wrong password' } });
   /** An attempt the limiter counts (it runs before the body is checked) that costs no password hash: a 422. */
   const quick = (url: string) => call(url, 'POST', '/token', { json: { username: 'nobody' } });
 
@@ -39,13 +40,24 @@ describe('rate limits shared by replicas on PostgreSQL', () => {
     for (const url of [a, b, a, b, a, b]) statuses.push((await login(url)).status);
     expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
     const limited = await login(a);
-    expect(limited.body).toEqual({ error: 'too_many_requests', message: expect.stringMatching(/too many login attempts/) });
+    expect(limited.body).toEqual({
+      error: 'too_many_requests',
+      message: expect.stringMatching(/too many login attempts/),
+    });
     expect(limited.headers.get('ratelimit')).toMatch(/limit=4, remaining=0/);
 
-    const reg = (url: string, i: number) => call(url, 'POST', '/create-client', { json: { username: `shared-${i}`, password: 'long enough pw' } });
-    expect([(await reg(b, 1)).status, (await reg(a, 2)).status, (await reg(b, 3)).status, (await reg(a, 4)).status]).toEqual([201, 201, 201, 429]);
+    const reg = (url: string, i: number) =>
+      call(url, 'POST', '/create-client', { json: { username: `shared-${i}`, password: 'long enough pw' } });
+    expect([
+      (await reg(b, 1)).status,
+      (await reg(a, 2)).status,
+      (await reg(b, 3)).status,
+      (await reg(a, 4)).status,
+    ]).toEqual([201, 201, 201, 429]);
 
-    const rows = await test.db.query<{ key: string; hits: number }>('SELECT key, hits FROM reco_transient.rate_limit_hits ORDER BY key');
+    const rows = await test.db.query<{ key: string; hits: number }>(
+      'SELECT key, hits FROM reco_transient.rate_limit_hits ORDER BY key',
+    );
     expect(rows.rows.map((r) => [r.key.replace(/:.*$/, ''), r.hits])).toEqual([
       ['create-client/3/60000', 4],
       ['token/4/60000', 7],
@@ -55,7 +67,10 @@ describe('rate limits shared by replicas on PostgreSQL', () => {
   it('counts concurrent attempts on both replicas exactly once each', async () => {
     const [a, b] = await replicas({ token: 10, windowMs: 60_001 });
     const all = await Promise.all(Array.from({ length: 30 }, (_, i) => quick(i % 2 ? a : b)));
-    const counts = { allowed: all.filter((r) => r.status === 422).length, limited: all.filter((r) => r.status === 429).length };
+    const counts = {
+      allowed: all.filter((r) => r.status === 422).length,
+      limited: all.filter((r) => r.status === 429).length,
+    };
     expect(counts).toEqual({ allowed: 10, limited: 20 });
   });
 

@@ -10,7 +10,8 @@ const RARE = 1008;
 
 async function waitForVersion(server: RecoServer, version: string): Promise<void> {
   const deadline = Date.now() + 20_000;
-  while (server.models.current?.version !== version && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  while (server.models.current?.version !== version && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 25));
   expect(server.models.current?.version).toBe(version);
 }
 
@@ -33,7 +34,9 @@ describeEachEngine('a tenant cannot steer training or the activation gate', (t) 
 
   beforeAll(async () => {
     await loadByCopy(t.db, syn, 'ingest');
-    await t.db.query(`INSERT INTO movies (movie_id, title, genres) VALUES ($1, 'Rare Movie (2001)', '{Drama}')`, [RARE]);
+    await t.db.query(`INSERT INTO movies (movie_id, title, genres) VALUES ($1, 'Rare Movie (2001)', '{Drama}')`, [
+      RARE,
+    ]);
     await t.db.query(`INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES (1001, $1, 3, now())`, [RARE]);
     first = await trainModel(t.db, { modelsDir });
     expect(first.activated).toBe(true);
@@ -41,7 +44,10 @@ describeEachEngine('a tenant cannot steer training or the activation gate', (t) 
     await waitForVersion(server, first.version);
     tokenA = await registerAndLogin(server.url!, 'tenant_a');
     tokenB = await registerAndLogin(server.url!, 'tenant_b');
-    const b = await call(server.url!, 'POST', '/recommendations', { token: tokenB, json: { history: bait.map((m) => ({ movie_id: m, rating: 5 })), n: 10 } });
+    const b = await call(server.url!, 'POST', '/recommendations', {
+      token: tokenB,
+      json: { history: bait.map((m) => ({ movie_id: m, rating: 5 })), n: 10 },
+    });
     expect(b.status).toBe(200);
     userB = b.body.user_id;
     listB = b.body.recommendations.map((r: any) => r.movie_id);
@@ -53,7 +59,10 @@ describeEachEngine('a tenant cannot steer training or the activation gate', (t) 
     for (let i = 0; i < 300; i += 25) {
       const batch = await Promise.all(
         Array.from({ length: 25 }, () =>
-          call(server.url!, 'POST', '/recommendations', { token: tokenA, json: { history: [RARE, ...bait].map((m) => ({ movie_id: m, rating: 5 })), n: 10 } }),
+          call(server.url!, 'POST', '/recommendations', {
+            token: tokenA,
+            json: { history: [RARE, ...bait].map((m) => ({ movie_id: m, rating: 5 })), n: 10 },
+          }),
         ),
       );
       expect(batch.map((r) => r.status)).toEqual(Array(25).fill(200));
@@ -72,7 +81,10 @@ describeEachEngine('a tenant cannot steer training or the activation gate', (t) 
     expect(second.algorithm).toBe(first.algorithm);
     if (second.activated) await waitForVersion(server, second.version);
 
-    const again = await call(server.url!, 'POST', '/recommendations', { token: tokenB, json: { user_id: userB, n: 10 } });
+    const again = await call(server.url!, 'POST', '/recommendations', {
+      token: tokenB,
+      json: { user_id: userB, n: 10 },
+    });
     expect(again.status).toBe(200);
     expect(again.body.recommendations.map((r: any) => r.movie_id)).toEqual(listB);
     expect(again.body.recommendations.map((r: any) => r.movie_id)).not.toContain(RARE);

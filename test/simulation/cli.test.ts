@@ -41,12 +41,31 @@ describe('reco simulate data (CLI)', () => {
   }, 120_000);
 
   it('prints a one-line error for bad input and for a day that exists, and answers --help with examples', async () => {
-    const bad = await runCli(['simulate', 'data', '--bad-rows', '2', '--catalogue', 'data/initial_data/movies.csv', '--out', path.join(dataDir, 'x')], { env });
+    const bad = await runCli(
+      [
+        'simulate',
+        'data',
+        '--bad-rows',
+        '2',
+        '--catalogue',
+        'data/initial_data/movies.csv',
+        '--out',
+        path.join(dataDir, 'x'),
+      ],
+      { env },
+    );
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr.trim().split('\n').pop()).toBe('Error: --bad-rows must be a share from 0 to 0.5, e.g. 0.02 for 2% (got 2)');
-    const again = await runCli(['simulate', 'data', '--start', '2018-09-25', '--catalogue', 'data/initial_data/movies.csv'], { env });
+    expect(bad.stderr.trim().split('\n').pop()).toBe(
+      'Error: --bad-rows must be a share from 0 to 0.5, e.g. 0.02 for 2% (got 2)',
+    );
+    const again = await runCli(
+      ['simulate', 'data', '--start', '2018-09-25', '--catalogue', 'data/initial_data/movies.csv'],
+      { env },
+    );
     expect(again.code).not.toBe(0);
-    expect(again.stderr.trim().split('\n').pop()).toMatch(/^Error: .*2018\/09\/25 already exists \(pass --force to replace it/);
+    expect(again.stderr.trim().split('\n').pop()).toMatch(
+      /^Error: .*2018\/09\/25 already exists \(pass --force to replace it/,
+    );
     const help = await runCli(['simulate', 'data', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/EXAMPLES[\s\S]*simulate data --days 3 --seed 7/);
@@ -54,8 +73,19 @@ describe('reco simulate data (CLI)', () => {
 
   it('replays 10 s of traffic against a local reco serve (child process) with zero unexpected errors', async () => {
     const serveEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, ...env, DATABASE_URL: undefined, NODE_OPTIONS: undefined, NODE_ENV: undefined })) if (v !== undefined) serveEnv[k] = v;
-    const serve = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], { cwd: ROOT, env: serveEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    for (const [k, v] of Object.entries({
+      ...process.env,
+      ...env,
+      DATABASE_URL: undefined,
+      NODE_OPTIONS: undefined,
+      NODE_ENV: undefined,
+    }))
+      if (v !== undefined) serveEnv[k] = v;
+    const serve = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], {
+      cwd: ROOT,
+      env: serveEnv,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let err = '';
@@ -70,7 +100,10 @@ describe('reco simulate data (CLI)', () => {
         });
         serve.once('exit', (code) => reject(new Error(`reco serve exited ${code}: ${err}`)));
       });
-      const r = await runCli(['simulate', 'traffic', '--url', url, '--duration', '10', '--rate', '10', '--json'], { env, timeoutMs: 60_000 });
+      const r = await runCli(['simulate', 'traffic', '--url', url, '--duration', '10', '--rate', '10', '--json'], {
+        env,
+        timeoutMs: 60_000,
+      });
       expect(r.code).toBe(0);
       const report = JSON.parse(r.stdout);
       expect(report.errors.unexpected).toBe(0);

@@ -16,7 +16,17 @@ describe('simulateData', () => {
   const root = tempDir('reco-sim-');
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
   const run = (out: string, over: Partial<Parameters<typeof simulateData>[0]> = {}) =>
-    simulateData({ catalogue, start: '2018-09-25', days: 3, users: 300, newMovies: 3, badRows: 0, seed: 7, out: path.join(root, out), ...over });
+    simulateData({
+      catalogue,
+      start: '2018-09-25',
+      days: 3,
+      users: 300,
+      newMovies: 3,
+      badRows: 0,
+      seed: 7,
+      out: path.join(root, out),
+      ...over,
+    });
 
   let summary: SimulationSummary;
   let ratings: ParsedRating[];
@@ -127,7 +137,9 @@ describe('simulateData', () => {
       clusters.forEach((k, i) => k === c && tally[truth[i]]++);
       pure += Math.max(...tally);
     }
-    const largestGroup = Math.max(...Array.from({ length: TASTE_GROUPS }, (_, g) => truth.filter((t) => t === g).length));
+    const largestGroup = Math.max(
+      ...Array.from({ length: TASTE_GROUPS }, (_, g) => truth.filter((t) => t === g).length),
+    );
     expect(pure / users.length).toBeGreaterThan(0.65);
     expect(pure / users.length).toBeGreaterThan(largestGroup / users.length + 0.25);
   });
@@ -135,7 +147,10 @@ describe('simulateData', () => {
   it('rates movies of a user’s loved genres higher than those of their disliked genres', () => {
     const world = new World(7, catalogue);
     const index = new Map(world.movies.map((m, i) => [m.movieId, i]));
-    let loved = 0, lovedN = 0, disliked = 0, dislikedN = 0;
+    let loved = 0,
+      lovedN = 0,
+      disliked = 0,
+      dislikedN = 0;
     for (const r of ratings) {
       const i = index.get(r.movieId);
       if (i === undefined) continue;

@@ -18,7 +18,16 @@ describeEachEngine('simulated bad rows vs. the real ingest', (t) => {
   const out = path.join(root, 'simulation_data');
   let sim: SimulationSummary;
   beforeAll(async () => {
-    sim = await simulateData({ catalogue, start: '2018-09-25', days: 2, users: 200, newMovies: 2, badRows: 0.1, seed: 11, out });
+    sim = await simulateData({
+      catalogue,
+      start: '2018-09-25',
+      days: 2,
+      users: 200,
+      newMovies: 2,
+      badRows: 0.1,
+      seed: 11,
+      out,
+    });
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -31,7 +40,11 @@ describeEachEngine('simulated bad rows vs. the real ingest', (t) => {
         const injected = day.files[kind];
         const file = summary.files.find((f) => f.day === day.day && f.kind === kind)!;
         expect(file).toBeDefined();
-        expect({ day: day.day, kind, byReason: file.byReason }).toEqual({ day: day.day, kind, byReason: { ...zero, ...injected.bad } });
+        expect({ day: day.day, kind, byReason: file.byReason }).toEqual({
+          day: day.day,
+          kind,
+          byReason: { ...zero, ...injected.bad },
+        });
         expect(file.read).toBe(injected.rows);
         expect(file.accepted).toBe(injected.good);
       }
@@ -58,7 +71,8 @@ function goodOnly(file: string): string {
   const seen = new Map<string, number>();
   const rows = lines.slice(1).map((l) => l.split(','));
   // Duplicates: keep the latest timestamp of each user and movie, as ingest does.
-  for (const c of rows) if (isGood(c)) seen.set(`${c[0]},${c[1]}`, Math.max(seen.get(`${c[0]},${c[1]}`) ?? 0, Number(c[3])));
+  for (const c of rows)
+    if (isGood(c)) seen.set(`${c[0]},${c[1]}`, Math.max(seen.get(`${c[0]},${c[1]}`) ?? 0, Number(c[3])));
   for (const c of rows) if (isGood(c) && seen.get(`${c[0]},${c[1]}`) === Number(c[3])) keep.push(c.join(','));
   const tmp = `${file}.good`;
   fs.writeFileSync(tmp, keep.join('\n') + '\n');
@@ -68,5 +82,13 @@ function goodOnly(file: string): string {
 function isGood(c: string[]): boolean {
   if (c.length !== 4 || c.some((x) => x === '' || !/^\d+(\.\d+)?$/.test(x))) return false;
   const [u, m, r, t] = c.map(Number);
-  return u < 900_000_000 && m < 9_000_000 && r >= 0.5 && r <= 5 && r * 2 === Math.round(r * 2) && t >= 788_918_400 && t < 4_102_444_800;
+  return (
+    u < 900_000_000 &&
+    m < 9_000_000 &&
+    r >= 0.5 &&
+    r <= 5 &&
+    r * 2 === Math.round(r * 2) &&
+    t >= 788_918_400 &&
+    t < 4_102_444_800
+  );
 }

@@ -20,7 +20,16 @@ describe('a model trained on simulated data', () => {
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
   async function ndcgOn(days: number, users: number, algorithms: Algorithm[]) {
-    const sim = await simulateData({ catalogue, start: '2018-09-25', days, users, newMovies: 3, badRows: 0, seed: 7, out: path.join(root, `d${days}`) });
+    const sim = await simulateData({
+      catalogue,
+      start: '2018-09-25',
+      days,
+      users,
+      newMovies: 3,
+      badRows: 0,
+      seed: 7,
+      out: path.join(root, `d${days}`),
+    });
     const rows = sim.day_summaries.flatMap((d) => readRatings(d.files.ratings.path));
     const data = buildInteractions({
       userIds: Float64Array.from(rows, (r) => r.userId),
@@ -31,7 +40,9 @@ describe('a model trained on simulated data', () => {
     const genres = new Map<number, readonly string[]>(catalogue.map((m) => [m.movieId, m.genres]));
     const report = await evaluateAlgorithms(data, { genres }, algorithms, { split: 'user', seed: 42, k: 10 });
     const ndcg = Object.fromEntries(report.rows.map((r) => [r.algorithm, r.ndcg]));
-    process.stderr.write(`${days} simulated days (${report.counts.ratings} ratings, ${report.counts.evaluatedUsers} evaluated users): nDCG@10 ${JSON.stringify(ndcg)}\n`);
+    process.stderr.write(
+      `${days} simulated days (${report.counts.ratings} ratings, ${report.counts.evaluatedUsers} evaluated users): nDCG@10 ${JSON.stringify(ndcg)}\n`,
+    );
     return ndcg;
   }
 

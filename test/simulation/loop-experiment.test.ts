@@ -41,12 +41,35 @@ describe('an experiment popular vs ease, run by the closed loop through reco ser
     const modelsDir = path.join(root, 'models');
     const popular = await trainModel(t.db, { algorithm: 'popular', modelsDir });
     const ease = await trainModel(t.db, { algorithm: 'ease', modelsDir, force: true });
-    const started = await runCli(['experiments', 'start', 'popular-vs-ease', '--variant', `control=${popular.version}`, '--variant', `treatment=${ease.version}`], { env: { DATABASE_URL: t.url } });
+    const started = await runCli(
+      [
+        'experiments',
+        'start',
+        'popular-vs-ease',
+        '--variant',
+        `control=${popular.version}`,
+        '--variant',
+        `treatment=${ease.version}`,
+      ],
+      { env: { DATABASE_URL: t.url } },
+    );
     expect(started.code).toBe(0);
 
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, NODE_OPTIONS: undefined, NODE_ENV: undefined, DATABASE_URL: t.url, RECO_DATA_DIR: root, RECO_JWT_SECRET: 'loop-exp-secret-0123456789abcdef0123456789' })) if (v !== undefined) env[k] = v;
-    serve = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const [k, v] of Object.entries({
+      ...process.env,
+      NODE_OPTIONS: undefined,
+      NODE_ENV: undefined,
+      DATABASE_URL: t.url,
+      RECO_DATA_DIR: root,
+      RECO_JWT_SECRET: 'loop-exp-secret-0123456789abcdef0123456789',
+    }))
+      if (v !== undefined) env[k] = v;
+    serve = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
       serve!.stdout!.on('data', (d) => {
@@ -58,7 +81,17 @@ describe('an experiment popular vs ease, run by the closed loop through reco ser
       serve!.on('close', (code) => reject(new Error(`reco serve exited with ${code}: ${out}`)));
     });
 
-    const loop = await runHttpLoop({ url, world, users: 300, days: 5, seed: 4, concurrency: 8, allowRemote: false, username: 'loop-exp', password: 'loop password 123' });
+    const loop = await runHttpLoop({
+      url,
+      world,
+      users: 300,
+      days: 5,
+      seed: 4,
+      concurrency: 8,
+      allowRemote: false,
+      username: 'loop-exp',
+      password: 'loop password 123',
+    });
     expect(loop.http.rejected).toBe(0);
     expect(loop.arms.map((a) => a.arm)).toEqual(['control', 'treatment']);
 
@@ -74,10 +107,24 @@ describe('an experiment popular vs ease, run by the closed loop through reco ser
     expect([control.name, treatment.name]).toEqual(['control', 'treatment']);
     for (const v of report.variants) {
       const arm = loop.arms.find((a) => a.arm === v.name)!;
-      expect({ users: v.users, lists: v.lists, impressions: v.impressions, conversions: v.conversions, skips: v.skips }).toEqual({ users: arm.users, lists: arm.lists, impressions: arm.impressions, conversions: arm.conversions, skips: arm.skips });
+      expect({
+        users: v.users,
+        lists: v.lists,
+        impressions: v.impressions,
+        conversions: v.conversions,
+        skips: v.skips,
+      }).toEqual({
+        users: arm.users,
+        lists: arm.lists,
+        impressions: arm.impressions,
+        conversions: arm.conversions,
+        skips: arm.skips,
+      });
     }
     const vs = treatment.vs_control;
-    process.stderr.write(`experiment: ${JSON.stringify(report.variants.map((v: any) => [v.name, v.users, v.conversions_per_user.value, v.ctr.value]))}, p per user ${vs.conversions_per_user.p_value}, p ctr ${vs.ctr.p_value}\n`);
+    process.stderr.write(
+      `experiment: ${JSON.stringify(report.variants.map((v: any) => [v.name, v.users, v.conversions_per_user.value, v.ctr.value]))}, p per user ${vs.conversions_per_user.p_value}, p ctr ${vs.ctr.p_value}\n`,
+    );
     expect(vs.conversions_per_user.difference).toBeGreaterThan(0);
     expect(vs.conversions_per_user.p_value).toBeLessThan(0.01);
     expect(vs.ctr.p_value).toBeLessThan(0.01);

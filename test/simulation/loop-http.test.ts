@@ -33,7 +33,12 @@ describe('reco simulate loop against a real reco serve', () => {
     modelFile = path.join(trained.artifactDir, 'model.bin');
     server = await startServer({
       db: t.db,
-      config: { dataDir: root, jwtSecret: 'loop-test-secret-0123456789abcdef0123456789', tokenTtlSeconds: 3600, production: false },
+      config: {
+        dataDir: root,
+        jwtSecret: 'loop-test-secret-0123456789abcdef0123456789',
+        tokenTtlSeconds: 3600,
+        production: false,
+      },
       modelPollMs: 0,
       port: 0,
       host: '127.0.0.1',
@@ -46,7 +51,17 @@ describe('reco simulate loop against a real reco serve', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  const options = (username: string) => ({ url: server.url!, world, users: 150, days: 5, seed: 9, concurrency: 4, allowRemote: false, username, password: 'loop password 123' });
+  const options = (username: string) => ({
+    url: server.url!,
+    world,
+    users: 150,
+    days: 5,
+    seed: 9,
+    concurrency: 4,
+    allowRemote: false,
+    username,
+    password: 'loop password 123',
+  });
 
   it('creates the users, sends their reactions, and gets through the API what the model gives in process', async () => {
     const r = await runHttpLoop(options('loop-a'));
@@ -62,18 +77,47 @@ describe('reco simulate loop against a real reco serve', () => {
     expect(r.comparisons).toEqual([]);
     // The server keeps the histories and exclusions the in-process platform keeps: the same model, users and
     // reactions give exactly the same outcomes.
-    const inProcess = await runLoop({ world, users: 150, days: 5, seed: 9 }, new InProcessPlatform([{ name: 'all', model: loadModel(fs.readFileSync(modelFile)) }], 9));
+    const inProcess = await runLoop(
+      { world, users: 150, days: 5, seed: 9 },
+      new InProcessPlatform([{ name: 'all', model: loadModel(fs.readFileSync(modelFile)) }], 9),
+    );
     expect(r.arms).toEqual(inProcess.arms);
     expected = r.arms;
   }, 120_000);
 
   it('from the CLI: --json, snake_case; same seed on a fresh client → the same outcomes', async () => {
-    const cli = await runCli(['simulate', 'loop', '--world', worldDir, '--url', server.url!, '--users', '150', '--days', '5', '--seed', '9', '--concurrency', '4', '--json'], { timeoutMs: 120_000 });
+    const cli = await runCli(
+      [
+        'simulate',
+        'loop',
+        '--world',
+        worldDir,
+        '--url',
+        server.url!,
+        '--users',
+        '150',
+        '--days',
+        '5',
+        '--seed',
+        '9',
+        '--concurrency',
+        '4',
+        '--json',
+      ],
+      { timeoutMs: 120_000 },
+    );
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
     const report = JSON.parse(cli.stdout);
     expect(report.arms).toEqual(expected);
-    expect(Object.keys(report.http).sort()).toEqual(['accepted', 'events', 'feedback_requests', 'rate_limited', 'recommendation_requests', 'rejected']);
+    expect(Object.keys(report.http).sort()).toEqual([
+      'accepted',
+      'events',
+      'feedback_requests',
+      'rate_limited',
+      'recommendation_requests',
+      'rejected',
+    ]);
     expect(report.client.username).toMatch(/^loop-sim-[0-9a-f]{8}$/);
     const bad = await runCli(['simulate', 'loop', '--world', root, '--url', server.url!]);
     expect(bad.code).not.toBe(0);

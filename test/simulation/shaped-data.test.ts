@@ -38,7 +38,13 @@ describe('writeShapedData', () => {
     expect(pairs.size).toBe(rows.length);
     const lo = Date.UTC(1996, 0, 1) / 1000;
     const hi = Date.UTC(2019, 10, 21) / 1000;
-    const invalid = rows.filter((r) => r.rating * 2 !== Math.round(r.rating * 2) || r.rating < 0.5 || r.rating > 5 || !(r.timestamp >= lo && r.timestamp < hi));
+    const invalid = rows.filter(
+      (r) =>
+        r.rating * 2 !== Math.round(r.rating * 2) ||
+        r.rating < 0.5 ||
+        r.rating > 5 ||
+        !(r.timestamp >= lo && r.timestamp < hi),
+    );
     expect(invalid).toEqual([]);
     // A long tail: the top tenth of the rated movies draws a large share of the ratings; users in sessions
     // (most consecutive ratings of a user minutes apart) but spread over time.
@@ -48,7 +54,8 @@ describe('writeShapedData', () => {
     const top = sorted.slice(0, Math.ceil(sorted.length / 10)).reduce((s, c) => s + c, 0);
     expect(top / rows.length).toBeGreaterThan(0.35);
     let near = 0;
-    for (let i = 1; i < rows.length; i++) if (rows[i].userId === rows[i - 1].userId && Math.abs(rows[i].timestamp - rows[i - 1].timestamp) < 300) near++;
+    for (let i = 1; i < rows.length; i++)
+      if (rows[i].userId === rows[i - 1].userId && Math.abs(rows[i].timestamp - rows[i - 1].timestamp) < 300) near++;
     expect(near / rows.length).toBeGreaterThan(0.6);
     const years = new Set(rows.map((r) => new Date(r.timestamp * 1000).getUTCFullYear()));
     expect(years.size).toBeGreaterThan(15);
@@ -58,13 +65,18 @@ describe('writeShapedData', () => {
     expect(SHAPES['ml-25m']).toEqual({ ratings: 25_000_095, movies: 62_423, users: 162_541 });
   });
 
-  it('on a niche world the oracle (the world\'s choice probabilities) beats popular by far and covers the catalogue', async () => {
+  it("on a niche world the oracle (the world's choice probabilities) beats popular by far and covers the catalogue", async () => {
     const out = path.join(root, 'niche');
     await writeShapedData({ ratings: 60_000, movies: 4_000, users: 800, seed: 3, niche: true, out });
     const data = await loadDatasetDir(out);
     const world = readWorldBeside(out)!;
     expect(world.shape).toMatchObject({ ratings: 60_000, movies: 4_000, niche: true });
-    const report = await evaluate(data.interactions, data.catalogue, ['popular'], { split: 'user', seed: 1, k: 10, oracle: worldOracle(world, data.interactions) });
+    const report = await evaluate(data.interactions, data.catalogue, ['popular'], {
+      split: 'user',
+      seed: 1,
+      k: 10,
+      oracle: worldOracle(world, data.interactions),
+    });
     const [oracle, popular] = report.rows;
     expect(oracle.algorithm).toBe('oracle');
     expect(oracle.ndcg).toBeGreaterThan(popular.ndcg * 2);
@@ -97,10 +109,31 @@ describe('reco simulate data --ratings … then reco evaluate --from (CLI)', () 
 
   it('writes the data set and evaluate prints the oracle row first', async () => {
     const out = path.join(dir, 'niche');
-    const sim = await runCli(['simulate', 'data', '--ratings', '6000', '--movies', '600', '--users', '120', '--niche', '--seed', '4', '--out', out, '--json'], { env: { RECO_DATA_DIR: dir } });
+    const sim = await runCli(
+      [
+        'simulate',
+        'data',
+        '--ratings',
+        '6000',
+        '--movies',
+        '600',
+        '--users',
+        '120',
+        '--niche',
+        '--seed',
+        '4',
+        '--out',
+        out,
+        '--json',
+      ],
+      { env: { RECO_DATA_DIR: dir } },
+    );
     expect(sim.code).toBe(0);
     expect(JSON.parse(sim.stdout)).toMatchObject({ ratings: 6000, movies: 600, users: 120, seed: 4, niche: true });
-    const ev = await runCli(['evaluate', '--from', out, '--algorithms', 'popular,rp3beta', '--json'], { env: { RECO_DATA_DIR: dir }, timeoutMs: 120_000 });
+    const ev = await runCli(['evaluate', '--from', out, '--algorithms', 'popular,rp3beta', '--json'], {
+      env: { RECO_DATA_DIR: dir },
+      timeoutMs: 120_000,
+    });
     expect(ev.code).toBe(0);
     const rows = JSON.parse(ev.stdout).rows as { algorithm: string; ndcg: number }[];
     expect(rows.map((r) => r.algorithm)).toEqual(['oracle', 'popular', 'rp3beta']);

@@ -35,11 +35,25 @@ describe('reco simulate traffic against a real reco serve', () => {
   beforeAll(async () => {
     t = await createTestDatabase('postgres');
     const out = path.join(root, 'simulation_data');
-    await simulateData({ catalogue: shippedCatalogue().slice(0, 2000), start: '2018-09-25', days: 2, users: 200, newMovies: 2, badRows: 0, seed: 3, out });
+    await simulateData({
+      catalogue: shippedCatalogue().slice(0, 2000),
+      start: '2018-09-25',
+      days: 2,
+      users: 200,
+      newMovies: 2,
+      badRows: 0,
+      seed: 3,
+      out,
+    });
     await ingest(t.db, { from: out, dataDir: root });
     server = await startServer({
       db: t.db,
-      config: { dataDir: root, jwtSecret: 'traffic-test-secret-0123456789abcdef0123', tokenTtlSeconds: 3600, production: false },
+      config: {
+        dataDir: root,
+        jwtSecret: 'traffic-test-secret-0123456789abcdef0123',
+        tokenTtlSeconds: 3600,
+        production: false,
+      },
       modelPollMs: 0,
       port: 0,
       host: '127.0.0.1',
@@ -55,7 +69,10 @@ describe('reco simulate traffic against a real reco serve', () => {
   });
 
   it('runs 10 s from the CLI and reports throughput, latency percentiles and statuses with zero unexpected errors', async () => {
-    const r = await runCli(['simulate', 'traffic', '--url', url, '--duration', '10', '--rate', '20', '--concurrency', '4', '--json'], { timeoutMs: 60_000 });
+    const r = await runCli(
+      ['simulate', 'traffic', '--url', url, '--duration', '10', '--rate', '20', '--concurrency', '4', '--json'],
+      { timeoutMs: 60_000 },
+    );
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.errors).toEqual({ unexpected: 0, samples: [] });
@@ -68,7 +85,8 @@ describe('reco simulate traffic against a real reco serve', () => {
     // The mix: every kind it sent is one of the known calls, and the frequent ones are there in 200 requests.
     const kinds = ['new_user', 'cold_start', 'recommendations', 'filtered', 'watched_and_rated', 'similar', 'feedback'];
     for (const k of Object.keys(report.sessions)) expect(kinds).toContain(k);
-    for (const k of ['new_user', 'recommendations', 'watched_and_rated', 'similar', 'feedback']) expect(report.sessions[k]).toBeGreaterThan(0);
+    for (const k of ['new_user', 'recommendations', 'watched_and_rated', 'similar', 'feedback'])
+      expect(report.sessions[k]).toBeGreaterThan(0);
     for (const [k, c] of Object.entries(report.calls) as [string, any][]) {
       expect(c.requests).toBe(report.sessions[k]);
       expect(c.status_counts).toEqual({ '200': c.requests });
@@ -81,18 +99,38 @@ describe('reco simulate traffic against a real reco serve', () => {
     expect(l.p99).toBeLessThanOrEqual(l.max);
     // What the server stored: one user per new-user session, for the client the simulator registered.
     expect(report.client.registered).toBe(true);
-    const users = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1', [report.client.username]);
+    const users = await t.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1',
+      [report.client.username],
+    );
     expect(users.rows[0].n).toBe(report.users_created);
     expect(report.users_created).toBe(report.sessions.new_user + (report.sessions.cold_start ?? 0));
   }, 90_000);
 
   it('sends feedback on most answers, similar movies, cold starts and filters; the feedback lands in the database', async () => {
-    const r = await runTraffic({ ...base, username: 'traffic-mix', password: 'a long password 3', rate: 100, duration: 30, maxRequests: 500, seed: 7 });
+    const r = await runTraffic({
+      ...base,
+      username: 'traffic-mix',
+      password: 'a long password 3',
+      rate: 100,
+      duration: 30,
+      maxRequests: 500,
+      seed: 7,
+    });
     expect(r.requests).toBe(500);
     expect(r.errors).toEqual({ unexpected: 0, samples: [] });
     expect(r.status_counts).toEqual({ '200': 500 });
     const s = r.sessions;
-    for (const k of ['new_user', 'cold_start', 'recommendations', 'filtered', 'watched_and_rated', 'similar', 'feedback']) expect(s[k]).toBeGreaterThan(0);
+    for (const k of [
+      'new_user',
+      'cold_start',
+      'recommendations',
+      'filtered',
+      'watched_and_rated',
+      'similar',
+      'feedback',
+    ])
+      expect(s[k]).toBeGreaterThan(0);
     // Feedback follows recommendation answers (a share of them is still waiting when the run ends). It is only
     // sent once its answer has arrived, so the share falls as the server's latency grows (a loaded machine).
     const answers = s.new_user + s.cold_start + s.recommendations + s.filtered + s.watched_and_rated;
@@ -135,20 +173,38 @@ describe('reco simulate traffic against a real reco serve', () => {
   }, 90_000);
 
   it('stops at --max-requests before the time is up, and logs in again as an existing client', async () => {
-    const first = await runTraffic({ ...base, username: 'traffic-bound', password: 'a long password 1', maxRequests: 25, duration: 60 });
+    const first = await runTraffic({
+      ...base,
+      username: 'traffic-bound',
+      password: 'a long password 1',
+      maxRequests: 25,
+      duration: 60,
+    });
     expect(first.requests).toBe(25);
     expect(first.duration_s).toBeLessThan(10);
     expect(first.client.registered).toBe(true);
-    const second = await runTraffic({ ...base, username: 'traffic-bound', password: 'a long password 1', maxRequests: 5 });
+    const second = await runTraffic({
+      ...base,
+      username: 'traffic-bound',
+      password: 'a long password 1',
+      maxRequests: 5,
+    });
     expect(second.client.registered).toBe(false);
     expect(second.errors.unexpected).toBe(0);
-    await expect(runTraffic({ ...base, username: 'traffic-bound', password: 'wrong password', maxRequests: 5 })).rejects.toThrow(
-      'cannot log in as traffic-bound: wrong username or password',
-    );
+    await expect(
+      runTraffic({ ...base, username: 'traffic-bound', password: 'wrong password', maxRequests: 5 }),
+    ).rejects.toThrow('cannot log in as traffic-bound: wrong username or password');
   }, 60_000);
 
   it('follows the daily curve with --diurnal: fewer requests than the flat peak rate', async () => {
-    const r = await runTraffic({ ...base, username: 'traffic-diurnal', password: 'a long password 2', duration: 4, rate: 40, diurnal: true });
+    const r = await runTraffic({
+      ...base,
+      username: 'traffic-diurnal',
+      password: 'a long password 2',
+      duration: 4,
+      rate: 40,
+      diurnal: true,
+    });
     expect(r.errors.unexpected).toBe(0);
     // The mean of the curve is about 0.49 of its peak.
     expect(r.requests).toBeGreaterThan(40);
@@ -156,18 +212,25 @@ describe('reco simulate traffic against a real reco serve', () => {
   }, 30_000);
 
   it('refuses a target outside loopback unless allowed, before sending anything', async () => {
-    await expect(runTraffic({ ...base, url: 'http://192.0.2.1:8000', username: 'x1', password: 'p' })).rejects.toThrow(/refusing to send load to 192\.0\.2\.1:8000/);
+    await expect(runTraffic({ ...base, url: 'http://192.0.2.1:8000', username: 'x1', password: 'p' })).rejects.toThrow(
+      /refusing to send load to 192\.0\.2\.1:8000/,
+    );
     const cli = await runCli(['simulate', 'traffic', '--url', 'https://example.com']);
     expect(cli.code).not.toBe(0);
-    expect(cli.stderr.trim()).toBe('Error: refusing to send load to example.com: not a loopback address (pass --allow-remote if you really mean to load-test that server)');
+    expect(cli.stderr.trim()).toBe(
+      'Error: refusing to send load to example.com: not a loopback address (pass --allow-remote if you really mean to load-test that server)',
+    );
     for (const h of ['localhost', '127.0.0.1', '127.8.9.10', '[::1]']) expect(isLoopback(h)).toBe(true);
-    for (const h of ['10.0.0.1', 'example.com', '[::2]', '128.0.0.1', 'localhost.evil.com']) expect(isLoopback(h)).toBe(false);
+    for (const h of ['10.0.0.1', 'example.com', '[::2]', '128.0.0.1', 'localhost.evil.com'])
+      expect(isLoopback(h)).toBe(false);
     expect(checkTarget('http://192.0.2.1', true).host).toBe('192.0.2.1');
     expect(() => checkTarget('ftp://127.0.0.1', false)).toThrow(/unsupported URL scheme/);
   });
 
   it('says clearly when nothing listens at the target', async () => {
-    await expect(runTraffic({ ...base, url: 'http://127.0.0.1:9', username: 'x2', password: 'p' })).rejects.toThrow(/^cannot reach http:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/);
+    await expect(runTraffic({ ...base, url: 'http://127.0.0.1:9', username: 'x2', password: 'p' })).rejects.toThrow(
+      /^cannot reach http:\/\/127\.0\.0\.1:9: .*ECONNREFUSED/,
+    );
   });
 });
 
@@ -181,9 +244,17 @@ describe('TrafficStats', () => {
     s.record('recommendations', 'network_error', 1, 'ECONNRESET');
     expect(s.rateLimited).toBe(1);
     expect(s.unexpected).toBe(3);
-    expect(s.errorSamples).toEqual(['new_user: 500 boom', 'recommendations: 404', 'recommendations: network_error ECONNRESET']);
+    expect(s.errorSamples).toEqual([
+      'new_user: 500 boom',
+      'recommendations: 404',
+      'recommendations: network_error ECONNRESET',
+    ]);
     expect(s.statusCounts).toEqual({ '200': 100, '429': 1, '500': 1, '404': 1, network_error: 1 });
-    expect(s.calls().new_user).toEqual({ requests: 2, status_counts: { '429': 1, '500': 1 }, latency_ms: { p50: 1, p90: 1, p99: 1, max: 1, mean: 1 } });
+    expect(s.calls().new_user).toEqual({
+      requests: 2,
+      status_counts: { '429': 1, '500': 1 },
+      latency_ms: { p50: 1, p90: 1, p99: 1, max: 1, mean: 1 },
+    });
     expect(s.calls().recommendations.requests).toBe(102);
     const l = s.latency();
     expect(l.max).toBe(100);
@@ -195,11 +266,20 @@ describe('TrafficStats', () => {
 describe('Tastes: how simulated users react to what they are shown', () => {
   it('views, rates or likes liked movies; skips or dislikes movies of a disliked genre; mostly skips the rest', () => {
     const tastes = new Tastes(new Rng(5, 'tastes-test'), ['Comedy', 'Horror', 'Drama']);
-    const user: SimUser = { id: 'u1', taste: { liked: new Set(['Comedy']), disliked: new Set(['Horror']) }, watched: [] };
+    const user: SimUser = {
+      id: 'u1',
+      taste: { liked: new Set(['Comedy']), disliked: new Set(['Horror']) },
+      watched: [],
+    };
     const seen: Record<string, Set<string>> = { liked: new Set(), disliked: new Set(), neutral: new Set() };
     const kind = (id: number) => (id === 1 ? 'liked' : id === 2 ? 'disliked' : 'neutral');
     for (let i = 0; i < 300; i++) {
-      const movies = [1, 2, 3].sort(() => (i % 3) - 1).map((movie_id) => ({ movie_id, genres: movie_id === 1 ? ['Comedy'] : movie_id === 2 ? ['Horror', 'Comedy'] : ['Drama'] }));
+      const movies = [1, 2, 3]
+        .sort(() => (i % 3) - 1)
+        .map((movie_id) => ({
+          movie_id,
+          genres: movie_id === 1 ? ['Comedy'] : movie_id === 2 ? ['Horror', 'Comedy'] : ['Drama'],
+        }));
       for (const e of tastes.react({ user, recommendationId: 'r1', movies })) {
         expect(e).toMatchObject({ user_id: 'u1', recommendation_id: 'r1' });
         expect(e.rating === undefined).toBe(e.type !== 'rating');

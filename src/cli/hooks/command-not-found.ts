@@ -19,16 +19,21 @@ export function closestCommand(id: string, ids: readonly string[]): string | und
  * printed on stderr and the command exits 127 (the shell's "command not found") without waiting.
  */
 const hook: Hook<'command_not_found'> = async function (opts) {
-  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY && process.stderr.isTTY) && !isCI(process.env);
+  const interactive =
+    Boolean(process.stdin.isTTY && process.stdout.isTTY && process.stderr.isTTY) && !isCI(process.env);
   if (interactive) {
     const { default: pluginHook } = await import('@oclif/plugin-not-found');
     return pluginHook.call(this, opts);
   }
   const hidden = new Set(opts.config.commands.filter((c) => c.hidden).map((c) => c.id));
-  const ids = [...opts.config.commandIDs, ...opts.config.commands.flatMap((c) => c.aliases)].filter((c) => !hidden.has(c));
+  const ids = [...opts.config.commandIDs, ...opts.config.commands.flatMap((c) => c.aliases)].filter(
+    (c) => !hidden.has(c),
+  );
   const suggestion = closestCommand(opts.id, ids);
   const typed = toConfiguredId(opts.id, opts.config);
-  this.warn(`${typed} is not a ${opts.config.bin} command.${suggestion ? ` Did you mean ${toConfiguredId(suggestion, opts.config)}?` : ''}`);
+  this.warn(
+    `${typed} is not a ${opts.config.bin} command.${suggestion ? ` Did you mean ${toConfiguredId(suggestion, opts.config)}?` : ''}`,
+  );
   this.error(`Run ${opts.config.bin} help for a list of available commands.`, { exit: ExitCode.UNKNOWN_COMMAND });
 };
 

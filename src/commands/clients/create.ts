@@ -20,20 +20,40 @@ export default class ClientsCreate extends RecoCommand {
     'password-stdin': Flags.boolean({ description: 'read the password from standard input instead of prompting' }),
     name: Flags.string({ description: 'display name of the platform' }),
     email: Flags.string({ description: 'contact e-mail' }),
-    trusted: Flags.boolean({ description: "train the models on this client's ratings (API clients are untrusted by default; see docs/models.md)" }),
+    trusted: Flags.boolean({
+      description:
+        "train the models on this client's ratings (API clients are untrusted by default; see docs/models.md)",
+    }),
   };
 
   async run() {
     const { args, flags } = await this.parse(ClientsCreate);
     let password: string;
     if (flags['password-stdin']) password = await readStdin();
-    else if (canPrompt({ json: this.jsonEnabled() })) password = await promptPassword(`Password for ${args.username}:`, { confirm: true });
-    else throw new RecoError('no password given: pass --password-stdin and write the password to stdin (no terminal to prompt on)');
+    else if (canPrompt({ json: this.jsonEnabled() }))
+      password = await promptPassword(`Password for ${args.username}:`, { confirm: true });
+    else
+      throw new RecoError(
+        'no password given: pass --password-stdin and write the password to stdin (no terminal to prompt on)',
+      );
 
     return this.withDb(async (db) => {
-      const client = await createClient(db, { username: args.username, password, name: flags.name, email: flags.email, trusted: flags.trusted });
+      const client = await createClient(db, {
+        username: args.username,
+        password,
+        name: flags.name,
+        email: flags.email,
+        trusted: flags.trusted,
+      });
       this.say(`Created client ${client.username} (id ${client.id}${client.trusted ? ', trusted' : ''}).`);
-      return { client_id: client.id, username: client.username, name: client.name, email: client.email, trusted: client.trusted, created_at: client.created_at };
+      return {
+        client_id: client.id,
+        username: client.username,
+        name: client.name,
+        email: client.email,
+        trusted: client.trusted,
+        created_at: client.created_at,
+      };
     });
   }
 }

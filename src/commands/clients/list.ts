@@ -14,7 +14,11 @@ export default class ClientsList extends RecoCommand {
       else
         this.say(
           formatTable(
-            clients.map((c) => ({ ...c, login: c.has_password ? (c.disabled ? 'disabled' : 'yes') : 'no password', trains: c.trusted ? 'yes' : 'no' })),
+            clients.map((c) => ({
+              ...c,
+              login: c.has_password ? (c.disabled ? 'disabled' : 'yes') : 'no password',
+              trains: c.trusted ? 'yes' : 'no',
+            })),
             [
               { key: 'id', align: 'right' },
               { key: 'username' },

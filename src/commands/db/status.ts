@@ -29,10 +29,17 @@ export default class DbStatus extends RecoCommand {
         };
         this.say(`engine     ${db.engine} (PostgreSQL ${version})`);
         this.say(`location   ${db.location}`);
-        this.say(`schema     version ${status.current} of ${status.latest}${status.current > status.latest ? ' (NEWER than this reco: upgrade reco)' : ''}`);
+        this.say(
+          `schema     version ${status.current} of ${status.latest}${status.current > status.latest ? ' (NEWER than this reco: upgrade reco)' : ''}`,
+        );
         this.say(`applied    ${status.applied.map((a) => `${a.version} ${a.name}`).join(', ') || 'none'}`);
-        if (status.changed.length) this.say(`CHANGED    ${status.changed.map((c) => `${c.version} ${c.name}`).join(', ')} (the migration file differs from what was applied: every other command refuses to start)`);
-        this.say(`pending    ${status.pending.map((p) => `${p.version} ${p.name}`).join(', ') || 'none'}${status.pending.length ? ' (run `reco db migrate`, or any command)' : ''}`);
+        if (status.changed.length)
+          this.say(
+            `CHANGED    ${status.changed.map((c) => `${c.version} ${c.name}`).join(', ')} (the migration file differs from what was applied: every other command refuses to start)`,
+          );
+        this.say(
+          `pending    ${status.pending.map((p) => `${p.version} ${p.name}`).join(', ') || 'none'}${status.pending.length ? ' (run `reco db migrate`, or any command)' : ''}`,
+        );
         this.say('');
         this.say(
           formatTable(

@@ -7,7 +7,11 @@ export default class ExperimentsReport extends RecoCommand {
   static override summary = 'Report an experiment: conversions per variant, intervals, tests, verdict';
   static override description =
     'Per variant: users, lists, impressions, conversions (a view, like or rating of 4+ of a recommended movie within the attribution window), click-through rate, conversions per user, share of users converted and mean position of conversions, with 95 % intervals; each variant against the control (the first) with a two-sided test and an always-valid p-value that may be read while the test runs. docs/experiments.md explains how to read it. --html FILE also writes it as one page with charts that opens offline.';
-  static override examples = ['<%= config.bin %> experiments report ease-vs-popular', '<%= config.bin %> experiments report ease-vs-popular --json', '<%= config.bin %> experiments report ease-vs-popular --html report.html'];
+  static override examples = [
+    '<%= config.bin %> experiments report ease-vs-popular',
+    '<%= config.bin %> experiments report ease-vs-popular --json',
+    '<%= config.bin %> experiments report ease-vs-popular --html report.html',
+  ];
   static override args = {
     name: Args.string({ required: true, description: 'a name from reco experiments list' }),
   };
@@ -22,12 +26,18 @@ export default class ExperimentsReport extends RecoCommand {
     if (flags.html) checkReportPath(flags.html);
     const report = await this.withDb((db) => experimentReport(db, args.name));
     const pct = (x: number | null, d = 2) => (x === null ? '-' : `${(100 * x).toFixed(d)}%`);
-    const ci = (e: { value: number | null; ciLow: number | null; ciHigh: number | null }, f: (x: number | null) => string) => (e.value === null ? '-' : `${f(e.value)} [${f(e.ciLow)}, ${f(e.ciHigh)}]`);
+    const ci = (
+      e: { value: number | null; ciLow: number | null; ciHigh: number | null },
+      f: (x: number | null) => string,
+    ) => (e.value === null ? '-' : `${f(e.value)} [${f(e.ciLow)}, ${f(e.ciHigh)}]`);
     const pts = (x: number | null) => (x === null ? '-' : `${x >= 0 ? '+' : '-'}${(100 * Math.abs(x)).toFixed(2)} pts`);
     const fixed = (x: number | null, d = 3) => (x === null ? '-' : x.toFixed(d));
-    const p = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x < 0.001 ? '<0.001' : x.toFixed(3));
+    const p = (x: number | null | undefined) =>
+      x === null || x === undefined ? '-' : x < 0.001 ? '<0.001' : x.toFixed(3);
     const e = report.experiment;
-    this.say(`Experiment ${e.name} (${e.status}, ${e.client ? `client ${e.client}` : 'every client'}, since ${e.startedAt}${e.stoppedAt ? ` until ${e.stoppedAt}` : ''}; attribution ${e.attributionWindowDays} days)`);
+    this.say(
+      `Experiment ${e.name} (${e.status}, ${e.client ? `client ${e.client}` : 'every client'}, since ${e.startedAt}${e.stoppedAt ? ` until ${e.stoppedAt}` : ''}; attribution ${e.attributionWindowDays} days)`,
+    );
     this.say(
       formatTable(
         report.variants.map((v) => ({
@@ -64,7 +74,10 @@ export default class ExperimentsReport extends RecoCommand {
             const c = v.vsControl!;
             return {
               variant: v.name,
-              ctr: c.ctr.difference === null ? '-' : `${pts(c.ctr.difference)} [${pts(c.ctr.ciLow)}, ${pts(c.ctr.ciHigh)}]`,
+              ctr:
+                c.ctr.difference === null
+                  ? '-'
+                  : `${pts(c.ctr.difference)} [${pts(c.ctr.ciLow)}, ${pts(c.ctr.ciHigh)}]`,
               p: p(c.ctr.pValue),
               avp: p(c.alwaysValidP),
               better: pct(c.ctr.probabilityBetter, 1),

@@ -14,10 +14,26 @@ export default class ExperimentsStart extends RecoCommand {
     name: Args.string({ required: true, description: 'a new name: 1–64 letters, digits and _ . -' }),
   };
   static override flags = {
-    variant: Flags.string({ description: 'NAME=VERSION, a model version from reco models list; repeat it (two or more; the first is the control)', multiple: true, required: true, helpValue: 'NAME=VERSION' }),
-    weights: Flags.string({ description: 'traffic shares, one per variant in the order of --variant (e.g. 50,50 or 90,10) [default: equal]', helpValue: 'W1,W2,…' }),
-    client: Flags.string({ description: 'only this client\'s users (a username from reco clients list) [default: every client]' }),
-    'attribution-days': Flags.integer({ description: 'days after a list is shown in which feedback on its movies counts for it', default: 7, min: 1, max: 365 }),
+    variant: Flags.string({
+      description:
+        'NAME=VERSION, a model version from reco models list; repeat it (two or more; the first is the control)',
+      multiple: true,
+      required: true,
+      helpValue: 'NAME=VERSION',
+    }),
+    weights: Flags.string({
+      description: 'traffic shares, one per variant in the order of --variant (e.g. 50,50 or 90,10) [default: equal]',
+      helpValue: 'W1,W2,…',
+    }),
+    client: Flags.string({
+      description: "only this client's users (a username from reco clients list) [default: every client]",
+    }),
+    'attribution-days': Flags.integer({
+      description: 'days after a list is shown in which feedback on its movies counts for it',
+      default: 7,
+      min: 1,
+      max: 365,
+    }),
   };
 
   async run() {

@@ -9,7 +9,8 @@ import { runHttpLoop } from '../../core/simulation/loop/http.js';
 import { DEFAULT_TARGET_CTR } from '../../core/simulation/loop/reaction.js';
 
 export default class SimulateLoop extends RecoCommand {
-  static override summary = "Closed loop: a shaped world's users ask a running reco serve for lists and react from their true tastes";
+  static override summary =
+    "Closed loop: a shaped world's users ask a running reco serve for lists and react from their true tastes";
   static override description = `A separate command from simulate traffic, which is an open-loop load test (requests on a schedule, genre tastes, latency figures): here each user's next request waits for their reaction to the last list, the reactions come from the world's true choice probabilities, and the result is outcomes per arm (what an experiment measures), not latency.
 
 The world is the folder that reco simulate data --shape (or --ratings/--movies/--users) wrote: its world.json. The server must serve a model trained on that folder (reco ingest --from DIR; reco train). The simulated users are new users of that world (ids after its last user, sent as loop<seed>-<id>): each arrives on a day with 5–20 movies drawn from their tastes (POST /recommendations with that history creates the user), then comes back on later days with a personal rate (median 25 % a day). Each visit asks for --n movies; the user examines rank r with probability 1/log2(1+r), watches an examined movie with probability min(1, α·p(movie | user)) — α set so that the world's ideal list gets --target-ctr of its impressions watched — and sends a view or a rating (half each) of what they watched and a skip of what they examined and passed over, with the answer's recommendation_id (POST /feedback).
@@ -27,7 +28,10 @@ Inside a running experiment (reco experiments start), the answer's experiment va
     days: Flags.integer({ description: 'simulated days', default: 14, min: 1, max: 3650 }),
     seed: Flags.integer({ description: 'random seed (users, visits, reactions)', default: 42, min: 0 }),
     n: Flags.integer({ description: 'movies per list', default: 10, min: 1, max: 100 }),
-    'target-ctr': Flags.string({ description: "share of the ideal list's impressions that are watched (sets α)", default: String(DEFAULT_TARGET_CTR) }),
+    'target-ctr': Flags.string({
+      description: "share of the ideal list's impressions that are watched (sets α)",
+      default: String(DEFAULT_TARGET_CTR),
+    }),
     concurrency: Flags.integer({ description: 'users served at once within a day', default: 8, min: 1, max: 256 }),
     'allow-remote': Flags.boolean({ description: 'allow a target that is not a loopback address' }),
     username: Flags.string({ description: 'client to register or log in as (default: a fresh loop-sim-… client)' }),
@@ -38,9 +42,13 @@ Inside a running experiment (reco experiments start), the answer's experiment va
   async run() {
     const { flags } = await this.parse(SimulateLoop);
     const world = readWorldBeside(flags.world);
-    if (!world) throw new RecoError(`no world.json in ${flags.world}`, { hint: 'write one with reco simulate data --shape … --out DIR' });
+    if (!world)
+      throw new RecoError(`no world.json in ${flags.world}`, {
+        hint: 'write one with reco simulate data --shape … --out DIR',
+      });
     const targetCtr = Number(flags['target-ctr']);
-    if (!(targetCtr > 0 && targetCtr <= 0.5)) throw new RecoError(`--target-ctr must be above 0 and at most 0.5 (got ${flags['target-ctr']})`);
+    if (!(targetCtr > 0 && targetCtr <= 0.5))
+      throw new RecoError(`--target-ctr must be above 0 and at most 0.5 (got ${flags['target-ctr']})`);
     const password = flags['password-stdin'] ? await readStdin() : randomBytes(18).toString('base64url');
     const username = flags.username ?? `loop-sim-${randomBytes(4).toString('hex')}`;
     const bar = progressBar({ label: 'Simulating', total: flags.days, enabled: !this.jsonEnabled(), unit: 'days' });
@@ -61,15 +69,23 @@ Inside a running experiment (reco experiments start), the answer's experiment va
       onDay: (day) => bar.update(day),
     }).finally(() => bar.stop());
     const h = report.http;
-    this.say(`${report.users} users over ${report.days} days: ${report.visits} visits to ${report.url} as ${report.client.username} in ${report.seconds} s (α ${report.alpha.toFixed(2)})`);
-    this.say(`requests: ${h.recommendation_requests} recommendations, ${h.feedback_requests} feedback (${h.events} events, ${h.accepted} accepted, ${h.rejected} rejected)${h.rate_limited ? `; ${h.rate_limited} rate limited and retried` : ''}`);
+    this.say(
+      `${report.users} users over ${report.days} days: ${report.visits} visits to ${report.url} as ${report.client.username} in ${report.seconds} s (α ${report.alpha.toFixed(2)})`,
+    );
+    this.say(
+      `requests: ${h.recommendation_requests} recommendations, ${h.feedback_requests} feedback (${h.events} events, ${h.accepted} accepted, ${h.rejected} rejected)${h.rate_limited ? `; ${h.rate_limited} rate limited and retried` : ''}`,
+    );
     for (const s of report.rejected_samples) this.say(`  rejected ${s}`);
     this.say('arm          users   lists  impressions  conversions     ctr  conv/user  converted  mean position');
     for (const a of report.arms) {
-      this.say(`${a.arm.padEnd(10)} ${String(a.users).padStart(7)} ${String(a.lists).padStart(7)} ${String(a.impressions).padStart(12)} ${String(a.conversions).padStart(12)} ${(100 * a.ctr).toFixed(2).padStart(6)}% ${a.conversions_per_user.toFixed(3).padStart(10)} ${(100 * a.converted_share).toFixed(1).padStart(9)}% ${(a.mean_position?.toFixed(2) ?? '–').padStart(14)}`);
+      this.say(
+        `${a.arm.padEnd(10)} ${String(a.users).padStart(7)} ${String(a.lists).padStart(7)} ${String(a.impressions).padStart(12)} ${String(a.conversions).padStart(12)} ${(100 * a.ctr).toFixed(2).padStart(6)}% ${a.conversions_per_user.toFixed(3).padStart(10)} ${(100 * a.converted_share).toFixed(1).padStart(9)}% ${(a.mean_position?.toFixed(2) ?? '–').padStart(14)}`,
+      );
     }
     for (const c of report.comparisons) {
-      this.say(`${c.arm} against ${c.against}: ${c.difference >= 0 ? '+' : ''}${c.difference.toFixed(3)} conversions per user (95% CI ${c.ci_low.toFixed(3)} … ${c.ci_high.toFixed(3)}), p ${c.p_value < 1e-4 ? c.p_value.toExponential(1) : c.p_value.toFixed(4)} (Welch)`);
+      this.say(
+        `${c.arm} against ${c.against}: ${c.difference >= 0 ? '+' : ''}${c.difference.toFixed(3)} conversions per user (95% CI ${c.ci_low.toFixed(3)} … ${c.ci_high.toFixed(3)}), p ${c.p_value < 1e-4 ? c.p_value.toExponential(1) : c.p_value.toFixed(4)} (Welch)`,
+      );
     }
     return report;
   }

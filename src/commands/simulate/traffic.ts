@@ -22,7 +22,9 @@ Reports throughput, latency p50/p90/p99/max, status counts and errors: live on a
     users: Flags.integer({ description: 'most new users to create during the run', default: 1000, min: 1 }),
     'max-requests': Flags.integer({ description: 'stop after this many requests', min: 1 }),
     seed: Flags.integer({ description: 'random seed for the sessions', default: 42, min: 0 }),
-    diurnal: Flags.boolean({ description: 'follow the daily activity curve: the run stands for one day, midnight to midnight' }),
+    diurnal: Flags.boolean({
+      description: 'follow the daily activity curve: the run stands for one day, midnight to midnight',
+    }),
     'allow-remote': Flags.boolean({ description: 'allow a target that is not a loopback address' }),
     username: Flags.string({ description: 'client to register or log in as (default: a fresh traffic-sim-… client)' }),
     'password-stdin': Flags.boolean({ description: 'read the client password from standard input' }),
@@ -52,15 +54,29 @@ Reports throughput, latency p50/p90/p99/max, status counts and errors: live on a
     });
     if (live) process.stderr.write('\n');
     const l = report.latency_ms;
-    this.say(`${report.requests} requests in ${report.duration_s} s to ${report.url} as ${report.client.username}: ${report.throughput_rps} req/s (target ${report.target_rate_rps}${report.diurnal ? ' at peak' : ''})`);
+    this.say(
+      `${report.requests} requests in ${report.duration_s} s to ${report.url} as ${report.client.username}: ${report.throughput_rps} req/s (target ${report.target_rate_rps}${report.diurnal ? ' at peak' : ''})`,
+    );
     this.say(`latency ms: p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  max ${l.max}`);
-    this.say(`status: ${Object.entries(report.status_counts).map(([s, n]) => `${s}×${n}`).join('  ')}; users created ${report.users_created}`);
+    this.say(
+      `status: ${Object.entries(report.status_counts)
+        .map(([s, n]) => `${s}×${n}`)
+        .join('  ')}; users created ${report.users_created}`,
+    );
     for (const [call, c] of Object.entries(report.calls)) {
-      this.say(`  ${call.padEnd(18)} ${String(c.requests).padStart(7)}  ${Object.entries(c.status_counts).map(([s, n]) => `${s}×${n}`).join(' ')}  p50 ${c.latency_ms.p50} ms  p99 ${c.latency_ms.p99} ms`);
+      this.say(
+        `  ${call.padEnd(18)} ${String(c.requests).padStart(7)}  ${Object.entries(c.status_counts)
+          .map(([s, n]) => `${s}×${n}`)
+          .join(' ')}  p50 ${c.latency_ms.p50} ms  p99 ${c.latency_ms.p99} ms`,
+      );
     }
     const f = report.feedback;
-    this.say(`feedback: ${f.events} events in ${f.requests} requests; ${f.accepted} accepted (${f.duplicates} already stored), ${f.rejected} rejected`);
-    this.say(`unexpected errors: ${report.errors.unexpected}${report.rate_limited ? `; rate limited (429): ${report.rate_limited}` : ''}`);
+    this.say(
+      `feedback: ${f.events} events in ${f.requests} requests; ${f.accepted} accepted (${f.duplicates} already stored), ${f.rejected} rejected`,
+    );
+    this.say(
+      `unexpected errors: ${report.errors.unexpected}${report.rate_limited ? `; rate limited (429): ${report.rate_limited}` : ''}`,
+    );
     for (const s of report.errors.samples) this.say(`  ${s}`);
     return report;
   }

@@ -18,7 +18,9 @@ export const JWT_SECRET_MIN_LENGTH = 32;
 export function resolveJwtSecret(config: Pick<RecoConfig, 'jwtSecret' | 'production' | 'dataDir'>): string {
   if (config.jwtSecret) {
     if (config.jwtSecret.length < JWT_SECRET_MIN_LENGTH) {
-      throw new RecoError(`RECO_JWT_SECRET is too short: use at least ${JWT_SECRET_MIN_LENGTH} characters (e.g. openssl rand -hex 32)`);
+      throw new RecoError(
+        `RECO_JWT_SECRET is too short: use at least ${JWT_SECRET_MIN_LENGTH} characters (e.g. openssl rand -hex 32)`,
+      );
     }
     return config.jwtSecret;
   }

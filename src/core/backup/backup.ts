@@ -48,7 +48,9 @@ function ensureDir(dir: string): void {
     fs.mkdirSync(dir, { recursive: true });
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (err: any) {
-    throw new RecoError(`cannot write backups to ${dir} (${err?.code ?? err}); pass --out with a writable directory`, { cause: err });
+    throw new RecoError(`cannot write backups to ${dir} (${err?.code ?? err}); pass --out with a writable directory`, {
+      cause: err,
+    });
   }
 }
 
@@ -136,19 +138,43 @@ export async function createBackup(db: Database, options: BackupOptions): Promis
         fs.rmSync(temp, { force: true });
         throw new RecoError(`cannot write the backup archive in ${outDir}: ${err?.message ?? err}`, { cause: err });
       }
-      const result: BackupResult = { file, size: fs.statSync(file).size, durationMs: 0, manifest, signed: options.key !== undefined, pruned: [] };
+      const result: BackupResult = {
+        file,
+        size: fs.statSync(file).size,
+        durationMs: 0,
+        manifest,
+        signed: options.key !== undefined,
+        pruned: [],
+      };
       if (options.sqlDump) result.sqlDump = await writeSqlDump(db, file, options.sqlDump.databaseUrl);
       if (options.keep !== undefined) result.pruned = pruneArchives(outDir, options.keep, file);
       result.durationMs = Date.now() - started;
       return result;
     },
-    (r) => ({ file: r.file, bytes: r.size, signed: r.signed, tables: r.manifest.tables.length, rows: r.manifest.tables.reduce((n, t) => n + t.rows, 0), schema_version: r.manifest.schema.version, pruned: r.pruned.length, duration_ms: r.durationMs }),
+    (r) => ({
+      file: r.file,
+      bytes: r.size,
+      signed: r.signed,
+      tables: r.manifest.tables.length,
+      rows: r.manifest.tables.reduce((n, t) => n + t.rows, 0),
+      schema_version: r.manifest.schema.version,
+      pruned: r.pruned.length,
+      duration_ms: r.durationMs,
+    }),
   );
 }
 
 /** The pg_dump file beside the archive (same name, .sql), written atomically too; or why it was skipped. */
-async function writeSqlDump(db: Database, archive: string, databaseUrl?: string): Promise<{ file?: string; skipped?: string }> {
-  if (db.engine !== 'postgres' || !databaseUrl) return { skipped: 'the embedded engine has no pg_dump; the archive is the backup (set DATABASE_URL for a PostgreSQL server)' };
+async function writeSqlDump(
+  db: Database,
+  archive: string,
+  databaseUrl?: string,
+): Promise<{ file?: string; skipped?: string }> {
+  if (db.engine !== 'postgres' || !databaseUrl)
+    return {
+      skipped:
+        'the embedded engine has no pg_dump; the archive is the backup (set DATABASE_URL for a PostgreSQL server)',
+    };
   const tool = findPgDump();
   if (!tool) return { skipped: 'pg_dump is not installed (install the PostgreSQL client tools)' };
   const dir = path.dirname(archive);

@@ -57,7 +57,9 @@ export class ContainerWriter {
   }
 
   async record(type: RecordType, payload: Uint8Array = Buffer.alloc(0)): Promise<void> {
-    const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const bytes = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     if (type !== 'D' && bytes.length > MAX_CHUNK) throw new Error(`a ${type} record is limited to ${MAX_CHUNK} bytes`);
     // Data is cut into records of at most MAX_CHUNK bytes so a reader never buffers more than that.
     let offset = 0;
@@ -101,19 +103,25 @@ export function corrupted(file: string, why: string): RecoError {
 function describeReadError(file: string, err: any): RecoError {
   if (err instanceof RecoError) return err;
   if (err instanceof GzipFormatError) {
-    if (err.kind === 'not-gzip') return new RecoError(`${file} is not a reco backup archive (not gzip data)`, { cause: err });
-    if (err.kind === 'truncated') return new RecoError(`the backup archive ${file} is truncated (${err.message}); it cannot be used`, { cause: err });
+    if (err.kind === 'not-gzip')
+      return new RecoError(`${file} is not a reco backup archive (not gzip data)`, { cause: err });
+    if (err.kind === 'truncated')
+      return new RecoError(`the backup archive ${file} is truncated (${err.message}); it cannot be used`, {
+        cause: err,
+      });
     return corrupted(file, err.message);
   }
   const code = err?.code as string | undefined;
   if (code === 'ENOENT') return new RecoError(`no backup archive at ${file}`, { cause: err });
   if (code === 'EISDIR') return new RecoError(`${file} is a directory, not a backup archive`, { cause: err });
   if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(err?.message ?? ''))
-    return new RecoError(`the backup archive ${file} is truncated (it ends before its last record); it cannot be used`, { cause: err });
+    return new RecoError(
+      `the backup archive ${file} is truncated (it ends before its last record); it cannot be used`,
+      { cause: err },
+    );
   if (code === 'Z_DATA_ERROR' && /header/i.test(err?.message ?? ''))
     return new RecoError(`${file} is not a reco backup archive (not gzip data)`, { cause: err });
-  if (code === 'Z_DATA_ERROR')
-    return corrupted(file, err.message);
+  if (code === 'Z_DATA_ERROR') return corrupted(file, err.message);
   return new RecoError(`cannot read the backup archive ${file}: ${err?.message ?? err}`, { cause: err });
 }
 
@@ -146,7 +154,8 @@ export async function* readContainer(file: string): AsyncGenerator<ArchiveRecord
       while (size >= need) {
         if (ended) throw corrupted(file, 'data after its end record');
         if (!sawMagic) {
-          if (!take(MAGIC.length).equals(MAGIC)) throw new RecoError(`${file} is not a reco backup archive (gzip, but no reco header)`);
+          if (!take(MAGIC.length).equals(MAGIC))
+            throw new RecoError(`${file} is not a reco backup archive (gzip, but no reco header)`);
           sawMagic = true;
           need = 5;
         } else if (!current) {
@@ -174,5 +183,6 @@ export async function* readContainer(file: string): AsyncGenerator<ArchiveRecord
     await gunzip.return(undefined);
   }
   if (!sawMagic) throw new RecoError(`${file} is not a reco backup archive (empty or no reco header)`);
-  if (!ended) throw new RecoError(`the backup archive ${file} is truncated (it ends before its last record); it cannot be used`);
+  if (!ended)
+    throw new RecoError(`the backup archive ${file} is truncated (it ends before its last record); it cannot be used`);
 }

@@ -33,7 +33,11 @@ function headerLength(head: Buffer, fileSize: number): number {
   if (flags & FTEXT_RESERVED) throw new GzipFormatError('reserved gzip header flags are set', 'corrupted');
   let at = 10;
   const need = (n: number) => {
-    if (at + n > head.length) throw new GzipFormatError(head.length < fileSize ? 'gzip header too long' : 'the gzip header is cut off', head.length < fileSize ? 'corrupted' : 'truncated');
+    if (at + n > head.length)
+      throw new GzipFormatError(
+        head.length < fileSize ? 'gzip header too long' : 'the gzip header is cut off',
+        head.length < fileSize ? 'corrupted' : 'truncated',
+      );
   };
   if (flags & FEXTRA) {
     need(2);
@@ -76,7 +80,8 @@ export async function* gunzipSingleMember(file: string, chunkSize = 256 * 1024):
         yield chunk as Buffer;
       }
     } catch (err: any) {
-      if (err?.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err?.message ?? '')) throw new GzipFormatError('it ends inside the compressed data', 'truncated');
+      if (err?.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err?.message ?? ''))
+        throw new GzipFormatError('it ends inside the compressed data', 'truncated');
       if (err?.code === 'Z_DATA_ERROR') throw new GzipFormatError(err.message, 'corrupted');
       throw err;
     } finally {

@@ -43,7 +43,9 @@ let cachedVersion: string | undefined;
 export function recoVersion(): string {
   if (cachedVersion) return cachedVersion;
   try {
-    cachedVersion = String(JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version ?? 'unknown');
+    cachedVersion = String(
+      JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version ?? 'unknown',
+    );
   } catch {
     cachedVersion = 'unknown';
   }

@@ -19,10 +19,14 @@ export async function runPgDump(databaseUrl: string, file: string): Promise<void
   url.password = '';
   const env = { ...process.env, ...(password ? { PGPASSWORD: password } : {}) };
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('pg_dump', ['--format=plain', '--no-owner', '--no-privileges', `--file=${file}`, `--dbname=${url.toString()}`], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      'pg_dump',
+      ['--format=plain', '--no-owner', '--no-privileges', `--file=${file}`, `--dbname=${url.toString()}`],
+      {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', (err) => reject(new RecoError(`cannot run pg_dump: ${err.message}`, { cause: err })));

@@ -58,10 +58,14 @@ function checkSchemaVersion(manifest: Manifest): number {
   const latest = knownMigrations.reduce((max, m) => Math.max(max, m.version), 0);
   const version = manifest.schema.version;
   if (version > latest)
-    throw new Refusal(`the backup's schema version ${version} is newer than this reco knows (${latest}); restore it with reco ${manifest.reco.version} or newer`);
+    throw new Refusal(
+      `the backup's schema version ${version} is newer than this reco knows (${latest}); restore it with reco ${manifest.reco.version} or newer`,
+    );
   const unknown = manifest.schema.migrations.filter((m) => !known.has(m.version));
   if (unknown.length > 0)
-    throw new Refusal(`the backup was made with migrations this reco does not have (${unknown.map((m) => `${m.version} ${m.name}`).join(', ')}); restore it with reco ${manifest.reco.version}`);
+    throw new Refusal(
+      `the backup was made with migrations this reco does not have (${unknown.map((m) => `${m.version} ${m.name}`).join(', ')}); restore it with reco ${manifest.reco.version}`,
+    );
   return version;
 }
 
@@ -72,7 +76,10 @@ async function migrateToBackupVersion(db: Database, version: number): Promise<vo
     throw new Refusal(
       `the database is at schema version ${status.current}, newer than the backup's ${version}; restore into an empty database (a new DATABASE_URL or RECO_DATA_DIR) and reco migrates it after the data is in`,
     );
-  await migrate(db, knownMigrations.filter((m) => m.version <= version));
+  await migrate(
+    db,
+    knownMigrations.filter((m) => m.version <= version),
+  );
 }
 
 function checkTablesFit(manifest: Manifest, target: TableInfo[]): void {
@@ -82,7 +89,8 @@ function checkTablesFit(manifest: Manifest, target: TableInfo[]): void {
     if (!have) throw new Refusal(`the backup holds table ${t.name}, which this database's schema does not have`);
     const cols = new Set(have.columns.map((c) => c.name));
     const missing = t.columns.filter((c) => !cols.has(c));
-    if (missing.length > 0) throw new Refusal(`table ${t.name} of this database lacks the backup's columns ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw new Refusal(`table ${t.name} of this database lacks the backup's columns ${missing.join(', ')}`);
   }
 }
 
@@ -95,17 +103,27 @@ async function occupiedTables(q: Queryable, tables: readonly TableInfo[]): Promi
 
 /** The target holds data and `force` was not given: nothing was changed. */
 export class NotEmptyError extends Refusal {
-  constructor(message: string, readonly tables: readonly string[]) {
+  constructor(
+    message: string,
+    readonly tables: readonly string[],
+  ) {
     super(message);
   }
 }
 
 function notEmpty(occupied: readonly string[]): Refusal {
-  return new NotEmptyError(`the database is not empty (${occupied.join(', ')} hold rows); pass --force to replace its data with the backup's`, occupied);
+  return new NotEmptyError(
+    `the database is not empty (${occupied.join(', ')} hold rows); pass --force to replace its data with the backup's`,
+    occupied,
+  );
 }
 
 /** The data records of one table from the archive's record stream, hashed as they pass. */
-async function* tableChunks(file: string, records: AsyncIterator<ArchiveRecord>, digest: TableDigest): AsyncGenerator<Buffer> {
+async function* tableChunks(
+  file: string,
+  records: AsyncIterator<ArchiveRecord>,
+  digest: TableDigest,
+): AsyncGenerator<Buffer> {
   for (;;) {
     const next = await records.next();
     if (next.done) throw new RecoError(`the backup archive ${file} ended inside a table`);
@@ -127,7 +145,12 @@ async function checkRatingReferences(tx: Queryable): Promise<void> {
 }
 
 /** Loads every table of the archive in order; the bytes are re-hashed so a file changed since verification fails. */
-async function loadTables(tx: Queryable, file: string, manifest: Manifest, onProgress?: (p: RestoreProgress) => void): Promise<void> {
+async function loadTables(
+  tx: Queryable,
+  file: string,
+  manifest: Manifest,
+  onProgress?: (p: RestoreProgress) => void,
+): Promise<void> {
   const records = readContainer(file)[Symbol.asyncIterator]();
   try {
     checkHeader(file, (await records.next()).value);
@@ -141,10 +164,16 @@ async function loadTables(tx: Queryable, file: string, manifest: Manifest, onPro
         copied = await tx.copyFrom(expected.name, expected.columns, tableChunks(file, records, digest));
       } catch (err: any) {
         if (err instanceof RecoError) throw err;
-        throw new RecoError(`restoring table ${expected.name} failed, so nothing was restored: ${oneLine(err)}`, { cause: err });
+        throw new RecoError(`restoring table ${expected.name} failed, so nothing was restored: ${oneLine(err)}`, {
+          cause: err,
+        });
       }
-      if (digest.digest() !== expected.sha256) throw new RecoError(`the backup archive ${file} changed after it was verified (table ${expected.name})`);
-      if (copied !== expected.rows) throw new RecoError(`restoring ${expected.name} copied ${copied} rows, the backup holds ${expected.rows}; nothing was restored`);
+      if (digest.digest() !== expected.sha256)
+        throw new RecoError(`the backup archive ${file} changed after it was verified (table ${expected.name})`);
+      if (copied !== expected.rows)
+        throw new RecoError(
+          `restoring ${expected.name} copied ${copied} rows, the backup holds ${expected.rows}; nothing was restored`,
+        );
       onProgress?.({ table: expected.name, done: i + 1, total: manifest.tables.length });
     }
   } finally {
@@ -156,7 +185,8 @@ async function checkCounts(tx: Queryable, tables: readonly ManifestTable[]): Pro
   const out: { name: string; rows: number }[] = [];
   for (const t of tables) {
     const n = await countRows(tx, t.name);
-    if (n !== t.rows) throw new RecoError(`after the restore ${t.name} holds ${n} rows, the backup ${t.rows}; nothing was restored`);
+    if (n !== t.rows)
+      throw new RecoError(`after the restore ${t.name} holds ${n} rows, the backup ${t.rows}; nothing was restored`);
     out.push({ name: t.name, rows: n });
   }
   return out;
@@ -196,7 +226,10 @@ export async function restoreBackup(db: Database, file: string, options: Restore
       touched = true;
       const hasJobs = target.some((t) => t.name === JOB_TABLE);
       const ownJobs = hasJobs ? await readJobRuns(tx) : [];
-      await truncateTables(tx, target.map((t) => t.name));
+      await truncateTables(
+        tx,
+        target.map((t) => t.name),
+      );
       await loadTables(tx, file, manifest, options.onProgress);
       await checkRatingReferences(tx);
       const sequences = await resetSequences(tx, target);
@@ -213,7 +246,20 @@ export async function restoreBackup(db: Database, file: string, options: Restore
         durationMs: Date.now() - started,
       };
       if (hasJobs) {
-        await recordJob(tx, 'restore', async () => r, (x) => ({ file: x.file, rows: x.rows, tables: x.tables.length, schema_version: version, replaced: x.replaced, duration_ms: x.durationMs, backup_created_at: manifest.createdAt }));
+        await recordJob(
+          tx,
+          'restore',
+          async () => r,
+          (x) => ({
+            file: x.file,
+            rows: x.rows,
+            tables: x.tables.length,
+            schema_version: version,
+            replaced: x.replaced,
+            duration_ms: x.durationMs,
+            backup_created_at: manifest.createdAt,
+          }),
+        );
         await stampLatestJobRun(tx, 'restore', new Date(started));
       }
       return r;

@@ -8,7 +8,10 @@ import { z } from 'zod';
  */
 export const SIGNATURE_ALGORITHM = 'HMAC-SHA-256';
 
-const signatureSchema = z.object({ algorithm: z.literal(SIGNATURE_ALGORITHM), mac: z.string().regex(/^[0-9a-f]{64}$/) });
+const signatureSchema = z.object({
+  algorithm: z.literal(SIGNATURE_ALGORITHM),
+  mac: z.string().regex(/^[0-9a-f]{64}$/),
+});
 export type SignatureRecord = z.infer<typeof signatureSchema>;
 
 /** How an archive's signature was found: checked against the key, present but not checked (no key), or absent. */

@@ -59,9 +59,12 @@ export function parseJson(file: string, rec: ArchiveRecord, what: string): any {
 export function checkHeader(file: string, rec: ArchiveRecord | undefined): void {
   if (!rec || rec.type !== 'H') throw corrupted(file, 'no header record');
   const h = parseJson(file, rec, 'header');
-  if (h?.format !== FORMAT) throw new RecoError(`${file} is not a reco backup archive (format ${JSON.stringify(h?.format)})`);
+  if (h?.format !== FORMAT)
+    throw new RecoError(`${file} is not a reco backup archive (format ${JSON.stringify(h?.format)})`);
   if (typeof h.formatVersion !== 'number' || h.formatVersion > FORMAT_VERSION)
-    throw new RecoError(`${file} was written by a newer reco (archive format ${h.formatVersion}, this reco reads ${FORMAT_VERSION}); upgrade reco to restore it`);
+    throw new RecoError(
+      `${file} was written by a newer reco (archive format ${h.formatVersion}, this reco reads ${FORMAT_VERSION}); upgrade reco to restore it`,
+    );
 }
 
 /** Compares what was read with what the manifest promises, table by table. */
@@ -71,18 +74,30 @@ export function checkAgainstManifest(file: string, manifest: Manifest, seen: rea
   manifest.tables.forEach((m, i) => {
     const s = seen[i];
     if (s.name !== m.name) throw corrupted(file, `table ${s.name} where the manifest lists ${m.name}`);
-    if (s.columns.join(',') !== m.columns.join(',')) throw corrupted(file, `the columns of ${m.name} differ from its manifest`);
-    if (s.bytes !== m.bytes || s.sha256 !== m.sha256) throw corrupted(file, `the SHA-256 of table ${m.name} does not match its manifest`);
+    if (s.columns.join(',') !== m.columns.join(','))
+      throw corrupted(file, `the columns of ${m.name} differ from its manifest`);
+    if (s.bytes !== m.bytes || s.sha256 !== m.sha256)
+      throw corrupted(file, `the SHA-256 of table ${m.name} does not match its manifest`);
     if (s.rows !== m.rows) throw corrupted(file, `table ${m.name} holds ${s.rows} rows, its manifest says ${m.rows}`);
   });
 }
 
 /** With a key, the archive must carry a signature made with that key over the manifest's bytes. */
-function checkSignature(file: string, manifestBytes: Buffer, signature: SignatureRecord | undefined, key: string | undefined): SignatureStatus {
+function checkSignature(
+  file: string,
+  manifestBytes: Buffer,
+  signature: SignatureRecord | undefined,
+  key: string | undefined,
+): SignatureStatus {
   if (key === undefined) return signature ? 'unchecked' : 'unsigned';
-  if (!signature) throw new RecoError(`the backup archive ${file} is not signed, and RECO_BACKUP_KEY is set: only archives signed with that key are accepted`);
+  if (!signature)
+    throw new RecoError(
+      `the backup archive ${file} is not signed, and RECO_BACKUP_KEY is set: only archives signed with that key are accepted`,
+    );
   if (!signatureMatches(key, manifestBytes, signature))
-    throw new RecoError(`the signature of the backup archive ${file} does not match RECO_BACKUP_KEY (signed with another key, or its manifest was changed); it cannot be used`);
+    throw new RecoError(
+      `the signature of the backup archive ${file} does not match RECO_BACKUP_KEY (signed with another key, or its manifest was changed); it cannot be used`,
+    );
   return 'valid';
 }
 
@@ -119,7 +134,11 @@ export async function verifyArchive(file: string, options: VerifyOptions = {}): 
       case 'T': {
         if (table || manifest) throw corrupted(file, 'misplaced table record');
         const t = parseJson(file, rec, 'table record');
-        table = { name: String(t.name), columns: Array.isArray(t.columns) ? t.columns.map(String) : [], digest: new TableDigest() };
+        table = {
+          name: String(t.name),
+          columns: Array.isArray(t.columns) ? t.columns.map(String) : [],
+          digest: new TableDigest(),
+        };
         break;
       }
       case 'D':
@@ -128,13 +147,23 @@ export async function verifyArchive(file: string, options: VerifyOptions = {}): 
         break;
       case 'E':
         if (!table) throw corrupted(file, 'misplaced table end');
-        seen.push({ name: table.name, columns: table.columns, rows: table.digest.rows, bytes: table.digest.bytes, sha256: table.digest.digest() });
+        seen.push({
+          name: table.name,
+          columns: table.columns,
+          rows: table.digest.rows,
+          bytes: table.digest.bytes,
+          sha256: table.digest.digest(),
+        });
         table = undefined;
         break;
       case 'M': {
         if (table || manifest) throw corrupted(file, 'misplaced manifest');
         const parsed = manifestSchema.safeParse(parseJson(file, rec, 'manifest'));
-        if (!parsed.success) throw corrupted(file, `invalid manifest: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+        if (!parsed.success)
+          throw corrupted(
+            file,
+            `invalid manifest: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+          );
         manifest = parsed.data;
         manifestBytes = rec.payload;
         break;

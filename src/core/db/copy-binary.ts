@@ -6,7 +6,9 @@
  */
 
 /** The header (signature, flags, extension length) and trailer (field count −1) of a binary COPY stream. */
-export const BINARY_COPY_HEADER = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+export const BINARY_COPY_HEADER = Buffer.from([
+  0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+]);
 export const BINARY_COPY_TRAILER = Buffer.from([0xff, 0xff]);
 
 /** The columns of accepted rating rows the tuples are written from (the ingest's RatingColumns). */
@@ -81,7 +83,13 @@ export interface RatingSelection {
 }
 
 /** The selected rows in `order`, as binary tuples for COPY ratings (user_id from `userIds`, movie_id, rating, rated_at). */
-export async function* ratingTuples({ rows, rowUser, users, userIds, order }: RatingSelection & { userIds: Float64Array; order: Int32Array }): AsyncGenerator<Uint8Array> {
+export async function* ratingTuples({
+  rows,
+  rowUser,
+  users,
+  userIds,
+  order,
+}: RatingSelection & { userIds: Float64Array; order: Int32Array }): AsyncGenerator<Uint8Array> {
   const out = new TupleChunks();
   for (let k = 0; k < order.length; k++) {
     const i = order[k];

@@ -5,7 +5,7 @@ export function csvField(value: unknown): string {
   if (Array.isArray(value)) return csvField(pgArrayLiteral(value));
   if (typeof value === 'object') return csvField(JSON.stringify(value));
   const s = String(value);
-  if (s === '' ) return '""';
+  if (s === '') return '""';
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -89,13 +89,18 @@ export class ReconnectingListener {
     this.listenedAt = Date.now();
     const generation = ++this.generation;
     try {
-      this.unlisten = await this.db.listen(this.channel, (p) => this.received(p), (err) => {
-        if (generation === this.generation) this.lost(`the LISTEN connection failed: ${err.message}`);
-      });
+      this.unlisten = await this.db.listen(
+        this.channel,
+        (p) => this.received(p),
+        (err) => {
+          if (generation === this.generation) this.lost(`the LISTEN connection failed: ${err.message}`);
+        },
+      );
       if (this.stopped) await this.stop();
       else this.sendBeat();
     } catch (err) {
-      if (!this.warned) this.options.logger?.warn({ err, channel: this.channel }, 'cannot LISTEN: retrying until the database answers');
+      if (!this.warned)
+        this.options.logger?.warn({ err, channel: this.channel }, 'cannot LISTEN: retrying until the database answers');
       this.warned = true;
     }
   }

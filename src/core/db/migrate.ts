@@ -44,11 +44,16 @@ async function ledgerExists(q: Queryable): Promise<boolean> {
 
 async function readApplied(q: Queryable): Promise<AppliedMigration[]> {
   if (!(await ledgerExists(q))) return [];
-  const r = await q.query<AppliedMigration>(`SELECT version, name, checksum, applied_at FROM ${Table.schemaMigrations} ORDER BY version`);
+  const r = await q.query<AppliedMigration>(
+    `SELECT version, name, checksum, applied_at FROM ${Table.schemaMigrations} ORDER BY version`,
+  );
   return r.rows;
 }
 
-export async function migrationStatus(db: Queryable, known: readonly Migration[] = allMigrations): Promise<MigrationStatus> {
+export async function migrationStatus(
+  db: Queryable,
+  known: readonly Migration[] = allMigrations,
+): Promise<MigrationStatus> {
   const applied = await readApplied(db);
   const done = new Set(applied.map((a) => a.version));
   const latest = known.reduce((max, m) => Math.max(max, m.version), 0);
@@ -107,9 +112,15 @@ export async function migrate(db: Database, known: readonly Migration[] = allMig
       try {
         await tx.exec(m.sql);
       } catch (err: any) {
-        throw new RecoError(`migration ${m.version} (${m.name}) failed and was rolled back: ${err?.message ?? err}`, { cause: err });
+        throw new RecoError(`migration ${m.version} (${m.name}) failed and was rolled back: ${err?.message ?? err}`, {
+          cause: err,
+        });
       }
-      await tx.query(`INSERT INTO ${Table.schemaMigrations} (version, name, checksum) VALUES ($1, $2, $3)`, [m.version, m.name, checksumOf(m)]);
+      await tx.query(`INSERT INTO ${Table.schemaMigrations} (version, name, checksum) VALUES ($1, $2, $3)`, [
+        m.version,
+        m.name,
+        checksumOf(m),
+      ]);
       return true;
     });
     if (applied) appliedNow.push(m);

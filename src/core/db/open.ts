@@ -41,7 +41,10 @@ async function connectPostgres(url: string, options: OpenOptions): Promise<Datab
 }
 
 /** The engine the configuration selects: PostgreSQL when DATABASE_URL is set, else PGlite under data/db. */
-export async function openDatabase(config: Pick<RecoConfig, 'databaseUrl' | 'dataDir'>, options: OpenOptions = {}): Promise<Database> {
+export async function openDatabase(
+  config: Pick<RecoConfig, 'databaseUrl' | 'dataDir'>,
+  options: OpenOptions = {},
+): Promise<Database> {
   const db: Database = config.databaseUrl
     ? await connectPostgres(config.databaseUrl, options)
     : await PGliteDatabase.open(dataPaths(config.dataDir).embeddedDb, { command: options.command });
@@ -57,7 +60,11 @@ export async function openDatabase(config: Pick<RecoConfig, 'databaseUrl' | 'dat
 }
 
 /** Opens, runs `fn`, and always closes (releasing the embedded engine's lock). */
-export async function withDatabase<T>(config: Pick<RecoConfig, 'databaseUrl' | 'dataDir'>, fn: (db: Database) => Promise<T>, options: OpenOptions = {}): Promise<T> {
+export async function withDatabase<T>(
+  config: Pick<RecoConfig, 'databaseUrl' | 'dataDir'>,
+  fn: (db: Database) => Promise<T>,
+  options: OpenOptions = {},
+): Promise<T> {
   const db = await openDatabase(config, options);
   try {
     return await fn(db);

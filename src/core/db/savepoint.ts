@@ -12,7 +12,10 @@ export function transactionOf(q: Queryable, depth = 0): Transaction {
     copyFrom: (table, columns, csv) => q.copyFrom(table, columns, csv),
     copyFromBinary: (table, columns, tuples) => q.copyFromBinary(table, columns, tuples),
     copyTo: (selectSql) => q.copyTo(selectSql),
-    async attempt<T>(fn: (tx: Transaction) => Promise<T>, options: { rollbackOn: (err: unknown) => boolean }): Promise<Attempted<T>> {
+    async attempt<T>(
+      fn: (tx: Transaction) => Promise<T>,
+      options: { rollbackOn: (err: unknown) => boolean },
+    ): Promise<Attempted<T>> {
       if (active) throw new Error('one attempt at a time per transaction');
       active = true;
       const name = `attempt_${depth + 1}`;

@@ -42,7 +42,10 @@ export interface Transaction extends Queryable {
    * the savepoint and the transaction carries on: `{ ok: false, error }` if `rollbackOn(error)`, else the error
    * is rethrown. One attempt at a time per transaction (savepoints are a stack); `fn` may nest its own.
    */
-  attempt<T>(fn: (tx: Transaction) => Promise<T>, options: { rollbackOn: (err: unknown) => boolean }): Promise<Attempted<T>>;
+  attempt<T>(
+    fn: (tx: Transaction) => Promise<T>,
+    options: { rollbackOn: (err: unknown) => boolean },
+  ): Promise<Attempted<T>>;
 }
 
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
@@ -62,7 +65,11 @@ export interface Database extends Queryable {
    * LISTEN on a channel; resolves to a function that stops listening. `onError` hears that the connection
    * behind it was lost (no more notifications will come through it); listener.ts LISTENs again then.
    */
-  listen(channel: string, onNotify: (payload: string) => void, onError?: (err: Error) => void): Promise<() => Promise<void>>;
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onError?: (err: Error) => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -74,7 +81,12 @@ export function assertIdentifier(name: string): string {
   return name;
 }
 
-export function copyFromSql(table: string, columns: readonly string[], source: string, format: 'csv' | 'binary' = 'csv'): string {
+export function copyFromSql(
+  table: string,
+  columns: readonly string[],
+  source: string,
+  format: 'csv' | 'binary' = 'csv',
+): string {
   const cols = columns.map(assertIdentifier).join(', ');
   return `COPY ${assertIdentifier(table)} (${cols}) FROM ${source} WITH (FORMAT ${format})`;
 }

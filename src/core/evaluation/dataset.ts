@@ -62,7 +62,8 @@ export async function loadDatasetDir(dir: string): Promise<Dataset> {
   const moviesPath = path.join(dir, 'movies.csv');
   const ratingsPath = path.join(dir, 'ratings.csv');
   for (const p of [moviesPath, ratingsPath]) {
-    if (!fs.existsSync(p)) throw new RecoError(`no ${path.basename(p)} in ${dir}: expected a MovieLens folder (movies.csv, ratings.csv)`);
+    if (!fs.existsSync(p))
+      throw new RecoError(`no ${path.basename(p)} in ${dir}: expected a MovieLens folder (movies.csv, ratings.csv)`);
   }
   const genres = new Map<number, readonly string[]>();
   for await (const rec of fs.createReadStream(moviesPath).pipe(parse({ columns: true, relax_quotes: true }))) {

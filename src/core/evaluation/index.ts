@@ -1,4 +1,11 @@
-export { evaluateAlgorithms, LONG_TAIL_RANK, metricsRecord, scoreOnSplit, scoreRanker, trainingMovies } from './protocol.js';
+export {
+  evaluateAlgorithms,
+  LONG_TAIL_RANK,
+  metricsRecord,
+  scoreOnSplit,
+  scoreRanker,
+  trainingMovies,
+} from './protocol.js';
 export type { CurvePoint, EvaluationOptions, EvaluationReport, EvaluationRow, Ranker } from './protocol.js';
 export { worldOracle } from './oracle.js';
 export { rankingMetrics } from './metrics.js';

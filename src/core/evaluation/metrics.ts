@@ -37,7 +37,12 @@ export interface CurveSums {
 }
 
 export function emptyCurveSums(maxK: number): CurveSums {
-  return { precision: new Float64Array(maxK), recall: new Float64Array(maxK), ndcg: new Float64Array(maxK), ap: new Float64Array(maxK) };
+  return {
+    precision: new Float64Array(maxK),
+    recall: new Float64Array(maxK),
+    ndcg: new Float64Array(maxK),
+    ap: new Float64Array(maxK),
+  };
 }
 
 /**

@@ -10,7 +10,9 @@ import type { Ranker } from './protocol.js';
  */
 export function worldOracle(world: ShapedWorld, train: Interactions): Ranker {
   const m = world.maxMovieId;
-  const byPopularity = Int32Array.from({ length: m }, (_, i) => i).sort((a, b) => world.global[b] - world.global[a] || a - b);
+  const byPopularity = Int32Array.from({ length: m }, (_, i) => i).sort(
+    (a, b) => world.global[b] - world.global[a] || a - b,
+  );
   const share = world.params.nicheShare;
   return (row, history, k, candidates) => {
     const id = train.userIds[row];
@@ -21,7 +23,8 @@ export function worldOracle(world: ShapedWorld, train: Interactions): Ranker {
     const usable = (movieId: number) => candidates.has(movieId) && !seen.has(movieId);
     const scored: { movieId: number; p: number }[] = [];
     for (const k of user.niches) {
-      for (const i of world.nicheMovies[k]) if (usable(i + 1)) scored.push({ movieId: i + 1, p: world.choiceProbability(user, i) });
+      for (const i of world.nicheMovies[k])
+        if (usable(i + 1)) scored.push({ movieId: i + 1, p: world.choiceProbability(user, i) });
     }
     const own = new Set(user.niches);
     let outside = 0;

@@ -59,17 +59,40 @@ export interface EvaluationReport {
   split: SplitKind;
   k: number;
   seed: number;
-  counts: { users: number; movies: number; ratings: number; trainRatings: number; testRatings: number; evaluatedUsers: number; candidates: number };
+  counts: {
+    users: number;
+    movies: number;
+    ratings: number;
+    trainRatings: number;
+    testRatings: number;
+    evaluatedUsers: number;
+    candidates: number;
+  };
   rows: EvaluationRow[];
 }
 
 /** Scores an already fitted model on a split (docs/evaluation.md, "Ranking and metrics"). */
-export function scoreOnSplit(model: Recommender, split: Split, k: number, curve = 0): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
-  return scoreRanker((_, history, n, candidates) => model.recommend(history, n, { candidates }).map((x) => x.movieId), split, k, curve);
+export function scoreOnSplit(
+  model: Recommender,
+  split: Split,
+  k: number,
+  curve = 0,
+): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
+  return scoreRanker(
+    (_, history, n, candidates) => model.recommend(history, n, { candidates }).map((x) => x.movieId),
+    split,
+    k,
+    curve,
+  );
 }
 
 /** Scores any ranking of the candidates on a split: the metrics of every evaluated user, averaged. */
-export function scoreRanker(rank: Ranker, split: Split, k: number, curve = 0): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
+export function scoreRanker(
+  rank: Ranker,
+  split: Split,
+  k: number,
+  curve = 0,
+): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
   const { train, test } = split;
   const candidates = trainingMovies(train);
   const head = mostRated(train, LONG_TAIL_RANK);
@@ -133,7 +156,12 @@ export function mostRated(data: Interactions, n: number): Set<number> {
   const counts = new Int32Array(data.nItems);
   for (let p = 0; p < data.indices.length; p++) counts[data.indices[p]]++;
   const order = Array.from({ length: data.nItems }, (_, j) => j).sort((a, b) => counts[b] - counts[a] || a - b);
-  return new Set(order.slice(0, n).filter((j) => counts[j] > 0).map((j) => data.itemIds[j]));
+  return new Set(
+    order
+      .slice(0, n)
+      .filter((j) => counts[j] > 0)
+      .map((j) => data.itemIds[j]),
+  );
 }
 
 /** Movies that occur in the training part: the candidate set of every evaluated user. */

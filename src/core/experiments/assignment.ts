@@ -29,7 +29,8 @@ export function assignVariant<V extends { name: string; weight: number }>(
   if (variants.length === 0) throw new RangeError(`experiment ${experiment.name} has no variants`);
   let total = 0;
   for (const v of variants) {
-    if (!(v.weight > 0) || !Number.isFinite(v.weight)) throw new RangeError(`experiment ${experiment.name}: variant ${v.name} has weight ${v.weight}`);
+    if (!(v.weight > 0) || !Number.isFinite(v.weight))
+      throw new RangeError(`experiment ${experiment.name}: variant ${v.name} has weight ${v.weight}`);
     total += v.weight;
   }
   const target = assignmentPoint(experiment.name, clientId, externalUserId) * total;

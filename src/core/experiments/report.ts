@@ -91,7 +91,9 @@ export interface ExperimentReport {
   };
 }
 
-const sumsOf = (r: Pick<VariantOutcomeRow, 'users' | 'n' | 'c' | 'nn' | 'cc' | 'nc'> & { converted?: number }): UserSums => ({
+const sumsOf = (
+  r: Pick<VariantOutcomeRow, 'users' | 'n' | 'c' | 'nn' | 'cc' | 'nc'> & { converted?: number },
+): UserSums => ({
   users: r.users,
   n: r.n,
   c: r.c,
@@ -101,7 +103,19 @@ const sumsOf = (r: Pick<VariantOutcomeRow, 'users' | 'n' | 'c' | 'nn' | 'cc' | '
   converted: r.converted ?? 0,
 });
 
-const ZERO: VariantOutcomeRow = { variant: '', users: 0, lists: 0, n: 0, c: 0, nn: 0, cc: 0, nc: 0, converted: 0, dislikes: 0, skips: 0 };
+const ZERO: VariantOutcomeRow = {
+  variant: '',
+  users: 0,
+  lists: 0,
+  n: 0,
+  c: 0,
+  nn: 0,
+  cc: 0,
+  nc: 0,
+  converted: 0,
+  dislikes: 0,
+  skips: 0,
+};
 
 export async function experimentReport(db: Database, name: string): Promise<ExperimentReport> {
   const e = await getExperiment(db, name);
@@ -133,7 +147,10 @@ export function buildReport(
         ctr: compareCtr(controlSums, sums),
         conversionsPerUser: comparePerUser(controlSums, sums),
         shareConverted: compareShares(controlSums, sums),
-        alwaysValidP: alwaysValidPValue(sequentialLooks(days, dates, control.name, v.name), SEQUENTIAL_TAU_RELATIVE * controlCtr),
+        alwaysValidP: alwaysValidPValue(
+          sequentialLooks(days, dates, control.name, v.name),
+          SEQUENTIAL_TAU_RELATIVE * controlCtr,
+        ),
       };
     }
     return {
@@ -157,7 +174,15 @@ export function buildReport(
 
   const daily: DailyPoint[] = days.map((d) => {
     const est = ctrEstimate(sumsOf(d));
-    return { variant: d.variant, date: d.day, impressions: d.dayN, conversions: d.dayC, rate: est.value, ciLow: est.ciLow, ciHigh: est.ciHigh };
+    return {
+      variant: d.variant,
+      date: d.day,
+      impressions: d.dayN,
+      conversions: d.dayC,
+      rate: est.value,
+      ciLow: est.ciLow,
+      ciHigh: est.ciHigh,
+    };
   });
 
   return {
@@ -215,7 +240,9 @@ function verdict(variants: readonly VariantReport[]): ExperimentReport['verdict'
     if (cmp.pValue < SIGNIFICANCE) {
       significant = true;
       const better = cmp.difference > 0;
-      sentences.push(`${better ? `${v.name} is better than ${control.name}` : `${v.name} is worse than ${control.name}`}: ${detail}.`);
+      sentences.push(
+        `${better ? `${v.name} is better than ${control.name}` : `${v.name} is worse than ${control.name}`}: ${detail}.`,
+      );
       if (better && (!winner || (v.ctr.value ?? 0) > (winner.ctr.value ?? 0))) winner = v;
     } else sentences.push(`No significant difference between ${v.name} and ${control.name}: ${detail}.`);
   }

@@ -93,7 +93,8 @@ export function ratioVariance(s: UserSums): number {
   if (k < 2 || s.n <= 0) return NaN;
   const r = s.c / s.n;
   const meanN = s.n / k;
-  const v = sampleVariance(s.c, s.cc, k) - 2 * r * sampleCovariance(s.n, s.c, s.nc, k) + r * r * sampleVariance(s.n, s.nn, k);
+  const v =
+    sampleVariance(s.c, s.cc, k) - 2 * r * sampleCovariance(s.n, s.c, s.nc, k) + r * r * sampleVariance(s.n, s.nn, k);
   return Math.max(0, v) / (k * meanN * meanN);
 }
 
@@ -130,7 +131,17 @@ export function shareEstimate(s: UserSums): Estimate {
 }
 
 function empty(test: TestName): Comparison {
-  return { test, difference: null, relative: null, ciLow: null, ciHigh: null, statistic: null, df: null, pValue: null, probabilityBetter: null };
+  return {
+    test,
+    difference: null,
+    relative: null,
+    ciLow: null,
+    ciHigh: null,
+    statistic: null,
+    df: null,
+    pValue: null,
+    probabilityBetter: null,
+  };
 }
 
 function relativeTo(difference: number, control: number): number | null {
@@ -145,7 +156,13 @@ export function compareCtr(control: UserSums, treatment: UserSums): Comparison {
   return normalComparison('delta-method z', rt - rc, ratioVariance(control) + ratioVariance(treatment), rc);
 }
 
-function normalComparison(test: TestName, d: number, variance: number, controlValue: number, testSe = Math.sqrt(variance)): Comparison {
+function normalComparison(
+  test: TestName,
+  d: number,
+  variance: number,
+  controlValue: number,
+  testSe = Math.sqrt(variance),
+): Comparison {
   const se = Math.sqrt(variance);
   const z = testSe > 0 ? d / testSe : d === 0 ? 0 : NaN;
   return {
@@ -187,7 +204,16 @@ export function welchTest(control: SampleMoments, treatment: SampleMoments): Com
   const d = treatment.mean - control.mean;
   const se = Math.sqrt(vc + vt);
   const df = (vc + vt) ** 2 / (vc ** 2 / (control.count - 1) + vt ** 2 / (treatment.count - 1));
-  if (!(se > 0)) return { ...empty('welch t'), difference: d, relative: relativeTo(d, control.mean), ciLow: d, ciHigh: d, statistic: d === 0 ? 0 : null, pValue: d === 0 ? 1 : null };
+  if (!(se > 0))
+    return {
+      ...empty('welch t'),
+      difference: d,
+      relative: relativeTo(d, control.mean),
+      ciLow: d,
+      ciHigh: d,
+      statistic: d === 0 ? 0 : null,
+      pValue: d === 0 ? 1 : null,
+    };
   const t = d / se;
   const q = jStat.studentt.inv(1 - (1 - CONFIDENCE) / 2, df);
   return {
@@ -205,7 +231,11 @@ export function welchTest(control: SampleMoments, treatment: SampleMoments): Com
 
 /** Conversions per user: Welch's t test over the users' conversion counts. */
 export function comparePerUser(control: UserSums, treatment: UserSums): Comparison {
-  const m = (s: UserSums): SampleMoments => ({ count: s.users, mean: s.users > 0 ? s.c / s.users : NaN, variance: sampleVariance(s.c, s.cc, s.users) });
+  const m = (s: UserSums): SampleMoments => ({
+    count: s.users,
+    mean: s.users > 0 ? s.c / s.users : NaN,
+    variance: sampleVariance(s.c, s.cc, s.users),
+  });
   return welchTest(m(control), m(treatment));
 }
 
@@ -230,7 +260,10 @@ export function compareShares(control: UserSums, treatment: UserSums): Compariso
  * p = min over looks of 1/Λ_i (capped at 1). It may be read after every look without inflating the false-positive
  * rate; τ is the size of effect the test is tuned to find.
  */
-export function alwaysValidPValue(looks: readonly { difference: number; variance: number }[], tau: number): number | null {
+export function alwaysValidPValue(
+  looks: readonly { difference: number; variance: number }[],
+  tau: number,
+): number | null {
   if (!(tau > 0)) return null;
   const t2 = tau * tau;
   let p = 1;

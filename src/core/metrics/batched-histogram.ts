@@ -53,15 +53,33 @@ export class BatchedHistogram<T extends string> {
 
   /** As prom-client's Histogram.getForPromString: `le` first, then the series' labels (sharedLabels). */
   async getForPromString() {
-    const values: { labels: Record<string, string | number>; sharedLabels: LabelValues<T>; value: number; metricName: string; exemplar?: null }[] = [];
+    const values: {
+      labels: Record<string, string | number>;
+      sharedLabels: LabelValues<T>;
+      value: number;
+      metricName: string;
+      exemplar?: null;
+    }[] = [];
     for (const s of this.slots.values()) {
       if (s.count === 0) continue; // as prom-client: no series before the first observation
       let acc = 0;
       this.upperBounds.forEach((le, i) => {
         acc += s.counts[i];
-        values.push({ labels: { le }, sharedLabels: s.labels, value: acc, metricName: `${this.name}_bucket`, exemplar: null });
+        values.push({
+          labels: { le },
+          sharedLabels: s.labels,
+          value: acc,
+          metricName: `${this.name}_bucket`,
+          exemplar: null,
+        });
       });
-      values.push({ labels: { le: '+Inf' }, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_bucket`, exemplar: null });
+      values.push({
+        labels: { le: '+Inf' },
+        sharedLabels: s.labels,
+        value: s.count,
+        metricName: `${this.name}_bucket`,
+        exemplar: null,
+      });
       values.push({ labels: {}, sharedLabels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
       values.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
     }
@@ -71,7 +89,13 @@ export class BatchedHistogram<T extends string> {
   /** As prom-client's Histogram.get: each value's labels merged. */
   async get() {
     const data = await this.getForPromString();
-    return { ...data, values: data.values.map(({ labels, sharedLabels, ...rest }) => ({ ...rest, labels: { ...sharedLabels, ...labels } })) };
+    return {
+      ...data,
+      values: data.values.map(({ labels, sharedLabels, ...rest }) => ({
+        ...rest,
+        labels: { ...sharedLabels, ...labels },
+      })),
+    };
   }
 
   reset(): void {

@@ -12,7 +12,8 @@ export function createMetrics() {
   collectDefaultMetrics({ register });
   // Gauges that prom-client names _total, which Prometheus' conventions reserve for counters (promtool check metrics
   // flags them); each is the sum of the series of its namesake without the suffix (nodejs_active_handles{type}, …).
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) register.removeSingleMetric(name);
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    register.removeSingleMetric(name);
   const httpLabels = ['method', 'route', 'status_code'] as const;
   const modelLabels = ['algorithm', 'version'] as const;
   // The counters of every request, counted on the hot path in plain fields (counter-batch.ts).
@@ -105,23 +106,69 @@ export function createMetrics() {
       labelNames: ['experiment', 'variant', 'reason'] as const,
       registers: [register],
     }),
-    modelInfo: new Gauge({ name: METRICS.modelInfo, help: 'The model being served (value 1)', labelNames: modelLabels, registers: [register] }),
-    modelAgeSeconds: new Gauge({ name: METRICS.modelAgeSeconds, help: 'Seconds since the served model was trained', registers: [register] }),
-    modelHoldoutNdcg: new Gauge({ name: METRICS.modelHoldoutNdcg, help: 'Holdout nDCG@10 of the served model', registers: [register] }),
-    modelHoldoutPrecision: new Gauge({ name: METRICS.modelHoldoutPrecision, help: 'Holdout precision@10 of the served model', registers: [register] }),
-    modelHoldoutRecall: new Gauge({ name: METRICS.modelHoldoutRecall, help: 'Holdout recall@10 of the served model', registers: [register] }),
+    modelInfo: new Gauge({
+      name: METRICS.modelInfo,
+      help: 'The model being served (value 1)',
+      labelNames: modelLabels,
+      registers: [register],
+    }),
+    modelAgeSeconds: new Gauge({
+      name: METRICS.modelAgeSeconds,
+      help: 'Seconds since the served model was trained',
+      registers: [register],
+    }),
+    modelHoldoutNdcg: new Gauge({
+      name: METRICS.modelHoldoutNdcg,
+      help: 'Holdout nDCG@10 of the served model',
+      registers: [register],
+    }),
+    modelHoldoutPrecision: new Gauge({
+      name: METRICS.modelHoldoutPrecision,
+      help: 'Holdout precision@10 of the served model',
+      registers: [register],
+    }),
+    modelHoldoutRecall: new Gauge({
+      name: METRICS.modelHoldoutRecall,
+      help: 'Holdout recall@10 of the served model',
+      registers: [register],
+    }),
     modelLoadsTotal: new Counter({
       name: METRICS.modelLoadsTotal,
       help: 'Model loads from the registry, by outcome',
       labelNames: ['outcome'] as const,
       registers: [register],
     }),
-    ingestLastRunTimestamp: new Gauge({ name: METRICS.ingestLastRunTimestamp, help: 'Finish time of the last ingest run (unix seconds)', registers: [register] }),
-    ingestLastRowsAccepted: new Gauge({ name: METRICS.ingestLastRowsAccepted, help: 'Rows accepted by the last ingest run', registers: [register] }),
-    ingestLastRowsRejected: new Gauge({ name: METRICS.ingestLastRowsRejected, help: 'Rows rejected by the last ingest run', registers: [register] }),
-    ingestLastDurationSeconds: new Gauge({ name: METRICS.ingestLastDurationSeconds, help: 'Duration of the last ingest run', registers: [register] }),
-    ingestRunsTotal: new Counter({ name: METRICS.ingestRunsTotal, help: 'Finished ingest runs in the ledger, by status', labelNames: ['status'] as const, registers: [register] }),
-    ingestRunsInProgress: new Gauge({ name: METRICS.ingestRunsInProgress, help: 'Ingest runs in progress according to the ledger', registers: [register] }),
+    ingestLastRunTimestamp: new Gauge({
+      name: METRICS.ingestLastRunTimestamp,
+      help: 'Finish time of the last ingest run (unix seconds)',
+      registers: [register],
+    }),
+    ingestLastRowsAccepted: new Gauge({
+      name: METRICS.ingestLastRowsAccepted,
+      help: 'Rows accepted by the last ingest run',
+      registers: [register],
+    }),
+    ingestLastRowsRejected: new Gauge({
+      name: METRICS.ingestLastRowsRejected,
+      help: 'Rows rejected by the last ingest run',
+      registers: [register],
+    }),
+    ingestLastDurationSeconds: new Gauge({
+      name: METRICS.ingestLastDurationSeconds,
+      help: 'Duration of the last ingest run',
+      registers: [register],
+    }),
+    ingestRunsTotal: new Counter({
+      name: METRICS.ingestRunsTotal,
+      help: 'Finished ingest runs in the ledger, by status',
+      labelNames: ['status'] as const,
+      registers: [register],
+    }),
+    ingestRunsInProgress: new Gauge({
+      name: METRICS.ingestRunsInProgress,
+      help: 'Ingest runs in progress according to the ledger',
+      registers: [register],
+    }),
     ingestRowsTotal: new Counter({
       name: METRICS.ingestRowsTotal,
       help: 'Rows of succeeded ingest runs in the ledger, by outcome',
@@ -140,14 +187,28 @@ export function createMetrics() {
       labelNames: ['task'] as const,
       registers: [register],
     }),
-    jobRunsTotal: new Counter({ name: METRICS.jobRunsTotal, help: 'Finished job runs recorded, by task and status', labelNames: ['task', 'status'] as const, registers: [register] }),
-    jobRunsInProgress: new Gauge({ name: METRICS.jobRunsInProgress, help: 'Job runs in progress, by task', labelNames: ['task'] as const, registers: [register] }),
+    jobRunsTotal: new Counter({
+      name: METRICS.jobRunsTotal,
+      help: 'Finished job runs recorded, by task and status',
+      labelNames: ['task', 'status'] as const,
+      registers: [register],
+    }),
+    jobRunsInProgress: new Gauge({
+      name: METRICS.jobRunsInProgress,
+      help: 'Job runs in progress, by task',
+      labelNames: ['task'] as const,
+      registers: [register],
+    }),
     databaseCreatedTimestamp: new Gauge({
       name: METRICS.databaseCreatedTimestamp,
       help: 'When the database schema was created (unix seconds): the start of the schedule of a task that never succeeded',
       registers: [register],
     }),
-    catalogueMovies: new Gauge({ name: METRICS.catalogueMovies, help: 'Movies in the catalogue', registers: [register] }),
+    catalogueMovies: new Gauge({
+      name: METRICS.catalogueMovies,
+      help: 'Movies in the catalogue',
+      registers: [register],
+    }),
     catalogueUsers: new Gauge({ name: METRICS.catalogueUsers, help: 'Users of all clients', registers: [register] }),
     catalogueRatings: new Gauge({ name: METRICS.catalogueRatings, help: 'Ratings stored', registers: [register] }),
   };

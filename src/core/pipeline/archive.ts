@@ -31,7 +31,10 @@ export async function archiveFile(source: string, destination: string): Promise<
     await fs.promises.rename(tmp, destination);
   } catch (err: any) {
     await fs.promises.rm(tmp, { force: true });
-    throw new RecoError(`cannot archive ${source} to ${destination}: ${err?.message ?? err}`, { exitCode: ExitCode.BAD_INPUT, cause: err });
+    throw new RecoError(`cannot archive ${source} to ${destination}: ${err?.message ?? err}`, {
+      exitCode: ExitCode.BAD_INPUT,
+      cause: err,
+    });
   }
   return { sha256: hash.digest('hex'), bytes };
 }

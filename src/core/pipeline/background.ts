@@ -30,7 +30,7 @@ export class Background {
 
   async settled(): Promise<void> {
     // A task may start others while the first ones settle.
-    for (let seen = 0; seen < this.tasks.length; ) {
+    for (let seen = 0; seen < this.tasks.length;) {
       const batch = this.tasks.slice(seen);
       seen = this.tasks.length;
       await Promise.allSettled(batch);

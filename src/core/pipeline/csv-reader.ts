@@ -19,23 +19,35 @@ export interface ReadCsvOptions {
  * Streams the records of a CSV file after checking its header (case-insensitive), with the line each
  * record starts on. Column counts are not enforced here: a wrong count is a rejected row, not a failure.
  */
-export async function* readCsv(file: string, expectedHeader: readonly string[], options: ReadCsvOptions = {}): AsyncGenerator<CsvRecord> {
+export async function* readCsv(
+  file: string,
+  expectedHeader: readonly string[],
+  options: ReadCsvOptions = {},
+): AsyncGenerator<CsvRecord> {
   const { onBytes, from } = options;
   const input = fs.createReadStream(file, { highWaterMark: 1 << 20, start: from?.offset });
   if (onBytes) input.on('data', (chunk) => onBytes(chunk.length));
-  const parser = input.pipe(parse({ bom: !from, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }));
+  const parser = input.pipe(
+    parse({ bom: !from, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, info: true }),
+  );
   input.on('error', (err) => parser.destroy(err));
   const linesBefore = from?.linesBefore ?? 0;
   let first = !from;
   let empty = !from;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number; raw?: string } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number; raw?: string };
+    }>) {
       empty = false;
       if (first) {
         first = false;
         const got = record.map((f) => f.trim().toLowerCase());
         if (got.length !== expectedHeader.length || got.some((f, i) => f !== expectedHeader[i].toLowerCase())) {
-          throw new RecoError(`${file}: the first line must be the header ${expectedHeader.join(',')} (found "${record.join(',').slice(0, 80)}")`, { exitCode: ExitCode.BAD_INPUT });
+          throw new RecoError(
+            `${file}: the first line must be the header ${expectedHeader.join(',')} (found "${record.join(',').slice(0, 80)}")`,
+            { exitCode: ExitCode.BAD_INPUT },
+          );
         }
         continue;
       }
@@ -48,5 +60,8 @@ export async function* readCsv(file: string, expectedHeader: readonly string[], 
     if (err instanceof RecoError) throw err;
     throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: ExitCode.BAD_INPUT, cause: err });
   }
-  if (empty) throw new RecoError(`${file} is empty: expected the header ${expectedHeader.join(',')}`, { exitCode: ExitCode.BAD_INPUT });
+  if (empty)
+    throw new RecoError(`${file} is empty: expected the header ${expectedHeader.join(',')}`, {
+      exitCode: ExitCode.BAD_INPUT,
+    });
 }

@@ -105,12 +105,19 @@ export async function readRatingsFast(
     line++;
     if (end > start && buf[end - 1] === CR) end--;
     if (!sawHeader) {
-      if (line === 1 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
+      if (line === 1 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf)
+        start += 3;
       if (end === start) return; // csv-parse skips empty lines, the header's too
       sawHeader = true;
-      const got = buf.toString('utf8', start, end).split(',').map((f) => f.trim().toLowerCase());
+      const got = buf
+        .toString('utf8', start, end)
+        .split(',')
+        .map((f) => f.trim().toLowerCase());
       if (got.length !== header.length || got.some((f, i) => f !== header[i].toLowerCase())) {
-        throw new RecoError(`${file}: the first line must be the header ${header.join(',')} (found "${buf.toString('utf8', start, Math.min(end, start + 80))}")`, { exitCode: ExitCode.BAD_INPUT });
+        throw new RecoError(
+          `${file}: the first line must be the header ${header.join(',')} (found "${buf.toString('utf8', start, Math.min(end, start + 80))}")`,
+          { exitCode: ExitCode.BAD_INPUT },
+        );
       }
       return;
     }
@@ -232,11 +239,15 @@ export async function readRatingsFast(
   } catch (err: any) {
     if (err instanceof QuoteFound) {
       await flush();
-      return { records, handOver: { offset: err.offset, linesBefore: err.linesBefore, afterHeader: sawHeader, bytesReported } };
+      return {
+        records,
+        handOver: { offset: err.offset, linesBefore: err.linesBefore, afterHeader: sawHeader, bytesReported },
+      };
     }
     if (err instanceof RecoError) throw err;
     throw new RecoError(`cannot read ${file}: ${err?.message ?? err}`, { exitCode: ExitCode.BAD_INPUT, cause: err });
   }
-  if (!sawHeader) throw new RecoError(`${file} is empty: expected the header ${header.join(',')}`, { exitCode: ExitCode.BAD_INPUT });
+  if (!sawHeader)
+    throw new RecoError(`${file} is empty: expected the header ${header.join(',')}`, { exitCode: ExitCode.BAD_INPUT });
   return { records };
 }

@@ -9,7 +9,11 @@ import { randomBytes } from 'node:crypto';
 export class FileSink {
   private parts: string[] = [];
   private size = 0;
-  private constructor(private readonly fh: fs.promises.FileHandle, readonly path: string, private readonly tmp: string) {}
+  private constructor(
+    private readonly fh: fs.promises.FileHandle,
+    readonly path: string,
+    private readonly tmp: string,
+  ) {}
 
   static async open(file: string): Promise<FileSink> {
     await fs.promises.mkdir(path.dirname(file), { recursive: true });

@@ -5,4 +5,11 @@ export { discoverBatches, type Batch, type SourceFile, type FileKind } from './s
 export { archiveFile } from './archive.js';
 export { processMovies, movieProblem, yearFromTitle, MOVIES_HEADER } from './process-movies.js';
 export { processRatings, checkRating, RATINGS_HEADER } from './process-ratings.js';
-export { REJECT_REASONS, REJECT_REASON_CODES, EARLIEST_TIMESTAMP, emptyReasonCounts, type RejectReason, type ReasonCounts } from './reasons.js';
+export {
+  REJECT_REASONS,
+  REJECT_REASON_CODES,
+  EARLIEST_TIMESTAMP,
+  emptyReasonCounts,
+  type RejectReason,
+  type ReasonCounts,
+} from './reasons.js';

@@ -1,5 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import { catalogueMovieIds, copyIntoMovieStage, createMovieStage, upsertMoviesFromStage } from '../db/repositories/catalogue.js';
+import {
+  catalogueMovieIds,
+  copyIntoMovieStage,
+  createMovieStage,
+  upsertMoviesFromStage,
+} from '../db/repositories/catalogue.js';
 import { ensureClient } from '../db/repositories/clients.js';
 import {
   failAbandonedRuns,
@@ -12,7 +17,12 @@ import {
 } from '../db/repositories/ingest-ledger.js';
 import { recordJob, recordJobFailures } from '../db/repositories/jobs.js';
 import { copyIntoRatings, isUniqueViolation, upsertRatings } from '../db/repositories/ratings.js';
-import { PROFILE_CSV_HEADER, createTouchedTable, recomputeTouchedProfiles, touchedProfilesCsv } from '../db/repositories/users.js';
+import {
+  PROFILE_CSV_HEADER,
+  createTouchedTable,
+  recomputeTouchedProfiles,
+  touchedProfilesCsv,
+} from '../db/repositories/users.js';
 import type { Database, Queryable, Transaction } from '../db/types.js';
 import { RecoError, isRecoError, oneLine } from '../errors.js';
 import { archiveFile } from './archive.js';
@@ -27,7 +37,14 @@ import { EarlyUsers } from './early-users.js';
 import type { LoadPlan } from './rating-load.js';
 import { addReasonCounts, emptyReasonCounts } from './reasons.js';
 import { discoverBatches, type Batch, type SourceFile } from './sources.js';
-import type { DatabaseChanges, FileSummary, IngestOptions, IngestSummary, RatingsReader, StageTimings } from './types.js';
+import type {
+  DatabaseChanges,
+  FileSummary,
+  IngestOptions,
+  IngestSummary,
+  RatingsReader,
+  StageTimings,
+} from './types.js';
 import { ExitCode } from '../exit-codes.js';
 
 const noTimings = (): StageTimings => ({
@@ -54,7 +71,14 @@ async function timed<T>(timings: StageTimings, stage: keyof StageTimings, fn: ()
   }
 }
 
-const noChanges = (): DatabaseChanges => ({ moviesInserted: 0, moviesUpdated: 0, usersCreated: 0, ratingsInserted: 0, ratingsUpdated: 0, profilesUpdated: 0 });
+const noChanges = (): DatabaseChanges => ({
+  moviesInserted: 0,
+  moviesUpdated: 0,
+  usersCreated: 0,
+  ratingsInserted: 0,
+  ratingsUpdated: 0,
+  profilesUpdated: 0,
+});
 
 interface RunContext {
   db: Database;
@@ -146,9 +170,11 @@ async function ingestRun(db: Database, options: IngestOptions): Promise<IngestSu
           for (const k of Object.keys(changes) as (keyof DatabaseChanges)[]) summary.database[k] += changes[k];
         }
         const d = summary.database;
-        summary.changed = d.moviesInserted + d.moviesUpdated + d.usersCreated + d.ratingsInserted + d.ratingsUpdated > 0;
+        summary.changed =
+          d.moviesInserted + d.moviesUpdated + d.usersCreated + d.ratingsInserted + d.ratingsUpdated > 0;
         summary.durationMs = Math.round(performance.now() - started);
-        for (const k of Object.keys(summary.timingsMs) as (keyof StageTimings)[]) summary.timingsMs[k] = Math.round(summary.timingsMs[k]);
+        for (const k of Object.keys(summary.timingsMs) as (keyof StageTimings)[])
+          summary.timingsMs[k] = Math.round(summary.timingsMs[k]);
         await finishIngestRun(db, runId, 'succeeded', totals());
         options.onProgress?.({ stage: 'done', batch: '', bytesDone: ctx.bytesTotal, bytesTotal: ctx.bytesTotal });
         return summary;
@@ -157,7 +183,14 @@ async function ingestRun(db: Database, options: IngestOptions): Promise<IngestSu
         throw err;
       }
     },
-    (s) => ({ run_id: s.runId, files_loaded: s.filesLoaded, files_skipped: s.filesSkipped, read: s.read, accepted: s.accepted, rejected: s.rejected }),
+    (s) => ({
+      run_id: s.runId,
+      files_loaded: s.filesLoaded,
+      files_skipped: s.filesSkipped,
+      read: s.read,
+      accepted: s.accepted,
+      rejected: s.rejected,
+    }),
   );
 }
 
@@ -221,7 +254,13 @@ async function archiveBatch(ctx: RunContext, batch: Batch): Promise<{ files: Fil
   const files: FileSummary[] = [];
   for (const file of batch.files) {
     const t0 = performance.now();
-    options.onProgress?.({ stage: 'archive', batch: batch.day ?? batch.segment, kind: file.kind, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
+    options.onProgress?.({
+      stage: 'archive',
+      batch: batch.day ?? batch.segment,
+      kind: file.kind,
+      bytesDone: ctx.bytesDone,
+      bytesTotal: ctx.bytesTotal,
+    });
     const paths = stagePaths(options.dataDir, batch, file.kind);
     const { sha256 } = await timed(ctx.timings, 'archive', () => archiveFile(file.path, paths.raw));
     const loaded = await findLoadedFile(db, file.kind, sha256, ledgerClient(file.kind, ctx.clientId));
@@ -252,10 +291,21 @@ async function archiveBatch(ctx: RunContext, batch: Batch): Promise<{ files: Fil
  * Stage 2 of one file: parse → validate → plan (processed/, rejected rows to no_injected_data/). Movies come
  * first in a batch, so that the day's new movies count as known for its ratings.
  */
-async function parseFile(ctx: RunContext, label: string, f: FreshFile, options: { dayMovies: Set<number>; reader: RatingsReader }): Promise<ParsedFile> {
+async function parseFile(
+  ctx: RunContext,
+  label: string,
+  f: FreshFile,
+  options: { dayMovies: Set<number>; reader: RatingsReader },
+): Promise<ParsedFile> {
   const onBytes = (n: number) => {
     ctx.bytesDone += n;
-    ctx.options.onProgress?.({ stage: 'process', batch: label, kind: f.file.kind, bytesDone: ctx.bytesDone, bytesTotal: ctx.bytesTotal });
+    ctx.options.onProgress?.({
+      stage: 'process',
+      batch: label,
+      kind: f.file.kind,
+      bytesDone: ctx.bytesDone,
+      bytesTotal: ctx.bytesTotal,
+    });
   };
   let result: FileStageResult;
   let parsed: ParsedFile;
@@ -293,13 +343,22 @@ async function parseFile(ctx: RunContext, label: string, f: FreshFile, options: 
     rejectedPath: result.rejectedPath,
   });
   if (ctx.options.strict && result.rejected > 0) {
-    throw new RecoError(`--strict: ${result.rejected} of ${result.read} rows of ${f.file.path} rejected (see ${result.rejectedPath}); nothing of ${label} was loaded`, { exitCode: ExitCode.REJECTED_ROWS });
+    throw new RecoError(
+      `--strict: ${result.rejected} of ${result.read} rows of ${f.file.path} rejected (see ${result.rejectedPath}); nothing of ${label} was loaded`,
+      { exitCode: ExitCode.REJECTED_ROWS },
+    );
   }
   return parsed;
 }
 
 /** Stage 3: load → record, the whole batch in one transaction, so a crash leaves all of it or nothing. */
-async function loadBatch(ctx: RunContext, batch: Batch, fresh: FreshFile[], parsed: Promise<ParsedFile>[], bg: Background): Promise<DatabaseChanges> {
+async function loadBatch(
+  ctx: RunContext,
+  batch: Batch,
+  fresh: FreshFile[],
+  parsed: Promise<ParsedFile>[],
+  bg: Background,
+): Promise<DatabaseChanges> {
   const { db, options } = ctx;
   const label = batch.day ?? batch.segment;
   const changes = noChanges();
@@ -314,7 +373,14 @@ async function loadBatch(ctx: RunContext, batch: Batch, fresh: FreshFile[], pars
         if (loaded) {
           f.early?.drop();
           await parsed[k];
-          Object.assign(f.summary, { status: 'skipped', loadedByRun: loaded.run_id, read: 0, accepted: 0, rejected: 0, byReason: emptyReasonCounts() });
+          Object.assign(f.summary, {
+            status: 'skipped',
+            loadedByRun: loaded.run_id,
+            read: 0,
+            accepted: 0,
+            rejected: 0,
+            byReason: emptyReasonCounts(),
+          });
           continue;
         }
         // From here on the users of the ratings still being parsed may be created (early-users.ts).
@@ -344,7 +410,13 @@ async function loadBatch(ctx: RunContext, batch: Batch, fresh: FreshFile[], pars
           await recordVectors(tx, { file: profilesPath(options.dataDir, batch), timings: t });
         }
         await options.beforeCommit?.();
-        await recordFile(tx, { runId: ctx.runId, day: batch.day, clientId: ctx.clientId, file: f, loadMs: performance.now() - t0 });
+        await recordFile(tx, {
+          runId: ctx.runId,
+          day: batch.day,
+          clientId: ctx.clientId,
+          file: f,
+          loadMs: performance.now() - t0,
+        });
       }
       await Promise.all(fresh.map((f) => f.processedWritten));
       commitStarted = performance.now();
@@ -352,19 +424,27 @@ async function loadBatch(ctx: RunContext, batch: Batch, fresh: FreshFile[], pars
     t.commit += performance.now() - commitStarted;
   } catch (err) {
     if (isRecoError(err)) throw err;
-    throw new RecoError(`loading ${label} into the database failed, nothing of it was kept: ${oneLine(err)}`, { exitCode: ExitCode.DATABASE, cause: err });
+    throw new RecoError(`loading ${label} into the database failed, nothing of it was kept: ${oneLine(err)}`, {
+      exitCode: ExitCode.DATABASE,
+      cause: err,
+    });
   }
   return changes;
 }
 
 /** Writes the processed ratings file in the background, once (it overlaps the COPY, when Node would wait). */
 function startProcessedWrite(ctx: RunContext, bg: Background, f: FreshFile, rows: RatingColumns): Promise<void> {
-  f.processedWritten ??= bg.start(() => timed(ctx.timings, 'writeProcessed', () => writeProcessedRatings(rows, f.paths.processed)));
+  f.processedWritten ??= bg.start(() =>
+    timed(ctx.timings, 'writeProcessed', () => writeProcessedRatings(rows, f.paths.processed)),
+  );
   return f.processedWritten;
 }
 
 /** record: the file's ledger row, in the load transaction (a file is loaded once, by checksum and client). */
-async function recordFile(tx: Queryable, o: { runId: number; day: string | null; clientId: number; file: FreshFile; loadMs: number }): Promise<void> {
+async function recordFile(
+  tx: Queryable,
+  o: { runId: number; day: string | null; clientId: number; file: FreshFile; loadMs: number },
+): Promise<void> {
   const s = o.file.summary;
   s.durationMs = Math.round(performance.now() - o.file.started);
   await recordIngestedFile(tx, {
@@ -449,11 +529,17 @@ async function loadRatings(tx: Transaction, o: LoadRatingsOptions): Promise<void
   if (users.createdCount < plan.index.users.length) {
     const existing = users.created.map((c) => 1 - c);
     const direct = await timed(t, 'copyRatings', () =>
-      tx.attempt((sp) => copyIntoRatings(sp, ratingTuples({ rows, rowUser, users: existing, userIds: users.ids, order: plan.order })), { rollbackOn: isUniqueViolation }),
+      tx.attempt(
+        (sp) =>
+          copyIntoRatings(sp, ratingTuples({ rows, rowUser, users: existing, userIds: users.ids, order: plan.order })),
+        { rollbackOn: isUniqueViolation },
+      ),
     );
     if (direct.ok) changes.ratingsInserted += direct.value;
     else {
-      const r = await timed(t, 'upsertRatings', () => upsertRatings(tx, stagedRatingTuples({ rows, rowUser, users: existing })));
+      const r = await timed(t, 'upsertRatings', () =>
+        upsertRatings(tx, stagedRatingTuples({ rows, rowUser, users: existing })),
+      );
       changes.ratingsInserted += r.inserted;
       changes.ratingsUpdated += r.updated;
     }

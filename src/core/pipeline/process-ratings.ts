@@ -45,11 +45,19 @@ export function checkRating(fields: readonly string[], checks: RatingChecks): Pa
   if (user === undefined || movie === undefined || !NUMBER.test(r) || !INTEGER.test(t)) return 'malformed_number';
   const halfSteps = Number(r) * 2;
   const timestamp = Number(t);
-  return valueProblem(halfSteps, movie, timestamp, checks.knownMovie, checks.now) ?? { user, movie, halfSteps, timestamp };
+  return (
+    valueProblem(halfSteps, movie, timestamp, checks.knownMovie, checks.now) ?? { user, movie, halfSteps, timestamp }
+  );
 }
 
 /** The checks on parsed values, shared by the general path and the fast reader (same order, same codes). */
-function valueProblem(halfSteps: number, movie: number, timestamp: number, knownMovie: (id: number) => boolean, now: number): RejectReason | undefined {
+function valueProblem(
+  halfSteps: number,
+  movie: number,
+  timestamp: number,
+  knownMovie: (id: number) => boolean,
+  now: number,
+): RejectReason | undefined {
   if (halfSteps < 1 || halfSteps > 10) return 'rating_out_of_range';
   if (!Number.isInteger(halfSteps)) return 'rating_not_half_step';
   if (!knownMovie(movie)) return 'unknown_movie';
@@ -57,7 +65,6 @@ function valueProblem(halfSteps: number, movie: number, timestamp: number, known
   if (timestamp < EARLIEST_TIMESTAMP) return 'timestamp_before_1995';
   return undefined;
 }
-
 
 /** What a reading pass does with each record (see readRatingsFast). */
 interface RecordHandlers {
@@ -84,11 +91,13 @@ async function readRecords(source: string, reader: RatingsReader, h: RecordHandl
     if (rest.afterHeader) from = { offset: rest.offset, linesBefore: rest.linesBefore };
     // The bytes past the hand-over were counted already: progress counts each byte once.
     let counted = rest.bytesReported - (from?.offset ?? 0);
-    onBytes = h.onBytes && ((n) => {
-      const seen = Math.min(counted, n);
-      counted -= seen;
-      if (n > seen) h.onBytes!(n - seen);
-    });
+    onBytes =
+      h.onBytes &&
+      ((n) => {
+        const seen = Math.min(counted, n);
+        counted -= seen;
+        if (n > seen) h.onBytes!(n - seen);
+      });
   }
   for await (const { line, fields } of readCsv(source, RATINGS_HEADER, { from, onBytes })) {
     records++;
@@ -111,7 +120,11 @@ export interface ParseRatingsOptions {
  * parse: streams the file once, checking each record into typed columns; a rejected record goes to `rejects`
  * with its reason and original fields.
  */
-export async function parseRatings(source: string, rejects: RejectWriter, options: ParseRatingsOptions): Promise<{ rows: RatingColumns; read: number }> {
+export async function parseRatings(
+  source: string,
+  rejects: RejectWriter,
+  options: ParseRatingsOptions,
+): Promise<{ rows: RatingColumns; read: number }> {
   const rows = new RatingColumns(RatingColumns.capacityForBytes(sizeOrZero(source)));
   const { checks, onRows } = options;
   const { knownMovie, now } = checks;
@@ -147,7 +160,12 @@ export async function parseRatings(source: string, rejects: RejectWriter, option
  * line); the others are rejected as duplicate_in_file, their original fields read again by the same reader (so
  * line numbers are counted the same way), and dropped from `rows`. Returns the plan of the rows that remain.
  */
-export async function validateRatings(source: string, rows: RatingColumns, rejects: RejectWriter, options: { reader: RatingsReader }): Promise<LoadPlan> {
+export async function validateRatings(
+  source: string,
+  rows: RatingColumns,
+  rejects: RejectWriter,
+  options: { reader: RatingsReader },
+): Promise<LoadPlan> {
   // Duplicates are neighbours in load order (by user, then movie), which the load needs anyway.
   const plan = planLoad(rows);
   const { loser, count } = duplicatesInOrder(rows, plan.index.rowUser, plan.order);
@@ -179,14 +197,28 @@ export interface ProcessRatingsOptions extends ParseRatingsOptions {
  * otherwise) the clean file in source order. The accepted rows are returned as typed columns with their plan, so
  * the load need not parse the processed file again.
  */
-export async function processRatings(source: string, paths: { processed: string; rejected: string }, options: ProcessRatingsOptions): Promise<RatingsStageResult> {
+export async function processRatings(
+  source: string,
+  paths: { processed: string; rejected: string },
+  options: ProcessRatingsOptions,
+): Promise<RatingsStageResult> {
   const rejects = new RejectWriter(paths.rejected, RATINGS_HEADER);
   try {
     const { rows, read } = await parseRatings(source, rejects, options);
     const { index, order } = await validateRatings(source, rows, rejects, options);
     if (options.writeProcessed !== false) await writeProcessedRatings(rows, paths.processed);
     const rejectedPath = await rejects.close();
-    return { read, accepted: rows.length, rejected: rejects.total, byReason: rejects.counts, processedPath: paths.processed, rejectedPath, rows, index, order };
+    return {
+      read,
+      accepted: rows.length,
+      rejected: rejects.total,
+      byReason: rejects.counts,
+      processedPath: paths.processed,
+      rejectedPath,
+      rows,
+      index,
+      order,
+    };
   } catch (err) {
     await rejects.discard();
     throw err;

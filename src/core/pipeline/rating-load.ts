@@ -92,7 +92,11 @@ export function loadOrder(rows: RatingColumns, index: FileUserIndex): Int32Array
  * equal timestamps the later line. `order` is loadOrder's, where such rows are neighbours. Returns a flag per
  * row (1 = duplicate to reject) and how many there are.
  */
-export function duplicatesInOrder(rows: RatingColumns, rowUser: Int32Array, order: Int32Array): { loser: Uint8Array; count: number } {
+export function duplicatesInOrder(
+  rows: RatingColumns,
+  rowUser: Int32Array,
+  order: Int32Array,
+): { loser: Uint8Array; count: number } {
   const loser = new Uint8Array(rows.length);
   let count = 0;
   for (let k = 1; k < order.length; k++) {
@@ -101,7 +105,10 @@ export function duplicatesInOrder(rows: RatingColumns, rowUser: Int32Array, orde
     // A run of rows of one pair: keep the best, flag the others.
     for (; k < order.length && rowUser[order[k]] === rowUser[w] && rows.movie[order[k]] === rows.movie[w]; k++) {
       const i = order[k];
-      if (rows.timestamp[i] > rows.timestamp[w] || (rows.timestamp[i] === rows.timestamp[w] && rows.line[i] > rows.line[w])) {
+      if (
+        rows.timestamp[i] > rows.timestamp[w] ||
+        (rows.timestamp[i] === rows.timestamp[w] && rows.line[i] > rows.line[w])
+      ) {
         loser[w] = 1;
         w = i;
       } else loser[i] = 1;

@@ -12,7 +12,10 @@ export class RejectWriter {
   total = 0;
   private sink?: FileSink;
 
-  constructor(readonly path: string, private readonly header: readonly string[]) {}
+  constructor(
+    readonly path: string,
+    private readonly header: readonly string[],
+  ) {}
 
   async add(line: number, reason: RejectReason, fields: readonly string[]): Promise<void> {
     this.counts[reason]++;

@@ -62,21 +62,30 @@ const listDirs = (dir: string, pattern: RegExp) =>
  */
 export function discoverBatches(from: string, date?: string, options: { missingIsEmpty?: boolean } = {}): Batch[] {
   const root = path.resolve(from);
-  if (date !== undefined && !isValidDay(date)) throw new RecoError(`--date must be a calendar date as YYYY-MM-DD, got "${date}"`);
+  if (date !== undefined && !isValidDay(date))
+    throw new RecoError(`--date must be a calendar date as YYYY-MM-DD, got "${date}"`);
   let st: fs.Stats;
   try {
     st = fs.statSync(root);
   } catch (err: any) {
     if (err?.code === 'ENOENT' && options.missingIsEmpty && date === undefined) return [];
-    throw new RecoError(`cannot read the source folder ${root}: ${err?.code === 'ENOENT' ? 'it does not exist' : err?.message}`, { exitCode: ExitCode.BAD_INPUT });
+    throw new RecoError(
+      `cannot read the source folder ${root}: ${err?.code === 'ENOENT' ? 'it does not exist' : err?.message}`,
+      { exitCode: ExitCode.BAD_INPUT },
+    );
   }
-  if (!st.isDirectory()) throw new RecoError(`the source ${root} is not a folder (give the folder that holds movies.csv/ratings.csv or YYYY/MM/DD folders)`, { exitCode: ExitCode.BAD_INPUT });
+  if (!st.isDirectory())
+    throw new RecoError(
+      `the source ${root} is not a folder (give the folder that holds movies.csv/ratings.csv or YYYY/MM/DD folders)`,
+      { exitCode: ExitCode.BAD_INPUT },
+    );
 
   const flat = filesIn(root);
   if (flat.length > 0) {
     const m = /(\d{4})[\\/](\d{2})[\\/](\d{2})$/.exec(root);
     const pathDay = m && isValidDay(`${m[1]}-${m[2]}-${m[3]}`) ? `${m[1]}-${m[2]}-${m[3]}` : null;
-    if (date && pathDay && date !== pathDay) throw new RecoError(`--date ${date} does not match the folder ${root} (day ${pathDay})`);
+    if (date && pathDay && date !== pathDay)
+      throw new RecoError(`--date ${date} does not match the folder ${root} (day ${pathDay})`);
     const day = date ?? pathDay;
     return [{ day, segment: day ? day.replace(/-/g, '/') : path.basename(root), dir: root, files: flat }];
   }
@@ -94,7 +103,9 @@ export function discoverBatches(from: string, date?: string, options: { missingI
     }
   }
   if (date && batches.length === 0) {
-    throw new RecoError(`no movies.csv or ratings.csv for ${date} in ${path.join(root, ...date.split('-'))}`, { exitCode: ExitCode.BAD_INPUT });
+    throw new RecoError(`no movies.csv or ratings.csv for ${date} in ${path.join(root, ...date.split('-'))}`, {
+      exitCode: ExitCode.BAD_INPUT,
+    });
   }
   return batches;
 }

@@ -29,11 +29,28 @@ export interface AxisTitles {
 export function lineWithBand(points: BandPoint[], titles: AxisTitles): object {
   const temporal = points.some((p) => typeof p.x === 'string');
   const x = temporal
-    ? { field: 'x', type: 'temporal', timeUnit: 'utcyearmonthdate', title: titles.x, axis: { format: '%b %d', labelAngle: 0 } }
+    ? {
+        field: 'x',
+        type: 'temporal',
+        timeUnit: 'utcyearmonthdate',
+        title: titles.x,
+        axis: { format: '%b %d', labelAngle: 0 },
+      }
     : { field: 'x', type: 'quantitative', title: titles.x };
-  const y = { field: 'y', type: 'quantitative', title: titles.y, ...(titles.yFormat ? { axis: { format: titles.yFormat } } : {}) };
+  const y = {
+    field: 'y',
+    type: 'quantitative',
+    title: titles.y,
+    ...(titles.yFormat ? { axis: { format: titles.yFormat } } : {}),
+  };
   // The shared legend takes its symbols from the first layer: without symbolOpacity they would be as faint as the band.
-  const color = { field: 'series', type: 'nominal', title: titles.series ?? null, legend: { symbolOpacity: 1 }, ...(titles.order ? { sort: titles.order } : {}) };
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: titles.series ?? null,
+    legend: { symbolOpacity: 1 },
+    ...(titles.order ? { sort: titles.order } : {}),
+  };
   return {
     width: 560,
     height: 260,
@@ -73,11 +90,21 @@ export function groupedBars(values: BarValue[], titles: AxisTitles): object {
     mark: { type: 'bar' },
     encoding: {
       x: { field: 'category', type: 'ordinal', title: titles.x, sort: categories, axis: { labelAngle: 0 } },
-      y: { field: 'value', type: 'quantitative', title: titles.y, ...(titles.yFormat ? { axis: { format: titles.yFormat } } : {}) },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: titles.y,
+        ...(titles.yFormat ? { axis: { format: titles.yFormat } } : {}),
+      },
       ...(grouped
         ? {
             xOffset: { field: 'series', type: 'nominal', ...(titles.order ? { sort: titles.order } : {}) },
-            color: { field: 'series', type: 'nominal', title: titles.series ?? null, ...(titles.order ? { sort: titles.order } : {}) },
+            color: {
+              field: 'series',
+              type: 'nominal',
+              title: titles.series ?? null,
+              ...(titles.order ? { sort: titles.order } : {}),
+            },
           }
         : {}),
     },
@@ -85,7 +112,10 @@ export function groupedBars(values: BarValue[], titles: AxisTitles): object {
 }
 
 /** Horizontal bars, one row per label, stacked by part when given (fit and recommend time, say). */
-export function horizontalBars(values: { label: string; value: number; part?: string }[], titles: AxisTitles & { parts?: string[] }): object {
+export function horizontalBars(
+  values: { label: string; value: number; part?: string }[],
+  titles: AxisTitles & { parts?: string[] },
+): object {
   // titles.y names the rows (usually nothing); titles.x the measure.
   const stacked = values.some((v) => v.part !== undefined);
   return {
@@ -95,8 +125,22 @@ export function horizontalBars(values: { label: string; value: number; part?: st
     mark: { type: 'bar' },
     encoding: {
       y: { field: 'label', type: 'nominal', title: titles.y || null, ...(titles.order ? { sort: titles.order } : {}) },
-      x: { field: 'value', type: 'quantitative', title: titles.x, ...(titles.xFormat ? { axis: { format: titles.xFormat } } : {}) },
-      ...(stacked ? { color: { field: 'part', type: 'nominal', title: titles.series ?? null, ...(titles.parts ? { sort: titles.parts } : {}) } } : {}),
+      x: {
+        field: 'value',
+        type: 'quantitative',
+        title: titles.x,
+        ...(titles.xFormat ? { axis: { format: titles.xFormat } } : {}),
+      },
+      ...(stacked
+        ? {
+            color: {
+              field: 'part',
+              type: 'nominal',
+              title: titles.series ?? null,
+              ...(titles.parts ? { sort: titles.parts } : {}),
+            },
+          }
+        : {}),
     },
   };
 }

@@ -27,7 +27,9 @@ const seconds = (s: number) => (s < 10 ? s.toFixed(2) : s.toFixed(1));
 
 /** The models' rows, best nDCG@k first; the oracle (a limit, not a model) is left out. */
 function ranked(report: EvaluationReport): EvaluationRow[] {
-  return report.rows.filter((r) => r.algorithm !== 'oracle').sort((a, b) => b.ndcg - a.ndcg || a.algorithm.localeCompare(b.algorithm));
+  return report.rows
+    .filter((r) => r.algorithm !== 'oracle')
+    .sort((a, b) => b.ndcg - a.ndcg || a.algorithm.localeCompare(b.algorithm));
 }
 
 /** The verdict: which model ranks best at k, by how much, and at what cost. */
@@ -44,7 +46,8 @@ export function evaluationVerdict(report: EvaluationReport): string {
   }
   s += `, on ${how}. Its lists cover ${pct(best.coverage)} of the catalogue; it fits in ${seconds(best.fitSeconds)} s.`;
   const oracle = report.rows.find((r) => r.algorithm === 'oracle');
-  if (oracle && oracle.ndcg > 0) s += ` The oracle of the simulated world reaches ${oracle.ndcg.toFixed(3)}: the model gets ${pct(best.ndcg / oracle.ndcg)} of the way.`;
+  if (oracle && oracle.ndcg > 0)
+    s += ` The oracle of the simulated world reaches ${oracle.ndcg.toFixed(3)}: the model gets ${pct(best.ndcg / oracle.ndcg)} of the way.`;
   return s;
 }
 
@@ -57,14 +60,25 @@ const METRICS = [
 
 function curveChart(report: EvaluationReport): object | undefined {
   const values = report.rows.flatMap((r) =>
-    (r.curve ?? []).flatMap((p) => METRICS.map(([key, label]) => ({ algorithm: r.algorithm, k: p.k, metric: label, value: p[key] }))),
+    (r.curve ?? []).flatMap((p) =>
+      METRICS.map(([key, label]) => ({ algorithm: r.algorithm, k: p.k, metric: label, value: p[key] })),
+    ),
   );
   if (values.length === 0) return undefined;
-  const order = [...ranked(report).map((r) => r.algorithm), ...(report.rows.some((r) => r.algorithm === 'oracle') ? ['oracle'] : [])];
+  const order = [
+    ...ranked(report).map((r) => r.algorithm),
+    ...(report.rows.some((r) => r.algorithm === 'oracle') ? ['oracle'] : []),
+  ];
   const maxK = Math.max(...values.map((v) => v.k));
   return {
     data: { values },
-    facet: { field: 'metric', type: 'nominal', sort: METRICS.map(([, label]) => label), title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    facet: {
+      field: 'metric',
+      type: 'nominal',
+      sort: METRICS.map(([, label]) => label),
+      title: null,
+      header: { labelFontSize: 13, labelFontWeight: 'bold' },
+    },
     columns: 2,
     resolve: { scale: { y: 'independent' } },
     spec: {
@@ -72,7 +86,13 @@ function curveChart(report: EvaluationReport): object | undefined {
       height: 220,
       mark: { type: 'line', point: { size: 18 }, strokeWidth: 2 },
       encoding: {
-        x: { field: 'k', type: 'quantitative', title: 'k (length of the list)', scale: { domain: [1, maxK] }, axis: { tickMinStep: 1 } },
+        x: {
+          field: 'k',
+          type: 'quantitative',
+          title: 'k (length of the list)',
+          scale: { domain: [1, maxK] },
+          axis: { tickMinStep: 1 },
+        },
         y: { field: 'value', type: 'quantitative', title: null },
         color: { field: 'algorithm', type: 'nominal', sort: order, title: 'algorithm' },
         strokeDash: { condition: { test: "datum.algorithm === 'oracle'", value: [4, 3] }, value: [1, 0] },
@@ -94,8 +114,10 @@ export function evaluationHtmlReport(report: EvaluationReport, context: Evaluati
       heading: `Metrics at k = 1 … ${Math.max(...report.rows.map((r) => r.curve?.length ?? 0))}`,
       text:
         'Each user gets one ranked list; the metrics are read off its first k movies for every k, averaged over the evaluated users. ' +
-        'A relevant movie is one in the user\'s held-out ratings (docs/evaluation.md).' +
-        (report.rows.some((r) => r.algorithm === 'oracle') ? ' Dashed: the oracle, ranking by the simulated world\'s true tastes.' : ''),
+        "A relevant movie is one in the user's held-out ratings (docs/evaluation.md)." +
+        (report.rows.some((r) => r.algorithm === 'oracle')
+          ? " Dashed: the oracle, ranking by the simulated world's true tastes."
+          : ''),
       chart: curve,
     });
   }
@@ -110,7 +132,9 @@ export function evaluationHtmlReport(report: EvaluationReport, context: Evaluati
   sections.push({
     heading: 'Fit and recommend time',
     text: `Seconds to fit on the training part, and to rank a list for each of the ${count(c.evaluatedUsers)} evaluated users${
-      models.some((r) => (r.curve?.length ?? 0) > k) ? ` (lists of ${Math.max(k, ...models.map((r) => r.curve?.length ?? 0))}, for the curves)` : ''
+      models.some((r) => (r.curve?.length ?? 0) > k)
+        ? ` (lists of ${Math.max(k, ...models.map((r) => r.curve?.length ?? 0))}, for the curves)`
+        : ''
     }, on one core.`,
     chart: horizontalBars(
       models.flatMap((r) => [
@@ -123,8 +147,21 @@ export function evaluationHtmlReport(report: EvaluationReport, context: Evaluati
   sections.push({
     heading: `All figures at k = ${k}`,
     table: {
-      columns: ['algorithm', `P@${k}`, `R@${k}`, `nDCG@${k}`, `MAP@${k}`, 'coverage', `beyond ${LONG_TAIL_RANK}`, 'fit s', 'recommend s'],
-      rows: [...report.rows.filter((r) => r.algorithm === 'oracle'), ...order.map((a) => models.find((r) => r.algorithm === a)!)].map((r) => [
+      columns: [
+        'algorithm',
+        `P@${k}`,
+        `R@${k}`,
+        `nDCG@${k}`,
+        `MAP@${k}`,
+        'coverage',
+        `beyond ${LONG_TAIL_RANK}`,
+        'fit s',
+        'recommend s',
+      ],
+      rows: [
+        ...report.rows.filter((r) => r.algorithm === 'oracle'),
+        ...order.map((a) => models.find((r) => r.algorithm === a)!),
+      ].map((r) => [
         r.algorithm,
         r.precision.toFixed(4),
         r.recall.toFixed(4),

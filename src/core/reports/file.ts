@@ -15,12 +15,17 @@ export function checkReportPath(file: string): void {
     throw new RecoError(`cannot write ${file}: the folder ${dir} does not exist`, { exitCode: ExitCode.BAD_INPUT });
   }
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
-    throw new RecoError(`cannot write ${file}: it is a folder; give a file name such as report.html`, { exitCode: ExitCode.BAD_INPUT });
+    throw new RecoError(`cannot write ${file}: it is a folder; give a file name such as report.html`, {
+      exitCode: ExitCode.BAD_INPUT,
+    });
   }
   try {
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (err) {
-    throw new RecoError(`cannot write ${file}: the folder ${dir} is not writable`, { exitCode: ExitCode.BAD_INPUT, cause: err });
+    throw new RecoError(`cannot write ${file}: the folder ${dir} is not writable`, {
+      exitCode: ExitCode.BAD_INPUT,
+      cause: err,
+    });
   }
 }
 

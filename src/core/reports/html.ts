@@ -94,7 +94,10 @@ const isNumeric = (v: string | number) => typeof v === 'number' || /^[-+]?[\d,]*
 function renderTable(t: NonNullable<ReportSection['table']>): string {
   const head = t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
   const body = t.rows
-    .map((row) => `<tr>${row.map((v) => (isNumeric(v) ? `<td class="num">${escapeHtml(String(v))}</td>` : `<td>${escapeHtml(String(v))}</td>`)).join('')}</tr>`)
+    .map(
+      (row) =>
+        `<tr>${row.map((v) => (isNumeric(v) ? `<td class="num">${escapeHtml(String(v))}</td>` : `<td>${escapeHtml(String(v))}</td>`)).join('')}</tr>`,
+    )
     .join('\n');
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
@@ -124,7 +127,10 @@ export async function renderHtmlReport(r: HtmlReport): Promise<string> {
   for (const s of r.sections) {
     parts.push(`<section>\n<h2>${escapeHtml(s.heading)}</h2>`);
     if (s.text) parts.push(`<p>${escapeHtml(s.text)}</p>`);
-    if (s.chart) parts.push(`<div class="chart" role="img" aria-label="${escapeHtml(s.heading)}">${await renderChartSvg(s.chart)}</div>`);
+    if (s.chart)
+      parts.push(
+        `<div class="chart" role="img" aria-label="${escapeHtml(s.heading)}">${await renderChartSvg(s.chart)}</div>`,
+      );
     if (s.table) parts.push(renderTable(s.table));
     parts.push('</section>');
   }

@@ -13,7 +13,9 @@ export type BadRowCounts = Partial<Record<RejectReason, number>>;
 
 /** Every reason but the text ones (NUL, not UTF-8, over-long fields), which test/pipeline covers with hand-made files. */
 const NOT_SIMULATED: readonly RejectReason[] = ['invalid_text', 'field_too_long'];
-export const RATING_BAD_KINDS: readonly RejectReason[] = (Object.keys(REJECT_REASONS) as RejectReason[]).filter((r) => !NOT_SIMULATED.includes(r));
+export const RATING_BAD_KINDS: readonly RejectReason[] = (Object.keys(REJECT_REASONS) as RejectReason[]).filter(
+  (r) => !NOT_SIMULATED.includes(r),
+);
 export const MOVIE_BAD_KINDS: readonly RejectReason[] = ['wrong_column_count', 'missing_field', 'malformed_number'];
 
 /** 2100-01-01: in the future for any run of ingest this century. */
@@ -44,7 +46,13 @@ export function badRowPlan(kinds: readonly RejectReason[], good: number, rate: n
 }
 
 /** Bad ratings.csv rows for one day; `good` are the day's good rows (userId, movieId, rating, timestamp). */
-export function badRatingRows(rng: Rng, good: readonly Cells[], rate: number, dayStart: number, ids: BadIdSpace): { rows: Cells[]; counts: BadRowCounts } {
+export function badRatingRows(
+  rng: Rng,
+  good: readonly Cells[],
+  rate: number,
+  dayStart: number,
+  ids: BadIdSpace,
+): { rows: Cells[]; counts: BadRowCounts } {
   const plan = badRowPlan(RATING_BAD_KINDS, good.length, rate);
   const rows: Cells[] = [];
   const counts: BadRowCounts = {};
@@ -106,7 +114,13 @@ export function badRatingRows(rng: Rng, good: readonly Cells[], rate: number, da
 }
 
 /** Bad movies.csv rows: ids that no rating refers to, so rejecting them cannot turn a good rating into an unknown_movie. */
-export function badMovieRows(rng: Rng, goodCount: number, rate: number, ids: BadIdSpace, year: number): { rows: Cells[]; counts: BadRowCounts } {
+export function badMovieRows(
+  rng: Rng,
+  goodCount: number,
+  rate: number,
+  ids: BadIdSpace,
+  year: number,
+): { rows: Cells[]; counts: BadRowCounts } {
   const plan = badRowPlan(MOVIE_BAD_KINDS, goodCount, rate);
   const rows: Cells[] = [];
   const counts: BadRowCounts = {};

@@ -32,7 +32,8 @@ export function readCatalogueFile(file: string): SimMovie[] {
   const movies: SimMovie[] = [];
   for (const [i, r] of records.entries()) {
     const movieId = Number(r.movieId);
-    if (!Number.isInteger(movieId) || movieId <= 0 || !r.title) throw new RecoError(`${file} line ${i + 2}: not a MovieLens movies.csv row (movieId,title,genres)`);
+    if (!Number.isInteger(movieId) || movieId <= 0 || !r.title)
+      throw new RecoError(`${file} line ${i + 2}: not a MovieLens movies.csv row (movieId,title,genres)`);
     movies.push({ movieId, title: r.title, genres: parseGenres(r.genres ?? '') });
   }
   if (movies.length === 0) throw new RecoError(`the catalogue ${file} has no movies`);

@@ -65,16 +65,19 @@ const LIMITS = { days: 3650, users: 1_000_000, newMovies: 1000 };
 
 export function validateOptions(o: SimulateDataOptions): void {
   const int = (name: string, v: number, lo: number, hi: number) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new RecoError(`--${name} must be a whole number from ${lo} to ${hi} (got ${v})`);
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new RecoError(`--${name} must be a whole number from ${lo} to ${hi} (got ${v})`);
   };
   int('days', o.days, 1, LIMITS.days);
   int('users', o.users, 1, LIMITS.users);
   int('new-movies', o.newMovies, 0, LIMITS.newMovies);
   if (o.newUsers !== undefined) int('new-users', o.newUsers, 0, MAX_NEW_USERS_PER_DAY);
   int('seed', o.seed, 0, 2 ** 31 - 1);
-  if (!(o.badRows >= 0 && o.badRows <= 0.5)) throw new RecoError(`--bad-rows must be a share from 0 to 0.5, e.g. 0.02 for 2% (got ${o.badRows})`);
+  if (!(o.badRows >= 0 && o.badRows <= 0.5))
+    throw new RecoError(`--bad-rows must be a share from 0 to 0.5, e.g. 0.02 for 2% (got ${o.badRows})`);
   parseDay(o.start);
-  if (o.catalogue.length === 0) throw new RecoError('the catalogue is empty: load movies first (reco ingest) or pass --catalogue movies.csv');
+  if (o.catalogue.length === 0)
+    throw new RecoError('the catalogue is empty: load movies first (reco ingest) or pass --catalogue movies.csv');
 }
 
 /** The days this run would write, so a command can refuse before any work when one exists. */
@@ -93,7 +96,10 @@ export async function simulateData(o: SimulateDataOptions): Promise<SimulationSu
   const days = plannedDays(o.start, o.days);
   if (!o.force) {
     const existing = days.map((d) => dayDir(o.out, d)).find((d) => fs.existsSync(d));
-    if (existing) throw new RecoError(`${existing} already exists`, { hint: 'pass --force to replace it, or choose another --start or --out' });
+    if (existing)
+      throw new RecoError(`${existing} already exists`, {
+        hint: 'pass --force to replace it, or choose another --start or --out',
+      });
   }
   const world = new World(o.seed, o.catalogue);
   const ids = badIdSpace(world.maxMovieId);
@@ -105,12 +111,34 @@ export async function simulateData(o: SimulateDataOptions): Promise<SimulationSu
   for (const [i, day] of days.entries()) {
     const dayStart = parseDay(day);
     const rng = new Rng(o.seed, 'day', day);
-    const result = simulateDay(world, rng, dayStart, Math.round((dayStart - epoch) / DAY_SECONDS), { users: o.users, newUsers, newMovies: o.newMovies }, rated);
+    const result = simulateDay(
+      world,
+      rng,
+      dayStart,
+      Math.round((dayStart - epoch) / DAY_SECONDS),
+      { users: o.users, newUsers, newMovies: o.newMovies },
+      rated,
+    );
 
-    const movieCells: Cells[] = world.movies.map((m) => [String(m.movieId), m.title, m.genres.length ? m.genres.join('|') : NO_GENRES]);
-    const ratingCells: Cells[] = result.ratings.map((r) => [String(r.userId), String(r.movieId), r.rating.toFixed(1), String(r.timestamp)]);
+    const movieCells: Cells[] = world.movies.map((m) => [
+      String(m.movieId),
+      m.title,
+      m.genres.length ? m.genres.join('|') : NO_GENRES,
+    ]);
+    const ratingCells: Cells[] = result.ratings.map((r) => [
+      String(r.userId),
+      String(r.movieId),
+      r.rating.toFixed(1),
+      String(r.timestamp),
+    ]);
     const badRng = new Rng(o.seed, 'bad rows', day);
-    const badMovies = badMovieRows(badRng, movieCells.length, o.badRows, ids, new Date(dayStart * 1000).getUTCFullYear());
+    const badMovies = badMovieRows(
+      badRng,
+      movieCells.length,
+      o.badRows,
+      ids,
+      new Date(dayStart * 1000).getUTCFullYear(),
+    );
     const badRatings = badRatingRows(badRng, ratingCells, o.badRows, dayStart, ids);
     const moviesRows = mixIn(badRng, movieCells, badMovies.rows);
     const ratingsRows = mixIn(badRng, ratingCells, badRatings.rows);
@@ -130,8 +158,18 @@ export async function simulateData(o: SimulateDataOptions): Promise<SimulationSu
       day,
       dir,
       files: {
-        movies: { path: path.join(dir, 'movies.csv'), rows: moviesRows.length, good: movieCells.length, bad: badMovies.counts },
-        ratings: { path: path.join(dir, 'ratings.csv'), rows: ratingsRows.length, good: ratingCells.length, bad: badRatings.counts },
+        movies: {
+          path: path.join(dir, 'movies.csv'),
+          rows: moviesRows.length,
+          good: movieCells.length,
+          bad: badMovies.counts,
+        },
+        ratings: {
+          path: path.join(dir, 'ratings.csv'),
+          rows: ratingsRows.length,
+          good: ratingCells.length,
+          bad: badRatings.counts,
+        },
       },
       new_movie_ids: result.newMovies.map((m) => m.movieId),
       users: { active: result.activeUsers, returning: result.returningUsers, new: result.newUserIds.length },

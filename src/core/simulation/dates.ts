@@ -13,7 +13,8 @@ export const DEFAULT_START = '2018-09-25';
 export function parseDay(text: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-  if (!m || Number.isNaN(ms) || formatDay(ms / 1000) !== text) throw new RecoError(`not a date: ${JSON.stringify(text)} (expected YYYY-MM-DD, e.g. ${DEFAULT_START})`);
+  if (!m || Number.isNaN(ms) || formatDay(ms / 1000) !== text)
+    throw new RecoError(`not a date: ${JSON.stringify(text)} (expected YYYY-MM-DD, e.g. ${DEFAULT_START})`);
   return ms / 1000;
 }
 

@@ -49,13 +49,21 @@ export function newUserIds(dayNumber: number, count: number): number[] {
  * probability and session size, new users arrive and rate a short onboarding history. Timestamps fall inside
  * the day, clustered in sessions around each user's usual hour and the global evening peak.
  */
-export function simulateDay(world: World, rng: Rng, dayStart: number, dayNumber: number, pop: PopulationOptions, rated: RatedState): DayResult {
+export function simulateDay(
+  world: World,
+  rng: Rng,
+  dayStart: number,
+  dayNumber: number,
+  pop: PopulationOptions,
+  rated: RatedState,
+): DayResult {
   const newMovies = makeNewMovies(world, rng, pop.newMovies, dayStart);
   world.addMovies(newMovies, rng);
 
   const returning: number[] = [];
   for (let k = 1; k <= pop.users; k++) returning.push(RETURNING_USER_BASE + k);
-  for (let d = Math.max(dayNumber - RETURN_WINDOW_DAYS, 0); d < dayNumber; d++) returning.push(...newUserIds(d, pop.newUsers));
+  for (let d = Math.max(dayNumber - RETURN_WINDOW_DAYS, 0); d < dayNumber; d++)
+    returning.push(...newUserIds(d, pop.newUsers));
   const arriving = newUserIds(dayNumber, pop.newUsers);
 
   const ratings: RatingRow[] = [];
@@ -65,15 +73,30 @@ export function simulateDay(world: World, rng: Rng, dayStart: number, dayNumber:
     if (rng.next() >= user.activeProb) continue;
     activeReturning++;
     const sessions = rng.next() < 0.2 ? 2 : 1;
-    for (let s = 0; s < sessions; s++) session(world, rng, id, 1 + rng.poisson(user.sessionSize - 1), dayStart, rated, ratings);
+    for (let s = 0; s < sessions; s++)
+      session(world, rng, id, 1 + rng.poisson(user.sessionSize - 1), dayStart, rated, ratings);
   }
   for (const id of arriving) session(world, rng, id, 8 + rng.poisson(8), dayStart, rated, ratings);
 
   ratings.sort((a, b) => a.timestamp - b.timestamp || a.userId - b.userId || a.movieId - b.movieId);
-  return { newMovies, ratings, activeUsers: activeReturning + arriving.length, newUserIds: arriving, returningUsers: activeReturning };
+  return {
+    newMovies,
+    ratings,
+    activeUsers: activeReturning + arriving.length,
+    newUserIds: arriving,
+    returningUsers: activeReturning,
+  };
 }
 
-function session(world: World, rng: Rng, userId: number, size: number, dayStart: number, rated: RatedState, out: RatingRow[]): void {
+function session(
+  world: World,
+  rng: Rng,
+  userId: number,
+  size: number,
+  dayStart: number,
+  rated: RatedState,
+  out: RatingRow[],
+): void {
   const user = world.user(userId);
   let seen = rated.get(userId);
   if (!seen) rated.set(userId, (seen = new Set()));
@@ -92,8 +115,34 @@ function session(world: World, rng: Rng, userId: number, size: number, dayStart:
   }
 }
 
-const ADJECTIVES = ['Silent', 'Last', 'Hidden', 'Broken', 'Golden', 'Distant', 'Midnight', 'Crimson', 'Lonely', 'Electric', 'Frozen', 'Wild'];
-const NOUNS = ['Harbor', 'Garden', 'Signal', 'Frontier', 'Promise', 'Engine', 'River', 'Kingdom', 'Witness', 'Summer', 'Orbit', 'Letter'];
+const ADJECTIVES = [
+  'Silent',
+  'Last',
+  'Hidden',
+  'Broken',
+  'Golden',
+  'Distant',
+  'Midnight',
+  'Crimson',
+  'Lonely',
+  'Electric',
+  'Frozen',
+  'Wild',
+];
+const NOUNS = [
+  'Harbor',
+  'Garden',
+  'Signal',
+  'Frontier',
+  'Promise',
+  'Engine',
+  'River',
+  'Kingdom',
+  'Witness',
+  'Summer',
+  'Orbit',
+  'Letter',
+];
 
 /** New releases: ids above the catalogue's, genres borrowed from a random existing movie (realistic combinations). */
 function makeNewMovies(world: World, rng: Rng, count: number, dayStart: number): SimMovie[] {

@@ -44,13 +44,17 @@ export interface WorldFile {
 
 export function validateShape(s: WorldShape): void {
   const int = (name: string, v: number, lo: number, hi: number) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new RecoError(`--${name} must be a whole number from ${lo} to ${hi} (got ${v})`);
+    if (!Number.isInteger(v) || v < lo || v > hi)
+      throw new RecoError(`--${name} must be a whole number from ${lo} to ${hi} (got ${v})`);
   };
   int('movies', s.movies, 10, 5_000_000);
   int('users', s.users, 1, 50_000_000);
   int('ratings', s.ratings, s.users, 2_000_000_000);
   int('seed', s.seed, 0, 2 ** 31 - 1);
-  if (s.ratings > s.users * Math.floor(s.movies / 2)) throw new RecoError(`--ratings ${s.ratings} is more than half of every user rating every movie: add --movies or --users`);
+  if (s.ratings > s.users * Math.floor(s.movies / 2))
+    throw new RecoError(
+      `--ratings ${s.ratings} is more than half of every user rating every movie: add --movies or --users`,
+    );
 }
 
 /**
@@ -61,17 +65,25 @@ export function validateShape(s: WorldShape): void {
 export async function writeShapedData(o: ShapedDataOptions): Promise<ShapedDataSummary> {
   validateShape(o);
   const started = performance.now();
-  const files = { movies: path.join(o.out, 'movies.csv'), ratings: path.join(o.out, 'ratings.csv'), world: path.join(o.out, WORLD_FILE) };
+  const files = {
+    movies: path.join(o.out, 'movies.csv'),
+    ratings: path.join(o.out, 'ratings.csv'),
+    world: path.join(o.out, WORLD_FILE),
+  };
   if (!o.force) {
     const existing = Object.values(files).find((f) => fs.existsSync(f));
-    if (existing) throw new RecoError(`${existing} already exists`, { hint: 'pass --force to replace it, or choose another --out' });
+    if (existing)
+      throw new RecoError(`${existing} already exists`, {
+        hint: 'pass --force to replace it, or choose another --out',
+      });
   }
   fs.mkdirSync(o.out, { recursive: true });
   const shape: WorldShape = { ratings: o.ratings, movies: o.movies, users: o.users, seed: o.seed, niche: o.niche };
   const world = new ShapedWorld(shape);
 
   let text = 'movieId,title,genres\n';
-  for (let i = 0; i < o.movies; i++) text += `${i + 1},Synthetic Movie ${i + 1} (${world.year[i]}),${world.nicheGenres[world.niche[i]].join('|')}\n`;
+  for (let i = 0; i < o.movies; i++)
+    text += `${i + 1},Synthetic Movie ${i + 1} (${world.year[i]}),${world.nicheGenres[world.niche[i]].join('|')}\n`;
   writeAtomically(files.movies, (fd) => fs.writeSync(fd, text));
 
   const tmp = `${files.ratings}.tmp-${process.pid}`;
@@ -101,7 +113,16 @@ export async function writeShapedData(o: ShapedDataOptions): Promise<ShapedDataS
   const worldFile: WorldFile = { format: WORLD_FORMAT, shape, params: world.params };
   writeAtomically(files.world, (fd) => fs.writeSync(fd, JSON.stringify(worldFile, null, 2) + '\n'));
   o.onProgress?.(o.users, written);
-  return { out: o.out, files, seed: o.seed, niche: o.niche, ratings: written, movies: o.movies, users: o.users, seconds: (performance.now() - started) / 1000 };
+  return {
+    out: o.out,
+    files,
+    seed: o.seed,
+    niche: o.niche,
+    ratings: written,
+    movies: o.movies,
+    users: o.users,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 /** One user's rows: sessions spread over the user's active span, movies drawn without repetition. */

@@ -42,11 +42,30 @@ export interface WorldParams {
 }
 
 export function worldParams(shape: WorldShape): WorldParams {
-  const base = { minPerUser: Math.min(20, Math.max(1, Math.floor(shape.ratings / shape.users / 2))), activitySigma: 1.0, from: Date.UTC(1996, 0, 1) / 1000, to: Date.UTC(2019, 10, 20) / 1000 };
+  const base = {
+    minPerUser: Math.min(20, Math.max(1, Math.floor(shape.ratings / shape.users / 2))),
+    activitySigma: 1.0,
+    from: Date.UTC(1996, 0, 1) / 1000,
+    to: Date.UTC(2019, 10, 20) / 1000,
+  };
   if (shape.niche) {
-    return { ...base, niches: Math.max(1, Math.round(shape.movies / 40)), nicheShare: 0.9, popularityExponent: 1.0, nicheExponent: 0.5, nicheAppeal: 0.3 };
+    return {
+      ...base,
+      niches: Math.max(1, Math.round(shape.movies / 40)),
+      nicheShare: 0.9,
+      popularityExponent: 1.0,
+      nicheExponent: 0.5,
+      nicheAppeal: 0.3,
+    };
   }
-  return { ...base, niches: Math.max(1, Math.min(40, Math.round(shape.movies / 100))), nicheShare: 0.6, popularityExponent: 1.0, nicheExponent: 1.0, nicheAppeal: 0.3 };
+  return {
+    ...base,
+    niches: Math.max(1, Math.min(40, Math.round(shape.movies / 100))),
+    nicheShare: 0.6,
+    popularityExponent: 1.0,
+    nicheExponent: 1.0,
+    nicheAppeal: 0.3,
+  };
 }
 
 export interface ShapedUser {
@@ -107,7 +126,12 @@ export class ShapedWorld {
     this.nicheTotal = new Float64Array(p.niches);
     for (let k = 0; k < p.niches; k++) {
       const count = 1 + rng.int(3);
-      this.nicheGenres.push(rng.shuffle([...usable]).slice(0, count).sort());
+      this.nicheGenres.push(
+        rng
+          .shuffle([...usable])
+          .slice(0, count)
+          .sort(),
+      );
       // Inside a niche, its own (seeded) order of appeal.
       const members = rng.shuffle(byNiche[k]);
       const cum = new Float64Array(members.length);
@@ -127,12 +151,14 @@ export class ShapedWorld {
     this.globalTotal = g;
     this.appealCumulative = new Float64Array(p.niches);
     let a = 0;
-    for (let k = 0; k < p.niches; k++) this.appealCumulative[k] = a += this.nicheMovies[k].length > 0 ? Math.pow(k + 1, -p.nicheAppeal) : 0;
+    for (let k = 0; k < p.niches; k++)
+      this.appealCumulative[k] = a += this.nicheMovies[k].length > 0 ? Math.pow(k + 1, -p.nicheAppeal) : 0;
 
     // Ratings per user: log-normal, at least minPerUser, scaled to the shape's total (one pass over users).
     const raw = new Float64Array(nUsers);
     let sum = 0;
-    for (let u = 0; u < nUsers; u++) sum += raw[u] = Math.exp(new Rng(seed, 'activity', u + 1).normal(0, p.activitySigma));
+    for (let u = 0; u < nUsers; u++)
+      sum += raw[u] = Math.exp(new Rng(seed, 'activity', u + 1).normal(0, p.activitySigma));
     const extra = Math.max(0, shape.ratings - p.minPerUser * nUsers);
     const cap = Math.max(p.minPerUser, Math.floor(m * 0.5));
     this.counts = new Int32Array(nUsers);
@@ -166,7 +192,16 @@ export class ShapedWorld {
     for (let s = 0; s < nNiches; s++) weights[s] /= total;
     const firstAt = p.from + r.next() * (p.to - p.from - 86_400);
     const span = Math.min(p.to - firstAt, Math.exp(r.normal(Math.log(3 * 86_400), 2.5)));
-    return { id, niches, weights, bias: r.normal(0, 0.35), ratings: this.counts[id - 1], sessionSize: Math.min(60, Math.exp(r.normal(Math.log(8), 0.7))), firstAt, span };
+    return {
+      id,
+      niches,
+      weights,
+      bias: r.normal(0, 0.35),
+      ratings: this.counts[id - 1],
+      sessionSize: Math.min(60, Math.exp(r.normal(Math.log(8), 0.7))),
+      firstAt,
+      span,
+    };
   }
 
   /** p(movie | user) of the model above (movie index, 0-based). */
@@ -175,7 +210,10 @@ export class ShapedWorld {
     let own = 0;
     const k = this.niche[movie];
     for (let s = 0; s < user.niches.length; s++) if (user.niches[s] === k) own += user.weights[s];
-    return (p.nicheShare * own * this.inNiche[movie]) / this.nicheTotal[k] + ((1 - p.nicheShare) * this.global[movie]) / this.globalTotal;
+    return (
+      (p.nicheShare * own * this.inNiche[movie]) / this.nicheTotal[k] +
+      ((1 - p.nicheShare) * this.global[movie]) / this.globalTotal
+    );
   }
 
   /** A component to draw from: the index of one of the user's niches, or −1 for the whole catalogue. */

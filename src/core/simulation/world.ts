@@ -110,7 +110,12 @@ export class World {
 
   /** Taste plus noise, in 0.5 steps within 0.5–5. */
   rate(user: SimUser, movieIndex: number, rng: Rng): number {
-    const raw = 3.4 + user.bias + this.quality[movieIndex] + RATING_TASTE_WEIGHT * this.affinity(user.taste, movieIndex) + rng.normal(0, 0.6);
+    const raw =
+      3.4 +
+      user.bias +
+      this.quality[movieIndex] +
+      RATING_TASTE_WEIGHT * this.affinity(user.taste, movieIndex) +
+      rng.normal(0, 0.6);
     return clamp(Math.round(raw * 2) / 2, 0.5, 5);
   }
 
@@ -125,7 +130,9 @@ export class World {
 
   /** Five groups, each loving three genres and disliking two; the loved genres of different groups do not overlap. */
   private makeGroups(): void {
-    const genres = this.rng.shuffle(GENRES.map((_, i) => i).filter((g) => GENRES[g] !== 'IMAX' && GENRES[g] !== 'Film-Noir'));
+    const genres = this.rng.shuffle(
+      GENRES.map((_, i) => i).filter((g) => GENRES[g] !== 'IMAX' && GENRES[g] !== 'Film-Noir'),
+    );
     for (let k = 0; k < TASTE_GROUPS; k++) {
       const centre = new Float32Array(GENRES.length);
       for (let g = 0; g < centre.length; g++) centre[g] = this.rng.normal(0, 0.2);

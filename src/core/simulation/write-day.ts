@@ -26,7 +26,10 @@ export function writeDayAtomically(dir: string, files: Record<string, string>, f
   try {
     for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(tmp, name), text);
     if (fs.existsSync(dir)) {
-      if (!force) throw new RecoError(`${dir} already exists`, { hint: 'pass --force to replace it, or choose another --start or --out' });
+      if (!force)
+        throw new RecoError(`${dir} already exists`, {
+          hint: 'pass --force to replace it, or choose another --start or --out',
+        });
       const old = path.join(parent, `.${base}.old-${process.pid}`);
       fs.renameSync(dir, old);
       fs.renameSync(tmp, dir);

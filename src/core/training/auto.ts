@@ -11,7 +11,12 @@ export type AutoParams = {
   k: number;
 };
 
-const DEFAULTS: AutoParams = { candidates: 'popular,segments,item-knn,ease,ease-session,rp3beta', split: 'user', seed: 42, k: 10 };
+const DEFAULTS: AutoParams = {
+  candidates: 'popular,segments,item-knn,ease,ease-session,rp3beta',
+  split: 'user',
+  seed: 42,
+  k: 10,
+};
 
 /** The holdout selection: every candidate's figures and the winner (best nDCG@k, ties to the earlier one). */
 export interface Selection {
@@ -19,7 +24,18 @@ export interface Selection {
   winner: EvaluationRow;
 }
 
-export async function selectBest(data: Interactions, catalogue: Catalogue, candidates: readonly Algorithm[], params: { split?: SplitKind; seed?: number; k?: number; params?: Record<string, Record<string, unknown>>; onProgress?: (m: string) => void } = {}): Promise<Selection> {
+export async function selectBest(
+  data: Interactions,
+  catalogue: Catalogue,
+  candidates: readonly Algorithm[],
+  params: {
+    split?: SplitKind;
+    seed?: number;
+    k?: number;
+    params?: Record<string, Record<string, unknown>>;
+    onProgress?: (m: string) => void;
+  } = {},
+): Promise<Selection> {
   const report = await evaluateAlgorithms(data, catalogue, withoutIdenticalFits(candidates, data), params);
   let winner = report.rows[0];
   for (const row of report.rows) if (row.ndcg > winner.ndcg) winner = row;

@@ -59,7 +59,10 @@ async function loadVersion(db: Queryable, row: ModelRow): Promise<LoadedModel> {
   const bytes = await modelArtifact(db, row.version);
   if (!bytes) throw new RecoError(`model ${row.version} has no artifact`);
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== row.artifact_sha256) throw new RecoError(`model ${row.version}: artifact checksum mismatch (stored ${row.artifact_sha256.slice(0, 12)}…, read ${sha.slice(0, 12)}…)`);
+  if (sha !== row.artifact_sha256)
+    throw new RecoError(
+      `model ${row.version}: artifact checksum mismatch (stored ${row.artifact_sha256.slice(0, 12)}…, read ${sha.slice(0, 12)}…)`,
+    );
   const model = loadModel(bytes);
   return {
     version: row.version,
@@ -117,16 +120,27 @@ export function decideActivation(
   if (options.force) return { activate: true, reason: 'activated: --force' };
   if (!active) return { activate: true, reason: 'activated: no model was active' };
   if (active.holdout !== TRUSTED_HOLDOUT)
-    return { activate: true, reason: `activated: the active model ${active.version} was measured on a holdout that API clients could write to` };
+    return {
+      activate: true,
+      reason: `activated: the active model ${active.version} was measured on a holdout that API clients could write to`,
+    };
   const mine = candidate[DECISION_METRIC];
   const theirs = active.metrics[DECISION_METRIC];
-  if (!Number.isFinite(theirs)) return { activate: true, reason: `activated: the active model ${active.version} has no ${DECISION_METRIC}` };
-  if (!Number.isFinite(mine)) return { activate: false, reason: `kept ${active.version}: the new model has no ${DECISION_METRIC}` };
+  if (!Number.isFinite(theirs))
+    return { activate: true, reason: `activated: the active model ${active.version} has no ${DECISION_METRIC}` };
+  if (!Number.isFinite(mine))
+    return { activate: false, reason: `kept ${active.version}: the new model has no ${DECISION_METRIC}` };
   const f = (x: number) => x.toFixed(4);
   if (mine >= theirs - tolerance) {
-    return { activate: true, reason: `activated: ${DECISION_METRIC} ${f(mine)} vs ${f(theirs)} of ${active.version} (tolerance ${tolerance})` };
+    return {
+      activate: true,
+      reason: `activated: ${DECISION_METRIC} ${f(mine)} vs ${f(theirs)} of ${active.version} (tolerance ${tolerance})`,
+    };
   }
-  return { activate: false, reason: `kept ${active.version}: ${DECISION_METRIC} ${f(mine)} is below its ${f(theirs)} by more than ${tolerance} (use --force to activate anyway)` };
+  return {
+    activate: false,
+    reason: `kept ${active.version}: ${DECISION_METRIC} ${f(mine)} is below its ${f(theirs)} by more than ${tolerance} (use --force to activate anyway)`,
+  };
 }
 
 export interface RegisterResult {
@@ -148,7 +162,9 @@ export async function registerModel(
     const active = await activeModelRow(tx);
     const decision = decideActivation(
       model.metrics,
-      active ? { version: active.version, metrics: numericMetrics(active.metrics), holdout: active.holdout } : undefined,
+      active
+        ? { version: active.version, metrics: numericMetrics(active.metrics), holdout: active.holdout }
+        : undefined,
       options,
     );
     await insertModel(tx, { ...model, artifactSha256 });
@@ -158,15 +174,22 @@ export async function registerModel(
 }
 
 /** `reco models activate VERSION`: flips the active flag and notifies, in one transaction. */
-export async function activateModel(db: Database, version: string): Promise<{ version: string; previousVersion: string | undefined; changed: boolean }> {
+export async function activateModel(
+  db: Database,
+  version: string,
+): Promise<{ version: string; previousVersion: string | undefined; changed: boolean }> {
   return db.transaction((tx) => activateModelIn(tx, version));
 }
 
 /** activateModel inside the caller's transaction (e.g. with the stop of an experiment): the servers swap on its commit. */
-export async function activateModelIn(tx: Queryable, version: string): Promise<{ version: string; previousVersion: string | undefined; changed: boolean }> {
+export async function activateModelIn(
+  tx: Queryable,
+  version: string,
+): Promise<{ version: string; previousVersion: string | undefined; changed: boolean }> {
   await lockRegistry(tx);
   const previous = await activeVersionOnly(tx);
-  if (!(await setActiveModel(tx, version, MODEL_CHANNEL))) throw new RecoError(`no model version ${version} (see reco models list)`);
+  if (!(await setActiveModel(tx, version, MODEL_CHANNEL)))
+    throw new RecoError(`no model version ${version} (see reco models list)`);
   return { version, previousVersion: previous, changed: previous !== version };
 }
 

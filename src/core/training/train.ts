@@ -57,10 +57,16 @@ export async function loadTrainingSet(db: Database): Promise<{ interactions: Int
   await streamTrainingRatings(db, (u, m, r, t) => triplets.push(u, m, r, t));
   if (triplets.length === 0) {
     const untrusted = await untrustedRatingCount(db);
-    if (untrusted === 0) throw new RecoError('there are no ratings in the database to train on', { hint: 'load some first: reco ingest --from data/initial_data' });
-    throw new RecoError(`none of the ${untrusted} ratings in the database is of a trusted client, so there is nothing to train on`, {
-      hint: 'load the daily files with reco ingest, or trust a client whose ratings should train: reco clients trust NAME',
-    });
+    if (untrusted === 0)
+      throw new RecoError('there are no ratings in the database to train on', {
+        hint: 'load some first: reco ingest --from data/initial_data',
+      });
+    throw new RecoError(
+      `none of the ${untrusted} ratings in the database is of a trusted client, so there is nothing to train on`,
+      {
+        hint: 'load the daily files with reco ingest, or trust a client whose ratings should train: reco clients trust NAME',
+      },
+    );
   }
   return { interactions: triplets.build(), catalogue: { genres: await movieGenres(db) } };
 }
@@ -72,14 +78,19 @@ export async function loadTrainingSet(db: Database): Promise<{ interactions: Int
  * than the tolerance (or --force). Recorded in job_runs as 'train'.
  */
 export function trainModel(db: Database, options: TrainOptions): Promise<TrainResult> {
-  return recordJob(db, 'train', () => train(db, options), (r) => ({
-    version: r.version,
-    algorithm: r.algorithm,
-    activated: r.activated,
-    ndcg_at_10: r.metrics.ndcg_at_10,
-    ratings: r.dataCounts.ratings,
-    seconds: r.timings.totalSeconds,
-  }));
+  return recordJob(
+    db,
+    'train',
+    () => train(db, options),
+    (r) => ({
+      version: r.version,
+      algorithm: r.algorithm,
+      activated: r.activated,
+      ndcg_at_10: r.metrics.ndcg_at_10,
+      ratings: r.dataCounts.ratings,
+      seconds: r.timings.totalSeconds,
+    }),
+  );
 }
 
 async function train(db: Database, options: TrainOptions): Promise<TrainResult> {
@@ -92,16 +103,28 @@ async function train(db: Database, options: TrainOptions): Promise<TrainResult> 
   say('reading ratings from the database');
   const { interactions, catalogue } = await loadTrainingSet(db);
   const t1 = performance.now();
-  const dataCounts = { users: interactions.nUsers, movies: interactions.nItems, ratings: interactions.indices.length, untrusted_ratings: await untrustedRatingCount(db) };
-  say(`${dataCounts.ratings} ratings of ${dataCounts.users} users on ${dataCounts.movies} movies (${dataCounts.untrusted_ratings} ratings of untrusted clients left out)`);
+  const dataCounts = {
+    users: interactions.nUsers,
+    movies: interactions.nItems,
+    ratings: interactions.indices.length,
+    untrusted_ratings: await untrustedRatingCount(db),
+  };
+  say(
+    `${dataCounts.ratings} ratings of ${dataCounts.users} users on ${dataCounts.movies} movies (${dataCounts.untrusted_ratings} ratings of untrusted clients left out)`,
+  );
 
   const params = options.params && name !== 'auto' ? { [name]: options.params } : undefined;
-  const { report, winner } = await selectBest(interactions, catalogue, candidates, { ...HOLDOUT, seed, params, onProgress: (m) => say(`holdout: ${m}`) });
+  const { report, winner } = await selectBest(interactions, catalogue, candidates, {
+    ...HOLDOUT,
+    seed,
+    params,
+    onProgress: (m) => say(`holdout: ${m}`),
+  });
   const t2 = performance.now();
   if (name === 'auto') say(`auto picked ${winner.algorithm} (holdout nDCG@10 ${winner.ndcg.toFixed(4)})`);
 
   say(`fitting ${winner.algorithm} on all ratings`);
-  const model = getAlgorithm(winner.algorithm).create({ seed, ...(name === 'auto' ? {} : options.params ?? {}) });
+  const model = getAlgorithm(winner.algorithm).create({ seed, ...(name === 'auto' ? {} : (options.params ?? {})) });
   await model.fit(interactions, catalogue);
   const t3 = performance.now();
   const artifact = model.serialize();
@@ -135,7 +158,16 @@ async function train(db: Database, options: TrainOptions): Promise<TrainResult> 
   say(`registering ${version}`);
   const registered = await registerModel(
     db,
-    { version, algorithm: winner.algorithm, params: modelParams, metrics, dataCounts, timings, artifact, holdout: TRUSTED_HOLDOUT },
+    {
+      version,
+      algorithm: winner.algorithm,
+      params: modelParams,
+      metrics,
+      dataCounts,
+      timings,
+      artifact,
+      holdout: TRUSTED_HOLDOUT,
+    },
     { tolerance: options.tolerance, force: options.force },
   );
   timings.totalSeconds = (performance.now() - t0) / 1000;
@@ -157,6 +189,9 @@ async function train(db: Database, options: TrainOptions): Promise<TrainResult> 
 
 /** Sortable and unique: 20261126T212501Z-ease-3f9a. */
 function newVersion(algorithm: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${algorithm}-${randomBytes(2).toString('hex')}`;
 }

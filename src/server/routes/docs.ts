@@ -55,7 +55,9 @@ export function docsRouter(): Router {
   for (const asset of ASSETS) {
     r.get(`/docs/${asset}`, (_req, res, next) => {
       // The files change only with the installed package.
-      res.set('Content-Security-Policy', CSP).sendFile(asset, { root: DIST, maxAge: '1d', lastModified: false }, (err) => err && next(err));
+      res
+        .set('Content-Security-Policy', CSP)
+        .sendFile(asset, { root: DIST, maxAge: '1d', lastModified: false }, (err) => err && next(err));
     });
   }
   return r;

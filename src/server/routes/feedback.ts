@@ -33,13 +33,26 @@ export function feedbackRouter(ctx: AppContext, auth: RequestHandler): Router {
         rejected.push({ index, reason: 'recommendation_id: not an id this API gave you' });
         return;
       }
-      const occurredAt = e.timestamp === undefined ? receivedAt : typeof e.timestamp === 'number' ? new Date(e.timestamp * 1000).toISOString() : e.timestamp;
+      const occurredAt =
+        e.timestamp === undefined
+          ? receivedAt
+          : typeof e.timestamp === 'number'
+            ? new Date(e.timestamp * 1000).toISOString()
+            : e.timestamp;
       valid.push({
         index,
-        row: { externalId: userKey(e.user_id), movieId: e.movie_id, type: e.type, rating: e.rating ?? null, occurredAt, recommendationId: e.recommendation_id ?? null },
+        row: {
+          externalId: userKey(e.user_id),
+          movieId: e.movie_id,
+          type: e.type,
+          rating: e.rating ?? null,
+          occurredAt,
+          recommendationId: e.recommendation_id ?? null,
+        },
       });
     });
-    const known = valid.length > 0 ? await ctx.catalogue.lookup([...new Set(valid.map((v) => v.row.movieId))]) : new Map();
+    const known =
+      valid.length > 0 ? await ctx.catalogue.lookup([...new Set(valid.map((v) => v.row.movieId))]) : new Map();
     const rows: FeedbackRow[] = [];
     for (const v of valid) {
       if (known.has(v.row.movieId)) rows.push(v.row);
@@ -50,7 +63,10 @@ export function feedbackRouter(ctx: AppContext, auth: RequestHandler): Router {
     const counter = ctx.metrics.feedbackEventsTotal;
     for (const r of rejected) {
       const type = (body.events[r.index] as { type?: unknown } | null)?.type;
-      counter.inc({ type: (FEEDBACK_TYPES as readonly unknown[]).includes(type) ? String(type) : 'unknown', outcome: 'rejected' });
+      counter.inc({
+        type: (FEEDBACK_TYPES as readonly unknown[]).includes(type) ? String(type) : 'unknown',
+        outcome: 'rejected',
+      });
     }
     if (rows.length > 0) {
       try {
@@ -68,10 +84,13 @@ export function feedbackRouter(ctx: AppContext, auth: RequestHandler): Router {
         if (out.createdUsers > 0) ctx.metrics.usersCreatedTotal.inc(out.createdUsers);
       } catch (err: any) {
         // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
-        if (err?.code === PgError.FOREIGN_KEY_VIOLATION) throw new HttpError(422, 'a movie of the events is no longer in the catalogue: nothing was stored; retry');
+        if (err?.code === PgError.FOREIGN_KEY_VIOLATION)
+          throw new HttpError(422, 'a movie of the events is no longer in the catalogue: nothing was stored; retry');
         if (err instanceof QuotaExceededError) {
           ctx.metrics.quotaRejectionsTotal.inc({ quota: err.what });
-          throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', { 'Retry-After': String(err.retryAfterSeconds) });
+          throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', {
+            'Retry-After': String(err.retryAfterSeconds),
+          });
         }
         throw err;
       }

@@ -16,7 +16,14 @@ export function opsRouter(ctx: AppContext, version: string): Router {
     const database = await databaseReachable(ctx.db);
     const m = ctx.models.current;
     const ready = database && m !== undefined;
-    res.set('Cache-Control', 'no-store').status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database, model: m ? { algorithm: m.algorithm, version: m.version } : null });
+    res
+      .set('Cache-Control', 'no-store')
+      .status(ready ? 200 : 503)
+      .json({
+        status: ready ? 'ready' : 'not ready',
+        database,
+        model: m ? { algorithm: m.algorithm, version: m.version } : null,
+      });
   });
 
   r.get('/openapi.json', (_req, res) => {

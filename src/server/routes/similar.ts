@@ -35,7 +35,12 @@ export function similarRouter(ctx: AppContext, auth: RequestHandler): Router {
     for (const f of found) {
       const e = entries.get(f.movieId);
       if (!e || (filter && !passes(f.movieId, e, filter))) continue;
-      similar.push({ movie_id: f.movieId, title: e.title, genres: e.genres, score: Number.isFinite(f.score) ? f.score : 0 });
+      similar.push({
+        movie_id: f.movieId,
+        title: e.title,
+        genres: e.genres,
+        score: Number.isFinite(f.score) ? f.score : 0,
+      });
     }
     res.json({ movie_id: movieId, basis, model: { algorithm: loaded.algorithm, version: loaded.version }, similar });
   });

@@ -1,6 +1,12 @@
 import { assignmentPoint, assignVariant } from '../../../src/core/experiments/assignment.js';
 
-const ab = { name: 'ranking-2026', variants: [{ name: 'control', weight: 50 }, { name: 'treatment', weight: 50 }] };
+const ab = {
+  name: 'ranking-2026',
+  variants: [
+    { name: 'control', weight: 50 },
+    { name: 'treatment', weight: 50 },
+  ],
+};
 const users = (n: number, prefix = 'u') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
 /** Pearson's chi-square statistic of observed counts against expected shares. */
@@ -13,7 +19,8 @@ describe('assignVariant', () => {
   it('gives a user the same variant every time (a pure function of experiment, client and user)', () => {
     for (const u of users(200)) {
       const first = assignVariant(ab, 7, u).name;
-      for (let k = 0; k < 3; k++) expect(assignVariant({ ...ab, variants: ab.variants.map((v) => ({ ...v })) }, 7, u).name).toBe(first);
+      for (let k = 0; k < 3; k++)
+        expect(assignVariant({ ...ab, variants: ab.variants.map((v) => ({ ...v })) }, 7, u).name).toBe(first);
     }
     // Fixed values: a change of the hash would move the users of running experiments to other variants.
     expect(assignmentPoint('ranking-2026', 7, 'u0')).toBe(0.6795634346692552);
@@ -27,11 +34,19 @@ describe('assignVariant', () => {
       { weights: [1, 9], critical: 10.83 },
     ];
     for (const { weights, critical } of cases) {
-      const experiment = { name: `shares-${weights.join('-')}`, variants: weights.map((weight, i) => ({ name: `v${i}`, weight })) };
+      const experiment = {
+        name: `shares-${weights.join('-')}`,
+        variants: weights.map((weight, i) => ({ name: `v${i}`, weight })),
+      };
       const counts = weights.map(() => 0);
       for (const u of users(20_000)) counts[Number(assignVariant(experiment, 3, u).name.slice(1))]++;
       const total = weights.reduce((a, b) => a + b, 0);
-      expect(chiSquare(counts, weights.map((w) => w / total))).toBeLessThan(critical);
+      expect(
+        chiSquare(
+          counts,
+          weights.map((w) => w / total),
+        ),
+      ).toBeLessThan(critical);
     }
   });
 

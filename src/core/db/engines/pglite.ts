@@ -41,7 +41,9 @@ function queryableOf(runner: Runner): Queryable {
       let total = 0;
       const flush = async (parts: Uint8Array[]) => {
         if (parts.length === 0) return;
-        const r = await runner.query(sql, [], { blob: new Blob(parts as unknown as ConstructorParameters<typeof Blob>[0]) });
+        const r = await runner.query(sql, [], {
+          blob: new Blob(parts as unknown as ConstructorParameters<typeof Blob>[0]),
+        });
         total += r.affectedRows ?? r.rowCount ?? 0;
       };
       // Cut chunks only at line ends outside quoted fields (a quoted field may hold a newline). An escaped
@@ -82,7 +84,9 @@ function queryableOf(runner: Runner): Queryable {
       let size = 0;
       const flush = async () => {
         if (parts.length === 0) return;
-        const blob = new Blob([BINARY_COPY_HEADER, ...parts, BINARY_COPY_TRAILER] as unknown as ConstructorParameters<typeof Blob>[0]);
+        const blob = new Blob([BINARY_COPY_HEADER, ...parts, BINARY_COPY_TRAILER] as unknown as ConstructorParameters<
+          typeof Blob
+        >[0]);
         const r = await runner.query(sql, [], { blob });
         total += r.affectedRows ?? r.rowCount ?? 0;
         parts = [];
@@ -111,7 +115,11 @@ export class PGliteDatabase implements Database {
   readonly location: string;
   private readonly base: Queryable;
 
-  private constructor(private readonly pg: PGlite, location: string, private readonly lock?: DirLock) {
+  private constructor(
+    private readonly pg: PGlite,
+    location: string,
+    private readonly lock?: DirLock,
+  ) {
     this.location = location;
     this.base = queryableOf(pg);
   }
@@ -124,7 +132,10 @@ export class PGliteDatabase implements Database {
         fs.mkdirSync(dir, { recursive: true });
         fs.accessSync(dir, fs.constants.W_OK);
       } catch (err: any) {
-        throw new RecoError(`the data directory ${dir} is not writable (${err?.code ?? err}); set RECO_DATA_DIR to a writable directory or set DATABASE_URL`, { cause: err });
+        throw new RecoError(
+          `the data directory ${dir} is not writable (${err?.code ?? err}); set RECO_DATA_DIR to a writable directory or set DATABASE_URL`,
+          { cause: err },
+        );
       }
       lock = acquireDirLock(dir, options.command ?? 'reco');
     }
@@ -133,7 +144,9 @@ export class PGliteDatabase implements Database {
       return new PGliteDatabase(pg, dir ?? 'memory', lock);
     } catch (err: any) {
       lock?.release();
-      throw new RecoError(`cannot open the embedded database in ${dir ?? 'memory'}: ${err?.message ?? err}`, { cause: err });
+      throw new RecoError(`cannot open the embedded database in ${dir ?? 'memory'}: ${err?.message ?? err}`, {
+        cause: err,
+      });
     }
   }
 

@@ -132,13 +132,19 @@ export class PostgresDatabase implements Database {
   private readonly pool: pg.Pool;
   private readonly base: Queryable;
 
-  private constructor(private readonly url: string, pool: pg.Pool) {
+  private constructor(
+    private readonly url: string,
+    pool: pg.Pool,
+  ) {
     this.location = maskUrl(url);
     this.pool = pool;
     this.base = queryableOf(pool);
   }
 
-  static async connect(url: string, options: { max?: number; applicationName?: string } = {}): Promise<PostgresDatabase> {
+  static async connect(
+    url: string,
+    options: { max?: number; applicationName?: string } = {},
+  ): Promise<PostgresDatabase> {
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -211,7 +217,11 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  async listen(channel: string, onNotify: (payload: string) => void, onError?: (err: Error) => void): Promise<() => Promise<void>> {
+  async listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onError?: (err: Error) => void,
+  ): Promise<() => Promise<void>> {
     // LISTEN needs a connection of its own for as long as it listens.
     const client = new pg.Client({ connectionString: this.url, application_name: 'reco-listen', types: typeParsers });
     let ending = false;

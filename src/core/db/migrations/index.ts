@@ -13,6 +13,19 @@ import { migration as m081 } from './081_experiments.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
-export const migrations: readonly Migration[] = [m001, m011, m031, m041, m042, m051, m052, m053, m071, m072, m073, m081].sort((a, b) => a.version - b.version);
+export const migrations: readonly Migration[] = [
+  m001,
+  m011,
+  m031,
+  m041,
+  m042,
+  m051,
+  m052,
+  m053,
+  m071,
+  m072,
+  m073,
+  m081,
+].sort((a, b) => a.version - b.version);
 
 export type { Migration };

@@ -44,8 +44,19 @@ const FINGERPRINT = `count(r.movie_id)::text || ':' || coalesce(sum(hashint8(r.m
             || ':' || coalesce((SELECT count(*)::text || ':' || sum(hashint8(x.movie_id::bigint))::text FROM user_exclusions x WHERE x.user_id = u.id), '0')`;
 
 /** One indexed query: the user's ratings and their fingerprint, or undefined when this client has no such user. */
-export async function findUserHistory(db: Queryable, clientId: number, externalId: string): Promise<(UserHistory & { fingerprint: string }) | undefined> {
-  const r = await db.query<{ id: number; movie_ids: number[] | null; ratings: number[] | null; excluded: number[] | null; tastes: number[] | null; fingerprint: string }>(
+export async function findUserHistory(
+  db: Queryable,
+  clientId: number,
+  externalId: string,
+): Promise<(UserHistory & { fingerprint: string }) | undefined> {
+  const r = await db.query<{
+    id: number;
+    movie_ids: number[] | null;
+    ratings: number[] | null;
+    excluded: number[] | null;
+    tastes: number[] | null;
+    fingerprint: string;
+  }>(
     `SELECT u.id,
             CASE WHEN u.rating_count = 0 THEN u.characteristic END AS tastes,
             array_agg(r.movie_id ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL) AS movie_ids,
@@ -80,9 +91,16 @@ export interface SavedHistory extends UserHistory {
  * id, a new user gets the client's largest integer id + 1 (serialised by an advisory lock so concurrent creations
  * never collide).
  */
-async function lockOrCreateUser(tx: Queryable, clientId: number, externalId: string | undefined): Promise<{ userId: number; externalId: string; created: boolean }> {
+async function lockOrCreateUser(
+  tx: Queryable,
+  clientId: number,
+  externalId: string | undefined,
+): Promise<{ userId: number; externalId: string; created: boolean }> {
   if (externalId !== undefined) {
-    const found = await tx.query<{ id: number }>(`SELECT id FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`, [clientId, externalId]);
+    const found = await tx.query<{ id: number }>(
+      `SELECT id FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`,
+      [clientId, externalId],
+    );
     if (found.rows.length > 0) return { userId: Number(found.rows[0].id), externalId, created: false };
     // Created on first use; a concurrent request creating the same id wins the race and this one locks its row.
     const made = await tx.query<{ id: number }>(
@@ -90,7 +108,10 @@ async function lockOrCreateUser(tx: Queryable, clientId: number, externalId: str
       [clientId, externalId],
     );
     if (made.rows.length > 0) return { userId: Number(made.rows[0].id), externalId, created: true };
-    const again = await tx.query<{ id: number }>(`SELECT id FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`, [clientId, externalId]);
+    const again = await tx.query<{ id: number }>(
+      `SELECT id FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`,
+      [clientId, externalId],
+    );
     return { userId: Number(again.rows[0].id), externalId, created: false };
   }
   await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [NEXT_EXTERNAL_ID_LOCK, clientId]);
@@ -126,7 +147,14 @@ export async function saveHistory(
   items: readonly HistoryItem[],
   quota?: QuotaLimits,
 ): Promise<SavedHistory> {
-  const params = [clientId, externalId ?? null, items.map((i) => i.movieId), items.map((i) => i.rating), genreVocabulary(), ...quotaParams(quota)];
+  const params = [
+    clientId,
+    externalId ?? null,
+    items.map((i) => i.movieId),
+    items.map((i) => i.rating),
+    genreVocabulary(),
+    ...quotaParams(quota),
+  ];
   for (let attempt = 1; ; attempt++) {
     try {
       const r = await db.query<{
@@ -198,7 +226,10 @@ export async function saveStatedTastes(
 ): Promise<{ userId: number; externalId: string; created: boolean; stored: boolean }> {
   return db.transaction(async (tx) => {
     const user = await lockOrCreateUser(tx, clientId, externalId);
-    const r = await tx.query('UPDATE users SET characteristic = $2::real[], updated_at = now() WHERE id = $1 AND rating_count = 0', [user.userId, tastes]);
+    const r = await tx.query(
+      'UPDATE users SET characteristic = $2::real[], updated_at = now() WHERE id = $1 AND rating_count = 0',
+      [user.userId, tastes],
+    );
     return { ...user, stored: r.rowCount > 0 };
   });
 }

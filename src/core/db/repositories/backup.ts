@@ -51,7 +51,9 @@ export async function listTables(q: Queryable): Promise<TableInfo[]> {
     [LEDGER_TABLE],
   );
   const names = tables.rows.map((t) => t.name);
-  const byName = new Map<string, TableInfo>(names.map((n) => [n, { name: n, columns: [], primaryKey: [], references: [] }]));
+  const byName = new Map<string, TableInfo>(
+    names.map((n) => [n, { name: n, columns: [], primaryKey: [], references: [] }]),
+  );
 
   const columns = await q.query<{ table_name: string; column_name: string; data_type: string }>(
     `SELECT table_name, column_name, data_type FROM information_schema.columns
@@ -80,7 +82,8 @@ export async function listTables(q: Queryable): Promise<TableInfo[]> {
   );
   for (const fk of [...fks.rows, ...WRITER_KEPT_REFERENCES]) {
     const t = byName.get(fk.child);
-    if (t && fk.parent !== fk.child && byName.has(fk.parent) && !t.references.includes(fk.parent)) t.references.push(fk.parent);
+    if (t && fk.parent !== fk.child && byName.has(fk.parent) && !t.references.includes(fk.parent))
+      t.references.push(fk.parent);
   }
   return foreignKeyOrder([...byName.values()]);
 }
@@ -108,10 +111,14 @@ const NATIVE_ORDER = /^(smallint|integer|bigint|numeric|real|double precision|bo
 function orderBy(table: TableInfo): string {
   const keyed =
     table.primaryKey.length > 0
-      ? table.primaryKey.map((k) => table.columns.find((c) => c.name === k)).filter((c): c is TableColumn => c !== undefined)
+      ? table.primaryKey
+          .map((k) => table.columns.find((c) => c.name === k))
+          .filter((c): c is TableColumn => c !== undefined)
       : table.columns;
   return keyed
-    .map((c) => (NATIVE_ORDER.test(c.dataType) ? assertIdentifier(c.name) : `(${assertIdentifier(c.name)}::text) COLLATE "C"`))
+    .map((c) =>
+      NATIVE_ORDER.test(c.dataType) ? assertIdentifier(c.name) : `(${assertIdentifier(c.name)}::text) COLLATE "C"`,
+    )
     .join(', ');
 }
 
@@ -142,7 +149,9 @@ export async function truncateTables(q: Queryable, tables: readonly string[]): P
 export async function appliedMigrations(q: Queryable): Promise<{ version: number; name: string; checksum: string }[]> {
   const exists = await q.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [LEDGER_TABLE]);
   if (!exists.rows[0].ok) return [];
-  const r = await q.query<{ version: number; name: string; checksum: string }>(`SELECT version, name, checksum FROM ${LEDGER_TABLE} ORDER BY version`);
+  const r = await q.query<{ version: number; name: string; checksum: string }>(
+    `SELECT version, name, checksum FROM ${LEDGER_TABLE} ORDER BY version`,
+  );
   return r.rows;
 }
 
@@ -150,11 +159,17 @@ export async function appliedMigrations(q: Queryable): Promise<{ version: number
  * Sets every serial/identity sequence of the tables past the highest id restored, so the next insert gets a new
  * id (an empty table starts again at 1). Returns the sequences it set.
  */
-export async function resetSequences(q: Queryable, tables: readonly TableInfo[]): Promise<{ table: string; column: string; sequence: string; value: number | null }[]> {
+export async function resetSequences(
+  q: Queryable,
+  tables: readonly TableInfo[],
+): Promise<{ table: string; column: string; sequence: string; value: number | null }[]> {
   const out: { table: string; column: string; sequence: string; value: number | null }[] = [];
   for (const t of tables) {
     for (const c of t.columns) {
-      const seq = await q.query<{ seq: string | null }>(`SELECT pg_get_serial_sequence($1, $2) AS seq`, [assertIdentifier(t.name), assertIdentifier(c.name)]);
+      const seq = await q.query<{ seq: string | null }>(`SELECT pg_get_serial_sequence($1, $2) AS seq`, [
+        assertIdentifier(t.name),
+        assertIdentifier(c.name),
+      ]);
       const sequence = seq.rows[0]?.seq;
       if (!sequence) continue;
       const col = assertIdentifier(c.name);
@@ -162,7 +177,12 @@ export async function resetSequences(q: Queryable, tables: readonly TableInfo[])
         `SELECT max(${col})::bigint AS max, setval($1::regclass, coalesce(max(${col})::bigint, 1), max(${col}) IS NOT NULL) FROM ${assertIdentifier(t.name)}`,
         [sequence],
       );
-      out.push({ table: t.name, column: c.name, sequence, value: r.rows[0].max === null ? null : Number(r.rows[0].max) });
+      out.push({
+        table: t.name,
+        column: c.name,
+        sequence,
+        value: r.rows[0].max === null ? null : Number(r.rows[0].max),
+      });
     }
   }
   return out;
@@ -176,14 +196,10 @@ export async function readJobRuns(q: Queryable): Promise<Row[]> {
 
 export async function appendJobRuns(q: Queryable, rows: readonly Row[]): Promise<void> {
   for (const j of rows) {
-    await q.query(`INSERT INTO job_runs (job, started_at, finished_at, status, details, error) VALUES ($1, $2, $3, $4, $5, $6)`, [
-      j.job,
-      j.started_at,
-      j.finished_at,
-      j.status,
-      JSON.stringify(j.details ?? {}),
-      j.error,
-    ]);
+    await q.query(
+      `INSERT INTO job_runs (job, started_at, finished_at, status, details, error) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [j.job, j.started_at, j.finished_at, j.status, JSON.stringify(j.details ?? {}), j.error],
+    );
   }
 }
 
@@ -192,5 +208,8 @@ export async function appendJobRuns(q: Queryable, rows: readonly Row[]): Promise
  * the newest run of `job` its real start and the current clock as its end.
  */
 export async function stampLatestJobRun(q: Queryable, job: string, startedAt: Date): Promise<void> {
-  await q.query(`UPDATE job_runs SET started_at = $2, finished_at = clock_timestamp() WHERE id = (SELECT max(id) FROM job_runs WHERE job = $1)`, [job, startedAt]);
+  await q.query(
+    `UPDATE job_runs SET started_at = $2, finished_at = clock_timestamp() WHERE id = (SELECT max(id) FROM job_runs WHERE job = $1)`,
+    [job, startedAt],
+  );
 }

@@ -14,7 +14,9 @@ export async function catalogueMovieIds(db: Queryable): Promise<Set<number>> {
 
 /** A temporary staging table that lives until the end of the transaction (not WAL-logged). */
 export async function createMovieStage(tx: Queryable): Promise<void> {
-  await tx.exec(`CREATE TEMP TABLE ${STAGE} (movie_id integer PRIMARY KEY, title text NOT NULL, genres text NOT NULL, year smallint) ON COMMIT DROP`);
+  await tx.exec(
+    `CREATE TEMP TABLE ${STAGE} (movie_id integer PRIMARY KEY, title text NOT NULL, genres text NOT NULL, year smallint) ON COMMIT DROP`,
+  );
 }
 
 export function copyIntoMovieStage(tx: Queryable, csv: AsyncIterable<string | Uint8Array>): Promise<number> {

@@ -26,7 +26,9 @@ const COLUMNS = 'id, username, name, email, created_at, disabled, trusted, passw
 
 export class UsernameTakenError extends RecoError {
   constructor(username: string) {
-    super(`the client username "${username}" is taken (usernames are compared without regard to letter case)`, { exitCode: ExitCode.CONFLICT });
+    super(`the client username "${username}" is taken (usernames are compared without regard to letter case)`, {
+      exitCode: ExitCode.CONFLICT,
+    });
   }
 }
 
@@ -35,7 +37,9 @@ export async function createClient(
   input: { username: string; password?: string; name?: string; email?: string; trusted?: boolean },
 ): Promise<Client> {
   if (!USERNAME_PATTERN.test(input.username)) {
-    throw new RecoError('a username has 2–64 characters: letters, digits and _ . @ - (starting with a letter or digit)');
+    throw new RecoError(
+      'a username has 2–64 characters: letters, digits and _ . @ - (starting with a letter or digit)',
+    );
   }
   let hash: string | null = null;
   if (input.password !== undefined) {
@@ -72,7 +76,10 @@ export async function findClient(db: Queryable, username: string): Promise<Clien
 
 /** For login only: includes the password hash. */
 export async function findClientForLogin(db: Queryable, username: string): Promise<ClientWithHash | undefined> {
-  const r = await db.query<ClientWithHash>(`SELECT ${COLUMNS}, password_hash FROM clients WHERE lower(username) = lower($1)`, [username]);
+  const r = await db.query<ClientWithHash>(
+    `SELECT ${COLUMNS}, password_hash FROM clients WHERE lower(username) = lower($1)`,
+    [username],
+  );
   return r.rows[0];
 }
 

@@ -1,4 +1,9 @@
-import { EXPERIMENTS_CHANNEL, type ExperimentVariant, type ImpressionRow, type RunningExperiment } from '../../experiments/types.js';
+import {
+  EXPERIMENTS_CHANNEL,
+  type ExperimentVariant,
+  type ImpressionRow,
+  type RunningExperiment,
+} from '../../experiments/types.js';
 import type { Database, Queryable } from '../types.js';
 
 /**
@@ -30,7 +35,13 @@ async function variantsOf(db: Queryable, ids: readonly number[]): Promise<Map<nu
 
 /** Every running experiment with its variants, oldest first. */
 export async function runningExperiments(db: Queryable): Promise<RunningExperiment[]> {
-  const r = await db.query<{ id: number; name: string; client_id: number | null; started_at: Date; attribution_window_seconds: number }>(
+  const r = await db.query<{
+    id: number;
+    name: string;
+    client_id: number | null;
+    started_at: Date;
+    attribution_window_seconds: number;
+  }>(
     `SELECT id, name, client_id, started_at, attribution_window_seconds FROM experiments WHERE status = 'running' ORDER BY started_at, id`,
   );
   const variants = await variantsOf(
@@ -85,7 +96,17 @@ export async function insertImpressions(db: Queryable, rows: readonly Impression
        FROM unnest(string_to_array($1, $9), string_to_array($2, $9), string_to_array($3, $9), string_to_array($4, $9),
                    string_to_array($5, $9), string_to_array($6, $9), string_to_array($7, $9), string_to_array($8, $9))
          AS t(rid, at, cid, uid, eid, v, mv, m)`,
-    [rid.join(UNIT), at.join(UNIT), cid.join(UNIT), uid.join(UNIT), eid.join(UNIT), variant.join(UNIT), version.join(UNIT), movies.join(UNIT), UNIT],
+    [
+      rid.join(UNIT),
+      at.join(UNIT),
+      cid.join(UNIT),
+      uid.join(UNIT),
+      eid.join(UNIT),
+      variant.join(UNIT),
+      version.join(UNIT),
+      movies.join(UNIT),
+      UNIT,
+    ],
   );
   return r.rowCount;
 }
@@ -156,7 +177,9 @@ async function withVariants(db: Queryable, rows: ExperimentDbRow[]): Promise<Exp
 
 /** Newest first. */
 export async function listExperimentRecords(db: Queryable, limit = 100): Promise<ExperimentRecord[]> {
-  const r = await db.query<ExperimentDbRow>(`${EXPERIMENT_SELECT} ORDER BY e.started_at DESC, e.id DESC LIMIT $1`, [limit]);
+  const r = await db.query<ExperimentDbRow>(`${EXPERIMENT_SELECT} ORDER BY e.started_at DESC, e.id DESC LIMIT $1`, [
+    limit,
+  ]);
   return withVariants(db, r.rows);
 }
 
@@ -173,7 +196,10 @@ export async function lockExperiments(tx: Queryable): Promise<void> {
 }
 
 /** Running experiments that share users with one for `clientId` (null: every client). */
-export async function overlappingRunning(tx: Queryable, clientId: number | null): Promise<{ name: string; clientUsername: string | null }[]> {
+export async function overlappingRunning(
+  tx: Queryable,
+  clientId: number | null,
+): Promise<{ name: string; clientUsername: string | null }[]> {
   const r = await tx.query<{ name: string; client_username: string | null }>(
     `SELECT e.name, c.username AS client_username FROM experiments e LEFT JOIN clients c ON c.id = e.client_id
       WHERE e.status = 'running' AND (e.client_id IS NULL OR $1::int IS NULL OR e.client_id = $1::int) ORDER BY e.started_at`,
@@ -184,7 +210,10 @@ export async function overlappingRunning(tx: Queryable, clientId: number | null)
 
 /** Of these model versions, those the registry does not have. */
 export async function unknownModelVersions(tx: Queryable, versions: readonly string[]): Promise<string[]> {
-  const r = await tx.query<{ v: string }>('SELECT v FROM unnest($1::text[]) AS v WHERE NOT EXISTS (SELECT 1 FROM models m WHERE m.version = v) ORDER BY v', [[...new Set(versions)]]);
+  const r = await tx.query<{ v: string }>(
+    'SELECT v FROM unnest($1::text[]) AS v WHERE NOT EXISTS (SELECT 1 FROM models m WHERE m.version = v) ORDER BY v',
+    [[...new Set(versions)]],
+  );
   return r.rows.map((x) => x.v);
 }
 
@@ -309,7 +338,8 @@ export interface ExperimentOutcomes {
   positions: { variant: string; position: number; conversions: number }[];
 }
 
-const num = (row: Record<string, unknown>, keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, Number(row[k])]));
+const num = (row: Record<string, unknown>, keys: readonly string[]) =>
+  Object.fromEntries(keys.map((k) => [k, Number(row[k])]));
 
 /** The outcomes of experiment `id`, read in one snapshot. */
 export async function experimentOutcomes(db: Database, id: number): Promise<ExperimentOutcomes> {
@@ -351,9 +381,28 @@ export async function experimentOutcomes(db: Database, id: number): Promise<Expe
         [id],
       );
       return {
-        variants: totals.rows.map((r) => ({ variant: r.variant, ...num(r, ['users', 'lists', 'n', 'c', 'nn', 'cc', 'nc', 'converted', 'dislikes', 'skips']) }) as VariantOutcomeRow),
-        days: days.rows.map((r) => ({ variant: r.variant, day: r.day, dayN: Number(r.day_n), dayC: Number(r.day_c), ...num(r, ['users', 'n', 'c', 'nn', 'cc', 'nc']) }) as VariantDayRow),
-        positions: positions.rows.map((r) => ({ variant: r.variant, position: Number(r.position), conversions: Number(r.conversions) })),
+        variants: totals.rows.map(
+          (r) =>
+            ({
+              variant: r.variant,
+              ...num(r, ['users', 'lists', 'n', 'c', 'nn', 'cc', 'nc', 'converted', 'dislikes', 'skips']),
+            }) as VariantOutcomeRow,
+        ),
+        days: days.rows.map(
+          (r) =>
+            ({
+              variant: r.variant,
+              day: r.day,
+              dayN: Number(r.day_n),
+              dayC: Number(r.day_c),
+              ...num(r, ['users', 'n', 'c', 'nn', 'cc', 'nc']),
+            }) as VariantDayRow,
+        ),
+        positions: positions.rows.map((r) => ({
+          variant: r.variant,
+          position: Number(r.position),
+          conversions: Number(r.conversions),
+        })),
       };
     },
     { isolation: 'repeatable read', readOnly: true },

@@ -53,7 +53,13 @@ const RETRYABLE = new Set<unknown>([PgError.DEADLOCK_DETECTED, PgError.SERIALIZA
  * and a batch over it stores nothing (QuotaExceededError), as a history of POST /recommendations. A movie that is
  * not in the catalogue stores nothing either (SQLSTATE 23503).
  */
-export async function storeFeedback(db: Database, clientId: number, rows: readonly FeedbackRow[], liked = LIKED_RATING, quota?: QuotaLimits): Promise<StoredFeedback> {
+export async function storeFeedback(
+  db: Database,
+  clientId: number,
+  rows: readonly FeedbackRow[],
+  liked = LIKED_RATING,
+  quota?: QuotaLimits,
+): Promise<StoredFeedback> {
   const params = [
     clientId,
     rows.map((r) => r.externalId),
@@ -68,7 +74,12 @@ export async function storeFeedback(db: Database, clientId: number, rows: readon
   ];
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await db.query<{ stored_types: FeedbackType[]; user_ids: number[]; created_users: number; ratings_stored: number }>(
+      const r = await db.query<{
+        stored_types: FeedbackType[];
+        user_ids: number[];
+        created_users: number;
+        ratings_stored: number;
+      }>(
         `SELECT stored_types, user_ids, created_users, ratings_stored
            FROM reco_store_feedback($1::int, $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::real[], $7::text[], $8::real, $9::text[], $10::int, $11::int)`,
         params,

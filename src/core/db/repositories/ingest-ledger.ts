@@ -8,7 +8,10 @@ import type { Queryable } from '../types.js';
 export type FileKind = 'movies' | 'ratings';
 
 export async function startIngestRun(db: Queryable, source: string, clientId: number): Promise<number> {
-  const r = await db.query<{ id: number }>('INSERT INTO ingest_runs (source, client_id) VALUES ($1, $2) RETURNING id', [source, clientId]);
+  const r = await db.query<{ id: number }>('INSERT INTO ingest_runs (source, client_id) VALUES ($1, $2) RETURNING id', [
+    source,
+    clientId,
+  ]);
   return r.rows[0].id;
 }
 
@@ -21,12 +24,28 @@ export interface RunTotals {
   durationMs: number;
 }
 
-export async function finishIngestRun(db: Queryable, runId: number, status: 'succeeded' | 'failed', totals: RunTotals, error?: string): Promise<void> {
+export async function finishIngestRun(
+  db: Queryable,
+  runId: number,
+  status: 'succeeded' | 'failed',
+  totals: RunTotals,
+  error?: string,
+): Promise<void> {
   await db.query(
     `UPDATE ingest_runs SET status = $2, finished_at = now(), files_loaded = $3, files_skipped = $4, rows_read = $5,
             rows_accepted = $6, rows_rejected = $7, duration_ms = $8, error = $9
       WHERE id = $1`,
-    [runId, status, totals.filesLoaded, totals.filesSkipped, totals.rowsRead, totals.rowsAccepted, totals.rowsRejected, Math.round(totals.durationMs), error ?? null],
+    [
+      runId,
+      status,
+      totals.filesLoaded,
+      totals.filesSkipped,
+      totals.rowsRead,
+      totals.rowsAccepted,
+      totals.rowsRejected,
+      Math.round(totals.durationMs),
+      error ?? null,
+    ],
   );
 }
 
@@ -44,7 +63,12 @@ export async function failAbandonedRuns(db: Queryable, staleAfterSeconds = 6 * 3
 }
 
 /** The ledger entry of a file already loaded (same kind, checksum and client), if any. */
-export async function findLoadedFile(db: Queryable, kind: FileKind, sha256: string, clientId: number | null): Promise<{ run_id: number; path: string; loaded_at: Date } | undefined> {
+export async function findLoadedFile(
+  db: Queryable,
+  kind: FileKind,
+  sha256: string,
+  clientId: number | null,
+): Promise<{ run_id: number; path: string; loaded_at: Date } | undefined> {
   const r = await db.query<{ run_id: number; path: string; loaded_at: Date }>(
     `SELECT run_id, path, loaded_at FROM ingest_files WHERE kind = $1 AND sha256 = $2 AND coalesce(client_id, 0) = coalesce($3::int, 0)`,
     [kind, sha256, clientId],
@@ -69,7 +93,18 @@ export async function recordIngestedFile(tx: Queryable, f: LedgerFile): Promise<
   await tx.query(
     `INSERT INTO ingest_files (run_id, day, kind, path, sha256, client_id, rows_read, rows_accepted, rows_rejected, duration_ms)
      VALUES ($1, $2::date, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [f.runId, f.day, f.kind, f.path, f.sha256, f.clientId, f.rowsRead, f.rowsAccepted, f.rowsRejected, Math.round(f.durationMs)],
+    [
+      f.runId,
+      f.day,
+      f.kind,
+      f.path,
+      f.sha256,
+      f.clientId,
+      f.rowsRead,
+      f.rowsAccepted,
+      f.rowsRejected,
+      Math.round(f.durationMs),
+    ],
   );
 }
 

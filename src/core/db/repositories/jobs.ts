@@ -10,16 +10,27 @@ export type JobName = 'ingest' | 'train' | 'backup' | 'restore' | 'simulate';
 /** Errors whose run recordJob has recorded as failed (so that recordJobFailures does not record them twice). */
 const recorded = new WeakSet<object>();
 
-export async function recordJob<T>(db: Queryable, job: JobName, fn: () => Promise<T>, details: (result: T) => Record<string, unknown> = () => ({})): Promise<T> {
+export async function recordJob<T>(
+  db: Queryable,
+  job: JobName,
+  fn: () => Promise<T>,
+  details: (result: T) => Record<string, unknown> = () => ({}),
+): Promise<T> {
   const started = await db.query<{ id: number }>(`INSERT INTO job_runs (job) VALUES ($1) RETURNING id`, [job]);
   const id = started.rows[0].id;
   try {
     const result = await fn();
-    await db.query(`UPDATE job_runs SET status = 'succeeded', finished_at = now(), details = $2 WHERE id = $1`, [id, JSON.stringify(details(result))]);
+    await db.query(`UPDATE job_runs SET status = 'succeeded', finished_at = now(), details = $2 WHERE id = $1`, [
+      id,
+      JSON.stringify(details(result)),
+    ]);
     return result;
   } catch (err: any) {
     await db
-      .query(`UPDATE job_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [id, String(err?.message ?? err).slice(0, 2000)])
+      .query(`UPDATE job_runs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [
+        id,
+        String(err?.message ?? err).slice(0, 2000),
+      ])
       .catch(() => {});
     if (typeof err === 'object' && err !== null) recorded.add(err);
     throw err;
@@ -38,7 +49,10 @@ export async function recordJobFailures<T>(db: Queryable, job: JobName, fn: () =
   } catch (err: any) {
     if (!(typeof err === 'object' && err !== null && recorded.has(err)))
       await db
-        .query(`INSERT INTO job_runs (job, status, finished_at, error) VALUES ($1, 'failed', now(), $2)`, [job, String(err?.message ?? err).slice(0, 2000)])
+        .query(`INSERT INTO job_runs (job, status, finished_at, error) VALUES ($1, 'failed', now(), $2)`, [
+          job,
+          String(err?.message ?? err).slice(0, 2000),
+        ])
         .catch(() => {});
     throw err;
   }

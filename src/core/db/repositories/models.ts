@@ -38,7 +38,18 @@ export async function insertModel(db: Queryable, m: NewModel): Promise<void> {
   await db.query(
     `INSERT INTO models (version, algorithm, params, metrics, data_counts, timings, artifact, artifact_sha256, note, holdout)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [m.version, m.algorithm, JSON.stringify(m.params), JSON.stringify(m.metrics), JSON.stringify(m.dataCounts), JSON.stringify(m.timings), Buffer.from(m.artifact.buffer, m.artifact.byteOffset, m.artifact.byteLength), m.artifactSha256, m.note ?? null, m.holdout ?? null],
+    [
+      m.version,
+      m.algorithm,
+      JSON.stringify(m.params),
+      JSON.stringify(m.metrics),
+      JSON.stringify(m.dataCounts),
+      JSON.stringify(m.timings),
+      Buffer.from(m.artifact.buffer, m.artifact.byteOffset, m.artifact.byteLength),
+      m.artifactSha256,
+      m.note ?? null,
+      m.holdout ?? null,
+    ],
   );
 }
 
@@ -90,6 +101,8 @@ export async function findModel(db: Queryable, version: string): Promise<ModelRo
 
 /** Newest first. */
 export async function listModelRows(db: Queryable, limit = 50): Promise<ModelRow[]> {
-  const r = await db.query<ModelRow>(`SELECT ${COLUMNS} FROM models ORDER BY created_at DESC, version DESC LIMIT $1`, [limit]);
+  const r = await db.query<ModelRow>(`SELECT ${COLUMNS} FROM models ORDER BY created_at DESC, version DESC LIMIT $1`, [
+    limit,
+  ]);
   return r.rows;
 }

@@ -28,12 +28,10 @@ export async function searchMovies(db: Queryable, search: MovieSearch): Promise<
   const where = `($1::text IS NULL OR title ILIKE $1) AND ($2::text IS NULL OR $2 = ANY(genres))`;
   const [count, page] = await Promise.all([
     db.query<{ n: number }>(`SELECT count(*)::int AS n FROM movies WHERE ${where}`, [pattern, genre]),
-    db.query<MovieRow>(`SELECT movie_id, title, genres, year FROM movies WHERE ${where} ORDER BY title, movie_id LIMIT $3 OFFSET $4`, [
-      pattern,
-      genre,
-      search.limit,
-      search.offset,
-    ]),
+    db.query<MovieRow>(
+      `SELECT movie_id, title, genres, year FROM movies WHERE ${where} ORDER BY title, movie_id LIMIT $3 OFFSET $4`,
+      [pattern, genre, search.limit, search.offset],
+    ),
   ]);
   return { total: count.rows[0].n, movies: page.rows };
 }
@@ -47,7 +45,9 @@ export interface CatalogueEntry {
 
 /** The whole catalogue (id → title, genres), kept in memory by the server to answer without a query. */
 export async function loadCatalogueEntries(db: Queryable): Promise<Map<number, CatalogueEntry>> {
-  const r = await db.query<{ movie_id: number; title: string; genres: string[]; year: number | null }>('SELECT movie_id, title, genres, year FROM movies');
+  const r = await db.query<{ movie_id: number; title: string; genres: string[]; year: number | null }>(
+    'SELECT movie_id, title, genres, year FROM movies',
+  );
   const map = new Map<number, CatalogueEntry>();
   for (const row of r.rows) map.set(row.movie_id, { title: row.title, genres: row.genres, year: row.year });
   return map;
@@ -67,7 +67,9 @@ export async function findMovies(db: Queryable, ids: readonly number[]): Promise
 
 /** Number of movies, to notice that the catalogue changed since it was cached. */
 export async function catalogueSignature(db: Queryable): Promise<string> {
-  const r = await db.query<{ n: number; latest: Date | null }>('SELECT count(*)::int AS n, max(updated_at) AS latest FROM movies');
+  const r = await db.query<{ n: number; latest: Date | null }>(
+    'SELECT count(*)::int AS n, max(updated_at) AS latest FROM movies',
+  );
   return `${r.rows[0].n}:${r.rows[0].latest ? new Date(r.rows[0].latest).getTime() : 0}`;
 }
 

@@ -27,7 +27,10 @@ export async function countRateLimitHit(db: Queryable, key: string, windowMs: nu
 
 /** The key's count in its current window, or undefined when it has none. */
 export async function readRateLimitHits(db: Queryable, key: string): Promise<RateLimitCount | undefined> {
-  const r = await db.query<{ hits: number; reset_at: Date }>(`SELECT hits, reset_at FROM ${TABLE} WHERE key = $1 AND reset_at > now()`, [key]);
+  const r = await db.query<{ hits: number; reset_at: Date }>(
+    `SELECT hits, reset_at FROM ${TABLE} WHERE key = $1 AND reset_at > now()`,
+    [key],
+  );
   const row = r.rows[0];
   return row ? { hits: Number(row.hits), resetAt: new Date(row.reset_at) } : undefined;
 }

@@ -27,7 +27,9 @@ export async function lockRatedMovies(tx: Queryable, movieIds: readonly number[]
   const genres = new Map<number, string[]>(r.rows.map((row) => [row.movie_id, row.genres]));
   if (genres.size !== new Set(movieIds).size) {
     const missing = movieIds.filter((id) => !genres.has(id)).slice(0, 5);
-    throw integrityError(`ratings name movies that are not in the catalogue (e.g. ${missing.join(', ')}); nothing was stored`);
+    throw integrityError(
+      `ratings name movies that are not in the catalogue (e.g. ${missing.join(', ')}); nothing was stored`,
+    );
   }
   return genres;
 }
@@ -71,8 +73,13 @@ const RATING_STAGE_COLUMNS = ['user_ext', 'movie_id', 'rating', 'ts'] as const;
  * a set-based upsert over the touched users (createFileUsers first). A re-delivered rating replaces the stored
  * one unless the stored one is newer; an identical one is not touched.
  */
-export async function upsertRatings(tx: Queryable, tuples: AsyncIterable<Uint8Array>): Promise<{ inserted: number; updated: number }> {
-  await tx.exec(`CREATE TEMP TABLE ${RATING_STAGE} (user_ext bigint NOT NULL, movie_id integer NOT NULL, rating real NOT NULL, ts bigint NOT NULL) ON COMMIT DROP`);
+export async function upsertRatings(
+  tx: Queryable,
+  tuples: AsyncIterable<Uint8Array>,
+): Promise<{ inserted: number; updated: number }> {
+  await tx.exec(
+    `CREATE TEMP TABLE ${RATING_STAGE} (user_ext bigint NOT NULL, movie_id integer NOT NULL, rating real NOT NULL, ts bigint NOT NULL) ON COMMIT DROP`,
+  );
   await tx.copyFromBinary(RATING_STAGE, RATING_STAGE_COLUMNS, tuples);
   // So that the planner joins a million staged rows by hash, not by loop.
   await tx.exec(`ANALYZE ${RATING_STAGE}`);

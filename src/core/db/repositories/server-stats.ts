@@ -4,7 +4,12 @@ import { Table } from '../tables.js';
 
 /** What the server exports as gauges from the database: the ingest ledger, job runs and catalogue size. */
 export interface ServerStats {
-  lastIngest: { finishedAt: Date | null; rowsAccepted: number; rowsRejected: number; durationSeconds: number | null } | null;
+  lastIngest: {
+    finishedAt: Date | null;
+    rowsAccepted: number;
+    rowsRejected: number;
+    durationSeconds: number | null;
+  } | null;
   ingestRuns: Record<'running' | 'succeeded' | 'failed', number>;
   ingestRows: { accepted: number; rejected: number };
   jobs: JobSummary[];
@@ -45,11 +50,18 @@ export async function rowCount(db: Queryable, table: typeof Table.users | typeof
 }
 
 export async function serverStats(db: Queryable): Promise<ServerStats> {
-  const last = await db.query<{ finished_at: Date | null; rows_accepted: number; rows_rejected: number; duration_ms: number | null }>(
+  const last = await db.query<{
+    finished_at: Date | null;
+    rows_accepted: number;
+    rows_rejected: number;
+    duration_ms: number | null;
+  }>(
     `SELECT finished_at, rows_accepted, rows_rejected, duration_ms FROM ingest_runs
       WHERE status <> 'running' ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 1`,
   );
-  const runs = await db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM ingest_runs GROUP BY status');
+  const runs = await db.query<{ status: string; n: number }>(
+    'SELECT status, count(*)::int AS n FROM ingest_runs GROUP BY status',
+  );
   const rows = await db.query<{ accepted: number | null; rejected: number | null }>(
     `SELECT sum(rows_accepted)::float8 AS accepted, sum(rows_rejected)::float8 AS rejected FROM ingest_runs WHERE status = 'succeeded'`,
   );
@@ -70,8 +82,17 @@ export async function serverStats(db: Queryable): Promise<ServerStats> {
       : null,
     ingestRuns,
     ingestRows: { accepted: rows.rows[0].accepted ?? 0, rejected: rows.rows[0].rejected ?? 0 },
-    jobs: (await jobSummaries(db)).map((j) => ({ ...j, succeeded: Number(j.succeeded), failed: Number(j.failed), running: Number(j.running) })),
-    catalogue: { movies: Number(movies.rows[0].n), users: await rowCount(db, Table.users), ratings: await rowCount(db, Table.ratings) },
+    jobs: (await jobSummaries(db)).map((j) => ({
+      ...j,
+      succeeded: Number(j.succeeded),
+      failed: Number(j.failed),
+      running: Number(j.running),
+    })),
+    catalogue: {
+      movies: Number(movies.rows[0].n),
+      users: await rowCount(db, Table.users),
+      ratings: await rowCount(db, Table.ratings),
+    },
     databaseCreatedAt: created.rows[0].at ? new Date(created.rows[0].at) : null,
   };
 }

@@ -8,8 +8,12 @@ export interface SimulationSource {
 }
 
 export async function loadSimulationSource(db: Queryable): Promise<SimulationSource> {
-  const movies = await db.query<{ movie_id: number; title: string; genres: string[] }>('SELECT movie_id, title, genres FROM movies ORDER BY movie_id');
-  const latest = await db.query<{ at: string | number | null }>('SELECT floor(extract(epoch FROM max(rated_at)))::bigint AS at FROM ratings');
+  const movies = await db.query<{ movie_id: number; title: string; genres: string[] }>(
+    'SELECT movie_id, title, genres FROM movies ORDER BY movie_id',
+  );
+  const latest = await db.query<{ at: string | number | null }>(
+    'SELECT floor(extract(epoch FROM max(rated_at)))::bigint AS at FROM ratings',
+  );
   const at = latest.rows[0]?.at;
   return {
     movies: movies.rows.map((r) => ({ movieId: Number(r.movie_id), title: r.title, genres: r.genres ?? [] })),

@@ -2,7 +2,16 @@ import type { Queryable } from '../types.js';
 import { Table } from '../tables.js';
 
 /** Tables whose sizes `reco db status` reports. */
-export const REPORTED_TABLES = [Table.clients, Table.movies, Table.users, Table.ratings, Table.ingestRuns, Table.ingestFiles, Table.models, Table.jobRuns] as const;
+export const REPORTED_TABLES = [
+  Table.clients,
+  Table.movies,
+  Table.users,
+  Table.ratings,
+  Table.ingestRuns,
+  Table.ingestFiles,
+  Table.models,
+  Table.jobRuns,
+] as const;
 
 export async function rowCounts(db: Queryable): Promise<Record<string, number | null>> {
   const counts: Record<string, number | null> = {};
@@ -20,6 +29,6 @@ export async function rowCounts(db: Queryable): Promise<Record<string, number | 
 }
 
 export async function serverVersion(db: Queryable): Promise<string> {
-  const r = await db.query<{ v: string }>('SELECT current_setting(\'server_version\') AS v');
+  const r = await db.query<{ v: string }>("SELECT current_setting('server_version') AS v");
   return r.rows[0].v;
 }

@@ -58,7 +58,10 @@ export async function ratingCountsByMovie(db: Queryable): Promise<{ movieIds: In
   const r = await db.query<{ movie_id: number; n: number }>(
     `SELECT movie_id, count(*)::int AS n FROM ratings WHERE user_id IN (${TRUSTED_USERS}) GROUP BY movie_id ORDER BY movie_id`,
   );
-  return { movieIds: Int32Array.from(r.rows, (x) => Number(x.movie_id)), counts: Float32Array.from(r.rows, (x) => Number(x.n)) };
+  return {
+    movieIds: Int32Array.from(r.rows, (x) => Number(x.movie_id)),
+    counts: Float32Array.from(r.rows, (x) => Number(x.n)),
+  };
 }
 
 /** A client's user's stored ratings (by the platform's own user id), or undefined when there is no such user. */
@@ -73,7 +76,10 @@ export async function clientUserHistory(
   );
   if (u.rows.length === 0) return undefined;
   const userId = Number(u.rows[0].id);
-  const r = await db.query<{ movie_id: number; rating: number }>('SELECT movie_id, rating FROM ratings WHERE user_id = $1 ORDER BY movie_id', [userId]);
+  const r = await db.query<{ movie_id: number; rating: number }>(
+    'SELECT movie_id, rating FROM ratings WHERE user_id = $1 ORDER BY movie_id',
+    [userId],
+  );
   return { userId, movieIds: r.rows.map((x) => Number(x.movie_id)), ratings: r.rows.map((x) => Number(x.rating)) };
 }
 
@@ -83,10 +89,14 @@ export async function clientExists(db: Queryable, username: string): Promise<boo
 }
 
 /** Titles and genres of some movies, for printing recommendations. */
-export async function movieDetails(db: Queryable, movieIds: readonly number[]): Promise<Map<number, { title: string; genres: string[] }>> {
+export async function movieDetails(
+  db: Queryable,
+  movieIds: readonly number[],
+): Promise<Map<number, { title: string; genres: string[] }>> {
   if (movieIds.length === 0) return new Map();
-  const r = await db.query<{ movie_id: number; title: string; genres: string[] }>('SELECT movie_id, title, genres FROM movies WHERE movie_id = ANY($1::int[])', [
-    movieIds as number[],
-  ]);
+  const r = await db.query<{ movie_id: number; title: string; genres: string[] }>(
+    'SELECT movie_id, title, genres FROM movies WHERE movie_id = ANY($1::int[])',
+    [movieIds as number[]],
+  );
   return new Map(r.rows.map((x) => [Number(x.movie_id), { title: x.title, genres: x.genres ?? [] }]));
 }

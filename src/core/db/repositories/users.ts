@@ -13,7 +13,9 @@ const TOUCHED = 'ingest_touched_users';
 
 /** The users a load touches; `created`: made by this transaction, with their vector already computed. */
 export async function createTouchedTable(tx: Queryable): Promise<void> {
-  await tx.exec(`CREATE TEMP TABLE ${TOUCHED} (user_id bigint PRIMARY KEY, external_id bigint NOT NULL UNIQUE, created boolean NOT NULL DEFAULT false) ON COMMIT DROP`);
+  await tx.exec(
+    `CREATE TEMP TABLE ${TOUCHED} (user_id bigint PRIMARY KEY, external_id bigint NOT NULL UNIQUE, created boolean NOT NULL DEFAULT false) ON COMMIT DROP`,
+  );
 }
 
 export interface FileUsers {
@@ -74,7 +76,12 @@ export async function createFileUsers(
       [clientId, others],
     );
     if (found.rows.length !== others.length) {
-      throw Object.assign(new Error(`${others.length - found.rows.length} users of the file were deleted while it was loading; nothing was stored`), { code: PgError.FOREIGN_KEY_VIOLATION });
+      throw Object.assign(
+        new Error(
+          `${others.length - found.rows.length} users of the file were deleted while it was loading; nothing was stored`,
+        ),
+        { code: PgError.FOREIGN_KEY_VIOLATION },
+      );
     }
     for (const row of found.rows) ids[index.get(Number(row.external_id))!] = Number(row.id);
   }
@@ -90,7 +97,9 @@ export async function recomputeTouchedProfiles(tx: Queryable): Promise<number> {
   // For the rest of this (ingest) transaction: with the default work_mem the per-genre aggregate of a large
   // load spills to disk, and the planner's estimates over the CTEs make it JIT-compile (docs/benchmarks/ingest.md).
   await tx.exec(`SET LOCAL work_mem = '64MB'; SET LOCAL jit = off`);
-  const r = await tx.query(recomputeProfilesSql(`SELECT user_id FROM ${TOUCHED} WHERE NOT created`), [genreVocabulary()]);
+  const r = await tx.query(recomputeProfilesSql(`SELECT user_id FROM ${TOUCHED} WHERE NOT created`), [
+    genreVocabulary(),
+  ]);
   return r.rowCount;
 }
 
@@ -98,13 +107,19 @@ export async function recomputeTouchedProfiles(tx: Queryable): Promise<number> {
 export function touchedProfilesCsv(tx: Queryable): AsyncIterable<Uint8Array> {
   // The column list comes from the GENRES constant, never from input.
   const columns = GENRES.map((_, i) => `u.characteristic[${i + 1}]`).join(', ');
-  return tx.copyTo(`SELECT t.external_id, u.rating_count, ${columns} FROM users u JOIN ${TOUCHED} t ON t.user_id = u.id ORDER BY t.external_id`);
+  return tx.copyTo(
+    `SELECT t.external_id, u.rating_count, ${columns} FROM users u JOIN ${TOUCHED} t ON t.user_id = u.id ORDER BY t.external_id`,
+  );
 }
 
 export const PROFILE_CSV_HEADER = ['userId', 'rating_count', ...GENRES];
 
 /** One user's stored vector (for tests and the API). */
-export async function userProfile(db: Queryable, clientId: number, externalId: number | string): Promise<{ characteristic: number[] | null; rating_count: number } | undefined> {
+export async function userProfile(
+  db: Queryable,
+  clientId: number,
+  externalId: number | string,
+): Promise<{ characteristic: number[] | null; rating_count: number } | undefined> {
   const r = await db.query<{ characteristic: number[] | null; rating_count: number }>(
     'SELECT characteristic, rating_count FROM users WHERE client_id = $1 AND external_id = $2',
     [clientId, String(externalId)],

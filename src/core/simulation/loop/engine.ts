@@ -52,13 +52,17 @@ export interface LoopResult {
  */
 export async function runLoop(o: LoopOptions, platform: LoopPlatform): Promise<LoopResult> {
   const n = o.n ?? 10;
-  const users = o.population ?? population(o.world, { users: o.users, days: o.days, seed: o.seed, idPrefix: o.idPrefix });
+  const users =
+    o.population ?? population(o.world, { users: o.users, days: o.days, seed: o.seed, idPrefix: o.idPrefix });
   const alpha = calibrateAlpha(o.world, n, o.targetCtr ?? DEFAULT_TARGET_CTR);
   const outcomes = new Map<string, UserOutcome>();
   const visitsOf = new Map<string, number>();
   let visits = 0;
   for (let day = 0; day < o.days; day++) {
-    const today = users.filter((u) => u.arrival === day || (u.arrival < day && new Rng(o.seed, 'loop return', u.worldId, day).next() < u.returnRate));
+    const today = users.filter(
+      (u) =>
+        u.arrival === day || (u.arrival < day && new Rng(o.seed, 'loop return', u.worldId, day).next() < u.returnRate),
+    );
     await inParallel(today, o.concurrency ?? 1, async (u) => {
       const visit = visitsOf.get(u.externalId) ?? 0;
       visitsOf.set(u.externalId, visit + 1);
@@ -66,7 +70,19 @@ export async function runLoop(o: LoopOptions, platform: LoopPlatform): Promise<L
       const reactions = react(o.world, u.traits, list.movieIds, alpha, visitRng(o.seed, u.worldId, visit));
       if (reactions.length > 0) await platform.feedback(u, list, reactions);
       let out = outcomes.get(u.externalId);
-      if (!out) outcomes.set(u.externalId, (out = { user: u.externalId, arm: list.arm, lists: 0, impressions: 0, conversions: 0, skips: 0, positionSum: 0 }));
+      if (!out)
+        outcomes.set(
+          u.externalId,
+          (out = {
+            user: u.externalId,
+            arm: list.arm,
+            lists: 0,
+            impressions: 0,
+            conversions: 0,
+            skips: 0,
+            positionSum: 0,
+          }),
+        );
       out.lists++;
       out.impressions += list.movieIds.length;
       for (const r of reactions) {
@@ -84,7 +100,11 @@ export async function runLoop(o: LoopOptions, platform: LoopPlatform): Promise<L
   return { seed: o.seed, users: users.length, days: o.days, n, alpha, visits, arms: summarize(list), outcomes: list };
 }
 
-async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await work(items[next++]);

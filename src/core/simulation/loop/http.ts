@@ -29,29 +29,49 @@ const RATE_LIMIT_RETRIES = 10;
  * Any answer other than 200 (after waiting out 429s) fails the run: the outcomes would be wrong.
  */
 export class HttpPlatform implements LoopPlatform {
-  readonly figures: HttpFigures = { recommendation_requests: 0, feedback_requests: 0, events: 0, accepted: 0, rejected: 0, rate_limited: 0 };
+  readonly figures: HttpFigures = {
+    recommendation_requests: 0,
+    feedback_requests: 0,
+    events: 0,
+    accepted: 0,
+    rejected: 0,
+    rate_limited: 0,
+  };
   readonly rejectedSamples: string[] = [];
 
   constructor(private readonly api: ApiClient) {}
 
   async recommend(user: LoopUser, first: boolean, n: number): Promise<ServedList> {
-    const body = first ? { user_id: user.externalId, history: user.history.map((h) => ({ movie_id: h.movieId, rating: h.rating })), n } : { user_id: user.externalId, n };
+    const body = first
+      ? { user_id: user.externalId, history: user.history.map((h) => ({ movie_id: h.movieId, rating: h.rating })), n }
+      : { user_id: user.externalId, n };
     this.figures.recommendation_requests++;
     const r = await this.send('/recommendations', body);
     const recs = (r.body?.recommendations ?? []) as { movie_id: number }[];
     const variant = r.body?.experiment?.variant;
-    return { movieIds: recs.map((m) => m.movie_id), arm: typeof variant === 'string' ? variant : 'all', recommendationId: r.body?.recommendation_id };
+    return {
+      movieIds: recs.map((m) => m.movie_id),
+      arm: typeof variant === 'string' ? variant : 'all',
+      recommendationId: r.body?.recommendation_id,
+    };
   }
 
   async feedback(user: LoopUser, list: ServedList, reactions: readonly Reaction[]): Promise<void> {
-    const events = reactions.map((x) => ({ user_id: user.externalId, movie_id: x.movieId, type: x.type, ...(x.rating !== undefined ? { rating: x.rating } : {}), ...(list.recommendationId ? { recommendation_id: list.recommendationId } : {}) }));
+    const events = reactions.map((x) => ({
+      user_id: user.externalId,
+      movie_id: x.movieId,
+      type: x.type,
+      ...(x.rating !== undefined ? { rating: x.rating } : {}),
+      ...(list.recommendationId ? { recommendation_id: list.recommendationId } : {}),
+    }));
     this.figures.feedback_requests++;
     this.figures.events += events.length;
     const r = await this.send('/feedback', { events });
     this.figures.accepted += Number(r.body?.accepted ?? 0);
     const rejected = (r.body?.rejected ?? []) as { index: number; reason: string }[];
     this.figures.rejected += rejected.length;
-    for (const x of rejected) if (this.rejectedSamples.length < 5) this.rejectedSamples.push(`${JSON.stringify(events[x.index])}: ${x.reason}`);
+    for (const x of rejected)
+      if (this.rejectedSamples.length < 5) this.rejectedSamples.push(`${JSON.stringify(events[x.index])}: ${x.reason}`);
   }
 
   private async send(path: string, body: unknown): Promise<ApiResponse> {
@@ -110,9 +130,16 @@ export interface ArmComparison extends Comparison {
 /** `reco simulate loop`: the closed loop against a running `reco serve` (loopback unless allowed). */
 export async function runHttpLoop(o: HttpLoopOptions): Promise<HttpLoopReport> {
   const base = checkTarget(o.url, o.allowRemote);
-  if (!Number.isInteger(o.users) || o.users < 1 || o.users > 1_000_000) throw new RecoError(`--users must be a whole number from 1 to 1000000 (got ${o.users})`);
-  if (!Number.isInteger(o.days) || o.days < 1 || o.days > 3650) throw new RecoError(`--days must be a whole number from 1 to 3650 (got ${o.days})`);
-  const api = new ApiClient(base, { username: o.username, password: o.password, adminToken: o.adminToken }, o.timeoutMs, o.concurrency);
+  if (!Number.isInteger(o.users) || o.users < 1 || o.users > 1_000_000)
+    throw new RecoError(`--users must be a whole number from 1 to 1000000 (got ${o.users})`);
+  if (!Number.isInteger(o.days) || o.days < 1 || o.days > 3650)
+    throw new RecoError(`--days must be a whole number from 1 to 3650 (got ${o.days})`);
+  const api = new ApiClient(
+    base,
+    { username: o.username, password: o.password, adminToken: o.adminToken },
+    o.timeoutMs,
+    o.concurrency,
+  );
   const started = performance.now();
   try {
     let registered: boolean;
@@ -121,10 +148,25 @@ export async function runHttpLoop(o: HttpLoopOptions): Promise<HttpLoopReport> {
       await api.login();
     } catch (err) {
       if (err instanceof RecoError) throw err;
-      throw new RecoError(`cannot reach ${base.origin}: ${oneLine((err as NodeJS.ErrnoException).code ?? (err as Error).cause ?? err)}`, { hint: 'is reco serve running there?' });
+      throw new RecoError(
+        `cannot reach ${base.origin}: ${oneLine((err as NodeJS.ErrnoException).code ?? (err as Error).cause ?? err)}`,
+        { hint: 'is reco serve running there?' },
+      );
     }
     const platform = new HttpPlatform(api);
-    const r = await runLoop({ world: o.world, users: o.users, days: o.days, seed: o.seed, n: o.n, targetCtr: o.targetCtr, concurrency: o.concurrency, onDay: o.onDay }, platform);
+    const r = await runLoop(
+      {
+        world: o.world,
+        users: o.users,
+        days: o.days,
+        seed: o.seed,
+        n: o.n,
+        targetCtr: o.targetCtr,
+        concurrency: o.concurrency,
+        onDay: o.onDay,
+      },
+      platform,
+    );
     return {
       url: base.origin,
       client: { username: o.username, registered },
@@ -149,5 +191,11 @@ export async function runHttpLoop(o: HttpLoopOptions): Promise<HttpLoopReport> {
 export function compareArms(outcomes: readonly UserOutcome[]): ArmComparison[] {
   const names = [...new Set(outcomes.map((o) => o.arm))].sort();
   const reference = names.includes('control') ? 'control' : names[0];
-  return names.filter((a) => a !== reference).map((arm) => ({ arm, against: reference, ...welch(conversionsOf(outcomes, reference), conversionsOf(outcomes, arm)) }));
+  return names
+    .filter((a) => a !== reference)
+    .map((arm) => ({
+      arm,
+      against: reference,
+      ...welch(conversionsOf(outcomes, reference), conversionsOf(outcomes, arm)),
+    }));
 }

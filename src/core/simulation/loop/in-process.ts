@@ -42,7 +42,9 @@ export class InProcessPlatform implements LoopPlatform {
     if (first) for (const h of user.history) history.set(h.movieId, h.rating);
     const arm = this.armOf(user.externalId);
     const movieIds = [...history.keys()];
-    const recs = arm.model.recommend({ movieIds, ratings: movieIds.map((m) => history.get(m)!) }, n, { exclude: this.excluded.get(user.externalId) });
+    const recs = arm.model.recommend({ movieIds, ratings: movieIds.map((m) => history.get(m)!) }, n, {
+      exclude: this.excluded.get(user.externalId),
+    });
     return { movieIds: recs.map((r) => r.movieId), arm: arm.name };
   }
 

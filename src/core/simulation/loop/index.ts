@@ -3,4 +3,12 @@ export { InProcessPlatform, type Arm } from './in-process.js';
 export { summarize, conversionsOf, welch, type ArmSummary, type UserOutcome, type Comparison } from './outcomes.js';
 export { calibrateAlpha, examination, react, DEFAULT_TARGET_CTR, type Reaction } from './reaction.js';
 export { knownPopulation, population, type LoopUser } from './users.js';
-export { compareArms, HttpPlatform, runHttpLoop, type ArmComparison, type HttpFigures, type HttpLoopOptions, type HttpLoopReport } from './http.js';
+export {
+  compareArms,
+  HttpPlatform,
+  runHttpLoop,
+  type ArmComparison,
+  type HttpFigures,
+  type HttpLoopOptions,
+  type HttpLoopReport,
+} from './http.js';

@@ -35,7 +35,24 @@ export function summarize(outcomes: readonly UserOutcome[]): ArmSummary[] {
   const arms = new Map<string, ArmSummary & { positionSum: number; converted: number }>();
   for (const o of outcomes) {
     let a = arms.get(o.arm);
-    if (!a) arms.set(o.arm, (a = { arm: o.arm, users: 0, lists: 0, impressions: 0, conversions: 0, skips: 0, ctr: 0, conversions_per_user: 0, converted_share: 0, mean_position: null, positionSum: 0, converted: 0 }));
+    if (!a)
+      arms.set(
+        o.arm,
+        (a = {
+          arm: o.arm,
+          users: 0,
+          lists: 0,
+          impressions: 0,
+          conversions: 0,
+          skips: 0,
+          ctr: 0,
+          conversions_per_user: 0,
+          converted_share: 0,
+          mean_position: null,
+          positionSum: 0,
+          converted: 0,
+        }),
+      );
     a.users++;
     a.lists += o.lists;
     a.impressions += o.impressions;

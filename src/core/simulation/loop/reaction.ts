@@ -27,7 +27,13 @@ export interface Reaction {
   conversion: boolean;
 }
 
-export function react(world: ShapedWorld, user: ShapedUser, movieIds: readonly number[], alpha: number, rng: Rng): Reaction[] {
+export function react(
+  world: ShapedWorld,
+  user: ShapedUser,
+  movieIds: readonly number[],
+  alpha: number,
+  rng: Rng,
+): Reaction[] {
   const out: Reaction[] = [];
   for (let r = 0; r < movieIds.length; r++) {
     const examined = rng.next() < examination(r + 1);

@@ -41,15 +41,28 @@ export const HISTORY_MAX = 20;
  * The world's own users (those of its ratings.csv) as loop users: each arrives with the history given for it
  * (e.g. all their ratings in the training data), with arrival day and return rate drawn as for new users.
  */
-export function knownPopulation(world: ShapedWorld, histories: ReadonlyMap<number, LoopUser['history']>, o: Omit<PopulationOptions, 'users'>): LoopUser[] {
+export function knownPopulation(
+  world: ShapedWorld,
+  histories: ReadonlyMap<number, LoopUser['history']>,
+  o: Omit<PopulationOptions, 'users'>,
+): LoopUser[] {
   const prefix = o.idPrefix ?? `loop${o.seed}-`;
   const present = o.presentAtStart ?? 0.5;
-  return [...histories.keys()].sort((a, b) => a - b).map((worldId) => {
-    const rng = new Rng(o.seed, 'loop known user', worldId);
-    const arrival = rng.next() < present ? 0 : rng.int(Math.max(1, o.days));
-    const returnRate = Math.min(0.9, Math.exp(rng.normal(Math.log(MEDIAN_RETURN_RATE), 0.6)));
-    return { worldId, externalId: `${prefix}${worldId}`, traits: world.user(worldId), history: histories.get(worldId)!, arrival, returnRate };
-  });
+  return [...histories.keys()]
+    .sort((a, b) => a - b)
+    .map((worldId) => {
+      const rng = new Rng(o.seed, 'loop known user', worldId);
+      const arrival = rng.next() < present ? 0 : rng.int(Math.max(1, o.days));
+      const returnRate = Math.min(0.9, Math.exp(rng.normal(Math.log(MEDIAN_RETURN_RATE), 0.6)));
+      return {
+        worldId,
+        externalId: `${prefix}${worldId}`,
+        traits: world.user(worldId),
+        history: histories.get(worldId)!,
+        arrival,
+        returnRate,
+      };
+    });
 }
 
 export function population(world: ShapedWorld, o: PopulationOptions): LoopUser[] {

@@ -37,17 +37,32 @@ export class ApiClient {
   async register(): Promise<'created' | 'exists'> {
     const headers: Record<string, string> = {};
     if (this.credentials.adminToken) headers['x-admin-token'] = this.credentials.adminToken;
-    const r = await this.send('POST', '/create-client', { username: this.credentials.username, password: this.credentials.password }, headers);
+    const r = await this.send(
+      'POST',
+      '/create-client',
+      { username: this.credentials.username, password: this.credentials.password },
+      headers,
+    );
     if (r.status === 201) return 'created';
     if (r.status === 409) return 'exists';
-    if (r.status === 401) throw new RecoError('the server requires an admin token to register clients', { hint: 'set RECO_ADMIN_TOKEN' });
-    throw new RecoError(`cannot register the client ${this.credentials.username}: HTTP ${r.status} ${describe(r.body)}`);
+    if (r.status === 401)
+      throw new RecoError('the server requires an admin token to register clients', { hint: 'set RECO_ADMIN_TOKEN' });
+    throw new RecoError(
+      `cannot register the client ${this.credentials.username}: HTTP ${r.status} ${describe(r.body)}`,
+    );
   }
 
   async login(): Promise<void> {
-    const r = await this.send('POST', '/token', { username: this.credentials.username, password: this.credentials.password });
-    if (r.status === 401) throw new RecoError(`cannot log in as ${this.credentials.username}: wrong username or password`, { hint: 'use --username with --password-stdin, or a new --username' });
-    if (r.status !== 200 || typeof r.body?.access_token !== 'string') throw new RecoError(`cannot log in: HTTP ${r.status} ${describe(r.body)}`);
+    const r = await this.send('POST', '/token', {
+      username: this.credentials.username,
+      password: this.credentials.password,
+    });
+    if (r.status === 401)
+      throw new RecoError(`cannot log in as ${this.credentials.username}: wrong username or password`, {
+        hint: 'use --username with --password-stdin, or a new --username',
+      });
+    if (r.status !== 200 || typeof r.body?.access_token !== 'string')
+      throw new RecoError(`cannot log in: HTTP ${r.status} ${describe(r.body)}`);
     this.token = r.body.access_token;
     // Renew at 80% of the lifetime so a long run never sends an expired token.
     this.tokenExpiresAt = Date.now() + 0.8 * 1000 * (Number(r.body.expires_in) || 3600);
@@ -71,7 +86,9 @@ export class ApiClient {
           agent: this.agent,
           headers: {
             accept: 'application/json',
-            ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+            ...(payload !== undefined
+              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+              : {}),
             ...headers,
           },
         },
@@ -91,7 +108,9 @@ export class ApiClient {
           });
         },
       );
-      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { name: 'TimeoutError' })));
+      req.setTimeout(this.timeoutMs, () =>
+        req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { name: 'TimeoutError' })),
+      );
       req.on('error', reject);
       req.end(payload);
     });

@@ -7,7 +7,15 @@ import { Rng } from '../../data/random.js';
 import { ApiClient, type ApiResponse } from './api-client.js';
 import { TrafficStats, type CallFigures, type LatencySummary } from './stats.js';
 import { checkTarget } from './target.js';
-import { FEEDBACK_AFTER_ANSWER, MAX_PENDING_FEEDBACK, SHARE, Tastes, type CatalogueMovie, type ShownAnswer, type SimUser } from './tastes.js';
+import {
+  FEEDBACK_AFTER_ANSWER,
+  MAX_PENDING_FEEDBACK,
+  SHARE,
+  Tastes,
+  type CatalogueMovie,
+  type ShownAnswer,
+  type SimUser,
+} from './tastes.js';
 
 export interface FeedbackFigures {
   /** POST /feedback requests sent, and the events in them. */
@@ -75,7 +83,8 @@ const HARD_MAX_REQUESTS = 10_000_000;
 
 export function validateTraffic(o: TrafficOptions): void {
   const num = (name: string, v: number, lo: number, hi: number, int = false) => {
-    if (!Number.isFinite(v) || v < lo || v > hi || (int && !Number.isInteger(v))) throw new RecoError(`--${name} must be ${int ? 'a whole number ' : ''}from ${lo} to ${hi} (got ${v})`);
+    if (!Number.isFinite(v) || v < lo || v > hi || (int && !Number.isInteger(v)))
+      throw new RecoError(`--${name} must be ${int ? 'a whole number ' : ''}from ${lo} to ${hi} (got ${v})`);
   };
   num('duration', o.duration, 0.1, 7 * 24 * 3600);
   num('rate', o.rate, 0.01, 100_000);
@@ -93,7 +102,12 @@ export function validateTraffic(o: TrafficOptions): void {
 export async function runTraffic(o: TrafficOptions): Promise<TrafficReport> {
   validateTraffic(o);
   const base = checkTarget(o.url, o.allowRemote);
-  const api = new ApiClient(base, { username: o.username, password: o.password, adminToken: o.adminToken }, o.timeoutMs, o.concurrency);
+  const api = new ApiClient(
+    base,
+    { username: o.username, password: o.password, adminToken: o.adminToken },
+    o.timeoutMs,
+    o.concurrency,
+  );
   try {
     return await drive(o, base, api);
   } finally {
@@ -108,10 +122,16 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
     await api.login();
   } catch (err) {
     if (err instanceof RecoError) throw err;
-    throw new RecoError(`cannot reach ${base.origin}: ${oneLine((err as NodeJS.ErrnoException).code ?? (err as Error).cause ?? err)}`, { hint: 'is reco serve running there?' });
+    throw new RecoError(
+      `cannot reach ${base.origin}: ${oneLine((err as NodeJS.ErrnoException).code ?? (err as Error).cause ?? err)}`,
+      { hint: 'is reco serve running there?' },
+    );
   }
   const movies = await fetchMovies(api);
-  if (movies.length === 0) throw new RecoError(`the server at ${base.origin} has no movies in its catalogue`, { hint: 'run reco ingest first' });
+  if (movies.length === 0)
+    throw new RecoError(`the server at ${base.origin} has no movies in its catalogue`, {
+      hint: 'run reco ingest first',
+    });
 
   const rng = new Rng(o.seed, 'traffic');
   const stats = new TrafficStats();
@@ -129,15 +149,25 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
   const tastes = new Tastes(rng, vocabulary);
 
   function outcome(session: string, r: ApiResponse): void {
-    stats.record(session, r.status, r.ms, r.status >= 300 && r.status !== 429 ? JSON.stringify(r.body).slice(0, 200) : undefined);
+    stats.record(
+      session,
+      r.status,
+      r.ms,
+      r.status >= 300 && r.status !== 429 ? JSON.stringify(r.body).slice(0, 200) : undefined,
+    );
   }
 
   /** Remembers an answer the user will react to (most of them), keeping the newest when the backlog is long. */
   function shown(user: SimUser, r: ApiResponse): void {
-    if (r.status !== 200 || typeof r.body?.recommendation_id !== 'string' || rng.next() >= FEEDBACK_AFTER_ANSWER) return;
+    if (r.status !== 200 || typeof r.body?.recommendation_id !== 'string' || rng.next() >= FEEDBACK_AFTER_ANSWER)
+      return;
     const recs = (r.body.recommendations ?? []) as { movie_id: number; genres?: string[] }[];
     if (recs.length === 0) return;
-    pending.push({ user, recommendationId: r.body.recommendation_id, movies: recs.map((m) => ({ movie_id: m.movie_id, genres: m.genres ?? genresOf.get(m.movie_id) ?? [] })) });
+    pending.push({
+      user,
+      recommendationId: r.body.recommendation_id,
+      movies: recs.map((m) => ({ movie_id: m.movie_id, genres: m.genres ?? genresOf.get(m.movie_id) ?? [] })),
+    });
     if (pending.length > MAX_PENDING_FEEDBACK) pending.shift();
   }
 
@@ -154,7 +184,10 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
       const size = 3 + rng.int(6);
       const seen = new Set<number>();
       while (seen.size < size) seen.add(pickMovie().movie_id);
-      const history = [...seen].map((movie_id) => ({ movie_id, rating: tastes.rating(taste, genresOf.get(movie_id) ?? []) }));
+      const history = [...seen].map((movie_id) => ({
+        movie_id,
+        rating: tastes.rating(taste, genresOf.get(movie_id) ?? []),
+      }));
       request = () => api.authed('POST', '/recommendations', { history, n: 10 });
       user = { id: 0, taste, watched: [...seen] };
     } else if (pending.length > 0 && rng.next() < SHARE.feedback) {
@@ -169,7 +202,8 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
       usersCreated++;
       const taste = tastes.draw();
       user = { id: `sim:${runTag}-${++coldStarts}`, taste, watched: [] };
-      request = () => api.authed('POST', '/recommendations', { user_id: user!.id, genres: tastes.stated(taste), n: 10 });
+      request = () =>
+        api.authed('POST', '/recommendations', { user_id: user!.id, genres: tastes.stated(taste), n: 10 });
     } else if (roll < SHARE.new_user + SHARE.cold_start + SHARE.similar) {
       session = 'similar';
       const u = rng.pick(known);
@@ -208,14 +242,24 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
         for (const x of rejected) stats.unexpectedError(`feedback: event rejected: ${JSON.stringify(x).slice(0, 200)}`);
       }
       // A history without user_id always creates a user; a cold start's id could have been taken before.
-      if (creates && r.status === 200 && r.body?.user_id !== undefined && (session === 'new_user' || r.body.created === true)) {
+      if (
+        creates &&
+        r.status === 200 &&
+        r.body?.user_id !== undefined &&
+        (session === 'new_user' || r.body.created === true)
+      ) {
         if (session === 'new_user') user!.id = r.body.user_id;
         known.push(user!);
       } else if (creates) usersCreated--;
       if (user && session !== 'similar') shown(user, r);
     } catch (err) {
       const timeout = (err as Error)?.name === 'TimeoutError';
-      stats.record(session, timeout ? 'timeout' : 'network_error', performance.now() - started, oneLine((err as NodeJS.ErrnoException).code ?? err));
+      stats.record(
+        session,
+        timeout ? 'timeout' : 'network_error',
+        performance.now() - started,
+        oneLine((err as NodeJS.ErrnoException).code ?? err),
+      );
       if (creates) usersCreated--;
     }
   }
@@ -228,7 +272,13 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
   let lastTick = 0;
   const tick = () => {
     const e = elapsed();
-    o.onTick?.({ elapsed_s: round(e), requests: stats.count, throughput_rps: round(stats.count / Math.max(e, 1e-3)), latency_ms: stats.latency(), unexpected_errors: stats.unexpected });
+    o.onTick?.({
+      elapsed_s: round(e),
+      requests: stats.count,
+      throughput_rps: round(stats.count / Math.max(e, 1e-3)),
+      latency_ms: stats.latency(),
+      unexpected_errors: stats.unexpected,
+    });
   };
   while (sent < maxRequests) {
     const now = elapsed();

@@ -35,7 +35,13 @@ class Latencies {
     const at = (q: number) => sorted[Math.min(this.n - 1, Math.max(0, Math.ceil(q * this.n) - 1))];
     let sum = 0;
     for (let i = 0; i < this.n; i++) sum += sorted[i];
-    return { p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(sorted[this.n - 1]), mean: round(sum / this.n) };
+    return {
+      p50: round(at(0.5)),
+      p90: round(at(0.9)),
+      p99: round(at(0.99)),
+      max: round(sorted[this.n - 1]),
+      mean: round(sum / this.n),
+    };
   }
 }
 
@@ -63,7 +69,8 @@ export class TrafficStats {
     call.latencies.add(ms);
     call.statusCounts[key] = (call.statusCounts[key] ?? 0) + 1;
     if (status === 429) this.rateLimited++;
-    else if (typeof status !== 'number' || status >= 300) this.unexpectedError(`${session}: ${status}${error ? ` ${error}` : ''}`);
+    else if (typeof status !== 'number' || status >= 300)
+      this.unexpectedError(`${session}: ${status}${error ? ` ${error}` : ''}`);
   }
 
   /** Something wrong in a 2xx answer (e.g. feedback events the server rejected): unexpected too. */
@@ -79,7 +86,8 @@ export class TrafficStats {
   /** Each kind of call: requests, statuses and latency, in the order the kinds first appeared. */
   calls(): Record<string, CallFigures> {
     const out: Record<string, CallFigures> = {};
-    for (const [name, c] of this.byCall) out[name] = { requests: c.latencies.n, status_counts: c.statusCounts, latency_ms: c.latencies.summary() };
+    for (const [name, c] of this.byCall)
+      out[name] = { requests: c.latencies.n, status_counts: c.statusCounts, latency_ms: c.latencies.summary() };
     return out;
   }
 }

@@ -9,9 +9,12 @@ export function checkTarget(url: string, allowRemote: boolean): URL {
   } catch {
     throw new RecoError(`not a URL: ${JSON.stringify(url)} (e.g. http://127.0.0.1:8000)`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new RecoError(`unsupported URL scheme ${u.protocol} (use http or https)`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new RecoError(`unsupported URL scheme ${u.protocol} (use http or https)`);
   if (!allowRemote && !isLoopback(u.hostname)) {
-    throw new RecoError(`refusing to send load to ${u.host}: not a loopback address`, { hint: 'pass --allow-remote if you really mean to load-test that server' });
+    throw new RecoError(`refusing to send load to ${u.host}: not a loopback address`, {
+      hint: 'pass --allow-remote if you really mean to load-test that server',
+    });
   }
   return u;
 }

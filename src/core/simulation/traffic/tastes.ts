@@ -111,7 +111,13 @@ export class Tastes {
         user.watched.push(movie_id);
         if (user.watched.length > 50) user.watched.shift();
       }
-      const event: FeedbackEventBody = { user_id: user.id, movie_id, type, timestamp, recommendation_id: recommendationId };
+      const event: FeedbackEventBody = {
+        user_id: user.id,
+        movie_id,
+        type,
+        timestamp,
+        recommendation_id: recommendationId,
+      };
       if (type === 'rating') event.rating = this.rating(user.taste, genres);
       return event;
     });
