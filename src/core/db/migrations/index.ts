@@ -10,9 +10,10 @@ import { migration as m071 } from './071_platform_user_ids.js';
 import { migration as m072 } from './072_feedback.js';
 import { migration as m073 } from './073_api_write_functions.js';
 import { migration as m081 } from './081_experiments.js';
+import { migration as m085 } from './085_experiment_bandit.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
-export const migrations: readonly Migration[] = [m001, m011, m031, m041, m042, m051, m052, m053, m071, m072, m073, m081].sort((a, b) => a.version - b.version);
+export const migrations: readonly Migration[] = [m001, m011, m031, m041, m042, m051, m052, m053, m071, m072, m073, m081, m085].sort((a, b) => a.version - b.version);
 
 export type { Migration };
