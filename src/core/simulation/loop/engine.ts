@@ -68,7 +68,7 @@ export async function runLoop(o: LoopOptions, platform: LoopPlatform): Promise<L
       const reactions = react(o.world, u.traits, list.movieIds, alpha, visitRng(o.seed, u.worldId, visit));
       if (reactions.length > 0) await platform.feedback(u, list, reactions);
       let out = outcomes.get(u.externalId);
-      if (!out) outcomes.set(u.externalId, (out = { user: u.externalId, arm: list.arm, lists: 0, impressions: 0, conversions: 0, skips: 0, positionSum: 0 }));
+      if (!out) outcomes.set(u.externalId, (out = { user: u.externalId, arm: list.arm, firstDay: day, lists: 0, impressions: 0, conversions: 0, skips: 0, positionSum: 0 }));
       out.lists++;
       out.impressions += list.movieIds.length;
       for (const r of reactions) {
