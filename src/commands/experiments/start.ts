@@ -18,7 +18,7 @@ export default class ExperimentsStart extends RecoCommand {
     variant: Flags.string({ description: 'NAME=VERSION, a model version from reco models list; repeat it (two or more; the first is the control)', multiple: true, required: true, helpValue: 'NAME=VERSION' }),
     weights: Flags.string({ description: 'traffic shares, one per variant in the order of --variant (e.g. 50,50 or 90,10) [default: equal]', helpValue: 'W1,W2,…' }),
     client: Flags.string({ description: 'only this client\'s users (a username from reco clients list) [default: every client]' }),
-    allocation: Flags.string({ description: 'fixed: the --weights for the whole test; bandit: Thompson sampling shifts new users toward the variant that converts more (docs/experiments.md)', options: ['fixed', 'bandit'], default: 'fixed' }),
+    allocation: Flags.string({ description: 'fixed: the --weights for the whole test; bandit: stored for Thompson sampling, which reco serve does not apply (it splits equally; docs/experiments.md)', options: ['fixed', 'bandit'], default: 'fixed' }),
     'attribution-days': Flags.integer({ description: 'days after a list is shown in which feedback on its movies counts for it', default: 7, min: 1, max: 365 }),
   };
 
@@ -38,8 +38,9 @@ export default class ExperimentsStart extends RecoCommand {
       this.say(
         `Started experiment ${e.name} for ${e.clientUsername ? `client ${e.clientUsername}` : 'every client'}: ${e.variants
           .map((v) => `${v.name} = ${v.modelVersion} (${((100 * v.weight) / total).toFixed(0)} %)`)
-          .join(', ')}${e.allocation === 'bandit' ? ' at first, then by Thompson sampling' : ''}.`,
+          .join(', ')}.`,
       );
+      if (e.allocation === 'bandit') this.say('Allocation bandit is stored; reco serve splits this experiment\'s users equally (Thompson sampling runs in reco simulate loop --compare-allocation).');
       return experimentJson(e);
     });
   }
