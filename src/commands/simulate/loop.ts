@@ -5,6 +5,7 @@ import { progressBar } from '../../cli/progress.js';
 import { readStdin } from '../../cli/prompts.js';
 import { RecoError } from '../../core/errors.js';
 import { readWorldBeside } from '../../core/simulation/shaped-data.js';
+import { compareAllocationsOnWorld } from '../../core/simulation/loop/bandit.js';
 import { runHttpLoop } from '../../core/simulation/loop/http.js';
 import { DEFAULT_TARGET_CTR } from '../../core/simulation/loop/reaction.js';
 
@@ -20,6 +21,7 @@ Inside a running experiment (reco experiments start), the answer's experiment va
     '<%= config.bin %> simulate data --ratings 60000 --movies 2000 --users 1000 --seed 3 --out /tmp/world && reco ingest --from /tmp/world && reco train --algorithm ease',
     '<%= config.bin %> simulate loop --world /tmp/world --users 2000 --days 14',
     '<%= config.bin %> simulate loop --world /tmp/world --url http://127.0.0.1:8000 --seed 7 --json > loop.json',
+    '<%= config.bin %> simulate loop --world /tmp/world --compare-allocation popular,ease --users 2000 --days 14 --seed 7',
   ];
   static override flags = {
     world: Flags.string({ description: 'folder with the world.json of reco simulate data --shape', required: true }),
@@ -37,6 +39,11 @@ Inside a running experiment (reco experiments start), the answer's experiment va
     username: Flags.string({ description: 'client to register or log in as (default: a fresh loop-sim-… client)' }),
     'password-stdin': Flags.boolean({ description: 'read the client password from standard input' }),
     timeout: Flags.integer({ description: 'per-request timeout in milliseconds', default: 10_000, min: 1 }),
+    'compare-allocation': Flags.string({
+      description:
+        'no server: train these two algorithms (control,treatment) on the world folder and compare Thompson-sampling allocation with a fixed 50/50 split on the same users, in process; prints the regret each loses against always serving the better one',
+      helpValue: 'ALGO,ALGO',
+    }),
   };
 
   async run() {
@@ -49,6 +56,7 @@ Inside a running experiment (reco experiments start), the answer's experiment va
     const targetCtr = Number(flags['target-ctr']);
     if (!(targetCtr > 0 && targetCtr <= 0.5))
       throw new RecoError(`--target-ctr must be above 0 and at most 0.5 (got ${flags['target-ctr']})`);
+    if (flags['compare-allocation'] !== undefined) return this.compareAllocation(flags, targetCtr);
     const password = flags['password-stdin'] ? await readStdin() : randomBytes(18).toString('base64url');
     const username = flags.username ?? `loop-sim-${randomBytes(4).toString('hex')}`;
     const bar = progressBar({ label: 'Simulating', total: flags.days, enabled: !this.jsonEnabled(), unit: 'days' });
@@ -88,5 +96,62 @@ Inside a running experiment (reco experiments start), the answer's experiment va
       );
     }
     return report;
+  }
+
+  private async compareAllocation(
+    flags: { world: string; 'compare-allocation'?: string; users: number; days: number; seed: number; n: number },
+    targetCtr: number,
+  ) {
+    const algorithms = flags['compare-allocation']!.split(',').map((a) => a.trim());
+    const bar = progressBar({ label: 'Simulating', total: 4 * flags.days, enabled: !this.jsonEnabled(), unit: 'days' });
+    let done = 0;
+    const c = await compareAllocationsOnWorld({
+      dir: flags.world,
+      algorithms,
+      users: flags.users,
+      days: flags.days,
+      seed: flags.seed,
+      n: flags.n,
+      targetCtr,
+      onDay: () => bar.update(++done),
+    }).finally(() => bar.stop());
+    const share = (arms: { arm: string; users: number }[]) => arms.map((a) => `${a.arm} ${a.users}`).join(', ');
+    this.say(
+      `${c.users} users over ${c.days} days, control = ${algorithms[0]}, treatment = ${algorithms[1]} (seed ${c.seed})`,
+    );
+    this.say(
+      `all users on one arm: ${Object.entries(c.always)
+        .map(([a, v]) => `${a} ${v}`)
+        .join(', ')} conversions; the best is ${c.best}`,
+    );
+    this.say(
+      `fixed 50/50: ${c.fixed.conversions} conversions, regret ${c.fixed.regret} (users: ${share(c.fixed.arms)})`,
+    );
+    this.say(
+      `bandit:      ${c.bandit.conversions} conversions, regret ${c.bandit.regret} (users: ${share(c.bandit.arms)})`,
+    );
+    const saved =
+      c.fixed.regret > 0 ? ` (${((100 * c.regret_saved) / c.fixed.regret).toFixed(0)} % of the fixed split's)` : '';
+    this.say(
+      `regret saved by the bandit: ${c.regret_saved} conversions${saved}; it picks ${c.bandit.pick} (posterior probability of being best ${Object.entries(
+        c.bandit.probability_best,
+      )
+        .map(([a, p]) => `${a} ${p.toFixed(3)}`)
+        .join(', ')})`,
+    );
+    for (const [label, r] of [
+      ['fixed', c.fixed],
+      ['bandit', c.bandit],
+    ] as const) {
+      for (const x of r.comparisons)
+        this.say(
+          `${label}: ${x.arm} against ${x.against} ${x.difference >= 0 ? '+' : ''}${x.difference.toFixed(3)} conversions per user (95% CI ${x.ci_low.toFixed(3)} … ${x.ci_high.toFixed(3)}, Welch over all users)`,
+        );
+      for (const x of r.stratified)
+        this.say(
+          `${label}: ${x.arm} against ${x.against} ${x.difference >= 0 ? '+' : ''}${x.difference.toFixed(3)} conversions per user (95% CI ${x.ci_low.toFixed(3)} … ${x.ci_high.toFixed(3)}, p ${x.p_value.toPrecision(2)}, stratified by day of assignment)`,
+        );
+    }
+    return c;
   }
 }

@@ -43,7 +43,7 @@ export interface Estimate {
   ciHigh: number | null;
 }
 
-export type TestName = 'delta-method z' | 'welch t' | 'two-proportion z';
+export type TestName = 'delta-method z' | 'welch t' | 'two-proportion z' | 'stratified z';
 
 export interface Comparison {
   test: TestName;
@@ -237,6 +237,43 @@ export function comparePerUser(control: UserSums, treatment: UserSums): Comparis
     variance: sampleVariance(s.c, s.cc, s.users),
   });
   return welchTest(m(control), m(treatment));
+}
+
+/**
+ * Conversions per user when the allocation changed over time (`--allocation bandit`): users are grouped by the
+ * period they were assigned in (a day), within which every user had the same chance of each variant and the same
+ * time to convert; the difference is the mean of the periods' differences weighted by their users, its variance
+ * Σ w² (s²_c/n_c + s²_t/n_t), tested with a normal approximation. Periods without two users in each arm are left
+ * out. Pooling the users instead compares late arrivals (mostly on the leading variant, with less time to convert)
+ * with early ones, which biases the naive difference.
+ */
+export function stratifiedPerUser(strata: readonly { control: SampleMoments; treatment: SampleMoments }[]): Comparison {
+  const used = strata.filter((s) => s.control.count >= 2 && s.treatment.count >= 2);
+  const total = used.reduce((a, s) => a + s.control.count + s.treatment.count, 0);
+  if (total === 0) return empty('stratified z');
+  let d = 0;
+  let variance = 0;
+  let control = 0;
+  for (const s of used) {
+    const w = (s.control.count + s.treatment.count) / total;
+    d += w * (s.treatment.mean - s.control.mean);
+    control += w * s.control.mean;
+    variance += w * w * (s.control.variance / s.control.count + s.treatment.variance / s.treatment.count);
+  }
+  const se = Math.sqrt(variance);
+  if (!(se > 0)) return { ...empty('stratified z'), difference: d, relative: relativeTo(d, control) };
+  const z = d / se;
+  return {
+    test: 'stratified z',
+    difference: d,
+    relative: relativeTo(d, control),
+    ciLow: d - Z * se,
+    ciHigh: d + Z * se,
+    statistic: z,
+    df: null,
+    pValue: twoSidedNormalP(z),
+    probabilityBetter: normalCdf(z),
+  };
 }
 
 /**

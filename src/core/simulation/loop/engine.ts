@@ -8,6 +8,8 @@ import { population, type LoopUser } from './users.js';
 export interface LoopPlatform {
   recommend(user: LoopUser, first: boolean, n: number): Promise<ServedList>;
   feedback(user: LoopUser, list: ServedList, reactions: readonly Reaction[]): Promise<void>;
+  /** After each simulated day (0-based), e.g. to update an adaptive allocation from that day's feedback. */
+  endDay?(day: number): void;
 }
 
 export interface ServedList {
@@ -76,6 +78,7 @@ export async function runLoop(o: LoopOptions, platform: LoopPlatform): Promise<L
           (out = {
             user: u.externalId,
             arm: list.arm,
+            firstDay: day,
             lists: 0,
             impressions: 0,
             conversions: 0,
@@ -94,6 +97,7 @@ export async function runLoop(o: LoopOptions, platform: LoopPlatform): Promise<L
       }
     });
     visits += today.length;
+    platform.endDay?.(day);
     o.onDay?.(day + 1, o.days, today.length);
   }
   const list = users.map((u) => outcomes.get(u.externalId)).filter((x): x is UserOutcome => x !== undefined);

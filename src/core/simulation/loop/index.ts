@@ -1,6 +1,14 @@
 export { runLoop, type LoopOptions, type LoopPlatform, type LoopResult, type ServedList } from './engine.js';
-export { InProcessPlatform, type Arm } from './in-process.js';
-export { summarize, conversionsOf, welch, type ArmSummary, type UserOutcome, type Comparison } from './outcomes.js';
+export { InProcessPlatform, type Arm, type InProcessOptions } from './in-process.js';
+export {
+  summarize,
+  conversionsOf,
+  stratifiedWelch,
+  welch,
+  type ArmSummary,
+  type UserOutcome,
+  type Comparison,
+} from './outcomes.js';
 export { calibrateAlpha, examination, react, DEFAULT_TARGET_CTR, type Reaction } from './reaction.js';
 export { knownPopulation, population, type LoopUser } from './users.js';
 export {
@@ -12,3 +20,10 @@ export {
   type HttpLoopOptions,
   type HttpLoopReport,
 } from './http.js';
+export {
+  compareAllocations,
+  compareAllocationsOnWorld,
+  type AllocationRun,
+  type BanditComparison,
+  type WorldComparisonOptions,
+} from './bandit.js';

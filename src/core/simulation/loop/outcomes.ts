@@ -1,4 +1,4 @@
-import { moments, welchTest } from '../../experiments/stats.js';
+import { moments, stratifiedPerUser, welchTest } from '../../experiments/stats.js';
 
 /**
  * Per-user outcomes of a loop run, by arm (the unit of randomisation is the user), and the summary an
@@ -7,6 +7,8 @@ import { moments, welchTest } from '../../experiments/stats.js';
 export interface UserOutcome {
   user: string;
   arm: string;
+  /** The day (0-based) of the user's first list: when the user was assigned. */
+  firstDay: number;
   lists: number;
   impressions: number;
   conversions: number;
@@ -88,5 +90,17 @@ export interface Comparison {
 /** Welch's t test of mean(b) − mean(a), two-sided: the experiments statistics' test of conversions per user. */
 export function welch(a: readonly number[], b: readonly number[]): Comparison {
   const c = welchTest(moments(a), moments(b));
+  return { difference: c.difference ?? NaN, ci_low: c.ciLow ?? NaN, ci_high: c.ciHigh ?? NaN, p_value: c.pValue ?? 1 };
+}
+
+/** Conversions per user of b − a, stratified by the day users were assigned (stats.ts stratifiedPerUser). */
+export function stratifiedWelch(outcomes: readonly UserOutcome[], a: string, b: string): Comparison {
+  const days = [...new Set(outcomes.map((o) => o.firstDay))].sort((x, y) => x - y);
+  const c = stratifiedPerUser(
+    days.map((d) => {
+      const today = outcomes.filter((o) => o.firstDay === d);
+      return { control: moments(conversionsOf(today, a)), treatment: moments(conversionsOf(today, b)) };
+    }),
+  );
   return { difference: c.difference ?? NaN, ci_low: c.ciLow ?? NaN, ci_high: c.ciHigh ?? NaN, p_value: c.pValue ?? 1 };
 }
