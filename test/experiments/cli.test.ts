@@ -207,49 +207,6 @@ describe('reco experiments', () => {
     expect(text.stdout).toMatch(/treatment is better than control/);
   }, 180_000);
 
-  it('starts with --allocation bandit: stored, shown, and says how reco serve treats it', async () => {
-    const r = await runCli(
-      [
-        'experiments',
-        'start',
-        'bandit-other',
-        '--allocation',
-        'bandit',
-        '--variant',
-        'a=v-popular',
-        '--variant',
-        'b=v-ease',
-        '--client',
-        'other',
-      ],
-      { env },
-    );
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(
-      /^Started experiment bandit-other for client other: a = v-popular \(50 %\), b = v-ease \(50 %\)\.\nAllocation bandit is stored; reco serve splits this experiment's users equally/,
-    );
-    const json = JSON.parse((await runCli(['experiments', 'list', '--json'], { env })).stdout);
-    expect(json.experiments.find((e: { name: string }) => e.name === 'bandit-other')).toMatchObject({
-      allocation: 'bandit',
-    });
-    const bad = await runCli(
-      [
-        'experiments',
-        'start',
-        'bandit-x',
-        '--allocation',
-        'greedy',
-        '--variant',
-        'a=v-popular',
-        '--variant',
-        'b=v-ease',
-      ],
-      { env },
-    );
-    expect(bad.code).toBe(ExitCode.BAD_INPUT);
-    expect((await runCli(['experiments', 'stop', 'bandit-other'], { env })).code).toBe(0);
-  });
-
   it("stops with --promote: the treatment's model is active afterwards", async () => {
     const r = await runCli(['experiments', 'stop', 'ease-vs-popular', '--promote', 'treatment'], { env });
     expect(r.code).toBe(0);

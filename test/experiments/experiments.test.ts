@@ -235,45 +235,6 @@ describeEachEngine('experiments', (t) => {
       expect((await runningExperiments(t.db)).map((e) => e.name)).toEqual(['everyone']);
     });
 
-    it('stores --allocation bandit (the widened check of migration 085), refuses it with weights and unknown allocations', async () => {
-      const withWeights = await failure(
-        startExperiment(t.db, {
-          name: 'bandit-w',
-          variants: ['a=v-a', 'b=v-b'],
-          weights: [1, 3],
-          allocation: 'bandit',
-          client: 'other',
-        }),
-      );
-      expect(withWeights.exitCode).toBe(ExitCode.BAD_INPUT);
-      expect(withWeights.message).toMatch(/--weights and --allocation bandit exclude each other/);
-      expect(
-        (
-          await failure(
-            startExperiment(t.db, {
-              name: 'bandit-x',
-              variants: ['a=v-a', 'b=v-b'],
-              allocation: 'greedy',
-              client: 'other',
-            }),
-          )
-        ).message,
-      ).toBe('--allocation greedy: one of fixed, bandit');
-      for (const r of await runningExperiments(t.db)) await stopExperiment(t.db, r.name);
-      const e = await startExperiment(t.db, {
-        name: 'bandit-ok',
-        variants: ['a=v-a', 'b=v-b'],
-        allocation: 'bandit',
-        client: 'other',
-      });
-      expect(e.allocation).toBe('bandit');
-      expect((await getExperiment(t.db, 'lifecycle')).allocation).toBe('fixed');
-      await stopExperiment(t.db, 'bandit-ok');
-      await expect(t.db.query(`UPDATE experiments SET allocation = 'greedy' WHERE name = 'bandit-ok'`)).rejects.toThrow(
-        /experiments_allocation_check/,
-      );
-    });
-
     it('an unknown experiment is bad input', async () => {
       expect((await failure(stopExperiment(t.db, 'never'))).exitCode).toBe(ExitCode.BAD_INPUT);
       expect((await failure(experimentReport(t.db, 'never'))).message).toBe(

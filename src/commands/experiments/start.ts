@@ -8,7 +8,6 @@ export default class ExperimentsStart extends RecoCommand {
     "Each user of the experiment's client (or of every client) is assigned a variant by a hash of the experiment, client and user, so a user keeps the variant across requests, replicas and restarts; running servers load the variants' models without a restart. The first --variant is the control. At most one experiment runs per client, and one without --client covers every client. Read it with reco experiments report NAME; end it with reco experiments stop NAME [--promote VARIANT].";
   static override examples = [
     '<%= config.bin %> experiments start ease-vs-popular --variant control=20261126T212501Z-popular-1a2b --variant treatment=20261127T080000Z-ease-3f9a',
-    '<%= config.bin %> experiments start ease-vs-popular-bandit --allocation bandit --variant control=V1 --variant treatment=V2',
     '<%= config.bin %> experiments start small-rollout --client netflix --variant control=V1 --variant treatment=V2 --weights 90,10 --attribution-days 3',
   ];
   static override args = {
@@ -29,12 +28,6 @@ export default class ExperimentsStart extends RecoCommand {
     client: Flags.string({
       description: "only this client's users (a username from reco clients list) [default: every client]",
     }),
-    allocation: Flags.string({
-      description:
-        'fixed: the --weights for the whole test; bandit: stored for Thompson sampling, which reco serve does not apply (it splits equally; docs/experiments.md)',
-      options: ['fixed', 'bandit'],
-      default: 'fixed',
-    }),
     'attribution-days': Flags.integer({
       description: 'days after a list is shown in which feedback on its movies counts for it',
       default: 7,
@@ -53,7 +46,6 @@ export default class ExperimentsStart extends RecoCommand {
         weights: flags.weights === undefined ? undefined : parseWeights(flags.weights),
         client: flags.client,
         attributionDays: flags['attribution-days'],
-        allocation: flags.allocation,
       });
       const total = e.variants.reduce((a, v) => a + v.weight, 0);
       this.say(
@@ -61,10 +53,6 @@ export default class ExperimentsStart extends RecoCommand {
           .map((v) => `${v.name} = ${v.modelVersion} (${((100 * v.weight) / total).toFixed(0)} %)`)
           .join(', ')}.`,
       );
-      if (e.allocation === 'bandit')
-        this.say(
-          "Allocation bandit is stored; reco serve splits this experiment's users equally (Thompson sampling runs in reco simulate loop --compare-allocation).",
-        );
       return experimentJson(e);
     });
   }

@@ -1,5 +1,5 @@
 /**
- * Thompson sampling between an experiment's variants (`--allocation bandit`, docs/experiments.md).
+ * Thompson sampling between an experiment's variants (docs/experiments.md, "Bandit allocation"; the simulator's `--compare-allocation`).
  *
  * Each variant's per-impression conversion rate has a Beta(1 + conversions, 1 + impressions − conversions)
  * posterior (uniform prior). A new user gets the variant whose posterior draw is highest, and keeps it: the user

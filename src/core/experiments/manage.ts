@@ -13,7 +13,6 @@ import type { Database } from '../db/types.js';
 import { RecoError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { activateModelIn } from '../training/registry.js';
-import { ALLOCATIONS, type Allocation } from './allocation.js';
 import type { ExperimentVariant } from './types.js';
 
 /** Starting, listing and stopping experiments (docs/experiments.md). Every rule that can refuse a start is here. */
@@ -33,8 +32,6 @@ export interface StartInput {
   /** A client's username; absent: every client. */
   client?: string;
   attributionDays?: number;
-  /** `fixed` (default): the weights; `bandit`: Thompson sampling (allocation.ts). */
-  allocation?: string;
 }
 
 const badInput = (message: string) => new RecoError(message, { exitCode: ExitCode.BAD_INPUT });
@@ -84,11 +81,6 @@ export async function startExperiment(db: Database, input: StartInput): Promise<
   const days = input.attributionDays ?? DEFAULT_ATTRIBUTION_DAYS;
   if (!(Number.isInteger(days) && days >= 1 && days <= 365))
     throw badInput(`--attribution-days ${days}: a whole number of days from 1 to 365`);
-  const allocation = (input.allocation ?? 'fixed') as Allocation;
-  if (!ALLOCATIONS.includes(allocation))
-    throw badInput(`--allocation ${input.allocation}: one of ${ALLOCATIONS.join(', ')}`);
-  if (allocation === 'bandit' && input.weights)
-    throw badInput('--weights and --allocation bandit exclude each other: the bandit sets the shares from the results');
   await db.transaction(async (tx) => {
     await lockExperiments(tx);
     let clientId: number | null = null;
@@ -119,7 +111,6 @@ export async function startExperiment(db: Database, input: StartInput): Promise<
       clientId,
       attributionWindowSeconds: days * 86_400,
       variants,
-      allocation,
     });
   });
   return (await findExperiment(db, input.name))!;

@@ -240,7 +240,7 @@ export function comparePerUser(control: UserSums, treatment: UserSums): Comparis
 }
 
 /**
- * Conversions per user when the allocation changed over time (`--allocation bandit`): users are grouped by the
+ * Conversions per user when the allocation changed over time (a bandit, docs/experiments.md): users are grouped by the
  * period they were assigned in (a day), within which every user had the same chance of each variant and the same
  * time to convert; the difference is the mean of the periods' differences weighted by their users, its variance
  * Σ w² (s²_c/n_c + s²_t/n_t), tested with a normal approximation. Periods without two users in each arm are left

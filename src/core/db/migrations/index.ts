@@ -10,7 +10,6 @@ import { migration as m071 } from './071_platform_user_ids.js';
 import { migration as m072 } from './072_feedback.js';
 import { migration as m073 } from './073_api_write_functions.js';
 import { migration as m081 } from './081_experiments.js';
-import { migration as m085 } from './085_experiment_bandit.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
@@ -27,7 +26,6 @@ export const migrations: readonly Migration[] = [
   m072,
   m073,
   m081,
-  m085,
 ].sort((a, b) => a.version - b.version);
 
 export type { Migration };

@@ -222,15 +222,13 @@ export interface NewExperiment {
   clientId: number | null;
   attributionWindowSeconds: number;
   variants: ExperimentVariant[];
-  /** Default `fixed`. */
-  allocation?: 'fixed' | 'bandit';
 }
 
 /** Inserts the experiment (running) and its variants, and notifies the servers when the transaction commits. */
 export async function insertExperiment(tx: Queryable, e: NewExperiment): Promise<number> {
   const r = await tx.query<{ id: number }>(
-    `INSERT INTO experiments (name, client_id, attribution_window_seconds, allocation) VALUES ($1, $2, $3, $4) RETURNING id`,
-    [e.name, e.clientId, e.attributionWindowSeconds, e.allocation ?? 'fixed'],
+    `INSERT INTO experiments (name, client_id, attribution_window_seconds) VALUES ($1, $2, $3) RETURNING id`,
+    [e.name, e.clientId, e.attributionWindowSeconds],
   );
   const id = r.rows[0].id;
   await tx.query(
