@@ -1,6 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Express, Request } from 'express';
+import bytes from 'bytes';
+import contentType from 'content-type';
+import type { Express } from 'express';
+import proxyAddr from 'proxy-addr';
+import getRawBody from 'raw-body';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError, parseInput, silentLogger, toHttpError } from './http-errors.js';
 import { routeRecorder } from './metrics-middleware.js';
@@ -10,27 +14,25 @@ import { RecommendationRequest } from './schemas.js';
 /**
  * POST /recommendations without Express's routing: the API's hot route, where Express's own dispatch cost more
  * than everything else of a cached request (docs/benchmarks/serve.md). It runs the same modules as the Express
- * route, in the same order — body (as express.json parses it), passport-jwt authentication
+ * route, in the same order — body (read with raw-body and the content-type and bytes packages, as
+ * express.json does), passport-jwt authentication
  * (TokenAuthenticator), the zod schema, recommendFor, the error mapping, metrics and access log — so the answers
  * cannot drift; test/server/fast-path.test.ts compares both for every case.
  *
- * It takes only plain requests: exactly `POST /recommendations`, `Content-Type: application/json` (optionally
- * `; charset=utf-8`), a Content-Length within the body limit, no Content-Encoding or Transfer-Encoding.
+ * It takes only plain requests: exactly `POST /recommendations`, `Content-Type: application/json` (no charset or
+ * utf-8), a Content-Length within the body limit, no Content-Encoding or Transfer-Encoding.
  * Everything else (compressed or chunked bodies, other charsets, query strings, other routes) goes to Express.
  */
 export function recommendationsFastPath(
   ctx: AppContext,
   app: Express,
   bodyLimit: string | number,
-  trustProxy: unknown,
 ): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
-  const limit = bodyLimitBytes(bodyLimit);
-  if (limit === undefined) return undefined;
+  // body-parser's own reading of the limit notation ("256kb" or a number of bytes).
+  const limit = typeof bodyLimit === 'number' ? bodyLimit : bytes.parse(bodyLimit);
+  if (limit === null || !(limit >= 0)) return undefined;
   const logger = ctx.logger ?? silentLogger;
-  // req.ip as Express computes it: the socket's address, or through its trusted proxies when configured.
-  const ipOf = trustProxy
-    ? (req: IncomingMessage) => (Object.setPrototypeOf(req, app.request) as Request).ip
-    : (req: IncomingMessage) => req.socket.remoteAddress;
+  const trust = trustOf(app);
 
   const record = routeRecorder(ctx.metrics, ctx.logger, 'POST', '/recommendations', '/recommendations');
 
@@ -44,7 +46,8 @@ export function recommendationsFastPath(
     state.res.end(body);
     const seconds = (performance.now() - state.start) / 1000;
     // Every answer of this route carries its template, a body that is not JSON too (as Express labels it).
-    record(status, seconds, req.user?.username, ipOf(req));
+    // The client's address as Express's req.ip gives it: proxy-addr with the app's trust function.
+    record(status, seconds, req.user?.username, proxyAddr(req, trust));
   };
   const fail = (req: FastRequest, err: unknown) => {
     const e = toHttpError(err, logger, req);
@@ -67,39 +70,29 @@ export function recommendationsFastPath(
       (err) => fail(req, err),
     );
   };
-  // The request's events, shared by all requests (no closures per request): `this` is the request.
-  function onData(this: FastRequest, chunk: Buffer) {
-    const state = this[STATE]!;
-    if (state.body === undefined) state.body = chunk;
-    else (state.more ??= []).push(chunk);
-  }
-  function onEnd(this: FastRequest) {
-    const req = this;
+  /** The body as express.json reads it (raw-body, the length and limit checked), then authentication. */
+  const onBody = (req: FastRequest, err: Error | null, raw: Buffer | undefined) => {
     let body: unknown;
     try {
-      const { body: first, more } = req[STATE]!;
-      body = parseJsonBody(more ? Buffer.concat([first!, ...more]).toString('utf8') : (first?.toString('utf8') ?? ''));
-    } catch (err) {
-      return fail(req, err);
+      if (err) throw err;
+      body = parseJsonBody(raw!.toString('utf8'));
+    } catch (e) {
+      return fail(req, e);
     }
     if (ctx.auth.authenticateKnown(req)) return answer(req, body);
     ctx.auth.authenticate(req, (authErr) => (authErr ? fail(req, authErr) : answer(req, body)));
-  }
+  };
 
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== '/recommendations') return false;
     const h = req.headers;
-    const type = h['content-type'];
-    if (type === undefined || !JSON_TYPES.has(type.toLowerCase())) return false;
+    if (!isUtf8Json(h['content-type'])) return false;
     if (h['content-encoding'] !== undefined || h['transfer-encoding'] !== undefined) return false;
     const length = h['content-length'] === undefined ? NaN : Number(h['content-length']);
     if (!(length >= 0 && length <= limit)) return false;
 
-    (req as FastRequest)[STATE] = { res, start: performance.now(), body: undefined, more: undefined };
-    // No 'error' listener: node:http gives an aborted request's error only to listeners (IncomingMessage#_destroy),
-    // and there is nobody to answer (test: a client that goes away in the middle of its body).
-    req.on('data', onData);
-    req.on('end', onEnd);
+    (req as FastRequest)[STATE] = { res, start: performance.now() };
+    getRawBody(req, { length, limit }, (err, raw) => onBody(req, err, raw));
     return true;
   };
 }
@@ -107,12 +100,27 @@ export function recommendationsFastPath(
 /** What the fast path keeps on a request it took. */
 const STATE = Symbol('reco.fastPath');
 type FastRequest = IncomingMessage & {
-  [STATE]?: { res: ServerResponse; start: number; body: Buffer | undefined; more: Buffer[] | undefined };
+  [STATE]?: { res: ServerResponse; start: number };
   user?: { clientId: number; username: string };
 };
 
-const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
+/** A Content-Type the fast path reads itself: application/json in UTF-8 (other charsets go to Express). */
+function isUtf8Json(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  let parsed;
+  try {
+    parsed = contentType.parse(header);
+  } catch {
+    return false;
+  }
+  const charset = parsed.parameters.charset?.toLowerCase();
+  return parsed.type === 'application/json' && (charset === undefined || charset === 'utf-8');
+}
 
+/** The app's compiled `trust proxy` setting: Express keeps it as 'trust proxy fn' beside 'trust proxy'. */
+function trustOf(app: Express): (addr: string, i: number) => boolean {
+  return app.get('trust proxy fn') as (addr: string, i: number) => boolean;
+}
 /** What express.json (body-parser 2, strict) makes of a UTF-8 body: BOM dropped, empty → {}, only objects and arrays. */
 export function parseJsonBody(text: string): unknown {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -126,13 +134,4 @@ export function parseJsonBody(text: string): unknown {
   } catch {
     throw new HttpError(400, 'the body is not valid JSON');
   }
-}
-
-/** body-parser's limit notation ("256kb", a number of bytes); undefined when not understood (no fast path). */
-export function bodyLimitBytes(limit: string | number): number | undefined {
-  if (typeof limit === 'number') return Number.isFinite(limit) && limit >= 0 ? Math.floor(limit) : undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(limit);
-  if (!m) return undefined;
-  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
-  return Math.floor(Number(m[1]) * unit);
 }

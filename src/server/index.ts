@@ -153,7 +153,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   const fast =
     options.fastPath === false
       ? undefined
-      : recommendationsFastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit, options.trustProxy);
+      : recommendationsFastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit);
   let fastServed = 0;
   let draining = false;
   // Once closing, every answer says `Connection: close` (node then ends the connection after it).

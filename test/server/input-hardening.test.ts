@@ -196,7 +196,7 @@ describeEachEngine('input hardening', (t) => {
       expect(again.body).toEqual({ error: 'unauthorized', message: 'invalid bearer token' });
     });
 
-    it('does not let a refused token through the keep-alive memo of an accepted one', async () => {
+    it('does not let a refused token through on the keep-alive connection of an accepted one', async () => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       const ask = (tok: string) =>
         new Promise<number>((resolve, reject) => {
