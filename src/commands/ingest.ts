@@ -16,7 +16,7 @@ Reason codes in the rejected files and the summary: wrong_column_count, invalid_
 
 Nothing to load (no simulation_data folder yet, an empty one, or every day loaded before) is a normal day: exit 0 with one line, unless --require-new.
 
-Exit codes: 0 the run completed (even with rejected rows, or with nothing to load), 2 --from is missing or a source file is unreadable or not MovieLens CSV, 3 --strict and a row was rejected, 4 the database failed (that day is left untouched), 6 --require-new and nothing new was loaded.`;
+Exit codes: 0 the run completed (even with rejected rows, or with nothing to load), 2 --from is missing or a source file is unreadable or not MovieLens CSV, 3 --strict and a row was rejected, 4 the database failed, or the embedded database would pass its size limit of 32M ratings (set DATABASE_URL) (that day is left untouched), 6 --require-new and nothing new was loaded.`;
   static override examples = [
     {
       description: 'Load the initial MovieLens data set',

@@ -11,7 +11,7 @@ export const ExitCode = {
   BAD_INPUT: 2,
   /** ingest --strict: a row was rejected, so its day was not loaded. */
   REJECTED_ROWS: 3,
-  /** The database is unreachable, refused the login, is in use (the embedded one), or failed while loading (nothing of that batch was kept). */
+  /** The database is unreachable, refused the login, is in use (the embedded one), failed while loading, or (the embedded one) would pass its size limit; nothing of that batch was kept. */
   DATABASE: 4,
   /** The thing to create exists already (a client username, an experiment name), or would overlap a running experiment. */
   CONFLICT: 5,

@@ -101,6 +101,24 @@ describeEachEngine('database engine', (t) => {
     expect(r.rows[0].n).toBe(0);
   });
 
+  it('streams a large COPY output in pieces (embedded: of whole lines, each decoding on its own)', async () => {
+    const chunks: Uint8Array[] = [];
+    for await (const c of t.db.copyTo("SELECT g, repeat('é', 10) FROM generate_series(1, 500000) g")) chunks.push(c);
+    expect(chunks.length).toBeGreaterThan(1);
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    for (const c of chunks) {
+      expect(c.length).toBeLessThanOrEqual(8 * 1024 * 1024);
+      if (t.db.engine !== 'pglite') continue; // PostgreSQL's pieces are the driver's
+      expect(c[c.length - 1]).toBe(0x0a);
+      expect(() => strict.decode(c)).not.toThrow();
+    }
+    const lines = Buffer.concat(chunks.map((c) => Buffer.from(c)))
+      .toString('utf8')
+      .split('\n');
+    expect(lines).toHaveLength(500001);
+    expect(lines[499999]).toBe(`500000,${'é'.repeat(10)}`);
+  });
+
   it('refuses identifiers that are not plain names in COPY', async () => {
     await expect(t.db.copyFrom('bulk; DROP TABLE probe', ['id'], (async function* () {})())).rejects.toThrow(
       /identifier/,

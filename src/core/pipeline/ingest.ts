@@ -16,7 +16,7 @@ import {
   type RunTotals,
 } from '../db/repositories/ingest-ledger.js';
 import { recordJob, recordJobFailures } from '../db/repositories/jobs.js';
-import { copyIntoRatings, isUniqueViolation, upsertRatings } from '../db/repositories/ratings.js';
+import { copyIntoRatings, isUniqueViolation, ratingsHeapBytes, upsertRatings } from '../db/repositories/ratings.js';
 import {
   PROFILE_CSV_HEADER,
   createTouchedTable,
@@ -46,6 +46,7 @@ import type {
   StageTimings,
 } from './types.js';
 import { ExitCode } from '../exit-codes.js';
+import { assertWithinEmbeddedLimit, estimateEmbeddedSize, storedRatingsFromHeap } from './embedded-limit.js';
 
 const noTimings = (): StageTimings => ({
   archive: 0,
@@ -90,6 +91,8 @@ interface RunContext {
   bytesTotal: number;
   bytesDone: number;
   timings: StageTimings;
+  /** Embedded engine: ratings stored, estimated once from the table's size, then counted up batch by batch. */
+  embeddedStored?: number;
 }
 
 /**
@@ -220,6 +223,7 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
   const { files, fresh } = await archiveBatch(ctx, batch);
   if (fresh.length === 0) return { files, changes: noChanges() };
   const label = batch.day ?? batch.segment;
+  await checkEmbeddedSize(ctx, fresh, label);
   const reader = ctx.options.reader ?? 'fast';
   const dayMovies = new Set<number>();
   const changes = await withBackground(async (bg) => {
@@ -244,7 +248,23 @@ async function ingestBatch(ctx: RunContext, batch: Batch): Promise<{ files: File
     }
   });
   for (const id of dayMovies) ctx.catalogue.add(id);
+  if (ctx.embeddedStored !== undefined) ctx.embeddedStored += changes.ratingsInserted;
   return { files, changes };
+}
+
+/**
+ * The embedded engine refuses a batch that would take it past its size limit (embedded-limit.ts), before any of
+ * the batch is parsed or loaded. PostgreSQL has no such limit.
+ */
+async function checkEmbeddedSize(ctx: RunContext, fresh: FreshFile[], label: string): Promise<void> {
+  if (ctx.db.engine !== 'pglite') return;
+  const incomingBytes = fresh.reduce((s, f) => s + (f.file.kind === 'ratings' ? f.file.bytes : 0), 0);
+  if (incomingBytes === 0) return;
+  ctx.embeddedStored ??= storedRatingsFromHeap(await ratingsHeapBytes(ctx.db));
+  assertWithinEmbeddedLimit(
+    estimateEmbeddedSize({ stored: ctx.embeddedStored, incomingBytes, limit: ctx.options.embeddedRatingLimit }),
+    label,
+  );
 }
 
 /** Stage 1 (raw) for every file, then the ledger says which files are new. */

@@ -35,6 +35,8 @@ export interface IngestOptions {
    * commit: where the fault tests kill the process or terminate its backend.
    */
   beforeCommit?: () => Promise<void>;
+  /** Embedded engine: refuse a batch that would take the database past this many ratings (default EMBEDDED_MAX_RATINGS). */
+  embeddedRatingLimit?: number;
 }
 
 export interface IngestProgress {

@@ -22,7 +22,7 @@ const parsers = {
   [BYTEA]: (v: string) => Buffer.from(v.slice(2), 'hex'),
 };
 
-/** One COPY statement per chunk of this many bytes: a single huge blob grows the WASM heap with every row. */
+/** One COPY statement per chunk of this many bytes: a single huge blob grows the WASM heap with every row. Also the slice size of a COPY's output. */
 const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
 
 type Runner = Pick<PGlite, 'query' | 'exec'> | PGliteTransaction;
@@ -104,7 +104,19 @@ function queryableOf(runner: Runner): Queryable {
     copyTo(selectSql) {
       return (async function* () {
         const r = await runner.query(`COPY (${selectSql}) TO '/dev/blob' WITH (FORMAT csv)`);
-        if (r.blob) yield new Uint8Array(await r.blob.arrayBuffer());
+        if (!r.blob) return;
+        // The engine hands the whole output over as one blob; yielded in slices cut after a newline (never inside
+        // a UTF-8 character), because one string of it past V8's 2^29-character limit fails to decode.
+        const all = new Uint8Array(await r.blob.arrayBuffer());
+        for (let start = 0; start < all.length;) {
+          let end = Math.min(all.length, start + COPY_CHUNK_BYTES);
+          if (end < all.length) {
+            const nl = all.lastIndexOf(0x0a, end - 1);
+            end = nl >= start ? nl + 1 : end;
+          }
+          yield all.subarray(start, end);
+          start = end;
+        }
       })();
     },
   };

@@ -47,6 +47,12 @@ export function copyIntoRatings(tx: Queryable, tuples: AsyncIterable<Uint8Array>
   return tx.copyFromBinary(Table.ratings, RATING_COLUMNS, tuples);
 }
 
+/** Bytes of the `ratings` table's heap (not its indexes): a count(*) in a few milliseconds, see embedded-limit.ts. */
+export async function ratingsHeapBytes(db: Queryable): Promise<number> {
+  const r = await db.query<{ b: number }>('SELECT pg_relation_size($1::regclass)::bigint AS b', [Table.ratings]);
+  return Number(r.rows[0]?.b ?? 0);
+}
+
 /** A unique violation: a pair stored already. What a direct COPY for users that existed may meet. */
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: unknown } | undefined)?.code === PgError.UNIQUE_VIOLATION;
