@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { ReconnectingListener } from '../core/db/listener.js';
 import type { Database } from '../core/db/types.js';
 import { assignVariant } from '../core/experiments/assignment.js';
 import type { RunningExperiment } from '../core/experiments/types.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
 import type { LoadedModel } from './model-holder.js';
+import { RegistryWatch } from './registry-watch.js';
 
 /** Where running experiments and their models come from: the registry (registry-source.ts); tests may pass another. */
 export interface ExperimentSource {
@@ -64,10 +64,7 @@ const EMPTY: State = { signature: '[]', byClient: new Map(), everyClient: undefi
  */
 export class ExperimentHolder {
   private state: State = EMPTY;
-  private refreshing: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
-  private listener: ReconnectingListener | undefined;
-  private stopped = false;
+  private readonly watch: RegistryWatch;
 
   constructor(
     private readonly db: Database,
@@ -80,7 +77,9 @@ export class ExperimentHolder {
       /** The model the server serves otherwise: reused when a variant names its version. */
       active?: () => LoadedModel | undefined;
     },
-  ) {}
+  ) {
+    this.watch = new RegistryWatch(db, source.channel, () => this.refreshOnce(), { ...options, what: 'experiment' });
+  }
 
   /** Running experiments as served now (name, client, variants with their versions). */
   get running(): readonly {
@@ -122,31 +121,17 @@ export class ExperimentHolder {
     return this.state.experiments.length > 0;
   }
 
-  async start(): Promise<void> {
-    await this.refresh();
-    const { logger } = this.options;
-    this.listener = new ReconnectingListener(this.db, this.source.channel, () => void this.refresh(), {
-      heartbeatMs: this.options.heartbeatMs,
-      logger,
-      onUp: () => void this.refresh(),
-      onDown: (reason) => logger?.warn(`experiment notifications stopped arriving (${reason}): listening again`),
-    });
-    await this.listener.start();
-    const pollMs = this.options.pollMs ?? 30_000;
-    if (pollMs > 0) {
-      this.timer = setInterval(() => void this.refresh(), pollMs);
-      this.timer.unref();
-    }
+  start(): Promise<void> {
+    return this.watch.start();
   }
 
   /** Reads the running experiments and swaps in the new set when it differs. Calls are serialised. */
   refresh(): Promise<void> {
-    this.refreshing = this.refreshing.then(() => this.refreshOnce()).catch(() => {});
-    return this.refreshing;
+    return this.watch.refresh();
   }
 
   private async refreshOnce(): Promise<void> {
-    if (this.stopped) return;
+    if (this.watch.isStopped) return;
     const { logger, metrics } = this.options;
     let running: RunningExperiment[];
     try {
@@ -204,7 +189,7 @@ export class ExperimentHolder {
       }
       experiments.push(served(e, models, metrics?.experimentListsServedTotal));
     }
-    if (this.stopped) return;
+    if (this.watch.isStopped) return;
     const byClient = new Map<number, ServedExperiment>();
     let everyClient: ServedExperiment | undefined;
     for (const e of experiments) {
@@ -234,11 +219,8 @@ export class ExperimentHolder {
     );
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.listener?.stop();
-    await this.refreshing;
+  stop(): Promise<void> {
+    return this.watch.stop();
   }
 }
 

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { ReconnectingListener } from '../core/db/listener.js';
 import type { Database } from '../core/db/types.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
 import type { LoadedModel as RegistryModel } from '../core/training/registry.js';
+import { RegistryWatch } from './registry-watch.js';
 
 /** What the server needs of a registry model: the registry's LoadedModel, less what only evaluation uses. */
 export type LoadedModel = Omit<RegistryModel, 'knownMovieIds'>;
@@ -26,10 +26,7 @@ export const FALLBACK_VERSION = 'fallback';
  */
 export class ModelHolder {
   private model: LoadedModel | undefined;
-  private refreshing: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
-  private listener: ReconnectingListener | undefined;
-  private stopped = false;
+  private readonly watch: RegistryWatch;
 
   constructor(
     private readonly db: Database,
@@ -41,38 +38,28 @@ export class ModelHolder {
       metrics?: RecoMetrics;
       onSwap?: (m: LoadedModel) => void;
     },
-  ) {}
+  ) {
+    this.watch = new RegistryWatch(db, source.channel, () => this.refreshOnce(), {
+      ...options,
+      what: 'model activation',
+    });
+  }
 
   get current(): LoadedModel | undefined {
     return this.model;
   }
 
-  async start(): Promise<void> {
-    await this.refresh();
-    const { logger } = this.options;
-    this.listener = new ReconnectingListener(this.db, this.source.channel, () => void this.refresh(), {
-      heartbeatMs: this.options.heartbeatMs,
-      logger,
-      // An activation may have been missed while the connection was away.
-      onUp: () => void this.refresh(),
-      onDown: (reason) => logger?.warn(`model activation notifications stopped arriving (${reason}): listening again`),
-    });
-    await this.listener.start();
-    const pollMs = this.options.pollMs ?? 30_000;
-    if (pollMs > 0) {
-      this.timer = setInterval(() => void this.refresh(), pollMs);
-      this.timer.unref();
-    }
+  start(): Promise<void> {
+    return this.watch.start();
   }
 
   /** Checks the registry and swaps in the active version when it differs. Calls are serialised. */
   refresh(): Promise<void> {
-    this.refreshing = this.refreshing.then(() => this.refreshOnce()).catch(() => {});
-    return this.refreshing;
+    return this.watch.refresh();
   }
 
   private async refreshOnce(): Promise<void> {
-    if (this.stopped) return;
+    if (this.watch.isStopped) return;
     const { logger, metrics } = this.options;
     let next: LoadedModel | null | undefined;
     try {
@@ -94,7 +81,7 @@ export class ModelHolder {
         }
       } else return;
     }
-    if (this.stopped || !next) return;
+    if (this.watch.isStopped || !next) return;
     const previous = this.model;
     this.model = next;
     logger?.info(
@@ -104,10 +91,7 @@ export class ModelHolder {
     this.options.onSwap?.(next);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.listener?.stop();
-    await this.refreshing;
+  stop(): Promise<void> {
+    return this.watch.stop();
   }
 }
