@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RecoError, oneLine } from '../../errors.js';
+import { RecoError } from '../../errors.js';
 import type { ShapedWorld } from '../shaped-world.js';
-import { ApiClient, type ApiResponse } from '../traffic/api-client.js';
+import { ApiClient, connect, type ApiResponse } from '../traffic/api-client.js';
 import { checkTarget } from '../traffic/target.js';
 import { runLoop, type LoopOptions, type LoopPlatform, type ServedList } from './engine.js';
 import { conversionsOf, welch, type ArmSummary, type Comparison, type UserOutcome } from './outcomes.js';
@@ -142,17 +142,7 @@ export async function runHttpLoop(o: HttpLoopOptions): Promise<HttpLoopReport> {
   );
   const started = performance.now();
   try {
-    let registered: boolean;
-    try {
-      registered = (await api.register()) === 'created';
-      await api.login();
-    } catch (err) {
-      if (err instanceof RecoError) throw err;
-      throw new RecoError(
-        `cannot reach ${base.origin}: ${oneLine((err as NodeJS.ErrnoException).code ?? (err as Error).cause ?? err)}`,
-        { hint: 'is reco serve running there?' },
-      );
-    }
+    const registered = await connect(api, base);
     const platform = new HttpPlatform(api);
     const r = await runLoop(
       {

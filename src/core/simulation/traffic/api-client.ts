@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { RecoError } from '../../errors.js';
+import { RecoError, oneLine } from '../../errors.js';
 
 /**
  * The part of the reco API the traffic simulator speaks: real HTTP over node:http with a keep-alive agent.
@@ -120,4 +120,22 @@ export class ApiClient {
 function describe(body: unknown): string {
   if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
   return typeof body === 'string' ? body.slice(0, 200) : '';
+}
+
+/**
+ * Registers the simulator's client (when it is new) and logs in; whether it was created. A server that cannot be
+ * reached is one clear error naming its origin.
+ */
+export async function connect(api: ApiClient, base: URL): Promise<boolean> {
+  try {
+    const registered = (await api.register()) === 'created';
+    await api.login();
+    return registered;
+  } catch (err) {
+    if (err instanceof RecoError) throw err;
+    throw new RecoError(
+      `cannot reach ${base.origin}: ${oneLine((err as NodeJS.ErrnoException).code ?? (err as Error).cause ?? err)}`,
+      { hint: 'is reco serve running there?' },
+    );
+  }
 }

@@ -4,7 +4,7 @@ import { RecoError, oneLine } from '../../errors.js';
 import { genreIndex } from '../../features/genres.js';
 import { activityAt } from '../diurnal.js';
 import { Rng } from '../../data/random.js';
-import { ApiClient, type ApiResponse } from './api-client.js';
+import { ApiClient, connect, type ApiResponse } from './api-client.js';
 import { TrafficStats, type CallFigures, type LatencySummary } from './stats.js';
 import { checkTarget } from './target.js';
 import {
@@ -116,17 +116,7 @@ export async function runTraffic(o: TrafficOptions): Promise<TrafficReport> {
 }
 
 async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<TrafficReport> {
-  let registered: boolean;
-  try {
-    registered = (await api.register()) === 'created';
-    await api.login();
-  } catch (err) {
-    if (err instanceof RecoError) throw err;
-    throw new RecoError(
-      `cannot reach ${base.origin}: ${oneLine((err as NodeJS.ErrnoException).code ?? (err as Error).cause ?? err)}`,
-      { hint: 'is reco serve running there?' },
-    );
-  }
+  const registered = await connect(api, base);
   const movies = await fetchMovies(api);
   if (movies.length === 0)
     throw new RecoError(`the server at ${base.origin} has no movies in its catalogue`, {
