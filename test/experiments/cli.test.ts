@@ -184,6 +184,9 @@ describe('reco experiments', () => {
     expect(page).toContain('treatment is better than control');
     expect(page).toContain('Click-through rate over time');
     expect(page).toContain('Where in the list conversions happen');
+    // A control named "control" is not named twice; a running test says so once.
+    expect(page).toContain('>Against the control<');
+    expect(page).toMatch(/to now \(running\)\. Made by reco experiments report/);
     expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
 
     if (hasChromium()) {

@@ -127,7 +127,7 @@ export function experimentSections(r: ExperimentReport): ReportSection[] {
       comparisonRow(v.name, 'users converted', v.vsControl!.shareConverted, (x) => points(x, 1)),
     ]);
   sections.push({
-    heading: `Against the control (${r.control})`,
+    heading: r.control === 'control' ? 'Against the control' : `Against the control (${r.control})`,
     text: "Differences are variant minus control (rates in percentage points). The p-value is two-sided and holds for one look at the data, decided in advance; the always-valid p-value may be read every day while the test runs. Users are the unit: each test treats a user's lists together.",
     table: {
       columns: ['variant', 'metric', 'difference', 'interval', 'test', 'p-value', 'always-valid p', 'P(better)'],
@@ -145,6 +145,6 @@ export function renderExperimentHtml(r: ExperimentReport, madeAt = new Date()): 
     title: `Experiment ${e.name}`,
     summary: r.verdict.sentence,
     sections: experimentSections(r),
-    footer: `Experiment ${e.name} for ${scope}, ${period}, ${e.status}${e.promotedVariant ? `, promoted ${e.promotedVariant}` : ''}. Made by reco experiments report at ${madeAt.toISOString()}.`,
+    footer: `Experiment ${e.name} for ${scope}, ${period}${e.status === 'running' ? '' : `, ${e.status}`}${e.promotedVariant ? `, promoted ${e.promotedVariant}` : ''}. Made by reco experiments report at ${madeAt.toISOString()}.`,
   });
 }
