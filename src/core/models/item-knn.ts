@@ -1,9 +1,10 @@
 import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts, transpose } from '../data/interactions.js';
-import { accumulate, explainByLists, similarByLists, sparsifyRows, type NeighborLists } from './neighbors.js';
-import { historyColumns, popularityPrior, topN } from './ranking.js';
-import type { Algorithm, Contribution, History, Recommendation, RecommendOptions, Recommender } from './types.js';
+import { NeighborListModel } from './neighbor-list-model.js';
+import { sparsifyRows } from './neighbors.js';
+import { popularityPrior, topN } from './ranking.js';
+import type { Algorithm, History, Recommendation, RecommendOptions, Recommender } from './types.js';
 import type { Interactions } from '../data/interactions.js';
 
 export type ItemKnnParams = {
@@ -25,15 +26,12 @@ const DEFAULTS: ItemKnnParams = { neighbors: 200, shrink: 50 };
  * movie scored by the sum of its similarities to the history. Similarities come from co-occurrence counts
  * (one pass over each item's raters), so the cost is Σ_users |ratings|², never items².
  */
-export class ItemKnnRecommender implements Recommender {
+export class ItemKnnRecommender extends NeighborListModel implements Recommender {
   readonly algorithm = 'item-knn';
   readonly params: ItemKnnParams;
-  private itemIds: Int32Array = new Int32Array(0);
-  private index = new Map<number, number>();
-  private prior: Float32Array = new Float32Array(0);
-  private lists: NeighborLists = { indptr: new Int32Array(1), indices: new Int32Array(0), weights: new Float32Array(0) };
 
   constructor(params: Record<string, unknown> = {}) {
+    super();
     this.params = withDefaults(DEFAULTS, params);
   }
 
@@ -57,41 +55,19 @@ export class ItemKnnRecommender implements Recommender {
   }
 
   recommend(history: History, n: number, options?: RecommendOptions): Recommendation[] {
-    const scores = new Float64Array(this.itemIds.length);
-    accumulate(this.lists, historyColumns(this.index, history).cols, scores);
+    const scores = this.historyScores(history);
     for (let j = 0; j < scores.length; j++) scores[j] += 1e-6 * this.prior[j];
     return topN(this.itemIds, scores, n, history, options);
   }
 
-  similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
-    return similarByLists(this.lists, this.index, this.itemIds, movieId, n, options);
-  }
-
-  explain(history: History, movieIds: readonly number[], k: number): Contribution[][] {
-    return explainByLists(this.lists, this.index, this.itemIds, history, movieIds, k);
-  }
-
-  get knownMovieIds(): Int32Array {
-    return this.itemIds;
-  }
-
   serialize(): Uint8Array {
-    return packArtifact(this.algorithm, { params: this.params }, {
-      itemIds: this.itemIds,
-      prior: this.prior,
-      indptr: this.lists.indptr,
-      indices: this.lists.indices,
-      weights: this.lists.weights,
-    });
+    return packArtifact(this.algorithm, { params: this.params }, this.listArrays());
   }
 
   static load(bytes: Uint8Array): ItemKnnRecommender {
     const { meta, arrays } = unpackArtifact(bytes, 'item-knn');
     const m = new ItemKnnRecommender(meta.params);
-    m.itemIds = arrays.itemIds as Int32Array;
-    m.index = indexOf(m.itemIds);
-    m.prior = arrays.prior as Float32Array;
-    m.lists = { indptr: arrays.indptr as Int32Array, indices: arrays.indices as Int32Array, weights: arrays.weights as Float32Array };
+    m.restoreLists(arrays);
     return m;
   }
 }

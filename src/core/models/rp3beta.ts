@@ -1,9 +1,9 @@
 import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts, transpose } from '../data/interactions.js';
-import { accumulate, explainByLists, similarByLists, type NeighborLists } from './neighbors.js';
-import { historyColumns, popularityPrior, topN } from './ranking.js';
-import type { Algorithm, Contribution, History, Recommendation, RecommendOptions, Recommender } from './types.js';
+import { NeighborListModel } from './neighbor-list-model.js';
+import { popularityPrior, topN } from './ranking.js';
+import type { Algorithm, History, Recommendation, RecommendOptions, Recommender } from './types.js';
 import type { Interactions } from '../data/interactions.js';
 
 export type Rp3betaParams = {
@@ -27,17 +27,14 @@ const DEFAULTS: Rp3betaParams = { alpha: 1, beta: 0.3, neighbors: 200, minRating
  * ratings is modelled, whatever the catalogue's size: the cost is Σ_users ratings² (the co-ratings walked once
  * per movie), memory is movies × neighbors, never movies².
  */
-export class Rp3betaRecommender implements Recommender {
+export class Rp3betaRecommender extends NeighborListModel implements Recommender {
   readonly algorithm = 'rp3beta';
   readonly params: Rp3betaParams;
-  private itemIds: Int32Array = new Int32Array(0);
-  private index = new Map<number, number>();
-  private prior: Float32Array = new Float32Array(0);
   /** 1 for the learnable movies. */
   private learnable: Uint8Array = new Uint8Array(0);
-  private lists: NeighborLists = { indptr: new Int32Array(1), indices: new Int32Array(0), weights: new Float32Array(0) };
 
   constructor(params: Record<string, unknown> = {}) {
+    super();
     this.params = withDefaults(DEFAULTS, params);
   }
 
@@ -104,44 +101,22 @@ export class Rp3betaRecommender implements Recommender {
   }
 
   recommend(history: History, n: number, options?: RecommendOptions): Recommendation[] {
-    const scores = new Float64Array(this.itemIds.length);
-    accumulate(this.lists, historyColumns(this.index, history).cols, scores);
+    const scores = this.historyScores(history);
     // Movies below minRatings rank under every learnable one, by popularity; popularity breaks ties above.
-    for (let j = 0; j < scores.length; j++) scores[j] = this.learnable[j] ? scores[j] + 1e-9 * this.prior[j] : -1e3 + this.prior[j];
+    for (let j = 0; j < scores.length; j++)
+      scores[j] = this.learnable[j] ? scores[j] + 1e-9 * this.prior[j] : -1e3 + this.prior[j];
     return topN(this.itemIds, scores, n, history, options);
   }
 
-  similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
-    return similarByLists(this.lists, this.index, this.itemIds, movieId, n, options);
-  }
-
-  explain(history: History, movieIds: readonly number[], k: number): Contribution[][] {
-    return explainByLists(this.lists, this.index, this.itemIds, history, movieIds, k);
-  }
-
-  get knownMovieIds(): Int32Array {
-    return this.itemIds;
-  }
-
   serialize(): Uint8Array {
-    return packArtifact(this.algorithm, { params: this.params }, {
-      itemIds: this.itemIds,
-      prior: this.prior,
-      learnable: this.learnable,
-      indptr: this.lists.indptr,
-      indices: this.lists.indices,
-      weights: this.lists.weights,
-    });
+    return packArtifact(this.algorithm, { params: this.params }, { ...this.listArrays(), learnable: this.learnable });
   }
 
   static load(bytes: Uint8Array): Rp3betaRecommender {
     const { meta, arrays } = unpackArtifact(bytes, 'rp3beta');
     const m = new Rp3betaRecommender(meta.params);
-    m.itemIds = arrays.itemIds as Int32Array;
-    m.index = indexOf(m.itemIds);
-    m.prior = arrays.prior as Float32Array;
+    m.restoreLists(arrays);
     m.learnable = arrays.learnable as Uint8Array;
-    m.lists = { indptr: arrays.indptr as Int32Array, indices: arrays.indices as Int32Array, weights: arrays.weights as Float32Array };
     return m;
   }
 }
