@@ -76,3 +76,33 @@ export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/** The user ids of the MovieLens sample (data/initial_data/ratings.csv), the known users of the serve benches. */
+export function sampleUserIds(): number[] {
+  const text = fs.readFileSync(path.join(ROOT, 'data/initial_data/ratings.csv'), 'utf8');
+  const ids = new Set<number>();
+  for (const line of text.split('\n').slice(1)) {
+    const id = Number(line.slice(0, line.indexOf(',')));
+    if (id > 0) ids.add(id);
+  }
+  return [...ids];
+}
+
+/**
+ * One prebuilt POST /recommendations per user, cycled by every connection: autocannon builds each request buffer
+ * once, as it does for the bare server's fixed request, so the load generator costs the same per request on both
+ * sides (a setupRequest that builds every body made autocannon, on the other core, part of what the API figure
+ * measured).
+ */
+export function recommendationRequests(
+  token: string,
+  ids: number[],
+  extra: { explain?: true } = {},
+): autocannon.Request[] {
+  return ids.map((id) => ({
+    method: 'POST',
+    path: '/recommendations',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ user_id: id, n: 10, ...extra }),
+  }));
+}

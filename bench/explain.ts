@@ -22,7 +22,7 @@ import { createClient, setClientTrusted } from '../src/core/db/repositories/clie
 import { trainModel } from '../src/core/training/train.js';
 import { ingest } from '../src/core/pipeline/index.js';
 import { buildCli } from './built-cli.js';
-import { cpuSeconds, median, ROOT, run, startChild, stop } from './children.js';
+import { cpuSeconds, median, recommendationRequests, ROOT, run, startChild, stop } from './children.js';
 
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ALGORITHM = process.env.BENCH_ALGORITHM ?? 'ease';
@@ -56,15 +56,6 @@ function fromRatings(): { users: number[]; movies: number[] } {
     counts.set(Number(m), (counts.get(Number(m)) ?? 0) + 1);
   }
   return { users: [...users], movies: [...counts].sort((a, b) => b[1] - a[1]).map(([m]) => m) };
-}
-
-function requests(token: string, users: number[], explain: boolean): autocannon.Request[] {
-  return users.map((id) => ({
-    method: 'POST',
-    path: '/recommendations',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(explain ? { user_id: id, n: 10, explain: true } : { user_id: id, n: 10 }),
-  }));
 }
 
 /** Server CPU µs per request of one load run. */
@@ -140,8 +131,8 @@ async function main() {
     });
     const token = ((await tokenRes.json()) as any).access_token as string;
     const { users, movies } = fromRatings();
-    const plain = requests(token, users, false);
-    const explained = requests(token, users, true);
+    const plain = recommendationRequests(token, users);
+    const explained = recommendationRequests(token, users, { explain: true });
 
     // 1. explain: true against the same requests without it, alternated; warm-up runs first (caches, JIT).
     const explain: Record<string, unknown> = {};

@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { buildCli } from './built-cli.js';
-import { cpuSeconds, median, ROOT, run, startChild, stop } from './children.js';
+import { cpuSeconds, median, recommendationRequests, ROOT, run, sampleUserIds, startChild, stop } from './children.js';
 import { openDatabase } from '../src/core/db/open.js';
 import { createClient } from '../src/core/db/repositories/clients.js';
 import { startExperiment } from '../src/core/experiments/manage.js';
@@ -45,25 +45,6 @@ async function adminQuery(sql: string, url = ADMIN_URL) {
   } finally {
     await c.end();
   }
-}
-
-function userIds(): number[] {
-  const text = fs.readFileSync(path.join(ROOT, 'data/initial_data/ratings.csv'), 'utf8');
-  const ids = new Set<number>();
-  for (const line of text.split('\n').slice(1)) {
-    const id = Number(line.slice(0, line.indexOf(',')));
-    if (id > 0) ids.add(id);
-  }
-  return [...ids];
-}
-
-function requests(token: string, ids: number[]): autocannon.Request[] {
-  return ids.map((id) => ({
-    method: 'POST',
-    path: '/recommendations',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ user_id: id, n: 10 }),
-  }));
 }
 
 /** The sources of git revision `rev`, with this checkout's node_modules. */
@@ -153,7 +134,7 @@ async function main() {
     const bare = await startChild(['bench/bare-server.mjs'], {}, path.join(work, 'bare.log'));
     children.push(bare.child);
 
-    const ids = userIds();
+    const ids = sampleUserIds();
     const tokens: Record<string, string> = {};
     for (const [k, s] of Object.entries(servers)) {
       const r = await fetch(`${s.url}/token`, {
@@ -193,7 +174,7 @@ async function main() {
       ['bare', bare, { ...same, url: bare.url, ...fixedBody }],
       ...(Object.entries(servers) as [string, StartedLike][]).map(
         ([k, s]) =>
-          [k, s, { ...same, url: s.url, requests: requests(tokens[k], ids) }] as [
+          [k, s, { ...same, url: s.url, requests: recommendationRequests(tokens[k], ids) }] as [
             string,
             StartedLike,
             autocannon.Options,

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { buildCli } from './built-cli.js';
-import { cpuSeconds, median, ROOT, run, startChild, stop } from './children.js';
+import { cpuSeconds, median, recommendationRequests, ROOT, run, sampleUserIds, startChild, stop } from './children.js';
 import { openLoop } from './open-loop.js';
 import pg from 'pg';
 import { openDatabase } from '../src/core/db/open.js';
@@ -54,30 +54,6 @@ async function measured(
   const result = await run(opts);
   const cpuUsPerRequest = ((cpuSeconds(child.pid) - before) * 1e6) / Math.max(1, result.requests.total);
   return { result, cpuUsPerRequest: Math.round(cpuUsPerRequest * 10) / 10 };
-}
-
-function userIds(): number[] {
-  const text = fs.readFileSync(path.join(ROOT, 'data/initial_data/ratings.csv'), 'utf8');
-  const ids = new Set<number>();
-  for (const line of text.split('\n').slice(1)) {
-    const id = Number(line.slice(0, line.indexOf(',')));
-    if (id > 0) ids.add(id);
-  }
-  return [...ids];
-}
-
-/**
- * One prebuilt request per existing user, cycled by every connection: autocannon builds each request buffer once,
- * as it does for the bare server's fixed request, so the load generator costs the same per request on both sides
- * (a setupRequest that builds every body made autocannon, on the other core, part of what the API figure measured).
- */
-function recommendationRequests(token: string, ids: number[]): autocannon.Request[] {
-  return ids.map((id) => ({
-    method: 'POST',
-    path: '/recommendations',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ user_id: id, n: 10 }),
-  }));
 }
 
 async function main() {
@@ -149,7 +125,7 @@ async function main() {
       body: JSON.stringify({ username: 'bench', password: PASSWORD }),
     });
     const token = ((await tokenRes.json()) as any).access_token as string;
-    const ids = userIds();
+    const ids = sampleUserIds();
     const probe = await fetch(`${api.url}/recommendations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
