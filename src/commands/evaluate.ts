@@ -26,6 +26,7 @@ export default class Evaluate extends RecoCommand {
     '<%= config.bin %> evaluate --from db --algorithms popular,ease --k 20',
     '<%= config.bin %> evaluate --from data/initial_data --split item --seed 7 --json',
     '<%= config.bin %> evaluate --from data/initial_data --algorithms popular,item-knn,ease --html evaluation.html',
+    '<%= config.bin %> evaluate --from db --sample-users 20000   # large data: score 20,000 users, nDCG with its CI',
   ];
   static override flags = {
     from: Flags.string({ description: 'a MovieLens folder, or "db"', default: 'db' }),
@@ -33,6 +34,11 @@ export default class Evaluate extends RecoCommand {
     split: Flags.string({ description: 'how test ratings are held out', options: [...SPLITS], default: 'user' }),
     k: Flags.integer({ description: 'length of each ranking', default: 10, min: 1, max: 1000 }),
     seed: Flags.integer({ description: 'seed of the split and of seeded algorithms', default: 42 }),
+    'sample-users': Flags.integer({
+      description:
+        'score a seeded sample of this many users (models are still fitted on the whole training part); nDCG@k is then given with its 95 % confidence interval',
+      min: 2,
+    }),
     html: htmlFlag,
   };
 
@@ -62,6 +68,7 @@ export default class Evaluate extends RecoCommand {
       split: flags.split as (typeof SPLITS)[number],
       k: flags.k,
       seed: flags.seed,
+      sampleUsers: flags['sample-users'],
       oracle: world ? worldOracle(world, data.interactions) : undefined,
       curve: reports?.CURVE_K,
       onProgress: (m) => (onBar ? bar.update(++step) : this.note(`  ${m}`)),
@@ -77,14 +84,20 @@ export default class Evaluate extends RecoCommand {
 
   private printTable(r: EvaluationReport, from: string): void {
     const k = r.k;
+    const sample =
+      r.counts.evaluatedUsers < r.counts.usersWithTest
+        ? ` (a seeded sample of the ${r.counts.usersWithTest}; nDCG with its 95 % confidence interval)`
+        : '';
     this.say(
-      `${from}: ${r.counts.ratings} ratings, ${r.counts.users} users, ${r.counts.movies} movies; split ${r.split}, seed ${r.seed}, k ${k}; ${r.counts.evaluatedUsers} users evaluated over ${r.counts.candidates} candidate movies`,
+      `${from}: ${r.counts.ratings} ratings, ${r.counts.users} users, ${r.counts.movies} movies; split ${r.split}, seed ${r.seed}, k ${k}; ${r.counts.evaluatedUsers} users evaluated${sample} over ${r.counts.candidates} candidate movies`,
     );
     const rows = r.rows.map((x) => ({
       algorithm: x.algorithm,
       precision: x.precision.toFixed(4),
       recall: x.recall.toFixed(4),
-      ndcg: x.ndcg.toFixed(4),
+      ndcg: x.ndcgCi95
+        ? `${x.ndcg.toFixed(4)} [${x.ndcgCi95[0].toFixed(4)}, ${x.ndcgCi95[1].toFixed(4)}]`
+        : x.ndcg.toFixed(4),
       map: x.map.toFixed(4),
       coverage: x.coverage.toFixed(3),
       longTail: x.longTail.toFixed(3),

@@ -4,7 +4,7 @@ import { evaluate } from '../../src/core/training/algorithms.js';
 import { trainCount } from '../../src/core/evaluation/split.js';
 import { buildInteractions } from '../../src/core/data/interactions.js';
 import { popular } from '../../src/core/models/popular.js';
-import { evaluateAlgorithms } from '../../src/core/evaluation/protocol.js';
+import { evaluateAlgorithms, sampleTestUsers } from '../../src/core/evaluation/protocol.js';
 import { syntheticRatings } from '../models/fixtures.js';
 
 describe('ranking metrics (docs/evaluation.md), checked by hand', () => {
@@ -208,5 +208,66 @@ describe('metrics at every k from one ranking (the curve of reco evaluate --html
     }
     expect(Math.max(...curved.rows.map((r) => r.curve![11].recall))).toBeGreaterThan(0);
     expect(plain.rows[0].curve).toBeUndefined();
+  });
+});
+
+describe('a sample of the evaluated users', () => {
+  const syn = syntheticRatings({ users: 300, movies: 80, perUser: 12 });
+
+  it('scores n seeded users of the split, fitted on the whole training part, nDCG with its 95 % interval', async () => {
+    const all = await evaluateAlgorithms(syn.interactions, syn.catalogue, [popular], { seed: 3 });
+    const some = await evaluateAlgorithms(syn.interactions, syn.catalogue, [popular], { seed: 3, sampleUsers: 120 });
+    expect(some.counts.evaluatedUsers).toBe(120);
+    expect(some.counts.usersWithTest).toBe(all.counts.evaluatedUsers);
+    expect(some.counts.testRatings).toBe(all.counts.testRatings);
+    expect(all.rows[0].ndcgCi95).toBeUndefined();
+    const [low, high] = some.rows[0].ndcgCi95!;
+    expect(low).toBeLessThan(some.rows[0].ndcg);
+    expect(high).toBeGreaterThan(some.rows[0].ndcg);
+    expect(high - low).toBeLessThan(0.5);
+    // The whole population's mean lies in the sample's interval here (seeded, so this is deterministic).
+    expect(all.rows[0].ndcg).toBeGreaterThan(low);
+    expect(all.rows[0].ndcg).toBeLessThan(high);
+  });
+
+  it('is the same users for a seed, other users for another, the whole split when n covers it', () => {
+    const s = splitInteractions(syn.interactions, 'user', 3);
+    const users = (x: typeof s) => x.test.flatMap((t, u) => (t.length ? [u] : []));
+    const a = sampleTestUsers(s, 50, 3);
+    expect(users(a)).toHaveLength(50);
+    expect(users(sampleTestUsers(s, 50, 3))).toEqual(users(a));
+    expect(users(sampleTestUsers(s, 50, 4))).not.toEqual(users(a));
+    for (const u of users(a)) expect(a.test[u]).toBe(s.test[u]);
+    expect(a.train).toBe(s.train);
+    expect(sampleTestUsers(s, 10_000, 3)).toBe(s);
+  });
+
+  it("the interval is the mean ± 1.96 standard errors of the sampled users' nDCG", async () => {
+    // Every user gets the same fixed list: each one's nDCG is then computable here by hand.
+    const list = [...syn.interactions.itemIds].slice(0, 10);
+    const r = await evaluateAlgorithms(syn.interactions, syn.catalogue, [], {
+      seed: 3,
+      sampleUsers: 100,
+      oracle: (_row, _history, k, candidates) => list.filter((id) => candidates.has(id)).slice(0, k),
+    });
+    const s = sampleTestUsers(splitInteractions(syn.interactions, 'user', 3), 100, 3);
+    const candidates = new Set<number>();
+    for (let p = 0; p < s.train.indices.length; p++) candidates.add(s.train.itemIds[s.train.indices[p]]);
+    const each = s.test
+      .filter((t) => t.length > 0)
+      .map(
+        (t) =>
+          rankingMetrics(
+            list.filter((id) => candidates.has(id)),
+            new Set(t),
+            10,
+          ).ndcg,
+      );
+    const mean = each.reduce((a, x) => a + x, 0) / each.length;
+    const sd = Math.sqrt(each.reduce((a, x) => a + (x - mean) ** 2, 0) / (each.length - 1));
+    expect(r.rows[0].ndcg).toBeCloseTo(mean, 12);
+    expect(r.rows[0].ndcgCi95![0]).toBeCloseTo(mean - (1.96 * sd) / Math.sqrt(100), 12);
+    expect(r.rows[0].ndcgCi95![1]).toBeCloseTo(mean + (1.96 * sd) / Math.sqrt(100), 12);
+    expect(sd).toBeGreaterThan(0);
   });
 });

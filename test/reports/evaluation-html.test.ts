@@ -142,6 +142,7 @@ describe('the evaluation page, built from a report', () => {
       trainRatings: 150,
       testRatings: 50,
       evaluatedUsers: 10,
+      usersWithTest: 10,
       candidates: 20,
     },
   });

@@ -2,6 +2,7 @@ import type { Algorithm, Catalogue, History, Recommender } from '../models/types
 import type { Interactions } from '../data/interactions.js';
 import { addRankingCurve, emptyCurveSums, rankingMetrics } from './metrics.js';
 import { splitInteractions, type Split, type SplitKind } from './split.js';
+import { Rng } from '../data/random.js';
 
 export interface EvaluationOptions {
   split?: SplitKind;
@@ -20,6 +21,11 @@ export interface EvaluationOptions {
    * once, max(k, curve) long; the row's own metrics, coverage and long tail still use its first k.
    */
   curve?: number;
+  /**
+   * Score a seeded sample of this many users (of those with test ratings) instead of all: every model is still
+   * fitted on the whole training part; each row's nDCG@k then carries its 95 % confidence interval.
+   */
+  sampleUsers?: number;
 }
 
 /** The metrics at one cut-off k, averaged over the evaluated users. */
@@ -53,6 +59,8 @@ export interface EvaluationRow {
   recommendSeconds: number;
   /** P, R, nDCG and MAP at k = 1 … options.curve, when asked for. */
   curve?: CurvePoint[];
+  /** The 95 % confidence interval of `ndcg` (normal approximation), when a sample of users was scored. */
+  ndcgCi95?: [number, number];
 }
 
 export interface EvaluationReport {
@@ -66,18 +74,18 @@ export interface EvaluationReport {
     trainRatings: number;
     testRatings: number;
     evaluatedUsers: number;
+    /** Users with test ratings, of whom `evaluatedUsers` were scored (fewer when sampled). */
+    usersWithTest: number;
     candidates: number;
   };
   rows: EvaluationRow[];
 }
 
+/** A row's figures from scoring, with the standard error of its mean nDCG (the spread of the users' nDCG / √users). */
+export type Scored = Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> & { ndcgStdErr: number };
+
 /** Scores an already fitted model on a split (docs/evaluation.md, "Ranking and metrics"). */
-export function scoreOnSplit(
-  model: Recommender,
-  split: Split,
-  k: number,
-  curve = 0,
-): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
+export function scoreOnSplit(model: Recommender, split: Split, k: number, curve = 0): Scored {
   return scoreRanker(
     (_, history, n, candidates) => model.recommend(history, n, { candidates }).map((x) => x.movieId),
     split,
@@ -87,12 +95,7 @@ export function scoreOnSplit(
 }
 
 /** Scores any ranking of the candidates on a split: the metrics of every evaluated user, averaged. */
-export function scoreRanker(
-  rank: Ranker,
-  split: Split,
-  k: number,
-  curve = 0,
-): Omit<EvaluationRow, 'algorithm' | 'params' | 'fitSeconds'> {
+export function scoreRanker(rank: Ranker, split: Split, k: number, curve = 0): Scored {
   const { train, test } = split;
   const candidates = trainingMovies(train);
   const head = mostRated(train, LONG_TAIL_RANK);
@@ -101,6 +104,7 @@ export function scoreRanker(
   let p = 0;
   let r = 0;
   let n = 0;
+  let n2 = 0;
   let ap = 0;
   let listed = 0;
   let tail = 0;
@@ -126,6 +130,7 @@ export function scoreRanker(
     p += m.precision;
     r += m.recall;
     n += m.ndcg;
+    n2 += m.ndcg * m.ndcg;
     ap += m.ap;
   }
   const recommendSeconds = (performance.now() - started) / 1000;
@@ -139,6 +144,7 @@ export function scoreRanker(
     longTail: listed ? tail / listed : 0,
     users,
     recommendSeconds,
+    ndcgStdErr: users > 1 ? Math.sqrt(Math.max(0, n2 - (n * n) / users) / (users - 1) / users) : 0,
     ...(sums && {
       curve: Array.from({ length: curve }, (_, i) => ({
         k: i + 1,
@@ -186,11 +192,24 @@ export async function evaluateAlgorithms(
   const split = options.split ?? 'user';
   const k = options.k ?? 10;
   const seed = options.seed ?? 42;
-  const s = splitInteractions(data, split, seed);
+  const whole = splitInteractions(data, split, seed);
+  const s = options.sampleUsers === undefined ? whole : sampleTestUsers(whole, options.sampleUsers, seed);
+  const sampled = s !== whole;
+  const row = ({ ndcgStdErr, ...scored }: Scored) => ({
+    ...scored,
+    ...(sampled && {
+      ndcgCi95: [scored.ndcg - 1.96 * ndcgStdErr, scored.ndcg + 1.96 * ndcgStdErr] as [number, number],
+    }),
+  });
   const rows: EvaluationRow[] = [];
   if (options.oracle) {
     options.onProgress?.('scoring the oracle');
-    rows.push({ algorithm: 'oracle', params: {}, fitSeconds: 0, ...scoreRanker(options.oracle, s, k, options.curve) });
+    rows.push({
+      algorithm: 'oracle',
+      params: {},
+      fitSeconds: 0,
+      ...row(scoreRanker(options.oracle, s, k, options.curve)),
+    });
   }
   for (const algorithm of algorithms) {
     options.onProgress?.(`fitting ${algorithm.name}`);
@@ -199,10 +218,10 @@ export async function evaluateAlgorithms(
     await model.fit(s.train, catalogue);
     const fitSeconds = (performance.now() - t0) / 1000;
     options.onProgress?.(`scoring ${algorithm.name}`);
-    const scored = scoreOnSplit(model, s, k, options.curve);
+    const scored = row(scoreOnSplit(model, s, k, options.curve));
     rows.push({ algorithm: algorithm.name, params: { ...model.params }, fitSeconds, ...scored });
   }
-  const testRatings = s.test.reduce((a, t) => a + t.length, 0);
+  const testRatings = whole.test.reduce((a, t) => a + t.length, 0);
   return {
     split,
     k,
@@ -214,10 +233,32 @@ export async function evaluateAlgorithms(
       trainRatings: s.train.indices.length,
       testRatings,
       evaluatedUsers: s.test.filter((t) => t.length > 0).length,
+      usersWithTest: whole.test.filter((t) => t.length > 0).length,
       candidates: trainingMovies(s.train).size,
     },
     rows,
   };
+}
+
+/**
+ * The split with the test ratings of only `n` of its users with test ratings, drawn by the seeded generator (a
+ * partial Fisher–Yates over them in id order); the split itself when it has no more than `n` such users.
+ */
+export function sampleTestUsers(split: Split, n: number, seed: number): Split {
+  const withTest: number[] = [];
+  for (let u = 0; u < split.test.length; u++) if (split.test[u].length > 0) withTest.push(u);
+  if (withTest.length <= n) return split;
+  const rng = new Rng(seed, 'sample-users');
+  for (let i = 0; i < n; i++) {
+    const r = i + rng.int(withTest.length - i);
+    const t = withTest[i];
+    withTest[i] = withTest[r];
+    withTest[r] = t;
+  }
+  const keep = new Uint8Array(split.test.length);
+  for (let i = 0; i < n; i++) keep[withTest[i]] = 1;
+  const empty = new Int32Array(0);
+  return { train: split.train, test: split.test.map((t, u) => (keep[u] ? t : empty)) };
 }
 
 /** The registry's metric names for a row: precision_at_10, recall_at_10, ndcg_at_10, map_at_10, coverage. */
