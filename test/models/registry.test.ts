@@ -155,4 +155,17 @@ describeEachEngine('model registry', (t) => {
     const h = historyOf(syn.interactions, 2);
     for (const r of loaded!.model.recommend(h, 10)) expect(h.movieIds).not.toContain(r.movieId);
   });
+
+  it('the holdout scores a seeded sample of users when there are more than holdoutUsers, and says so', async () => {
+    const all = await trainModel(t.db, { algorithm: 'popular', modelsDir, force: true });
+    const some = await trainModel(t.db, { algorithm: 'popular', modelsDir, force: true, holdoutUsers: 25 });
+    const users = (v: string) => JSON.parse(fs.readFileSync(path.join(modelsDir, v, 'metadata.json'), 'utf8')).evaluation.users;
+    expect(users(all.version)).toEqual({ scored: 60, with_test: 60 });
+    expect(users(some.version)).toEqual({ scored: 25, with_test: 60 });
+    const [low, high] = some.candidates[0].ndcgCi95!;
+    expect(low).toBeLessThan(some.metrics.ndcg_at_10);
+    expect(high).toBeGreaterThan(some.metrics.ndcg_at_10);
+    expect(all.candidates[0].ndcgCi95).toBeUndefined();
+    await activateModel(t.db, first);
+  });
 });

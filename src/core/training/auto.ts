@@ -32,6 +32,8 @@ export async function selectBest(
     split?: SplitKind;
     seed?: number;
     k?: number;
+    /** Score a seeded sample of this many holdout users (EvaluationOptions.sampleUsers). */
+    sampleUsers?: number;
     params?: Record<string, Record<string, unknown>>;
     onProgress?: (m: string) => void;
   } = {},

@@ -25,6 +25,8 @@ export interface TrainOptions {
   seed?: number;
   /** Parameters of the algorithm (e.g. { lambda: 300 } for ease). */
   params?: Record<string, unknown>;
+  /** The most holdout users scored (default HOLDOUT_USERS). */
+  holdoutUsers?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -45,6 +47,13 @@ export interface TrainResult {
   artifactBytes: number;
   artifactDir: string;
 }
+
+/**
+ * The holdout scores at most HOLDOUT_USERS users (a seeded sample of those with test ratings): ranking the whole
+ * catalogue for each of 162k users took minutes per candidate at 25M ratings, and 20,000 users put a 95 %
+ * interval of about ±0.004 around nDCG@10. Every candidate is still fitted on the whole training part.
+ */
+export const HOLDOUT_USERS = 20_000;
 
 const HOLDOUT: { split: SplitKind; k: number } = { split: 'user', k: 10 };
 
@@ -116,6 +125,7 @@ async function train(db: Database, options: TrainOptions): Promise<TrainResult> 
   const params = options.params && name !== 'auto' ? { [name]: options.params } : undefined;
   const { report, winner } = await selectBest(interactions, catalogue, candidates, {
     ...HOLDOUT,
+    sampleUsers: options.holdoutUsers ?? HOLDOUT_USERS,
     seed,
     params,
     onProgress: (m) => say(`holdout: ${m}`),
@@ -144,7 +154,14 @@ async function train(db: Database, options: TrainOptions): Promise<TrainResult> 
     algorithm: winner.algorithm,
     params: modelParams,
     metrics,
-    evaluation: { split: HOLDOUT.split, k: HOLDOUT.k, seed, holdout: TRUSTED_HOLDOUT, candidates: report.rows },
+    evaluation: {
+      split: HOLDOUT.split,
+      k: HOLDOUT.k,
+      seed,
+      holdout: TRUSTED_HOLDOUT,
+      users: { scored: report.counts.evaluatedUsers, with_test: report.counts.usersWithTest },
+      candidates: report.rows,
+    },
     data_counts: dataCounts,
     timings,
     artifact: { file: 'model.bin', bytes: artifact.length },
