@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { buildCli } from './built-cli.js';
 import { GENRES } from '../src/core/features/genres.js';
+import { psqlCopy } from './pg-reference.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -91,22 +92,6 @@ async function freshDatabase(name: string): Promise<string> {
 }
 
 const dropDatabase = (name: string) => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-
-/** psql's \copy of the ratings file into a table with the columns and primary key of `ratings`. */
-async function psqlCopy(url: string, file: string): Promise<number> {
-  execFileSync('psql', [
-    url,
-    '-qc',
-    'DROP TABLE IF EXISTS ref; CREATE TABLE ref (user_id bigint NOT NULL, movie_id integer NOT NULL, rating real NOT NULL, ts bigint NOT NULL, PRIMARY KEY (user_id, movie_id))',
-  ]);
-  const t0 = performance.now();
-  execFileSync('psql', [
-    url,
-    '-qc',
-    `\\copy ref (user_id, movie_id, rating, ts) FROM '${file}' WITH (FORMAT csv, HEADER true)`,
-  ]);
-  return (performance.now() - t0) / 1000;
-}
 
 /**
  * For comparison, not the target: psql's \copy of the same rows (ids resolved) into the real `ratings` table
@@ -187,12 +172,12 @@ async function main() {
     const ingestUrl = await freshDatabase('reco_bench_ingest');
     const builtUrl = await freshDatabase('reco_bench_ingest_built');
     // Reference before and after the ingests, so machine load drifting during the run affects both sides alike.
-    const psql1 = await psqlCopy(refUrl, file);
+    const psql1 = psqlCopy(refUrl, file);
     const pgRun = await runIngest(src, { DATABASE_URL: ingestUrl, RECO_DATA_DIR: path.join(work, 'data-pg') });
     const builtRun = cli
       ? await runIngest(src, { DATABASE_URL: builtUrl, RECO_DATA_DIR: path.join(work, 'data-pg-built') }, cli)
       : undefined;
-    const psql2 = await psqlCopy(refUrl, file);
+    const psql2 = psqlCopy(refUrl, file);
     const realSchema = psqlCopyIntoRatings(ingestUrl, path.join(work, 'ratings-real.csv'));
     const psqlSeconds = (psql1 + psql2) / 2;
     const s = pgRun.summary;
@@ -254,9 +239,9 @@ async function main() {
         const migrate = (performance.now() - m0) / 1000;
         // Alternating which side goes first: the one after inherits the other's dirty buffers and WAL.
         let psql = 0;
-        if (k % 2 === 1) psql = await psqlCopy(refUrl, file);
+        if (k % 2 === 1) psql = psqlCopy(refUrl, file);
         const run = await runIngest(src, { DATABASE_URL: url, RECO_DATA_DIR: path.join(work, `data-pair-${k}`) }, cli);
-        if (k % 2 === 0) psql = await psqlCopy(refUrl, file);
+        if (k % 2 === 0) psql = psqlCopy(refUrl, file);
         if (run.summary.database.ratings_inserted !== ROWS)
           throw new Error(`expected ${ROWS} ratings inserted, got ${run.summary.database.ratings_inserted}`);
         pairs.push({ psql, wall: run.wallSeconds, inProcess: run.inProcessSeconds, rss: run.peakRssBytes, migrate });
