@@ -23,7 +23,7 @@ const GLOBS = {
     t('docs/**/*.test.ts'),
     t('evaluation/**/*.test.ts'),
     t('core/{batched-histogram,counter-batch}.test.ts'),
-    t('models/{algorithms,auto,ease-session,item-weights,rp3beta,spd-inverse}.test.ts'),
+    t('models/{algorithms,auto,ease-session,item-weights,kth-largest,rp3beta,spd-inverse}.test.ts'),
     t('cli/{json-output,table}.test.ts'),
     t('pipeline/{csv-bytes,process-ratings,rating-load}.test.ts'),
     t('server/recommendation-cache.test.ts'),

@@ -2,6 +2,7 @@ import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts, transpose } from '../data/interactions.js';
 import { NeighborListModel } from './neighbor-list-model.js';
+import { kthLargest } from './neighbors.js';
 import { popularityPrior, topN } from './ranking.js';
 import type { Algorithm, History, Recommendation, RecommendOptions, Recommender } from './types.js';
 import type { Interactions } from '../data/interactions.js';
@@ -124,13 +125,13 @@ export class Rp3betaRecommender extends NeighborListModel implements Recommender
 /**
  * Positions t < n of the `k` largest mags[t] (all when k ≤ 0 or n ≤ k), ordered by column `cols[t]`; ties at the
  * cut keep the lower columns, so the result does not depend on the order in which the walk met the movies. The
- * cut comes from a native sort of the magnitudes (no comparator), which matters on catalogues of tens of thousands.
+ * cut comes from a selection over a copy of the magnitudes (kthLargest), not a sort of tens of thousands of them.
  */
 function keepLargest(cols: Int32Array, mags: Float64Array, n: number, k: number): number[] {
   let kept: number[];
   if (k <= 0 || n <= k) kept = Array.from({ length: n }, (_, t) => t);
   else {
-    const threshold = mags.slice(0, n).sort()[n - k];
+    const threshold = kthLargest(mags.slice(0, n), n, k);
     kept = [];
     const ties: number[] = [];
     for (let t = 0; t < n; t++) {
