@@ -178,7 +178,7 @@ async function measureServe(entry: string, env: Record<string, string>, dataDir:
 }
 
 /** One measured step as kept across runs (BENCH_RESULTS) for the chart. */
-interface ResultRow {
+export interface ResultRow {
   engine: string;
   world: string;
   ratings: number;
@@ -200,10 +200,14 @@ function mergeResults(file: string, rows: ResultRow[]): ResultRow[] {
 }
 
 /** Wall time per step against ratings, one line per step and engine: the growth curves of docs/benchmarks/scale.md. */
-async function writeChart(file: string, rows: ResultRow[]): Promise<void> {
+export async function writeChart(file: string, rows: ResultRow[]): Promise<void> {
   const points = rows
     .filter((r) => r.world === 'default')
-    .map((r) => ({ x: r.ratings / 1e6, series: `${r.step} (${r.engine})`, y: r.wall / 60 }));
+    .map((r) => ({
+      x: r.ratings / 1e6,
+      series: `${r.step} (${r.engine === 'PostgreSQL' ? 'PG' : 'embedded'})`,
+      y: r.wall / 60,
+    }));
   const svg = await renderChartSvg(
     lineWithBand(points, { x: 'ratings (millions)', y: 'wall time (minutes)', series: 'step (engine)' }),
   );
@@ -220,7 +224,7 @@ async function main() {
       .map((x) => x.toFixed(1))
       .join(
         ' ',
-      )}; database ${adminUrl ? 'PostgreSQL' : 'embedded PGlite'}; ${niche ? 'niche world' : 'default world'}; ${new Date().toISOString()}`,
+      )}; database ${engine === 'PostgreSQL' ? 'PostgreSQL' : 'embedded PGlite'}; ${niche ? 'niche world' : 'default world'}; ${new Date().toISOString()}`,
   );
   const table: string[] = [
     '| ratings | movies | users | engine | step | wall s | peak RSS MB | note |',
@@ -233,6 +237,7 @@ async function main() {
       const shape = scaledShape(size);
       const dataDir = path.join(work, `data-${size}`);
       const folder = path.join(dataDir, 'initial_data');
+      fs.mkdirSync(dataDir, { recursive: true });
       const existing = process.env.BENCH_DB;
       const inDatabase = existing
         ? <T>(fn: (url: string | undefined) => Promise<T>) => fn(existing)
@@ -297,14 +302,25 @@ async function main() {
             ...(evalUsers ? ['--sample-users', evalUsers] : []),
           ];
           const r = await runStep(entry, 'evaluate', args, env);
-          const rows = r.json.rows as { algorithm: string; ndcg: number; coverage: number; ndcg_ci95?: number[] }[];
+          const rows = r.json.rows as {
+            algorithm: string;
+            ndcg: number;
+            coverage: number;
+            ndcg_ci95?: number[];
+            fit_seconds: number;
+          }[];
           const ci = (x: (typeof rows)[number]) =>
             x.ndcg_ci95 ? ` [${x.ndcg_ci95.map((v) => v.toFixed(3)).join(', ')}]` : '';
           const { evaluated_users: evaluatedUsers, users_with_test: usersWithTest } = r.json.counts; // the CLI's JSON keys
           row(
             r,
             `from ${url ? 'db' : 'the folder'}, ${evaluatedUsers} of ${usersWithTest} users scored: ` +
-              rows.map((x) => `${x.algorithm} ${x.ndcg.toFixed(3)}${ci(x)} (cov ${x.coverage.toFixed(2)})`).join(', '),
+              rows
+                .map(
+                  (x) =>
+                    `${x.algorithm} ${x.ndcg.toFixed(3)}${ci(x)} (cov ${x.coverage.toFixed(2)}, fit ${x.fit_seconds.toFixed(0)} s)`,
+                )
+                .join(', '),
           );
         }
         if (steps.has('backup') && url) {
