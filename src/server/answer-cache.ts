@@ -33,50 +33,69 @@ export interface Answer {
   labels: { algorithm: string; version: string };
 }
 
-/** The default byte bound: about 20,000 answers of 10 movies, far more than the default 10,000 entries. */
+/** The default byte bound: about 40,000 answers of 10 movies. */
 export const DEFAULT_ANSWER_CACHE_BYTES = 64 * 1024 * 1024;
 
 export interface AnswerCacheOptions {
-  /** Answers held at most; 0 turns the cache off. */
-  maxEntries: number;
-  /** Their approximate size in bytes at most (body, key, movie ids). */
+  /** Users whose answers are held at most; 0 turns the cache off. */
+  maxUsers: number;
+  /** Answers held per user at most, the most recently made first (another n, explain, filter; default 4). */
+  perUser?: number;
+  /** Their approximate size in bytes at most (bodies, key texts, movie ids). */
   maxBytes: number;
+}
+
+interface Kept {
+  key: AnswerKey;
+  answer: Answer;
 }
 
 /**
  * The answers of POST /recommendations for known users, so that the same request again costs a lookup instead of
  * scoring, rendering, explaining and serialising (docs/benchmarks/serve.md). One invalidation rule: an answer is
- * used only under its exact key, and any change to what the answer depends on — a new model or variant, a changed
- * history, a catalogue refresh — changes the key, so nothing is ever purged; answers no longer asked for age out
- * (least recently used first, lru-cache) within the bounds.
+ * given only for a key equal to its own in every component, and any change to what the answer depends on — a new
+ * model or variant, a changed history, a catalogue refresh — changes the key, so nothing is ever purged; answers
+ * no longer asked for age out within the bounds.
+ *
+ * Held per user in lru-cache (least recently used user out first), each user's few answers compared component by
+ * component: a number-keyed lookup and a few comparisons of strings that are usually the very same objects
+ * (the cached history's fingerprint, the model's version), where a key text built per request would be hashed
+ * every time (docs/benchmarks/serve.md, Decisions).
  */
 export class AnswerCache {
-  private readonly lru: LRUCache<string, Answer> | undefined;
+  private readonly lru: LRUCache<number, readonly Kept[]> | undefined;
+  private readonly perUser: number;
 
   constructor(options: AnswerCacheOptions) {
-    if (options.maxEntries > 0 && options.maxBytes > 0)
+    this.perUser = Math.max(1, options.perUser ?? 4);
+    if (options.maxUsers > 0 && options.maxBytes > 0)
       this.lru = new LRUCache({
-        max: options.maxEntries,
+        max: options.maxUsers,
         maxSize: options.maxBytes,
-        sizeCalculation: (a, key) => answerBytes(key, a),
+        sizeCalculation: (kept) => kept.reduce((sum, k) => sum + answerBytes(k), 0),
       });
   }
 
-  /** The key's text: the components in a fixed order; the client first and numeric, the free-form filter last. */
-  static key(k: AnswerKey): string {
-    return `${k.clientId}\u0001${k.userId}\u0001${k.modelVersion}\u0001${k.variant}\u0001${k.history}\u0001${k.catalogue}\u0001${k.n}\u0001${k.explain ? 1 : 0}\u0001${k.filter}`;
+  get(key: AnswerKey): Answer | undefined {
+    const kept = this.lru?.get(key.userId);
+    if (kept === undefined) return undefined;
+    for (const k of kept) if (sameKey(k.key, key)) return k.answer;
+    return undefined;
   }
 
-  get(key: string): Answer | undefined {
-    return this.lru?.get(key);
+  set(key: AnswerKey, answer: Answer): void {
+    if (this.lru === undefined) return;
+    const before = this.lru.peek(key.userId) ?? [];
+    // A new array each time: lru-cache sizes an entry when it is set.
+    const kept = [{ key, answer }, ...before.filter((k) => !sameKey(k.key, key))].slice(0, this.perUser);
+    this.lru.set(key.userId, kept);
   }
 
-  set(key: string, answer: Answer): void {
-    this.lru?.set(key, answer);
-  }
-
+  /** Answers held. */
   get size(): number {
-    return this.lru?.size ?? 0;
+    let n = 0;
+    for (const kept of this.lru?.values() ?? []) n += kept.length;
+    return n;
   }
 
   /** The approximate bytes held (what `maxBytes` bounds). */
@@ -85,7 +104,22 @@ export class AnswerCache {
   }
 }
 
-/** Roughly what an entry holds: the body, the key (UTF-16), the ids, and a fixed overhead for the objects. */
-function answerBytes(key: string, a: Answer): number {
-  return a.body.length + 2 * key.length + 8 * a.movieIds.length + 2 * a.recommendationId.length + 200;
+function sameKey(a: AnswerKey, b: AnswerKey): boolean {
+  return (
+    a.userId === b.userId &&
+    a.clientId === b.clientId &&
+    a.modelVersion === b.modelVersion &&
+    a.variant === b.variant &&
+    a.history === b.history &&
+    a.catalogue === b.catalogue &&
+    a.n === b.n &&
+    a.explain === b.explain &&
+    a.filter === b.filter
+  );
+}
+
+/** Roughly what an answer holds: the body, the key's strings (UTF-16), the ids, a fixed overhead for the objects. */
+function answerBytes({ key, answer }: Kept): number {
+  const text = key.modelVersion.length + key.variant.length + key.history.length + key.filter.length;
+  return answer.body.length + 2 * (text + answer.recommendationId.length) + 8 * answer.movieIds.length + 300;
 }

@@ -138,7 +138,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     impressions,
     impressionsOfEveryList: impressionsMode === 'all',
     catalogue,
-    answers: new AnswerCache({ maxEntries: answerCacheSize, maxBytes: DEFAULT_ANSWER_CACHE_BYTES }),
+    answers: new AnswerCache({ maxUsers: answerCacheSize, maxBytes: DEFAULT_ANSWER_CACHE_BYTES }),
     histories,
     auth: new TokenAuthenticator(options.db, jwtSecret),
     metrics,

@@ -1,7 +1,7 @@
 import { saveHistory, saveStatedTastes, type HistoryItem } from '../core/db/repositories/api-users.js';
 import { QuotaExceededError } from '../core/db/repositories/quotas.js';
 import type { Recommendation, RecommendOptions } from '../core/models/types.js';
-import { AnswerCache, type Answer } from './answer-cache.js';
+import type { Answer, AnswerKey } from './answer-cache.js';
 import { coldStart, hasTastes, tastesVector } from './cold-start.js';
 import type { AppContext } from './context.js';
 import { explainRecommendations } from './explain.js';
@@ -116,7 +116,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
   };
   let created = false;
   let fingerprint: string | undefined;
-  let cacheKey: string | undefined;
+  let cacheKey: AnswerKey | undefined;
   if (items.length > 0) {
     const saved = await store(ctx, input.clientId, input.userId, items);
     history = saved;
@@ -234,8 +234,8 @@ function answerKey(
   loaded: LoadedModel,
   variant: ServedVariant | undefined,
   catalogueGeneration: number,
-): string {
-  return AnswerCache.key({
+): AnswerKey {
+  return {
     clientId: input.clientId,
     userId,
     modelVersion: loaded.version,
@@ -245,7 +245,7 @@ function answerKey(
     n: input.n,
     explain: input.explain === true,
     filter: input.filter ? JSON.stringify(input.filter) : '',
-  });
+  };
 }
 
 /** The answer under `key`, counted and recorded as served (a cache hit), or undefined. */
@@ -255,7 +255,7 @@ function servedFromCache(
   userId: number,
   loaded: LoadedModel,
   variant: ServedVariant | undefined,
-  key: string,
+  key: AnswerKey,
 ): Answer | undefined {
   const hit = ctx.answers.get(key);
   if (hit === undefined) return undefined;

@@ -17,7 +17,7 @@ const answer = (bodyBytes = 100, id = 'r'): Answer => ({
   movieIds: [1, 2, 3],
   labels: { algorithm: 'a', version: 'v1' },
 });
-const roomy = { maxEntries: 100, maxBytes: 1 << 20 };
+const roomy = { maxUsers: 100, maxBytes: 1 << 20 };
 
 /** The one cache of known users' answers (src/server/answer-cache.ts): its key and its bounds. */
 describe('AnswerCache', () => {
@@ -36,22 +36,24 @@ describe('AnswerCache', () => {
   it.each(changes)('misses when %s changes, and still hits under the unchanged key', (component, value) => {
     const c = new AnswerCache(roomy);
     const kept = answer();
-    c.set(AnswerCache.key(base), kept);
-    expect(c.get(AnswerCache.key({ ...base, [component]: value }))).toBeUndefined();
-    expect(c.get(AnswerCache.key(base))).toBe(kept);
+    c.set(base, kept);
+    expect(c.get({ ...base, [component]: value })).toBeUndefined();
+    expect(c.get({ ...base })).toBe(kept);
   });
 
-  it('tells apart keys whose components differ only in where one ends', () => {
-    const a = AnswerCache.key({ ...base, modelVersion: 'v1', variant: '2/x' });
-    const b = AnswerCache.key({ ...base, modelVersion: 'v12/x', variant: '' });
-    expect(a).not.toBe(b);
-    // A filter is JSON: control characters in it are escaped, so it cannot forge a separator.
-    expect(AnswerCache.key({ ...base, filter: JSON.stringify({ g: '\u0001' }) }).split('\u0001')).toHaveLength(9);
+  it('replaces the answer under an equal key, and keeps one per key', () => {
+    const c = new AnswerCache(roomy);
+    c.set(base, answer(10, 'first'));
+    c.set({ ...base, n: 5 }, answer(10, 'n5'));
+    c.set({ ...base }, answer(10, 'second'));
+    expect(c.get(base)?.recommendationId).toBe('second');
+    expect(c.get({ ...base, n: 5 })?.recommendationId).toBe('n5');
+    expect(c.size).toBe(2);
   });
 
-  it('holds at most maxEntries answers, the least recently used out first', () => {
-    const c = new AnswerCache({ maxEntries: 3, maxBytes: 1 << 20 });
-    const keys = [1, 2, 3, 4].map((n) => AnswerCache.key({ ...base, n }));
+  it('holds at most maxUsers users, the least recently used out first', () => {
+    const c = new AnswerCache({ maxUsers: 3, maxBytes: 1 << 20 });
+    const keys = [1, 2, 3, 4].map((userId) => ({ ...base, userId }));
     for (const k of keys.slice(0, 3)) c.set(k, answer());
     expect(c.get(keys[0])).toBeDefined(); // now the most recently used
     c.set(keys[3], answer());
@@ -60,24 +62,31 @@ describe('AnswerCache', () => {
     expect([keys[0], keys[2], keys[3]].map((k) => c.get(k) !== undefined)).toEqual([true, true, true]);
   });
 
+  it('holds at most perUser answers of one user, the most recently made', () => {
+    const c = new AnswerCache({ maxUsers: 10, perUser: 2, maxBytes: 1 << 20 });
+    for (const n of [1, 2, 3]) c.set({ ...base, n }, answer());
+    expect(c.size).toBe(2);
+    expect([1, 2, 3].map((n) => c.get({ ...base, n }) !== undefined)).toEqual([false, true, true]);
+  });
+
   it('holds at most maxBytes, counting each answer by its body and key', () => {
-    const c = new AnswerCache({ maxEntries: 1000, maxBytes: 10_000 });
-    for (let n = 1; n <= 50; n++) c.set(AnswerCache.key({ ...base, n }), answer(1000));
+    const c = new AnswerCache({ maxUsers: 1000, maxBytes: 10_000 });
+    for (let userId = 1; userId <= 50; userId++) c.set({ ...base, userId }, answer(1000));
     expect(c.bytes).toBeLessThanOrEqual(10_000);
     expect(c.size).toBeGreaterThanOrEqual(5);
     expect(c.size).toBeLessThan(10);
-    expect(c.get(AnswerCache.key({ ...base, n: 50 }))).toBeDefined();
-    expect(c.get(AnswerCache.key({ ...base, n: 1 }))).toBeUndefined();
+    expect(c.get({ ...base, userId: 50 })).toBeDefined();
+    expect(c.get({ ...base, userId: 1 })).toBeUndefined();
     // An answer larger than the whole bound is not kept.
-    c.set(AnswerCache.key({ ...base, n: 99 }), answer(20_000));
-    expect(c.get(AnswerCache.key({ ...base, n: 99 }))).toBeUndefined();
+    c.set({ ...base, userId: 99 }, answer(20_000));
+    expect(c.get({ ...base, userId: 99 })).toBeUndefined();
     expect(c.bytes).toBeLessThanOrEqual(10_000);
   });
 
-  it('keeps nothing with maxEntries 0 (--cache-size 0)', () => {
-    const c = new AnswerCache({ maxEntries: 0, maxBytes: 1 << 20 });
-    c.set(AnswerCache.key(base), answer());
-    expect(c.get(AnswerCache.key(base))).toBeUndefined();
+  it('keeps nothing with maxUsers 0 (--cache-size 0)', () => {
+    const c = new AnswerCache({ maxUsers: 0, maxBytes: 1 << 20 });
+    c.set(base, answer());
+    expect(c.get(base)).toBeUndefined();
     expect(c.size).toBe(0);
   });
 });
