@@ -39,9 +39,9 @@ export interface ServerOptions extends AppLimits {
   /** The impression buffer's bounds and batching (impressions.ts; tests). */
   impressionBuffer?: Pick<ImpressionRecorderOptions, 'capacity' | 'batchRows' | 'flushMs'>;
   /**
-   * Known users' answers kept for repeated requests (answer-cache.ts: same client, user, history, model, variant,
-   * catalogue, n, explain and filter); 0 turns off this cache and the history cache (every request reads the
-   * history and scores). Default 10000.
+   * Users whose answers are kept for repeated requests (answer-cache.ts: up to 4 each, for the same client, user,
+   * history, model, variant, catalogue, n, explain and filter); 0 turns off this cache and the history cache
+   * (every request reads the history and scores). Default 10000.
    */
   recommendationCacheSize?: number;
   /** Ratings of known users held in memory (history-cache.ts); 0 turns it off. Default 2,000,000 (about 20 MB). */
