@@ -24,7 +24,7 @@ export const serveFlags = {
   }),
   'cache-size': Flags.integer({
     description:
-      'recommendation lists kept for repeated requests (same model, same user history, same n); 0 turns this cache and the history cache off',
+      'users whose answers are kept for repeated requests (up to 4 each; same model, history, catalogue, n, explain and filter); 0 turns this cache and the history cache off',
     default: 10_000,
     min: 0,
   }),

@@ -2,13 +2,13 @@ import type { Logger } from 'pino';
 import type { QuotaLimits } from '../core/config.js';
 import type { Database } from '../core/db/types.js';
 import type { RecoMetrics } from '../core/metrics/registry.js';
+import type { AnswerCache } from './answer-cache.js';
 import type { TokenAuthenticator } from './auth.js';
 import type { CatalogueCache } from './catalogue-cache.js';
 import type { ExperimentHolder } from './experiment-holder.js';
 import type { HistoryCache } from './history-cache.js';
 import type { ImpressionRecorder } from './impressions.js';
 import type { ModelHolder } from './model-holder.js';
-import type { RecommendationCache } from './recommendation-cache.js';
 
 /** What the routes share: the database, the served model, the cached catalogue, metrics and settings. */
 export interface AppContext {
@@ -21,7 +21,8 @@ export interface AppContext {
   /** Record lists outside experiments too (--impressions all). */
   impressionsOfEveryList: boolean;
   catalogue: CatalogueCache;
-  recommendations: RecommendationCache;
+  /** Known users' answers of POST /recommendations (answer-cache.ts). */
+  answers: AnswerCache;
   /** Known users' histories; `enabled` false when the caches are off. */
   histories: HistoryCache;
   auth: TokenAuthenticator;

@@ -8,7 +8,7 @@ import getRawBody from 'raw-body';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError, parseInput, silentLogger, toHttpError } from './http-errors.js';
 import { routeRecorder } from './metrics-middleware.js';
-import { cachedRecommendationBody, recommendationBody, recommendFor, toRecommendInput } from './recommend.js';
+import { cachedRecommendationBody, recommendFor, toRecommendInput } from './recommend.js';
 import { RecommendationRequest } from './schemas.js';
 
 /**
@@ -66,7 +66,7 @@ export function recommendationsFastPath(
     const cached = cachedRecommendationBody(ctx, request);
     if (cached) return finish(req, 200, cached);
     recommendFor(ctx, request).then(
-      (out) => finish(req, 200, recommendationBody(out)),
+      (answer) => finish(req, 200, answer.body),
       (err) => fail(req, err),
     );
   };

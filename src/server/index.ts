@@ -7,6 +7,7 @@ import type { Database } from '../core/db/types.js';
 import { deleteImpressionsOlderThan, insertImpressions } from '../core/db/repositories/experiments.js';
 import { createMetrics, type RecoMetrics } from '../core/metrics/registry.js';
 import { createApp, createMetricsApp, DEFAULT_LIMITS, type AppLimits } from './app.js';
+import { AnswerCache, DEFAULT_ANSWER_CACHE_BYTES } from './answer-cache.js';
 import { TokenAuthenticator } from './auth.js';
 import { CatalogueCache } from './catalogue-cache.js';
 import type { AppContext } from './context.js';
@@ -16,7 +17,6 @@ import { ExperimentHolder, type ExperimentSource } from './experiment-holder.js'
 import { HistoryCache } from './history-cache.js';
 import { ImpressionRecorder, type ImpressionRecorderOptions, type ImpressionsMode } from './impressions.js';
 import { ModelHolder, type ModelSource } from './model-holder.js';
-import { RecommendationCache } from './recommendation-cache.js';
 
 export interface ServerOptions extends AppLimits {
   /** An open, migrated database; the server does not close it. */
@@ -39,8 +39,9 @@ export interface ServerOptions extends AppLimits {
   /** The impression buffer's bounds and batching (impressions.ts; tests). */
   impressionBuffer?: Pick<ImpressionRecorderOptions, 'capacity' | 'batchRows' | 'flushMs'>;
   /**
-   * Recommendation lists kept for repeated requests (same model, user history and n); 0 turns off this cache
-   * and the history cache (every request reads the history and scores). Default 10000.
+   * Users whose answers are kept for repeated requests (answer-cache.ts: up to 4 each, for the same client, user,
+   * history, model, variant, catalogue, n, explain and filter); 0 turns off this cache and the history cache
+   * (every request reads the history and scores). Default 10000.
    */
   recommendationCacheSize?: number;
   /** Ratings of known users held in memory (history-cache.ts); 0 turns it off. Default 2,000,000 (about 20 MB). */
@@ -124,9 +125,9 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   const retentionTimer = retentionDays > 0 ? setInterval(() => void prune(), 3_600_000) : undefined;
   retentionTimer?.unref();
   if (retentionDays > 0) void prune();
-  const listCacheSize = options.recommendationCacheSize ?? 10_000;
+  const answerCacheSize = options.recommendationCacheSize ?? 10_000;
   const histories = new HistoryCache(options.db, {
-    capacityRatings: options.historyCacheRatings ?? (listCacheSize > 0 ? 2_000_000 : 0),
+    capacityRatings: options.historyCacheRatings ?? (answerCacheSize > 0 ? 2_000_000 : 0),
     logger: options.logger,
   });
   await histories.start();
@@ -137,7 +138,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     impressions,
     impressionsOfEveryList: impressionsMode === 'all',
     catalogue,
-    recommendations: new RecommendationCache(listCacheSize),
+    answers: new AnswerCache({ maxUsers: answerCacheSize, maxBytes: DEFAULT_ANSWER_CACHE_BYTES }),
     histories,
     auth: new TokenAuthenticator(options.db, jwtSecret),
     metrics,

@@ -1,14 +1,15 @@
 import { saveHistory, saveStatedTastes, type HistoryItem } from '../core/db/repositories/api-users.js';
 import { QuotaExceededError } from '../core/db/repositories/quotas.js';
-import type { Recommendation, Recommender, RecommendOptions } from '../core/models/types.js';
+import type { Recommendation, RecommendOptions } from '../core/models/types.js';
+import type { Answer, AnswerKey } from './answer-cache.js';
 import { coldStart, hasTastes, tastesVector } from './cold-start.js';
 import type { AppContext } from './context.js';
 import { explainRecommendations } from './explain.js';
 import { excludedByFilter, hasFilter, passes, type MovieFilter } from './filters.js';
 import { HttpError } from './http-errors.js';
 import type { ExperimentLabel, ServedVariant } from './experiment-holder.js';
-import { FALLBACK_VERSION } from './model-holder.js';
-import { RecommendationCache } from './recommendation-cache.js';
+import type { CachedHistory } from './history-cache.js';
+import { FALLBACK_VERSION, type LoadedModel } from './model-holder.js';
 import { recommendationIds } from './recommendation-ids.js';
 import { DEFAULT_RATING, type RecommendationRequest, type z } from './schemas.js';
 import { publicUserId, userKey } from './user-ids.js';
@@ -63,8 +64,10 @@ export interface RecommendOutput {
  * a history alone (a new user), neither (422). The model is chosen once, before anything is read — the user's
  * variant inside a running experiment (experiment-holder.ts), else the active model — and scoring happens in
  * memory on it, so neither a model swap nor an experiment starting or stopping mixes two models in one answer.
+ * A known user with nothing new to store is answered from the answer cache (answer-cache.ts) when it holds the
+ * answer under the request's key, and the answer made otherwise is put there.
  */
-export async function recommendFor(ctx: AppContext, input: RecommendInput): Promise<RecommendOutput> {
+export async function recommendFor(ctx: AppContext, input: RecommendInput): Promise<Answer> {
   const active = ctx.models.current;
   if (!active) throw new HttpError(503, 'no model is loaded yet: try again shortly');
   // A user created by this request (no user_id) gets its variant once its id is known, before scoring.
@@ -98,6 +101,9 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     }
   }
 
+  // Read before the filter and the titles are: an answer is kept under a generation no newer than the catalogue
+  // it was made from, so no later generation is ever given an older answer.
+  const catalogueGeneration = ctx.catalogue.generation;
   // Before any write: an unknown genre is a 422 that stores nothing.
   const filtered = input.filter ? excludedByFilter(ctx.catalogue, input.filter) : undefined;
   let history: {
@@ -109,9 +115,8 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     tastes?: Float32Array;
   };
   let created = false;
-  let recs: Recommendation[] | undefined;
-  let cacheKey: string | undefined;
   let fingerprint: string | undefined;
+  let cacheKey: AnswerKey | undefined;
   if (items.length > 0) {
     const saved = await store(ctx, input.clientId, input.userId, items);
     history = saved;
@@ -134,35 +139,29 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     fingerprint = `${found.fingerprint}:${tastes.join(',')}`;
   } else {
     // A known user with nothing new: the history from memory (exact: see history-cache.ts), else one query;
-    // the cached list when the model, n and the history's fingerprint are unchanged.
+    // then the answer cache.
     const found = await ctx.histories.get(input.clientId, input.userId!);
     if (!found) throw new HttpError(404, `user ${input.userId} not found`);
     history = found;
-    fingerprint = found.tastes ? `${found.fingerprint}:${Array.from(found.tastes).join(',')}` : found.fingerprint;
-    // Filtered lists and cold starts are not cached (the key would need the filter or the tastes).
-    if (!filtered && !(found.movieIds.length === 0 && hasTastes(found.tastes))) {
-      const key = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
-      recs = ctx.recommendations.get(key);
-      if (!recs) cacheKey = key;
-    }
+    fingerprint = historyFingerprint(found);
+    cacheKey = answerKey(input, found.userId, fingerprint, loaded, variant, catalogueGeneration);
+    const hit = servedFromCache(ctx, input.clientId, found.userId, loaded, variant, cacheKey);
+    if (hit) return hit;
   }
   if (created) ctx.metrics.usersCreatedTotal.inc();
   const labels = { algorithm: loaded.algorithm, version: loaded.version };
 
-  if (!recs) {
-    const start = process.hrtime.bigint();
-    const stated = history.movieIds.length === 0 ? (tastes ?? history.tastes) : undefined;
-    recs = hasTastes(stated)
-      ? coldStart(loaded.model, ctx.catalogue, stated, input.n, exclusions(history.excluded, filtered))
-      : loaded.model.recommend(
-          { movieIds: history.movieIds, ratings: history.ratings },
-          input.n,
-          exclusions(history.excluded, filtered),
-        );
-    ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
-    if (cacheKey) ctx.recommendations.set(cacheKey, recs);
-  }
-  countServed(ctx, loaded, labels, cacheKey === undefined && items.length === 0 && !filtered, variant);
+  const start = process.hrtime.bigint();
+  const stated = history.movieIds.length === 0 ? (tastes ?? history.tastes) : undefined;
+  const recs = hasTastes(stated)
+    ? coldStart(loaded.model, ctx.catalogue, stated, input.n, exclusions(history.excluded, filtered))
+    : loaded.model.recommend(
+        { movieIds: history.movieIds, ratings: history.ratings },
+        input.n,
+        exclusions(history.excluded, filtered),
+      );
+  ctx.metrics.recommendationDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+  countServed(ctx, loaded, labels, false, variant);
 
   let recommendations = await render(ctx, recs);
   if (input.filter) {
@@ -171,7 +170,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
       passes(m.movie_id, { genres: m.genres, year: ctx.catalogue.get(m.movie_id)?.year ?? null }, f),
     );
   }
-  if (input.explain) recommendations = explained(ctx, loaded.model, history, recommendations, !input.filter);
+  if (input.explain) recommendations = explainRecommendations(loaded.model, ctx.catalogue, history, recommendations);
   const recommendation_id = recommendationIds(ctx).make(input.clientId, [
     history.userId,
     loaded.version,
@@ -191,16 +190,78 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     ignored_movie_ids: ignored,
     recommendation_id,
   };
-  recordImpression(
-    ctx,
-    input.clientId,
-    history.userId,
-    variant,
-    loaded.version,
-    recommendation_id,
-    idsOf(recommendations),
-  );
-  return out;
+  const answer: Answer = {
+    body: Buffer.from(JSON.stringify(out), 'utf8'),
+    recommendationId: recommendation_id,
+    movieIds: recommendations.map((m) => m.movie_id),
+    labels,
+  };
+  if (cacheKey !== undefined) ctx.answers.set(cacheKey, answer);
+  recordImpression(ctx, input.clientId, history.userId, variant, loaded.version, recommendation_id, answer.movieIds);
+  return answer;
+}
+
+/**
+ * The body of POST /recommendations from the answer cache, without waiting for anything: a known user asking
+ * again with nothing new, its history in memory (history-cache.ts) and its answer under this request's key —
+ * else undefined (then recommendFor). The API's hot case: a platform refreshing its users' lists. It counts and
+ * records what recommendFor counts and records for the same cache hit.
+ */
+export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput): Buffer | undefined {
+  if (input.userId === undefined || (input.history !== undefined && input.history.length > 0) || input.genres)
+    return undefined;
+  const active = ctx.models.current;
+  if (!active) return undefined;
+  const found = ctx.histories.peek(input.clientId, input.userId);
+  if (!found) return undefined;
+  // The model chosen for this user, as recommendFor chooses it.
+  const variant = ctx.experiments.choose(input.clientId, input.userId);
+  const loaded = variant?.model ?? active;
+  const key = answerKey(input, found.userId, historyFingerprint(found), loaded, variant, ctx.catalogue.generation);
+  return servedFromCache(ctx, input.clientId, found.userId, loaded, variant, key)?.body;
+}
+
+/** The history part of the answer cache's key and of the recommendation_id: stated tastes count for a user without ratings. */
+function historyFingerprint(found: CachedHistory): string {
+  return found.tastes ? `${found.fingerprint}:${Array.from(found.tastes).join(',')}` : found.fingerprint;
+}
+
+/** The answer cache's key of a known user's request with nothing new to store (answer-cache.ts, AnswerKey). */
+function answerKey(
+  input: RecommendInput,
+  userId: number,
+  history: string,
+  loaded: LoadedModel,
+  variant: ServedVariant | undefined,
+  catalogueGeneration: number,
+): AnswerKey {
+  return {
+    clientId: input.clientId,
+    userId,
+    modelVersion: loaded.version,
+    variant: variant ? `${variant.experimentId}/${variant.name}` : '',
+    history,
+    catalogue: catalogueGeneration,
+    n: input.n,
+    explain: input.explain === true,
+    filter: input.filter ? JSON.stringify(input.filter) : '',
+  };
+}
+
+/** The answer under `key`, counted and recorded as served (a cache hit), or undefined. */
+function servedFromCache(
+  ctx: AppContext,
+  clientId: number,
+  userId: number,
+  loaded: LoadedModel,
+  variant: ServedVariant | undefined,
+  key: AnswerKey,
+): Answer | undefined {
+  const hit = ctx.answers.get(key);
+  if (hit === undefined) return undefined;
+  countServed(ctx, loaded, hit.labels, true, variant);
+  recordImpression(ctx, clientId, userId, variant, loaded.version, hit.recommendationId, hit.movieIds);
+  return hit;
 }
 
 /**
@@ -254,105 +315,13 @@ function countServed(
   variant?.served.inc();
 }
 
-/**
- * The whole response body for a known user asking again with nothing new, when everything it depends on is in
- * memory — the history (exact, see history-cache.ts), the cached list for this model, n and history, its rendering
- * for the current catalogue, and the bytes sent last time — else undefined (then recommendFor). The API's hot case:
- * a platform refreshing its users' lists. Synchronous and allocation-light, and it counts exactly what recommendFor
- * counts for a cache hit; the bytes are the ones recommendationBody made from recommendFor's answer.
- */
-export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput): Buffer | undefined {
-  if (
-    input.userId === undefined ||
-    (input.history !== undefined && input.history.length > 0) ||
-    input.filter ||
-    input.genres
-  )
-    return undefined;
-  const active = ctx.models.current;
-  if (!active) return undefined;
-  const found = ctx.histories.peek(input.clientId, input.userId);
-  if (!found) return undefined;
-  // The model chosen for this user, as recommendFor chooses it; a kept answer must be of this very choice.
-  const variant = ctx.experiments.choose(input.clientId, input.userId);
-  const loaded = variant?.model ?? active;
-  const experiment = variant?.label;
-  const generation = ctx.catalogue.generation;
-  const last = ctx.recommendations.keptAnswer(found);
-  const explain = input.explain === true;
-  if (
-    last &&
-    last.n === input.n &&
-    (last.explain === true) === explain &&
-    last.version === loaded.version &&
-    last.algorithm === loaded.algorithm &&
-    last.experiment === experiment &&
-    last.generation === generation
-  ) {
-    countServed(ctx, loaded, last.labels, true, variant);
-    recordImpression(ctx, input.clientId, found.userId, variant, loaded.version, last.recommendationId, last.movieIds);
-    return last.bytes;
-  }
-  const key = RecommendationCache.key(loaded.version, found.userId, input.n, found.fingerprint);
-  const recs = ctx.recommendations.get(key);
-  if (!recs) return undefined;
-  const done = rendered.get(recs);
-  if (!done || done.generation !== generation) return undefined;
-  let items = done.items;
-  if (explain) {
-    const e = explainedLists.get(items);
-    if (!e || e.model !== loaded.model) return undefined;
-    items = e.items;
-  }
-  const body = bodies.get(items);
-  if (
-    !body ||
-    body.userId !== publicUserId(found.externalId) ||
-    body.version !== loaded.version ||
-    body.algorithm !== loaded.algorithm ||
-    body.experiment !== experiment
-  )
-    return undefined;
-  // The history cache replaces its entry whenever the history changes: `found` stands for this very history.
-  ctx.recommendations.keepAnswer(found, key, {
-    n: input.n,
-    explain,
-    version: loaded.version,
-    algorithm: loaded.algorithm,
-    experiment,
-    generation,
-    labels: body.labels,
-    bytes: body.bytes,
-    recommendationId: body.recommendationId,
-    movieIds: body.movieIds,
-  });
-  countServed(ctx, loaded, body.labels, true, variant);
-  recordImpression(ctx, input.clientId, found.userId, variant, loaded.version, body.recommendationId, body.movieIds);
-  return body.bytes;
-}
-
 type RecommendedMovie = RecommendOutput['recommendations'][number];
 
-/** A list with its titles, per list of the recommendation cache, and its JSON (the bulk of a response's bytes). */
-const rendered = new WeakMap<readonly Recommendation[], { generation: number; items: RecommendedMovie[] }>();
-const renderedJson = new WeakMap<readonly RecommendedMovie[], string>();
-const movieIds = new WeakMap<readonly RecommendedMovie[], number[]>();
-
-/** The movie ids of a list in order (an impression's), once per list. */
-function idsOf(items: readonly RecommendedMovie[]): number[] {
-  let ids = movieIds.get(items);
-  if (!ids) movieIds.set(items, (ids = items.map((m) => m.movie_id)));
-  return ids;
-}
-
-/** Titles and genres from the catalogue; a cached list is rendered once per catalogue generation. */
+/** Titles and genres from the catalogue. */
 async function render(ctx: AppContext, recs: readonly Recommendation[]): Promise<RecommendedMovie[]> {
-  const done = rendered.get(recs);
-  if (done && done.generation === ctx.catalogue.generation) return done.items;
   // Titles from memory; a movie newer than the cached catalogue costs one query for all of them.
   const ids = recs.map((r) => r.movieId);
   const entries = ids.every((id) => ctx.catalogue.get(id)) ? undefined : await ctx.catalogue.lookup(ids);
-  const generation = ctx.catalogue.generation;
   const items: RecommendedMovie[] = [];
   for (const r of recs) {
     const e = entries ? entries.get(r.movieId) : ctx.catalogue.get(r.movieId);
@@ -364,87 +333,7 @@ async function render(ctx: AppContext, recs: readonly Recommendation[]): Promise
       score: Number.isFinite(r.score) ? r.score : 0,
     });
   }
-  rendered.set(recs, { generation, items });
-  renderedJson.set(items, JSON.stringify(items));
   return items;
-}
-
-/**
- * Explained lists, per rendered list: a rendered list stands for one model version, one user's history and one
- * catalogue generation, which is all an explanation depends on besides the model object (checked). So a known
- * user asking again with `explain: true` is answered like one asking without: from kept bytes.
- */
-const explainedLists = new WeakMap<readonly RecommendedMovie[], { model: object; items: RecommendedMovie[] }>();
-
-function explained(
-  ctx: AppContext,
-  model: Recommender,
-  history: { movieIds: Int32Array; ratings: Float32Array },
-  items: RecommendedMovie[],
-  keep: boolean,
-): RecommendedMovie[] {
-  const hit = keep ? explainedLists.get(items) : undefined;
-  if (hit && hit.model === model) return hit.items;
-  const out = explainRecommendations(model, ctx.catalogue, history, items);
-  if (keep) {
-    explainedLists.set(items, { model, items: out });
-    renderedJson.set(out, JSON.stringify(out));
-  }
-  return out;
-}
-
-/**
- * The response body of POST /recommendations, byte for byte what JSON.stringify(out) gives (test/server), with
- * the list's JSON reused from the cache: both the Express route and the fast path send this.
- */
-export function recommendationJson(out: RecommendOutput): string {
-  const list = renderedJson.get(out.recommendations) ?? JSON.stringify(out.recommendations);
-  const experiment = out.experiment ? `"experiment":${JSON.stringify(out.experiment)},` : '';
-  return `{"user_id":${JSON.stringify(out.user_id)},"created":${JSON.stringify(out.created)},"model":${JSON.stringify(out.model)},${experiment}"recommendations":${list},"ignored_movie_ids":${JSON.stringify(out.ignored_movie_ids)},"recommendation_id":${JSON.stringify(out.recommendation_id)}}`;
-}
-
-/** Bytes of an answer with nothing created or ignored, per rendered list (one user, one model): cachedRecommendationBody. */
-const bodies = new WeakMap<
-  readonly RecommendedMovie[],
-  {
-    userId: number | string;
-    version: string;
-    algorithm: string;
-    experiment: ExperimentLabel | undefined;
-    labels: RecommendOutput['model'];
-    bytes: Buffer;
-    recommendationId: string;
-    movieIds: number[];
-  }
->();
-
-/** recommendationJson as bytes; an answer that cachedRecommendationBody can repeat is kept for it. */
-export function recommendationBody(out: RecommendOutput): Buffer {
-  const repeatable = !out.created && out.ignored_movie_ids.length === 0 && renderedJson.has(out.recommendations);
-  if (repeatable) {
-    const kept = bodies.get(out.recommendations);
-    if (
-      kept &&
-      kept.userId === out.user_id &&
-      kept.version === out.model.version &&
-      kept.algorithm === out.model.algorithm &&
-      kept.experiment === out.experiment
-    )
-      return kept.bytes;
-  }
-  const bytes = Buffer.from(recommendationJson(out), 'utf8');
-  if (repeatable)
-    bodies.set(out.recommendations, {
-      userId: out.user_id,
-      version: out.model.version,
-      algorithm: out.model.algorithm,
-      experiment: out.experiment,
-      labels: out.model,
-      bytes,
-      recommendationId: out.recommendation_id,
-      movieIds: idsOf(out.recommendations),
-    });
-  return bytes;
 }
 
 async function store(ctx: AppContext, clientId: number, userId: string | undefined, items: HistoryItem[]) {

@@ -110,7 +110,7 @@ describeEachEngine('experiments in the server', (t) => {
     expect(server.experiments.versions.sort()).toEqual(['v-a', 'v-b']);
     for (const u of alphaUsers) {
       const bodies = [];
-      // The first answer is scored, the next ones come from the kept answer (fast path).
+      // The first answer is scored, the next ones come from the answer cache (fast path).
       for (let k = 0; k < 3; k++) {
         const r = await ask(alpha, u);
         expect(r.status).toBe(200);

@@ -256,6 +256,43 @@ describeEachEngine('POST /recommendations fast path', (t) => {
     expect(JSON.parse(after.text).recommendations.map((r: any) => r.movie_id)).not.toContain(top);
   });
 
+  it("keeps each client's answers apart: two clients' users of the same id and history", async () => {
+    const history = [
+      { movie_id: 1, rating: 5 },
+      { movie_id: 2, rating: 4 },
+    ];
+    const twin = `twin-${t.engine}`;
+    for (const tk of [token, otherToken]) {
+      const made = await call(fast.url!, 'POST', '/recommendations', { token: tk, json: { user_id: twin, history } });
+      expect(made.body.created).toBe(true);
+    }
+    const ask = async (tk: string) =>
+      (await expectSame('/recommendations', { token: tk, json: { user_id: twin, n: 4 } }, 200)).reply.body;
+    // Each asked twice, alternating: the second of each comes from the answer cache on the fast server.
+    const [a1, b1, a2, b2] = [await ask(token), await ask(otherToken), await ask(token), await ask(otherToken)];
+    expect([a2, b2]).toEqual([a1, b1]);
+    expect(b1.recommendations).toEqual(a1.recommendations);
+    const clientOf = (id: string) => id.split('.')[0];
+    expect(clientOf(a1.recommendation_id)).not.toBe(clientOf(b1.recommendation_id));
+    // Each id is its own client's: POST /feedback accepts it only from that client.
+    const top = a1.recommendations[0].movie_id;
+    const dislike = (tk: string, id: string) =>
+      call(slow.url!, 'POST', '/feedback', {
+        token: tk,
+        json: { events: [{ user_id: twin, movie_id: top, type: 'dislike', recommendation_id: id }] },
+      });
+    expect((await dislike(otherToken, a1.recommendation_id)).body.accepted).toBe(0);
+    expect((await dislike(otherToken, b1.recommendation_id)).body.accepted).toBe(1);
+    // Client B's user changed, client A's did not: B gets a new answer, A still its own.
+    const fastB = () =>
+      call(fast.url!, 'POST', '/recommendations', { token: otherToken, json: { user_id: twin, n: 4 } });
+    // The writing server notifies the other one after its commit: wait for it to arrive.
+    for (let i = 0; i < 50 && (await fastB()).body.recommendation_id === b1.recommendation_id; i++);
+    const b3 = await ask(otherToken);
+    expect(b3.recommendations.map((m: any) => m.movie_id)).not.toContain(top);
+    expect(await ask(token)).toEqual(a1);
+  });
+
   it('survives a client that goes away in the middle of its body, and answers the next one', async () => {
     const before = fast.fastPathRequests!;
     const { port } = new URL(fast.url!);
@@ -281,11 +318,13 @@ describeEachEngine('POST /recommendations fast path', (t) => {
           (l) =>
             l.startsWith('http_requests_total{method="POST",route=') &&
             !l.includes('/create-client') &&
-            !l.includes('/token'),
+            !l.includes('/token') &&
+            !l.includes('/feedback'),
         )
         .sort();
     const [a, b] = [await series(fast), await series(slow)];
-    // The fast server also served the setup (two users created, two logins): compare the paths' own series.
+    // The fast server also served the setup (two users created, two logins), the slow one feedback: compare the
+    // paths' own series.
     const labelsOf = (lines: string[]) => lines.map((l) => l.replace(/ \d+$/, ''));
     expect(labelsOf(a)).toEqual(labelsOf(b));
     expect(labelsOf(a)).toEqual(

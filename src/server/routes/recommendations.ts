@@ -2,7 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { clientOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { parseInput } from '../http-errors.js';
-import { recommendationJson, recommendFor, toRecommendInput } from '../recommend.js';
+import { recommendFor, toRecommendInput } from '../recommend.js';
 import { RecommendationRequest } from '../schemas.js';
 
 export function recommendationsRouter(ctx: AppContext, auth: RequestHandler): Router {
@@ -10,9 +10,9 @@ export function recommendationsRouter(ctx: AppContext, auth: RequestHandler): Ro
   r.post('/recommendations', auth, async (req, res) => {
     const body = parseInput(RecommendationRequest, req.body);
     const { clientId } = clientOf(req);
-    const out = await recommendFor(ctx, toRecommendInput(clientId, body));
-    // What res.json would send (same Content-Type), with the cached list's JSON.
-    res.set('Content-Type', 'application/json').send(recommendationJson(out));
+    const answer = await recommendFor(ctx, toRecommendInput(clientId, body));
+    // What res.json would send (the same Content-Type), from the answer's bytes (answer-cache.ts).
+    res.set('Content-Type', 'application/json; charset=utf-8').send(answer.body);
   });
   return r;
 }
