@@ -125,6 +125,41 @@ describeEachEngine('API write functions', (t) => {
     expect(p.stored).toEqual(p.expected);
   });
 
+  it('keeps both kinds of profile exact in one batch: users with known sums and a user whose sums are unknown', async () => {
+    await storeFeedback(t.db, client, [event('p3', 1, 'rating', 2.5, 1), event('p4', 2, 'rating', 4, 1)]);
+    const { rows } = await t.db.query<{ id: number }>(
+      'SELECT id FROM users WHERE client_id = $1 AND external_id = $2',
+      [client, 'p4'],
+    );
+    await t.db.query(recomputeProfilesSql('SELECT $2::bigint AS user_id'), [genreVocabulary(), rows[0].id]);
+    expect((await profileOf('p4')).sumsKnown).toBe(false);
+    await storeFeedback(t.db, client, [
+      event('p3', 3, 'rating', 5, 2),
+      event('p4', 3, 'like', null, 2),
+      event('p3', 1, 'rating', 0.5, 3),
+      event('p4', 4, 'rating', 1.5, 3),
+    ]);
+    for (const user of ['p3', 'p4']) {
+      const p = await profileOf(user);
+      expect(p.stored).toEqual(p.expected);
+      expect(p.sumsKnown).toBe(true);
+    }
+  });
+
+  it('runs the write functions with generic plans (PL/pgSQL would plan a one-event write again on every call)', async () => {
+    const { rows } = await t.db.query<{ proname: string; proconfig: string[] | null }>(
+      `SELECT proname, proconfig FROM pg_proc
+        WHERE proname IN ('reco_store_feedback', 'reco_save_history', 'reco_apply_rating_changes', 'reco_charge_quota')
+        ORDER BY proname`,
+    );
+    expect(rows.map((r) => [r.proname, r.proconfig])).toEqual(
+      ['reco_apply_rating_changes', 'reco_charge_quota', 'reco_save_history', 'reco_store_feedback'].map((f) => [
+        f,
+        ['plan_cache_mode=force_generic_plan'],
+      ]),
+    );
+  });
+
   it('sends no NOTIFY itself, while a write of another writer still does; notifyHistoryChanged names every user', async () => {
     const heard: string[] = [];
     const stop = await t.db.listen(HISTORY_CHANNEL, (p) => heard.push(p));

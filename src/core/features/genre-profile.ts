@@ -270,3 +270,91 @@ END
 $$;
 `;
 }
+
+/**
+ * The same sums as genreSumsFunctionsSql, replacing its reco_apply_rating_changes (migration 091 installs this text;
+ * a change here needs a new migration). Known sums and unknown ones are two statements, so the first — what every
+ * write but a user's first runs — is planned for its few changes: each changed movie's genres by an index lookup
+ * (a scalar subquery), not a hash of the whole catalogue, which the planner chose when the changes and all of a
+ * user's ratings were one estimate.
+ */
+export function applyRatingChangesSql(): string {
+  return `
+CREATE OR REPLACE FUNCTION reco_apply_rating_changes(p_users bigint[], p_movies integer[], p_deltas float8[], p_counted integer[], p_vocab text[])
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  -- Known sums: each change adds its terms (slot 1 the count, 2 the total, 2 + k genre k of the vocabulary).
+  WITH c AS (
+    SELECT c.user_id, c.delta, c.counted, (SELECT m.genres FROM movies m WHERE m.movie_id = c.movie_id) AS genres
+      FROM unnest(p_users, p_movies, p_deltas, p_counted) AS c(user_id, movie_id, delta, counted)
+  ),
+  terms AS (
+    SELECT c.user_id, 1 AS slot, c.counted::float8 AS v FROM c
+    UNION ALL
+    SELECT c.user_id, 2, c.delta FROM c
+    UNION ALL
+    SELECT c.user_id, 2 + k.k, c.delta
+      FROM c CROSS JOIN LATERAL unnest(c.genres) AS g(name)
+      CROSS JOIN LATERAL (SELECT array_position(p_vocab, g.name) AS k) AS k
+     WHERE k.k IS NOT NULL
+  ),
+  per_user AS (
+    SELECT t.user_id, array_agg(coalesce(s.v, 0) ORDER BY slots.slot) AS deltas
+      FROM (SELECT DISTINCT c.user_id FROM c) AS t
+      CROSS JOIN generate_series(1, 2 + cardinality(p_vocab)) AS slots(slot)
+      LEFT JOIN (SELECT x.user_id, x.slot, sum(x.v) AS v FROM terms x GROUP BY x.user_id, x.slot) AS s
+        ON s.user_id = t.user_id AND s.slot = slots.slot
+     GROUP BY t.user_id
+  ),
+  summed AS (
+    SELECT u.id, ARRAY(SELECT z.s + z.d FROM unnest(u.genre_sums, p.deltas) WITH ORDINALITY AS z(s, d, i) ORDER BY z.i) AS sums
+      FROM per_user p JOIN users u ON u.id = p.user_id
+     WHERE u.genre_sums IS NOT NULL
+  )
+  UPDATE users u
+     SET genre_sums = s.sums,
+         characteristic = ARRAY(SELECT coalesce(z.v / nullif(s.sums[2], 0), 0)::real
+                                  FROM unnest(s.sums[3:]) WITH ORDINALITY AS z(v, i) ORDER BY z.i),
+         rating_count = s.sums[1]::integer, updated_at = now()
+    FROM summed s
+   WHERE u.id = s.id;
+
+  -- Unknown sums (a user's first write since another writer set its profile): from all of its ratings, the
+  -- changes already written.
+  IF EXISTS (SELECT 1 FROM users k WHERE k.id = ANY(p_users) AND k.genre_sums IS NULL) THEN
+    WITH touched AS (
+      SELECT k.id FROM users k WHERE k.id = ANY(p_users) AND k.genre_sums IS NULL
+    ),
+    terms AS (
+      SELECT r.user_id, 1 AS slot, 1::float8 AS v FROM touched t JOIN ratings r ON r.user_id = t.id
+      UNION ALL
+      SELECT r.user_id, 2, r.rating::float8 FROM touched t JOIN ratings r ON r.user_id = t.id
+      UNION ALL
+      SELECT r.user_id, 2 + v.k::integer, r.rating::float8
+        FROM touched t JOIN ratings r ON r.user_id = t.id JOIN movies m ON m.movie_id = r.movie_id
+        CROSS JOIN LATERAL unnest(m.genres) AS g(name)
+        JOIN unnest(p_vocab) WITH ORDINALITY AS v(name, k) ON v.name = g.name
+    ),
+    slot_sums AS (
+      SELECT x.user_id, x.slot, sum(x.v) AS v FROM terms x GROUP BY x.user_id, x.slot
+    ),
+    summed AS (
+      SELECT t.id AS user_id, coalesce(max(n.v), 0)::integer AS n,
+             array_agg(coalesce(s.v, 0) ORDER BY slots.slot) AS sums,
+             array_agg(coalesce(s.v / nullif(total.v, 0), 0)::real ORDER BY slots.slot) FILTER (WHERE slots.slot > 2) AS vector
+        FROM touched t
+        CROSS JOIN generate_series(1, 2 + cardinality(p_vocab)) AS slots(slot)
+        LEFT JOIN slot_sums s ON s.user_id = t.id AND s.slot = slots.slot
+        LEFT JOIN slot_sums total ON total.user_id = t.id AND total.slot = 2
+        LEFT JOIN slot_sums n ON n.user_id = t.id AND n.slot = 1
+       GROUP BY t.id
+    )
+    UPDATE users u
+       SET genre_sums = s.sums, characteristic = s.vector, rating_count = s.n, updated_at = now()
+      FROM summed s
+     WHERE u.id = s.user_id;
+  END IF;
+END
+$$;
+`;
+}
