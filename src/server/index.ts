@@ -17,13 +17,15 @@ import { HistoryCache } from './history-cache.js';
 import { ImpressionRecorder, type ImpressionRecorderOptions, type ImpressionsMode } from './impressions.js';
 import { ModelHolder, type ModelSource } from './model-holder.js';
 import { RecommendationCache } from './recommendation-cache.js';
+import { DEFAULT_RATING } from './schemas.js';
+import { WriteGroups } from './write-groups.js';
 
 export interface ServerOptions extends AppLimits {
   /** An open, migrated database; the server does not close it. */
   db: Database;
   /** Settings (dataDir for the generated secret, jwtSecret, adminToken, tokenTtlSeconds, production). */
   config: Pick<RecoConfig, 'dataDir' | 'jwtSecret' | 'adminToken' | 'tokenTtlSeconds' | 'production'> &
-    Partial<Pick<RecoConfig, 'quotas'>>;
+    Partial<Pick<RecoConfig, 'quotas' | 'writeGroups'>>;
   /** JSON access and event logs; none when absent. */
   logger?: Logger;
   /** How often to poll the registry for a newly activated model, besides LISTEN (default 30 s; 0 = never). */
@@ -130,6 +132,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     logger: options.logger,
   });
   await histories.start();
+  const quotas = options.config.quotas ?? DEFAULT_QUOTAS;
   const ctx: AppContext = {
     db: options.db,
     models,
@@ -145,7 +148,11 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     jwtSecret,
     tokenTtlSeconds: options.config.tokenTtlSeconds,
     adminToken: options.config.adminToken,
-    quotas: options.config.quotas ?? DEFAULT_QUOTAS,
+    quotas,
+    writes: new WriteGroups(options.db, DEFAULT_RATING, quotas, {
+      enabled: options.config.writeGroups ?? true,
+      logger: options.logger,
+    }),
   };
   const separateMetrics = options.metricsPort !== undefined;
   const app = createApp(ctx, options, options.version, { metrics: !separateMetrics });

@@ -11,6 +11,7 @@ import { migration as m072 } from './072_feedback.js';
 import { migration as m073 } from './073_api_write_functions.js';
 import { migration as m081 } from './081_experiments.js';
 import { migration as m091 } from './091_api_write_plans.js';
+import { migration as m092 } from './092_api_write_groups.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
@@ -28,6 +29,7 @@ export const migrations: readonly Migration[] = [
   m073,
   m081,
   m091,
+  m092,
 ].sort((a, b) => a.version - b.version);
 
 export type { Migration };

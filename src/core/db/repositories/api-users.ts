@@ -128,6 +128,27 @@ async function lockOrCreateUser(
   }
 }
 
+/** What reco_save_history returns (migration 073), per request also from a group (migration 092). */
+export interface SavedHistoryRow {
+  user_key: number;
+  user_external_id: string;
+  user_created: boolean;
+  history_movie_ids: number[];
+  history_ratings: number[];
+  excluded_movie_ids: number[];
+}
+
+export function savedHistoryOf(row: SavedHistoryRow): SavedHistory {
+  return {
+    userId: Number(row.user_key),
+    externalId: row.user_external_id,
+    created: row.user_created,
+    movieIds: Int32Array.from(row.history_movie_ids),
+    ratings: Float32Array.from(row.history_ratings),
+    excluded: Int32Array.from(row.excluded_movie_ids),
+  };
+}
+
 /** SQLSTATEs worth one more try of the whole write: deadlock, serialization failure. */
 const RETRYABLE = new Set<unknown>([PgError.DEADLOCK_DETECTED, PgError.SERIALIZATION_FAILURE]);
 
@@ -157,27 +178,12 @@ export async function saveHistory(
   ];
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await db.query<{
-        user_key: number;
-        user_external_id: string;
-        user_created: boolean;
-        history_movie_ids: number[];
-        history_ratings: number[];
-        excluded_movie_ids: number[];
-      }>(
+      const r = await db.query<SavedHistoryRow>(
         `SELECT user_key, user_external_id, user_created, history_movie_ids, history_ratings, excluded_movie_ids
            FROM reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int)`,
         params,
       );
-      const row = r.rows[0];
-      return {
-        userId: Number(row.user_key),
-        externalId: row.user_external_id,
-        created: row.user_created,
-        movieIds: Int32Array.from(row.history_movie_ids),
-        ratings: Float32Array.from(row.history_ratings),
-        excluded: Int32Array.from(row.excluded_movie_ids),
-      };
+      return savedHistoryOf(r.rows[0]);
     } catch (err: any) {
       const quotaError = quotaErrorOf(err);
       if (quotaError) throw quotaError;
