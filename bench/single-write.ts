@@ -271,7 +271,12 @@ async function main() {
     }
     // The platform's mix at a fixed rate (reco simulate traffic: recommendations, feedback, similar movies, cold
     // starts) on the server with the default quotas: latency percentiles and the server's resident memory.
+    // The server's event-loop delay during the mix (prom-client's monitorEventLoopDelay, reset by each scrape):
+    // a tail made of loop stalls shows here; one made of database waits does not.
+    if (withQuota.metricsUrl) await eventLoopDelay(withQuota.metricsUrl);
     const traffic = TRAFFIC_SECONDS > 0 ? await simulateTraffic(withQuota.url, withQuota.child.pid) : undefined;
+    if (traffic && withQuota.metricsUrl)
+      (traffic as Record<string, unknown>).server_event_loop_delay_ms = await eventLoopDelay(withQuota.metricsUrl);
     if (traffic) console.error(`simulate traffic: ${JSON.stringify(traffic)}`);
     const pgbenchAfter = pgbench(pgbenchDb);
     console.error(`pgbench -N -c 16: ${pgbenchAfter} tps`);
@@ -309,6 +314,16 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** The event-loop delay percentiles (ms) the server's /metrics reports since its previous scrape. */
+async function eventLoopDelay(metricsUrl: string) {
+  const text = await (await fetch(metricsUrl)).text();
+  const ms = (name: string) => {
+    const m = new RegExp(`^nodejs_eventloop_lag_${name}_seconds ([0-9.eE+-]+)`, 'm').exec(text);
+    return m ? round(Number(m[1]) * 1000, 2) : NaN;
+  };
+  return { p50: ms('p50'), p90: ms('p90'), p99: ms('p99'), max: ms('max') };
+}
 
 /** Resident memory of a process in MB (Linux /proc; NaN elsewhere). */
 function rssMb(pid: number | undefined): number {

@@ -13,9 +13,10 @@ import type { Database } from '../core/db/types.js';
  * is answered once that transaction has committed, so an answer still means the write is durable.
  *
  * Rules:
- * - Only requests that name one user (a feedback request whose events share a user_id, a history with a user_id)
- *   are grouped; a group runs them in the order of their user ids, so any two groups lock users in the same order
- *   and cannot deadlock each other.
+ * - Only requests that name one user (a feedback request whose events share a user_id, a history) are grouped; a
+ *   group runs them in the order of their user ids, histories of new users (no user_id) first, so any two groups
+ *   take their locks in the same order and cannot deadlock each other; the new users' ids are generated under one
+ *   lock per client, which a group then holds once for all of them instead of one commit each.
  * - A group stores what its requests one after the other would (each runs migration 073's function, the quota is
  *   charged once for all). If the group fails for any reason — a quota over its limit, a movie just removed, a lost
  *   connection — nothing of it is stored and each request is written alone, as without grouping: a request never
@@ -103,7 +104,8 @@ class Coalescer<Req, Res> {
 }
 
 interface HistoryWrite {
-  externalId: string;
+  /** Undefined: a new user, with the next generated id. */
+  externalId: string | undefined;
   items: readonly HistoryItem[];
 }
 
@@ -130,7 +132,9 @@ export class WriteGroups {
     this.histories = new Coalescer(
       (clientId, w) => saveHistory(db, clientId, w.externalId, w.items, quota),
       (clientId, ws) => saveHistoryGroup(db, clientId, ws, quota),
-      (w) => w.externalId,
+      // New users first: their id generation's lock (per client) is then taken before any user's row, in every
+      // group, and held once for all of the group's new users.
+      (w) => w.externalId ?? '',
       max,
       options.logger,
     );
@@ -143,10 +147,9 @@ export class WriteGroups {
     return this.feedback.submit(clientId, rows);
   }
 
-  /** saveHistory, grouped with other histories of the client when enabled and the user is named. */
+  /** saveHistory, grouped with other histories of the client when enabled. */
   saveHistory(clientId: number, externalId: string | undefined, items: readonly HistoryItem[]): Promise<SavedHistory> {
-    if (!this.options.enabled || externalId === undefined)
-      return saveHistory(this.db, clientId, externalId, items, this.quota);
+    if (!this.options.enabled) return saveHistory(this.db, clientId, externalId, items, this.quota);
     return this.histories.submit(clientId, { externalId, items });
   }
 }

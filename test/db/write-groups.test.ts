@@ -31,8 +31,10 @@ const FEEDBACK: FeedbackRow[][] = [
   [ev('a', 1, 'rating', 3, 0)], // older than the stored rating
   [ev('c', 5, 'skip', null, 5)],
 ];
-const HISTORIES: { externalId: string; items: HistoryItem[] }[] = [
+const HISTORIES: { externalId: string | undefined; items: HistoryItem[] }[] = [
+  { externalId: undefined, items: [{ movieId: 4, rating: 3 }] }, // a new user, its id generated
   { externalId: 'a', items: [{ movieId: 6, rating: 5 }] },
+  { externalId: undefined, items: [{ movieId: 5, rating: 1 }] },
   { externalId: 'd', items: [{ movieId: 7, rating: 2 }] },
   { externalId: 'a', items: [{ movieId: 6, rating: 1.5 }] },
   {
@@ -135,11 +137,21 @@ describeEachEngine('write groups', (t) => {
       groups.storeFeedback(client, [ev('s2', 2, 'like', null, 1)]),
       groups.saveHistory(client, 's1', [{ movieId: 3, rating: 2 }]),
       groups.saveHistory(client, 's3', [{ movieId: 4, rating: 5 }]),
+      groups.saveHistory(client, undefined, [{ movieId: 9, rating: 5 }]),
       groups.storeFeedback(other, [ev('s1', 5, 'rating', 1, 1)]),
     ]);
     expect(log.filter((sql) => /_group\(/.test(sql))).toHaveLength(2);
     expect(log.filter((sql) => /reco_(store_feedback|save_history)\(/.test(sql))).toHaveLength(1);
-    expect(answers.map((a) => ('stored' in a ? a.stored : Array.from(a.movieIds)))).toEqual([1, 1, [1, 3], [4], 1]);
+    expect(answers.map((a) => ('stored' in a ? a.stored : Array.from(a.movieIds)))).toEqual([
+      1,
+      1,
+      [1, 3],
+      [4],
+      [9],
+      1,
+    ]);
+    expect((answers[4] as SavedHistory).created).toBe(true);
+    expect((answers[4] as SavedHistory).externalId).toBe('1');
     // Tenants stay apart: the other client's s1 is another user.
     expect((await storedOf(t.db, other)).ratings).toEqual([{ external_id: 's1', movie_id: 5, rating: 1 }]);
 

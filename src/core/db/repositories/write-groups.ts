@@ -58,7 +58,7 @@ export async function storeFeedbackGroup(
 export async function saveHistoryGroup(
   db: Database,
   clientId: number,
-  requests: readonly { externalId: string; items: readonly HistoryItem[] }[],
+  requests: readonly { externalId: string | undefined; items: readonly HistoryItem[] }[],
   quota?: QuotaLimits,
 ): Promise<SavedHistory[]> {
   const items = requests.flatMap((q) => q.items);
@@ -69,7 +69,7 @@ export async function saveHistoryGroup(
       [
         clientId,
         starts(requests.map((q) => q.items.length)),
-        requests.map((q) => q.externalId),
+        requests.map((q) => q.externalId ?? null),
         items.map((i) => i.movieId),
         items.map((i) => i.rating),
         genreVocabulary(),
