@@ -25,7 +25,11 @@ import type { Database } from '../core/db/types.js';
  */
 export interface WriteGroupsOptions {
   enabled: boolean;
-  /** Requests per group at most (default 64); more that arrive together form further groups. */
+  /**
+   * Requests per group at most (default 4); more that arrive together form further groups, written in parallel. A
+   * group runs on one connection, one request after another: one group of all would leave the database's other
+   * cores idle.
+   */
   maxGroup?: number;
   logger?: Logger;
 }
@@ -121,7 +125,7 @@ export class WriteGroups {
     private readonly quota: QuotaLimits,
     private readonly options: WriteGroupsOptions,
   ) {
-    const max = options.maxGroup ?? 64;
+    const max = options.maxGroup ?? 4;
     this.feedback = new Coalescer(
       (clientId, rows) => storeFeedback(db, clientId, rows, liked, quota),
       (clientId, requests) => storeFeedbackGroup(db, clientId, requests, liked, quota),

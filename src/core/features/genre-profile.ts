@@ -273,20 +273,43 @@ $$;
 
 /**
  * The same sums as genreSumsFunctionsSql, replacing its reco_apply_rating_changes (migration 091 installs this text;
- * a change here needs a new migration). Known sums and unknown ones are two statements, so the first — what every
- * write but a user's first runs — is planned for its few changes: each changed movie's genres by an index lookup
- * (a scalar subquery), not a hash of the whole catalogue, which the planner chose when the changes and all of a
- * user's ratings were one estimate.
+ * a change here needs a new migration). One statement adds the changes to known sums, planned for a few changes:
+ * each changed movie's genres by an index lookup (a scalar subquery), not a hash of the whole catalogue, which the
+ * planner chose when known and unknown sums were one estimate. Unknown sums (a user's first write since another
+ * writer set its profile) start from zero with all of the user's ratings, the changes already written, as changes.
  */
 export function applyRatingChangesSql(): string {
   return `
 CREATE OR REPLACE FUNCTION reco_apply_rating_changes(p_users bigint[], p_movies integer[], p_deltas float8[], p_counted integer[], p_vocab text[])
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  c_users bigint[] := p_users;
+  c_movies integer[] := p_movies;
+  c_deltas float8[] := p_deltas;
+  c_counted integer[] := p_counted;
 BEGIN
-  -- Known sums: each change adds its terms (slot 1 the count, 2 the total, 2 + k genre k of the vocabulary).
+  IF EXISTS (SELECT 1 FROM users k WHERE k.id = ANY(p_users) AND k.genre_sums IS NULL) THEN
+    WITH unknown AS (
+      UPDATE users k SET genre_sums = array_fill(0::float8, ARRAY[2 + cardinality(p_vocab)])
+       WHERE k.id = ANY(p_users) AND k.genre_sums IS NULL
+      RETURNING k.id
+    ),
+    changes AS (
+      SELECT x.user_id, x.movie_id, x.delta, x.counted
+        FROM unnest(p_users, p_movies, p_deltas, p_counted) AS x(user_id, movie_id, delta, counted)
+       WHERE x.user_id NOT IN (SELECT unknown.id FROM unknown)
+      UNION ALL
+      SELECT r.user_id, r.movie_id, r.rating::float8, 1 FROM unknown JOIN ratings r ON r.user_id = unknown.id
+    )
+    SELECT array_agg(x.user_id), array_agg(x.movie_id), array_agg(x.delta), array_agg(x.counted)
+      INTO c_users, c_movies, c_deltas, c_counted
+      FROM changes x;
+  END IF;
+
+  -- Each change adds its terms: slot 1 the count, 2 the total, 2 + k genre k of the vocabulary.
   WITH c AS (
     SELECT c.user_id, c.delta, c.counted, (SELECT m.genres FROM movies m WHERE m.movie_id = c.movie_id) AS genres
-      FROM unnest(p_users, p_movies, p_deltas, p_counted) AS c(user_id, movie_id, delta, counted)
+      FROM unnest(c_users, c_movies, c_deltas, c_counted) AS c(user_id, movie_id, delta, counted)
   ),
   terms AS (
     SELECT c.user_id, 1 AS slot, c.counted::float8 AS v FROM c
@@ -318,42 +341,6 @@ BEGIN
          rating_count = s.sums[1]::integer, updated_at = now()
     FROM summed s
    WHERE u.id = s.id;
-
-  -- Unknown sums (a user's first write since another writer set its profile): from all of its ratings, the
-  -- changes already written.
-  IF EXISTS (SELECT 1 FROM users k WHERE k.id = ANY(p_users) AND k.genre_sums IS NULL) THEN
-    WITH touched AS (
-      SELECT k.id FROM users k WHERE k.id = ANY(p_users) AND k.genre_sums IS NULL
-    ),
-    terms AS (
-      SELECT r.user_id, 1 AS slot, 1::float8 AS v FROM touched t JOIN ratings r ON r.user_id = t.id
-      UNION ALL
-      SELECT r.user_id, 2, r.rating::float8 FROM touched t JOIN ratings r ON r.user_id = t.id
-      UNION ALL
-      SELECT r.user_id, 2 + v.k::integer, r.rating::float8
-        FROM touched t JOIN ratings r ON r.user_id = t.id JOIN movies m ON m.movie_id = r.movie_id
-        CROSS JOIN LATERAL unnest(m.genres) AS g(name)
-        JOIN unnest(p_vocab) WITH ORDINALITY AS v(name, k) ON v.name = g.name
-    ),
-    slot_sums AS (
-      SELECT x.user_id, x.slot, sum(x.v) AS v FROM terms x GROUP BY x.user_id, x.slot
-    ),
-    summed AS (
-      SELECT t.id AS user_id, coalesce(max(n.v), 0)::integer AS n,
-             array_agg(coalesce(s.v, 0) ORDER BY slots.slot) AS sums,
-             array_agg(coalesce(s.v / nullif(total.v, 0), 0)::real ORDER BY slots.slot) FILTER (WHERE slots.slot > 2) AS vector
-        FROM touched t
-        CROSS JOIN generate_series(1, 2 + cardinality(p_vocab)) AS slots(slot)
-        LEFT JOIN slot_sums s ON s.user_id = t.id AND s.slot = slots.slot
-        LEFT JOIN slot_sums total ON total.user_id = t.id AND total.slot = 2
-        LEFT JOIN slot_sums n ON n.user_id = t.id AND n.slot = 1
-       GROUP BY t.id
-    )
-    UPDATE users u
-       SET genre_sums = s.sums, characteristic = s.vector, rating_count = s.n, updated_at = now()
-      FROM summed s
-     WHERE u.id = s.user_id;
-  END IF;
 END
 $$;
 `;
