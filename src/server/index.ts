@@ -45,8 +45,8 @@ export interface ServerOptions extends AppLimits {
    * and the history cache (every request reads the history and scores). Default 10000.
    */
   recommendationCacheSize?: number;
-  /** Ratings of known users held in memory (history-cache.ts); 0 turns it off. Default 2,000,000 (about 20 MB). */
-  historyCacheRatings?: number;
+  /** Bytes of known users' histories held in memory (history-cache.ts); 0 turns it off. Default 32 MiB. */
+  historyCacheBytes?: number;
   /** Serve plain POST /recommendations before Express (fast-path.ts; same modules, same answers). Default true. */
   fastPath?: boolean;
   /** Time given to in-flight requests on close before connections are cut (default 10 s). */
@@ -128,7 +128,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   if (retentionDays > 0) void prune();
   const listCacheSize = options.recommendationCacheSize ?? 10_000;
   const histories = new HistoryCache(options.db, {
-    capacityRatings: options.historyCacheRatings ?? (listCacheSize > 0 ? 2_000_000 : 0),
+    capacityBytes: options.historyCacheBytes ?? (listCacheSize > 0 ? 32 << 20 : 0),
     logger: options.logger,
   });
   await histories.start();
