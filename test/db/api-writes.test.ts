@@ -1,4 +1,9 @@
-import { notifyHistoryChanged, saveHistory, HISTORY_CHANNEL } from '../../src/core/db/repositories/api-users.js';
+import {
+  notifyHistoryChanged,
+  saveHistory,
+  saveStatedTastes,
+  HISTORY_CHANNEL,
+} from '../../src/core/db/repositories/api-users.js';
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
 import { storeFeedback, type FeedbackRow } from '../../src/core/db/repositories/feedback.js';
 import { QuotaExceededError } from '../../src/core/db/repositories/quotas.js';
@@ -149,15 +154,57 @@ describeEachEngine('API write functions', (t) => {
   it('runs the write functions with generic plans (PL/pgSQL would plan a one-event write again on every call)', async () => {
     const { rows } = await t.db.query<{ proname: string; proconfig: string[] | null }>(
       `SELECT proname, proconfig FROM pg_proc
-        WHERE proname IN ('reco_store_feedback', 'reco_save_history', 'reco_apply_rating_changes', 'reco_charge_quota')
+        WHERE proname IN ('reco_store_feedback', 'reco_save_history', 'reco_apply_rating_changes', 'reco_charge_quota',
+                          'reco_save_tastes', 'reco_user_for_write', 'reco_generate_user')
         ORDER BY proname`,
     );
     expect(rows.map((r) => [r.proname, r.proconfig])).toEqual(
-      ['reco_apply_rating_changes', 'reco_charge_quota', 'reco_save_history', 'reco_store_feedback'].map((f) => [
-        f,
-        ['plan_cache_mode=force_generic_plan'],
-      ]),
+      [
+        'reco_apply_rating_changes',
+        'reco_charge_quota',
+        'reco_generate_user',
+        'reco_save_history',
+        'reco_save_tastes',
+        'reco_store_feedback',
+        'reco_user_for_write',
+      ].map((f) => [f, ['plan_cache_mode=force_generic_plan']]),
     );
+  });
+
+  it('stores stated tastes in one statement: the user created or found, its vector kept once it has ratings', async () => {
+    const statements: string[] = [];
+    const counted = Object.create(t.db) as typeof t.db;
+    counted.query = (sql, params) => {
+      statements.push(sql);
+      return t.db.query(sql, params);
+    };
+    counted.transaction = () => {
+      throw new Error('a transaction of several statements');
+    };
+    const tastes = Array.from({ length: genreVocabulary().length }, (_, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+    const made = await saveStatedTastes(counted, client, 'cold-1', tastes);
+    expect(made).toMatchObject({ externalId: 'cold-1', created: true, stored: true });
+    expect(statements).toHaveLength(1);
+    const again = await saveStatedTastes(
+      counted,
+      client,
+      'cold-1',
+      tastes.map((x) => x / 2),
+    );
+    expect(again).toMatchObject({ userId: made.userId, created: false, stored: true });
+    const generated = await saveStatedTastes(counted, client, undefined, tastes);
+    expect(generated.created).toBe(true);
+    expect(generated.externalId).toMatch(/^[1-9][0-9]*$/);
+    const stored = await t.db.query<{ characteristic: number[] }>('SELECT characteristic FROM users WHERE id = $1', [
+      made.userId,
+    ]);
+    expect(stored.rows[0].characteristic.slice(0, 2).map(Number)).toEqual([0.5, -0.5]);
+    // A user with ratings keeps the vector computed from them.
+    await saveHistory(t.db, client, 'cold-1', [{ movieId: MOVIES[0].id, rating: 4 }]);
+    const before = await profileOf('cold-1');
+    expect(await saveStatedTastes(counted, client, 'cold-1', tastes)).toMatchObject({ stored: false });
+    expect((await profileOf('cold-1')).stored).toEqual(before.stored);
+    expect(statements).toHaveLength(4);
   });
 
   it('sends no NOTIFY itself, while a write of another writer still does; notifyHistoryChanged names every user', async () => {
