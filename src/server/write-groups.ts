@@ -15,8 +15,8 @@ import type { Database } from '../core/db/types.js';
  * Rules:
  * - Only requests that name one user (a feedback request whose events share a user_id, a history) are grouped; a
  *   group runs them in the order of their user ids, histories of new users (no user_id) first, so any two groups
- *   take their locks in the same order and cannot deadlock each other; the new users' ids are generated under one
- *   lock per client, which a group then holds once for all of them instead of one commit each.
+ *   take their locks in the same order and cannot deadlock each other (a new user's id is claimed with a lock
+ *   nobody waits for, migration 094).
  * - A group stores what its requests one after the other would (each runs migration 073's function, the quota is
  *   charged once for all). If the group fails for any reason — a quota over its limit, a movie just removed, a lost
  *   connection — nothing of it is stored and each request is written alone, as without grouping: a request never
@@ -136,8 +136,7 @@ export class WriteGroups {
     this.histories = new Coalescer(
       (clientId, w) => saveHistory(db, clientId, w.externalId, w.items, quota),
       (clientId, ws) => saveHistoryGroup(db, clientId, ws, quota),
-      // New users first: their id generation's lock (per client) is then taken before any user's row, in every
-      // group, and held once for all of the group's new users.
+      // New users first, then the others in user-id order: the order of their row locks in every group.
       (w) => w.externalId ?? '',
       max,
       options.logger,

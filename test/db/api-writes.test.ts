@@ -207,6 +207,55 @@ describeEachEngine('API write functions', (t) => {
     expect(statements).toHaveLength(4);
   });
 
+  it('gives concurrent new users of one client distinct generated ids, the largest + 1 when alone', async () => {
+    const before = await t.db.query<{ n: string }>(
+      `SELECT coalesce(max(external_id::bigint), 0) AS n FROM users WHERE client_id = $1 AND external_id ~ '^[1-9][0-9]*$'`,
+      [client],
+    );
+    const alone = await saveHistory(t.db, client, undefined, [{ movieId: MOVIES[1].id, rating: 3 }]);
+    expect(alone.externalId).toBe(String(Number(before.rows[0].n) + 1));
+    const made = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        i % 3 === 2
+          ? saveStatedTastes(t.db, client, undefined, new Array(genreVocabulary().length).fill(0.5))
+          : saveHistory(t.db, client, undefined, [{ movieId: MOVIES[i].id, rating: 4 }]),
+      ),
+    );
+    const ids = made.map((m) => Number(m.externalId));
+    expect(new Set(ids).size).toBe(12);
+    expect(Math.min(...ids)).toBeGreaterThan(Number(alone.externalId));
+    expect(made.every((m) => m.created)).toBe(true);
+  });
+
+  it('does not make a new user wait for another new user of the same client to commit', async () => {
+    if (t.engine === 'pglite') return; // one connection: nothing runs concurrently to wait on
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let firstId = '';
+    const first = t.db.transaction(async (tx) => {
+      const r = await tx.query<{ user_external_id: string }>(
+        'SELECT user_external_id FROM reco_save_tastes($1::int, NULL, $2::real[])',
+        [client, new Array(genreVocabulary().length).fill(0)],
+      );
+      firstId = r.rows[0].user_external_id;
+      await held; // uncommitted until the second new user is stored
+    });
+    while (!firstId) await new Promise((r) => setTimeout(r, 5));
+    const second = await Promise.race([
+      saveHistory(t.db, client, undefined, [{ movieId: MOVIES[2].id, rating: 5 }]),
+      new Promise<'waited'>((r) => setTimeout(() => r('waited'), 3000)),
+    ]);
+    release();
+    await first;
+    expect(second).not.toBe('waited');
+    expect((second as { externalId: string }).externalId).not.toBe(firstId);
+    const both = await t.db.query('SELECT 1 FROM users WHERE client_id = $1 AND external_id = ANY($2)', [
+      client,
+      [firstId, (second as { externalId: string }).externalId],
+    ]);
+    expect(both.rows).toHaveLength(2);
+  });
+
   it('sends no NOTIFY itself, while a write of another writer still does; notifyHistoryChanged names every user', async () => {
     const heard: string[] = [];
     const stop = await t.db.listen(HISTORY_CHANNEL, (p) => heard.push(p));
