@@ -9,10 +9,11 @@
  * at 16 clients with and without a NOTIFY in the transaction (what the history triggers send for other writers).
  * Then `reco simulate traffic` at BENCH_TRAFFIC_RATE (default 500) req/s for BENCH_TRAFFIC_SECONDS (default 20;
  * 0 skips it), with the server's RSS sampled meanwhile.
- * The API is `reco serve` from the sources (bin/dev.js) as a child process, on data/initial_data (ml-latest-small)
- * ingested for the client `bench`, with no model trained (the popularity fallback answers, so scoring stays
- * out of the figure). Env: RECO_BENCH_PG_URL (admin connection), BENCH_SECONDS (default 10), BENCH_USERS
- * (default 200).
+ * The API is `reco serve` of the built CLI (compiled into a temporary folder, as bench:serve does; BENCH_SOURCES=1:
+ * from the sources through tsx, bin/dev.js) as a child process, its RSS reported at start, on data/initial_data
+ * (ml-latest-small) ingested for the client `bench`, with no model trained (the popularity fallback answers, so
+ * scoring stays out of the figure). Env: RECO_BENCH_PG_URL (admin connection), BENCH_SECONDS (default 10),
+ * BENCH_USERS (default 200).
  */
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,7 @@ import { createClient } from '../src/core/db/repositories/clients.js';
 import { storeFeedback } from '../src/core/db/repositories/feedback.js';
 import { DEFAULT_QUOTAS } from '../src/core/config.js';
 import { ingest } from '../src/core/pipeline/index.js';
+import { buildCli } from './built-cli.js';
 import { cpuSeconds, ROOT, run, startChild, stop } from './children.js';
 
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -36,6 +38,8 @@ const USERS = Number(process.env.BENCH_USERS ?? 200);
 const PASSWORD = 'bench password 123';
 const TRAFFIC_RATE = Number(process.env.BENCH_TRAFFIC_RATE ?? 500);
 const TRAFFIC_SECONDS = Number(process.env.BENCH_TRAFFIC_SECONDS ?? 20);
+const FROM_SOURCES = process.env.BENCH_SOURCES === '1';
+const TSX = ['--import', 'tsx'];
 
 async function adminQuery(sql: string, db?: string) {
   const url = new URL(ADMIN_URL);
@@ -200,9 +204,14 @@ async function main() {
       LOG_LEVEL: 'info',
       RECO_QUOTA_RATINGS_PER_HOUR: '100000000',
     };
-    const withQuota = await startServe(env, path.join(work, 'serve.log'));
+    // What users run: the built CLI (tsx compiles the sources in the process, which costs memory and CPU).
+    const cli = FROM_SOURCES ? [...TSX, path.join(ROOT, 'bin/dev.js')] : [buildCli(path.join(work, 'cli'))];
+    if (!cli[0]) throw new Error('the sources do not compile: no built CLI to measure');
+    const withQuota = await startServe(cli as string[], env, path.join(work, 'serve.log'));
     children.push(withQuota.child);
+    const rssAtStart = rssMb(withQuota.child.pid);
     const noQuota = await startServe(
+      cli as string[],
       { ...env, RECO_QUOTA_RATINGS_PER_HOUR: '0', RECO_QUOTA_USERS_PER_HOUR: '0' },
       path.join(work, 'serve-noquota.log'),
     );
@@ -271,7 +280,13 @@ async function main() {
     }
     // The platform's mix at a fixed rate (reco simulate traffic: recommendations, feedback, similar movies, cold
     // starts) on the server with the default quotas: latency percentiles and the server's resident memory.
-    const traffic = TRAFFIC_SECONDS > 0 ? await simulateTraffic(withQuota.url, withQuota.child.pid) : undefined;
+    // The server's event-loop delay during the mix (prom-client's monitorEventLoopDelay, reset by each scrape):
+    // a tail made of loop stalls shows here; one made of database waits does not.
+    if (withQuota.metricsUrl) await eventLoopDelay(withQuota.metricsUrl);
+    const traffic =
+      TRAFFIC_SECONDS > 0 ? await simulateTraffic(cli as string[], withQuota.url, withQuota.child.pid) : undefined;
+    if (traffic && withQuota.metricsUrl)
+      (traffic as Record<string, unknown>).server_event_loop_delay_ms = await eventLoopDelay(withQuota.metricsUrl);
     if (traffic) console.error(`simulate traffic: ${JSON.stringify(traffic)}`);
     const pgbenchAfter = pgbench(pgbenchDb);
     console.error(`pgbench -N -c 16: ${pgbenchAfter} tps`);
@@ -285,8 +300,9 @@ async function main() {
         connections: CONNECTIONS,
         seconds: SECONDS,
         users: USERS,
-        server: 'bin/dev.js (tsx), no model (fallback)',
+        server: `${FROM_SOURCES ? 'bin/dev.js (tsx)' : 'built CLI'}, no model (fallback)`,
       },
+      server_rss_mb_at_start: rssAtStart,
       pgbench_tps: { before: pgbenchBefore, after: pgbenchAfter },
       notify_probe: notifyProbe,
       api,
@@ -310,6 +326,16 @@ main().catch((err) => {
   process.exit(1);
 });
 
+/** The event-loop delay percentiles (ms) the server's /metrics reports since its previous scrape. */
+async function eventLoopDelay(metricsUrl: string) {
+  const text = await (await fetch(metricsUrl)).text();
+  const ms = (name: string) => {
+    const m = new RegExp(`^nodejs_eventloop_lag_${name}_seconds ([0-9.eE+-]+)`, 'm').exec(text);
+    return m ? round(Number(m[1]) * 1000, 2) : NaN;
+  };
+  return { p50: ms('p50'), p90: ms('p90'), p99: ms('p99'), max: ms('max') };
+}
+
 /** Resident memory of a process in MB (Linux /proc; NaN elsewhere). */
 function rssMb(pid: number | undefined): number {
   try {
@@ -321,13 +347,11 @@ function rssMb(pid: number | undefined): number {
 }
 
 /** `reco simulate traffic` at TRAFFIC_RATE for TRAFFIC_SECONDS against the server, its RSS sampled meanwhile. */
-async function simulateTraffic(url: string, pid: number | undefined) {
+async function simulateTraffic(cli: string[], url: string, pid: number | undefined) {
   const rss: number[] = [rssMb(pid)];
   const sampler = setInterval(() => rss.push(rssMb(pid)), 250);
   const args = [
-    '--import',
-    'tsx',
-    path.join(ROOT, 'bin/dev.js'),
+    ...cli,
     'simulate',
     'traffic',
     '--url',
@@ -373,14 +397,9 @@ async function simulateTraffic(url: string, pid: number | undefined) {
   };
 }
 
-/** `reco serve` from the sources (bin/dev.js), both ports on any free port. */
-function startServe(env: Record<string, string>, logFile: string) {
+/** `reco serve` of `cli` (node's arguments up to the command), both ports on any free port. */
+function startServe(cli: string[], env: Record<string, string>, logFile: string) {
   // BENCH_CPU_PROF=<dir>: the servers write V8 CPU profiles there when they stop.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  return startChild(
-    [...profile, '--import', 'tsx', path.join(ROOT, 'bin/dev.js'), 'serve', '--port', '0', '--metrics-port', '0'],
-    env,
-    logFile,
-    90_000,
-  );
+  return startChild([...profile, ...cli, 'serve', '--port', '0', '--metrics-port', '0'], env, logFile, 90_000);
 }

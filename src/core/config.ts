@@ -23,6 +23,8 @@ export interface RecoConfig {
   quotas: QuotaLimits;
   /** Lifetime of API tokens in seconds. */
   tokenTtlSeconds: number;
+  /** Group commit of the API's single writes (src/server/write-groups.ts); RECO_WRITE_GROUPS=off writes each alone. */
+  writeGroups?: boolean;
   production: boolean;
   logLevel: LogLevel;
 }
@@ -62,6 +64,7 @@ const envSchema = z.object({
     .positive()
     .max(7 * 24 * 3600)
     .optional(),
+  RECO_WRITE_GROUPS: z.enum(['on', 'off']).optional(),
   NODE_ENV: z.string().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
 });
@@ -88,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RecoConfig {
       ratingsPerHour: e.RECO_QUOTA_RATINGS_PER_HOUR ?? DEFAULT_QUOTAS.ratingsPerHour,
     },
     tokenTtlSeconds: e.RECO_TOKEN_TTL ?? 3600,
+    writeGroups: e.RECO_WRITE_GROUPS !== 'off',
     production,
     logLevel: e.LOG_LEVEL ?? 'info',
   };

@@ -9,6 +9,7 @@ import type { ExperimentHolder } from './experiment-holder.js';
 import type { HistoryCache } from './history-cache.js';
 import type { ImpressionRecorder } from './impressions.js';
 import type { ModelHolder } from './model-holder.js';
+import type { WriteGroups } from './write-groups.js';
 
 /** What the routes share: the database, the served model, the cached catalogue, metrics and settings. */
 export interface AppContext {
@@ -33,4 +34,6 @@ export interface AppContext {
   adminToken?: string;
   /** Per-client hourly write quotas of POST /recommendations (users created, ratings stored). */
   quotas: QuotaLimits;
+  /** The API's writes (POST /feedback, histories), grouped into shared transactions unless turned off. */
+  writes: WriteGroups;
 }

@@ -13,6 +13,23 @@ export { HISTORY_CHANNEL };
 
 export type CachedHistory = UserHistory & { fingerprint: string };
 
+/**
+ * What an entry costs, so that the bound is in bytes: most API users have a handful of ratings, and an entry's
+ * fixed part (its objects, map slots, typed-array headers, ids) then outweighs its ratings by 100 to 1.
+ */
+export const ENTRY_FIXED_BYTES = 900;
+
+export function entryBytes(h: CachedHistory): number {
+  return (
+    ENTRY_FIXED_BYTES +
+    2 * (h.externalId.length + h.fingerprint.length) +
+    h.movieIds.byteLength +
+    h.ratings.byteLength +
+    h.excluded.byteLength +
+    (h.tastes?.byteLength ?? 0)
+  );
+}
+
 interface Slot {
   history: CachedHistory;
   clientId: number;
@@ -21,8 +38,8 @@ interface Slot {
 }
 
 export interface HistoryCacheOptions {
-  /** Ratings held at most, over all cached users (a user without ratings counts as one). */
-  capacityRatings: number;
+  /** Bytes held at most, over all cached users, as `entryBytes` counts them; 0 turns the cache off. */
+  capacityBytes: number;
   /** How often the server checks that its LISTEN connection still delivers (default 1 s). */
   heartbeatMs?: number;
   logger?: Logger;
@@ -67,7 +84,7 @@ export class HistoryCache {
   ) {}
 
   get enabled(): boolean {
-    return this.options.capacityRatings > 0;
+    return this.options.capacityBytes > 0;
   }
 
   get size(): number {
@@ -186,9 +203,9 @@ export class HistoryCache {
     users.set(h.externalId, slot);
     this.order.add(slot);
     this.slotOfUser.set(h.userId, slot);
-    this.held += Math.max(1, h.movieIds.length);
+    this.held += entryBytes(h);
     for (const oldest of this.order) {
-      if (this.held <= this.options.capacityRatings || this.order.size <= 1) break;
+      if (this.held <= this.options.capacityBytes || this.order.size <= 1) break;
       this.remove(oldest);
     }
   }
@@ -198,7 +215,7 @@ export class HistoryCache {
     const h = slot.history;
     this.byClient.get(slot.clientId)?.delete(h.externalId);
     this.slotOfUser.delete(h.userId);
-    this.held -= Math.max(1, h.movieIds.length);
+    this.held -= entryBytes(h);
   }
 
   private dropAll(): void {

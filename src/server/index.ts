@@ -17,13 +17,15 @@ import { ExperimentHolder, type ExperimentSource } from './experiment-holder.js'
 import { HistoryCache } from './history-cache.js';
 import { ImpressionRecorder, type ImpressionRecorderOptions, type ImpressionsMode } from './impressions.js';
 import { ModelHolder, type ModelSource } from './model-holder.js';
+import { DEFAULT_RATING } from './schemas.js';
+import { WriteGroups } from './write-groups.js';
 
 export interface ServerOptions extends AppLimits {
   /** An open, migrated database; the server does not close it. */
   db: Database;
   /** Settings (dataDir for the generated secret, jwtSecret, adminToken, tokenTtlSeconds, production). */
   config: Pick<RecoConfig, 'dataDir' | 'jwtSecret' | 'adminToken' | 'tokenTtlSeconds' | 'production'> &
-    Partial<Pick<RecoConfig, 'quotas'>>;
+    Partial<Pick<RecoConfig, 'quotas' | 'writeGroups'>>;
   /** JSON access and event logs; none when absent. */
   logger?: Logger;
   /** How often to poll the registry for a newly activated model, besides LISTEN (default 30 s; 0 = never). */
@@ -44,8 +46,8 @@ export interface ServerOptions extends AppLimits {
    * (every request reads the history and scores). Default 10000.
    */
   recommendationCacheSize?: number;
-  /** Ratings of known users held in memory (history-cache.ts); 0 turns it off. Default 2,000,000 (about 20 MB). */
-  historyCacheRatings?: number;
+  /** Bytes of known users' histories held in memory (history-cache.ts); 0 turns it off. Default 32 MiB. */
+  historyCacheBytes?: number;
   /** Serve plain POST /recommendations before Express (fast-path.ts; same modules, same answers). Default true. */
   fastPath?: boolean;
   /** Time given to in-flight requests on close before connections are cut (default 10 s). */
@@ -127,10 +129,11 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   if (retentionDays > 0) void prune();
   const answerCacheSize = options.recommendationCacheSize ?? 10_000;
   const histories = new HistoryCache(options.db, {
-    capacityRatings: options.historyCacheRatings ?? (answerCacheSize > 0 ? 2_000_000 : 0),
+    capacityBytes: options.historyCacheBytes ?? (answerCacheSize > 0 ? 32 << 20 : 0),
     logger: options.logger,
   });
   await histories.start();
+  const quotas = options.config.quotas ?? DEFAULT_QUOTAS;
   const ctx: AppContext = {
     db: options.db,
     models,
@@ -146,7 +149,11 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     jwtSecret,
     tokenTtlSeconds: options.config.tokenTtlSeconds,
     adminToken: options.config.adminToken,
-    quotas: options.config.quotas ?? DEFAULT_QUOTAS,
+    quotas,
+    writes: new WriteGroups(options.db, DEFAULT_RATING, quotas, {
+      enabled: options.config.writeGroups ?? true,
+      logger: options.logger,
+    }),
   };
   const separateMetrics = options.metricsPort !== undefined;
   const app = createApp(ctx, options, options.version, { metrics: !separateMetrics });

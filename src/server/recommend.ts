@@ -1,4 +1,4 @@
-import { saveHistory, saveStatedTastes, type HistoryItem } from '../core/db/repositories/api-users.js';
+import { saveStatedTastes, type HistoryItem } from '../core/db/repositories/api-users.js';
 import { QuotaExceededError } from '../core/db/repositories/quotas.js';
 import type { Recommendation, RecommendOptions } from '../core/models/types.js';
 import type { Answer, AnswerKey } from './answer-cache.js';
@@ -338,7 +338,7 @@ async function render(ctx: AppContext, recs: readonly Recommendation[]): Promise
 
 async function store(ctx: AppContext, clientId: number, userId: string | undefined, items: HistoryItem[]) {
   try {
-    const saved = await saveHistory(ctx.db, clientId, userId, items, ctx.quotas);
+    const saved = await ctx.writes.saveHistory(clientId, userId, items);
     // Committed: this server drops the user at once, the others once the NOTIFY is sent.
     await ctx.histories.changed([saved.userId]);
     return saved;

@@ -1,4 +1,9 @@
-import { notifyHistoryChanged, saveHistory, HISTORY_CHANNEL } from '../../src/core/db/repositories/api-users.js';
+import {
+  notifyHistoryChanged,
+  saveHistory,
+  saveStatedTastes,
+  HISTORY_CHANNEL,
+} from '../../src/core/db/repositories/api-users.js';
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
 import { storeFeedback, type FeedbackRow } from '../../src/core/db/repositories/feedback.js';
 import { QuotaExceededError } from '../../src/core/db/repositories/quotas.js';
@@ -123,6 +128,132 @@ describeEachEngine('API write functions', (t) => {
     await saveHistory(t.db, client, 'p2', [{ movieId: 9, rating: 4.5 }]);
     p = await profileOf('p2');
     expect(p.stored).toEqual(p.expected);
+  });
+
+  it('keeps both kinds of profile exact in one batch: users with known sums and a user whose sums are unknown', async () => {
+    await storeFeedback(t.db, client, [event('p3', 1, 'rating', 2.5, 1), event('p4', 2, 'rating', 4, 1)]);
+    const { rows } = await t.db.query<{ id: number }>(
+      'SELECT id FROM users WHERE client_id = $1 AND external_id = $2',
+      [client, 'p4'],
+    );
+    await t.db.query(recomputeProfilesSql('SELECT $2::bigint AS user_id'), [genreVocabulary(), rows[0].id]);
+    expect((await profileOf('p4')).sumsKnown).toBe(false);
+    await storeFeedback(t.db, client, [
+      event('p3', 3, 'rating', 5, 2),
+      event('p4', 3, 'like', null, 2),
+      event('p3', 1, 'rating', 0.5, 3),
+      event('p4', 4, 'rating', 1.5, 3),
+    ]);
+    for (const user of ['p3', 'p4']) {
+      const p = await profileOf(user);
+      expect(p.stored).toEqual(p.expected);
+      expect(p.sumsKnown).toBe(true);
+    }
+  });
+
+  it('runs the write functions with generic plans (PL/pgSQL would plan a one-event write again on every call)', async () => {
+    const { rows } = await t.db.query<{ proname: string; proconfig: string[] | null }>(
+      `SELECT proname, proconfig FROM pg_proc
+        WHERE proname IN ('reco_store_feedback', 'reco_save_history', 'reco_apply_rating_changes', 'reco_charge_quota',
+                          'reco_save_tastes', 'reco_user_for_write', 'reco_generate_user')
+        ORDER BY proname`,
+    );
+    expect(rows.map((r) => [r.proname, r.proconfig])).toEqual(
+      [
+        'reco_apply_rating_changes',
+        'reco_charge_quota',
+        'reco_generate_user',
+        'reco_save_history',
+        'reco_save_tastes',
+        'reco_store_feedback',
+        'reco_user_for_write',
+      ].map((f) => [f, ['plan_cache_mode=force_generic_plan']]),
+    );
+  });
+
+  it('stores stated tastes in one statement: the user created or found, its vector kept once it has ratings', async () => {
+    const statements: string[] = [];
+    const counted = Object.create(t.db) as typeof t.db;
+    counted.query = (sql, params) => {
+      statements.push(sql);
+      return t.db.query(sql, params);
+    };
+    counted.transaction = () => {
+      throw new Error('a transaction of several statements');
+    };
+    const tastes = Array.from({ length: genreVocabulary().length }, (_, i) => (i === 0 ? 1 : i === 1 ? -1 : 0));
+    const made = await saveStatedTastes(counted, client, 'cold-1', tastes);
+    expect(made).toMatchObject({ externalId: 'cold-1', created: true, stored: true });
+    expect(statements).toHaveLength(1);
+    const again = await saveStatedTastes(
+      counted,
+      client,
+      'cold-1',
+      tastes.map((x) => x / 2),
+    );
+    expect(again).toMatchObject({ userId: made.userId, created: false, stored: true });
+    const generated = await saveStatedTastes(counted, client, undefined, tastes);
+    expect(generated.created).toBe(true);
+    expect(generated.externalId).toMatch(/^[1-9][0-9]*$/);
+    const stored = await t.db.query<{ characteristic: number[] }>('SELECT characteristic FROM users WHERE id = $1', [
+      made.userId,
+    ]);
+    expect(stored.rows[0].characteristic.slice(0, 2).map(Number)).toEqual([0.5, -0.5]);
+    // A user with ratings keeps the vector computed from them.
+    await saveHistory(t.db, client, 'cold-1', [{ movieId: MOVIES[0].id, rating: 4 }]);
+    const before = await profileOf('cold-1');
+    expect(await saveStatedTastes(counted, client, 'cold-1', tastes)).toMatchObject({ stored: false });
+    expect((await profileOf('cold-1')).stored).toEqual(before.stored);
+    expect(statements).toHaveLength(4);
+  });
+
+  it('gives concurrent new users of one client distinct generated ids, the largest + 1 when alone', async () => {
+    const before = await t.db.query<{ n: string }>(
+      `SELECT coalesce(max(external_id::bigint), 0) AS n FROM users WHERE client_id = $1 AND external_id ~ '^[1-9][0-9]*$'`,
+      [client],
+    );
+    const alone = await saveHistory(t.db, client, undefined, [{ movieId: MOVIES[1].id, rating: 3 }]);
+    expect(alone.externalId).toBe(String(Number(before.rows[0].n) + 1));
+    const made = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        i % 3 === 2
+          ? saveStatedTastes(t.db, client, undefined, new Array(genreVocabulary().length).fill(0.5))
+          : saveHistory(t.db, client, undefined, [{ movieId: MOVIES[i].id, rating: 4 }]),
+      ),
+    );
+    const ids = made.map((m) => Number(m.externalId));
+    expect(new Set(ids).size).toBe(12);
+    expect(Math.min(...ids)).toBeGreaterThan(Number(alone.externalId));
+    expect(made.every((m) => m.created)).toBe(true);
+  });
+
+  it('does not make a new user wait for another new user of the same client to commit', async () => {
+    if (t.engine === 'pglite') return; // one connection: nothing runs concurrently to wait on
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let firstId = '';
+    const first = t.db.transaction(async (tx) => {
+      const r = await tx.query<{ user_external_id: string }>(
+        'SELECT user_external_id FROM reco_save_tastes($1::int, NULL, $2::real[])',
+        [client, new Array(genreVocabulary().length).fill(0)],
+      );
+      firstId = r.rows[0].user_external_id;
+      await held; // uncommitted until the second new user is stored
+    });
+    while (!firstId) await new Promise((r) => setTimeout(r, 5));
+    const second = await Promise.race([
+      saveHistory(t.db, client, undefined, [{ movieId: MOVIES[2].id, rating: 5 }]),
+      new Promise<'waited'>((r) => setTimeout(() => r('waited'), 3000)),
+    ]);
+    release();
+    await first;
+    expect(second).not.toBe('waited');
+    expect((second as { externalId: string }).externalId).not.toBe(firstId);
+    const both = await t.db.query('SELECT 1 FROM users WHERE client_id = $1 AND external_id = ANY($2)', [
+      client,
+      [firstId, (second as { externalId: string }).externalId],
+    ]);
+    expect(both.rows).toHaveLength(2);
   });
 
   it('sends no NOTIFY itself, while a write of another writer still does; notifyHistoryChanged names every user', async () => {

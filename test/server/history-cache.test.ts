@@ -1,5 +1,5 @@
 import type { Database } from '../../src/core/db/types.js';
-import { HistoryCache } from '../../src/server/history-cache.js';
+import { ENTRY_FIXED_BYTES, entryBytes, HistoryCache } from '../../src/server/history-cache.js';
 import type { RecoServer } from '../../src/server/index.js';
 import { describeEachEngine } from '../helpers/engines.js';
 import { call, rankingModel, registerAndLogin, seedCatalogue, startTestServer, SwitchableSource } from './fixtures.js';
@@ -121,7 +121,7 @@ describeEachEngine('history cache', (t) => {
       );
 
     it('drops only the users a writer names', async () => {
-      cache = new HistoryCache(t.db, { capacityRatings: 1000 });
+      cache = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
       await cache.start();
       expect(cache.active).toBe(true);
       await cache.get(client, '2');
@@ -137,7 +137,7 @@ describeEachEngine('history cache', (t) => {
     });
 
     it('does not keep a read that was in flight while an invalidation arrived', async () => {
-      cache = new HistoryCache(t.db, { capacityRatings: 1000 });
+      cache = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
       await cache.start();
       const reading = cache.get(client, '2');
       cache.invalidateAll();
@@ -147,8 +147,22 @@ describeEachEngine('history cache', (t) => {
       expect(cache.size).toBe(1);
     });
 
-    it('holds at most its capacity in ratings, least recently used out first', async () => {
-      cache = new HistoryCache(t.db, { capacityRatings: 2 });
+    /** The most bytes an entry of these users costs (users 2 to 5 have one rating each). */
+    const largest = async (...users: string[]) => {
+      const probe = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
+      const sizes = await Promise.all(users.map(async (u) => entryBytes((await probe.get(client, u))!)));
+      await probe.stop();
+      return Math.max(...sizes);
+    };
+
+    it('counts an entry by its ratings and its fixed cost', async () => {
+      const one = await largest('2');
+      expect(one).toBeGreaterThanOrEqual(ENTRY_FIXED_BYTES + 8);
+      expect((await largest(String(alice))) - one).toBeGreaterThanOrEqual(2 * 8);
+    });
+
+    it('holds at most its capacity in bytes, least recently used out first', async () => {
+      cache = new HistoryCache(t.db, { capacityBytes: 2 * (await largest('2', '3')) });
       await cache.start();
       await cache.get(client, '2');
       await cache.get(client, '3');
@@ -161,7 +175,7 @@ describeEachEngine('history cache', (t) => {
 
     it('keeps a user read again over one read less recently when it must evict', async () => {
       // Users 2 to 5 have one rating each: room for three.
-      cache = new HistoryCache(t.db, { capacityRatings: 3 });
+      cache = new HistoryCache(t.db, { capacityBytes: 3 * (await largest('2', '3', '4', '5')) });
       await cache.start();
       for (const u of ['2', '3', '4']) await cache.get(client, u);
       expect(cache.peek(client, '2')).toBeDefined();
@@ -180,7 +194,7 @@ describeEachEngine('history cache', (t) => {
     it('empties and bypasses itself when notifications stop arriving, and recovers', async () => {
       const warnings: string[] = [];
       const logger = { warn: (m: unknown) => warnings.push(String(m)), info() {}, error() {} } as any;
-      cache = new HistoryCache(t.db, { capacityRatings: 1000, heartbeatMs: 50, logger });
+      cache = new HistoryCache(t.db, { capacityBytes: 1 << 20, heartbeatMs: 50, logger });
       await cache.start();
       await cache.get(client, '2');
       expect(cache.size).toBe(1);
@@ -194,7 +208,7 @@ describeEachEngine('history cache', (t) => {
     });
 
     it('is off with a capacity of 0: every read goes to the database', async () => {
-      cache = new HistoryCache(t.db, { capacityRatings: 0 });
+      cache = new HistoryCache(t.db, { capacityBytes: 0 });
       await cache.start();
       expect(cache.enabled).toBe(false);
       expect((await cache.get(client, '2'))!.movieIds.length).toBe(1);

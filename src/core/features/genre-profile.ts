@@ -270,3 +270,78 @@ END
 $$;
 `;
 }
+
+/**
+ * The same sums as genreSumsFunctionsSql, replacing its reco_apply_rating_changes (migration 091 installs this text;
+ * a change here needs a new migration). One statement adds the changes to known sums, planned for a few changes:
+ * each changed movie's genres by an index lookup (a scalar subquery), not a hash of the whole catalogue, which the
+ * planner chose when known and unknown sums were one estimate. Unknown sums (a user's first write since another
+ * writer set its profile) start from zero with all of the user's ratings, the changes already written, as changes.
+ */
+export function applyRatingChangesSql(): string {
+  return `
+CREATE OR REPLACE FUNCTION reco_apply_rating_changes(p_users bigint[], p_movies integer[], p_deltas float8[], p_counted integer[], p_vocab text[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  c_users bigint[] := p_users;
+  c_movies integer[] := p_movies;
+  c_deltas float8[] := p_deltas;
+  c_counted integer[] := p_counted;
+BEGIN
+  IF EXISTS (SELECT 1 FROM users k WHERE k.id = ANY(p_users) AND k.genre_sums IS NULL) THEN
+    WITH unknown AS (
+      UPDATE users k SET genre_sums = array_fill(0::float8, ARRAY[2 + cardinality(p_vocab)])
+       WHERE k.id = ANY(p_users) AND k.genre_sums IS NULL
+      RETURNING k.id
+    ),
+    changes AS (
+      SELECT x.user_id, x.movie_id, x.delta, x.counted
+        FROM unnest(p_users, p_movies, p_deltas, p_counted) AS x(user_id, movie_id, delta, counted)
+       WHERE x.user_id NOT IN (SELECT unknown.id FROM unknown)
+      UNION ALL
+      SELECT r.user_id, r.movie_id, r.rating::float8, 1 FROM unknown JOIN ratings r ON r.user_id = unknown.id
+    )
+    SELECT array_agg(x.user_id), array_agg(x.movie_id), array_agg(x.delta), array_agg(x.counted)
+      INTO c_users, c_movies, c_deltas, c_counted
+      FROM changes x;
+  END IF;
+
+  -- Each change adds its terms: slot 1 the count, 2 the total, 2 + k genre k of the vocabulary.
+  WITH c AS (
+    SELECT c.user_id, c.delta, c.counted, (SELECT m.genres FROM movies m WHERE m.movie_id = c.movie_id) AS genres
+      FROM unnest(c_users, c_movies, c_deltas, c_counted) AS c(user_id, movie_id, delta, counted)
+  ),
+  terms AS (
+    SELECT c.user_id, 1 AS slot, c.counted::float8 AS v FROM c
+    UNION ALL
+    SELECT c.user_id, 2, c.delta FROM c
+    UNION ALL
+    SELECT c.user_id, 2 + k.k, c.delta
+      FROM c CROSS JOIN LATERAL unnest(c.genres) AS g(name)
+      CROSS JOIN LATERAL (SELECT array_position(p_vocab, g.name) AS k) AS k
+     WHERE k.k IS NOT NULL
+  ),
+  per_user AS (
+    SELECT t.user_id, array_agg(coalesce(s.v, 0) ORDER BY slots.slot) AS deltas
+      FROM (SELECT DISTINCT c.user_id FROM c) AS t
+      CROSS JOIN generate_series(1, 2 + cardinality(p_vocab)) AS slots(slot)
+      LEFT JOIN (SELECT x.user_id, x.slot, sum(x.v) AS v FROM terms x GROUP BY x.user_id, x.slot) AS s
+        ON s.user_id = t.user_id AND s.slot = slots.slot
+     GROUP BY t.user_id
+  ),
+  summed AS (
+    SELECT u.id, ARRAY(SELECT z.s + z.d FROM unnest(u.genre_sums, p.deltas) WITH ORDINALITY AS z(s, d, i) ORDER BY z.i) AS sums
+      FROM per_user p JOIN users u ON u.id = p.user_id
+     WHERE u.genre_sums IS NOT NULL
+  )
+  UPDATE users u
+     SET genre_sums = s.sums,
+         characteristic = ARRAY(SELECT coalesce(z.v / nullif(s.sums[2], 0), 0)::real
+                                  FROM unnest(s.sums[3:]) WITH ORDINALITY AS z(v, i) ORDER BY z.i),
+         rating_count = s.sums[1]::integer, updated_at = now()
+    FROM summed s
+   WHERE u.id = s.id;
+END
+$$;
+`;
+}

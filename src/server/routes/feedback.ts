@@ -1,11 +1,11 @@
 import { Router, type RequestHandler } from 'express';
-import { storeFeedback, type FeedbackRow } from '../../core/db/repositories/feedback.js';
+import type { FeedbackRow } from '../../core/db/repositories/feedback.js';
 import { QuotaExceededError } from '../../core/db/repositories/quotas.js';
 import { clientOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { recommendationIds } from '../recommendation-ids.js';
-import { DEFAULT_RATING, FEEDBACK_TYPES, FeedbackEvent, FeedbackRequest } from '../schemas.js';
+import { FEEDBACK_TYPES, FeedbackEvent, FeedbackRequest } from '../schemas.js';
 import { userKey } from '../user-ids.js';
 import { PgError } from '../../core/db/pg-errors.js';
 
@@ -70,7 +70,7 @@ export function feedbackRouter(ctx: AppContext, auth: RequestHandler): Router {
     }
     if (rows.length > 0) {
       try {
-        const out = await storeFeedback(ctx.db, clientId, rows, DEFAULT_RATING, ctx.quotas);
+        const out = await ctx.writes.storeFeedback(clientId, rows);
         stored = out.stored;
         const accepted: Record<string, number> = {};
         for (const row of rows) accepted[row.type] = (accepted[row.type] ?? 0) + 1;

@@ -10,6 +10,10 @@ import { migration as m071 } from './071_platform_user_ids.js';
 import { migration as m072 } from './072_feedback.js';
 import { migration as m073 } from './073_api_write_functions.js';
 import { migration as m081 } from './081_experiments.js';
+import { migration as m091 } from './091_api_write_plans.js';
+import { migration as m092 } from './092_api_write_groups.js';
+import { migration as m093 } from './093_api_user_writes.js';
+import { migration as m094 } from './094_api_generated_ids.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
@@ -26,6 +30,10 @@ export const migrations: readonly Migration[] = [
   m072,
   m073,
   m081,
+  m091,
+  m092,
+  m093,
+  m094,
 ].sort((a, b) => a.version - b.version);
 
 export type { Migration };

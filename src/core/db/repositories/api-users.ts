@@ -26,15 +26,6 @@ export interface HistoryItem {
   rating: number;
 }
 
-/** Advisory-lock namespace (first key) for "next external id of a client"; the second key is the client id. */
-const NEXT_EXTERNAL_ID_LOCK = 30;
-
-/**
- * The client's largest integer external id, as the expression index of migration 071 holds it (the same
- * expression, so that max() is one index lookup).
- */
-const INTEGER_EXTERNAL_ID = `CASE WHEN external_id ~ '^[1-9][0-9]{0,17}$' THEN external_id::bigint END`;
-
 /**
  * A fingerprint of a user's whole history (count and sum of per-rating hashes) and exclusions, computed by the
  * database from the same rows as the history: equal fingerprints mean an equal history, with a collision chance
@@ -85,47 +76,25 @@ export interface SavedHistory extends UserHistory {
   created: boolean;
 }
 
-/**
- * The user `externalId` of the client, locked FOR UPDATE (two concurrent writes to one user update its profile
- * one after the other); created when the client does not have it yet. Without an
- * id, a new user gets the client's largest integer id + 1 (serialised by an advisory lock so concurrent creations
- * never collide).
- */
-async function lockOrCreateUser(
-  tx: Queryable,
-  clientId: number,
-  externalId: string | undefined,
-): Promise<{ userId: number; externalId: string; created: boolean }> {
-  if (externalId !== undefined) {
-    const found = await tx.query<{ id: number }>(
-      `SELECT id FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`,
-      [clientId, externalId],
-    );
-    if (found.rows.length > 0) return { userId: Number(found.rows[0].id), externalId, created: false };
-    // Created on first use; a concurrent request creating the same id wins the race and this one locks its row.
-    const made = await tx.query<{ id: number }>(
-      `INSERT INTO users (client_id, external_id) VALUES ($1, $2) ON CONFLICT (client_id, external_id) DO NOTHING RETURNING id`,
-      [clientId, externalId],
-    );
-    if (made.rows.length > 0) return { userId: Number(made.rows[0].id), externalId, created: true };
-    const again = await tx.query<{ id: number }>(
-      `SELECT id FROM users WHERE client_id = $1 AND external_id = $2 FOR UPDATE`,
-      [clientId, externalId],
-    );
-    return { userId: Number(again.rows[0].id), externalId, created: false };
-  }
-  await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [NEXT_EXTERNAL_ID_LOCK, clientId]);
-  // A platform may send the very id being generated at the same moment: then the next one is taken.
-  for (;;) {
-    const r = await tx.query<{ id: number; external_id: string }>(
-      `INSERT INTO users (client_id, external_id)
-       SELECT $1, (coalesce(max(${INTEGER_EXTERNAL_ID}), 0) + 1)::text FROM users WHERE client_id = $1
-       ON CONFLICT (client_id, external_id) DO NOTHING
-       RETURNING id, external_id`,
-      [clientId],
-    );
-    if (r.rows.length > 0) return { userId: Number(r.rows[0].id), externalId: r.rows[0].external_id, created: true };
-  }
+/** What reco_save_history returns (migration 073), per request also from a group (migration 092). */
+export interface SavedHistoryRow {
+  user_key: number;
+  user_external_id: string;
+  user_created: boolean;
+  history_movie_ids: number[];
+  history_ratings: number[];
+  excluded_movie_ids: number[];
+}
+
+export function savedHistoryOf(row: SavedHistoryRow): SavedHistory {
+  return {
+    userId: Number(row.user_key),
+    externalId: row.user_external_id,
+    created: row.user_created,
+    movieIds: Int32Array.from(row.history_movie_ids),
+    ratings: Float32Array.from(row.history_ratings),
+    excluded: Int32Array.from(row.excluded_movie_ids),
+  };
 }
 
 /** SQLSTATEs worth one more try of the whole write: deadlock, serialization failure. */
@@ -155,29 +124,21 @@ export async function saveHistory(
     genreVocabulary(),
     ...quotaParams(quota),
   ];
+  const r = await retried(() =>
+    db.query<SavedHistoryRow>(
+      `SELECT user_key, user_external_id, user_created, history_movie_ids, history_ratings, excluded_movie_ids
+         FROM reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int)`,
+      params,
+    ),
+  );
+  return savedHistoryOf(r.rows[0]);
+}
+
+/** A one-statement write, tried up to three times on a deadlock or serialization failure; quota errors typed. */
+async function retried<T>(write: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await db.query<{
-        user_key: number;
-        user_external_id: string;
-        user_created: boolean;
-        history_movie_ids: number[];
-        history_ratings: number[];
-        excluded_movie_ids: number[];
-      }>(
-        `SELECT user_key, user_external_id, user_created, history_movie_ids, history_ratings, excluded_movie_ids
-           FROM reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int)`,
-        params,
-      );
-      const row = r.rows[0];
-      return {
-        userId: Number(row.user_key),
-        externalId: row.user_external_id,
-        created: row.user_created,
-        movieIds: Int32Array.from(row.history_movie_ids),
-        ratings: Float32Array.from(row.history_ratings),
-        excluded: Int32Array.from(row.excluded_movie_ids),
-      };
+      return await write();
     } catch (err: any) {
       const quotaError = quotaErrorOf(err);
       if (quotaError) throw quotaError;
@@ -215,8 +176,9 @@ export async function notifyHistoryChanged(db: Queryable, userIds: Iterable<numb
 
 /**
  * Stores a user's stated genre tastes (GENRES order, −1…1) as its characteristic vector, creating the user like
- * saveHistory does; a user that has ratings keeps the vector computed from them (`stored` false). The caller sends the
- * user on the history channel once this resolves (notifyHistoryChanged), as for a rating.
+ * saveHistory does, in one statement (reco_save_tastes, migration 093) committed before this resolves; a user that
+ * has ratings keeps the vector computed from them (`stored` false). The caller sends the user on the history channel
+ * once this resolves (notifyHistoryChanged), as for a rating.
  */
 export async function saveStatedTastes(
   db: Database,
@@ -224,14 +186,19 @@ export async function saveStatedTastes(
   externalId: string | undefined,
   tastes: readonly number[],
 ): Promise<{ userId: number; externalId: string; created: boolean; stored: boolean }> {
-  return db.transaction(async (tx) => {
-    const user = await lockOrCreateUser(tx, clientId, externalId);
-    const r = await tx.query(
-      'UPDATE users SET characteristic = $2::real[], updated_at = now() WHERE id = $1 AND rating_count = 0',
-      [user.userId, tastes],
-    );
-    return { ...user, stored: r.rowCount > 0 };
-  });
+  const r = await retried(() =>
+    db.query<{ user_key: number; user_external_id: string; user_created: boolean; stored: boolean }>(
+      'SELECT user_key, user_external_id, user_created, stored FROM reco_save_tastes($1::int, $2::text, $3::real[])',
+      [clientId, externalId ?? null, tastes],
+    ),
+  );
+  const row = r.rows[0];
+  return {
+    userId: Number(row.user_key),
+    externalId: row.user_external_id,
+    created: row.user_created,
+    stored: row.stored,
+  };
 }
 
 /** Whether the client exists and may use the API (not disabled). */

@@ -42,6 +42,26 @@ export interface StoredFeedback {
   ratingsStored: number;
 }
 
+/** What reco_store_feedback returns (migration 073), per request also from a group (migration 092). */
+export interface StoredFeedbackRow {
+  stored_types: FeedbackType[];
+  user_ids: number[] | null;
+  created_users: number;
+  ratings_stored: number;
+}
+
+export function storedFeedbackOf(row: StoredFeedbackRow): StoredFeedback {
+  const storedByType: Partial<Record<FeedbackType, number>> = {};
+  for (const type of row.stored_types) storedByType[type] = (storedByType[type] ?? 0) + 1;
+  return {
+    stored: row.stored_types.length,
+    storedByType,
+    changedUsers: (row.user_ids ?? []).map(Number),
+    createdUsers: Number(row.created_users),
+    ratingsStored: Number(row.ratings_stored),
+  };
+}
+
 /** Stored as a liked movie, as a history item without a rating (schemas.ts DEFAULT_RATING). */
 export const LIKED_RATING = 4;
 
@@ -74,26 +94,12 @@ export async function storeFeedback(
   ];
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await db.query<{
-        stored_types: FeedbackType[];
-        user_ids: number[];
-        created_users: number;
-        ratings_stored: number;
-      }>(
+      const r = await db.query<StoredFeedbackRow>(
         `SELECT stored_types, user_ids, created_users, ratings_stored
            FROM reco_store_feedback($1::int, $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::real[], $7::text[], $8::real, $9::text[], $10::int, $11::int)`,
         params,
       );
-      const row = r.rows[0];
-      const storedByType: Partial<Record<FeedbackType, number>> = {};
-      for (const type of row.stored_types) storedByType[type] = (storedByType[type] ?? 0) + 1;
-      return {
-        stored: row.stored_types.length,
-        storedByType,
-        changedUsers: (row.user_ids ?? []).map(Number),
-        createdUsers: Number(row.created_users),
-        ratingsStored: Number(row.ratings_stored),
-      };
+      return storedFeedbackOf(r.rows[0]);
     } catch (err: any) {
       const quotaError = quotaErrorOf(err);
       if (quotaError) throw quotaError;

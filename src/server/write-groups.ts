@@ -1,0 +1,158 @@
+import type { Logger } from 'pino';
+import type { QuotaLimits } from '../core/config.js';
+import { saveHistory, type HistoryItem, type SavedHistory } from '../core/db/repositories/api-users.js';
+import { storeFeedback, type FeedbackRow, type StoredFeedback } from '../core/db/repositories/feedback.js';
+import { saveHistoryGroup, storeFeedbackGroup } from '../core/db/repositories/write-groups.js';
+import type { Database } from '../core/db/types.js';
+
+/**
+ * Group commit of the API's single writes (docs/api.md, "Durability"). Platforms send feedback one event at a time
+ * and histories one rating at a time; each alone is a round trip, a transaction and a commit, whose fixed costs
+ * exceed the write's own work. The writes of one client that reach this server in the same turn of the event loop
+ * (queued until setImmediate) go to the database as one call and one transaction (migration 092), and each request
+ * is answered once that transaction has committed, so an answer still means the write is durable.
+ *
+ * Rules:
+ * - Only requests that name one user (a feedback request whose events share a user_id, a history) are grouped; a
+ *   group runs them in the order of their user ids, histories of new users (no user_id) first, so any two groups
+ *   take their locks in the same order and cannot deadlock each other (a new user's id is claimed with a lock
+ *   nobody waits for, migration 094).
+ * - A group stores what its requests one after the other would (each runs migration 073's function, the quota is
+ *   charged once for all). If the group fails for any reason — a quota over its limit, a movie just removed, a lost
+ *   connection — nothing of it is stored and each request is written alone, as without grouping: a request never
+ *   fails because it shared a group.
+ * - `enabled: false` (RECO_WRITE_GROUPS=off) writes every request alone: the plain path, kept as the reference.
+ */
+export interface WriteGroupsOptions {
+  enabled: boolean;
+  /**
+   * Requests per group at most (default 4); more that arrive together form further groups, written in parallel. A
+   * group runs on one connection, one request after another: one group of all would leave the database's other
+   * cores idle.
+   */
+  maxGroup?: number;
+  logger?: Logger;
+}
+
+interface Waiting<Req, Res> {
+  request: Req;
+  resolve: (out: Res) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Requests of one kind, queued per client until the end of the event loop's turn, then written as groups. */
+class Coalescer<Req, Res> {
+  private queued = new Map<number, Waiting<Req, Res>[]>();
+  private scheduled = false;
+
+  constructor(
+    private readonly alone: (clientId: number, request: Req) => Promise<Res>,
+    private readonly together: (clientId: number, requests: Req[]) => Promise<Res[]>,
+    private readonly userOf: (request: Req) => string,
+    private readonly maxGroup: number,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  submit(clientId: number, request: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      let queue = this.queued.get(clientId);
+      if (queue === undefined) this.queued.set(clientId, (queue = []));
+      queue.push({ request, resolve, reject });
+      if (queue.length >= this.maxGroup) {
+        this.queued.delete(clientId);
+        void this.write(clientId, queue);
+      } else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const queued = this.queued;
+    this.queued = new Map();
+    for (const [clientId, queue] of queued) void this.write(clientId, queue);
+  }
+
+  private async write(clientId: number, queue: Waiting<Req, Res>[]): Promise<void> {
+    if (queue.length === 1) return this.writeAlone(clientId, queue[0]);
+    // Stable: one user's requests keep their order of arrival.
+    queue.sort((a, b) => {
+      const x = this.userOf(a.request);
+      const y = this.userOf(b.request);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+    let out: Res[];
+    try {
+      out = await this.together(
+        clientId,
+        queue.map((w) => w.request),
+      );
+    } catch (err) {
+      // One after the other, in the group's order: what the group would have stored, less what failed.
+      this.logger?.debug({ err, requests: queue.length }, 'a write group failed: writing its requests alone');
+      for (const w of queue) await this.writeAlone(clientId, w);
+      return;
+    }
+    queue.forEach((w, i) => w.resolve(out[i]));
+  }
+
+  private async writeAlone(clientId: number, w: Waiting<Req, Res>): Promise<void> {
+    try {
+      w.resolve(await this.alone(clientId, w.request));
+    } catch (err) {
+      w.reject(err);
+    }
+  }
+}
+
+interface HistoryWrite {
+  /** Undefined: a new user, with the next generated id. */
+  externalId: string | undefined;
+  items: readonly HistoryItem[];
+}
+
+/** The API's writes, grouped or alone: what the routes call instead of the repositories. */
+export class WriteGroups {
+  private readonly feedback: Coalescer<readonly FeedbackRow[], StoredFeedback>;
+  private readonly histories: Coalescer<HistoryWrite, SavedHistory>;
+
+  constructor(
+    private readonly db: Database,
+    /** The rating of a view or like (a liked movie). */
+    private readonly liked: number,
+    private readonly quota: QuotaLimits,
+    private readonly options: WriteGroupsOptions,
+  ) {
+    const max = options.maxGroup ?? 4;
+    this.feedback = new Coalescer(
+      (clientId, rows) => storeFeedback(db, clientId, rows, liked, quota),
+      (clientId, requests) => storeFeedbackGroup(db, clientId, requests, liked, quota),
+      (rows) => rows[0].externalId,
+      max,
+      options.logger,
+    );
+    this.histories = new Coalescer(
+      (clientId, w) => saveHistory(db, clientId, w.externalId, w.items, quota),
+      (clientId, ws) => saveHistoryGroup(db, clientId, ws, quota),
+      // New users first, then the others in user-id order: the order of their row locks in every group.
+      (w) => w.externalId ?? '',
+      max,
+      options.logger,
+    );
+  }
+
+  /** storeFeedback, grouped with other single-user requests of the client when enabled. */
+  storeFeedback(clientId: number, rows: readonly FeedbackRow[]): Promise<StoredFeedback> {
+    const oneUser = rows.length > 0 && rows.every((r) => r.externalId === rows[0].externalId);
+    if (!this.options.enabled || !oneUser) return storeFeedback(this.db, clientId, rows, this.liked, this.quota);
+    return this.feedback.submit(clientId, rows);
+  }
+
+  /** saveHistory, grouped with other histories of the client when enabled. */
+  saveHistory(clientId: number, externalId: string | undefined, items: readonly HistoryItem[]): Promise<SavedHistory> {
+    if (!this.options.enabled) return saveHistory(this.db, clientId, externalId, items, this.quota);
+    return this.histories.submit(clientId, { externalId, items });
+  }
+}
