@@ -3,6 +3,8 @@ import { migrate, migrationStatus } from '../db/migrate.js';
 import { migrations as knownMigrations } from '../db/migrations/index.js';
 import { recordJob } from '../db/repositories/jobs.js';
 import { countOrphanRatings } from '../db/repositories/ratings.js';
+import { analyzeChangedTables } from '../db/repositories/planner-stats.js';
+import { Table } from '../db/tables.js';
 import {
   JOB_TABLE,
   appendJobRuns,
@@ -271,6 +273,13 @@ export async function restoreBackup(db: Database, file: string, options: Restore
   // Newer migrations than the backup's run on the restored data, as they would have on the original.
   const applied = await migrate(db);
   result.upgradedTo = applied.reduce((max, m) => Math.max(max, m.version), version);
+  // The restored rows are new to the planner's statistics, as after a bulk ingest (planner-stats.ts).
+  const restored = (name: string) => result.tables.find((t) => t.name === name)?.rows ?? 0;
+  await analyzeChangedTables(db, {
+    movies: restored(Table.movies),
+    users: restored(Table.users),
+    ratings: restored(Table.ratings),
+  });
   result.durationMs = Date.now() - started;
   return result;
 }

@@ -16,6 +16,7 @@ import {
   type RunTotals,
 } from '../db/repositories/ingest-ledger.js';
 import { recordJob, recordJobFailures } from '../db/repositories/jobs.js';
+import { analyzeChangedTables } from '../db/repositories/planner-stats.js';
 import { copyIntoRatings, isUniqueViolation, ratingsHeapBytes, upsertRatings } from '../db/repositories/ratings.js';
 import {
   PROFILE_CSV_HEADER,
@@ -175,6 +176,14 @@ async function ingestRun(db: Database, options: IngestOptions): Promise<IngestSu
         const d = summary.database;
         summary.changed =
           d.moviesInserted + d.moviesUpdated + d.usersCreated + d.ratingsInserted + d.ratingsUpdated > 0;
+        // The API's queries plan on these statistics; a large load would otherwise leave them stale (planner-stats.ts).
+        if (summary.changed) {
+          await analyzeChangedTables(db, {
+            movies: d.moviesInserted + d.moviesUpdated,
+            users: d.usersCreated,
+            ratings: d.ratingsInserted + d.ratingsUpdated,
+          });
+        }
         summary.durationMs = Math.round(performance.now() - started);
         for (const k of Object.keys(summary.timingsMs) as (keyof StageTimings)[])
           summary.timingsMs[k] = Math.round(summary.timingsMs[k]);
