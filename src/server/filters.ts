@@ -1,6 +1,8 @@
+import { LRUCache } from 'lru-cache';
 import { GENRES } from '../core/features/genres.js';
-import type { CatalogueCache } from './catalogue-cache.js';
+import type { CatalogueEntry } from '../core/db/repositories/movies-query.js';
 import { HttpError } from './http-errors.js';
+import { SetUnion } from './set-union.js';
 
 /** The filter of /recommendations and /movies/{id}/similar (schemas.ts, Filter). */
 export interface MovieFilter {
@@ -28,21 +30,59 @@ export function hasFilter(f: MovieFilter | undefined): f is MovieFilter {
   return f !== undefined && Object.values(f).some((v) => v !== undefined);
 }
 
+/** What the filters and the genre fallback of /similar read of the catalogue (CatalogueCache). */
+export interface CatalogueView {
+  /** Changes whenever an entry may have: memoised answers are kept per generation. */
+  readonly generation: number;
+  all(): ReadonlyMap<number, CatalogueEntry>;
+}
+
+/** Genre and year parts of a filter, memoised per catalogue: a set is as large as the catalogue's left-out part. */
+const FILTER_SETS = 64;
+const filterSets = new WeakMap<CatalogueView, LRUCache<string, ReadonlySet<number>>>();
+
 /**
  * The movies of the catalogue a filter leaves out, as a set for the models' `exclude` option: ranking then skips
  * them before the top n is cut, so n movies come back while enough pass. Movies the model knows but the
- * catalogue does not are dropped when the answer is rendered anyway.
+ * catalogue does not are dropped when the answer is rendered anyway. The genre and year part depends only on the
+ * catalogue, so it is built once per catalogue generation (a scan of the whole catalogue) and shared.
  */
-export function excludedByFilter(catalogue: CatalogueCache, f: MovieFilter): Set<number> {
+export function excludedByFilter(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<number> {
   checkGenres(f.genres_any, 'genres_any');
   checkGenres(f.genres_none, 'genres_none');
   if (f.year_min !== undefined && f.year_max !== undefined && f.year_min > f.year_max) {
     throw new HttpError(422, `filter: year_min (${f.year_min}) is after year_max (${f.year_max})`);
   }
-  const out = new Set<number>(f.exclude_movie_ids ?? []);
+  const byId = new Set<number>(f.exclude_movie_ids ?? []);
   const byYear = f.year_min !== undefined || f.year_max !== undefined;
-  if (!f.genres_any?.length && !f.genres_none?.length && !byYear) return out;
-  for (const [id, e] of catalogue.all()) if (!passes(id, e, f)) out.add(id);
+  if (!f.genres_any?.length && !f.genres_none?.length && !byYear) return byId;
+  const parts = catalogueParts(catalogue, f);
+  return byId.size === 0 ? parts : new SetUnion(parts, byId);
+}
+
+/** The movies the genre and year parts of `f` leave out, from the memo when this generation already built them. */
+function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<number> {
+  let memo = filterSets.get(catalogue);
+  if (!memo) filterSets.set(catalogue, (memo = new LRUCache({ max: FILTER_SETS })));
+  const canonical: MovieFilter = {
+    genres_any: [...new Set(f.genres_any ?? [])].sort(),
+    genres_none: [...new Set(f.genres_none ?? [])].sort(),
+    year_min: f.year_min,
+    year_max: f.year_max,
+  };
+  const key = JSON.stringify([catalogue.generation, canonical]);
+  let out = memo.get(key);
+  if (!out) {
+    out = catalogueExcluded(catalogue.all(), canonical);
+    memo.set(key, out);
+  }
+  return out;
+}
+
+/** Reference: the catalogue movies `f` leaves out, by scanning the whole catalogue. */
+export function catalogueExcluded(catalogue: ReadonlyMap<number, CatalogueEntry>, f: MovieFilter): Set<number> {
+  const out = new Set<number>();
+  for (const [id, e] of catalogue) if (!passes(id, e, f)) out.add(id);
   return out;
 }
 
