@@ -11,7 +11,7 @@ import type { ExperimentLabel, ServedVariant } from './experiment-holder.js';
 import type { CachedHistory } from './history-cache.js';
 import { FALLBACK_VERSION, type LoadedModel } from './model-holder.js';
 import { recommendationIds } from './recommendation-ids.js';
-import { SetUnion } from './set-union.js';
+import { SetUnion } from './id-sets.js';
 import { DEFAULT_RATING, type RecommendationRequest, type z } from './schemas.js';
 import { publicUserId, userKey } from './user-ids.js';
 import { PgError } from '../core/db/pg-errors.js';

@@ -15,7 +15,7 @@ function randomCatalogue(rng: Rng, size: number): Map<number, CatalogueEntry> {
   }
   const out = new Map<number, CatalogueEntry>();
   for (const id of ids) {
-    const genres = POOL.filter(() => rng.next() < 0.35);
+    const genres = rng.next() < 0.03 ? ['(no genres listed)'] : POOL.filter(() => rng.next() < 0.35);
     if (rng.next() < 0.02 && genres.length > 0) genres.push(genres[0]);
     const year = rng.next() < 0.1 ? null : 1950 + rng.int(70);
     out.set(id, { title: `m${id}`, genres, year });
