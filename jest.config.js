@@ -26,7 +26,7 @@ const GLOBS = {
     t('models/{algorithms,auto,ease-session,item-weights,kth-largest,rp3beta,spd-inverse}.test.ts'),
     t('cli/{json-output,table}.test.ts'),
     t('pipeline/{csv-bytes,process-ratings,rating-load}.test.ts'),
-    t('server/answer-cache.test.ts'),
+    t('server/{answer-cache,catalogue-paths,cold-start-pool}.test.ts'),
     t('simulation/{data,learnable}.test.ts'),
     t('experiments/stats.test.ts'),
     t('reports/html.test.ts'),

@@ -5,6 +5,9 @@ import { HttpError } from './http-errors.js';
 
 /** Movies of the model's list for an empty history that stated tastes re-rank. */
 const POOL = 1000;
+/** Kept per model: the pool with room for the request's exclusions. */
+const POOL_KEPT = 2 * POOL;
+const emptyHistoryLists = new WeakMap<Recommender, Recommendation[]>();
 
 const GENRE_INDEX = new Map<string, number>(GENRES.map((g, i) => [g, i]));
 
@@ -39,7 +42,7 @@ export function coldStart(
   n: number,
   options?: RecommendOptions,
 ): Recommendation[] {
-  const pool = model.recommend({ movieIds: [] }, POOL, options);
+  const pool = emptyHistoryPool(model, options);
   const scored: Recommendation[] = [];
   pool.forEach((r, rank) => {
     const genres = catalogue.get(r.movieId)?.genres ?? [];
@@ -55,4 +58,24 @@ export function coldStart(
     if (score > 0) scored.push({ movieId: r.movieId, score });
   });
   return scored.sort((a, b) => b.score - a.score || a.movieId - b.movieId).slice(0, n);
+}
+
+/**
+ * `model.recommend({ movieIds: [] }, POOL, options)` from a list kept per model: the list for an empty history is
+ * the same for every user, and `exclude` only removes movies from it (topN's rule), so the first POOL of the kept
+ * list that are not excluded are the answer; when the kept list runs out first, the model is asked.
+ */
+export function emptyHistoryPool(model: Recommender, options?: RecommendOptions): Recommendation[] {
+  if (options?.candidates) return model.recommend({ movieIds: [] }, POOL, options);
+  let ranked = emptyHistoryLists.get(model);
+  if (!ranked) emptyHistoryLists.set(model, (ranked = model.recommend({ movieIds: [] }, POOL_KEPT)));
+  const exclude = options?.exclude;
+  if (!exclude) return ranked.slice(0, POOL);
+  const out: Recommendation[] = [];
+  for (const r of ranked) {
+    if (exclude.has(r.movieId)) continue;
+    out.push(r);
+    if (out.length === POOL) return out;
+  }
+  return ranked.length < POOL_KEPT ? out : model.recommend({ movieIds: [] }, POOL, options);
 }

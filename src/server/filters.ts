@@ -1,6 +1,9 @@
+import { LRUCache } from 'lru-cache';
 import { GENRES } from '../core/features/genres.js';
-import type { CatalogueCache } from './catalogue-cache.js';
+import type { CatalogueEntry } from '../core/db/repositories/movies-query.js';
 import { HttpError } from './http-errors.js';
+import { SetUnion } from './id-sets.js';
+import { CatalogueIndex, CatalogueSubset, genreMask } from './catalogue-index.js';
 
 /** The filter of /recommendations and /movies/{id}/similar (schemas.ts, Filter). */
 export interface MovieFilter {
@@ -28,21 +31,97 @@ export function hasFilter(f: MovieFilter | undefined): f is MovieFilter {
   return f !== undefined && Object.values(f).some((v) => v !== undefined);
 }
 
+/** What the filters and the genre fallback of /similar read of the catalogue (CatalogueCache). */
+export interface CatalogueView {
+  /** Changes whenever an entry may have: memoised answers are kept per generation. */
+  readonly generation: number;
+  all(): ReadonlyMap<number, CatalogueEntry>;
+}
+
+/**
+ * Genre and year parts of a filter, memoised per catalogue generation (one byte per movie each); the catalogue in
+ * columns is kept for the latest generation, so a miss is one scan of typed arrays.
+ */
+const FILTER_SETS = 256;
+const filterMemos = new WeakMap<CatalogueView, FilterMemo>();
+
+interface FilterMemo {
+  generation: number;
+  index: CatalogueIndex;
+  sets: LRUCache<string, ReadonlySet<number>>;
+}
+
 /**
  * The movies of the catalogue a filter leaves out, as a set for the models' `exclude` option: ranking then skips
  * them before the top n is cut, so n movies come back while enough pass. Movies the model knows but the
- * catalogue does not are dropped when the answer is rendered anyway.
+ * catalogue does not are dropped when the answer is rendered anyway. The genre and year part depends only on the
+ * catalogue, so it is built once per catalogue generation and shared; the request's ids are added by a view.
  */
-export function excludedByFilter(catalogue: CatalogueCache, f: MovieFilter): Set<number> {
+export function excludedByFilter(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<number> {
   checkGenres(f.genres_any, 'genres_any');
   checkGenres(f.genres_none, 'genres_none');
   if (f.year_min !== undefined && f.year_max !== undefined && f.year_min > f.year_max) {
     throw new HttpError(422, `filter: year_min (${f.year_min}) is after year_max (${f.year_max})`);
   }
-  const out = new Set<number>(f.exclude_movie_ids ?? []);
+  const byId = new Set<number>(f.exclude_movie_ids ?? []);
   const byYear = f.year_min !== undefined || f.year_max !== undefined;
-  if (!f.genres_any?.length && !f.genres_none?.length && !byYear) return out;
-  for (const [id, e] of catalogue.all()) if (!passes(id, e, f)) out.add(id);
+  if (!f.genres_any?.length && !f.genres_none?.length && !byYear) return byId;
+  const parts = catalogueParts(catalogue, f);
+  return byId.size === 0 ? parts : new SetUnion(parts, byId);
+}
+
+/** The movies the genre and year parts of `f` leave out, from the memo when this generation already built them. */
+function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<number> {
+  let memo = filterMemos.get(catalogue);
+  if (!memo || memo.generation !== catalogue.generation) {
+    memo = {
+      generation: catalogue.generation,
+      index: new CatalogueIndex(catalogue.all()),
+      sets: new LRUCache({ max: FILTER_SETS }),
+    };
+    filterMemos.set(catalogue, memo);
+  }
+  const any = genreMask(f.genres_any);
+  const none = genreMask(f.genres_none);
+  const key = `${any}:${none}:${f.year_min ?? ''}:${f.year_max ?? ''}`;
+  let out = memo.sets.get(key);
+  if (!out) {
+    out = scanIndex(memo.index, any, none, f.year_min, f.year_max);
+    memo.sets.set(key, out);
+  }
+  return out;
+}
+
+/** `passes` over the catalogue's columns (catalogueExcluded is the reference). */
+function scanIndex(
+  index: CatalogueIndex,
+  any: number,
+  none: number,
+  yearMin: number | undefined,
+  yearMax: number | undefined,
+): CatalogueSubset {
+  const flags = new Uint8Array(index.ids.length);
+  const min = yearMin ?? -Infinity;
+  const max = yearMax ?? Infinity;
+  const byYear = yearMin !== undefined || yearMax !== undefined;
+  let size = 0;
+  for (let k = 0; k < flags.length; k++) {
+    const g = index.genres[k];
+    const y = index.years[k];
+    // NaN (no year) fails both comparisons, so it is left out whenever a year bound is given.
+    const out = (any !== 0 && (g & any) === 0) || (g & none) !== 0 || (byYear && !(y >= min && y <= max));
+    if (out) {
+      flags[k] = 1;
+      size++;
+    }
+  }
+  return new CatalogueSubset(index, flags, size);
+}
+
+/** Reference: the catalogue movies `f` leaves out, by scanning the whole catalogue. */
+export function catalogueExcluded(catalogue: ReadonlyMap<number, CatalogueEntry>, f: MovieFilter): Set<number> {
+  const out = new Set<number>();
+  for (const [id, e] of catalogue) if (!passes(id, e, f)) out.add(id);
   return out;
 }
 

@@ -11,6 +11,7 @@ import type { ExperimentLabel, ServedVariant } from './experiment-holder.js';
 import type { CachedHistory } from './history-cache.js';
 import { FALLBACK_VERSION, type LoadedModel } from './model-holder.js';
 import { recommendationIds } from './recommendation-ids.js';
+import { SetUnion } from './id-sets.js';
 import { DEFAULT_RATING, type RecommendationRequest, type z } from './schemas.js';
 import { publicUserId, userKey } from './user-ids.js';
 import { PgError } from '../core/db/pg-errors.js';
@@ -293,11 +294,10 @@ function recordImpression(
 }
 
 /** The models' `exclude` option: the user's dislikes and skips, and what the request's filter leaves out. */
-function exclusions(excluded: Int32Array, filtered: Set<number> | undefined): RecommendOptions | undefined {
+function exclusions(excluded: Int32Array, filtered: ReadonlySet<number> | undefined): RecommendOptions | undefined {
   if (excluded.length === 0) return filtered ? { exclude: filtered } : undefined;
-  const all = new Set<number>(filtered);
-  for (const id of excluded) all.add(id);
-  return { exclude: all };
+  const own = new Set<number>(excluded);
+  return { exclude: filtered ? new SetUnion(filtered, own) : own };
 }
 
 /** The counters of one answered request, the same whichever way it was answered. */

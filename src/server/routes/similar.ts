@@ -2,7 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import type { AppContext } from '../context.js';
 import { excludedByFilter, hasFilter, passes, type MovieFilter } from '../filters.js';
 import { HttpError, parseInput } from '../http-errors.js';
-import { genreSimilar } from '../similar.js';
+import { genreSimilarMemo } from '../similar.js';
 import { SimilarPath, SimilarQuery } from '../schemas.js';
 
 /**
@@ -28,7 +28,7 @@ export function similarRouter(ctx: AppContext, auth: RequestHandler): Router {
     let found = loaded.model.similar?.(movieId, n, options);
     if (found === undefined) {
       basis = 'genres';
-      found = genreSimilar(ctx.catalogue.all(), movieId, movie.genres, n, excluded);
+      found = genreSimilarMemo(ctx.catalogue, movieId, movie.genres, n, excluded);
     }
     const entries = await ctx.catalogue.lookup(found.map((f) => f.movieId));
     const similar = [];

@@ -1,0 +1,147 @@
+import { Rng } from '../../src/core/data/random.js';
+import type { CatalogueEntry } from '../../src/core/db/repositories/movies-query.js';
+import { catalogueExcluded, excludedByFilter, type CatalogueView, type MovieFilter } from '../../src/server/filters.js';
+import { HttpError } from '../../src/server/http-errors.js';
+import { genreSimilar, genreSimilarMemo } from '../../src/server/similar.js';
+
+/** A few genres only, so many movies tie on score; ids in shuffled order, so catalogue order is not id order. */
+const POOL = ['Action', 'Comedy', 'Drama', 'Horror', 'Romance'];
+
+function randomCatalogue(rng: Rng, size: number): Map<number, CatalogueEntry> {
+  const ids = Array.from({ length: size }, (_, i) => i * 3 + 1);
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+  }
+  const out = new Map<number, CatalogueEntry>();
+  for (const id of ids) {
+    const genres = rng.next() < 0.03 ? ['(no genres listed)'] : POOL.filter(() => rng.next() < 0.35);
+    if (rng.next() < 0.02 && genres.length > 0) genres.push(genres[0]);
+    const year = rng.next() < 0.1 ? null : 1950 + rng.int(70);
+    out.set(id, { title: `m${id}`, genres, year });
+  }
+  return out;
+}
+
+function view(entries: Map<number, CatalogueEntry>): CatalogueView & { generation: number } {
+  return { generation: 1, all: () => entries };
+}
+
+function randomIds(rng: Rng, entries: Map<number, CatalogueEntry>, count: number): Set<number> {
+  const ids = [...entries.keys()];
+  const out = new Set<number>();
+  for (let i = 0; i < count; i++) out.add(ids[rng.int(ids.length)]);
+  return out;
+}
+
+describe('genreSimilarMemo', () => {
+  it('answers exactly as the reference on random catalogues, genre sets, n and exclusions', () => {
+    const rng = new Rng(17, 'genre-similar');
+    for (let round = 0; round < 30; round++) {
+      const entries = randomCatalogue(rng, 1 + rng.int(400));
+      const catalogue = view(entries);
+      const ids = [...entries.keys()];
+      for (let q = 0; q < 40; q++) {
+        const movieId = rng.next() < 0.9 ? ids[rng.int(ids.length)] : 999_999;
+        const genres = rng.next() < 0.9 ? (entries.get(movieId)?.genres ?? []) : POOL.filter(() => rng.next() < 0.5);
+        const n = rng.int(30);
+        const exclude = rng.next() < 0.5 ? randomIds(rng, entries, rng.int(ids.length)) : undefined;
+        const expected = genreSimilar(entries, movieId, genres, n, exclude);
+        expect(genreSimilarMemo(catalogue, movieId, genres, n, exclude)).toEqual(expected);
+      }
+    }
+  });
+
+  it('leaves out everything for a movie without genres, and ranks ties in catalogue order', () => {
+    const entries = new Map<number, CatalogueEntry>([
+      [9, { title: 'a', genres: ['Drama'], year: 2000 }],
+      [2, { title: 'b', genres: ['Drama'], year: 2000 }],
+      [5, { title: 'c', genres: [], year: 2000 }],
+    ]);
+    const catalogue = view(entries);
+    expect(genreSimilarMemo(catalogue, 5, [], 10)).toEqual([]);
+    expect(genreSimilarMemo(catalogue, 1, ['Drama'], 10).map((r) => r.movieId)).toEqual([9, 2]);
+    expect(genreSimilarMemo(catalogue, 1, ['Drama'], 10)).toEqual(genreSimilar(entries, 1, ['Drama'], 10));
+  });
+
+  it('falls back to the reference when exclusions use up the kept prefix', () => {
+    const rng = new Rng(17, 'genre-similar-prefix');
+    const entries = randomCatalogue(rng, 6000);
+    const catalogue = view(entries);
+    // Nearly every movie excluded: the kept prefix of a common signature runs out before 100 are taken.
+    const exclude = randomIds(rng, entries, 30_000);
+    for (const movieId of [...entries.keys()].slice(0, 20)) {
+      const genres = entries.get(movieId)!.genres;
+      expect(genreSimilarMemo(catalogue, movieId, genres, 100, exclude)).toEqual(
+        genreSimilar(entries, movieId, genres, 100, exclude),
+      );
+    }
+  });
+
+  it('answers from the new catalogue once the generation changes', () => {
+    const entries = new Map<number, CatalogueEntry>([[1, { title: 'a', genres: ['Drama'], year: 2000 }]]);
+    const catalogue = view(entries);
+    expect(genreSimilarMemo(catalogue, 7, ['Drama'], 10).map((r) => r.movieId)).toEqual([1]);
+    entries.set(3, { title: 'b', genres: ['Drama'], year: 2001 });
+    catalogue.generation++;
+    expect(genreSimilarMemo(catalogue, 7, ['Drama'], 10).map((r) => r.movieId)).toEqual([1, 3]);
+  });
+});
+
+describe('excludedByFilter', () => {
+  function randomFilter(rng: Rng, entries: Map<number, CatalogueEntry>): MovieFilter {
+    const f: MovieFilter = {};
+    if (rng.next() < 0.5) f.genres_any = POOL.filter(() => rng.next() < 0.4);
+    if (rng.next() < 0.5) f.genres_none = POOL.filter(() => rng.next() < 0.3);
+    if (rng.next() < 0.4) f.year_min = 1950 + rng.int(70);
+    if (rng.next() < 0.4) f.year_max = (f.year_min ?? 1950) + rng.int(40);
+    if (rng.next() < 0.5) f.exclude_movie_ids = [...randomIds(rng, entries, rng.int(6))];
+    return f;
+  }
+
+  it('leaves out exactly what a scan of the catalogue does, memo or not', () => {
+    const rng = new Rng(17, 'filters');
+    for (let round = 0; round < 10; round++) {
+      const entries = randomCatalogue(rng, 1 + rng.int(300));
+      const catalogue = view(entries);
+      for (let q = 0; q < 60; q++) {
+        const f = randomFilter(rng, entries);
+        const expected = catalogueExcluded(entries, f);
+        for (const id of f.exclude_movie_ids ?? []) expected.add(id);
+        const got = excludedByFilter(catalogue, f);
+        expect(new Set(got)).toEqual(expected);
+        expect(got.size).toBe(expected.size);
+        expect([...entries.keys(), 999_999].filter((id) => got.has(id) !== expected.has(id))).toEqual([]);
+      }
+    }
+  });
+
+  it('builds the set again once the generation changes', () => {
+    const entries = new Map<number, CatalogueEntry>([[1, { title: 'a', genres: ['Drama'], year: 2000 }]]);
+    const catalogue = view(entries);
+    expect([...excludedByFilter(catalogue, { genres_none: ['Drama'] })]).toEqual([1]);
+    entries.set(2, { title: 'b', genres: ['Drama'], year: 2000 });
+    catalogue.generation++;
+    expect([...excludedByFilter(catalogue, { genres_none: ['Drama'] })].sort()).toEqual([1, 2]);
+  });
+
+  it('still rejects unknown genres and reversed years with the same 422', () => {
+    const catalogue = view(new Map());
+    const status = (f: MovieFilter): [number, string] => {
+      try {
+        excludedByFilter(catalogue, f);
+      } catch (e) {
+        if (e instanceof HttpError) return [e.status, e.message];
+        throw e;
+      }
+      return [200, ''];
+    };
+    expect(status({ genres_any: ['Nope'] })[0]).toBe(422);
+    expect(status({ genres_any: ['Nope'] })[1]).toMatch(/^filter\.genres_any: unknown genre "Nope"; known genres: /);
+    expect(status({ genres_none: ['Nah'] })[1]).toMatch(/^filter\.genres_none: unknown genre "Nah"/);
+    expect(status({ year_min: 2001, year_max: 2000 })).toEqual([
+      422,
+      'filter: year_min (2001) is after year_max (2000)',
+    ]);
+  });
+});
