@@ -5,7 +5,7 @@ import { RecoCommand } from '../../src/cli/base-command.js';
 import { canPromptIn, isCI } from '../../src/cli/prompts.js';
 import { closestCommand } from '../../src/cli/hooks/command-not-found.js';
 import { ExitCode } from '../../src/core/exit-codes.js';
-import { ROOT, cliCommand, runCli } from '../helpers/cli.js';
+import { ROOT, childEnv, cliCommand, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engines.js';
 
 /** What users expect of an oclif CLI: version, completion, "did you mean", --log-level, prompts that stay off stdout. */
@@ -47,16 +47,7 @@ describe('reco at a terminal with stdout redirected to a file', () => {
         '--catalogue',
         'data/initial_data/movies.csv',
       ];
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries({
-        ...process.env,
-        CI: undefined,
-        NODE_OPTIONS: undefined,
-        NODE_ENV: undefined,
-        DATABASE_URL: undefined,
-        RECO_DATA_DIR: dir,
-      }))
-        if (v !== undefined) env[k] = v;
+      const env = childEnv({ CI: undefined, RECO_DATA_DIR: dir });
       const child = spawn('script', ['-qefc', `${cli.map(quote).join(' ')} > ${quote(out)}`, '/dev/null'], {
         cwd: ROOT,
         env,

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT } from '../helpers/cli.js';
+import { childEnv, ROOT } from '../helpers/cli.js';
 
 /**
  * CLI start-up: `npm run build` writes oclif.manifest.json, so the built CLI imports only the command it runs
@@ -40,17 +40,7 @@ describe('CLI start-up', () => {
     const file = path.join(trace, `modules-${Math.random().toString(36).slice(2)}`);
     fs.writeFileSync(file, '');
     // No NODE_ENV: jest sets it to "test", under which oclif would compile and run src/ through tsx even for bin/run.js.
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({
-      ...process.env,
-      NODE_OPTIONS: undefined,
-      NODE_ENV: undefined,
-      DATABASE_URL: undefined,
-      RECO_TRACE_FILE: file,
-      RECO_DATA_DIR: path.join(dir, 'data'),
-    })) {
-      if (v !== undefined) env[k] = v;
-    }
+    const env = childEnv({ RECO_TRACE_FILE: file, RECO_DATA_DIR: path.join(dir, 'data') });
     const r = spawnSync(process.execPath, ['--import', path.join(trace, 'register.mjs'), ...bin, ...args], {
       cwd: dir,
       env,

@@ -6,7 +6,8 @@ import type { Database } from '../../src/core/db/types.js';
 import { cliCommand, ROOT, runCli } from '../helpers/cli.js';
 import { createPgDatabase, tempDir } from '../helpers/engines.js';
 import { CATALOGUE, T0, writeBatch } from '../pipeline/fixtures.js';
-import { childEnv, databaseName, terminateBackends } from './support.js';
+import { childEnv } from '../helpers/cli.js';
+import { databaseName, terminateBackends } from './support.js';
 
 async function contents(db: Database) {
   const r = await db.query(

@@ -2,22 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import pg from 'pg';
-import { cliCommand, ROOT } from '../helpers/cli.js';
+import { childEnv, cliCommand, ROOT } from '../helpers/cli.js';
 import { ADMIN_URL } from '../helpers/engines.js';
-
-/** The environment of a child CLI: no DATABASE_URL, NODE_OPTIONS or NODE_ENV from jest unless given. */
-export function childEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const full: Record<string, string> = {};
-  for (const [k, v] of Object.entries({
-    ...process.env,
-    DATABASE_URL: undefined,
-    NODE_OPTIONS: undefined,
-    NODE_ENV: undefined,
-    ...env,
-  }))
-    if (v !== undefined) full[k] = v;
-  return full;
-}
 
 export interface ServeProcess {
   child: ChildProcess;

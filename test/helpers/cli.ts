@@ -20,6 +20,20 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The environment of a child CLI: no DATABASE_URL, NODE_OPTIONS or NODE_ENV from jest unless given. */
+export function childEnv(env: Record<string, string | undefined> = {}): Record<string, string> {
+  const full: Record<string, string> = {};
+  for (const [k, v] of Object.entries({
+    ...process.env,
+    DATABASE_URL: undefined,
+    NODE_OPTIONS: undefined,
+    NODE_ENV: undefined,
+    ...env,
+  }))
+    if (v !== undefined) full[k] = v;
+  return full;
+}
+
 /**
  * Runs the CLI as a child process, with no TTY and an environment without DATABASE_URL unless given.
  */
@@ -28,19 +42,9 @@ export function runCli(
   options: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({
-      ...process.env,
-      DATABASE_URL: undefined,
-      NODE_OPTIONS: undefined,
-      NODE_ENV: undefined,
-      ...options.env,
-    })) {
-      if (v !== undefined) env[k] = v;
-    }
     const child = spawn(process.execPath, [...cliCommand(), ...args], {
       cwd: options.cwd ?? ROOT,
-      env,
+      env: childEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { cliCommand, ROOT } from '../helpers/cli.js';
+import { childEnv, cliCommand, ROOT } from '../helpers/cli.js';
 import { createPgDatabase, tempDir } from '../helpers/engines.js';
 import {
   dashboardQueries,
@@ -53,10 +53,7 @@ describe('reco serve as deployed', () => {
     base = `http://127.0.0.1:${port}`;
     const metricsPort = await freePort();
     metricsBase = `http://127.0.0.1:${metricsPort}`;
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({
-      ...process.env,
-      NODE_OPTIONS: undefined,
+    const env = childEnv({
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       DATABASE_URL: database.url,
@@ -64,8 +61,7 @@ describe('reco serve as deployed', () => {
       RECO_MODELS_DIR: path.join(dataDir, 'models'),
       RECO_JWT_SECRET: 'k8s-test-secret-0123456789abcdef0123456789abcdef',
       RECO_ADMIN_TOKEN: 'k8s-test-admin-token',
-    }))
-      if (v !== undefined) env[k] = v;
+    });
     child = spawn(
       process.execPath,
       [

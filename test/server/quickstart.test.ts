@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cliCommand, ROOT, runCli } from '../helpers/cli.js';
+import { childEnv, cliCommand, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engines.js';
 
 /** A small initial_data in MovieLens format: 30 movies, 40 users with overlapping tastes. */
@@ -29,18 +29,9 @@ describe('reco quickstart', () => {
   afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
   it('loads the initial data, trains, then serves; announcing each step', async () => {
-    const full: Record<string, string> = {};
-    for (const [k, v] of Object.entries({
-      ...process.env,
-      DATABASE_URL: undefined,
-      NODE_OPTIONS: undefined,
-      NODE_ENV: undefined,
-      ...env,
-    }))
-      if (v !== undefined) full[k] = v;
     const child = spawn(process.execPath, [...cliCommand(), 'quickstart', '--port', '0', '--metrics-port', '0'], {
       cwd: ROOT,
-      env: full,
+      env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cliCommand, ROOT, runCli } from '../helpers/cli.js';
+import { childEnv, cliCommand, ROOT, runCli } from '../helpers/cli.js';
 import { createPgDatabase, tempDir } from '../helpers/engines.js';
 
 /** `reco serve` as an operator runs it: a child process, real database, SIGTERM to stop. */
@@ -12,18 +12,9 @@ function startServe(env: Record<string, string | undefined>): {
   output: () => string;
   exit: Promise<number | null>;
 } {
-  const full: Record<string, string> = {};
-  for (const [k, v] of Object.entries({
-    ...process.env,
-    DATABASE_URL: undefined,
-    NODE_OPTIONS: undefined,
-    NODE_ENV: undefined,
-    ...env,
-  }))
-    if (v !== undefined) full[k] = v;
   const child = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], {
     cwd: ROOT,
-    env: full,
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

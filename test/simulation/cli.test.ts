@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cliCommand, ROOT, runCli } from '../helpers/cli.js';
+import { childEnv, cliCommand, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engines.js';
 
 /** `reco simulate data` then `reco ingest`, as an analyst runs them: child processes, no TTY, embedded database. */
@@ -72,15 +72,7 @@ describe('reco simulate data (CLI)', () => {
   }, 120_000);
 
   it('replays 10 s of traffic against a local reco serve (child process) with zero unexpected errors', async () => {
-    const serveEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries({
-      ...process.env,
-      ...env,
-      DATABASE_URL: undefined,
-      NODE_OPTIONS: undefined,
-      NODE_ENV: undefined,
-    }))
-      if (v !== undefined) serveEnv[k] = v;
+    const serveEnv = childEnv({ ...env, DATABASE_URL: undefined });
     const serve = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], {
       cwd: ROOT,
       env: serveEnv,

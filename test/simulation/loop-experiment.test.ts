@@ -5,7 +5,7 @@ import { ingest } from '../../src/core/pipeline/index.js';
 import { readWorldBeside, writeShapedData } from '../../src/core/simulation/shaped-data.js';
 import { runHttpLoop } from '../../src/core/simulation/loop/index.js';
 import { trainModel } from '../../src/core/training/train.js';
-import { cliCommand, ROOT, runCli } from '../helpers/cli.js';
+import { childEnv, cliCommand, ROOT, runCli } from '../helpers/cli.js';
 import { createTestDatabase, tempDir, type TestDatabase } from '../helpers/engines.js';
 
 /**
@@ -55,16 +55,11 @@ describe('an experiment popular vs ease, run by the closed loop through reco ser
     );
     expect(started.code).toBe(0);
 
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({
-      ...process.env,
-      NODE_OPTIONS: undefined,
-      NODE_ENV: undefined,
+    const env = childEnv({
       DATABASE_URL: t.url,
       RECO_DATA_DIR: root,
       RECO_JWT_SECRET: 'loop-exp-secret-0123456789abcdef0123456789',
-    }))
-      if (v !== undefined) env[k] = v;
+    });
     serve = spawn(process.execPath, [...cliCommand(), 'serve', '--port', '0', '--metrics-port', '0'], {
       cwd: ROOT,
       env,
