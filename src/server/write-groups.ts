@@ -9,26 +9,26 @@ import type { Database } from '../core/db/types.js';
  * Group commit of the API's single writes (docs/api.md, "Durability"). Platforms send feedback one event at a time
  * and histories one rating at a time; each alone is a round trip, a transaction and a commit, whose fixed costs
  * exceed the write's own work. The writes of one client that reach this server in the same turn of the event loop
- * (queued until setImmediate) go to the database as one call and one transaction (migration 092), and each request
- * is answered once that transaction has committed, so an answer still means the write is durable.
+ * (queued until setImmediate) go to the database as one set-based call and one transaction (migrations 095 and
+ * 096), and each request is answered once that transaction has committed, so an answer still means the write is
+ * durable.
  *
  * Rules:
- * - Only requests that name one user (a feedback request whose events share a user_id, a history) are grouped; a
- *   group runs them in the order of their user ids, histories of new users (no user_id) first, so any two groups
- *   take their locks in the same order and cannot deadlock each other (a new user's id is claimed with a lock
- *   nobody waits for, migration 094).
- * - A group stores what its requests one after the other would (each runs migration 073's function, the quota is
- *   charged once for all). If the group fails for any reason — a quota over its limit, a movie just removed, a lost
- *   connection — nothing of it is stored and each request is written alone, as without grouping: a request never
- *   fails because it shared a group.
+ * - Only requests that name one user (a feedback request whose events share a user_id, a history with a user_id)
+ *   are grouped, and a group holds one request per user: its users' writes touch disjoint rows, so the one call
+ *   stores what the requests one after the other would. A user's next request starts the next group, written
+ *   once the one before has finished, so one user's requests are stored in their order. The database functions
+ *   lock a group's users in id order, as every writer does, so groups cannot deadlock each other.
+ * - The quota is charged once for the group. If the group fails for any reason — a quota over its limit, a movie
+ *   just removed, a lost connection — nothing of it is stored and each request is written alone, as without
+ *   grouping: a request never fails because it shared a group.
  * - `enabled: false` (RECO_WRITE_GROUPS=off) writes every request alone: the plain path, kept as the reference.
  */
 export interface WriteGroupsOptions {
   enabled: boolean;
   /**
-   * Requests per group at most (default 4); more that arrive together form further groups, written in parallel. A
-   * group runs on one connection, one request after another: one group of all would leave the database's other
-   * cores idle.
+   * Requests per group at most (default 16); more that arrive together form further groups, written in parallel
+   * on other connections, so that one group's transaction stays short and the database's other cores get work.
    */
   maxGroup?: number;
   logger?: Logger;
@@ -42,7 +42,7 @@ interface Waiting<Req, Res> {
 
 /** Requests of one kind, queued per client until the end of the event loop's turn, then written as groups. */
 class Coalescer<Req, Res> {
-  private queued = new Map<number, Waiting<Req, Res>[]>();
+  private queued = new Map<number, { waiting: Waiting<Req, Res>[]; users: Set<string>; after?: Promise<void> }>();
   private scheduled = false;
 
   constructor(
@@ -50,17 +50,28 @@ class Coalescer<Req, Res> {
     private readonly together: (clientId: number, requests: Req[]) => Promise<Res[]>,
     private readonly userOf: (request: Req) => string,
     private readonly maxGroup: number,
+    /** Whether a group holds at most one request per user (the feedback group is one set-based batch). */
+    private readonly distinctUsers: boolean,
     private readonly logger: Logger | undefined,
   ) {}
 
   submit(clientId: number, request: Req): Promise<Res> {
     return new Promise((resolve, reject) => {
-      let queue = this.queued.get(clientId);
-      if (queue === undefined) this.queued.set(clientId, (queue = []));
-      queue.push({ request, resolve, reject });
-      if (queue.length >= this.maxGroup) {
+      let group = this.queued.get(clientId);
+      let after: Promise<void> | undefined;
+      if (group !== undefined && this.distinctUsers && group.users.has(this.userOf(request))) {
+        // The user's earlier request is in the group being formed: that group is written now, and this request
+        // starts the next one, written once that has finished, so one user's requests are stored in their order.
         this.queued.delete(clientId);
-        void this.write(clientId, queue);
+        after = this.write(clientId, group.waiting, group.after);
+        group = undefined;
+      }
+      if (group === undefined) this.queued.set(clientId, (group = { waiting: [], users: new Set(), after }));
+      group.waiting.push({ request, resolve, reject });
+      if (this.distinctUsers) group.users.add(this.userOf(request));
+      if (group.waiting.length >= this.maxGroup) {
+        this.queued.delete(clientId);
+        void this.write(clientId, group.waiting, group.after);
       } else if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -72,17 +83,13 @@ class Coalescer<Req, Res> {
     this.scheduled = false;
     const queued = this.queued;
     this.queued = new Map();
-    for (const [clientId, queue] of queued) void this.write(clientId, queue);
+    for (const [clientId, group] of queued) void this.write(clientId, group.waiting, group.after);
   }
 
-  private async write(clientId: number, queue: Waiting<Req, Res>[]): Promise<void> {
+  /** Settles (never rejects) once every request of the queue has its answer. */
+  private async write(clientId: number, queue: Waiting<Req, Res>[], after?: Promise<void>): Promise<void> {
+    if (after !== undefined) await after;
     if (queue.length === 1) return this.writeAlone(clientId, queue[0]);
-    // Stable: one user's requests keep their order of arrival.
-    queue.sort((a, b) => {
-      const x = this.userOf(a.request);
-      const y = this.userOf(b.request);
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
     let out: Res[];
     try {
       out = await this.together(
@@ -108,8 +115,7 @@ class Coalescer<Req, Res> {
 }
 
 interface HistoryWrite {
-  /** Undefined: a new user, with the next generated id. */
-  externalId: string | undefined;
+  externalId: string;
   items: readonly HistoryItem[];
 }
 
@@ -125,20 +131,22 @@ export class WriteGroups {
     private readonly quota: QuotaLimits,
     private readonly options: WriteGroupsOptions,
   ) {
-    const max = options.maxGroup ?? 4;
+    const max = options.maxGroup ?? 16;
     this.feedback = new Coalescer(
       (clientId, rows) => storeFeedback(db, clientId, rows, liked, quota),
       (clientId, requests) => storeFeedbackGroup(db, clientId, requests, liked, quota),
       (rows) => rows[0].externalId,
       max,
+      true,
       options.logger,
     );
     this.histories = new Coalescer(
       (clientId, w) => saveHistory(db, clientId, w.externalId, w.items, quota),
-      (clientId, ws) => saveHistoryGroup(db, clientId, ws, quota),
-      // New users first, then the others in user-id order: the order of their row locks in every group.
+      (clientId, ws) =>
+        saveHistoryGroup(db, clientId, ws as { externalId: string; items: readonly HistoryItem[] }[], quota),
       (w) => w.externalId ?? '',
       max,
+      true,
       options.logger,
     );
   }
@@ -152,7 +160,9 @@ export class WriteGroups {
 
   /** saveHistory, grouped with other histories of the client when enabled. */
   saveHistory(clientId: number, externalId: string | undefined, items: readonly HistoryItem[]): Promise<SavedHistory> {
-    if (!this.options.enabled) return saveHistory(this.db, clientId, externalId, items, this.quota);
+    // A new user without an id is written alone: its id is generated by reco_save_history.
+    if (!this.options.enabled || externalId === undefined)
+      return saveHistory(this.db, clientId, externalId, items, this.quota);
     return this.histories.submit(clientId, { externalId, items });
   }
 }

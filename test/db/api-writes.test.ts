@@ -154,7 +154,7 @@ describeEachEngine('API write functions', (t) => {
   it('runs the write functions with generic plans (PL/pgSQL would plan a one-event write again on every call)', async () => {
     const { rows } = await t.db.query<{ proname: string; proconfig: string[] | null }>(
       `SELECT proname, proconfig FROM pg_proc
-        WHERE proname IN ('reco_store_feedback', 'reco_save_history', 'reco_apply_rating_changes', 'reco_charge_quota',
+        WHERE proname IN ('reco_store_feedback_users', 'reco_save_history', 'reco_apply_rating_changes', 'reco_charge_quota',
                           'reco_save_tastes', 'reco_user_for_write', 'reco_generate_user')
         ORDER BY proname`,
     );
@@ -165,7 +165,7 @@ describeEachEngine('API write functions', (t) => {
         'reco_generate_user',
         'reco_save_history',
         'reco_save_tastes',
-        'reco_store_feedback',
+        'reco_store_feedback_users',
         'reco_user_for_write',
       ].map((f) => [f, ['plan_cache_mode=force_generic_plan']]),
     );

@@ -14,6 +14,8 @@ import { migration as m091 } from './091_api_write_plans.js';
 import { migration as m092 } from './092_api_write_groups.js';
 import { migration as m093 } from './093_api_user_writes.js';
 import { migration as m094 } from './094_api_generated_ids.js';
+import { migration as m095 } from './095_api_feedback_by_user.js';
+import { migration as m096 } from './096_api_history_by_user.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
@@ -34,6 +36,8 @@ export const migrations: readonly Migration[] = [
   m092,
   m093,
   m094,
+  m095,
+  m096,
 ].sort((a, b) => a.version - b.version);
 
 export type { Migration };

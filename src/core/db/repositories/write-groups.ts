@@ -2,27 +2,35 @@ import type { QuotaLimits } from '../../config.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Database } from '../types.js';
 import { savedHistoryOf, type HistoryItem, type SavedHistory, type SavedHistoryRow } from './api-users.js';
-import { storedFeedbackOf, type FeedbackRow, type StoredFeedback, type StoredFeedbackRow } from './feedback.js';
+import { storedFeedbackOf, type FeedbackRow, type FeedbackType, type StoredFeedback } from './feedback.js';
 import { quotaErrorOf, quotaParams } from './quotas.js';
 
 /**
- * Several requests' writes of one client in one call and one transaction (migration 092): each request stores what
- * storeFeedback or saveHistory would store for it alone, one after the other in the order given, and the answers
- * come back in that order. The group is all or nothing: on any error (a quota over its limit included) nothing is
+ * Several requests' writes of one client in one call and one transaction (migrations 095 and 096): each request
+ * stores what storeFeedback or saveHistory would store for it alone, one after the other in the order given, and
+ * the answers come back in that order. The group is all or nothing: on any error (a quota over its limit included) nothing is
  * stored and the caller writes each request alone (src/server/write-groups.ts).
  */
 
-/** Where each request's items start in the concatenated arrays (1-based, as PostgreSQL's array slices). */
-function starts(lengths: readonly number[]): number[] {
-  const out: number[] = [];
-  let next = 1;
-  for (const n of lengths) {
-    out.push(next);
-    next += n;
-  }
-  return out;
+/** A group's requests must each name a user, and no user twice: its writes are one set-based batch. */
+function distinctUsers(users: readonly (string | undefined)[]): void {
+  if (users.some((u) => u === undefined) || new Set(users).size !== users.length)
+    throw new Error('a write group takes requests of one named user each, no two of the same user');
 }
 
+/** One user's part of a feedback batch (migration 095). */
+interface FeedbackUserRow {
+  external_id: string;
+  user_id: number | string;
+  created: boolean;
+  stored_types: FeedbackType[];
+  ratings_stored: number;
+}
+
+/**
+ * Requests of one user each, no two of the same user (src/server/write-groups.ts forms such groups): their events go
+ * to reco_store_feedback_users as one batch, whose answer has a row per user, so each request gets its own.
+ */
 export async function storeFeedbackGroup(
   db: Database,
   clientId: number,
@@ -30,46 +38,67 @@ export async function storeFeedbackGroup(
   liked: number,
   quota?: QuotaLimits,
 ): Promise<StoredFeedback[]> {
+  const users = requests.map((rows) => rows[0]?.externalId);
+  distinctUsers(users);
+  if (requests.some((rows, i) => rows.some((r) => r.externalId !== users[i])))
+    throw new Error('a feedback group takes requests of one user each');
   const rows = requests.flat();
+  let answer: FeedbackUserRow[];
   try {
-    const r = await db.query<StoredFeedbackRow>(
-      `SELECT stored_types, user_ids, created_users, ratings_stored
-         FROM reco_store_feedback_group($1::int, $2::int[], $3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::real[], $8::text[], $9::real, $10::text[], $11::int, $12::int)`,
-      [
-        clientId,
-        starts(requests.map((q) => q.length)),
-        rows.map((x) => x.externalId),
-        rows.map((x) => x.movieId),
-        rows.map((x) => x.type),
-        rows.map((x) => x.occurredAt),
-        rows.map((x) => x.rating),
-        rows.map((x) => x.recommendationId),
-        liked,
-        genreVocabulary(),
-        ...quotaParams(quota),
-      ],
-    );
-    return r.rows.map(storedFeedbackOf);
+    answer = (
+      await db.query<FeedbackUserRow>(
+        `SELECT external_id, user_id, created, stored_types, ratings_stored
+           FROM reco_store_feedback_users($1::int, $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::real[], $7::text[], $8::real, $9::text[], $10::int, $11::int)`,
+        [
+          clientId,
+          rows.map((x) => x.externalId),
+          rows.map((x) => x.movieId),
+          rows.map((x) => x.type),
+          rows.map((x) => x.occurredAt),
+          rows.map((x) => x.rating),
+          rows.map((x) => x.recommendationId),
+          liked,
+          genreVocabulary(),
+          ...quotaParams(quota),
+        ],
+      )
+    ).rows;
   } catch (err) {
     throw quotaErrorOf(err) ?? err;
   }
+  const byUser = new Map(answer.map((u) => [u.external_id, u]));
+  return users.map((externalId) => {
+    const u = byUser.get(externalId as string);
+    if (u === undefined) throw new Error(`the feedback group's answer has no row for user ${externalId}`);
+    return storedFeedbackOf({
+      stored_types: u.stored_types,
+      user_ids: [Number(u.user_id)],
+      created_users: u.created ? 1 : 0,
+      ratings_stored: u.ratings_stored,
+    });
+  });
 }
 
+/**
+ * Histories that name their user, no two of the same user (src/server/write-groups.ts forms such groups): one call
+ * of reco_save_history_users (migration 096), whose rows come back in the requests' order.
+ */
 export async function saveHistoryGroup(
   db: Database,
   clientId: number,
-  requests: readonly { externalId: string | undefined; items: readonly HistoryItem[] }[],
+  requests: readonly { externalId: string; items: readonly HistoryItem[] }[],
   quota?: QuotaLimits,
 ): Promise<SavedHistory[]> {
+  distinctUsers(requests.map((q) => q.externalId));
   const items = requests.flatMap((q) => q.items);
   try {
     const r = await db.query<SavedHistoryRow>(
       `SELECT user_key, user_external_id, user_created, history_movie_ids, history_ratings, excluded_movie_ids
-         FROM reco_save_history_group($1::int, $2::int[], $3::text[], $4::int[], $5::real[], $6::text[], $7::int, $8::int)`,
+         FROM reco_save_history_users($1::int, $2::text[], $3::text[], $4::int[], $5::real[], $6::text[], $7::int, $8::int)`,
       [
         clientId,
-        starts(requests.map((q) => q.items.length)),
-        requests.map((q) => q.externalId ?? null),
+        requests.map((q) => q.externalId),
+        requests.flatMap((q) => q.items.map(() => q.externalId)),
         items.map((i) => i.movieId),
         items.map((i) => i.rating),
         genreVocabulary(),
