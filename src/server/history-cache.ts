@@ -42,6 +42,13 @@ export interface HistoryCacheOptions {
   capacityBytes: number;
   /** How often the server checks that its LISTEN connection still delivers (default 1 s). */
   heartbeatMs?: number;
+  /**
+   * The least time between two NOTIFYs of this server's writes (default 2 ms). Idle, a write's NOTIFY goes at once;
+   * busy, one NOTIFY names the users of every write that committed meanwhile. Each NOTIFY is a transaction that
+   * wakes every listening server, and sent one per write it was more work than the write: under 16 connections of
+   * single writes, 7,000 NOTIFYs for 8,100 writes, and 0.11 ms of this server's CPU per write.
+   */
+  notifyIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -77,6 +84,8 @@ export class HistoryCache {
   private unsent = new Set<number>();
   private waiting: (() => void)[] = [];
   private sending = false;
+  /** When the last NOTIFY of `changed` was sent (performance.now()). */
+  private lastSent = -Infinity;
 
   constructor(
     private readonly db: Database,
@@ -148,7 +157,7 @@ export class HistoryCache {
   /**
    * This server committed a write to these users' histories (migration 073's functions, which leave the NOTIFY to
    * their caller): they are dropped here at once, and the other servers are told by one NOTIFY, shared by the
-   * writes that commit while one is being sent. Resolves once it was sent, so a write's answer comes after it; a
+   * writes that commit while one is being sent or within `notifyIntervalMs` of the last. Resolves once it was sent, so a write's answer comes after it; a
    * failure to send is logged (the write stays committed; its retry by the client sends it again).
    */
   changed(userIds: Iterable<number>): Promise<void> {
@@ -165,6 +174,9 @@ export class HistoryCache {
   private async send(): Promise<void> {
     this.sending = true;
     while (this.waiting.length > 0) {
+      const wait = this.lastSent + (this.options.notifyIntervalMs ?? 2) - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.lastSent = performance.now();
       const users = this.unsent;
       const waiting = this.waiting;
       this.unsent = new Set();

@@ -1,5 +1,5 @@
 import type { Database } from '../../src/core/db/types.js';
-import { ENTRY_FIXED_BYTES, entryBytes, HistoryCache } from '../../src/server/history-cache.js';
+import { ENTRY_FIXED_BYTES, entryBytes, HISTORY_CHANNEL, HistoryCache } from '../../src/server/history-cache.js';
 import type { RecoServer } from '../../src/server/index.js';
 import { describeEachEngine } from '../helpers/engines.js';
 import { call, rankingModel, registerAndLogin, seedCatalogue, startTestServer, SwitchableSource } from './fixtures.js';
@@ -205,6 +205,30 @@ describeEachEngine('history cache', (t) => {
       expect(await until(() => cache.active)).toBe(true);
       await cache.get(client, '2');
       expect(cache.size).toBe(1);
+    });
+
+    it('names the users of every write within notifyIntervalMs of the last NOTIFY in the next one', async () => {
+      cache = new HistoryCache(t.db, { capacityBytes: 1 << 20, notifyIntervalMs: 300 });
+      await cache.start();
+      const payloads: string[] = [];
+      const unlisten = await t.db.listen(HISTORY_CHANNEL, (p) => {
+        if (!p.startsWith('ping:')) payloads.push(p);
+      });
+      try {
+        const t0 = performance.now();
+        await cache.changed([901]);
+        const first = performance.now() - t0;
+        // Both commit right after the first NOTIFY: they wait for the interval and share one NOTIFY.
+        await Promise.all([cache.changed([902]), cache.changed([903, 902])]);
+        const second = performance.now() - t0;
+        expect(await until(() => payloads.length >= 2)).toBe(true);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(payloads).toEqual(['901', '902,903']);
+        expect(first).toBeLessThan(250);
+        expect(second).toBeGreaterThanOrEqual(290);
+      } finally {
+        await unlisten();
+      }
     });
 
     it('is off with a capacity of 0: every read goes to the database', async () => {
