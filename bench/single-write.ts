@@ -20,7 +20,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { openDatabase } from '../src/core/db/open.js';
 import { saveHistory } from '../src/core/db/repositories/api-users.js';
@@ -29,7 +28,8 @@ import { storeFeedback } from '../src/core/db/repositories/feedback.js';
 import { DEFAULT_QUOTAS } from '../src/core/config.js';
 import { ingest } from '../src/core/pipeline/index.js';
 import { buildCli } from './built-cli.js';
-import { cpuSeconds, ROOT, run, startChild, stop } from './children.js';
+import { cpuSeconds, ROOT, startChild, stop } from './children.js';
+import { requireWrk, wrk, type WrkRequest } from './wrk.js';
 
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -86,14 +86,8 @@ function pgbench(db: string, script?: string): number {
 }
 
 /** A prebuilt request per write, distinct events (user, movie, time), cycled by every connection. */
-function writes(
-  token: string,
-  kind: 'feedback' | 'history',
-  movies: number[],
-  count: number,
-  seed: number,
-): autocannon.Request[] {
-  const out: autocannon.Request[] = [];
+function writes(kind: 'feedback' | 'history', movies: number[], count: number, seed: number): WrkRequest[] {
+  const out: WrkRequest[] = [];
   const t0 = Date.UTC(2026, 0, 1) / 1000 + seed * 1_000_000;
   for (let i = 0; i < count; i++) {
     const user = 1 + (i % USERS);
@@ -106,7 +100,6 @@ function writes(
     out.push({
       method: 'POST',
       path: kind === 'feedback' ? '/feedback' : '/recommendations',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify(body),
     });
   }
@@ -116,6 +109,7 @@ function writes(
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
+  requireWrk();
   const loadAtStart = os.loadavg().map((x) => round(x, 2));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-single-'));
   const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -244,13 +238,9 @@ async function main() {
       ['no_quota', noQuota],
     ] as const) {
       for (const kind of ['feedback', 'history'] as const) {
-        const reqs = writes(token, kind, movies, 40_000, seed++);
-        await run({
-          url: s.url,
-          connections: CONNECTIONS,
-          duration: 2,
-          requests: writes(token, kind, movies, 2_000, 100 + seed),
-        });
+        const reqs = writes(kind, movies, 40_000, seed++);
+        const load = { url: s.url, token, connections: CONNECTIONS, workDir: work };
+        await wrk({ ...load, seconds: 2, requests: writes(kind, movies, 2_000, 100 + seed) });
         // CPU per request: the server's process, and the database backends of its pool.
         const backends = (
           await adminQuery(`SELECT pid FROM pg_stat_activity WHERE datname = '${dbName}' AND pid <> pg_backend_pid()`)
@@ -263,15 +253,14 @@ async function main() {
             0,
           );
         const cpuBefore = { server: cpuSeconds(s.child.pid) };
-        const r = await run({ url: s.url, connections: CONNECTIONS, duration: SECONDS, requests: reqs });
-        const done = r.requests.total;
+        const r = await wrk({ ...load, seconds: SECONDS, requests: reqs });
+        const done = r.requests;
         api[`${kind}_${server}`] = {
-          rps: Math.round(r.requests.average),
-          p50_ms: r.latency.p50,
-          p99_ms: r.latency.p99,
+          rps: r.rps,
+          p50_ms: r.p50_ms,
+          p99_ms: r.p99_ms,
           non2xx: r.non2xx,
-          // autocannon counts the requests in flight when the time is up as errors.
-          errors: r.errors + r.timeouts,
+          errors: r.errors,
           server_cpu_ms_per_request: round(((cpuSeconds(s.child.pid) - cpuBefore.server) * 1000) / done, 3),
           db_cpu_ms_per_request: round((dbCpu() * 1000) / done, 3),
         };
