@@ -1,14 +1,19 @@
 /**
- * bench:feedback — the write speed of POST /feedback (docs/benchmarks/feedback.md), measured in one run:
+ * bench:feedback — the write speed of POST /feedback (docs/benchmarks/feedback.md, "Batches"), measured in one run:
  * batches of BENCH_BATCH (default 500) events over HTTP from BENCH_CONNECTIONS (default 8) concurrent keep-alive
  * connections, events/s from the first request to the last answer, against psql's `\copy` of the same rows
  * (exported from the API's database after the run) into the same tables — feedback_events, ratings,
  * user_exclusions — of a second database with the same users and movies. Target: ≥ 0.10 of psql.
- * The API runs in this process on the local PostgreSQL (RECO_BENCH_PG_URL, admin connection); the load
- * generator shares the process, so the ratio is a lower bound. Env: BENCH_EVENTS (default 50,000),
- * BENCH_USERS (default 5,000), BENCH_MOVIES (default 2,000).
+ * The API is `reco serve` of the built CLI (compiled into a temporary folder, as bench:single-write does;
+ * BENCH_SOURCES=1: bin/dev.js through tsx) as a child process on the local PostgreSQL (RECO_BENCH_PG_URL, admin
+ * connection), with the hourly quotas on and their limits out of the way; the CPU time per event of the server's
+ * process and of its pool's database backends is reported (Linux /proc). The reference is timed inside psql
+ * (`\timing`: BEGIN, the three \copy, COMMIT; psql's start and connection left out), BENCH_COPY_REPEATS (default 3)
+ * times into the emptied tables, the median taken. Env: BENCH_EVENTS (default 200,000: \copy then takes about a
+ * second), BENCH_USERS (default 5,000), BENCH_MOVIES (default 2,000); BENCH_CPU_PROF=<dir>: the server writes a V8
+ * CPU profile there when it stops.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -19,24 +24,35 @@ import { PostgresDatabase } from '../src/core/db/engines/postgres.js';
 import { migrate } from '../src/core/db/migrate.js';
 import { createClient } from '../src/core/db/repositories/clients.js';
 import { GENRES } from '../src/core/features/genres.js';
-import { startServer } from '../src/server/index.js';
+import { buildCli } from './built-cli.js';
+import { cpuSeconds, median, ROOT, startChild, stop } from './children.js';
 
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const USERS = Number(process.env.BENCH_USERS ?? 5_000);
 const MOVIES = Number(process.env.BENCH_MOVIES ?? 2_000);
+const COPY_REPEATS = Number(process.env.BENCH_COPY_REPEATS ?? 3);
+const FROM_SOURCES = process.env.BENCH_SOURCES === '1';
+const PASSWORD = 'bench password 123';
 const TYPES = ['rating', 'rating', 'rating', 'rating', 'rating', 'view', 'view', 'like', 'dislike', 'skip'] as const;
+const API_DB = 'reco_bench_feedback_api';
+const REF_DB = 'reco_bench_feedback_ref';
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function admin(sql: string): Promise<void> {
+async function adminQuery(sql: string) {
   const c = new pg.Client({ connectionString: ADMIN_URL });
   await c.connect();
   try {
-    await c.query(sql);
+    return await c.query(sql);
   } finally {
     await c.end();
   }
+}
+
+async function admin(sql: string): Promise<void> {
+  await adminQuery(sql);
 }
 
 async function freshDatabase(name: string): Promise<string> {
@@ -85,41 +101,62 @@ async function seedMovies(db: PostgresDatabase): Promise<void> {
 }
 
 async function main() {
+  const loadAtStart = os.loadavg().map((x) => round(x, 2));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-feedback-'));
-  const apiUrl = await freshDatabase('reco_bench_feedback_api');
-  const refUrl = await freshDatabase('reco_bench_feedback_ref');
-  const db = await PostgresDatabase.connect(apiUrl, { max: 16 });
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  const apiUrl = await freshDatabase(API_DB);
+  const refUrl = await freshDatabase(REF_DB);
+  let child: ChildProcess | undefined;
   try {
-    await migrate(db);
-    await seedMovies(db);
-    await createClient(db, { username: 'bench', password: 'bench password 123' });
-    server = await startServer({
-      db,
-      config: {
-        dataDir: work,
-        jwtSecret: 'bench-secret-0123456789abcdef0123456789abcdef',
-        tokenTtlSeconds: 3600,
-        production: false,
+    const db = await PostgresDatabase.connect(apiUrl, { max: 1 });
+    try {
+      await migrate(db);
+      await seedMovies(db);
+      await createClient(db, { username: 'bench', password: PASSWORD });
+    } finally {
+      await db.close();
+    }
+    // What users run: the built CLI (tsx compiles the sources in the process, which costs memory and CPU).
+    const cli = FROM_SOURCES ? ['--import', 'tsx', path.join(ROOT, 'bin/dev.js')] : [buildCli(path.join(work, 'cli'))];
+    if (!cli[0]) throw new Error('the sources do not compile: no built CLI to measure');
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const serve = await startChild(
+      [...profile, ...(cli as string[]), 'serve', '--port', '0'],
+      {
+        DATABASE_URL: apiUrl,
+        RECO_DATA_DIR: work,
+        LOG_LEVEL: 'info',
+        RECO_QUOTA_RATINGS_PER_HOUR: '100000000',
+        RECO_QUOTA_USERS_PER_HOUR: '100000000',
       },
-      modelPollMs: 0,
-      port: 0,
-    });
-    const base = server.url!;
+      path.join(work, 'serve.log'),
+      90_000,
+    );
+    child = serve.child;
+    const base = serve.url;
     const token = (
       (await (
         await fetch(`${base}/token`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ username: 'bench', password: 'bench password 123' }),
+          body: JSON.stringify({ username: 'bench', password: PASSWORD }),
         })
       ).json()) as { access_token: string }
     ).access_token;
     const bodies = makeBatches().map((events) => JSON.stringify({ events }));
-    console.log(
+    console.error(
       `${EVENTS.toLocaleString('en')} events in ${bodies.length} batches of ${BATCH}, ${CONNECTIONS} connections, ${USERS} users, ${MOVIES} movies`,
     );
 
+    // CPU time: the server's process, and the database backends of the API's database (its pool's connections;
+    // those that open during the run count from zero).
+    const backendCpu = async () => {
+      const pids = (await adminQuery(`SELECT pid FROM pg_stat_activity WHERE datname = '${API_DB}'`)).rows.map((r) =>
+        Number(r.pid),
+      );
+      return new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
+    };
+    const dbBefore = await backendCpu();
+    const serverBefore = cpuSeconds(child.pid);
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
     let next = 0;
     let accepted = 0;
@@ -140,43 +177,95 @@ async function main() {
       }),
     );
     const apiSeconds = (performance.now() - start) / 1000;
+    const serverCpu = cpuSeconds(child.pid) - serverBefore;
+    const dbAfter = await backendCpu();
+    let dbCpu = 0;
+    for (const [pid, cpu] of dbAfter) if (Number.isFinite(cpu)) dbCpu += cpu - (dbBefore.get(pid) ?? 0);
     agent.destroy();
     latencies.sort((a, b) => a - b);
     const apiRate = EVENTS / apiSeconds;
+    await stop(child);
+    child = undefined;
 
     // The same rows into the same tables of a second database with the same users and movies, by psql.
-    const counts = await db.query<{ e: number; r: number; x: number; u: number }>(
-      'SELECT (SELECT count(*) FROM feedback_events)::int AS e, (SELECT count(*) FROM ratings)::int AS r, (SELECT count(*) FROM user_exclusions)::int AS x, (SELECT count(*) FROM users)::int AS u',
-    );
+    const count = async (url: string) => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        return (
+          await c.query<{ e: number; r: number; x: number; u: number }>(
+            'SELECT (SELECT count(*) FROM feedback_events)::int AS e, (SELECT count(*) FROM ratings)::int AS r, (SELECT count(*) FROM user_exclusions)::int AS x, (SELECT count(*) FROM users)::int AS u',
+          )
+        ).rows[0];
+      } finally {
+        await c.end();
+      }
+    };
+    const stored = await count(apiUrl);
     const tables = ['feedback_events', 'ratings', 'user_exclusions'];
+    const csv = (t: string) => path.join(work, `${t}.csv`);
     for (const t of ['movies', 'clients', 'users', ...tables])
-      execFileSync('psql', [apiUrl, '-qc', `\\copy ${t} TO '${path.join(work, `${t}.csv`)}' WITH (FORMAT csv)`]);
+      execFileSync('psql', [apiUrl, '-qc', `\\copy ${t} TO '${csv(t)}' WITH (FORMAT csv)`]);
     await migrateRef(refUrl);
     for (const t of ['movies', 'clients', 'users'])
-      execFileSync('psql', [refUrl, '-qc', `\\copy ${t} FROM '${path.join(work, `${t}.csv`)}' WITH (FORMAT csv)`]);
-    const copyScript = tables
-      .map((t) => `\\copy ${t} FROM '${path.join(work, `${t}.csv`)}' WITH (FORMAT csv)`)
-      .join('\n');
-    fs.writeFileSync(path.join(work, 'copy.sql'), `BEGIN;\n${copyScript}\nCOMMIT;\n`);
-    const t1 = performance.now();
-    execFileSync('psql', [refUrl, '-q', '-v', 'ON_ERROR_STOP=1', '-f', path.join(work, 'copy.sql')]);
-    const psqlSeconds = (performance.now() - t1) / 1000;
+      execFileSync('psql', [refUrl, '-qc', `\\copy ${t} FROM '${csv(t)}' WITH (FORMAT csv)`]);
+    const copyScript = tables.map((t) => `\\copy ${t} FROM '${csv(t)}' WITH (FORMAT csv)`).join('\n');
+    fs.writeFileSync(path.join(work, 'copy.sql'), `\\timing on\nBEGIN;\n${copyScript}\nCOMMIT;\n`);
+    const copySeconds: number[] = [];
+    for (let i = 0; i < COPY_REPEATS; i++) {
+      if (i > 0) execFileSync('psql', [refUrl, '-qc', `TRUNCATE ${tables.join(', ')}`]);
+      execFileSync('psql', [refUrl, '-qc', 'CHECKPOINT']);
+      const out = execFileSync('psql', [refUrl, '-q', '-v', 'ON_ERROR_STOP=1', '-f', path.join(work, 'copy.sql')], {
+        encoding: 'utf8',
+      });
+      const ms = [...out.matchAll(/^Time: ([\d.]+) ms/gm)].map((m) => Number(m[1]));
+      if (ms.length !== tables.length + 2) throw new Error(`psql said: ${out}`);
+      copySeconds.push(ms.reduce((a, b) => a + b, 0) / 1000);
+    }
+    const ref = await count(refUrl);
+    if (ref.e !== stored.e || ref.r !== stored.r || ref.x !== stored.x)
+      throw new Error(`the reference has other rows: ${JSON.stringify({ ref, stored })}`);
+    const psqlSeconds = median(copySeconds);
     const psqlRate = EVENTS / psqlSeconds;
 
-    const c = counts.rows[0];
-    console.log(`stored: ${c.e} events, ${c.r} ratings, ${c.x} exclusions, ${c.u} users (accepted ${accepted})`);
+    const report = {
+      machine: { cpus: os.cpus().length, node: process.version, load_average_at_start: loadAtStart },
+      settings: {
+        events: EVENTS,
+        batch: BATCH,
+        connections: CONNECTIONS,
+        users: USERS,
+        movies: MOVIES,
+        server: `${FROM_SOURCES ? 'bin/dev.js (tsx)' : 'built CLI'}, child process`,
+      },
+      stored: { events: stored.e, ratings: stored.r, exclusions: stored.x, users: stored.u, accepted },
+      api: {
+        seconds: round(apiSeconds, 2),
+        events_per_s: Math.round(apiRate),
+        batch_p50_ms: round(latencies[Math.floor(latencies.length / 2)]),
+        batch_p99_ms: round(latencies[Math.floor(latencies.length * 0.99)]),
+        server_cpu_us_per_event: round((serverCpu * 1e6) / EVENTS),
+        db_cpu_us_per_event: round((dbCpu * 1e6) / EVENTS),
+      },
+      psql_copy: {
+        seconds: copySeconds.map((s) => round(s, 3)),
+        events_per_s: Math.round(psqlRate),
+      },
+      ratio: round(apiRate / psqlRate, 3),
+      target: '>= 0.10 of psql \\copy',
+      load_average_at_end: os.loadavg().map((x) => round(x, 2)),
+    };
+    // Arrays of numbers on one line.
     console.log(
-      `POST /feedback: ${apiSeconds.toFixed(2)} s → ${Math.round(apiRate).toLocaleString('en')} events/s; batch latency p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, p99 ${latencies[Math.floor(latencies.length * 0.99)].toFixed(1)} ms`,
+      JSON.stringify(report, null, 2).replace(
+        /\[\s+([-\d.,\s]*?)\s+\]/g,
+        (_, xs: string) => `[${xs.split(/,\s+/).join(', ')}]`,
+      ),
     );
-    console.log(
-      `psql \\copy of the same rows into the same tables (one transaction): ${psqlSeconds.toFixed(2)} s → ${Math.round(psqlRate).toLocaleString('en')} events/s`,
-    );
-    console.log(`RATIO feedback/psql: ${(apiRate / psqlRate).toFixed(3)} (target ≥ 0.10)`);
   } finally {
-    await server?.close();
-    await db.close();
-    await admin('DROP DATABASE IF EXISTS reco_bench_feedback_api WITH (FORCE)');
-    await admin('DROP DATABASE IF EXISTS reco_bench_feedback_ref WITH (FORCE)');
+    if (child) await stop(child);
+    await admin(`DROP DATABASE IF EXISTS ${API_DB} WITH (FORCE)`);
+    await admin(`DROP DATABASE IF EXISTS ${REF_DB} WITH (FORCE)`);
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
@@ -216,4 +305,7 @@ async function migrateRef(url: string): Promise<void> {
   }
 }
 
-await main();
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
