@@ -7,11 +7,16 @@
  * The API is `reco serve` of the built CLI (compiled into a temporary folder, as bench:single-write does;
  * BENCH_SOURCES=1: bin/dev.js through tsx) as a child process on the local PostgreSQL (RECO_BENCH_PG_URL, admin
  * connection), with the hourly quotas on and their limits out of the way; the CPU time per event of the server's
- * process and of its pool's database backends is reported (Linux /proc). The reference is timed inside psql
+ * process and of its pool's database backends is reported (Linux /proc), and what the backends do meanwhile
+ * (pg_stat_activity sampled: on the CPU, waiting for a lock, idle). The reference is timed inside psql
  * (`\timing`: BEGIN, the three \copy, COMMIT; psql's start and connection left out), BENCH_COPY_REPEATS (default 3)
  * times into the emptied tables, the median taken. Env: BENCH_EVENTS (default 200,000: \copy then takes about a
  * second), BENCH_USERS (default 5,000), BENCH_MOVIES (default 2,000); BENCH_CPU_PROF=<dir>: the server writes a V8
- * CPU profile there when it stops.
+ * CPU profile there when it stops. BENCH_DB_DETAIL=<dir>: where the database time goes — the API's database with
+ * track_functions = all (pg_stat_user_functions per event in the report), and after the run BENCH_DETAIL_BATCHES
+ * (default 5) more batches of new events by known users through reco_store_feedback in one session with
+ * auto_explain (nested statements, analyze), each statement's time in the report and the plans in
+ * <dir>/auto_explain.txt.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +40,8 @@ const USERS = Number(process.env.BENCH_USERS ?? 5_000);
 const MOVIES = Number(process.env.BENCH_MOVIES ?? 2_000);
 const COPY_REPEATS = Number(process.env.BENCH_COPY_REPEATS ?? 3);
 const FROM_SOURCES = process.env.BENCH_SOURCES === '1';
+const DB_DETAIL = process.env.BENCH_DB_DETAIL;
+const DETAIL_BATCHES = Number(process.env.BENCH_DETAIL_BATCHES ?? 5);
 const PASSWORD = 'bench password 123';
 const TYPES = ['rating', 'rating', 'rating', 'rating', 'rating', 'view', 'view', 'like', 'dislike', 'skip'] as const;
 const API_DB = 'reco_bench_feedback_api';
@@ -115,6 +122,7 @@ async function main() {
     } finally {
       await db.close();
     }
+    if (DB_DETAIL) await admin(`ALTER DATABASE ${API_DB} SET track_functions = 'all'`);
     // What users run: the built CLI (tsx compiles the sources in the process, which costs memory and CPU).
     const cli = FROM_SOURCES ? ['--import', 'tsx', path.join(ROOT, 'bin/dev.js')] : [buildCli(path.join(work, 'cli'))];
     if (!cli[0]) throw new Error('the sources do not compile: no built CLI to measure');
@@ -156,6 +164,7 @@ async function main() {
       return new Map(pids.map((pid) => [pid, cpuSeconds(pid)]));
     };
     const dbBefore = await backendCpu();
+    const waits = await sampleWaits();
     const serverBefore = cpuSeconds(child.pid);
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
     let next = 0;
@@ -177,6 +186,7 @@ async function main() {
       }),
     );
     const apiSeconds = (performance.now() - start) / 1000;
+    const backends = await waits.stop();
     const serverCpu = cpuSeconds(child.pid) - serverBefore;
     const dbAfter = await backendCpu();
     let dbCpu = 0;
@@ -186,6 +196,7 @@ async function main() {
     const apiRate = EVENTS / apiSeconds;
     await stop(child);
     child = undefined;
+    const detail = DB_DETAIL ? await databaseDetail(apiUrl, DB_DETAIL) : undefined;
 
     // The same rows into the same tables of a second database with the same users and movies, by psql.
     const count = async (url: string) => {
@@ -246,6 +257,7 @@ async function main() {
         batch_p99_ms: round(latencies[Math.floor(latencies.length * 0.99)]),
         server_cpu_us_per_event: round((serverCpu * 1e6) / EVENTS),
         db_cpu_us_per_event: round((dbCpu * 1e6) / EVENTS),
+        db_backends: backends,
       },
       psql_copy: {
         seconds: copySeconds.map((s) => round(s, 3)),
@@ -253,6 +265,7 @@ async function main() {
       },
       ratio: round(apiRate / psqlRate, 3),
       target: '>= 0.10 of psql \\copy',
+      ...(detail ? { database_detail: detail } : {}),
       load_average_at_end: os.loadavg().map((x) => round(x, 2)),
     };
     // Arrays of numbers on one line.
@@ -268,6 +281,140 @@ async function main() {
     await admin(`DROP DATABASE IF EXISTS ${REF_DB} WITH (FORCE)`);
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where the database time of the run went (pg_stat_user_functions, in µs per event), and the time of each statement
+ * of reco_store_feedback for DETAIL_BATCHES more batches of new events by the same users (auto_explain, analyze;
+ * the last batch's statements in the report, every plan in dir/auto_explain.txt).
+ */
+async function databaseDetail(url: string, dir: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const functions = Object.fromEntries(
+      (
+        await c.query<{ funcname: string; calls: string; total_time: number; self_time: number }>(
+          'SELECT funcname, calls, total_time, self_time FROM pg_stat_user_functions ORDER BY total_time DESC',
+        )
+      ).rows.map((f) => [
+        f.funcname,
+        {
+          calls: Number(f.calls),
+          total_us_per_event: round((f.total_time * 1000) / EVENTS, 2),
+          self_us_per_event: round((f.self_time * 1000) / EVENTS, 2),
+        },
+      ]),
+    );
+    const clientId = (await c.query<{ id: number }>("SELECT id FROM clients WHERE username = 'bench'")).rows[0].id;
+    await c.query("LOAD 'auto_explain'");
+    await c.query(
+      'SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice; SET client_min_messages = notice',
+    );
+    let notices: string[] = [];
+    c.on('notice', (n) => notices.push(n.message ?? ''));
+    const batches = makeBatches();
+    const log: string[] = [];
+    let statements: { ms: number; statement: string }[] = [];
+    for (let b = 0; b < DETAIL_BATCHES; b++) {
+      notices = [];
+      const events = batches[b % batches.length] as {
+        user_id: string;
+        movie_id: number;
+        type: string;
+        rating?: number;
+        timestamp: number;
+      }[];
+      const shift = (b + 1) * EVENTS * 10;
+      await c.query(
+        `SELECT stored_types, user_ids, created_users, ratings_stored
+           FROM reco_store_feedback($1::int, $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::real[], $7::text[], $8::real, $9::text[], $10::int, $11::int)`,
+        [
+          clientId,
+          events.map((e) => e.user_id),
+          events.map((e) => e.movie_id),
+          events.map((e) => e.type),
+          events.map((e) => new Date((e.timestamp + shift) * 1000).toISOString()),
+          events.map((e) => e.rating ?? null),
+          events.map(() => null),
+          4,
+          [...GENRES],
+          100_000_000,
+          100_000_000,
+        ],
+      );
+      log.push(`-- batch ${b + 1}\n${notices.join('\n\n')}`);
+      statements = notices.map((n) => ({
+        ms: round(Number(/duration: ([\d.]+) ms/.exec(n)?.[1] ?? NaN), 3),
+        statement: queryText(n),
+      }));
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'auto_explain.txt'), log.join('\n\n'));
+    return { functions, last_batch_statements: statements };
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * What the API's database backends do during the run: pg_stat_activity sampled every 20 ms, the mean number of
+ * backends running a statement on the CPU (no wait event), waiting for a lock (by wait event), for I/O or the WAL,
+ * and idle in a transaction or idle (waiting for the server).
+ */
+async function sampleWaits() {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  const tally = new Map<string, number>();
+  let samples = 0;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    c.query<{ state: string | null; wait_event_type: string | null; wait_event: string | null }>(
+      'SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [API_DB],
+    )
+      .then((r) => {
+        samples++;
+        for (const b of r.rows) {
+          const what =
+            b.state !== 'active'
+              ? String(b.state)
+              : b.wait_event_type === null
+                ? 'active: cpu'
+                : `active: ${b.wait_event_type}/${b.wait_event}`;
+          tally.set(what, (tally.get(what) ?? 0) + 1);
+        }
+      })
+      .finally(() => (busy = false));
+  }, 20);
+  return {
+    async stop() {
+      clearInterval(timer);
+      while (busy) await new Promise((r) => setTimeout(r, 5));
+      await c.end();
+      return {
+        samples,
+        mean_backends: Object.fromEntries(
+          [...tally].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, round(n / Math.max(1, samples), 2)]),
+        ),
+      };
+    },
+  };
+}
+
+/** The statement of an auto_explain message: its Query Text, up to the plan's first node, on one line. */
+function queryText(notice: string): string {
+  const lines = notice.split('\n');
+  const from = lines.findIndex((l) => l.startsWith('Query Text: '));
+  if (from < 0) return notice.slice(0, 160);
+  const text: string[] = [lines[from].slice('Query Text: '.length)];
+  for (const l of lines.slice(from + 1)) {
+    if (/\((?:cost|actual time)=/.test(l)) break;
+    text.push(l);
+  }
+  return text.join(' ').replace(/\s+/g, ' ').trim().slice(0, 160);
 }
 
 /** One POST over a keep-alive agent (node:http: the load generator adds as little as it can). */
