@@ -14,9 +14,9 @@
  * second), BENCH_USERS (default 5,000), BENCH_MOVIES (default 2,000); BENCH_CPU_PROF=<dir>: the server writes a V8
  * CPU profile there when it stops. BENCH_DB_DETAIL=<dir>: where the database time goes — the API's database with
  * track_functions = all (pg_stat_user_functions per event in the report), and after the run BENCH_DETAIL_BATCHES
- * (default 5) more batches of new events by known users through reco_store_feedback in one session with
- * auto_explain (nested statements, analyze), each statement's time in the report and the plans in
- * <dir>/auto_explain.txt.
+ * (default 20) more batches of new events by known users through reco_store_feedback in one session with
+ * auto_explain (nested statements, analyze without per-node timing), each statement's median time in the report and
+ * the plans in <dir>/auto_explain.txt.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -41,7 +41,7 @@ const MOVIES = Number(process.env.BENCH_MOVIES ?? 2_000);
 const COPY_REPEATS = Number(process.env.BENCH_COPY_REPEATS ?? 3);
 const FROM_SOURCES = process.env.BENCH_SOURCES === '1';
 const DB_DETAIL = process.env.BENCH_DB_DETAIL;
-const DETAIL_BATCHES = Number(process.env.BENCH_DETAIL_BATCHES ?? 5);
+const DETAIL_BATCHES = Number(process.env.BENCH_DETAIL_BATCHES ?? 20);
 const PASSWORD = 'bench password 123';
 const TYPES = ['rating', 'rating', 'rating', 'rating', 'rating', 'view', 'view', 'like', 'dislike', 'skip'] as const;
 const API_DB = 'reco_bench_feedback_api';
@@ -285,8 +285,8 @@ async function main() {
 
 /**
  * Where the database time of the run went (pg_stat_user_functions, in µs per event), and the time of each statement
- * of reco_store_feedback for DETAIL_BATCHES more batches of new events by the same users (auto_explain, analyze;
- * the last batch's statements in the report, every plan in dir/auto_explain.txt).
+ * of reco_store_feedback for DETAIL_BATCHES more batches of new events by the same users (auto_explain, analyze
+ * without per-node timing; each statement's median in the report, every plan in dir/auto_explain.txt).
  */
 async function databaseDetail(url: string, dir: string) {
   const c = new pg.Client({ connectionString: url });
@@ -309,13 +309,13 @@ async function databaseDetail(url: string, dir: string) {
     const clientId = (await c.query<{ id: number }>("SELECT id FROM clients WHERE username = 'bench'")).rows[0].id;
     await c.query("LOAD 'auto_explain'");
     await c.query(
-      'SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice; SET client_min_messages = notice',
+      'SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off; SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice; SET client_min_messages = notice',
     );
     let notices: string[] = [];
     c.on('notice', (n) => notices.push(n.message ?? ''));
     const batches = makeBatches();
     const log: string[] = [];
-    let statements: { ms: number; statement: string }[] = [];
+    const times = new Map<string, number[]>();
     for (let b = 0; b < DETAIL_BATCHES; b++) {
       notices = [];
       const events = batches[b % batches.length] as {
@@ -344,14 +344,21 @@ async function databaseDetail(url: string, dir: string) {
         ],
       );
       log.push(`-- batch ${b + 1}\n${notices.join('\n\n')}`);
-      statements = notices.map((n) => ({
-        ms: round(Number(/duration: ([\d.]+) ms/.exec(n)?.[1] ?? NaN), 3),
-        statement: queryText(n),
-      }));
+      for (const n of notices) {
+        const key = queryText(n);
+        const ms = Number(/duration: ([\d.]+) ms/.exec(n)?.[1] ?? NaN);
+        times.set(key, [...(times.get(key) ?? []), ms]);
+      }
     }
+    // The first batches warm the session's plans and caches: the median of each statement's times.
+    const statements = [...times].map(([statement, ms]) => ({
+      median_ms: round(median(ms), 3),
+      calls: ms.length,
+      statement,
+    }));
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'auto_explain.txt'), log.join('\n\n'));
-    return { functions, last_batch_statements: statements };
+    return { functions, statements_median_ms_per_batch: statements };
   } finally {
     await c.end();
   }
