@@ -12,7 +12,8 @@
  * (`\timing`: BEGIN, the three \copy, COMMIT; psql's start and connection left out), BENCH_COPY_REPEATS (default 3)
  * times into the emptied tables, the median taken. Env: BENCH_EVENTS (default 200,000: \copy then takes about a
  * second), BENCH_USERS (default 5,000), BENCH_MOVIES (default 2,000); BENCH_CPU_PROF=<dir>: the server writes a V8
- * CPU profile there when it stops. BENCH_DB_DETAIL=<dir>: where the database time goes — the API's database with
+ * CPU profile there when it stops. BENCH_USER_GROUPS=n (a diagnostic; default 1): batch i draws its users from the
+ * users ≡ i mod n only, so that consecutive batches, the ones in flight together, share no user. BENCH_DB_DETAIL=<dir>: where the database time goes — the API's database with
  * track_functions = all (pg_stat_user_functions per event in the report), and after the run BENCH_DETAIL_BATCHES
  * (default 20) more batches of new events by known users through reco_store_feedback in one session with
  * auto_explain (nested statements, analyze without per-node timing), each statement's median time in the report and
@@ -41,6 +42,8 @@ const MOVIES = Number(process.env.BENCH_MOVIES ?? 2_000);
 const COPY_REPEATS = Number(process.env.BENCH_COPY_REPEATS ?? 3);
 const FROM_SOURCES = process.env.BENCH_SOURCES === '1';
 const DB_DETAIL = process.env.BENCH_DB_DETAIL;
+/** A diagnostic: batch i draws its users from group i mod USER_GROUPS only (1, the default: from all users). */
+const USER_GROUPS = Number(process.env.BENCH_USER_GROUPS ?? 1);
 const DETAIL_BATCHES = Number(process.env.BENCH_DETAIL_BATCHES ?? 20);
 const PASSWORD = 'bench password 123';
 const TYPES = ['rating', 'rating', 'rating', 'rating', 'rating', 'view', 'view', 'like', 'dislike', 'skip'] as const;
@@ -81,11 +84,12 @@ function makeBatches(): unknown[][] {
   const t0 = 1_767_225_600;
   const batches: unknown[][] = [];
   for (let i = 0; i < EVENTS; i += BATCH) {
+    const group = (i / BATCH) % USER_GROUPS;
     const events = [];
     for (let k = i; k < Math.min(EVENTS, i + BATCH); k++) {
       const type = TYPES[Math.floor(rnd() * TYPES.length)];
       events.push({
-        user_id: `bench-${Math.floor(rnd() * USERS)}`,
+        user_id: `bench-${group + USER_GROUPS * Math.floor(rnd() * (USERS / USER_GROUPS))}`,
         movie_id: 1 + Math.floor(rnd() * MOVIES),
         type,
         ...(type === 'rating' ? { rating: (1 + Math.floor(rnd() * 10)) / 2 } : {}),
@@ -247,6 +251,7 @@ async function main() {
         connections: CONNECTIONS,
         users: USERS,
         movies: MOVIES,
+        user_groups: USER_GROUPS,
         server: `${FROM_SOURCES ? 'bin/dev.js (tsx)' : 'built CLI'}, child process`,
       },
       stored: { events: stored.e, ratings: stored.r, exclusions: stored.x, users: stored.u, accepted },
