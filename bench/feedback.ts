@@ -12,7 +12,9 @@
  * (`\timing`: BEGIN, the three \copy, COMMIT; psql's start and connection left out), BENCH_COPY_REPEATS (default 3)
  * times into the emptied tables, the median taken. Env: BENCH_EVENTS (default 200,000: \copy then takes about a
  * second), BENCH_USERS (default 5,000), BENCH_MOVIES (default 2,000); BENCH_CPU_PROF=<dir>: the server writes a V8
- * CPU profile there when it stops. BENCH_USER_GROUPS=n (a diagnostic; default 1): batch i draws its users from the
+ * CPU profile there when it stops. BENCH_BUILD_FROM=<dir>: the served CLI built from another revision's sources
+ * (a folder with its src, bin, package.json and tsconfig.json), for a comparison in the same conditions.
+ * BENCH_USER_GROUPS=n (a diagnostic; default 1): batch i draws its users from the
  * users ≡ i mod n only, so that consecutive batches, the ones in flight together, share no user. BENCH_DB_DETAIL=<dir>: where the database time goes — the API's database with
  * track_functions = all (pg_stat_user_functions per event in the report), and after the run BENCH_DETAIL_BATCHES
  * (default 20) more batches of new events by known users through reco_store_feedback in one session with
@@ -128,7 +130,9 @@ async function main() {
     }
     if (DB_DETAIL) await admin(`ALTER DATABASE ${API_DB} SET track_functions = 'all'`);
     // What users run: the built CLI (tsx compiles the sources in the process, which costs memory and CPU).
-    const cli = FROM_SOURCES ? ['--import', 'tsx', path.join(ROOT, 'bin/dev.js')] : [buildCli(path.join(work, 'cli'))];
+    const cli = FROM_SOURCES
+      ? ['--import', 'tsx', path.join(ROOT, 'bin/dev.js')]
+      : [buildCli(path.join(work, 'cli'), process.env.BENCH_BUILD_FROM ?? ROOT)];
     if (!cli[0]) throw new Error('the sources do not compile: no built CLI to measure');
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const serve = await startChild(
