@@ -14,7 +14,8 @@
  * second), BENCH_USERS (default 5,000), BENCH_MOVIES (default 2,000); BENCH_CPU_PROF=<dir>: the server writes a V8
  * CPU profile there when it stops. BENCH_BUILD_FROM=<dir>: the served CLI built from another revision's sources
  * (a folder with its src, bin, package.json and tsconfig.json), for a comparison in the same conditions.
- * BENCH_USER_GROUPS=n (a diagnostic; default 1): batch i draws its users from the
+ * BENCH_EXTRA_SQL=<file> (a diagnostic): SQL run on the API's database after its migrations, such as a candidate
+ * version of a write function, measured as the migrated one is. BENCH_USER_GROUPS=n (a diagnostic; default 1): batch i draws its users from the
  * users ≡ i mod n only, so that consecutive batches, the ones in flight together, share no user. BENCH_DB_DETAIL=<dir>: where the database time goes — the API's database with
  * track_functions = all (pg_stat_user_functions per event in the report), and after the run BENCH_DETAIL_BATCHES
  * (default 20) more batches of new events by known users through reco_store_feedback in one session with
@@ -44,6 +45,8 @@ const MOVIES = Number(process.env.BENCH_MOVIES ?? 2_000);
 const COPY_REPEATS = Number(process.env.BENCH_COPY_REPEATS ?? 3);
 const FROM_SOURCES = process.env.BENCH_SOURCES === '1';
 const DB_DETAIL = process.env.BENCH_DB_DETAIL;
+/** A diagnostic: SQL run on the API's database after the migrations (a candidate write function, say). */
+const EXTRA_SQL = process.env.BENCH_EXTRA_SQL;
 /** A diagnostic: batch i draws its users from group i mod USER_GROUPS only (1, the default: from all users). */
 const USER_GROUPS = Number(process.env.BENCH_USER_GROUPS ?? 1);
 const DETAIL_BATCHES = Number(process.env.BENCH_DETAIL_BATCHES ?? 20);
@@ -123,6 +126,7 @@ async function main() {
     const db = await PostgresDatabase.connect(apiUrl, { max: 1 });
     try {
       await migrate(db);
+      if (EXTRA_SQL) await db.query(fs.readFileSync(EXTRA_SQL, 'utf8'));
       await seedMovies(db);
       await createClient(db, { username: 'bench', password: PASSWORD });
     } finally {
@@ -256,6 +260,7 @@ async function main() {
         users: USERS,
         movies: MOVIES,
         user_groups: USER_GROUPS,
+        ...(EXTRA_SQL ? { extra_sql: path.basename(EXTRA_SQL) } : {}),
         server: `${FROM_SOURCES ? 'bin/dev.js (tsx)' : 'built CLI'}, child process`,
       },
       stored: { events: stored.e, ratings: stored.r, exclusions: stored.x, users: stored.u, accepted },
