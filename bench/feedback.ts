@@ -13,10 +13,11 @@
  * times into the emptied tables, the median taken. Env: BENCH_EVENTS (default 200,000: \copy then takes about a
  * second), BENCH_USERS (default 5,000), BENCH_MOVIES (default 2,000); BENCH_CPU_PROF=<dir>: the server writes a V8
  * CPU profile there when it stops. BENCH_BUILD_FROM=<dir>: the served CLI built from another revision's sources
- * (a folder with its src, bin, package.json and tsconfig.json), for a comparison in the same conditions.
- * BENCH_EXTRA_SQL=<file> (a diagnostic): SQL run on the API's database after its migrations, such as a candidate
- * version of a write function, measured as the migrated one is. BENCH_USER_GROUPS=n (a diagnostic; default 1): batch i draws its users from the
- * users ≡ i mod n only, so that consecutive batches, the ones in flight together, share no user. BENCH_DB_DETAIL=<dir>: where the database time goes — the API's database with
+ * (a folder with its src, bin, package.json and tsconfig.json, node_modules linked), for a comparison in the same
+ * conditions. Diagnostics: BENCH_EXTRA_SQL=<file>, SQL run on the API's database after its migrations (such as a
+ * candidate version of a write function, measured as the migrated one is); BENCH_USER_GROUPS=n (default 1), batch
+ * i draws its users from the users ≡ i mod n only, so that consecutive batches, the ones in flight together, share
+ * no user; BENCH_DB_DETAIL=<dir>, where the database time goes — the API's database with
  * track_functions = all (pg_stat_user_functions per event in the report), and after the run BENCH_DETAIL_BATCHES
  * (default 20) more batches of new events by known users through reco_store_feedback in one session with
  * auto_explain (nested statements, analyze without per-node timing), each statement's median time in the report and
