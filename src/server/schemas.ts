@@ -214,6 +214,15 @@ export const MAX_FEEDBACK_EVENTS = 1000;
 
 export const FEEDBACK_TYPES = ['rating', 'view', 'like', 'dislike', 'skip'] as const;
 
+/** The latest unix time an event may carry: 9999-12-31T23:59:59Z. */
+export const MAX_FEEDBACK_TIMESTAMP = 253402300799;
+
+/** An event's time as ISO 8601 text, with a Z or an offset. */
+export const IsoTimestamp = z.iso.datetime({ offset: true });
+
+/** Longest recommendation_id an event may carry. */
+export const MAX_RECOMMENDATION_ID_LENGTH = 100;
+
 /** One event, validated on its own (an invalid one is rejected, the others stored). */
 export const FeedbackEvent = z
   .strictObject({
@@ -230,7 +239,7 @@ export const FeedbackEvent = z
       .optional()
       .openapi({ description: '0.5–5 in steps of 0.5; only with type rating', example: 4.5 }),
     timestamp: z
-      .union([z.number().int().min(0).max(253402300799), z.iso.datetime({ offset: true })])
+      .union([z.number().int().min(0).max(MAX_FEEDBACK_TIMESTAMP), IsoTimestamp])
       .optional()
       .openapi({
         description: 'When it happened: unix seconds or ISO 8601; default the time the server receives it',
@@ -238,7 +247,7 @@ export const FeedbackEvent = z
       }),
     recommendation_id: z
       .string()
-      .max(100)
+      .max(MAX_RECOMMENDATION_ID_LENGTH)
       .optional()
       .openapi({ description: 'The recommendation_id of the answer that showed the movie' }),
   })
@@ -249,6 +258,8 @@ export const FeedbackEvent = z
       ctx.addIssue({ code: 'custom', path: ['rating'], message: `a ${e.type} event has no rating` });
   })
   .openapi('FeedbackEvent');
+
+export type FeedbackEventInput = z.infer<typeof FeedbackEvent>;
 
 /** The envelope the route checks first; each event is then checked with FeedbackEvent on its own. */
 export const FeedbackRequest = z.strictObject({ events: z.array(z.unknown()).min(1).max(MAX_FEEDBACK_EVENTS) });

@@ -5,7 +5,8 @@ import { clientOf } from '../auth.js';
 import type { AppContext } from '../context.js';
 import { HttpError, parseInput } from '../http-errors.js';
 import { recommendationIds } from '../recommendation-ids.js';
-import { FEEDBACK_TYPES, FeedbackEvent, FeedbackRequest } from '../schemas.js';
+import { FEEDBACK_TYPES, FeedbackRequest } from '../schemas.js';
+import { readFeedbackEvent } from '../feedback-events.js';
 import { userKey } from '../user-ids.js';
 import { PgError } from '../../core/db/pg-errors.js';
 
@@ -22,13 +23,12 @@ export function feedbackRouter(ctx: AppContext, auth: RequestHandler): Router {
     const rejected: { index: number; reason: string }[] = [];
     const valid: { index: number; row: FeedbackRow }[] = [];
     body.events.forEach((raw, index) => {
-      const p = FeedbackEvent.safeParse(raw);
-      if (!p.success) {
-        const issue = p.error.issues[0];
-        rejected.push({ index, reason: `${issue.path.length ? issue.path.join('.') : 'event'}: ${issue.message}` });
+      const read = readFeedbackEvent(raw);
+      if (!read.ok) {
+        rejected.push({ index, reason: read.reason });
         return;
       }
-      const e = p.data;
+      const e = read.event;
       if (e.recommendation_id !== undefined && !recommendationIds(ctx).belongsTo(clientId, e.recommendation_id)) {
         rejected.push({ index, reason: 'recommendation_id: not an id this API gave you' });
         return;

@@ -1,4 +1,5 @@
 import type { QuotaLimits } from '../../config.js';
+import { arrayLiteral } from '../array-literal.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Database } from '../types.js';
 import { quotaErrorOf, quotaParams } from './quotas.js';
@@ -80,14 +81,16 @@ export async function storeFeedback(
   liked = LIKED_RATING,
   quota?: QuotaLimits,
 ): Promise<StoredFeedback> {
+  // The arrays in PostgreSQL's text form (arrayLiteral): node-postgres's own serialisation of 500-element arrays
+  // cost more.
   const params = [
     clientId,
-    rows.map((r) => r.externalId),
-    rows.map((r) => r.movieId),
-    rows.map((r) => r.type),
-    rows.map((r) => r.occurredAt),
-    rows.map((r) => r.rating),
-    rows.map((r) => r.recommendationId),
+    arrayLiteral(rows.map((r) => r.externalId)),
+    arrayLiteral(rows.map((r) => r.movieId)),
+    arrayLiteral(rows.map((r) => r.type)),
+    arrayLiteral(rows.map((r) => r.occurredAt)),
+    arrayLiteral(rows.map((r) => r.rating)),
+    arrayLiteral(rows.map((r) => r.recommendationId)),
     liked,
     genreVocabulary(),
     ...quotaParams(quota),
