@@ -9,8 +9,11 @@ import type { Migration } from './types.js';
  * The server's write groups (src/server/write-groups.ts) send one-user requests of distinct users as one batch to
  * this function: the users' writes do not touch each other's rows, so one set-based statement per step stores and
  * answers what the requests one after the other would (migration 092's group ran the whole function once per
- * request, which cost 2.5-3 times the database time of the same events in one call). reco_store_feedback_group is
- * dropped; histories keep migration 092's reco_save_history_group.
+ * request). reco_store_feedback_group is dropped.
+ *
+ * Two changes to the write itself: only unknown ids are inserted into users, and the users' row locks are taken
+ * after the events are stored, not before, so that concurrent batches that share users (with 500-event batches,
+ * nearly every pair) queue only for the ratings, exclusions and profile sums, not for the whole write.
  */
 export const migration: Migration = {
   version: 95,
@@ -24,10 +27,15 @@ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
   created_ids text[];
+  user_keys bigint[];
+  user_external text[];
   event_users bigint[];
   positives integer[];
   fresh_users bigint[];
+  fresh_movies integer[];
   fresh_types text[];
+  fresh_ratings real[];
+  fresh_times timestamptz[];
   stored_users bigint[];
   c_users bigint[];
   c_movies integer[];
@@ -35,22 +43,24 @@ DECLARE
   c_counted integer[];
 BEGIN
   PERFORM set_config('reco.writer', 'api', true);
-  -- Unknown ids are created on first use; then the users are locked in id order, as every writer of a profile
-  -- does, so concurrent writes over the same users wait for each other instead of deadlocking.
-  WITH made AS (
+  -- Unknown ids are created on first use (only those: an INSERT … ON CONFLICT of a known id costs as much as a
+  -- new row).
+  WITH ids AS (SELECT DISTINCT e FROM unnest(p_external_ids) AS e),
+  made AS (
     INSERT INTO users (client_id, external_id)
-    SELECT p_client, d.e FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS d ORDER BY d.e
+    SELECT p_client, ids.e FROM ids
+     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.client_id = p_client AND u.external_id = ids.e)
+     ORDER BY ids.e
     ON CONFLICT (client_id, external_id) DO NOTHING
     RETURNING users.external_id
   )
   SELECT coalesce(array_agg(m.external_id), '{}') INTO created_ids FROM made m;
   -- A join with the ids, not external_id = ANY(…): the generic plan of a function's statement would scan all of the
   -- client's users for the latter.
-  PERFORM 1 FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x
-    JOIN users u ON u.client_id = p_client AND u.external_id = x.e
-   ORDER BY u.id FOR UPDATE OF u;
-  SELECT array_agg(u.id ORDER BY x.i) INTO event_users
-    FROM unnest(p_external_ids) WITH ORDINALITY AS x(e, i) JOIN users u ON u.client_id = p_client AND u.external_id = x.e;
+  SELECT array_agg(u.id ORDER BY u.id), array_agg(u.external_id ORDER BY u.id) INTO user_keys, user_external
+    FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x JOIN users u ON u.client_id = p_client AND u.external_id = x.e;
+  SELECT array_agg(k.id ORDER BY x.i) INTO event_users
+    FROM unnest(p_external_ids) WITH ORDINALITY AS x(e, i) JOIN unnest(user_external, user_keys) AS k(e, id) ON k.e = x.e;
 
   -- ratings has no foreign keys (migration 011): the rated movies are checked and locked as one would.
   positives := ARRAY(SELECT DISTINCT t.m FROM unnest(p_movie_ids, p_types) AS t(m, ty) WHERE t.ty IN ('rating', 'view', 'like'));
@@ -59,13 +69,29 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', MESSAGE = 'ratings name movies that are not in the catalogue; nothing was stored';
   END IF;
 
-  -- The events new to the database, and their effect, one row per user and movie: the latest rating wins, else a
-  -- view or like (a liked movie, which never overwrites a stored rating); dislikes and skips are exclusions.
-  WITH fresh AS (
+  -- The events new to the database, stored before the users' locks: their unique index is what makes an event
+  -- stored once, whoever writes it.
+  WITH stored AS (
     INSERT INTO feedback_events (user_id, movie_id, type, occurred_at, rating, recommendation_id)
     SELECT * FROM unnest(event_users, p_movie_ids, p_types, p_occurred_at, p_ratings, p_recommendation_ids)
     ON CONFLICT DO NOTHING
     RETURNING user_id, movie_id, type, rating, occurred_at
+  )
+  SELECT coalesce(array_agg(f.user_id), '{}'), array_agg(f.movie_id), coalesce(array_agg(f.type), '{}'),
+         array_agg(f.rating), array_agg(f.occurred_at)
+    INTO fresh_users, fresh_movies, fresh_types, fresh_ratings, fresh_times
+    FROM stored f;
+
+  -- Then the users are locked, in id order as every writer of a profile does, for what reads and writes their
+  -- ratings and profile sums: one transaction at a time per user, so that each change is counted against the rating
+  -- it replaces. A batch holds these locks only from here to its commit, so batches that share users queue for that
+  -- part alone.
+  PERFORM 1 FROM users u WHERE u.id = ANY(user_keys) ORDER BY u.id FOR UPDATE;
+
+  -- The effect of the new events, one row per user and movie: the latest rating wins, else a view or like (a liked
+  -- movie, which never overwrites a stored rating); dislikes and skips are exclusions.
+  WITH fresh AS (
+    SELECT * FROM unnest(fresh_users, fresh_movies, fresh_types, fresh_ratings, fresh_times) AS f(user_id, movie_id, type, rating, occurred_at)
   ),
   rated AS (
     SELECT DISTINCT ON (f.user_id, f.movie_id) f.user_id, f.movie_id, f.rating, f.occurred_at
@@ -104,11 +130,10 @@ BEGIN
       FROM (SELECT * FROM rated_written UNION ALL SELECT * FROM liked_written) AS w
       LEFT JOIN before b ON b.user_id = w.user_id AND b.movie_id = w.movie_id
   )
-  SELECT coalesce((SELECT array_agg(f.user_id) FROM fresh f), '{}'), coalesce((SELECT array_agg(f.type) FROM fresh f), '{}'),
-         coalesce((SELECT array_agg(s.user_id) FROM (SELECT a.user_id FROM rated a UNION ALL SELECT l.user_id FROM liked l) AS s), '{}'),
+  SELECT coalesce((SELECT array_agg(s.user_id) FROM (SELECT a.user_id FROM rated a UNION ALL SELECT l.user_id FROM liked l) AS s), '{}'),
          (SELECT array_agg(c.user_id) FROM changes c), (SELECT array_agg(c.movie_id) FROM changes c),
          (SELECT array_agg(c.delta) FROM changes c), (SELECT array_agg(c.counted) FROM changes c)
-    INTO fresh_users, fresh_types, stored_users, c_users, c_movies, c_deltas, c_counted;
+    INTO stored_users, c_users, c_movies, c_deltas, c_counted;
 
   IF c_users IS NOT NULL THEN
     PERFORM reco_apply_rating_changes(c_users, c_movies, c_deltas, c_counted, p_vocab);
@@ -116,13 +141,12 @@ BEGIN
   PERFORM reco_charge_quota(p_client, cardinality(created_ids), cardinality(stored_users), p_users_limit, p_ratings_limit);
 
   RETURN QUERY
-  SELECT x.e, u.id, c.e IS NOT NULL, coalesce(ft.types, '{}'), coalesce(st.n, 0)
-    FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x
-    JOIN users u ON u.client_id = p_client AND u.external_id = x.e
-    LEFT JOIN unnest(created_ids) AS c(e) ON c.e = x.e
-    LEFT JOIN (SELECT t.u, array_agg(t.ty) AS types FROM unnest(fresh_users, fresh_types) AS t(u, ty) GROUP BY t.u) AS ft ON ft.u = u.id
-    LEFT JOIN (SELECT s.u, count(*)::integer AS n FROM unnest(stored_users) AS s(u) GROUP BY s.u) AS st ON st.u = u.id
-   ORDER BY u.id;
+  SELECT k.e, k.id, c.e IS NOT NULL, coalesce(ft.types, '{}'), coalesce(st.n, 0)
+    FROM unnest(user_external, user_keys) AS k(e, id)
+    LEFT JOIN unnest(created_ids) AS c(e) ON c.e = k.e
+    LEFT JOIN (SELECT t.u, array_agg(t.ty) AS types FROM unnest(fresh_users, fresh_types) AS t(u, ty) GROUP BY t.u) AS ft ON ft.u = k.id
+    LEFT JOIN (SELECT s.u, count(*)::integer AS n FROM unnest(stored_users) AS s(u) GROUP BY s.u) AS st ON st.u = k.id
+   ORDER BY k.id;
 END
 $$;
 

@@ -16,6 +16,7 @@ import { migration as m093 } from './093_api_user_writes.js';
 import { migration as m094 } from './094_api_generated_ids.js';
 import { migration as m095 } from './095_api_feedback_by_user.js';
 import { migration as m096 } from './096_api_history_by_user.js';
+import { migration as m097 } from './097_api_profile_update.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
@@ -38,6 +39,7 @@ export const migrations: readonly Migration[] = [
   m094,
   m095,
   m096,
+  m097,
 ].sort((a, b) => a.version - b.version);
 
 export type { Migration };
