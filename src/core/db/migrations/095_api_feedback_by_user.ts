@@ -11,9 +11,10 @@ import type { Migration } from './types.js';
  * answers what the requests one after the other would (migration 092's group ran the whole function once per
  * request). reco_store_feedback_group is dropped.
  *
- * Two changes to the write itself: only unknown ids are inserted into users, and the users' row locks are taken
- * after the events are stored, not before, so that concurrent batches that share users (with 500-event batches,
- * nearly every pair) queue only for the ratings, exclusions and profile sums, not for the whole write.
+ * Two changes to the write itself: users are inserted only when some ids are unknown, and only those; and the
+ * users' row locks are taken after the events are stored, not before, so that concurrent batches that share users
+ * (with 500-event batches, nearly every pair) queue only for the ratings, exclusions and profile sums, not for the
+ * whole write.
  */
 export const migration: Migration = {
   version: 95,
@@ -43,22 +44,26 @@ DECLARE
   c_counted integer[];
 BEGIN
   PERFORM set_config('reco.writer', 'api', true);
-  -- Unknown ids are created on first use (only those: an INSERT … ON CONFLICT of a known id costs as much as a
-  -- new row).
-  WITH ids AS (SELECT DISTINCT e FROM unnest(p_external_ids) AS e),
-  made AS (
-    INSERT INTO users (client_id, external_id)
-    SELECT p_client, ids.e FROM ids
-     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.client_id = p_client AND u.external_id = ids.e)
-     ORDER BY ids.e
-    ON CONFLICT (client_id, external_id) DO NOTHING
-    RETURNING users.external_id
-  )
-  SELECT coalesce(array_agg(m.external_id), '{}') INTO created_ids FROM made m;
-  -- A join with the ids, not external_id = ANY(…): the generic plan of a function's statement would scan all of the
-  -- client's users for the latter.
+  -- The batch's users; unknown ids are created on first use (an INSERT … ON CONFLICT of a known id costs as much as
+  -- a new row, so only when some are unknown, and only those). A join with the ids, not external_id = ANY(…): the
+  -- generic plan of a function's statement would scan all of the client's users for the latter.
   SELECT array_agg(u.id ORDER BY u.id), array_agg(u.external_id ORDER BY u.id) INTO user_keys, user_external
     FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x JOIN users u ON u.client_id = p_client AND u.external_id = x.e;
+  created_ids := '{}';
+  IF coalesce(cardinality(user_keys), 0) < (SELECT count(DISTINCT e) FROM unnest(p_external_ids) AS e) THEN
+    WITH made AS (
+      INSERT INTO users (client_id, external_id)
+      SELECT p_client, x.e FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x
+       WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.client_id = p_client AND u.external_id = x.e)
+       ORDER BY x.e
+      ON CONFLICT (client_id, external_id) DO NOTHING
+      RETURNING users.external_id
+    )
+    SELECT coalesce(array_agg(m.external_id), '{}') INTO created_ids FROM made m;
+    -- Again, with the users just created here or by a concurrent writer.
+    SELECT array_agg(u.id ORDER BY u.id), array_agg(u.external_id ORDER BY u.id) INTO user_keys, user_external
+      FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x JOIN users u ON u.client_id = p_client AND u.external_id = x.e;
+  END IF;
   SELECT array_agg(k.id ORDER BY x.i) INTO event_users
     FROM unnest(p_external_ids) WITH ORDINALITY AS x(e, i) JOIN unnest(user_external, user_keys) AS k(e, id) ON k.e = x.e;
 
