@@ -104,6 +104,34 @@ describeEachEngine('API write functions', (t) => {
     expect((await profileOf('p1')).stored.rating_count).toBe(5);
   });
 
+  it('keeps every profile exact under concurrent batches that share users and movies, without deadlocks', async () => {
+    // Eight batches in flight over six users and five movies: each user's ratings are rewritten by several batches
+    // at once (the users' locks are taken after the events are stored, migration 095).
+    const users = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+    const types: FeedbackRow['type'][] = ['rating', 'rating', 'view', 'like', 'dislike', 'skip'];
+    const batches = Array.from({ length: 8 }, (_, b) =>
+      Array.from({ length: 30 }, (_, i) => {
+        const type = types[(b + i) % types.length];
+        return event(
+          users[(b + 2 * i + (i >> 2)) % users.length],
+          MOVIES[(b + i * 3) % 5].id,
+          type,
+          type === 'rating' ? 0.5 * (1 + ((b * 31 + i) % 10)) : null,
+          1000 + b * 100 + i,
+        );
+      }),
+    );
+    const outcomes = await Promise.allSettled(batches.map((rows) => storeFeedback(t.db, client, rows)));
+    expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    const stored = outcomes.reduce((n, o) => n + (o.status === 'fulfilled' ? o.value.stored : 0), 0);
+    expect(stored).toBe(8 * 30);
+    for (const user of users) {
+      const p = await profileOf(user);
+      expect(p.stored).toEqual(p.expected);
+      expect(p.sumsKnown).toBe(true);
+    }
+  });
+
   it('computes the sums from all ratings when another writer set the profile, then keeps them', async () => {
     await saveHistory(t.db, client, 'p2', [
       { movieId: 7, rating: 4 },
