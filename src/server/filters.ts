@@ -70,8 +70,11 @@ export function excludedByFilter(catalogue: CatalogueView, f: MovieFilter): Read
   return byId.size === 0 ? parts : new SetUnion(parts, byId);
 }
 
-/** The movies the genre and year parts of `f` leave out, from the memo when this generation already built them. */
-function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<number> {
+/** What the filters built on demand so far, in this process (warm-up.ts builds them before any request). */
+export const filterBuilds = { indexes: 0, sets: 0 };
+
+/** The memo of the catalogue's current generation, built when there is none yet. */
+function currentMemo(catalogue: CatalogueView): FilterMemo {
   let memo = filterMemos.get(catalogue);
   if (!memo || memo.generation !== catalogue.generation) {
     memo = {
@@ -80,7 +83,14 @@ function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<n
       sets: new LRUCache({ max: FILTER_SETS }),
     };
     filterMemos.set(catalogue, memo);
+    filterBuilds.indexes++;
   }
+  return memo;
+}
+
+/** The movies the genre and year parts of `f` leave out, from the memo when this generation already built them. */
+function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<number> {
+  const memo = currentMemo(catalogue);
   const any = genreMask(f.genres_any);
   const none = genreMask(f.genres_none);
   const key = `${any}:${none}:${f.year_min ?? ''}:${f.year_max ?? ''}`;
@@ -88,8 +98,24 @@ function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<n
   if (!out) {
     out = scanIndex(memo.index, any, none, f.year_min, f.year_max);
     memo.sets.set(key, out);
+    filterBuilds.sets++;
   }
   return out;
+}
+
+/**
+ * Builds, for the catalogue's current generation, the catalogue in columns and the sets of the one-genre filters
+ * (`genres_any` or `genres_none` of a single genre, every genre), so that no request pays for them; other
+ * filters are one scan of the columns each. Returns how many sets it built.
+ */
+export function warmFilters(catalogue: CatalogueView): number {
+  currentMemo(catalogue);
+  const before = filterBuilds.sets;
+  for (const g of GENRES) {
+    catalogueParts(catalogue, { genres_any: [g] });
+    catalogueParts(catalogue, { genres_none: [g] });
+  }
+  return filterBuilds.sets - before;
 }
 
 /** `passes` over the catalogue's columns (catalogueExcluded is the reference). */
