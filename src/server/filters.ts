@@ -103,19 +103,20 @@ function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<n
   return out;
 }
 
-/**
- * Builds, for the catalogue's current generation, the catalogue in columns and the sets of the one-genre filters
- * (`genres_any` or `genres_none` of a single genre, every genre), so that no request pays for them; other
- * filters are one scan of the columns each. Returns how many sets it built.
- */
-export function warmFilters(catalogue: CatalogueView): number {
+/** The filters whose sets a warm-up builds ahead (warm-up.ts): each genre alone, as `genres_any` and `genres_none`. */
+export const ONE_GENRE_FILTERS: readonly MovieFilter[] = GENRES.flatMap((g) => [
+  { genres_any: [g] },
+  { genres_none: [g] },
+]);
+
+/** Builds the catalogue in columns for the current generation (nothing when it is built already). */
+export function warmFilterIndex(catalogue: CatalogueView): void {
   currentMemo(catalogue);
-  const before = filterBuilds.sets;
-  for (const g of GENRES) {
-    catalogueParts(catalogue, { genres_any: [g] });
-    catalogueParts(catalogue, { genres_none: [g] });
-  }
-  return filterBuilds.sets - before;
+}
+
+/** Builds the set of `f`'s genre and year parts for the current generation (nothing when it is kept already). */
+export function warmFilter(catalogue: CatalogueView, f: MovieFilter): void {
+  catalogueParts(catalogue, f);
 }
 
 /** `passes` over the catalogue's columns (catalogueExcluded is the reference). */

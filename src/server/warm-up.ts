@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import type { RecoMetrics } from '../core/metrics/registry.js';
 import type { Recommender } from '../core/models/types.js';
 import { warmColdStart } from './cold-start.js';
-import { warmFilters, type CatalogueView } from './filters.js';
+import { filterBuilds, ONE_GENRE_FILTERS, warmFilter, warmFilterIndex, type CatalogueView } from './filters.js';
 import { commonGenreSignatures, genreListBuilds, warmGenreSimilar } from './similar.js';
 
-/** Default bound of /similar's genre lists at a warm-up; the rest are built on demand. */
+/** Default bound of a warm-up's filter sets and genre lists; what is left is built on demand. */
 export const DEFAULT_WARM_UP_BUDGET_MS = 1000;
 /** Work between two yields to the event loop, so that requests of the served model keep flowing meanwhile. */
 const SLICE_MS = 10;
@@ -22,7 +22,7 @@ export interface WarmUpFigures {
   filterSets: number;
   /** Ranked lists of /similar's genre fallback built (similar.ts), the most common genre sets first. */
   genreLists: number;
-  /** Whether the budget ran out before every genre set of the catalogue had its list. */
+  /** Whether the budget ran out before every one-genre filter had its set and every genre set its list. */
   cut: boolean;
   /** Parts that failed (logged); what they would have built is built on demand instead. */
   failed: string[];
@@ -32,7 +32,8 @@ export interface WarmUpFigures {
  * What requests would otherwise build on first use, built before they come: at start (before the server
  * listens), for a model before it is swapped in, and for a catalogue generation as it is published. Each part
  * stands alone: one that fails is logged and leaves its structure to be built on demand, never stopping the
- * server. /similar's genre lists, the one part that grows with the catalogue's genre sets, stop at the budget.
+ * server. The filter sets and /similar's genre lists (these grow with the catalogue's genre sets) are built in
+ * slices of SLICE_MS between which requests run, and stop at the budget.
  */
 export class WarmUp {
   constructor(
@@ -40,23 +41,32 @@ export class WarmUp {
     private readonly options: { budgetMs?: number; logger?: Logger; metrics?: RecoMetrics } = {},
   ) {}
 
-  /** Everything: the models' cold-start lists, the filters and the genre lists of the current catalogue. */
+  /** Everything: the models' cold-start lists, the filter structures and the genre lists of the catalogue. */
   start(models: readonly Recommender[]): Promise<WarmUpFigures> {
     return this.run('start', models, true);
   }
 
-  /** A model about to be served (a hot swap or an experiment's variant): its cold-start list. */
-  model(model: Recommender): Promise<WarmUpFigures> {
+  /**
+   * A model about to be served (a hot swap or an experiment's variant): its cold-start list, after the warm-up of
+   * a catalogue generation published meanwhile (a swap refreshes the catalogue first) has finished.
+   */
+  async model(model: Recommender): Promise<WarmUpFigures> {
+    await this.catalogueRun;
     return this.run('model', [model], false);
   }
 
   /**
-   * A catalogue generation just published: its filter structures now (before any request can run: this part does
-   * not yield), then the genre lists in slices.
+   * A catalogue generation just published: its catalogue in columns now (before any request can read it: this
+   * part does not yield), then the one-genre filter sets and the genre lists in slices.
    */
   catalogueChanged(): Promise<WarmUpFigures> {
-    return this.run('catalogue', [], true);
+    const run = this.run('catalogue', [], true);
+    this.catalogueRun = run.catch(() => {});
+    return run;
   }
+
+  /** The latest catalogue warm-up (settled: a failure is the caller's to log). */
+  private catalogueRun: Promise<unknown> = Promise.resolve();
 
   private async run(reason: WarmUpReason, models: readonly Recommender[], catalogue: boolean): Promise<WarmUpFigures> {
     const { logger, metrics } = this.options;
@@ -70,14 +80,17 @@ export class WarmUp {
         logger?.warn({ err, reason, part: name }, `warm-up: ${name} failed; built on demand instead`);
       }
     };
-    if (catalogue) part('filters', () => (figures.filterSets = warmFilters(this.catalogue)));
+    if (catalogue) part('filters', () => warmFilterIndex(this.catalogue));
     for (const m of models) part('cold-start list', () => (warmColdStart(m), figures.models++));
     if (catalogue) {
       try {
-        await this.genreLists(started, figures);
+        await this.sliced(started, figures);
       } catch (err) {
-        figures.failed.push('genre lists');
-        logger?.warn({ err, reason, part: 'genre lists' }, 'warm-up: genre lists failed; built on demand instead');
+        figures.failed.push('filter sets and genre lists');
+        logger?.warn(
+          { err, reason, part: 'filter sets and genre lists' },
+          'warm-up: filter sets and genre lists failed; built on demand instead',
+        );
       }
     }
     figures.ms = Math.round(performance.now() - started);
@@ -97,25 +110,40 @@ export class WarmUp {
     return figures;
   }
 
-  /** /similar's genre lists, the most common genre sets first, until the budget; stops if the generation changes. */
-  private async genreLists(started: number, figures: WarmUpFigures): Promise<void> {
+  /**
+   * The one-genre filter sets, then /similar's genre lists (the most common genre sets first), in slices between
+   * which requests run; until the budget, and not past a change of the catalogue's generation.
+   */
+  private async sliced(started: number, figures: WarmUpFigures): Promise<void> {
     const budget = this.options.budgetMs ?? DEFAULT_WARM_UP_BUDGET_MS;
     const generation = this.catalogue.generation;
-    const before = genreListBuilds.lists;
+    const sets = filterBuilds.sets;
+    const lists = genreListBuilds.lists;
     let slice = performance.now();
-    for (const genres of commonGenreSignatures(this.catalogue)) {
+    const next = async (): Promise<boolean> => {
       const now = performance.now();
       if (now - started >= budget) {
         figures.cut = true;
-        break;
+        return false;
       }
       if (now - slice >= SLICE_MS) {
         await yieldToRequests();
         slice = performance.now();
-        if (this.catalogue.generation !== generation) break;
       }
-      warmGenreSimilar(this.catalogue, genres);
+      return this.catalogue.generation === generation;
+    };
+    try {
+      for (const f of ONE_GENRE_FILTERS) {
+        if (!(await next())) return;
+        warmFilter(this.catalogue, f);
+      }
+      for (const genres of commonGenreSignatures(this.catalogue)) {
+        if (!(await next())) return;
+        warmGenreSimilar(this.catalogue, genres);
+      }
+    } finally {
+      figures.filterSets = filterBuilds.sets - sets;
+      figures.genreLists = genreListBuilds.lists - lists;
     }
-    figures.genreLists = genreListBuilds.lists - before;
   }
 }
