@@ -18,7 +18,9 @@
  * Step `serve` (on a database with a trained model): `reco serve`'s model load at start (process start to the
  * "model loaded" log line of the active version) and at a hot swap (`reco models activate` of it again, after a
  * `popular` model trained with --force took over), its RSS, and `reco simulate traffic` at BENCH_TRAFFIC_RATE
- * (default 500) req/s for BENCH_TRAFFIC_SECONDS (default 20) with its p99 and the server's peak RSS.
+ * (default 500) req/s for BENCH_TRAFFIC_SECONDS (default 20) three times — right after the start, again once
+ * warm, right after the swap — each with its p99 and load average, the warm-ups' durations (the server's
+ * `warm-up: … ms` log lines) and the server's peak RSS.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -120,6 +122,16 @@ async function modelLoadedAt(logFile: string, version: string, from = 0, timeout
   }
 }
 
+interface TrafficFigures {
+  throughput_rps: number;
+  latency_ms: Record<string, number>;
+  requests: number;
+  errors: { unexpected: number };
+  rate_limited: number;
+  /** The 1-minute load average as the run ended. */
+  load: number;
+}
+
 /** The serve step: model load at start and at a hot swap, RSS, and the traffic mix's latency at a fixed rate. */
 async function measureServe(entry: string, env: Record<string, string>, dataDir: string) {
   const active = (await runStep(entry, 'models', ['models', 'list'], env)).json as {
@@ -131,47 +143,58 @@ async function measureServe(entry: string, env: Record<string, string>, dataDir:
   const t0 = Date.now();
   const server = await startChild(
     [entry, 'serve', '--port', '0'],
-    { ...env, LOG_LEVEL: 'info', RECO_QUOTA_RATINGS_PER_HOUR: '100000000' },
+    // Any free metrics port: another server on the machine may hold the default one.
+    { ...env, LOG_LEVEL: 'info', RECO_QUOTA_RATINGS_PER_HOUR: '100000000', RECO_METRICS_PORT: '0' },
     logFile,
     600_000,
   );
   try {
     const startLoad = ((await modelLoadedAt(logFile, model.version)) - t0) / 1000;
     const rssLoaded = rssMb(server.child.pid);
-    // Another version takes over (a popular model, cheap to fit), then the large one is activated again.
-    const other = await runStep(entry, 'train-popular', ['train', '--algorithm', 'popular', '--force'], env);
-    await modelLoadedAt(logFile, other.json.version);
-    const logged = fs.statSync(logFile).size;
-    const a0 = Date.now();
-    await runStep(entry, 'activate', ['models', 'activate', model.version], env);
-    const swapLoad = ((await modelLoadedAt(logFile, model.version, logged)) - a0) / 1000;
-    const rss: number[] = [rssMb(server.child.pid)];
+    const rss: number[] = [rssLoaded];
     const sampler = setInterval(() => rss.push(rssMb(server.child.pid)), 250);
-    const traffic = await runStep(
-      entry,
-      'traffic',
-      ['simulate', 'traffic', '--url', server.url, '--rate', String(trafficRate), '--concurrency', '64'].concat([
-        '--duration',
-        String(trafficSeconds),
-        '--users',
-        '2000',
-      ]),
-      env,
-    ).finally(() => clearInterval(sampler));
-    return {
-      model,
-      startLoad,
-      swapLoad,
-      rssLoaded,
-      rssMax: Math.max(...rss.filter(Number.isFinite)),
-      traffic: traffic.json as {
-        throughput_rps: number;
-        latency_ms: Record<string, number>;
-        requests: number;
-        errors: { unexpected: number };
-        rate_limited: number;
-      },
-    };
+    const traffic = () =>
+      runStep(
+        entry,
+        'traffic',
+        ['simulate', 'traffic', '--url', server.url, '--rate', String(trafficRate), '--concurrency', '64'].concat([
+          '--duration',
+          String(trafficSeconds),
+          '--users',
+          '2000',
+        ]),
+        env,
+      ).then((r) => ({ ...(r.json as TrafficFigures), load: os.loadavg()[0] }));
+    try {
+      // Right after the start, then again once warm; then right after a hot swap.
+      const afterStart = await traffic();
+      const warm = await traffic();
+      // Another version takes over (a popular model, cheap to fit), then the large one is activated again.
+      const other = await runStep(entry, 'train-popular', ['train', '--algorithm', 'popular', '--force'], env);
+      await modelLoadedAt(logFile, other.json.version);
+      const logged = fs.statSync(logFile).size;
+      const a0 = Date.now();
+      await runStep(entry, 'activate', ['models', 'activate', model.version], env);
+      const swapLoad = ((await modelLoadedAt(logFile, model.version, logged)) - a0) / 1000;
+      const afterSwap = await traffic();
+      return {
+        model,
+        startLoad,
+        swapLoad,
+        rssLoaded,
+        rssMax: Math.max(...rss.filter(Number.isFinite)),
+        warmUp: fs
+          .readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"msg":"warm-up: '))
+          .map((l) => JSON.parse(l) as { reason: string; ms: number }),
+        afterStart,
+        warm,
+        afterSwap,
+      };
+    } finally {
+      clearInterval(sampler);
+    }
   } finally {
     await stop(server.child);
   }
@@ -345,8 +368,10 @@ async function main() {
         }
         if (steps.has('serve') && url) {
           const r = await measureServe(entry, env, dataDir);
-          const t = r.traffic;
-          const line = `| ${shape.ratings} | ${shape.movies} | ${shape.users} | ${engine} | serve | ${r.startLoad.toFixed(1)} | ${r.rssLoaded.toFixed(0)} | ${r.model.algorithm} ${r.model.version}: model load at start ${r.startLoad.toFixed(1)} s, at hot swap ${r.swapLoad.toFixed(1)} s; RSS ${r.rssLoaded.toFixed(0)} MB loaded, ${r.rssMax.toFixed(0)} MB max under traffic; simulate traffic at ${trafficRate} req/s for ${trafficSeconds} s: ${t.throughput_rps.toFixed(0)} req/s, p50 ${t.latency_ms.p50} ms, p99 ${t.latency_ms.p99} ms, ${t.errors.unexpected} unexpected errors, ${t.rate_limited} rate limited (load ${os.loadavg()[0].toFixed(1)}) |`;
+          const run = (t: TrafficFigures) =>
+            `${t.throughput_rps.toFixed(0)} req/s, p50 ${t.latency_ms.p50} ms, p99 ${t.latency_ms.p99} ms, ${t.errors.unexpected} unexpected errors, ${t.rate_limited} rate limited (load ${t.load.toFixed(1)})`;
+          const warmUps = r.warmUp.map((w) => `${w.reason} ${w.ms} ms`).join(', ') || 'none';
+          const line = `| ${shape.ratings} | ${shape.movies} | ${shape.users} | ${engine} | serve | ${r.startLoad.toFixed(1)} | ${r.rssLoaded.toFixed(0)} | ${r.model.algorithm} ${r.model.version}: model load at start ${r.startLoad.toFixed(1)} s, at hot swap ${r.swapLoad.toFixed(1)} s; warm-ups ${warmUps}; RSS ${r.rssLoaded.toFixed(0)} MB loaded, ${r.rssMax.toFixed(0)} MB max under traffic; simulate traffic at ${trafficRate} req/s for ${trafficSeconds} s right after the start: ${run(r.afterStart)}; again, warm: ${run(r.warm)}; right after the swap: ${run(r.afterSwap)} |`;
           table.push(line);
           console.log(line);
         }

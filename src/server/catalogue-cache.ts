@@ -16,7 +16,14 @@ export class CatalogueCache {
   /** Changes whenever an entry may have: lists rendered with titles from an older generation are rendered again. */
   generation = 0;
 
-  constructor(private readonly db: Database) {}
+  /**
+   * @param onChange called as a refresh publishes a new generation, before any request can read it (warm-up.ts
+   *   builds the structures of that generation)
+   */
+  constructor(
+    private readonly db: Database,
+    private readonly onChange?: () => void,
+  ) {}
 
   async refresh(): Promise<void> {
     const sig = await catalogueSignature(this.db);
@@ -24,6 +31,7 @@ export class CatalogueCache {
     this.entries = await loadCatalogueEntries(this.db);
     this.signature = sig;
     this.generation++;
+    this.onChange?.();
   }
 
   /** Every cached movie (for filters and the genre fallback of /similar). */

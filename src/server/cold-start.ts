@@ -67,8 +67,7 @@ export function coldStart(
  */
 export function emptyHistoryPool(model: Recommender, options?: RecommendOptions): Recommendation[] {
   if (options?.candidates) return model.recommend({ movieIds: [] }, POOL, options);
-  let ranked = emptyHistoryLists.get(model);
-  if (!ranked) emptyHistoryLists.set(model, (ranked = model.recommend({ movieIds: [] }, POOL_KEPT)));
+  const ranked = keptList(model);
   const exclude = options?.exclude;
   if (!exclude) return ranked.slice(0, POOL);
   const out: Recommendation[] = [];
@@ -78,4 +77,21 @@ export function emptyHistoryPool(model: Recommender, options?: RecommendOptions)
     if (out.length === POOL) return out;
   }
   return ranked.length < POOL_KEPT ? out : model.recommend({ movieIds: [] }, POOL, options);
+}
+
+/** Kept lists built on demand so far, in this process (warm-up.ts builds a model's before it is served). */
+export const coldStartBuilds = { pools: 0 };
+
+function keptList(model: Recommender): Recommendation[] {
+  let ranked = emptyHistoryLists.get(model);
+  if (!ranked) {
+    emptyHistoryLists.set(model, (ranked = model.recommend({ movieIds: [] }, POOL_KEPT)));
+    coldStartBuilds.pools++;
+  }
+  return ranked;
+}
+
+/** Builds the model's kept list for an empty history (none when it has one already). */
+export function warmColdStart(model: Recommender): void {
+  keptList(model);
 }

@@ -76,6 +76,8 @@ export class ExperimentHolder {
       metrics?: RecoMetrics;
       /** The model the server serves otherwise: reused when a variant names its version. */
       active?: () => LoadedModel | undefined;
+      /** Called with each newly loaded variant model before it is served (warm-up.ts); a failure is logged. */
+      prepare?: (m: LoadedModel) => Promise<unknown>;
     },
   ) {
     this.watch = new RegistryWatch(db, source.channel, () => this.refreshOnce(), { ...options, what: 'experiment' });
@@ -177,6 +179,11 @@ export class ExperimentHolder {
             },
             'experiment model loaded',
           );
+          await this.options
+            .prepare?.(model)
+            .catch((err) =>
+              logger?.warn({ err, version: model.version }, 'preparing the model failed; serving it anyway'),
+            );
         }
       } catch (err) {
         metrics?.modelLoadsTotal.inc({ outcome: 'failure' });

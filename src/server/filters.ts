@@ -70,8 +70,11 @@ export function excludedByFilter(catalogue: CatalogueView, f: MovieFilter): Read
   return byId.size === 0 ? parts : new SetUnion(parts, byId);
 }
 
-/** The movies the genre and year parts of `f` leave out, from the memo when this generation already built them. */
-function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<number> {
+/** What the filters built on demand so far, in this process (warm-up.ts builds them before any request). */
+export const filterBuilds = { indexes: 0, sets: 0 };
+
+/** The memo of the catalogue's current generation, built when there is none yet. */
+function currentMemo(catalogue: CatalogueView): FilterMemo {
   let memo = filterMemos.get(catalogue);
   if (!memo || memo.generation !== catalogue.generation) {
     memo = {
@@ -80,7 +83,14 @@ function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<n
       sets: new LRUCache({ max: FILTER_SETS }),
     };
     filterMemos.set(catalogue, memo);
+    filterBuilds.indexes++;
   }
+  return memo;
+}
+
+/** The movies the genre and year parts of `f` leave out, from the memo when this generation already built them. */
+function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<number> {
+  const memo = currentMemo(catalogue);
   const any = genreMask(f.genres_any);
   const none = genreMask(f.genres_none);
   const key = `${any}:${none}:${f.year_min ?? ''}:${f.year_max ?? ''}`;
@@ -88,8 +98,25 @@ function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<n
   if (!out) {
     out = scanIndex(memo.index, any, none, f.year_min, f.year_max);
     memo.sets.set(key, out);
+    filterBuilds.sets++;
   }
   return out;
+}
+
+/** The filters whose sets a warm-up builds ahead (warm-up.ts): each genre alone, as `genres_any` and `genres_none`. */
+export const ONE_GENRE_FILTERS: readonly MovieFilter[] = GENRES.flatMap((g) => [
+  { genres_any: [g] },
+  { genres_none: [g] },
+]);
+
+/** Builds the catalogue in columns for the current generation (nothing when it is built already). */
+export function warmFilterIndex(catalogue: CatalogueView): void {
+  currentMemo(catalogue);
+}
+
+/** Builds the set of `f`'s genre and year parts for the current generation (nothing when it is kept already). */
+export function warmFilter(catalogue: CatalogueView, f: MovieFilter): void {
+  catalogueParts(catalogue, f);
 }
 
 /** `passes` over the catalogue's columns (catalogueExcluded is the reference). */

@@ -13,6 +13,7 @@ import { CatalogueCache } from './catalogue-cache.js';
 import type { AppContext } from './context.js';
 import { recommendationsFastPath } from './fast-path.js';
 import { updateModelGauges } from './gauges.js';
+import { WarmUp } from './warm-up.js';
 import { ExperimentHolder, type ExperimentSource } from './experiment-holder.js';
 import { HistoryCache } from './history-cache.js';
 import { ImpressionRecorder, type ImpressionRecorderOptions, type ImpressionsMode } from './impressions.js';
@@ -50,6 +51,12 @@ export interface ServerOptions extends AppLimits {
   historyCacheBytes?: number;
   /** Serve plain POST /recommendations before Express (fast-path.ts; same modules, same answers). Default true. */
   fastPath?: boolean;
+  /**
+   * Build what requests would otherwise build on first use (warm-up.ts): at start before listening, for a model
+   * before it is swapped in, for a catalogue generation as it is published. `budgetMs` bounds /similar's genre
+   * lists (default 1 s); false builds everything on demand.
+   */
+  warmUp?: false | { budgetMs?: number };
   /** Time given to in-flight requests on close before connections are cut (default 10 s). */
   shutdownGraceMs?: number;
   /**
@@ -91,13 +98,27 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   const metrics = createMetrics();
   // Loaded on demand so that the server module does not pull in every algorithm unless it serves them.
   const source = options.modelSource ?? (await import('./registry-source.js')).registrySource;
+  // Set once the start warm-up has run (the start warm-up covers what is loaded before).
+  let started = false;
+  let warm: WarmUp | undefined;
+  const warmFailed = (err: unknown) => options.logger?.warn({ err }, 'warm-up failed; built on demand instead');
+  const catalogue = new CatalogueCache(options.db, () => void warm?.catalogueChanged().catch(warmFailed));
+  const warmer =
+    options.warmUp === false
+      ? undefined
+      : new WarmUp(catalogue, { budgetMs: options.warmUp?.budgetMs, logger: options.logger, metrics });
   const models = new ModelHolder(options.db, source, {
     pollMs: options.modelPollMs,
     logger: options.logger,
     metrics,
     onSwap: (m) => updateModelGauges(metrics, m),
+    // A new model usually follows an ingest: the catalogue is refreshed (and warmed) with it, before the swap.
+    prepare: async (m) => {
+      if (!started) return;
+      await catalogue.refresh().catch(() => {});
+      await warm?.model(m.model);
+    },
   });
-  const catalogue = new CatalogueCache(options.db);
   await catalogue.refresh();
   await models.start();
   const experimentSource = options.experimentSource ?? (await import('./registry-source.js')).registryExperimentSource;
@@ -106,8 +127,15 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     logger: options.logger,
     metrics,
     active: () => models.current,
+    prepare: async (m) => warmer?.model(m.model).catch(warmFailed),
   });
   await experiments.start();
+  if (warmer) {
+    // Before listening: no request pays for what is built on first use (the probes wait; k8s/api's startupProbe).
+    await warmer.start(models.current ? [models.current.model] : []).catch(warmFailed);
+    warm = warmer;
+  }
+  started = true;
   const impressionsMode = options.impressions ?? 'experiments';
   const impressions =
     impressionsMode === 'off'
@@ -175,7 +203,6 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
         if (draining) res.shouldKeepAlive = false;
         app(req, res);
       };
-  // A swap also refreshes the cached catalogue (a new model usually follows an ingest).
   const catalogueTimer = setInterval(
     () => void catalogue.refresh().catch(() => {}),
     Math.max(options.modelPollMs || 30_000, 1000),

@@ -21,8 +21,8 @@ export const FALLBACK_VERSION = 'fallback';
  * Holds the model being served and swaps it without a restart: on a NOTIFY from `reco train`/`reco models
  * activate` (a LISTEN that reconnects after a lost connection and then checks the registry for what it missed),
  * and by polling the registry (a pooler that drops LISTEN). The new model is
- * loaded completely before one reference assignment replaces the old one, and every request reads the
- * reference once, so no request sees half a model and none fails during the swap.
+ * loaded completely — and prepared (`prepare`: the warm-up) — before one reference assignment replaces the old one,
+ * and every request reads the reference once, so no request sees half a model and none fails during the swap.
  */
 export class ModelHolder {
   private model: LoadedModel | undefined;
@@ -37,6 +37,8 @@ export class ModelHolder {
       logger?: Logger;
       metrics?: RecoMetrics;
       onSwap?: (m: LoadedModel) => void;
+      /** Called with a loaded model before it is served (warm-up.ts); a failure is logged and the swap goes on. */
+      prepare?: (m: LoadedModel) => Promise<unknown>;
     },
   ) {
     this.watch = new RegistryWatch(db, source.channel, () => this.refreshOnce(), {
@@ -82,6 +84,14 @@ export class ModelHolder {
       } else return;
     }
     if (this.watch.isStopped || !next) return;
+    if (this.options.prepare) {
+      try {
+        await this.options.prepare(next);
+      } catch (err) {
+        logger?.warn({ err, version: next.version }, 'preparing the model failed; serving it anyway');
+      }
+      if (this.watch.isStopped) return;
+    }
     const previous = this.model;
     this.model = next;
     logger?.info(

@@ -62,15 +62,7 @@ export function genreSimilarMemo(
   n: number,
   exclude?: ReadonlySet<number>,
 ): Recommendation[] {
-  let memo = rankedLists.get(catalogue);
-  if (!memo) rankedLists.set(catalogue, (memo = new LRUCache({ max: SIGNATURES })));
-  const signature = [...new Set(genres)].sort();
-  const key = JSON.stringify([catalogue.generation, signature]);
-  let ranked = memo.get(key);
-  if (!ranked) {
-    ranked = rankByGenres(catalogue.all(), new Set(signature));
-    memo.set(key, ranked);
-  }
+  const ranked = rankedFor(catalogue, genres);
   const out: Recommendation[] = [];
   if (n <= 0) return out;
   for (let i = 0; i < ranked.ids.length; i++) {
@@ -80,6 +72,47 @@ export function genreSimilarMemo(
     if (out.length === n) return out;
   }
   return ranked.complete ? out : genreSimilar(catalogue.all(), movieId, genres, n, exclude);
+}
+
+/** Ranked lists built on demand so far, in this process (warm-up.ts builds the common ones before any request). */
+export const genreListBuilds = { lists: 0 };
+
+/** The ranked list of a genre signature for the catalogue's current generation, from the memo or built. */
+function rankedFor(catalogue: CatalogueView, genres: readonly string[]): Ranked {
+  let memo = rankedLists.get(catalogue);
+  if (!memo) rankedLists.set(catalogue, (memo = new LRUCache({ max: SIGNATURES })));
+  const signature = [...new Set(genres)].sort();
+  const key = JSON.stringify([catalogue.generation, signature]);
+  let ranked = memo.get(key);
+  if (!ranked) {
+    ranked = rankByGenres(catalogue.all(), new Set(signature));
+    memo.set(key, ranked);
+    genreListBuilds.lists++;
+  }
+  return ranked;
+}
+
+/**
+ * The catalogue's distinct genre sets, the most common first (ties in catalogue order), at most `max`: the
+ * signatures whose ranked lists /similar's genre fallback most often needs.
+ */
+export function commonGenreSignatures(catalogue: CatalogueView, max = SIGNATURES): string[][] {
+  const counts = new Map<string, { genres: readonly string[]; count: number }>();
+  for (const e of catalogue.all().values()) {
+    const key = [...new Set(e.genres)].sort().join('\u0000');
+    const c = counts.get(key);
+    if (c) c.count++;
+    else counts.set(key, { genres: e.genres, count: 1 });
+  }
+  return [...counts.values()]
+    .sort((a, b) => b.count - a.count)
+    .slice(0, Math.min(max, SIGNATURES))
+    .map((c) => [...c.genres]);
+}
+
+/** Builds the ranked list of one genre signature for the current generation (none when it is kept already). */
+export function warmGenreSimilar(catalogue: CatalogueView, genres: readonly string[]): void {
+  rankedFor(catalogue, genres);
 }
 
 /**

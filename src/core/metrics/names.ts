@@ -27,6 +27,7 @@ export const METRICS = {
   modelHoldoutPrecision: 'reco_model_holdout_precision_at_10', // gauge
   modelHoldoutRecall: 'reco_model_holdout_recall_at_10', // gauge
   modelLoadsTotal: 'reco_model_loads_total', // counter, label: outcome (success|failure)
+  warmUpSeconds: 'reco_warm_up_seconds', // gauge, the last warm-up's duration, label: reason (start|model|catalogue)
   // Pipeline (from the ingest ledger)
   ingestLastRunTimestamp: 'reco_ingest_last_run_timestamp_seconds', // gauge, finish time of the last run
   ingestLastRowsAccepted: 'reco_ingest_last_rows_accepted', // gauge

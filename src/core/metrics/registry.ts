@@ -138,6 +138,12 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [register],
     }),
+    warmUpSeconds: new Gauge({
+      name: METRICS.warmUpSeconds,
+      help: 'Duration of the last warm-up (structures built before requests need them), by reason: start, model, catalogue',
+      labelNames: ['reason'] as const,
+      registers: [register],
+    }),
     ingestLastRunTimestamp: new Gauge({
       name: METRICS.ingestLastRunTimestamp,
       help: 'Finish time of the last ingest run (unix seconds)',
