@@ -11,10 +11,10 @@ import type { Migration } from './types.js';
  * answers what the requests one after the other would (migration 092's group ran the whole function once per
  * request). reco_store_feedback_group is dropped.
  *
- * Two changes to the write itself: users are inserted only when some ids are unknown, and only those; and the row
- * locks of the users whose ratings change are taken after the events and exclusions are stored and the answer is
- * made, not at the start, so that concurrent batches that share users (with 500-event batches, nearly every pair)
- * queue only for the ratings and profile sums, not for the whole write.
+ * Two changes to the write itself: users are inserted only when some ids are unknown, and only those; and the
+ * users' row locks are taken after the events are stored, not before, so that concurrent batches that share users
+ * (with 500-event batches, nearly every pair) queue only for the ratings, exclusions and profile sums, not for the
+ * whole write.
  */
 export const migration: Migration = {
   version: 95,
@@ -74,37 +74,76 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', MESSAGE = 'ratings name movies that are not in the catalogue; nothing was stored';
   END IF;
 
-  -- The events new to the database and the exclusions they make (dislikes and skips), stored before the users'
-  -- locks: their unique indexes are what make each stored once, whoever writes it, and every writer inserts them
-  -- before it takes any user's lock, so no one waits for them while holding one.
+  -- The events new to the database, stored before the users' locks: their unique index is what makes an event
+  -- stored once, whoever writes it.
   WITH stored AS (
     INSERT INTO feedback_events (user_id, movie_id, type, occurred_at, rating, recommendation_id)
     SELECT * FROM unnest(event_users, p_movie_ids, p_types, p_occurred_at, p_ratings, p_recommendation_ids)
     ON CONFLICT DO NOTHING
     RETURNING user_id, movie_id, type, rating, occurred_at
-  ),
-  excluded AS (
-    INSERT INTO user_exclusions AS x (user_id, movie_id)
-    SELECT DISTINCT f.user_id, f.movie_id FROM stored f WHERE f.type IN ('dislike', 'skip') ORDER BY 1, 2
-    ON CONFLICT (user_id, movie_id) DO NOTHING
   )
   SELECT coalesce(array_agg(f.user_id), '{}'), array_agg(f.movie_id), coalesce(array_agg(f.type), '{}'),
          array_agg(f.rating), array_agg(f.occurred_at)
     INTO fresh_users, fresh_movies, fresh_types, fresh_ratings, fresh_times
     FROM stored f;
 
-  -- Their effect on ratings, one row per user and movie: the latest rating wins, else a view or like (a liked movie,
-  -- which never overwrites a stored rating). Each user's rating rows, counted for the answer and the quota.
+  -- Then the users are locked, in id order as every writer of a profile does, for what reads and writes their
+  -- ratings and profile sums: one transaction at a time per user, so that each change is counted against the rating
+  -- it replaces. A batch holds these locks only from here to its commit, so batches that share users queue for that
+  -- part alone.
+  PERFORM 1 FROM users u WHERE u.id = ANY(user_keys) ORDER BY u.id FOR UPDATE;
+
+  -- The effect of the new events, one row per user and movie: the latest rating wins, else a view or like (a liked
+  -- movie, which never overwrites a stored rating); dislikes and skips are exclusions.
   WITH fresh AS (
     SELECT * FROM unnest(fresh_users, fresh_movies, fresh_types, fresh_ratings, fresh_times) AS f(user_id, movie_id, type, rating, occurred_at)
   ),
-  rated AS (SELECT DISTINCT f.user_id, f.movie_id FROM fresh f WHERE f.type = 'rating'),
+  rated AS (
+    SELECT DISTINCT ON (f.user_id, f.movie_id) f.user_id, f.movie_id, f.rating, f.occurred_at
+      FROM fresh f WHERE f.type = 'rating'
+     ORDER BY f.user_id, f.movie_id, f.occurred_at DESC
+  ),
   liked AS (
     SELECT DISTINCT f.user_id, f.movie_id FROM fresh f
      WHERE f.type IN ('view', 'like') AND NOT EXISTS (SELECT 1 FROM rated r WHERE r.user_id = f.user_id AND r.movie_id = f.movie_id)
+  ),
+  before AS (
+    SELECT r.user_id, r.movie_id, r.rating FROM ratings r
+     WHERE (r.user_id, r.movie_id) IN (SELECT a.user_id, a.movie_id FROM rated a UNION ALL SELECT l.user_id, l.movie_id FROM liked l)
+  ),
+  rated_written AS (
+    -- An older rating arriving late does not overwrite a newer one.
+    INSERT INTO ratings AS r (user_id, movie_id, rating, rated_at)
+    SELECT a.user_id, a.movie_id, a.rating, a.occurred_at FROM rated a ORDER BY a.user_id, a.movie_id
+    ON CONFLICT (user_id, movie_id) DO UPDATE SET rating = EXCLUDED.rating, rated_at = EXCLUDED.rated_at
+     WHERE r.rated_at <= EXCLUDED.rated_at
+    RETURNING r.user_id, r.movie_id, r.rating
+  ),
+  liked_written AS (
+    INSERT INTO ratings AS r (user_id, movie_id, rating, rated_at)
+    SELECT l.user_id, l.movie_id, p_liked, now() FROM liked l ORDER BY l.user_id, l.movie_id
+    ON CONFLICT (user_id, movie_id) DO NOTHING
+    RETURNING r.user_id, r.movie_id, r.rating
+  ),
+  exclusions_written AS (
+    INSERT INTO user_exclusions AS x (user_id, movie_id)
+    SELECT DISTINCT f.user_id, f.movie_id FROM fresh f WHERE f.type IN ('dislike', 'skip') ORDER BY 1, 2
+    ON CONFLICT (user_id, movie_id) DO NOTHING
+  ),
+  changes AS (
+    SELECT w.user_id, w.movie_id, w.rating::float8 - coalesce(b.rating, 0)::float8 AS delta, (b.user_id IS NULL)::integer AS counted
+      FROM (SELECT * FROM rated_written UNION ALL SELECT * FROM liked_written) AS w
+      LEFT JOIN before b ON b.user_id = w.user_id AND b.movie_id = w.movie_id
   )
-  SELECT coalesce(array_agg(s.user_id), '{}') INTO stored_users
-    FROM (SELECT a.user_id FROM rated a UNION ALL SELECT l.user_id FROM liked l) AS s;
+  SELECT coalesce((SELECT array_agg(s.user_id) FROM (SELECT a.user_id FROM rated a UNION ALL SELECT l.user_id FROM liked l) AS s), '{}'),
+         (SELECT array_agg(c.user_id) FROM changes c), (SELECT array_agg(c.movie_id) FROM changes c),
+         (SELECT array_agg(c.delta) FROM changes c), (SELECT array_agg(c.counted) FROM changes c)
+    INTO stored_users, c_users, c_movies, c_deltas, c_counted;
+
+  IF c_users IS NOT NULL THEN
+    PERFORM reco_apply_rating_changes(c_users, c_movies, c_deltas, c_counted, p_vocab);
+  END IF;
+  PERFORM reco_charge_quota(p_client, cardinality(created_ids), cardinality(stored_users), p_users_limit, p_ratings_limit);
 
   RETURN QUERY
   SELECT k.e, k.id, c.e IS NOT NULL, coalesce(ft.types, '{}'), coalesce(st.n, 0)
@@ -113,58 +152,6 @@ BEGIN
     LEFT JOIN (SELECT t.u, array_agg(t.ty) AS types FROM unnest(fresh_users, fresh_types) AS t(u, ty) GROUP BY t.u) AS ft ON ft.u = k.id
     LEFT JOIN (SELECT s.u, count(*)::integer AS n FROM unnest(stored_users) AS s(u) GROUP BY s.u) AS st ON st.u = k.id
    ORDER BY k.id;
-
-  -- Then the users whose ratings change are locked, in id order as every writer of a profile does, for what reads
-  -- and writes their ratings and profile sums: one transaction at a time per user, so that each change is counted
-  -- against the rating it replaces. A batch holds these locks only from here to its commit, so batches that share
-  -- users queue for that part alone.
-  IF cardinality(stored_users) > 0 THEN
-    PERFORM 1 FROM users u WHERE u.id = ANY(ARRAY(SELECT DISTINCT x FROM unnest(stored_users) AS x)) ORDER BY u.id FOR UPDATE;
-
-    WITH fresh AS (
-      SELECT * FROM unnest(fresh_users, fresh_movies, fresh_types, fresh_ratings, fresh_times) AS f(user_id, movie_id, type, rating, occurred_at)
-    ),
-    rated AS (
-      SELECT DISTINCT ON (f.user_id, f.movie_id) f.user_id, f.movie_id, f.rating, f.occurred_at
-        FROM fresh f WHERE f.type = 'rating'
-       ORDER BY f.user_id, f.movie_id, f.occurred_at DESC
-    ),
-    liked AS (
-      SELECT DISTINCT f.user_id, f.movie_id FROM fresh f
-       WHERE f.type IN ('view', 'like') AND NOT EXISTS (SELECT 1 FROM rated r WHERE r.user_id = f.user_id AND r.movie_id = f.movie_id)
-    ),
-    before AS (
-      SELECT r.user_id, r.movie_id, r.rating FROM ratings r
-       WHERE (r.user_id, r.movie_id) IN (SELECT a.user_id, a.movie_id FROM rated a UNION ALL SELECT l.user_id, l.movie_id FROM liked l)
-    ),
-    rated_written AS (
-      -- An older rating arriving late does not overwrite a newer one.
-      INSERT INTO ratings AS r (user_id, movie_id, rating, rated_at)
-      SELECT a.user_id, a.movie_id, a.rating, a.occurred_at FROM rated a ORDER BY a.user_id, a.movie_id
-      ON CONFLICT (user_id, movie_id) DO UPDATE SET rating = EXCLUDED.rating, rated_at = EXCLUDED.rated_at
-       WHERE r.rated_at <= EXCLUDED.rated_at
-      RETURNING r.user_id, r.movie_id, r.rating
-    ),
-    liked_written AS (
-      INSERT INTO ratings AS r (user_id, movie_id, rating, rated_at)
-      SELECT l.user_id, l.movie_id, p_liked, now() FROM liked l ORDER BY l.user_id, l.movie_id
-      ON CONFLICT (user_id, movie_id) DO NOTHING
-      RETURNING r.user_id, r.movie_id, r.rating
-    ),
-    changes AS (
-      SELECT w.user_id, w.movie_id, w.rating::float8 - coalesce(b.rating, 0)::float8 AS delta, (b.user_id IS NULL)::integer AS counted
-        FROM (SELECT * FROM rated_written UNION ALL SELECT * FROM liked_written) AS w
-        LEFT JOIN before b ON b.user_id = w.user_id AND b.movie_id = w.movie_id
-    )
-    SELECT array_agg(c.user_id), array_agg(c.movie_id), array_agg(c.delta), array_agg(c.counted)
-      INTO c_users, c_movies, c_deltas, c_counted
-      FROM changes c;
-  END IF;
-
-  IF c_users IS NOT NULL THEN
-    PERFORM reco_apply_rating_changes(c_users, c_movies, c_deltas, c_counted, p_vocab);
-  END IF;
-  PERFORM reco_charge_quota(p_client, cardinality(created_ids), cardinality(stored_users), p_users_limit, p_ratings_limit);
 END
 $$;
 
