@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { RecoCommand } from '../cli/base-command.js';
 import { clientExists, clientUserHistory, movieDetails } from '../core/db/repositories/training-data.js';
 import { RecoError } from '../core/errors.js';
+import { publicUserId, USER_ID_PATTERN } from '../server/user-ids.js';
 
 export default class Recommend extends RecoCommand {
   static override summary = "Recommend movies for one of a client's users with the active model";
@@ -10,15 +11,23 @@ export default class Recommend extends RecoCommand {
   static override examples = [
     '<%= config.bin %> recommend --client initial --user 1',
     '<%= config.bin %> recommend --client netflix --user 42 -n 20 --json',
+    '<%= config.bin %> recommend --client acme --user acct:42',
   ];
   static override flags = {
     client: Flags.string({ description: 'username of the client (platform) the user belongs to', required: true }),
-    user: Flags.integer({ description: "the user's id at that client", required: true }),
+    user: Flags.string({
+      description: "the user's id at that client: its own id (1–128 of A-Z a-z 0-9 . _ : @ -) or an integer",
+      required: true,
+    }),
     n: Flags.integer({ char: 'n', description: 'how many movies', default: 10, min: 1, max: 100 }),
   };
 
   async run() {
     const { flags } = await this.parse(Recommend);
+    if (!USER_ID_PATTERN.test(flags.user))
+      throw new RecoError(`--user ${JSON.stringify(flags.user)} is not a user id`, {
+        hint: 'a user id is 1–128 letters, digits and . _ : @ - (an integer is its decimal form)',
+      });
     const { buildFallbackModel, loadActiveModel } = await import('../core/training/registry.js');
     return this.withDb(async (db) => {
       if (!(await clientExists(db, flags.client)))
@@ -48,7 +57,7 @@ export default class Recommend extends RecoCommand {
       if (out.length === 0) this.say('(no recommendations: the model knows no movie this user has not rated)');
       return {
         client: flags.client,
-        user_id: flags.user,
+        user_id: publicUserId(flags.user),
         model: { algorithm: loaded.algorithm, version: loaded.version },
         rated: history.movieIds.length,
         recommendations: out,

@@ -5,8 +5,8 @@ import {
   IsoTimestamp,
   MAX_FEEDBACK_TIMESTAMP,
   MAX_RECOMMENDATION_ID_LENGTH,
-  USER_ID_PATTERN,
 } from './schemas.js';
+import { USER_ID_PATTERN } from './user-ids.js';
 
 /**
  * One event of POST /feedback, read as FeedbackEvent (schemas.ts) reads it: the event, or the reason it is rejected

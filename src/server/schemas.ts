@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../core/auth/passwords.js';
 import { USERNAME_PATTERN } from '../core/db/repositories/clients.js';
 import { TEXT_PROBLEMS, textProblem } from '../core/text.js';
+import { USER_ID_PATTERN } from './user-ids.js';
 
 /**
  * The request and response shapes of the API. The routes validate with these and the OpenAPI document is
@@ -88,7 +89,6 @@ export const HistoryItem = z
   .openapi('HistoryItem');
 
 /** A platform's own user id: 1–128 of these characters, or a positive integer (the same id as its decimal string). */
-export const USER_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 export const UserId = z
   .union([

@@ -3,6 +3,9 @@
  * the same id as its decimal string, and comes back as a number.
  */
 
+/** A platform's own user id (users.external_id's CHECK of migration 071); an integer id is its decimal string. */
+export const USER_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+
 /** The stored form of an id as a request gives it. */
 export function userKey(id: number | string): string {
   return typeof id === 'number' ? String(id) : id;

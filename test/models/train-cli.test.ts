@@ -81,6 +81,12 @@ describe.each(ENGINES)('reco train and friends [%s]', (engine) => {
     const missing = await runCli(['recommend', '--client', 'acme', '--user', '424242'], { env });
     expect(missing.code).not.toBe(0);
     expect(missing.stderr.trim()).toBe('Error: client acme has no user 424242');
+    // A platform's own id is looked up as it is; one that is not an id is refused before any lookup.
+    const platformId = await runCli(['recommend', '--client', 'acme', '--user', 'acct:7'], { env });
+    expect(platformId.stderr.trim()).toBe('Error: client acme has no user acct:7');
+    const notAnId = await runCli(['recommend', '--client', 'acme', '--user', 'acct 7'], { env });
+    expect(notAnId.code).not.toBe(0);
+    expect(notAnId.stderr).toMatch(/^Error: --user "acct 7" is not a user id/);
   }, 60_000);
 
   it('reco evaluate --from db prints the table for the chosen algorithms', async () => {
