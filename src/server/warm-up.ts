@@ -72,27 +72,17 @@ export class WarmUp {
     const { logger, metrics } = this.options;
     const started = performance.now();
     const figures: WarmUpFigures = { reason, ms: 0, models: 0, filterSets: 0, genreLists: 0, cut: false, failed: [] };
-    const part = (name: string, fn: () => void) => {
+    const part = async (name: string, fn: () => unknown) => {
       try {
-        fn();
+        await fn();
       } catch (err) {
         figures.failed.push(name);
         logger?.warn({ err, reason, part: name }, `warm-up: ${name} failed; built on demand instead`);
       }
     };
-    if (catalogue) part('filters', () => warmFilterIndex(this.catalogue));
-    for (const m of models) part('cold-start list', () => (warmColdStart(m), figures.models++));
-    if (catalogue) {
-      try {
-        await this.sliced(started, figures);
-      } catch (err) {
-        figures.failed.push('filter sets and genre lists');
-        logger?.warn(
-          { err, reason, part: 'filter sets and genre lists' },
-          'warm-up: filter sets and genre lists failed; built on demand instead',
-        );
-      }
-    }
+    if (catalogue) await part('filters', () => warmFilterIndex(this.catalogue));
+    for (const m of models) await part('cold-start list', () => (warmColdStart(m), figures.models++));
+    if (catalogue) await part('filter sets and genre lists', () => this.sliced(started, figures));
     figures.ms = Math.round(performance.now() - started);
     metrics?.warmUpSeconds.set({ reason }, figures.ms / 1000);
     logger?.info(

@@ -40,7 +40,10 @@ interface Waiting<Req, Res> {
   reject: (err: unknown) => void;
 }
 
-/** Requests of one kind, queued per client until the end of the event loop's turn, then written as groups. */
+/**
+ * Requests of one kind, queued per client until the end of the event loop's turn, then written as groups of one
+ * request per user (a group is one set-based batch).
+ */
 class Coalescer<Req, Res> {
   private queued = new Map<number, { waiting: Waiting<Req, Res>[]; users: Set<string>; after?: Promise<void> }>();
   private scheduled = false;
@@ -50,8 +53,6 @@ class Coalescer<Req, Res> {
     private readonly together: (clientId: number, requests: Req[]) => Promise<Res[]>,
     private readonly userOf: (request: Req) => string,
     private readonly maxGroup: number,
-    /** Whether a group holds at most one request per user (the feedback group is one set-based batch). */
-    private readonly distinctUsers: boolean,
     private readonly logger: Logger | undefined,
   ) {}
 
@@ -59,7 +60,7 @@ class Coalescer<Req, Res> {
     return new Promise((resolve, reject) => {
       let group = this.queued.get(clientId);
       let after: Promise<void> | undefined;
-      if (group !== undefined && this.distinctUsers && group.users.has(this.userOf(request))) {
+      if (group !== undefined && group.users.has(this.userOf(request))) {
         // The user's earlier request is in the group being formed: that group is written now, and this request
         // starts the next one, written once that has finished, so one user's requests are stored in their order.
         this.queued.delete(clientId);
@@ -68,7 +69,7 @@ class Coalescer<Req, Res> {
       }
       if (group === undefined) this.queued.set(clientId, (group = { waiting: [], users: new Set(), after }));
       group.waiting.push({ request, resolve, reject });
-      if (this.distinctUsers) group.users.add(this.userOf(request));
+      group.users.add(this.userOf(request));
       if (group.waiting.length >= this.maxGroup) {
         this.queued.delete(clientId);
         void this.write(clientId, group.waiting, group.after);
@@ -137,16 +138,13 @@ export class WriteGroups {
       (clientId, requests) => storeFeedbackGroup(db, clientId, requests, liked, quota),
       (rows) => rows[0].externalId,
       max,
-      true,
       options.logger,
     );
     this.histories = new Coalescer(
       (clientId, w) => saveHistory(db, clientId, w.externalId, w.items, quota),
-      (clientId, ws) =>
-        saveHistoryGroup(db, clientId, ws as { externalId: string; items: readonly HistoryItem[] }[], quota),
-      (w) => w.externalId ?? '',
+      (clientId, ws) => saveHistoryGroup(db, clientId, ws, quota),
+      (w) => w.externalId,
       max,
-      true,
       options.logger,
     );
   }

@@ -20,6 +20,26 @@ export const migration: Migration = {
   version: 95,
   name: 'api_feedback_by_user',
   sql: `
+-- The ids of a client that it does not have yet, as new users (only those: an INSERT … ON CONFLICT of a known id
+-- costs as much as a new row); returns the ids it created (a concurrent writer may create some first).
+CREATE FUNCTION reco_create_users(p_client integer, p_external_ids text[]) RETURNS text[]
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  created text[];
+BEGIN
+  WITH made AS (
+    INSERT INTO users (client_id, external_id)
+    SELECT p_client, x.e FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x
+     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.client_id = p_client AND u.external_id = x.e)
+     ORDER BY x.e
+    ON CONFLICT (client_id, external_id) DO NOTHING
+    RETURNING users.external_id
+  )
+  SELECT coalesce(array_agg(m.external_id), '{}') INTO created FROM made m;
+  RETURN created;
+END
+$$;
+
 CREATE FUNCTION reco_store_feedback_users(
   p_client integer, p_external_ids text[], p_movie_ids integer[], p_types text[], p_occurred_at timestamptz[],
   p_ratings real[], p_recommendation_ids text[], p_liked real, p_vocab text[], p_users_limit integer, p_ratings_limit integer)
@@ -44,22 +64,14 @@ DECLARE
   c_counted integer[];
 BEGIN
   PERFORM set_config('reco.writer', 'api', true);
-  -- The batch's users; unknown ids are created on first use (an INSERT … ON CONFLICT of a known id costs as much as
-  -- a new row, so only when some are unknown, and only those). A join with the ids, not external_id = ANY(…): the
-  -- generic plan of a function's statement would scan all of the client's users for the latter.
+  -- The batch's users; unknown ids are created on first use (reco_create_users, only when some are unknown). A join
+  -- with the ids, not external_id = ANY(…): the generic plan of a function's statement would scan all of the
+  -- client's users for the latter.
   SELECT array_agg(u.id ORDER BY u.id), array_agg(u.external_id ORDER BY u.id) INTO user_keys, user_external
     FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x JOIN users u ON u.client_id = p_client AND u.external_id = x.e;
   created_ids := '{}';
   IF coalesce(cardinality(user_keys), 0) < (SELECT count(DISTINCT e) FROM unnest(p_external_ids) AS e) THEN
-    WITH made AS (
-      INSERT INTO users (client_id, external_id)
-      SELECT p_client, x.e FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x
-       WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.client_id = p_client AND u.external_id = x.e)
-       ORDER BY x.e
-      ON CONFLICT (client_id, external_id) DO NOTHING
-      RETURNING users.external_id
-    )
-    SELECT coalesce(array_agg(m.external_id), '{}') INTO created_ids FROM made m;
+    created_ids := reco_create_users(p_client, p_external_ids);
     -- Again, with the users just created here or by a concurrent writer.
     SELECT array_agg(u.id ORDER BY u.id), array_agg(u.external_id ORDER BY u.id) INTO user_keys, user_external
       FROM (SELECT DISTINCT e FROM unnest(p_external_ids) AS e) AS x JOIN users u ON u.client_id = p_client AND u.external_id = x.e;

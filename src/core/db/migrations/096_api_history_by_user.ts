@@ -31,15 +31,7 @@ DECLARE
 BEGIN
   PERFORM set_config('reco.writer', 'api', true);
   -- Unknown ids are created on first use, then the users are locked in id order, as every writer of a profile does.
-  WITH made AS (
-    INSERT INTO users (client_id, external_id)
-    SELECT p_client, x.e FROM unnest(p_external_ids) AS x(e)
-     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.client_id = p_client AND u.external_id = x.e)
-     ORDER BY x.e
-    ON CONFLICT (client_id, external_id) DO NOTHING
-    RETURNING users.external_id
-  )
-  SELECT coalesce(array_agg(m.external_id), '{}') INTO created_ids FROM made m;
+  created_ids := reco_create_users(p_client, p_external_ids);
   PERFORM 1 FROM unnest(p_external_ids) AS x(e) JOIN users u ON u.client_id = p_client AND u.external_id = x.e
    ORDER BY u.id FOR UPDATE OF u;
 

@@ -66,6 +66,34 @@ export function storedFeedbackOf(row: StoredFeedbackRow): StoredFeedback {
 /** Stored as a liked movie, as a history item without a rating (schemas.ts DEFAULT_RATING). */
 export const LIKED_RATING = 4;
 
+/** The arguments of reco_store_feedback and reco_store_feedback_users (migrations 073 and 095), as feedbackParams gives them. */
+export const FEEDBACK_ARGS =
+  '$1::int, $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::real[], $7::text[], $8::real, $9::text[], $10::int, $11::int';
+
+/**
+ * The events as the write functions take them: one array per field, in PostgreSQL's text form (arrayLiteral:
+ * node-postgres's own serialisation of 500-element arrays cost more).
+ */
+export function feedbackParams(
+  clientId: number,
+  rows: readonly FeedbackRow[],
+  liked: number,
+  quota: QuotaLimits | undefined,
+): unknown[] {
+  return [
+    clientId,
+    arrayLiteral(rows.map((r) => r.externalId)),
+    arrayLiteral(rows.map((r) => r.movieId)),
+    arrayLiteral(rows.map((r) => r.type)),
+    arrayLiteral(rows.map((r) => r.occurredAt)),
+    arrayLiteral(rows.map((r) => r.rating)),
+    arrayLiteral(rows.map((r) => r.recommendationId)),
+    liked,
+    genreVocabulary(),
+    ...quotaParams(quota),
+  ];
+}
+
 /** SQLSTATEs worth one more try of the whole batch: deadlock, serialization failure. */
 const RETRYABLE = new Set<unknown>([PgError.DEADLOCK_DETECTED, PgError.SERIALIZATION_FAILURE]);
 
@@ -81,25 +109,11 @@ export async function storeFeedback(
   liked = LIKED_RATING,
   quota?: QuotaLimits,
 ): Promise<StoredFeedback> {
-  // The arrays in PostgreSQL's text form (arrayLiteral): node-postgres's own serialisation of 500-element arrays
-  // cost more.
-  const params = [
-    clientId,
-    arrayLiteral(rows.map((r) => r.externalId)),
-    arrayLiteral(rows.map((r) => r.movieId)),
-    arrayLiteral(rows.map((r) => r.type)),
-    arrayLiteral(rows.map((r) => r.occurredAt)),
-    arrayLiteral(rows.map((r) => r.rating)),
-    arrayLiteral(rows.map((r) => r.recommendationId)),
-    liked,
-    genreVocabulary(),
-    ...quotaParams(quota),
-  ];
+  const params = feedbackParams(clientId, rows, liked, quota);
   for (let attempt = 1; ; attempt++) {
     try {
       const r = await db.query<StoredFeedbackRow>(
-        `SELECT stored_types, user_ids, created_users, ratings_stored
-           FROM reco_store_feedback($1::int, $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::real[], $7::text[], $8::real, $9::text[], $10::int, $11::int)`,
+        `SELECT stored_types, user_ids, created_users, ratings_stored FROM reco_store_feedback(${FEEDBACK_ARGS})`,
         params,
       );
       return storedFeedbackOf(r.rows[0]);

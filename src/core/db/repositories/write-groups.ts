@@ -2,7 +2,14 @@ import type { QuotaLimits } from '../../config.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Database } from '../types.js';
 import { savedHistoryOf, type HistoryItem, type SavedHistory, type SavedHistoryRow } from './api-users.js';
-import { storedFeedbackOf, type FeedbackRow, type FeedbackType, type StoredFeedback } from './feedback.js';
+import {
+  FEEDBACK_ARGS,
+  feedbackParams,
+  storedFeedbackOf,
+  type FeedbackRow,
+  type FeedbackType,
+  type StoredFeedback,
+} from './feedback.js';
 import { quotaErrorOf, quotaParams } from './quotas.js';
 
 /**
@@ -42,25 +49,12 @@ export async function storeFeedbackGroup(
   distinctUsers(users);
   if (requests.some((rows, i) => rows.some((r) => r.externalId !== users[i])))
     throw new Error('a feedback group takes requests of one user each');
-  const rows = requests.flat();
   let answer: FeedbackUserRow[];
   try {
     answer = (
       await db.query<FeedbackUserRow>(
-        `SELECT external_id, user_id, created, stored_types, ratings_stored
-           FROM reco_store_feedback_users($1::int, $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::real[], $7::text[], $8::real, $9::text[], $10::int, $11::int)`,
-        [
-          clientId,
-          rows.map((x) => x.externalId),
-          rows.map((x) => x.movieId),
-          rows.map((x) => x.type),
-          rows.map((x) => x.occurredAt),
-          rows.map((x) => x.rating),
-          rows.map((x) => x.recommendationId),
-          liked,
-          genreVocabulary(),
-          ...quotaParams(quota),
-        ],
+        `SELECT external_id, user_id, created, stored_types, ratings_stored FROM reco_store_feedback_users(${FEEDBACK_ARGS})`,
+        feedbackParams(clientId, requests.flat(), liked, quota),
       )
     ).rows;
   } catch (err) {
