@@ -30,7 +30,7 @@ export const serveFlags = {
   }),
   'fast-path': Flags.boolean({
     description:
-      'answer plain POST /recommendations before Express routing (same modules, same answers); --no-fast-path serves it through Express only',
+      'answer plain POST /recommendations and POST /feedback before Express routing (same route code, same answers); --no-fast-path serves them through Express only',
     default: true,
     allowNo: true,
   }),

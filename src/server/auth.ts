@@ -33,8 +33,8 @@ type Done = (err?: unknown) => void;
  * Bearer-JWT authentication with passport-jwt (HS256 only: "alg: none" and RS/HS confusion are refused). A token
  * must carry this server's `iss` and `aud`, an `exp`, and a `sub` that is a client id (tokens.ts).
  * A client disabled after its token was issued is refused within CLIENT_CHECK_TTL_MS.
- * `authenticate` is the one entry: the Express middleware and the fast path of POST /recommendations both call
- * it, and it runs passport's own `authenticate('jwt')` with a callback, so both give the same answers.
+ * `authenticate` is the one entry: the Express middleware and the fast path (fast-path.ts) both call it, and it
+ * runs passport's own `authenticate('jwt')` with a callback, so both give the same answers.
  * The one cache: tokens whose signature verified, by their exact text, in a bounded LRU whose entries expire when
  * their token does (jsonwebtoken's rule: expired when now >= exp). A cached token skips only passport-jwt's HMAC
  * and JSON decoding, most of authentication's cost (docs/benchmarks/serve.md); an expired one goes through

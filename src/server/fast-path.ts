@@ -6,27 +6,40 @@ import type { Express } from 'express';
 import proxyAddr from 'proxy-addr';
 import getRawBody from 'raw-body';
 import type { AppContext } from './context.js';
-import { errorBody, HttpError, parseInput, silentLogger, toHttpError } from './http-errors.js';
+import { errorBody, HttpError, silentLogger, toHttpError } from './http-errors.js';
+import type { JsonRoute } from './json-routes.js';
 import { routeRecorder } from './metrics-middleware.js';
-import { cachedRecommendationBody, recommendFor, toRecommendInput } from './recommend.js';
-import { RecommendationRequest } from './schemas.js';
+import { feedbackRoute } from './routes/feedback.js';
+import { recommendationsRoute } from './routes/recommendations.js';
 
 /**
- * POST /recommendations without Express's routing: the API's hot route, where Express's own dispatch cost more
- * than everything else of a cached request (docs/benchmarks/serve.md). It runs the same modules as the Express
- * route, in the same order — body (read with raw-body and the content-type and bytes packages, as
- * express.json does), passport-jwt authentication
- * (TokenAuthenticator), the zod schema, recommendFor, the error mapping, metrics and access log — so the answers
- * cannot drift; test/server/fast-path.test.ts compares both for every case.
+ * The routes the fast path serves: plain JSON POST routes (json-routes.ts) whose Express chain is the app's
+ * middleware, the auth middleware and expressJsonRoute — no rate limiter or any other middleware of their own
+ * (test/server/fast-path.test.ts checks each route's chain). A new such route is its function, its Express route
+ * and a line here: no fast path of its own.
+ */
+export const PLAIN_ROUTES: ReadonlyMap<string, JsonRoute> = new Map([
+  ['/recommendations', recommendationsRoute],
+  ['/feedback', feedbackRoute],
+]);
+
+/**
+ * Plain JSON POST routes without Express's routing, body-parser and res.json: POST /recommendations, the API's hot
+ * route, where Express's own dispatch cost more than everything else of a cached request, and POST /feedback
+ * (docs/benchmarks/serve.md). It runs the same modules as the Express routes, in the same order — body (read with
+ * raw-body and the content-type and bytes packages, as express.json does), passport-jwt authentication
+ * (TokenAuthenticator), the route's own function (json-routes.ts: the schema and the answer), the error mapping,
+ * metrics and access log — so the answers cannot drift; test/server/fast-path.test.ts compares both for every case.
  *
- * It takes only plain requests: exactly `POST /recommendations`, `Content-Type: application/json` (no charset or
- * utf-8), a Content-Length within the body limit, no Content-Encoding or Transfer-Encoding.
+ * It takes only plain requests: exactly `POST` and the path of one of `routes`, `Content-Type: application/json` (no
+ * charset or utf-8), a Content-Length within the body limit, no Content-Encoding or Transfer-Encoding.
  * Everything else (compressed or chunked bodies, other charsets, query strings, other routes) goes to Express.
  */
-export function recommendationsFastPath(
+export function fastPath(
   ctx: AppContext,
   app: Express,
   bodyLimit: string | number,
+  routes: ReadonlyMap<string, JsonRoute> = PLAIN_ROUTES,
 ): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
   // body-parser's own reading of the limit notation ("256kb" or a number of bytes).
   const limit = typeof bodyLimit === 'number' ? bodyLimit : bytes.parse(bodyLimit);
@@ -34,7 +47,9 @@ export function recommendationsFastPath(
   const logger = ctx.logger ?? silentLogger;
   const trust = trustOf(app);
 
-  const record = routeRecorder(ctx.metrics, ctx.logger, 'POST', '/recommendations', '/recommendations');
+  const served = new Map<string, Served>();
+  for (const [path, route] of routes)
+    served.set(path, { route, record: routeRecorder(ctx.metrics, ctx.logger, 'POST', path, path) });
 
   const finish = (req: FastRequest, status: number, body: string | Buffer, headers?: Record<string, string>) => {
     const state = req[STATE]!;
@@ -45,28 +60,26 @@ export function recommendationsFastPath(
     });
     state.res.end(body);
     const seconds = (performance.now() - state.start) / 1000;
-    // Every answer of this route carries its template, a body that is not JSON too (as Express labels it).
+    // Every answer of these routes carries its template, a body that is not JSON too (as Express labels it).
     // The client's address as Express's req.ip gives it: proxy-addr with the app's trust function.
-    record(status, seconds, req.user?.username, proxyAddr(req, trust));
+    state.served.record(status, seconds, req.user?.username, proxyAddr(req, trust));
   };
   const fail = (req: FastRequest, err: unknown) => {
     const e = toHttpError(err, logger, req);
     if (req[STATE]!.res.headersSent) return;
     finish(req, e.status, JSON.stringify(errorBody(e)), e.headers);
   };
-  /** After authentication: the schema, then the answer (in this tick when everything is in memory). */
+  /** After authentication: the route's function (the schema, then the answer, in this tick when it can). */
   const answer = (req: FastRequest, body: unknown) => {
-    let input;
+    let out;
     try {
-      input = parseInput(RecommendationRequest, body);
+      out = req[STATE]!.served.route(ctx, req.user!.clientId, body);
     } catch (err) {
       return fail(req, err);
     }
-    const request = toRecommendInput(req.user!.clientId, input);
-    const cached = cachedRecommendationBody(ctx, request);
-    if (cached) return finish(req, 200, cached);
-    recommendFor(ctx, request).then(
-      (answer) => finish(req, 200, answer.body),
+    if (typeof out === 'string' || Buffer.isBuffer(out)) return finish(req, 200, out);
+    out.then(
+      (json) => finish(req, 200, json),
       (err) => fail(req, err),
     );
   };
@@ -84,23 +97,31 @@ export function recommendationsFastPath(
   };
 
   return (req, res) => {
-    if (req.method !== 'POST' || req.url !== '/recommendations') return false;
+    if (req.method !== 'POST') return false;
+    const route = served.get(req.url!);
+    if (route === undefined) return false;
     const h = req.headers;
     if (!isUtf8Json(h['content-type'])) return false;
     if (h['content-encoding'] !== undefined || h['transfer-encoding'] !== undefined) return false;
     const length = h['content-length'] === undefined ? NaN : Number(h['content-length']);
     if (!(length >= 0 && length <= limit)) return false;
 
-    (req as FastRequest)[STATE] = { res, start: performance.now() };
+    (req as FastRequest)[STATE] = { res, start: performance.now(), served: route };
     getRawBody(req, { length, limit }, (err, raw) => onBody(req, err, raw));
     return true;
   };
 }
 
+/** A route of the fast path: its function and its metrics and access-log recorder. */
+interface Served {
+  route: JsonRoute;
+  record: ReturnType<typeof routeRecorder>;
+}
+
 /** What the fast path keeps on a request it took. */
 const STATE = Symbol('reco.fastPath');
 type FastRequest = IncomingMessage & {
-  [STATE]?: { res: ServerResponse; start: number };
+  [STATE]?: { res: ServerResponse; start: number; served: Served };
   user?: { clientId: number; username: string };
 };
 

@@ -11,7 +11,7 @@ import { AnswerCache, DEFAULT_ANSWER_CACHE_BYTES } from './answer-cache.js';
 import { TokenAuthenticator } from './auth.js';
 import { CatalogueCache } from './catalogue-cache.js';
 import type { AppContext } from './context.js';
-import { recommendationsFastPath } from './fast-path.js';
+import { fastPath } from './fast-path.js';
 import { updateModelGauges } from './gauges.js';
 import { WarmUp } from './warm-up.js';
 import { ExperimentHolder, type ExperimentSource } from './experiment-holder.js';
@@ -49,7 +49,10 @@ export interface ServerOptions extends AppLimits {
   recommendationCacheSize?: number;
   /** Bytes of known users' histories held in memory (history-cache.ts); 0 turns it off. Default 32 MiB. */
   historyCacheBytes?: number;
-  /** Serve plain POST /recommendations before Express (fast-path.ts; same modules, same answers). Default true. */
+  /**
+   * Serve plain POST /recommendations and POST /feedback before Express (fast-path.ts; the same route functions,
+   * the same answers). Default true.
+   */
   fastPath?: boolean;
   /**
    * Build what requests would otherwise build on first use (warm-up.ts): at start before listening, for a model
@@ -83,7 +86,7 @@ export interface RecoServer {
   readonly url: string | undefined;
   /** Where GET /metrics is served: the metrics port's URL when there is one, else the API's. */
   readonly metricsUrl: string | undefined;
-  /** Requests taken by the fast path of POST /recommendations (undefined when it is off). */
+  /** Requests taken by the fast path (POST /recommendations, POST /feedback; undefined when it is off). */
   readonly fastPathRequests: number | undefined;
   /** The node:http server once listening (for connection counts and events). */
   readonly httpServer: http.Server | undefined;
@@ -187,9 +190,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   const app = createApp(ctx, options, options.version, { metrics: !separateMetrics });
   const metricsApp = separateMetrics ? createMetricsApp(ctx) : undefined;
   const fast =
-    options.fastPath === false
-      ? undefined
-      : recommendationsFastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit);
+    options.fastPath === false ? undefined : fastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit);
   let fastServed = 0;
   let draining = false;
   // Once closing, every answer says `Connection: close` (node then ends the connection after it).

@@ -29,7 +29,7 @@ export interface RecommendInput {
   genres?: Record<string, number>;
 }
 
-/** A validated request body as recommendFor's input (the Express route and the fast path both use this). */
+/** A validated request body as recommendFor's input (routes/recommendations.ts, for Express and the fast path). */
 export function toRecommendInput(clientId: number, body: z.output<typeof RecommendationRequest>): RecommendInput {
   return {
     clientId,

@@ -1,7 +1,9 @@
+import http from 'node:http';
 import net from 'node:net';
 import jwt from 'jsonwebtoken';
+import { PLAIN_ROUTES } from '../../src/server/fast-path.js';
 import type { RecoServer } from '../../src/server/index.js';
-import { describeEachEngine } from '../helpers/engines.js';
+import { describeEachEngine, tempDir } from '../helpers/engines.js';
 import {
   call,
   rankingModel,
@@ -12,12 +14,62 @@ import {
   TEST_SECRET,
 } from './fixtures.js';
 
+type Options = Parameters<typeof call>[3] & { chunked?: boolean };
+
+/** A POST as bytes: the status, the headers but Date, the body's text; chunked when asked (no Content-Length). */
+function send(server: RecoServer, path: string, o: Options) {
+  const headers: Record<string, string> = { ...o.headers };
+  let body = o.body ?? '';
+  if (o.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(o.json);
+  }
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  if (!o.chunked) headers['content-length'] = String(Buffer.byteLength(body));
+  return new Promise<{ status: number; headers: Record<string, string>; text: string }>((resolve, reject) => {
+    const req = http.request(`${server.url}${path}`, { method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const { date: _date, ...rest } = res.headers as Record<string, string>;
+        resolve({ status: res.statusCode!, headers: rest, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (o.chunked) {
+      const half = Math.floor(body.length / 2);
+      req.write(body.slice(0, half));
+      req.write(body.slice(half));
+    } else req.write(body);
+    req.end();
+  });
+}
+
+/** The series of a metric in a server's /metrics, by labels. */
+async function seriesOf(server: RecoServer, name: string): Promise<Map<string, number>> {
+  const text = (await call(server.url!, 'GET', '/metrics')).body as string;
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m && m[1] === name) out.set(m[2] ?? '', Number(m[3]));
+  }
+  return out;
+}
+
+/** What grew between two readings of seriesOf. */
+function growth(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [labels, v] of after) if (v !== (before.get(labels) ?? 0)) out[labels] = v - (before.get(labels) ?? 0);
+  return out;
+}
+
 /**
- * The fast path of POST /recommendations (src/server/fast-path.ts) against the Express route: two servers on
+ * The fast path of the plain JSON POST routes (src/server/fast-path.ts) against the Express routes: two servers on
  * one database, one with the fast path and one without, must give the same status, body and Content-Type for
- * every case, and count the same metrics.
+ * every case (POST /feedback: the same bytes and headers), and count the same metrics.
  */
-describeEachEngine('POST /recommendations fast path', (t) => {
+describeEachEngine('POST /recommendations and POST /feedback fast path', (t) => {
   let fast: RecoServer;
   let slow: RecoServer;
   let token: string;
@@ -308,6 +360,294 @@ describeEachEngine('POST /recommendations fast path', (t) => {
     });
     expect(fast.fastPathRequests!).toBe(before + 1);
     expect((await call(fast.url!, 'POST', '/recommendations', { token, json: { user_id: aliceId } })).status).toBe(200);
+  });
+
+  describe('POST /feedback', () => {
+    let unique = 0;
+    /** A user id of its own for each call, so that both servers store the same new rows. */
+    const fresh = () => `fb-${t.engine}-${++unique}`;
+    let ownRecommendation: string;
+    let othersRecommendation: string;
+    const counters = ['reco_feedback_events_total', 'http_requests_total', 'reco_users_created_total'];
+    let before: Map<string, number>[][];
+    const readCounters = () => Promise.all([fast, slow].map((s) => Promise.all(counters.map((c) => seriesOf(s, c)))));
+
+    /** The same request (made afresh for each server) to both: the same status, headers and bytes. */
+    const sameFeedback = async (make: () => Options, status: number) => {
+      const taken = fast.fastPathRequests!;
+      const a = await send(fast, '/feedback', make());
+      const fastPathTaken = fast.fastPathRequests! > taken;
+      const b = await send(slow, '/feedback', make());
+      expect(a).toEqual(b);
+      expect(a.status).toBe(status);
+      expect(a.headers['content-type']).toBe('application/json; charset=utf-8');
+      return { reply: { ...a, body: JSON.parse(a.text) }, fastPathTaken };
+    };
+
+    beforeAll(async () => {
+      const own = await call(fast.url!, 'POST', '/recommendations', { token, json: { user_id: aliceId, n: 3 } });
+      const others = await call(fast.url!, 'POST', '/recommendations', {
+        token: otherToken,
+        json: { user_id: bobOfOtherClient, n: 3 },
+      });
+      ownRecommendation = own.body.recommendation_id;
+      othersRecommendation = others.body.recommendation_id;
+      before = await readCounters();
+    });
+
+    const event = (extra: object = {}) => ({ user_id: fresh(), movie_id: 3, type: 'like', ...extra });
+    const events = (list: unknown[]): Options => ({ token, json: { events: list } });
+    const json = { 'content-type': 'application/json' };
+    const feedbackCases: [string, () => Options, number, boolean][] = [
+      ['one event', () => events([event()]), 200, true],
+      [
+        'one rating with a timestamp',
+        () => events([event({ type: 'rating', rating: 4, timestamp: 1.7e9 })]),
+        200,
+        true,
+      ],
+      ['a numeric user id', () => events([{ user_id: 900_000 + ++unique, movie_id: 5, type: 'view' }]), 200, true],
+      [
+        'a batch with rejected events',
+        () =>
+          events([
+            event(),
+            event({ movie_id: 888_888 }),
+            event({ type: 'rating' }),
+            { ...event(), type: 'bogus' },
+            null,
+            'text',
+            event({ rating: 11 }),
+            event({ unknown: true }),
+            event({ type: 'view', movie_id: 6 }),
+          ]),
+        200,
+        true,
+      ],
+      ['only rejected events', () => events([event({ movie_id: 888_888 }), 42]), 200, true],
+      [
+        'the same event twice in one batch',
+        () => {
+          const e = event({ type: 'view', timestamp: '2026-01-02T03:04:05.000Z' });
+          return events([e, e]);
+        },
+        200,
+        true,
+      ],
+      [
+        'an event stored before (a duplicate)',
+        () => events([{ user_id: `fb-dup-${t.engine}`, movie_id: 7, type: 'view', timestamp: 1_700_000_000 }]),
+        200,
+        true,
+      ],
+      ['its own recommendation_id', () => events([event({ recommendation_id: ownRecommendation })]), 200, true],
+      [
+        "another client's recommendation_id",
+        () => events([event({ recommendation_id: othersRecommendation })]),
+        200,
+        true,
+      ],
+      ['a made-up recommendation_id', () => events([event({ recommendation_id: 'x.y.z' })]), 200, true],
+      ['bad JSON', () => ({ token, body: '{"events": [', headers: json }), 400, true],
+      ['JSON that is not an object', () => ({ token, body: '"events"', headers: json }), 400, true],
+      ['bad JSON without a token (body first, as express.json)', () => ({ body: '{', headers: json }), 400, true],
+      ['an empty body', () => ({ token, body: '', headers: json }), 422, true],
+      ['an array body', () => ({ token, body: '[{"events": []}]', headers: json }), 422, true],
+      ['events missing', () => ({ token, json: {} }), 422, true],
+      ['events not an array', () => ({ token, json: { events: { user_id: 1 } } }), 422, true],
+      ['no events', () => events([]), 422, true],
+      [
+        '1001 events',
+        () => events(Array.from({ length: 1001 }, () => ({ user_id: 1, movie_id: 1, type: 'view' }))),
+        422,
+        true,
+      ],
+      ['an unknown field', () => ({ token, json: { events: [event()], user_id: 1 } }), 422, true],
+      ['no token', () => ({ json: { events: [event()] } }), 401, true],
+      [
+        'a forged token',
+        () => ({
+          token: jwt.sign({ sub: '1', username: 'x' }, 'another secret of enough length 123', { algorithm: 'HS256' }),
+          json: { events: [event()] },
+        }),
+        401,
+        true,
+      ],
+      [
+        'Basic instead of Bearer',
+        () => ({ headers: { authorization: 'Basic YTpi' }, json: { events: [] } }),
+        401,
+        true,
+      ],
+      // Not plain: these go to Express on both servers.
+      [
+        'charset=latin1',
+        () => ({
+          token,
+          body: JSON.stringify({ events: [event()] }),
+          headers: { 'content-type': 'application/json; charset=latin1' },
+        }),
+        415,
+        false,
+      ],
+      ['a chunked body', () => ({ ...events([event()]), chunked: true }), 200, false],
+      [
+        'a text/plain body',
+        () => ({ token, body: '{"events": []}', headers: { 'content-type': 'text/plain' } }),
+        422,
+        false,
+      ],
+      [
+        'an oversized body',
+        () => events(Array.from({ length: 1000 }, () => ({ user_id: 'x'.repeat(250), movie_id: 1, type: 'view' }))),
+        413,
+        false,
+      ],
+    ];
+
+    it.each(feedbackCases)('%s: the same bytes from both paths', async (name, options, status, plain) => {
+      if (name.endsWith('(a duplicate)')) expect((await send(slow, '/feedback', options())).status).toBe(200);
+      const { reply, fastPathTaken } = await sameFeedback(options, status);
+      expect(fastPathTaken).toBe(plain);
+      if (status >= 400) expect(Object.keys(reply.body).sort()).toEqual(['error', 'message']);
+      else expect(Object.keys(reply.body)).toEqual(['accepted', 'duplicates', 'rejected']);
+    });
+
+    it('answers a batch with its accepted, duplicate and rejected events', async () => {
+      const user = fresh();
+      const list = [
+        { user_id: user, movie_id: 1, type: 'rating', rating: 5, timestamp: 1_700_000_000 },
+        { user_id: user, movie_id: 888_888, type: 'view' },
+        { user_id: user, movie_id: 1, type: 'rating', rating: 5, timestamp: 1_700_000_000 },
+        { user_id: user, movie_id: 2, type: 'nope' },
+      ];
+      const taken = fast.fastPathRequests!;
+      const r = await send(fast, '/feedback', events(list));
+      expect(fast.fastPathRequests!).toBe(taken + 1);
+      expect(JSON.parse(r.text)).toEqual({
+        accepted: 2,
+        duplicates: 1,
+        rejected: [
+          { index: 1, reason: 'movie_id: 888888 is not in the catalogue' },
+          { index: 3, reason: expect.stringMatching(/^type: /) },
+        ],
+      });
+    });
+
+    it('counts the same feedback events, requests and users on both servers', async () => {
+      const after = await readCounters();
+      const [[fastEvents, fastRequests, fastUsers], [slowEvents, slowRequests, slowUsers]] = [0, 1].map((i) =>
+        counters.map((_, c) => growth(before[i][c], after[i][c])),
+      );
+      // Besides the cases, the fast server served the batch of the test above, the slow one the duplicate's first
+      // copy (one 200 and one new user each).
+      const minus = (g: Record<string, number>, less: Record<string, number>) => {
+        const out = { ...g };
+        for (const [k, v] of Object.entries(less)) if ((out[k] -= v) === 0) delete out[k];
+        return out;
+      };
+      expect(
+        minus(fastEvents, {
+          '{type="rating",outcome="stored"}': 1,
+          '{type="rating",outcome="duplicate"}': 1,
+          '{type="view",outcome="rejected"}': 1,
+          '{type="unknown",outcome="rejected"}': 1,
+        }),
+      ).toEqual(minus(slowEvents, { '{type="view",outcome="stored"}': 1 }));
+      expect(fastEvents['{type="like",outcome="stored"}']).toBe(4);
+      const feedbackRequests = (g: Record<string, number>) =>
+        Object.fromEntries(Object.entries(g).filter(([l]) => l.includes('route="/feedback"')));
+      expect(feedbackRequests(fastRequests)).toEqual(feedbackRequests(slowRequests));
+      expect(Object.keys(feedbackRequests(fastRequests)).sort()).toEqual(
+        [200, 400, 401, 413, 415, 422].map((s) => `{method="POST",route="/feedback",status_code="${s}"}`).sort(),
+      );
+      expect(fastUsers).toEqual(slowUsers);
+    });
+
+    it('takes only routes whose Express chain it reproduces: the app middleware, auth, the route', () => {
+      type Layer = {
+        name: string;
+        route?: { methods: Record<string, boolean>; stack: Layer[] };
+        handle?: { stack?: Layer[] };
+        match(path: string): unknown;
+      };
+      const chain = (stack: Layer[], path: string, out: string[] = []) => {
+        for (const layer of stack) {
+          if (!layer.match(path)) continue;
+          if (layer.route) {
+            if (layer.route.methods.post) out.push(...layer.route.stack.map((l) => `route: ${l.name}`));
+          } else if (layer.handle?.stack) chain(layer.handle.stack, path, out);
+          else out.push(layer.name);
+        }
+        return out;
+      };
+      const stack = (fast.app as unknown as { router: { stack: Layer[] } }).router.stack;
+      expect([...PLAIN_ROUTES.keys()].sort()).toEqual(['/feedback', '/recommendations']);
+      const expected = chain(stack, '/recommendations');
+      expect(expected.filter((n) => n.startsWith('route: '))).toHaveLength(2);
+      for (const path of PLAIN_ROUTES.keys()) expect(chain(stack, path)).toEqual(expected);
+    });
+  });
+
+  describe('POST /feedback over a quota', () => {
+    let fastQ: RecoServer;
+    let slowQ: RecoServer;
+    let quotaToken: string;
+    beforeAll(async () => {
+      const config = {
+        dataDir: tempDir(),
+        jwtSecret: TEST_SECRET,
+        tokenTtlSeconds: 3600,
+        production: false,
+        quotas: { usersPerHour: 1, ratingsPerHour: 0 },
+      };
+      fastQ = await startTestServer(t.db, { modelSource: source, config });
+      slowQ = await startTestServer(t.db, { modelSource: source, fastPath: false, config });
+      quotaToken = await registerAndLogin(fastQ.url!, `fp-quota-${t.engine}`);
+    });
+    afterAll(async () => {
+      await fastQ?.close();
+      await slowQ?.close();
+    });
+
+    it('answers 429 with the same body and Retry-After on both paths, and stores nothing', async () => {
+      const options = (user: string): Options => ({
+        token: quotaToken,
+        json: { events: [{ user_id: user, movie_id: 1, type: 'view' }] },
+      });
+      expect((await send(fastQ, '/feedback', options('q1'))).status).toBe(200);
+      const rejections = () => Promise.all([fastQ, slowQ].map((s) => seriesOf(s, 'reco_quota_rejections_total')));
+      const before = await rejections();
+      const taken = fastQ.fastPathRequests!;
+      const a = await send(fastQ, '/feedback', options('q2'));
+      expect(fastQ.fastPathRequests!).toBe(taken + 1);
+      const b = await send(slowQ, '/feedback', options('q3'));
+      expect(a.status).toBe(429);
+      expect(JSON.parse(a.text)).toEqual({
+        error: 'quota_exceeded',
+        message: expect.stringMatching(/may create 1 users per hour .*nothing was stored$/),
+      });
+      // The seconds left in the hour may tick between the two requests: the same answer but for them.
+      const [ra, rb] = [a, b].map((r) => Number(r.headers['retry-after']));
+      expect(Math.abs(ra - rb)).toBeLessThanOrEqual(1);
+      const seconds = (r: typeof a) => ({
+        ...r,
+        text: r.text.replace(/in \d+ s;/, 'in N s;'),
+        headers: { ...r.headers, 'retry-after': 'N', 'content-length': 'L' },
+      });
+      expect(seconds(a)).toEqual(seconds(b));
+      expect(a.text).toContain(`in ${ra} s;`);
+      const after = await rejections();
+      expect([0, 1].map((i) => growth(before[i], after[i]))).toEqual([
+        { '{quota="users"}': 1 },
+        { '{quota="users"}': 1 },
+      ]);
+      const users = await t.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM users u JOIN clients c ON c.id = u.client_id WHERE c.username = $1`,
+        [`fp-quota-${t.engine}`],
+      );
+      expect(users.rows[0].n).toBe(1);
+    });
   });
 
   it('counts the same requests under the same labels in /metrics', async () => {
