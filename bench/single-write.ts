@@ -253,8 +253,12 @@ async function main() {
             0,
           );
         const cpuBefore = { server: cpuSeconds(s.child.pid) };
+        const xactBefore = await transactionsOf(dbName);
         const r = await wrk({ ...load, seconds: SECONDS, requests: reqs });
         const done = r.requests;
+        // Backends report their counts to the statistics at most once a second.
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const transactions = (await transactionsOf(dbName)) - xactBefore;
         api[`${kind}_${server}`] = {
           rps: r.rps,
           p50_ms: r.p50_ms,
@@ -263,6 +267,7 @@ async function main() {
           errors: r.errors,
           server_cpu_ms_per_request: round(((cpuSeconds(s.child.pid) - cpuBefore.server) * 1000) / done, 3),
           db_cpu_ms_per_request: round((dbCpu() * 1000) / done, 3),
+          db_transactions_per_request: round(transactions / done, 3),
         };
         console.error(`${kind} (${server}): ${JSON.stringify(api[`${kind}_${server}`])}`);
       }
@@ -318,6 +323,12 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** Transactions committed or rolled back in a database so far, from the statistics collector. */
+async function transactionsOf(db: string): Promise<number> {
+  const r = await adminQuery(`SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = '${db}'`);
+  return Number(r.rows[0].n);
+}
 
 /** Dead row versions of the API's tables, from the statistics collector. */
 async function deadRowsOf(db: string): Promise<number> {
