@@ -1,5 +1,6 @@
 import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Database, Queryable } from '../types.js';
+import { float4ArrayOf, int4ArrayOf } from '../binary-arrays.js';
 import type { QuotaLimits } from '../../config.js';
 import { PgError } from '../pg-errors.js';
 import { quotaErrorOf, quotaParams } from './quotas.js';
@@ -42,17 +43,18 @@ export async function findUserHistory(
 ): Promise<(UserHistory & { fingerprint: string }) | undefined> {
   const r = await db.query<{
     id: number;
-    movie_ids: number[] | null;
-    ratings: number[] | null;
-    excluded: number[] | null;
+    movie_ids: Buffer | null;
+    ratings: Buffer | null;
+    excluded: Buffer | null;
     tastes: number[] | null;
     fingerprint: string;
   }>(
     `SELECT u.id,
             CASE WHEN u.rating_count = 0 THEN u.characteristic END AS tastes,
-            array_agg(r.movie_id ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL) AS movie_ids,
-            array_agg(r.rating ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL) AS ratings,
-            (SELECT array_agg(x.movie_id ORDER BY x.movie_id) FROM user_exclusions x WHERE x.user_id = u.id) AS excluded,
+            array_send(array_agg(r.movie_id ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL)) AS movie_ids,
+            array_send(array_agg(r.rating ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL)) AS ratings,
+            array_send((SELECT array_agg(x.movie_id ORDER BY x.movie_id) FROM user_exclusions x WHERE x.user_id = u.id))
+              AS excluded,
             ${FINGERPRINT} AS fingerprint
        FROM users u LEFT JOIN ratings r ON r.user_id = u.id
       WHERE u.client_id = $1 AND u.external_id = $2
@@ -61,13 +63,14 @@ export async function findUserHistory(
   );
   const row = r.rows[0];
   if (!row) return undefined;
+  const movieIds = int4ArrayOf(row.movie_ids);
   return {
     userId: Number(row.id),
     externalId,
-    movieIds: Int32Array.from(row.movie_ids ?? []),
-    ratings: Float32Array.from(row.ratings ?? []),
-    excluded: Int32Array.from(row.excluded ?? []),
-    tastes: row.tastes && (row.movie_ids ?? []).length === 0 ? Float32Array.from(row.tastes) : undefined,
+    movieIds,
+    ratings: float4ArrayOf(row.ratings),
+    excluded: int4ArrayOf(row.excluded),
+    tastes: row.tastes && movieIds.length === 0 ? Float32Array.from(row.tastes) : undefined,
     fingerprint: row.fingerprint,
   };
 }
@@ -76,14 +79,21 @@ export interface SavedHistory extends UserHistory {
   created: boolean;
 }
 
-/** What reco_save_history returns (migration 073), per request also from a group (migration 092). */
+/**
+ * The columns to select from what reco_save_history and reco_save_history_users return (migrations 073 and 096):
+ * the history's arrays in binary form (binary-arrays.ts).
+ */
+export const SAVED_HISTORY_COLUMNS = `user_key, user_external_id, user_created, array_send(history_movie_ids) AS history_movie_ids,
+                array_send(history_ratings) AS history_ratings, array_send(excluded_movie_ids) AS excluded_movie_ids`;
+
+/** A row of SAVED_HISTORY_COLUMNS. */
 export interface SavedHistoryRow {
   user_key: number;
   user_external_id: string;
   user_created: boolean;
-  history_movie_ids: number[];
-  history_ratings: number[];
-  excluded_movie_ids: number[];
+  history_movie_ids: Buffer;
+  history_ratings: Buffer;
+  excluded_movie_ids: Buffer;
 }
 
 export function savedHistoryOf(row: SavedHistoryRow): SavedHistory {
@@ -91,9 +101,9 @@ export function savedHistoryOf(row: SavedHistoryRow): SavedHistory {
     userId: Number(row.user_key),
     externalId: row.user_external_id,
     created: row.user_created,
-    movieIds: Int32Array.from(row.history_movie_ids),
-    ratings: Float32Array.from(row.history_ratings),
-    excluded: Int32Array.from(row.excluded_movie_ids),
+    movieIds: int4ArrayOf(row.history_movie_ids),
+    ratings: float4ArrayOf(row.history_ratings),
+    excluded: int4ArrayOf(row.excluded_movie_ids),
   };
 }
 
@@ -126,7 +136,7 @@ export async function saveHistory(
   ];
   const r = await retried(() =>
     db.query<SavedHistoryRow>(
-      `SELECT user_key, user_external_id, user_created, history_movie_ids, history_ratings, excluded_movie_ids
+      `SELECT ${SAVED_HISTORY_COLUMNS}
          FROM reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int)`,
       params,
     ),

@@ -1,7 +1,13 @@
 import type { QuotaLimits } from '../../config.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Database } from '../types.js';
-import { savedHistoryOf, type HistoryItem, type SavedHistory, type SavedHistoryRow } from './api-users.js';
+import {
+  SAVED_HISTORY_COLUMNS,
+  savedHistoryOf,
+  type HistoryItem,
+  type SavedHistory,
+  type SavedHistoryRow,
+} from './api-users.js';
 import {
   FEEDBACK_ARGS,
   feedbackParams,
@@ -87,7 +93,7 @@ export async function saveHistoryGroup(
   const items = requests.flatMap((q) => q.items);
   try {
     const r = await db.query<SavedHistoryRow>(
-      `SELECT user_key, user_external_id, user_created, history_movie_ids, history_ratings, excluded_movie_ids
+      `SELECT ${SAVED_HISTORY_COLUMNS}
          FROM reco_save_history_users($1::int, $2::text[], $3::text[], $4::int[], $5::real[], $6::text[], $7::int, $8::int)`,
       [
         clientId,
