@@ -1,5 +1,6 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
+import { bodyLimits, DEFAULT_BODY_LIMIT, type BodyLimits } from './body-limits.js';
 import type { AppContext } from './context.js';
 import { errorHandler, HttpError, notFound, silentLogger } from './http-errors.js';
 import { methodNotAllowed } from './method-not-allowed.js';
@@ -16,7 +17,10 @@ import { similarRouter } from './routes/similar.js';
 import { tokenRouter } from './routes/token.js';
 
 export interface AppLimits {
-  /** Largest request body (express/body-parser notation), default "256kb". */
+  /**
+   * Largest request body (express/body-parser notation), default "256kb"; POST /feedback takes at least what its
+   * largest valid batch needs (body-limits.ts).
+   */
   bodyLimit?: string;
   /** Login and registration attempts per IP and window (counted in the database on PostgreSQL, shared by replicas). */
   rateLimit?: { windowMs?: number; token?: number; createClient?: number };
@@ -24,7 +28,7 @@ export interface AppLimits {
   trustProxy?: number | boolean;
 }
 
-export const DEFAULT_LIMITS = { bodyLimit: '256kb', windowMs: 60_000, token: 30, createClient: 10 } as const;
+export const DEFAULT_LIMITS = { bodyLimit: DEFAULT_BODY_LIMIT, windowMs: 60_000, token: 30, createClient: 10 } as const;
 
 /**
  * One limiter per route. On PostgreSQL the counters live in the database, shared by every replica; the key names
@@ -63,11 +67,12 @@ export function createApp(
   // res.send would answer `If-None-Match: *` or a future If-Modified-Since with a 304 (health checks included).
   Object.defineProperty(app.request, 'fresh', { value: false, configurable: true });
   const windowMs = limits.rateLimit?.windowMs ?? DEFAULT_LIMITS.windowMs;
-  const bodyLimit = limits.bodyLimit ?? DEFAULT_LIMITS.bodyLimit;
+  const bodies = bodyLimits(limits.bodyLimit ?? DEFAULT_LIMITS.bodyLimit);
 
   app.use(observeRequests(ctx.metrics, ctx.logger, fixedRoutes(app)));
-  app.use(express.json({ limit: bodyLimit }));
-  app.use(express.urlencoded({ extended: false, limit: bodyLimit }));
+  app.use(jsonParser(bodies));
+  // No route's schema takes a form with more than the default limit (POST /feedback's events are an array).
+  app.use(express.urlencoded({ extended: false, limit: bodies.default }));
 
   const auth = ctx.auth.middleware();
   app.use(
@@ -94,6 +99,17 @@ export function createApp(
   app.use(notFound);
   app.use(errorHandler(ctx.logger ?? silentLogger));
   return app;
+}
+
+/** express.json with each route's limit (the fast path reads bodies with the same limits: fast-path.ts). */
+function jsonParser(limits: BodyLimits): RequestHandler {
+  const parsers = new Map<number, RequestHandler>();
+  return function jsonParser(req, res, next) {
+    const limit = limits.of(req.path);
+    let parse = parsers.get(limit);
+    if (!parse) parsers.set(limit, (parse = express.json({ limit })));
+    parse(req, res, next);
+  };
 }
 
 /** GET /metrics alone, for the metrics port (not counted in the request metrics, not in the access log). */

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import bytes from 'bytes';
 import contentType from 'content-type';
 import type { Express } from 'express';
 import proxyAddr from 'proxy-addr';
 import getRawBody from 'raw-body';
+import type { BodyLimits } from './body-limits.js';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError, silentLogger, toHttpError } from './http-errors.js';
 import type { JsonRoute } from './json-routes.js';
@@ -32,24 +32,26 @@ export const PLAIN_ROUTES: ReadonlyMap<string, JsonRoute> = new Map([
  * metrics and access log — so the answers cannot drift; test/server/fast-path.test.ts compares both for every case.
  *
  * It takes only plain requests: exactly `POST` and the path of one of `routes`, `Content-Type: application/json` (no
- * charset or utf-8), a Content-Length within the body limit, no Content-Encoding or Transfer-Encoding.
+ * charset or utf-8), a Content-Length within the route's body limit (express.json's for the route: body-limits.ts),
+ * no Content-Encoding or Transfer-Encoding.
  * Everything else (compressed or chunked bodies, other charsets, query strings, other routes) goes to Express.
  */
 export function fastPath(
   ctx: AppContext,
   app: Express,
-  bodyLimit: string | number,
+  bodyLimits: BodyLimits,
   routes: ReadonlyMap<string, JsonRoute> = PLAIN_ROUTES,
-): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
-  // body-parser's own reading of the limit notation ("256kb" or a number of bytes).
-  const limit = typeof bodyLimit === 'number' ? bodyLimit : bytes.parse(bodyLimit);
-  if (limit === null || !(limit >= 0)) return undefined;
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const logger = ctx.logger ?? silentLogger;
   const trust = trustOf(app);
 
   const served = new Map<string, Served>();
   for (const [path, route] of routes)
-    served.set(path, { route, record: routeRecorder(ctx.metrics, ctx.logger, 'POST', path, path) });
+    served.set(path, {
+      route,
+      limit: bodyLimits.of(path),
+      record: routeRecorder(ctx.metrics, ctx.logger, 'POST', path, path),
+    });
 
   const finish = (req: FastRequest, status: number, body: string | Buffer, headers?: Record<string, string>) => {
     const state = req[STATE]!;
@@ -104,10 +106,10 @@ export function fastPath(
     if (!isUtf8Json(h['content-type'])) return false;
     if (h['content-encoding'] !== undefined || h['transfer-encoding'] !== undefined) return false;
     const length = h['content-length'] === undefined ? NaN : Number(h['content-length']);
-    if (!(length >= 0 && length <= limit)) return false;
+    if (!(length >= 0 && length <= route.limit)) return false;
 
     (req as FastRequest)[STATE] = { res, start: performance.now(), served: route };
-    getRawBody(req, { length, limit }, (err, raw) => onBody(req, err, raw));
+    getRawBody(req, { length, limit: route.limit }, (err, raw) => onBody(req, err, raw));
     return true;
   };
 }
@@ -115,6 +117,8 @@ export function fastPath(
 /** A route of the fast path: its function and its metrics and access-log recorder. */
 interface Served {
   route: JsonRoute;
+  /** The route's body limit in bytes (body-limits.ts). */
+  limit: number;
   record: ReturnType<typeof routeRecorder>;
 }
 

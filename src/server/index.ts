@@ -7,6 +7,7 @@ import type { Database } from '../core/db/types.js';
 import { deleteImpressionsOlderThan, insertImpressions } from '../core/db/repositories/experiments.js';
 import { createMetrics, type RecoMetrics } from '../core/metrics/registry.js';
 import { createApp, createMetricsApp, DEFAULT_LIMITS, type AppLimits } from './app.js';
+import { bodyLimits } from './body-limits.js';
 import { AnswerCache, DEFAULT_ANSWER_CACHE_BYTES } from './answer-cache.js';
 import { TokenAuthenticator } from './auth.js';
 import { CatalogueCache } from './catalogue-cache.js';
@@ -190,7 +191,9 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   const app = createApp(ctx, options, options.version, { metrics: !separateMetrics });
   const metricsApp = separateMetrics ? createMetricsApp(ctx) : undefined;
   const fast =
-    options.fastPath === false ? undefined : fastPath(ctx, app, options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit);
+    options.fastPath === false
+      ? undefined
+      : fastPath(ctx, app, bodyLimits(options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit));
   let fastServed = 0;
   let draining = false;
   // Once closing, every answer says `Connection: close` (node then ends the connection after it).

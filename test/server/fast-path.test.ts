@@ -499,7 +499,7 @@ describeEachEngine('POST /recommendations and POST /feedback fast path', (t) => 
       ],
       [
         'an oversized body',
-        () => events(Array.from({ length: 1000 }, () => ({ user_id: 'x'.repeat(250), movie_id: 1, type: 'view' }))),
+        () => events(Array.from({ length: 1000 }, () => ({ user_id: 'x'.repeat(600), movie_id: 1, type: 'view' }))),
         413,
         false,
       ],
