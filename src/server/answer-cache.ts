@@ -15,7 +15,7 @@ export interface AnswerKey {
   variant: string;
   /** The database's fingerprint of the user's whole history (history-cache.ts), and stated tastes when any. */
   history: string;
-  /** CatalogueCache.generation: titles, genres and years of the answer and of the filter. */
+  /** CatalogueCache.answersGeneration: titles, genres and years of the answer and of the filter, movies added. */
   catalogue: number;
   n: number;
   explain: boolean;

@@ -33,9 +33,14 @@ export function hasFilter(f: MovieFilter | undefined): f is MovieFilter {
 
 /** What the filters and the genre fallback of /similar read of the catalogue (CatalogueCache). */
 export interface CatalogueView {
-  /** Changes whenever an entry may have: memoised answers are kept per generation. */
+  /** Changes whenever an entry may have changed (not when one is added: `added`): memos are kept per generation. */
   readonly generation: number;
   all(): ReadonlyMap<number, CatalogueEntry>;
+  /**
+   * Movies added to this generation since it was published, in order: the last entries of `all()` (none when
+   * absent). A memo built before they came takes them in when it is read instead of being built again.
+   */
+  readonly added?: readonly number[];
 }
 
 /**
@@ -67,6 +72,7 @@ export function excludedByFilter(catalogue: CatalogueView, f: MovieFilter): Read
   const byYear = f.year_min !== undefined || f.year_max !== undefined;
   if (!f.genres_any?.length && !f.genres_none?.length && !byYear) return byId;
   const parts = catalogueParts(catalogue, f);
+  addedExcluded(catalogue, f, byId);
   return byId.size === 0 ? parts : new SetUnion(parts, byId);
 }
 
@@ -101,6 +107,23 @@ function catalogueParts(catalogue: CatalogueView, f: MovieFilter): ReadonlySet<n
     filterBuilds.sets++;
   }
   return out;
+}
+
+/**
+ * Adds to `out` the movies added to the catalogue (CatalogueView.added) after its columns were built that the
+ * genre and year parts of `f` leave out: a few movies until the next refresh, checked one by one instead of
+ * building the columns and every set again.
+ */
+function addedExcluded(catalogue: CatalogueView, f: MovieFilter, out: Set<number>): void {
+  const added = catalogue.added;
+  if (!added?.length) return;
+  const index = currentMemo(catalogue).index;
+  const parts = { genres_any: f.genres_any, genres_none: f.genres_none, year_min: f.year_min, year_max: f.year_max };
+  for (const id of added) {
+    if (index.position.has(id)) continue;
+    const e = catalogue.all().get(id);
+    if (e && !passes(id, e, parts)) out.add(id);
+  }
 }
 
 /** The filters whose sets a warm-up builds ahead (warm-up.ts): each genre alone, as `genres_any` and `genres_none`. */

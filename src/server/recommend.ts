@@ -104,7 +104,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
 
   // Read before the filter and the titles are: an answer is kept under a generation no newer than the catalogue
   // it was made from, so no later generation is ever given an older answer.
-  const catalogueGeneration = ctx.catalogue.generation;
+  const catalogueGeneration = ctx.catalogue.answersGeneration;
   // Before any write: an unknown genre is a 422 that stores nothing.
   const filtered = input.filter ? excludedByFilter(ctx.catalogue, input.filter) : undefined;
   let history: {
@@ -218,7 +218,14 @@ export function cachedRecommendationBody(ctx: AppContext, input: RecommendInput)
   // The model chosen for this user, as recommendFor chooses it.
   const variant = ctx.experiments.choose(input.clientId, input.userId);
   const loaded = variant?.model ?? active;
-  const key = answerKey(input, found.userId, historyFingerprint(found), loaded, variant, ctx.catalogue.generation);
+  const key = answerKey(
+    input,
+    found.userId,
+    historyFingerprint(found),
+    loaded,
+    variant,
+    ctx.catalogue.answersGeneration,
+  );
   return servedFromCache(ctx, input.clientId, found.userId, loaded, variant, key)?.body;
 }
 

@@ -45,6 +45,8 @@ interface Ranked {
   scores: Float64Array;
   /** Whether `ids` holds every movie sharing a genre (else only the first RANKED_PREFIX). */
   complete: boolean;
+  /** How many of the catalogue's `added` movies it holds (those added later are merged in by genreSimilarMemo). */
+  added: number;
 }
 
 const rankedLists = new WeakMap<CatalogueView, LRUCache<string, Ranked>>();
@@ -53,7 +55,8 @@ const rankedLists = new WeakMap<CatalogueView, LRUCache<string, Ranked>>();
  * genreSimilar from a memo: a movie's Jaccard score depends only on the two genre sets, so the ranked list of
  * candidates is the same for every movie with the same genres. It is built once per catalogue generation and genre
  * signature; a call walks it skipping the movie itself and `exclude`, and falls back to the reference when the
- * kept prefix runs out first.
+ * kept prefix runs out first. Movies added to the generation after the list was built (CatalogueView.added: last
+ * in catalogue order, so after every kept movie of the same score) are merged in as it is walked.
  */
 export function genreSimilarMemo(
   catalogue: CatalogueView,
@@ -65,13 +68,35 @@ export function genreSimilarMemo(
   const ranked = rankedFor(catalogue, genres);
   const out: Recommendation[] = [];
   if (n <= 0) return out;
-  for (let i = 0; i < ranked.ids.length; i++) {
-    const id = ranked.ids[i];
-    if (id === movieId || (exclude && exclude.has(id))) continue;
-    out.push({ movieId: id, score: ranked.scores[i] });
+  const late = addedSince(catalogue, ranked, genres);
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    let next: Recommendation;
+    const kept = i < ranked.ids.length;
+    // A later movie goes before a kept one only with a higher score; past the kept ones only when they are all.
+    if (j < late.length && (kept ? late[j].score > ranked.scores[i] : ranked.complete)) next = late[j++];
+    else if (kept) next = { movieId: ranked.ids[i], score: ranked.scores[i++] };
+    else break;
+    if (next.movieId === movieId || (exclude && exclude.has(next.movieId))) continue;
+    out.push(next);
     if (out.length === n) return out;
   }
   return ranked.complete ? out : genreSimilar(catalogue.all(), movieId, genres, n, exclude);
+}
+
+/** The movies added to the catalogue after `ranked` was built that share a genre, best score first (ties in order). */
+function addedSince(catalogue: CatalogueView, ranked: Ranked, genres: readonly string[]): Recommendation[] {
+  const added = catalogue.added;
+  if (!added || added.length <= ranked.added) return [];
+  const mine = new Set(genres);
+  const out: Recommendation[] = [];
+  for (let k = ranked.added; k < added.length; k++) {
+    const e = catalogue.all().get(added[k]);
+    const score = e ? jaccard(mine, e.genres) : NaN;
+    if (!Number.isNaN(score)) out.push({ movieId: added[k], score });
+  }
+  return out.sort((a, b) => b.score - a.score);
 }
 
 /** Ranked lists built on demand so far, in this process (warm-up.ts builds the common ones before any request). */
@@ -85,7 +110,7 @@ function rankedFor(catalogue: CatalogueView, genres: readonly string[]): Ranked 
   const key = JSON.stringify([catalogue.generation, signature]);
   let ranked = memo.get(key);
   if (!ranked) {
-    ranked = rankByGenres(catalogue.all(), new Set(signature));
+    ranked = { ...rankByGenres(catalogue.all(), new Set(signature)), added: catalogue.added?.length ?? 0 };
     memo.set(key, ranked);
     genreListBuilds.lists++;
   }
@@ -120,7 +145,10 @@ export function warmGenreSimilar(catalogue: CatalogueView, genres: readonly stri
  * small genre sets take few distinct values, so the movies are grouped by score (in catalogue order) rather than
  * sorted one by one.
  */
-function rankByGenres(catalogue: ReadonlyMap<number, CatalogueEntry>, mine: ReadonlySet<string>): Ranked {
+function rankByGenres(
+  catalogue: ReadonlyMap<number, CatalogueEntry>,
+  mine: ReadonlySet<string>,
+): Omit<Ranked, 'added'> {
   const groups = new Map<number, number[]>();
   let total = 0;
   for (const [id, e] of catalogue) {

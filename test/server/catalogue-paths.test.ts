@@ -1,8 +1,14 @@
 import { Rng } from '../../src/core/data/random.js';
 import type { CatalogueEntry } from '../../src/core/db/repositories/movies-query.js';
-import { catalogueExcluded, excludedByFilter, type CatalogueView, type MovieFilter } from '../../src/server/filters.js';
+import {
+  catalogueExcluded,
+  excludedByFilter,
+  filterBuilds,
+  type CatalogueView,
+  type MovieFilter,
+} from '../../src/server/filters.js';
 import { HttpError } from '../../src/server/http-errors.js';
-import { genreSimilar, genreSimilarMemo } from '../../src/server/similar.js';
+import { genreListBuilds, genreSimilar, genreSimilarMemo } from '../../src/server/similar.js';
 
 /** A few genres only, so many movies tie on score; ids in shuffled order, so catalogue order is not id order. */
 const POOL = ['Action', 'Comedy', 'Drama', 'Horror', 'Romance'];
@@ -25,6 +31,27 @@ function randomCatalogue(rng: Rng, size: number): Map<number, CatalogueEntry> {
 
 function view(entries: Map<number, CatalogueEntry>): CatalogueView & { generation: number } {
   return { generation: 1, all: () => entries };
+}
+
+/** A view whose generation gets movies added as CatalogueCache.lookup adds them: at the end, listed in `added`. */
+function growingView(entries: Map<number, CatalogueEntry>) {
+  const added: number[] = [];
+  const catalogue = { generation: 1, all: () => entries, added };
+  const add = (more: Map<number, CatalogueEntry>) => {
+    for (const [id, e] of more) {
+      entries.set(id, e);
+      added.push(id);
+    }
+  };
+  return { catalogue, add };
+}
+
+/** `count` movies of ids no catalogue has yet (catalogue order is still not id order). */
+let newIds = 1_000_000;
+function newMovies(rng: Rng, count: number): Map<number, CatalogueEntry> {
+  const base = newIds;
+  newIds += 3 * count;
+  return new Map([...randomCatalogue(rng, count)].map(([id, e]) => [base + id, e]));
 }
 
 function randomIds(rng: Rng, entries: Map<number, CatalogueEntry>, count: number): Set<number> {
@@ -78,6 +105,48 @@ describe('genreSimilarMemo', () => {
     }
   });
 
+  it('merges movies added to the generation without building the lists again', () => {
+    const rng = new Rng(17, 'genre-similar-added');
+    for (let round = 0; round < 12; round++) {
+      // Up to 2,500 movies: some genre sets share a genre with more than the kept prefix of 1,000.
+      const entries = randomCatalogue(rng, 1 + rng.int(2500));
+      const { catalogue, add } = growingView(entries);
+      const signatures = Array.from({ length: 8 }, () => POOL.filter(() => rng.next() < 0.4));
+      const ask = (exclude?: ReadonlySet<number>) => {
+        for (const genres of signatures) {
+          const ids = [...entries.keys()];
+          const movieId = ids[rng.int(ids.length)];
+          const n = 1 + rng.int(rng.next() < 0.2 ? 1100 : 30);
+          expect(genreSimilarMemo(catalogue, movieId, genres, n, exclude)).toEqual(
+            genreSimilar(entries, movieId, genres, n, exclude),
+          );
+        }
+      };
+      ask();
+      const built = genreListBuilds.lists;
+      for (let step = 0; step < 3; step++) {
+        add(newMovies(rng, 1 + rng.int(40)));
+        ask();
+        ask(rng.next() < 0.5 ? randomIds(rng, entries, rng.int(entries.size)) : new Set(catalogue.added));
+      }
+      expect(genreListBuilds.lists).toBe(built);
+    }
+  });
+
+  it('puts an added movie after the movies past the kept prefix', () => {
+    const entries = new Map<number, CatalogueEntry>(
+      Array.from({ length: 1005 }, (_, i) => [i + 1, { title: `m${i + 1}`, genres: ['Drama'], year: 2000 }]),
+    );
+    const { catalogue, add } = growingView(entries);
+    expect(genreSimilarMemo(catalogue, 999_999, ['Drama'], 3).map((r) => r.movieId)).toEqual([1, 2, 3]);
+    add(new Map([[5000, { title: 'new', genres: ['Drama', 'Comedy'], year: 2026 }]]));
+    add(new Map([[5001, { title: 'newer', genres: ['Drama'], year: 2026 }]]));
+    const got = genreSimilarMemo(catalogue, 999_999, ['Drama'], 1007);
+    expect(got).toEqual(genreSimilar(entries, 999_999, ['Drama'], 1007));
+    expect(got.slice(-3).map((r) => r.movieId)).toEqual([1005, 5001, 5000]);
+    expect(genreSimilarMemo(catalogue, 999_999, ['Drama'], 1001).at(-1)?.movieId).toBe(1001);
+  });
+
   it('answers from the new catalogue once the generation changes', () => {
     const entries = new Map<number, CatalogueEntry>([[1, { title: 'a', genres: ['Drama'], year: 2000 }]]);
     const catalogue = view(entries);
@@ -113,6 +182,32 @@ describe('excludedByFilter', () => {
         expect(got.size).toBe(expected.size);
         expect([...entries.keys(), 999_999].filter((id) => got.has(id) !== expected.has(id))).toEqual([]);
       }
+    }
+  });
+
+  it('leaves out exactly what a scan does after movies are added, without building anything again', () => {
+    const rng = new Rng(17, 'filters-added');
+    for (let round = 0; round < 10; round++) {
+      const entries = randomCatalogue(rng, 1 + rng.int(300));
+      const { catalogue, add } = growingView(entries);
+      const filters = Array.from({ length: 30 }, () => randomFilter(rng, entries));
+      const check = () => {
+        for (const f of filters) {
+          const expected = catalogueExcluded(entries, f);
+          for (const id of f.exclude_movie_ids ?? []) expected.add(id);
+          const got = excludedByFilter(catalogue, f);
+          expect(new Set(got)).toEqual(expected);
+          expect(got.size).toBe(expected.size);
+          expect([...entries.keys()].filter((id) => got.has(id) !== expected.has(id))).toEqual([]);
+        }
+      };
+      check();
+      const built = { ...filterBuilds };
+      for (let step = 0; step < 3; step++) {
+        add(newMovies(rng, 1 + rng.int(20)));
+        check();
+      }
+      expect(filterBuilds).toEqual(built);
     }
   });
 
