@@ -4,8 +4,10 @@
  *     answering a fixed 1 KB JSON, same load settings (target ≥ 0.5);
  *  2. p99 latency at a fixed 500 req/s for 30 s, no errors (target ≤ 25 ms);
  *  3. resident memory of the server with the ml-latest-small model (target < 300 MB).
- * Both servers run as child processes (the load generator, autocannon, runs here), the API on the local
- * PostgreSQL with data/initial_data ingested and a model trained. Env: RECO_BENCH_PG_URL (admin connection),
+ * Both servers run as child processes, the API on the local PostgreSQL with data/initial_data ingested and a model
+ * trained. The load of the req/s runs comes from wrk (Debian's `wrk`, in C: bench/wrk.ts), which leaves the servers
+ * the CPU that a load generator in this Node process would take; BENCH_LOAD=autocannon runs them with autocannon
+ * here instead. Env: RECO_BENCH_PG_URL (admin connection),
  * BENCH_ALGORITHM (default: train's default), BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32),
  * BENCH_PAIRS (default 5): the bare server and the API are measured in alternation, this many times each, and
  * the ratio is the median of the pairs' ratios (load from other jobs on a shared machine drifts within a run).
@@ -19,10 +21,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
 import { buildCli } from './built-cli.js';
 import { cpuSeconds, median, recommendationRequests, ROOT, run, sampleUserIds, startChild, stop } from './children.js';
 import { openLoop } from './open-loop.js';
+import { requireWrk, wrk, type WrkRequest } from './wrk.js';
 import pg from 'pg';
 import { openDatabase } from '../src/core/db/open.js';
 import { createClient } from '../src/core/db/repositories/clients.js';
@@ -34,6 +36,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const PASSWORD = 'bench password 123';
+const LOAD = process.env.BENCH_LOAD ?? 'wrk';
 
 async function adminQuery(sql: string) {
   const c = new pg.Client({ connectionString: ADMIN_URL });
@@ -45,18 +48,60 @@ async function adminQuery(sql: string) {
   }
 }
 
-/** A run with the server's CPU microseconds per request. */
+interface Measured {
+  rps: number;
+  p99_ms: number;
+  non2xx: number;
+  errors: number;
+  /** The server's CPU microseconds per request. */
+  cpuUsPerRequest: number;
+}
+
+/**
+ * `requests` (cycled) against `url` from CONNECTIONS connections for `seconds`, by wrk or autocannon (BENCH_LOAD),
+ * with the server's CPU time per request; `token` goes as the bearer token of every request.
+ */
 async function measured(
   child: ChildProcess,
-  opts: autocannon.Options,
-): Promise<{ result: autocannon.Result; cpuUsPerRequest: number }> {
+  url: string,
+  requests: readonly WrkRequest[],
+  token: string,
+  workDir: string,
+  seconds = SECONDS,
+): Promise<Measured> {
   const before = cpuSeconds(child.pid);
-  const result = await run(opts);
-  const cpuUsPerRequest = ((cpuSeconds(child.pid) - before) * 1e6) / Math.max(1, result.requests.total);
-  return { result, cpuUsPerRequest: Math.round(cpuUsPerRequest * 10) / 10 };
+  let out: Omit<Measured, 'cpuUsPerRequest'> & { requests: number };
+  if (LOAD === 'wrk') {
+    const r = await wrk({ url, token, requests, connections: CONNECTIONS, seconds, workDir });
+    out = { requests: r.requests, rps: r.rps, p99_ms: r.p99_ms, non2xx: r.non2xx, errors: r.errors };
+  } else {
+    const r = await run({
+      url,
+      connections: CONNECTIONS,
+      pipelining: 1,
+      duration: seconds,
+      requests: requests.map((q) => ({
+        method: q.method as 'GET' | 'POST',
+        path: q.path,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: q.body || undefined,
+      })),
+    });
+    out = {
+      requests: r.requests.total,
+      rps: Math.round(r.requests.average),
+      p99_ms: r.latency.p99,
+      non2xx: r.non2xx,
+      errors: r.errors + r.timeouts,
+    };
+  }
+  const cpuUsPerRequest = ((cpuSeconds(child.pid) - before) * 1e6) / Math.max(1, out.requests);
+  const { requests: _, ...rest } = out;
+  return { ...rest, cpuUsPerRequest: Math.round(cpuUsPerRequest * 10) / 10 };
 }
 
 async function main() {
+  if (LOAD === 'wrk') requireWrk();
   const loadAtStart = os.loadavg().map((x) => Number(x.toFixed(2)));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-serve-'));
   const dbName = `reco_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -135,12 +180,14 @@ async function main() {
     if (probe.status !== 200 || probeBody.recommendations.length !== 10)
       throw new Error(`probe failed: ${probe.status} ${JSON.stringify(probeBody).slice(0, 300)}`);
 
-    const same = { connections: CONNECTIONS, pipelining: 1, duration: SECONDS };
-    const fixedBody = {
-      method: 'POST' as const,
-      body: '{"user_id":1,"n":10}',
-      headers: { 'content-type': 'application/json' },
-    };
+    const fixedBody: WrkRequest[] = [{ method: 'POST', path: '/', body: '{"user_id":1,"n":10}' }];
+    const known: WrkRequest[] = ids.map((id) => ({
+      method: 'POST',
+      path: '/recommendations',
+      body: JSON.stringify({ user_id: id, n: 10 }),
+    }));
+    const load = (server: { child: ChildProcess; url: string }, requests: readonly WrkRequest[], seconds = SECONDS) =>
+      measured(server.child, server.url, requests, token, work, seconds);
     // Fill the caches with one request per user (the load's connections all start at the first user, so a
     // cold cache would see 32 simultaneous misses per user), then warm up every server (JIT, pools).
     for (const server of [api, viaExpress]) {
@@ -156,10 +203,10 @@ async function main() {
         );
       }
     }
-    await run({ ...same, duration: 3, url: bare.url, ...fixedBody });
-    await run({ ...same, duration: 3, url: bareExpress.url, ...fixedBody });
-    await run({ ...same, duration: 3, url: api.url, requests: recommendationRequests(token, ids) });
-    await run({ ...same, duration: 3, url: viaExpress.url, requests: recommendationRequests(token, ids) });
+    await load(bare, fixedBody, 3);
+    await load(bareExpress, fixedBody, 3);
+    await load(api, known, 3);
+    await load(viaExpress, known, 3);
 
     const pairs: {
       bare_rps: number;
@@ -172,17 +219,17 @@ async function main() {
       api_p99_ms: number;
     }[] = [];
     for (let i = 0; i < PAIRS; i++) {
-      const b = await measured(bare.child, { ...same, url: bare.url, ...fixedBody });
-      const a = await measured(api.child, { ...same, url: api.url, requests: recommendationRequests(token, ids) });
+      const b = await load(bare, fixedBody);
+      const a = await load(api, known);
       pairs.push({
-        bare_rps: Math.round(b.result.requests.average),
-        api_rps: Math.round(a.result.requests.average),
-        ratio: Number((a.result.requests.average / b.result.requests.average).toFixed(3)),
+        bare_rps: b.rps,
+        api_rps: a.rps,
+        ratio: Number((a.rps / b.rps).toFixed(3)),
         bare_cpu_us: b.cpuUsPerRequest,
         api_cpu_us: a.cpuUsPerRequest,
-        api_non2xx: a.result.non2xx,
-        api_errors: a.result.errors + a.result.timeouts,
-        api_p99_ms: a.result.latency.p99,
+        api_non2xx: a.non2xx,
+        api_errors: a.errors,
+        api_p99_ms: a.p99_ms,
       });
       console.error(`pair ${i + 1}/${PAIRS}: ${JSON.stringify(pairs.at(-1))}`);
     }
@@ -190,21 +237,13 @@ async function main() {
     const bareRps = median(pairs.map((p) => p.bare_rps));
     const apiRps = median(pairs.map((p) => p.api_rps));
     // For context, once each: Express itself, the route through Express, its cheapest route, the API without caches.
-    const bareExpressRun = await measured(bareExpress.child, { ...same, url: bareExpress.url, ...fixedBody });
-    const bareAgain = await measured(bare.child, { ...same, url: bare.url, ...fixedBody });
-    const viaExpressRun = await measured(viaExpress.child, {
-      ...same,
-      url: viaExpress.url,
-      requests: recommendationRequests(token, ids),
-    });
-    const healthRun = await run({ ...same, url: `${viaExpress.url}/healthz` });
-    await run({ ...same, duration: 3, url: cold.url, requests: recommendationRequests(token, ids) });
-    const coldRun = await measured(cold.child, {
-      ...same,
-      url: cold.url,
-      requests: recommendationRequests(token, ids),
-    });
-    const vsBare = (r: autocannon.Result) => Number((r.requests.average / bareRps).toFixed(3));
+    const bareExpressRun = await load(bareExpress, fixedBody);
+    const bareAgain = await load(bare, fixedBody);
+    const viaExpressRun = await load(viaExpress, known);
+    const healthRun = await load(viaExpress, [{ method: 'GET', path: '/healthz', body: '' }]);
+    await load(cold, known, 3);
+    const coldRun = await load(cold, known);
+    const vsBare = (r: Measured) => Number((r.rps / bareRps).toFixed(3));
 
     const fixed = await run({
       connections: 25,
@@ -252,7 +291,7 @@ async function main() {
         node: process.version,
         load_average_at_start: loadAtStart,
       },
-      settings: { connections: CONNECTIONS, pipelining: 1, seconds: SECONDS, algorithm },
+      settings: { connections: CONNECTIONS, pipelining: 1, seconds: SECONDS, algorithm, load_generator: LOAD },
       throughput: {
         bare_rps: bareRps,
         api_rps: apiRps,
@@ -267,26 +306,24 @@ async function main() {
           api: median(pairs.map((p) => p.api_cpu_us)),
         },
         express_no_middleware: {
-          rps: Math.round(bareExpressRun.result.requests.average),
-          ratio: vsBare(bareExpressRun.result),
-          bare_rps_right_after: Math.round(bareAgain.result.requests.average),
-          ratio_to_bare_right_after: Number(
-            (bareExpressRun.result.requests.average / bareAgain.result.requests.average).toFixed(3),
-          ),
+          rps: bareExpressRun.rps,
+          ratio: vsBare(bareExpressRun),
+          bare_rps_right_after: bareAgain.rps,
+          ratio_to_bare_right_after: Number((bareExpressRun.rps / bareAgain.rps).toFixed(3)),
           cpu_us_per_request: bareExpressRun.cpuUsPerRequest,
         },
         via_express: {
-          rps: Math.round(viaExpressRun.result.requests.average),
-          ratio: vsBare(viaExpressRun.result),
+          rps: viaExpressRun.rps,
+          ratio: vsBare(viaExpressRun),
           cpu_us_per_request: viaExpressRun.cpuUsPerRequest,
-          p99_ms: viaExpressRun.result.latency.p99,
-          non2xx: viaExpressRun.result.non2xx,
+          p99_ms: viaExpressRun.p99_ms,
+          non2xx: viaExpressRun.non2xx,
         },
-        uncached_rps: Math.round(coldRun.result.requests.average),
-        uncached_ratio: vsBare(coldRun.result),
-        uncached_p99_ms: coldRun.result.latency.p99,
+        uncached_rps: coldRun.rps,
+        uncached_ratio: vsBare(coldRun),
+        uncached_p99_ms: coldRun.p99_ms,
         uncached_cpu_us_per_request: coldRun.cpuUsPerRequest,
-        healthz_rps: Math.round(healthRun.requests.average),
+        healthz_rps: healthRun.rps,
         healthz_ratio: vsBare(healthRun),
       },
       fixed_rate: {
