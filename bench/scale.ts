@@ -46,6 +46,21 @@ const engine = adminUrl || process.env.BENCH_DB ? 'PostgreSQL' : 'embedded';
 const trafficRate = Number(process.env.BENCH_TRAFFIC_RATE ?? 500);
 const trafficSeconds = Number(process.env.BENCH_TRAFFIC_SECONDS ?? 20);
 
+/** The ratings, movies and users of an existing database (BENCH_DB). */
+async function shapeOf(url: string): Promise<{ ratings: number; movies: number; users: number }> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query(
+      'SELECT (SELECT count(*) FROM ratings) AS ratings, (SELECT count(*) FROM movies) AS movies, (SELECT count(*) FROM users) AS users',
+    );
+    const row = r.rows[0];
+    return { ratings: Number(row.ratings), movies: Number(row.movies), users: Number(row.users) };
+  } finally {
+    await c.end();
+  }
+}
+
 /** ML-25M's shape at `ratings`: users in proportion, movies with the square root (catalogues grow slower). */
 export function scaledShape(ratings: number): { ratings: number; movies: number; users: number } {
   const f = ratings / ML25M.ratings;
@@ -257,11 +272,12 @@ async function main() {
   const world = niche ? 'niche' : 'default';
   try {
     for (const size of sizes) {
-      const shape = scaledShape(size);
+      const existing = process.env.BENCH_DB;
+      // An existing database's rows are what the steps run on, whatever size BENCH_SIZES names.
+      const shape = existing ? await shapeOf(existing) : scaledShape(size);
       const dataDir = path.join(work, `data-${size}`);
       const folder = path.join(dataDir, 'initial_data');
       fs.mkdirSync(dataDir, { recursive: true });
-      const existing = process.env.BENCH_DB;
       const inDatabase = existing
         ? <T>(fn: (url: string | undefined) => Promise<T>) => fn(existing)
         : <T>(fn: (url: string | undefined) => Promise<T>) => withDatabase(`reco_bench_scale_${size}`, fn);
