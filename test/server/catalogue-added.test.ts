@@ -1,25 +1,15 @@
-import { coldStartBuilds } from '../../src/server/cold-start.js';
-import { filterBuilds } from '../../src/server/filters.js';
 import type { RecoServer } from '../../src/server/index.js';
-import { genreListBuilds } from '../../src/server/similar.js';
 import { describeEachEngine } from '../helpers/engines.js';
 import {
   MOVIES,
   SwitchableSource,
+  builds,
   call,
   rankingModel,
   registerAndLogin,
   seedCatalogue,
   startTestServer,
 } from './fixtures.js';
-
-/** What the server builds on first use, counted by the modules that build it (as in warm-up.test.ts). */
-const builds = () => ({
-  catalogueIndexes: filterBuilds.indexes,
-  filterSets: filterBuilds.sets,
-  genreLists: genreListBuilds.lists,
-  coldStartLists: coldStartBuilds.pools,
-});
 
 /** reco_recommendation_cache_hits_total of the test model. */
 async function cacheHits(url: string): Promise<number> {

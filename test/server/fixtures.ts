@@ -2,6 +2,9 @@ import type { Database } from '../../src/core/db/types.js';
 import type { Recommender } from '../../src/core/models/types.js';
 import type { LoadedModel, ModelSource } from '../../src/server/model-holder.js';
 import { startServer, type RecoServer, type ServerOptions } from '../../src/server/index.js';
+import { coldStartBuilds } from '../../src/server/cold-start.js';
+import { filterBuilds } from '../../src/server/filters.js';
+import { genreListBuilds } from '../../src/server/similar.js';
 import { tempDir } from '../helpers/engines.js';
 
 /** A small catalogue: movies 1..40 with rotating genres; "Toy Story" and "Star Wars" titles for search tests. */
@@ -139,3 +142,11 @@ export async function registerAndLogin(
   if (t.status !== 200) throw new Error(`token ${t.status}`);
   return t.body.access_token;
 }
+
+/** What the servers of this process have built on first use so far, counted by the modules that build it. */
+export const builds = () => ({
+  catalogueIndexes: filterBuilds.indexes,
+  filterSets: filterBuilds.sets,
+  genreLists: genreListBuilds.lists,
+  coldStartLists: coldStartBuilds.pools,
+});

@@ -1,26 +1,16 @@
 import pino from 'pino';
-import { coldStartBuilds } from '../../src/server/cold-start.js';
-import { filterBuilds } from '../../src/server/filters.js';
 import type { RecoServer } from '../../src/server/index.js';
-import { genreListBuilds } from '../../src/server/similar.js';
 import { describeEachEngine } from '../helpers/engines.js';
 import {
   MOVIES,
   SwitchableSource,
+  builds,
   call,
   rankingModel,
   registerAndLogin,
   seedCatalogue,
   startTestServer,
 } from './fixtures.js';
-
-/** What the server builds on first use, counted by the modules that build it. */
-const builds = () => ({
-  catalogueIndexes: filterBuilds.indexes,
-  filterSets: filterBuilds.sets,
-  genreLists: genreListBuilds.lists,
-  coldStartLists: coldStartBuilds.pools,
-});
 
 /**
  * The requests of the mix that read a structure built on first use: a cold start (the model's list for an empty
