@@ -25,6 +25,11 @@ export interface RecoConfig {
   tokenTtlSeconds: number;
   /** Group commit of the API's single writes (src/server/write-groups.ts); RECO_WRITE_GROUPS=off writes each alone. */
   writeGroups?: boolean;
+  /**
+   * Connections of `reco serve`'s (and quickstart's) PostgreSQL pool, per server process (RECO_DB_POOL_SIZE, default
+   * 10): replicas × this must stay within the server's max_connections, less what ingest, training and backups use.
+   */
+  dbPoolSize: number;
   production: boolean;
   logLevel: LogLevel;
 }
@@ -65,6 +70,7 @@ const envSchema = z.object({
     .max(7 * 24 * 3600)
     .optional(),
   RECO_WRITE_GROUPS: z.enum(['on', 'off']).optional(),
+  RECO_DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).optional(),
   NODE_ENV: z.string().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
 });
@@ -92,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RecoConfig {
     },
     tokenTtlSeconds: e.RECO_TOKEN_TTL ?? 3600,
     writeGroups: e.RECO_WRITE_GROUPS !== 'off',
+    dbPoolSize: e.RECO_DB_POOL_SIZE ?? 10,
     production,
     logLevel: e.LOG_LEVEL ?? 'info',
   };

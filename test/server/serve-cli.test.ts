@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { childEnv, cliCommand, ROOT, runCli } from '../helpers/cli.js';
+import pg from 'pg';
 import { createPgDatabase, tempDir } from '../helpers/engines.js';
 
 /** `reco serve` as an operator runs it: a child process, real database, SIGTERM to stop. */
@@ -88,6 +89,52 @@ describe('reco serve', () => {
       expect(await s.exit).toBe(0);
       await pg.drop();
     }
+  });
+
+  it('keeps its PostgreSQL pool to RECO_DB_POOL_SIZE connections, and refuses a size that is not one', async () => {
+    const db = await createPgDatabase();
+    const s = startServe({ DATABASE_URL: db.url, RECO_DATA_DIR: tempDir(), RECO_DB_POOL_SIZE: '2' });
+    try {
+      const url = await s.url;
+      const json = { 'content-type': 'application/json' };
+      const client = { username: 'pool', password: 'long enough pw' };
+      expect(
+        (await fetch(`${url}/create-client`, { method: 'POST', headers: json, body: JSON.stringify(client) })).status,
+      ).toBe(201);
+      const login = await fetch(`${url}/token`, { method: 'POST', headers: json, body: JSON.stringify(client) });
+      const token = ((await login.json()) as { access_token: string }).access_token;
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      try {
+        await admin.query(`INSERT INTO movies (movie_id, title, genres) VALUES (1, 'One (2001)', ARRAY['Drama'])`);
+        // 20 new users at once, each a write of its own (no id: not grouped): a pool of 10 would open more than 2.
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            fetch(`${url}/recommendations`, {
+              method: 'POST',
+              headers: { ...json, authorization: `Bearer ${token}` },
+              body: JSON.stringify({ history: [{ movie_id: 1, rating: 4 }] }),
+            }).then((r) => r.status),
+          ),
+        );
+        expect(answers).toEqual(Array(20).fill(200));
+        // The pool's connections stay open while idle (10 s); the LISTEN connection is not the pool's.
+        const open = await admin.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> 'reco-listen'`,
+        );
+        expect(open.rows[0].n).toBe(2);
+      } finally {
+        await admin.end();
+      }
+    } finally {
+      s.child.kill('SIGTERM');
+      expect(await s.exit).toBe(0);
+      await db.drop();
+    }
+    const bad = await runCli(['serve', '--port', '0'], { env: { RECO_DB_POOL_SIZE: '0', RECO_DATA_DIR: tempDir() } });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/invalid environment variable RECO_DB_POOL_SIZE/);
   });
 
   it('refuses a weak RECO_JWT_SECRET in one line (production without one: see limits.test.ts)', async () => {
