@@ -1,5 +1,4 @@
 import { saveStatedTastes, type HistoryItem } from '../core/db/repositories/api-users.js';
-import { QuotaExceededError } from '../core/db/repositories/quotas.js';
 import type { Recommendation, RecommendOptions } from '../core/models/types.js';
 import type { Answer, AnswerKey } from './answer-cache.js';
 import { coldStart, hasTastes, tastesVector } from './cold-start.js';
@@ -14,7 +13,7 @@ import { recommendationIds } from './recommendation-ids.js';
 import { SetUnion } from './id-sets.js';
 import { DEFAULT_RATING, type RecommendationRequest, type z } from './schemas.js';
 import { publicUserId, userKey } from './user-ids.js';
-import { PgError } from '../core/db/pg-errors.js';
+import { writeError } from './write-errors.js';
 
 export interface RecommendInput {
   clientId: number;
@@ -349,16 +348,7 @@ async function store(ctx: AppContext, clientId: number, userId: string | undefin
     // Committed: this server drops the user at once, the others once the NOTIFY is sent.
     await ctx.histories.changed([saved.userId]);
     return saved;
-  } catch (err: any) {
-    // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
-    if (err?.code === PgError.FOREIGN_KEY_VIOLATION)
-      throw new HttpError(422, 'a movie of the history is no longer in the catalogue: nothing was stored; retry');
-    if (err instanceof QuotaExceededError) {
-      ctx.metrics.quotaRejectionsTotal.inc({ quota: err.what });
-      throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', {
-        'Retry-After': String(err.retryAfterSeconds),
-      });
-    }
-    throw err;
+  } catch (err) {
+    throw writeError(ctx, err, 'the history');
   }
 }

@@ -1,14 +1,13 @@
 import { Router, type RequestHandler } from 'express';
 import type { FeedbackRow } from '../../core/db/repositories/feedback.js';
-import { QuotaExceededError } from '../../core/db/repositories/quotas.js';
 import type { AppContext } from '../context.js';
-import { HttpError, parseInput } from '../http-errors.js';
+import { parseInput } from '../http-errors.js';
 import { expressJsonRoute, type JsonRoute } from '../json-routes.js';
 import { recommendationIds } from '../recommendation-ids.js';
 import { FEEDBACK_TYPES, FeedbackRequest } from '../schemas.js';
 import { readFeedbackEvent } from '../feedback-events.js';
 import { userKey } from '../user-ids.js';
-import { PgError } from '../../core/db/pg-errors.js';
+import { writeError } from '../write-errors.js';
 
 /**
  * POST /feedback: each event is validated on its own; the valid ones are stored in one transaction before the
@@ -79,17 +78,8 @@ export const feedbackRoute: JsonRoute = async (ctx, clientId, input) => {
       // Committed: this server drops the users at once, the others once the NOTIFY is sent.
       await ctx.histories.changed(out.changedUsers);
       if (out.createdUsers > 0) ctx.metrics.usersCreatedTotal.inc(out.createdUsers);
-    } catch (err: any) {
-      // A movie removed from the catalogue after it was cached: nothing was stored (one transaction).
-      if (err?.code === PgError.FOREIGN_KEY_VIOLATION)
-        throw new HttpError(422, 'a movie of the events is no longer in the catalogue: nothing was stored; retry');
-      if (err instanceof QuotaExceededError) {
-        ctx.metrics.quotaRejectionsTotal.inc({ quota: err.what });
-        throw new HttpError(429, `${err.message}; nothing was stored`, 'quota_exceeded', {
-          'Retry-After': String(err.retryAfterSeconds),
-        });
-      }
-      throw err;
+    } catch (err) {
+      throw writeError(ctx, err, 'the events');
     }
   }
   return JSON.stringify({ accepted: rows.length, duplicates: rows.length - stored, rejected });
