@@ -1,17 +1,57 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ReconnectingListener } from '../core/db/listener.js';
-import {
-  findUserHistory,
-  HISTORY_CHANNEL,
-  notifyHistoryChanged,
-  type UserHistory,
-} from '../core/db/repositories/api-users.js';
+import { findUserHistory, HISTORY_CHANNEL, type UserHistory } from '../core/db/repositories/api-users.js';
 import type { Database } from '../core/db/types.js';
 
-/** The channel of migration 031's triggers and of `changed`: '*' or comma-separated users.id whose ratings changed. */
+/**
+ * The channel of migration 031's triggers and of the API's writes (migration 098): '*' or comma-separated users.id
+ * whose ratings changed, after `<origin>;` when an API write sent it.
+ */
 export { HISTORY_CHANNEL };
 
 export type CachedHistory = UserHistory & { fingerprint: string };
+
+/**
+ * A fingerprint of a user's whole history and exclusions (the answer cache's key, answer-cache.ts): a hash of the
+ * arrays' bytes, so equal histories — read from the database or merged after a write — have equal fingerprints.
+ */
+export function fingerprintOf(h: Pick<UserHistory, 'movieIds' | 'ratings' | 'excluded'>): string {
+  const bytes = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  return createHash('sha1')
+    .update(Uint32Array.of(h.movieIds.length, h.excluded.length))
+    .update(bytes(h.movieIds))
+    .update(bytes(h.ratings))
+    .update(bytes(h.excluded))
+    .digest('base64url');
+}
+
+/** As the cache keeps it: with its fingerprint. */
+export function cached(h: UserHistory): CachedHistory {
+  return {
+    userId: h.userId,
+    externalId: h.externalId,
+    movieIds: h.movieIds,
+    ratings: h.ratings,
+    excluded: h.excluded,
+    tastes: h.tastes,
+    fingerprint: fingerprintOf(h),
+  };
+}
+
+/**
+ * A write of this server to some users' histories, from before it is sent until its answer is applied
+ * (HistoryCache.beginWrite, endWrite).
+ */
+export interface WriteTicket {
+  readonly clientId: number;
+  readonly externalIds: readonly string[];
+  /** The invalidation count when the write was sent. */
+  readonly since: number;
+}
+
+/** Invalidations remembered for writes and loads in flight (a write or load older than that is not kept). */
+const LOG_SIZE = 4096;
 
 /**
  * What an entry costs, so that the bound is in bytes: most API users have a handful of ratings, and an entry's
@@ -42,24 +82,25 @@ export interface HistoryCacheOptions {
   capacityBytes: number;
   /** How often the server checks that its LISTEN connection still delivers (default 1 s). */
   heartbeatMs?: number;
-  /**
-   * The least time between two NOTIFYs of this server's writes (default 2 ms). Idle, a write's NOTIFY goes at once;
-   * busy, one NOTIFY names the users of every write that committed meanwhile. Each NOTIFY is a transaction that
-   * wakes every listening server, and sent one per write it was more work than the write: under 16 connections of
-   * single writes, 7,000 NOTIFYs for 8,100 writes, and 0.11 ms of this server's CPU per write.
-   */
-  notifyIntervalMs?: number;
   logger?: Logger;
 }
 
 /**
  * Users' histories in memory, so that a known user's request needs no query. Exact, not time-based: an entry is
- * dropped when the history changes — by this server's own writes at once (`changed`), by other replicas through the
- * NOTIFY their `changed` sends after the write's commit and before its answer, by any other writer (ingest,
- * restores, SQL) through the NOTIFY of migration 031's triggers, delivered at their commit.
+ * dropped when the history changes — by this server's own writes when their answers come (`endWrite`), by other
+ * replicas through the NOTIFY their writes send in their own statement, by any other writer (ingest, restores, SQL)
+ * through the NOTIFY of migration 031's triggers; each NOTIFY is delivered at its write's commit. This server's own
+ * NOTIFYs (tagged with `origin`) are ignored: their writes were accounted for already.
  *
- * Races: a load that was in flight while any invalidation arrived is answered but not kept (`epoch`), because it
- * may have read the rows before that commit. If the LISTEN connection is lost or stops delivering
+ * Write-through: a write of this server answers the user's whole history after it, and that is kept in the old
+ * entry's place — read back by the write, or, when the write started from the cached history (`base`), that history
+ * with the write's ratings merged in (history-writes.ts), which the write then need not read back.
+ *
+ * Races: a load, or a write's answer, is kept only if no invalidation of its user arrived since it was sent
+ * (`keeps`), because it may predate that commit; and no write starts from a cached history while another write of
+ * this server to the same user is in flight. A write that started from the cached history while another replica's
+ * write to the user committed, before that NOTIFY arrived, answers from the history without that write, as a read
+ * at that moment would: the staleness of any cached read. If the LISTEN connection is lost or stops delivering
  * (ReconnectingListener: the connection's error, or a heartbeat NOTIFY the server sends itself), the cache empties
  * and is bypassed until notifications flow again: the stale window is then at most 3 heartbeats, otherwise the
  * time a NOTIFY takes to arrive (milliseconds).
@@ -76,16 +117,21 @@ export class HistoryCache {
   private clock = 0;
   private readonly slotOfUser = new Map<number, Slot>();
   private held = 0;
-  private epoch = 0;
+  /**
+   * Invalidations so far: `logged[n % LOG_SIZE]` is the users.id of the n-th, `allAt` the number of the last that
+   * dropped everything. A load or a write's answer is kept only if no invalidation of its user came after it was
+   * sent (untouchedSince): it may predate that commit.
+   */
+  private count = 0;
+  private allAt = 0;
+  private readonly logged = new Float64Array(LOG_SIZE);
+  /** This server's writes in flight, per client and user id (`${clientId}:${externalId}`). */
+  private readonly writing = new Map<string, number>();
+  /** This server's tag in the NOTIFYs of its writes (WriteOptions.origin), unique per cache. */
+  readonly origin = randomBytes(9).toString('base64url');
   /** Notifications are known to arrive (the listener's heartbeat came back recently). */
   private live = false;
   private listener: ReconnectingListener | undefined;
-  /** Users changed by this server's writes that the next NOTIFY names, and the writes waiting for it. */
-  private unsent = new Set<number>();
-  private waiting: (() => void)[] = [];
-  private sending = false;
-  /** When the last NOTIFY of `changed` was sent (performance.now()). */
-  private lastSent = -Infinity;
 
   constructor(
     private readonly db: Database,
@@ -114,7 +160,7 @@ export class HistoryCache {
       logger,
       onUp: () => {
         // Loads that started before notifications were confirmed are not kept.
-        this.epoch++;
+        this.allAt = ++this.count;
         this.live = true;
       },
       onDown: (reason) => {
@@ -135,10 +181,11 @@ export class HistoryCache {
   async get(clientId: number, externalId: string): Promise<CachedHistory | undefined> {
     const hit = this.peek(clientId, externalId);
     if (hit) return hit;
-    const epoch = this.epoch;
-    const loaded = await findUserHistory(this.db, clientId, externalId);
-    // Kept only if no invalidation arrived meanwhile: the read may predate that commit.
-    if (loaded && this.live && this.enabled && epoch === this.epoch) this.put(clientId, loaded);
+    const since = this.count;
+    const found = await findUserHistory(this.db, clientId, externalId);
+    if (!found) return undefined;
+    const loaded = cached(found);
+    if (this.keeps(loaded, since)) this.put(clientId, loaded);
     return loaded;
   }
 
@@ -155,54 +202,77 @@ export class HistoryCache {
   }
 
   /**
-   * This server committed a write to these users' histories (migration 073's functions, which leave the NOTIFY to
-   * their caller): they are dropped here at once, and the other servers are told by one NOTIFY, shared by the
-   * writes that commit while one is being sent or within `notifyIntervalMs` of the last. Resolves once it was sent, so a write's answer comes after it; a
-   * failure to send is logged (the write stays committed; its retry by the client sends it again).
+   * This server is about to write to these users' histories: until `endWrite`, no other write of this server to
+   * them may start from their cached history (`base`).
    */
-  changed(userIds: Iterable<number>): Promise<void> {
-    for (const id of userIds) {
-      this.invalidateUser(id);
-      this.unsent.add(id);
+  beginWrite(clientId: number, externalIds: Iterable<string>): WriteTicket {
+    const ids = [...new Set(externalIds)];
+    for (const id of ids) {
+      const key = `${clientId}:${id}`;
+      this.writing.set(key, (this.writing.get(key) ?? 0) + 1);
     }
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
-      if (!this.sending) void this.send();
-    });
+    return { clientId, externalIds: ids, since: this.count };
   }
 
-  private async send(): Promise<void> {
-    this.sending = true;
-    while (this.waiting.length > 0) {
-      const wait = this.lastSent + (this.options.notifyIntervalMs ?? 2) - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      this.lastSent = performance.now();
-      const users = this.unsent;
-      const waiting = this.waiting;
-      this.unsent = new Set();
-      this.waiting = [];
-      try {
-        await notifyHistoryChanged(this.db, users);
-      } catch (err) {
-        this.options.logger?.error(
-          { err, users: users.size },
-          'could not send the history-change NOTIFY: other servers may answer from stale histories',
-        );
+  /**
+   * The user's cached history, for a write of `ticket` that then need not read it back (migration 099), when the
+   * cache holds it, notifications arrive, and no other write of this server to the user is in flight (its answer
+   * would change the history under this one); else undefined.
+   */
+  base(ticket: WriteTicket, externalId: string): CachedHistory | undefined {
+    if (!this.live || this.writing.get(`${ticket.clientId}:${externalId}`) !== 1) return undefined;
+    return this.peek(ticket.clientId, externalId);
+  }
+
+  /**
+   * The write of `ticket` has committed (its statement also sent its users' NOTIFY to the other servers): its users
+   * are dropped here at once, and each history it gives — the user's whole history after the write — is kept in
+   * their place when nothing else changed the user since the write was sent. `failed`: the write's outcome is not
+   * known (committed or not): the ticket's users are dropped, since this server ignores its own NOTIFYs.
+   */
+  endWrite(ticket: WriteTicket, written: readonly { userId: number; history?: CachedHistory }[] | 'failed'): void {
+    if (written === 'failed') {
+      // Nothing read or written meanwhile is kept either: the users' ids are not all known here.
+      this.allAt = ++this.count;
+      const users = this.byClient.get(ticket.clientId);
+      for (const id of ticket.externalIds) {
+        const slot = users?.get(id);
+        if (slot !== undefined) this.invalidateUser(slot.history.userId);
       }
-      for (const done of waiting) done();
+    } else {
+      for (const w of written) {
+        const keep =
+          w.history !== undefined &&
+          this.writing.get(`${ticket.clientId}:${w.history.externalId}`) === 1 &&
+          this.keeps(w.history, ticket.since);
+        this.invalidateUser(w.userId);
+        if (keep) this.put(ticket.clientId, w.history!);
+      }
     }
-    this.sending = false;
+    for (const id of ticket.externalIds) {
+      const key = `${ticket.clientId}:${id}`;
+      const n = this.writing.get(key) ?? 0;
+      if (n <= 1) this.writing.delete(key);
+      else this.writing.set(key, n - 1);
+    }
   }
 
   /** This server changed the user's history (the next read must not wait for any NOTIFY). */
   invalidateUser(userId: number): void {
-    this.epoch++;
+    this.logged[++this.count % LOG_SIZE] = userId;
     const slot = this.slotOfUser.get(userId);
     if (slot !== undefined) this.remove(slot);
   }
 
+  /** Whether a history read or written since invalidation number `since` may be kept: nothing changed it since. */
+  private keeps(h: CachedHistory, since: number): boolean {
+    if (!this.live || !this.enabled || this.allAt > since || this.count - since >= LOG_SIZE) return false;
+    for (let n = since + 1; n <= this.count; n++) if (this.logged[n % LOG_SIZE] === h.userId) return false;
+    return true;
+  }
+
   invalidateAll(): void {
-    this.epoch++;
+    this.allAt = ++this.count;
     this.dropAll();
   }
 
@@ -237,14 +307,19 @@ export class HistoryCache {
     this.held = 0;
   }
 
+  /** A NOTIFY on the history channel: '*', or users.id, after `<origin>;` when an API write sent it (migration 098). */
   private onNotify(payload: string): void {
+    const mark = payload.indexOf(';');
+    if (mark >= 0) {
+      // This server's own writes are accounted for when their answers come (endWrite).
+      if (payload.slice(0, mark) === this.origin) return;
+      payload = payload.slice(mark + 1);
+    }
     if (payload === '*' || payload === '') return this.invalidateAll();
-    this.epoch++;
     for (const part of payload.split(',')) {
       const id = Number(part);
       if (!Number.isSafeInteger(id)) return this.invalidateAll();
-      const slot = this.slotOfUser.get(id);
-      if (slot !== undefined) this.remove(slot);
+      this.invalidateUser(id);
     }
   }
 }

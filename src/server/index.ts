@@ -182,7 +182,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     tokenTtlSeconds: options.config.tokenTtlSeconds,
     adminToken: options.config.adminToken,
     quotas,
-    writes: new WriteGroups(options.db, DEFAULT_RATING, quotas, {
+    writes: new WriteGroups(options.db, DEFAULT_RATING, quotas, histories, {
       enabled: options.config.writeGroups ?? true,
       logger: options.logger,
     }),

@@ -1,4 +1,4 @@
-import { saveStatedTastes, type HistoryItem } from '../core/db/repositories/api-users.js';
+import type { HistoryItem } from '../core/db/repositories/api-users.js';
 import type { Recommendation, RecommendOptions } from '../core/models/types.js';
 import type { Answer, AnswerKey } from './answer-cache.js';
 import { coldStart, hasTastes, tastesVector } from './cold-start.js';
@@ -126,8 +126,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
       loaded = variant?.model ?? active;
     }
   } else if (tastes) {
-    const saved = await saveStatedTastes(ctx.db, input.clientId, input.userId, tastes);
-    await ctx.histories.changed([saved.userId]);
+    const saved = await ctx.writes.saveTastes(input.clientId, input.userId, tastes);
     created = saved.created;
     if (input.userId === undefined) {
       variant = ctx.experiments.choose(input.clientId, saved.externalId);
@@ -344,10 +343,8 @@ async function render(ctx: AppContext, recs: readonly Recommendation[]): Promise
 
 async function store(ctx: AppContext, clientId: number, userId: string | undefined, items: HistoryItem[]) {
   try {
-    const saved = await ctx.writes.saveHistory(clientId, userId, items);
-    // Committed: this server drops the user at once, the others once the NOTIFY is sent.
-    await ctx.histories.changed([saved.userId]);
-    return saved;
+    // Committed, with its NOTIFY to the other servers; this server's history cache holds the answer.
+    return await ctx.writes.saveHistory(clientId, userId, items);
   } catch (err) {
     throw writeError(ctx, err, 'the history');
   }

@@ -1,11 +1,7 @@
-import {
-  notifyHistoryChanged,
-  saveHistory,
-  saveStatedTastes,
-  HISTORY_CHANNEL,
-} from '../../src/core/db/repositories/api-users.js';
+import { saveHistory, saveStatedTastes, HISTORY_CHANNEL } from '../../src/core/db/repositories/api-users.js';
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
 import { storeFeedback, type FeedbackRow } from '../../src/core/db/repositories/feedback.js';
+import { saveHistoryGroup, storeFeedbackGroup } from '../../src/core/db/repositories/write-groups.js';
 import { QuotaExceededError } from '../../src/core/db/repositories/quotas.js';
 import { genreProfile, genreVocabulary, recomputeProfilesSql } from '../../src/core/features/genre-profile.js';
 import { describeEachEngine } from '../helpers/engines.js';
@@ -29,8 +25,8 @@ const event = (
 
 /**
  * The API's writes as single statements (migration 073): the genre profile they keep from sums equals the one
- * computed from all of the user's ratings, the history NOTIFY is left to their caller while other writers still
- * notify from the triggers, and the sharded quota count holds its limit near it even for concurrent writes.
+ * computed from all of the user's ratings, each sends its users' history NOTIFY at its commit (migration 098) and
+ * nothing when it fails, while other writers still notify from the triggers, and the sharded quota count holds its limit near it even for concurrent writes.
  */
 describeEachEngine('API write functions', (t) => {
   let client: number;
@@ -284,28 +280,102 @@ describeEachEngine('API write functions', (t) => {
     expect(both.rows).toHaveLength(2);
   });
 
-  it('sends no NOTIFY itself, while a write of another writer still does; notifyHistoryChanged names every user', async () => {
+  it('sends the users it wrote on the history channel at its commit, nothing when it fails; other writers notify from the triggers', async () => {
     const heard: string[] = [];
     const stop = await t.db.listen(HISTORY_CHANNEL, (p) => heard.push(p));
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    const idOf = async (externalId: string) =>
+      String(
+        (
+          await t.db.query<{ id: number }>('SELECT id FROM users WHERE client_id = $1 AND external_id = $2', [
+            client,
+            externalId,
+          ])
+        ).rows[0].id,
+      );
+    const next = async () => {
+      await settle();
+      return heard.splice(0);
+    };
     try {
-      const settle = () => new Promise((r) => setTimeout(r, 300));
-      await storeFeedback(t.db, client, [event('n1', 1, 'rating', 4, 1), event('n1', 2, 'skip', null, 2)]);
+      await storeFeedback(t.db, client, [event('n1', 1, 'rating', 4, 1), event('n2', 2, 'skip', null, 2)]);
+      const [n1, n2] = [await idOf('n1'), await idOf('n2')];
+      expect(await next()).toEqual([`${n1},${n2}`]);
       await saveHistory(t.db, client, 'n1', [{ movieId: 3, rating: 2 }]);
+      expect(await next()).toEqual([n1]);
+      const tastes = await saveStatedTastes(
+        t.db,
+        client,
+        'n3',
+        genreVocabulary().map(() => 0.5),
+      );
+      expect(await next()).toEqual([String(tastes.userId)]);
+      await storeFeedbackGroup(t.db, client, [[event('n1', 4, 'like', null, 3)], [event('n2', 5, 'view', null, 4)]], 4);
+      expect((await next())[0].split(',').sort()).toEqual([n1, n2].sort());
+      const saved = await saveHistoryGroup(t.db, client, [
+        { externalId: 'n2', items: [{ movieId: 6, rating: 3 }] },
+        { externalId: 'n1', items: [{ movieId: 7, rating: 5 }] },
+      ]);
+      // The rows in the requests' order, the NOTIFY naming both.
+      expect(saved.map((h) => h.externalId)).toEqual(['n2', 'n1']);
+      expect((await next())[0].split(',').sort()).toEqual([n1, n2].sort());
+
+      // A write that fails stores nothing and tells no one.
+      await expect(saveHistory(t.db, client, 'n1', [{ movieId: 999_999, rating: 2 }])).rejects.toMatchObject({
+        code: '23503',
+      });
+      await expect(
+        storeFeedbackGroup(
+          t.db,
+          client,
+          [[event('n1', 8, 'like', null, 5)], [event('n2', 999_999, 'view', null, 6)]],
+          4,
+        ),
+      ).rejects.toMatchObject({ code: '23503' });
+      expect(await next()).toEqual([]);
+
+      await t.db.query('DELETE FROM ratings WHERE user_id = $1 AND movie_id = 3', [n1]);
+      expect(await next()).toEqual(['*']);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('reco_notify_history sends at the commit, in payloads under the 8,000-byte limit, after the origin, and nothing on rollback', async () => {
+    const heard: string[] = [];
+    const stop = await t.db.listen(HISTORY_CHANNEL, (p) => heard.push(p));
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    try {
+      const ids = Array.from({ length: 3000 }, (_, i) => 9_000_000_000_000_000_000n + BigInt(i));
+      await t.db.transaction(async (tx) => {
+        const r = await tx.query<{ sent: number }>('SELECT reco_notify_history($1::bigint[], NULL) AS sent', [
+          ids.map(String),
+        ]);
+        expect(r.rows[0].sent).toBe(Math.ceil(3000 / 350));
+        await settle();
+        expect(heard).toEqual([]);
+      });
+      await settle();
+      expect(heard).toHaveLength(Math.ceil(3000 / 350));
+      for (const p of heard) expect(Buffer.byteLength(p)).toBeLessThan(8000);
+      expect(heard.flatMap((p) => p.split(','))).toEqual(ids.map(String));
+      heard.length = 0;
+
+      await expect(
+        t.db.transaction(async (tx) => {
+          await tx.query('SELECT reco_notify_history($1::bigint[], NULL)', [['42']]);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect((await t.db.query<{ sent: number }>("SELECT reco_notify_history('{}', NULL) AS sent")).rows[0].sent).toBe(
+        0,
+      );
       await settle();
       expect(heard).toEqual([]);
-      const { rows } = await t.db.query<{ id: number }>(
-        'SELECT id FROM users WHERE client_id = $1 AND external_id = $2',
-        [client, 'n1'],
-      );
-      await t.db.query('DELETE FROM ratings WHERE user_id = $1 AND movie_id = 3', [rows[0].id]);
+      // The writer's origin, when given, comes first.
+      await t.db.query("SELECT reco_notify_history('{7,8}', 'server-a')");
       await settle();
-      expect(heard).toEqual(['*']);
-      heard.length = 0;
-      const ids = Array.from({ length: 3000 }, (_, i) => 1_000_000 + i);
-      await notifyHistoryChanged(t.db, ids);
-      await settle();
-      expect(heard.length).toBeGreaterThan(1);
-      expect(heard.flatMap((p) => p.split(',').map(Number))).toEqual(ids);
+      expect(heard).toEqual(['server-a;7,8']);
     } finally {
       await stop();
     }

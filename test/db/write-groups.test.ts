@@ -4,6 +4,7 @@ import { storeFeedback, type FeedbackRow, type StoredFeedback } from '../../src/
 import { QuotaExceededError } from '../../src/core/db/repositories/quotas.js';
 import { saveHistoryGroup, storeFeedbackGroup } from '../../src/core/db/repositories/write-groups.js';
 import type { Database } from '../../src/core/db/types.js';
+import { HistoryCache } from '../../src/server/history-cache.js';
 import { WriteGroups } from '../../src/server/write-groups.js';
 import { describeEachEngine } from '../helpers/engines.js';
 import { seedCatalogue } from '../server/fixtures.js';
@@ -11,6 +12,8 @@ import { seedCatalogue } from '../server/fixtures.js';
 const T = Date.UTC(2026, 0, 1);
 const LIKED = 4;
 const NO_QUOTA = { usersPerHour: 0, ratingsPerHour: 0 };
+/** No history cache: every history write reads its history back (test/server/history-writes.test.ts has the cache). */
+const uncached = (db: Database) => new HistoryCache(db, { capacityBytes: 0 });
 const ev = (user: string, movie: number, type: FeedbackRow['type'], rating: number | null, s: number): FeedbackRow => ({
   externalId: user,
   movieId: movie,
@@ -150,7 +153,7 @@ describeEachEngine('write groups', (t) => {
     await expect(storeFeedbackGroup(t.db, client, requests, LIKED, quota)).rejects.toBeInstanceOf(QuotaExceededError);
     expect((await storedOf(t.db, client)).users).toEqual([]);
 
-    const groups = new WriteGroups(t.db, LIKED, quota, { enabled: true });
+    const groups = new WriteGroups(t.db, LIKED, quota, uncached(t.db), { enabled: true });
     const outcomes = await Promise.allSettled(requests.map((rows) => groups.storeFeedback(client, rows)));
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'fulfilled', 'rejected']);
     expect((await storedOf(t.db, client)).ratings).toHaveLength(2);
@@ -160,7 +163,7 @@ describeEachEngine('write groups', (t) => {
     const client = (await ensureClient(t.db, 'server')).id;
     const other = (await ensureClient(t.db, 'server-other')).id;
     const log: string[] = [];
-    const groups = new WriteGroups(recording(t.db, log), LIKED, NO_QUOTA, { enabled: true });
+    const groups = new WriteGroups(recording(t.db, log), LIKED, NO_QUOTA, uncached(t.db), { enabled: true });
     const answers = await Promise.all([
       groups.storeFeedback(client, [ev('s1', 1, 'rating', 4, 1)]),
       groups.storeFeedback(client, [ev('s2', 2, 'like', null, 1)]),
@@ -217,7 +220,7 @@ describeEachEngine('write groups', (t) => {
   it("starts the next group with a user's second request, and stores both in order", async () => {
     const client = (await ensureClient(t.db, 'repeat')).id;
     const log: string[] = [];
-    const groups = new WriteGroups(recording(t.db, log), LIKED, NO_QUOTA, { enabled: true });
+    const groups = new WriteGroups(recording(t.db, log), LIKED, NO_QUOTA, uncached(t.db), { enabled: true });
     const answers = await Promise.all([
       groups.storeFeedback(client, [ev('r1', 1, 'rating', 2, 1)]),
       groups.storeFeedback(client, [ev('r2', 1, 'view', null, 1)]),
@@ -242,14 +245,14 @@ describeEachEngine('write groups', (t) => {
   it('writes every request alone when turned off, and requests of several users alone always', async () => {
     const client = (await ensureClient(t.db, 'off')).id;
     const log: string[] = [];
-    const off = new WriteGroups(recording(t.db, log), LIKED, NO_QUOTA, { enabled: false });
+    const off = new WriteGroups(recording(t.db, log), LIKED, NO_QUOTA, uncached(t.db), { enabled: false });
     await Promise.all([
       off.storeFeedback(client, [ev('o1', 1, 'rating', 4, 1)]),
       off.storeFeedback(client, [ev('o2', 1, 'rating', 4, 1)]),
       off.saveHistory(client, 'o1', [{ movieId: 2, rating: 4 }]),
       off.saveHistory(client, 'o2', [{ movieId: 2, rating: 4 }]),
     ]);
-    const on = new WriteGroups(recording(t.db, log), LIKED, NO_QUOTA, { enabled: true });
+    const on = new WriteGroups(recording(t.db, log), LIKED, NO_QUOTA, uncached(t.db), { enabled: true });
     await Promise.all([
       on.storeFeedback(client, [ev('o1', 3, 'rating', 4, 1), ev('o2', 3, 'rating', 4, 1)]),
       on.storeFeedback(client, [ev('o3', 3, 'rating', 4, 1), ev('o4', 3, 'rating', 4, 1)]),

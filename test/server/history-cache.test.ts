@@ -1,5 +1,5 @@
 import type { Database } from '../../src/core/db/types.js';
-import { ENTRY_FIXED_BYTES, entryBytes, HISTORY_CHANNEL, HistoryCache } from '../../src/server/history-cache.js';
+import { ENTRY_FIXED_BYTES, entryBytes, HistoryCache } from '../../src/server/history-cache.js';
 import type { RecoServer } from '../../src/server/index.js';
 import { describeEachEngine } from '../helpers/engines.js';
 import { call, rankingModel, registerAndLogin, seedCatalogue, startTestServer, SwitchableSource } from './fixtures.js';
@@ -27,7 +27,7 @@ const until = async (what: () => Promise<boolean> | boolean, ms = 3000) => {
 /**
  * The in-memory history cache (src/server/history-cache.ts) is exact: the server's own writes, other writers
  * (as ingest writes, without naming users, through migration 031's triggers) and other replicas (through the
- * NOTIFY their writes send after the commit) invalidate it.
+ * NOTIFY their writes send at their commit) invalidate it.
  */
 describeEachEngine('history cache', (t) => {
   const source = new SwitchableSource();
@@ -93,7 +93,7 @@ describeEachEngine('history cache', (t) => {
     expect(await until(async () => (await top(b))[0] === 4)).toBe(true);
   });
 
-  it('sees feedback stored through another replica: the writer notifies after its commit, not the triggers', async () => {
+  it('sees feedback stored through another replica: the write notifies at its commit, not the triggers', async () => {
     const b = servers[1];
     expect(await top(b)).toEqual([4, 5, 6]);
     const r = await call(a.url!, 'POST', '/feedback', {
@@ -136,14 +136,21 @@ describeEachEngine('history cache', (t) => {
       expect((await cache.get(client, '2'))!.ratings[0]).toBe(5);
     });
 
-    it('does not keep a read that was in flight while an invalidation arrived', async () => {
+    it('does not keep a read that was in flight while an invalidation of its user arrived', async () => {
       cache = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
       await cache.start();
       const reading = cache.get(client, '2');
       cache.invalidateAll();
       expect((await reading)!.movieIds.length).toBe(1);
       expect(cache.size).toBe(0);
-      await cache.get(client, '2');
+      const again = cache.get(client, '2');
+      cache.invalidateUser(await internalId('2'));
+      await again;
+      expect(cache.size).toBe(0);
+      // Another user's invalidation does not matter.
+      const third = cache.get(client, '2');
+      cache.invalidateUser(await internalId('3'));
+      await third;
       expect(cache.size).toBe(1);
     });
 
@@ -207,28 +214,71 @@ describeEachEngine('history cache', (t) => {
       expect(cache.size).toBe(1);
     });
 
-    it('names the users of every write within notifyIntervalMs of the last NOTIFY in the next one', async () => {
-      cache = new HistoryCache(t.db, { capacityBytes: 1 << 20, notifyIntervalMs: 300 });
+    const notifyFrom = (origin: string | null, id: number) =>
+      t.db.query('SELECT reco_notify_history($1::bigint[], $2::text)', [[String(id)], origin]);
+
+    it("drops the users of this server's writes when they commit, and ignores its own NOTIFYs", async () => {
+      cache = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
       await cache.start();
-      const payloads: string[] = [];
-      const unlisten = await t.db.listen(HISTORY_CHANNEL, (p) => {
-        if (!p.startsWith('ping:')) payloads.push(p);
-      });
-      try {
-        const t0 = performance.now();
-        await cache.changed([901]);
-        const first = performance.now() - t0;
-        // Both commit right after the first NOTIFY: they wait for the interval and share one NOTIFY.
-        await Promise.all([cache.changed([902]), cache.changed([903, 902])]);
-        const second = performance.now() - t0;
-        expect(await until(() => payloads.length >= 2)).toBe(true);
-        await new Promise((r) => setTimeout(r, 100));
-        expect(payloads).toEqual(['901', '902,903']);
-        expect(first).toBeLessThan(250);
-        expect(second).toBeGreaterThanOrEqual(290);
-      } finally {
-        await unlisten();
-      }
+      const [two, three] = [await internalId('2'), await internalId('3')];
+      await cache.get(client, '2');
+      await cache.get(client, '3');
+      const write = cache.beginWrite(client, ['2']);
+      expect(cache.base(write, '2')).toBe(cache.peek(client, '2'));
+      cache.endWrite(write, [{ userId: two }]);
+      expect(cache.peek(client, '2')).toBeUndefined();
+      expect(cache.peek(client, '3')).toBeDefined();
+      // Its own writes' NOTIFYs were accounted for by endWrite; another server's drop the user.
+      await notifyFrom(cache.origin, three);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(cache.peek(client, '3')).toBeDefined();
+      await notifyFrom('another server', three);
+      expect(await until(() => cache.peek(client, '3') === undefined)).toBe(true);
+    });
+
+    it("keeps a write's answer only when nothing changed its user since the write was sent", async () => {
+      cache = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
+      await cache.start();
+      const [two, three] = [await internalId('2'), await internalId('3')];
+      const answer = { ...(await cache.get(client, '2'))!, fingerprint: 'after the write' };
+      cache.invalidateUser(two);
+      const first = cache.beginWrite(client, ['2']);
+      await notifyFrom(null, two);
+      await new Promise((r) => setTimeout(r, 300));
+      cache.endWrite(first, [{ userId: two, history: answer }]);
+      expect(cache.peek(client, '2')).toBeUndefined();
+      // Another user's change does not matter.
+      const second = cache.beginWrite(client, ['2']);
+      await notifyFrom(null, three);
+      await new Promise((r) => setTimeout(r, 300));
+      cache.endWrite(second, [{ userId: two, history: answer }]);
+      expect(cache.peek(client, '2')).toBe(answer);
+      // A write whose outcome is unknown drops its users.
+      const lost = cache.beginWrite(client, ['2']);
+      cache.endWrite(lost, 'failed');
+      expect(cache.peek(client, '2')).toBeUndefined();
+    });
+
+    it("gives a write no base while another of this server's writes to the user is in flight", async () => {
+      cache = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
+      await cache.start();
+      const two = await internalId('2');
+      const loaded = (await cache.get(client, '2'))!;
+      const first = cache.beginWrite(client, ['2']);
+      const second = cache.beginWrite(client, ['2', '3']);
+      expect(cache.base(first, '2')).toBeUndefined();
+      expect(cache.base(second, '2')).toBeUndefined();
+      // Neither answer is kept while the other write may change the user under it.
+      cache.endWrite(first, [{ userId: two, history: loaded }]);
+      expect(cache.peek(client, '2')).toBeUndefined();
+      const third = cache.beginWrite(client, ['2']);
+      cache.endWrite(second, [{ userId: two, history: loaded }]);
+      cache.endWrite(third, []);
+      expect(cache.peek(client, '2')).toBeUndefined();
+      await cache.get(client, '2');
+      const alone = cache.beginWrite(client, ['2']);
+      expect(cache.base(alone, '2')).toBeDefined();
+      cache.endWrite(alone, []);
     });
 
     it('is off with a capacity of 0: every read goes to the database', async () => {

@@ -75,8 +75,6 @@ export const feedbackRoute: JsonRoute = async (ctx, clientId, input) => {
         if (fresh > 0) counter.inc({ type, outcome: 'stored' }, fresh);
         if (n - fresh > 0) counter.inc({ type, outcome: 'duplicate' }, n - fresh);
       }
-      // Committed: this server drops the users at once, the others once the NOTIFY is sent.
-      await ctx.histories.changed(out.changedUsers);
       if (out.createdUsers > 0) ctx.metrics.usersCreatedTotal.inc(out.createdUsers);
     } catch (err) {
       throw writeError(ctx, err, 'the events');

@@ -17,6 +17,8 @@ import { migration as m094 } from './094_api_generated_ids.js';
 import { migration as m095 } from './095_api_feedback_by_user.js';
 import { migration as m096 } from './096_api_history_by_user.js';
 import { migration as m097 } from './097_api_profile_update.js';
+import { migration as m098 } from './098_api_history_notify.js';
+import { migration as m099 } from './099_api_known_histories.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
@@ -40,6 +42,8 @@ export const migrations: readonly Migration[] = [
   m095,
   m096,
   m097,
+  m098,
+  m099,
 ].sort((a, b) => a.version - b.version);
 
 export type { Migration };

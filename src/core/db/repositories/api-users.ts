@@ -80,8 +80,30 @@ export interface SavedHistory extends UserHistory {
 }
 
 /**
- * The columns to select from what reco_save_history and reco_save_history_users return (migrations 073 and 096):
- * the history's arrays in binary form (binary-arrays.ts).
+ * What a history write answers for a user whose history its caller said it holds (`known`): the user, not its
+ * history, which the write did not read (migration 099).
+ */
+export interface HeldHistory {
+  userId: number;
+  externalId: string;
+  created: false;
+  held: true;
+}
+
+export type WrittenHistory = SavedHistory | HeldHistory;
+
+/** Options of the API's writes. */
+export interface WriteOptions {
+  /**
+   * The writing server's tag in the history NOTIFY (reco_notify_history, migration 098), so that it can tell its
+   * own writes from others'; without it the NOTIFY names the users alone.
+   */
+  origin?: string;
+}
+
+/**
+ * The columns to select from what reco_save_history and reco_save_history_users return (migration 099): the
+ * history's arrays in binary form (binary-arrays.ts), NULL for a user whose history the caller holds.
  */
 export const SAVED_HISTORY_COLUMNS = `user_key, user_external_id, user_created, array_send(history_movie_ids) AS history_movie_ids,
                 array_send(history_ratings) AS history_ratings, array_send(excluded_movie_ids) AS excluded_movie_ids`;
@@ -91,14 +113,16 @@ export interface SavedHistoryRow {
   user_key: number;
   user_external_id: string;
   user_created: boolean;
-  history_movie_ids: Buffer;
-  history_ratings: Buffer;
-  excluded_movie_ids: Buffer;
+  history_movie_ids: Buffer | null;
+  history_ratings: Buffer | null;
+  excluded_movie_ids: Buffer | null;
 }
 
-export function savedHistoryOf(row: SavedHistoryRow): SavedHistory {
+export function savedHistoryOf(row: SavedHistoryRow): WrittenHistory {
+  const userId = Number(row.user_key);
+  if (row.history_movie_ids === null) return { userId, externalId: row.user_external_id, created: false, held: true };
   return {
-    userId: Number(row.user_key),
+    userId,
     externalId: row.user_external_id,
     created: row.user_created,
     movieIds: int4ArrayOf(row.history_movie_ids),
@@ -107,17 +131,24 @@ export function savedHistoryOf(row: SavedHistoryRow): SavedHistory {
   };
 }
 
+/** A write's whole history, for a caller that did not say it held it. */
+export function wholeHistory(w: WrittenHistory): SavedHistory {
+  if ('held' in w)
+    throw new Error(`the write did not read user ${w.externalId}'s history back: it was said to be held`);
+  return w;
+}
+
 /** SQLSTATEs worth one more try of the whole write: deadlock, serialization failure. */
 const RETRYABLE = new Set<unknown>([PgError.DEADLOCK_DETECTED, PgError.SERIALIZATION_FAILURE]);
 
 /**
- * Stores a history in one statement (reco_save_history, migration 073), committed before this resolves: the user
- * is locked, or created when the client does not have it yet (without an id: the client's largest integer id + 1),
- * the ratings upserted (a movie rated again keeps the newest rating; `items` name distinct movies), and the user's
- * genre profile and rating count updated from what changed. Returns the user's whole history after the change. With
- * `quota`, the write counts against the client's hourly quota and a write over it stores nothing
- * (QuotaExceededError); a movie not in the catalogue stores nothing (SQLSTATE 23503). The caller sends the user
- * on the history channel (notifyHistoryChanged): the database does not for this write.
+ * Stores a history in one statement (reco_save_history, migrations 073 and 099), committed before this resolves: the
+ * user is locked, or created when the client does not have it yet (without an id: the client's largest integer
+ * id + 1), the ratings upserted (a movie rated again keeps the newest rating; `items` name distinct movies), and the
+ * user's genre profile and rating count updated from what changed. Returns the user's whole history after the
+ * change. With `quota`, the write counts against the client's hourly quota and a write over it stores nothing
+ * (QuotaExceededError); a movie not in the catalogue stores nothing (SQLSTATE 23503). The user is sent on the
+ * history channel at the commit (notifyingWrite).
  */
 export async function saveHistory(
   db: Database,
@@ -125,7 +156,23 @@ export async function saveHistory(
   externalId: string | undefined,
   items: readonly HistoryItem[],
   quota?: QuotaLimits,
+  options: WriteOptions = {},
 ): Promise<SavedHistory> {
+  return wholeHistory(await writeHistory(db, clientId, externalId, items, quota, { ...options, known: false }));
+}
+
+/**
+ * saveHistory for a caller that may hold the user's history already (`known`, src/server/history-writes.ts): then
+ * the write does not read it back and answers HeldHistory, unless it created the user.
+ */
+export async function writeHistory(
+  db: Database,
+  clientId: number,
+  externalId: string | undefined,
+  items: readonly HistoryItem[],
+  quota: QuotaLimits | undefined,
+  options: WriteOptions & { known: boolean },
+): Promise<WrittenHistory> {
   const params = [
     clientId,
     externalId ?? null,
@@ -133,11 +180,17 @@ export async function saveHistory(
     items.map((i) => i.rating),
     genreVocabulary(),
     ...quotaParams(quota),
+    options.known,
+    options.origin ?? null,
   ];
   const r = await retried(() =>
     db.query<SavedHistoryRow>(
-      `SELECT ${SAVED_HISTORY_COLUMNS}
-         FROM reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int)`,
+      notifyingWrite(
+        SAVED_HISTORY_COLUMNS,
+        'reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int, $8::boolean)',
+        'SELECT array_agg(s.user_key) FROM s',
+        '$9::text',
+      ),
       params,
     ),
   );
@@ -160,46 +213,41 @@ async function retried<T>(write: () => Promise<T>): Promise<T> {
 /** The channel of the history caches (src/server/history-cache.ts): '*' or comma-separated users.id. */
 export const HISTORY_CHANNEL = 'reco_history_changed';
 
-/** PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more. */
-const MAX_PAYLOAD = 7900;
-
 /**
- * Tells every server listening on the history channel that these users' histories changed: the writes of
- * migration 073's functions leave this to their caller, after their commit. One statement, however many users
- * (split into payloads under PostgreSQL's limit).
+ * A statement that calls the write function `call` (a set-returning function of migrations 073–099, which notify
+ * nothing themselves) and, in the same statement, sends the users it wrote on the history channel
+ * (reco_notify_history, migration 098): `users` is a query over the write's rows `s` that gives their users.id as
+ * an array, `origin` the placeholder of the writer's tag (WriteOptions). The NOTIFY is delivered at the write's
+ * commit, atomically with it, and needs no transaction of its own. The write's rows come back in the function's
+ * order, with the columns `columns`.
  */
-export async function notifyHistoryChanged(db: Queryable, userIds: Iterable<number>): Promise<void> {
-  const payloads: string[] = [];
-  let current = '';
-  for (const id of userIds) {
-    const part = String(id);
-    if (current.length + part.length + 1 > MAX_PAYLOAD) {
-      payloads.push(current);
-      current = '';
-    }
-    current = current ? `${current},${part}` : part;
-  }
-  if (current) payloads.push(current);
-  if (payloads.length === 0) return;
-  await db.query(`SELECT pg_notify('${HISTORY_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads]);
+export function notifyingWrite(columns: string, call: string, users: string, origin: string): string {
+  return `WITH s AS MATERIALIZED (SELECT * FROM ${call} WITH ORDINALITY)
+SELECT ${columns} FROM s CROSS JOIN (SELECT reco_notify_history((${users}), ${origin}) AS notified) AS n ORDER BY s.ordinality`;
 }
 
 /**
  * Stores a user's stated genre tastes (GENRES order, −1…1) as its characteristic vector, creating the user like
  * saveHistory does, in one statement (reco_save_tastes, migration 093) committed before this resolves; a user that
- * has ratings keeps the vector computed from them (`stored` false). The caller sends the user on the history channel
- * once this resolves (notifyHistoryChanged), as for a rating.
+ * has ratings keeps the vector computed from them (`stored` false). The user is sent on the history channel at the
+ * commit (notifyingWrite), as for a rating.
  */
 export async function saveStatedTastes(
   db: Database,
   clientId: number,
   externalId: string | undefined,
   tastes: readonly number[],
+  options: WriteOptions = {},
 ): Promise<{ userId: number; externalId: string; created: boolean; stored: boolean }> {
   const r = await retried(() =>
     db.query<{ user_key: number; user_external_id: string; user_created: boolean; stored: boolean }>(
-      'SELECT user_key, user_external_id, user_created, stored FROM reco_save_tastes($1::int, $2::text, $3::real[])',
-      [clientId, externalId ?? null, tastes],
+      notifyingWrite(
+        'user_key, user_external_id, user_created, stored',
+        'reco_save_tastes($1::int, $2::text, $3::real[])',
+        'SELECT array_agg(s.user_key) FROM s',
+        '$4::text',
+      ),
+      [clientId, externalId ?? null, tastes, options.origin ?? null],
     ),
   );
   const row = r.rows[0];

@@ -2,6 +2,7 @@ import type { QuotaLimits } from '../../config.js';
 import { arrayLiteral } from '../array-literal.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Database } from '../types.js';
+import { notifyingWrite, type WriteOptions } from './api-users.js';
 import { quotaErrorOf, quotaParams } from './quotas.js';
 import { PgError } from '../pg-errors.js';
 
@@ -32,9 +33,8 @@ export interface StoredFeedback {
   /** The same, by type. */
   storedByType: Partial<Record<FeedbackType, number>>;
   /**
-   * users.id of every user of the batch, for the history caches: the caller sends them on the history channel
-   * (the database does not for these writes, see migration 073), also when the batch was all duplicates, so that a
-   * retried batch whose first answer was lost invalidates the caches again.
+   * users.id of every user of the batch, also when the batch was all duplicates: the write sent them on the history
+   * channel at its commit (notifyingWrite), and this server's own history cache drops them at once.
    */
   changedUsers: number[];
   /** Users this batch created. */
@@ -66,7 +66,7 @@ export function storedFeedbackOf(row: StoredFeedbackRow): StoredFeedback {
 /** Stored as a liked movie, as a history item without a rating (schemas.ts DEFAULT_RATING). */
 export const LIKED_RATING = 4;
 
-/** The arguments of reco_store_feedback and reco_store_feedback_users (migrations 073 and 095), as feedbackParams gives them. */
+/** The arguments of reco_store_feedback and reco_store_feedback_users (migrations 073 and 095), as feedbackParams gives them; $12 is free for the writer's origin. */
 export const FEEDBACK_ARGS =
   '$1::int, $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::real[], $7::text[], $8::real, $9::text[], $10::int, $11::int';
 
@@ -108,12 +108,18 @@ export async function storeFeedback(
   rows: readonly FeedbackRow[],
   liked = LIKED_RATING,
   quota?: QuotaLimits,
+  options: WriteOptions = {},
 ): Promise<StoredFeedback> {
-  const params = feedbackParams(clientId, rows, liked, quota);
+  const params = [...feedbackParams(clientId, rows, liked, quota), options.origin ?? null];
   for (let attempt = 1; ; attempt++) {
     try {
       const r = await db.query<StoredFeedbackRow>(
-        `SELECT stored_types, user_ids, created_users, ratings_stored FROM reco_store_feedback(${FEEDBACK_ARGS})`,
+        notifyingWrite(
+          'stored_types, user_ids, created_users, ratings_stored',
+          `reco_store_feedback(${FEEDBACK_ARGS})`,
+          'SELECT array_agg(u) FROM s, unnest(s.user_ids) AS u',
+          '$12::text',
+        ),
         params,
       );
       return storedFeedbackOf(r.rows[0]);

@@ -2,11 +2,15 @@ import type { QuotaLimits } from '../../config.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Database } from '../types.js';
 import {
+  notifyingWrite,
   SAVED_HISTORY_COLUMNS,
   savedHistoryOf,
+  wholeHistory,
   type HistoryItem,
   type SavedHistory,
   type SavedHistoryRow,
+  type WriteOptions,
+  type WrittenHistory,
 } from './api-users.js';
 import {
   FEEDBACK_ARGS,
@@ -50,6 +54,7 @@ export async function storeFeedbackGroup(
   requests: readonly (readonly FeedbackRow[])[],
   liked: number,
   quota?: QuotaLimits,
+  options: WriteOptions = {},
 ): Promise<StoredFeedback[]> {
   const users = requests.map((rows) => rows[0]?.externalId);
   distinctUsers(users);
@@ -59,8 +64,13 @@ export async function storeFeedbackGroup(
   try {
     answer = (
       await db.query<FeedbackUserRow>(
-        `SELECT external_id, user_id, created, stored_types, ratings_stored FROM reco_store_feedback_users(${FEEDBACK_ARGS})`,
-        feedbackParams(clientId, requests.flat(), liked, quota),
+        notifyingWrite(
+          'external_id, user_id, created, stored_types, ratings_stored',
+          `reco_store_feedback_users(${FEEDBACK_ARGS})`,
+          'SELECT array_agg(s.user_id::bigint) FROM s',
+          '$12::text',
+        ),
+        [...feedbackParams(clientId, requests.flat(), liked, quota), options.origin ?? null],
       )
     ).rows;
   } catch (err) {
@@ -81,20 +91,46 @@ export async function storeFeedbackGroup(
 
 /**
  * Histories that name their user, no two of the same user (src/server/write-groups.ts forms such groups): one call
- * of reco_save_history_users (migration 096), whose rows come back in the requests' order.
+ * of reco_save_history_users (migration 099), whose rows come back in the requests' order.
  */
 export async function saveHistoryGroup(
   db: Database,
   clientId: number,
   requests: readonly { externalId: string; items: readonly HistoryItem[] }[],
   quota?: QuotaLimits,
+  options: WriteOptions = {},
 ): Promise<SavedHistory[]> {
+  const written = await writeHistoryGroup(
+    db,
+    clientId,
+    requests.map((q) => ({ ...q, known: false })),
+    quota,
+    options,
+  );
+  return written.map(wholeHistory);
+}
+
+/**
+ * saveHistoryGroup for a caller that may hold some of the users' histories already (`known`,
+ * src/server/history-writes.ts): the write does not read those back and answers HeldHistory for them.
+ */
+export async function writeHistoryGroup(
+  db: Database,
+  clientId: number,
+  requests: readonly { externalId: string; items: readonly HistoryItem[]; known: boolean }[],
+  quota: QuotaLimits | undefined,
+  options: WriteOptions,
+): Promise<WrittenHistory[]> {
   distinctUsers(requests.map((q) => q.externalId));
   const items = requests.flatMap((q) => q.items);
   try {
     const r = await db.query<SavedHistoryRow>(
-      `SELECT ${SAVED_HISTORY_COLUMNS}
-         FROM reco_save_history_users($1::int, $2::text[], $3::text[], $4::int[], $5::real[], $6::text[], $7::int, $8::int)`,
+      notifyingWrite(
+        SAVED_HISTORY_COLUMNS,
+        'reco_save_history_users($1::int, $2::text[], $3::text[], $4::int[], $5::real[], $6::text[], $7::int, $8::int, $9::text[])',
+        'SELECT array_agg(s.user_key) FROM s',
+        '$10::text',
+      ),
       [
         clientId,
         requests.map((q) => q.externalId),
@@ -103,6 +139,8 @@ export async function saveHistoryGroup(
         items.map((i) => i.rating),
         genreVocabulary(),
         ...quotaParams(quota),
+        requests.filter((q) => q.known).map((q) => q.externalId),
+        options.origin ?? null,
       ],
     );
     return r.rows.map(savedHistoryOf);
