@@ -106,20 +106,15 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
   const catalogueGeneration = ctx.catalogue.answersGeneration;
   // Before any write: an unknown genre is a 422 that stores nothing.
   const filtered = input.filter ? excludedByFilter(ctx.catalogue, input.filter) : undefined;
-  let history: {
-    userId: number;
-    externalId: string;
-    movieIds: Int32Array;
-    ratings: Float32Array;
-    excluded: Int32Array;
-    tastes?: Float32Array;
-  };
+  let history: CachedHistory;
   let created = false;
-  let fingerprint: string | undefined;
+  // The history part of the answer cache's key and of the recommendation_id.
+  let fingerprint: string;
   let cacheKey: AnswerKey | undefined;
   if (items.length > 0) {
     const saved = await store(ctx, input.clientId, input.userId, items);
     history = saved;
+    fingerprint = historyFingerprint(saved);
     created = saved.created;
     if (input.userId === undefined) {
       variant = ctx.experiments.choose(input.clientId, saved.externalId);
@@ -176,7 +171,7 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
     input.n,
     input.filter ? JSON.stringify(input.filter) : '',
     input.explain ? 'explain' : '',
-    ...(fingerprint !== undefined ? [fingerprint] : [history.movieIds, history.ratings, history.excluded]),
+    fingerprint,
     // Inside an experiment the id also names it: the same list in two experiments is two impressions.
     ...(variant ? [variant.label.name, variant.label.variant] : []),
   ]);

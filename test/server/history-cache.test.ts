@@ -105,6 +105,21 @@ describeEachEngine('history cache', (t) => {
     expect(await until(async () => (await top(b))[0] === 5)).toBe(true);
   });
 
+  it("gives a history write's answer the recommendation_id of the same list read next, on any replica", async () => {
+    const b = servers[1];
+    const written = await call(a.url!, 'POST', '/recommendations', {
+      token,
+      json: { user_id: alice, history: [{ movie_id: 9, rating: 2 }], n: 3 },
+    });
+    expect(written.status).toBe(200);
+    const here = await ask(a);
+    expect(here.body.recommendations).toEqual(written.body.recommendations);
+    expect(here.body.recommendation_id).toBe(written.body.recommendation_id);
+    expect(await until(async () => (await ask(b)).body.recommendation_id === written.body.recommendation_id)).toBe(
+      true,
+    );
+  });
+
   describe('the cache itself', () => {
     let cache: HistoryCache;
     let client: number;
