@@ -50,6 +50,46 @@ function recording(db: Database, log: unknown[][]): Database {
   });
 }
 
+/** The plain merge withRatings must equal: every rating in a map, the items' last, sorted by movie. */
+function mergedByMap(base: CachedHistory, items: readonly HistoryItem[]) {
+  const all = new Map<number, number>();
+  base.movieIds.forEach((id, k) => all.set(id, base.ratings[k]));
+  for (const item of items) all.set(item.movieId, item.rating);
+  const ids = [...all.keys()].sort((a, b) => a - b);
+  return { movieIds: ids, ratings: ids.map((id) => Math.fround(all.get(id)!)) };
+}
+
+describe('withRatings', () => {
+  it('merges like a map of all ratings, sorted (differential, 2,000 random cases)', () => {
+    const next = random(3);
+    for (let c = 0; c < 2000; c++) {
+      const size = c % 50 === 0 ? 0 : Math.floor(next() * 60);
+      const ids = new Set<number>();
+      while (ids.size < size) ids.add(1 + Math.floor(next() * 100));
+      const movieIds = Int32Array.from([...ids].sort((a, b) => a - b));
+      const base = cached({
+        userId: 1,
+        externalId: 'u',
+        movieIds,
+        ratings: Float32Array.from(movieIds, () => (1 + Math.floor(next() * 10)) / 2),
+        excluded: Int32Array.of(7),
+        tastes: size === 0 ? Float32Array.of(0.5) : undefined,
+      });
+      const wanted = new Set<number>();
+      const count = 1 + Math.floor(next() * 5);
+      while (wanted.size < count)
+        wanted.add(next() < 0.5 && size > 0 ? movieIds[Math.floor(next() * size)] : Math.floor(next() * 102));
+      const items = [...wanted].map((movieId) => ({ movieId, rating: (1 + Math.floor(next() * 10)) / 2 }));
+      const out = withRatings(base, items);
+      const expected = mergedByMap(base, items);
+      expect({ movieIds: Array.from(out.movieIds), ratings: Array.from(out.ratings) }).toEqual(expected);
+      expect(out.excluded).toBe(base.excluded);
+      expect(out.tastes).toBeUndefined();
+      expect(out.fingerprint).toBe(cached(out).fingerprint);
+    }
+  });
+});
+
 /**
  * A history write that starts from the server's cached history is not read back (migration 099): the server
  * merges the write into the cached history (withRatings). The database's read-back is the reference: after every
