@@ -10,7 +10,7 @@ import {
 import { storeFeedback, type FeedbackRow, type StoredFeedback } from '../core/db/repositories/feedback.js';
 import { storeFeedbackGroup, writeHistoryGroup } from '../core/db/repositories/write-groups.js';
 import type { Database } from '../core/db/types.js';
-import { cached, type CachedHistory, type HistoryCache } from './history-cache.js';
+import { cached, type CachedHistory, type HistoryCache, type WriteTicket } from './history-cache.js';
 import { withRatings } from './history-writes.js';
 
 /**
@@ -197,39 +197,27 @@ export class WriteGroups {
   }
 
   /** saveStatedTastes, the user dropped from the history cache once it has committed. */
-  async saveTastes(clientId: number, externalId: string | undefined, tastes: readonly number[]) {
-    const ticket = this.cache.beginWrite(clientId, externalId === undefined ? [] : [externalId]);
-    try {
-      const saved = await saveStatedTastes(this.db, clientId, externalId, tastes, { origin: this.cache.origin });
-      this.cache.endWrite(ticket, [{ userId: saved.userId }]);
-      return saved;
-    } catch (err) {
-      this.cache.endWrite(ticket, 'failed');
-      throw err;
-    }
+  saveTastes(clientId: number, externalId: string | undefined, tastes: readonly number[]) {
+    return this.tracked(
+      clientId,
+      externalId === undefined ? [] : [externalId],
+      () => saveStatedTastes(this.db, clientId, externalId, tastes, { origin: this.cache.origin }),
+      (saved) => [{ userId: saved.userId }],
+    );
   }
 
   /** A feedback write of these requests (`write`), the users of its events dropped from the history cache. */
-  private async storingFeedback(
+  private storingFeedback(
     clientId: number,
     requests: readonly (readonly FeedbackRow[])[],
     write: () => Promise<StoredFeedback[]>,
   ): Promise<StoredFeedback[]> {
-    const ticket = this.cache.beginWrite(
+    return this.tracked(
       clientId,
       requests.flatMap((rows) => rows.map((r) => r.externalId)),
+      write,
+      (out) => out.flatMap((o) => o.changedUsers.map((userId) => ({ userId }))),
     );
-    try {
-      const out = await write();
-      this.cache.endWrite(
-        ticket,
-        out.flatMap((o) => o.changedUsers.map((userId) => ({ userId }))),
-      );
-      return out;
-    } catch (err) {
-      this.cache.endWrite(ticket, 'failed');
-      throw err;
-    }
   }
 
   /**
@@ -238,41 +226,60 @@ export class WriteGroups {
    * (migration 099) and answered with the cached history and the new ratings merged (withRatings); the others are
    * read back. Either way the answer is kept in the cache when nothing else changed the user meanwhile.
    */
-  private async writeHistories(
+  private writeHistories(
     clientId: number,
     writes: readonly { externalId: string | undefined; items: readonly HistoryItem[] }[],
   ): Promise<(SavedHistory & CachedHistory)[]> {
-    const named = writes.flatMap((w) => (w.externalId === undefined ? [] : [w.externalId]));
-    const ticket = this.cache.beginWrite(clientId, named);
-    let answers: (SavedHistory & CachedHistory)[];
+    const origin = { origin: this.cache.origin };
+    return this.tracked(
+      clientId,
+      writes.flatMap((w) => (w.externalId === undefined ? [] : [w.externalId])),
+      async (ticket) => {
+        const bases = writes.map((w) =>
+          w.externalId === undefined ? undefined : this.cache.base(ticket, w.externalId),
+        );
+        const out: WrittenHistory[] =
+          writes.length === 1
+            ? [
+                await writeHistory(this.db, clientId, writes[0].externalId, writes[0].items, this.quota, {
+                  ...origin,
+                  known: bases[0] !== undefined,
+                }),
+              ]
+            : await writeHistoryGroup(
+                this.db,
+                clientId,
+                writes.map((w, i) => ({ externalId: w.externalId!, items: w.items, known: bases[i] !== undefined })),
+                this.quota,
+                origin,
+              );
+        return out.map((o, i) => answerOf(o, bases[i], writes[i].items));
+      },
+      (answers) => answers.map((h) => ({ userId: h.userId, history: h })),
+    );
+  }
+
+  /**
+   * `write` as a write of this server to these users (HistoryCache.beginWrite), its answer applied to the history
+   * cache (`written`: the users it changed, with their whole history when it has it), or, when it fails, its users
+   * dropped: its outcome is not known.
+   */
+  private async tracked<T>(
+    clientId: number,
+    externalIds: readonly string[],
+    write: (ticket: WriteTicket) => Promise<T>,
+    written: (out: T) => { userId: number; history?: CachedHistory }[],
+  ): Promise<T> {
+    const ticket = this.cache.beginWrite(clientId, externalIds);
+    let out: T;
     try {
-      const bases = writes.map((w) => (w.externalId === undefined ? undefined : this.cache.base(ticket, w.externalId)));
-      const origin = { origin: this.cache.origin };
-      const out: WrittenHistory[] =
-        writes.length === 1
-          ? [
-              await writeHistory(this.db, clientId, writes[0].externalId, writes[0].items, this.quota, {
-                ...origin,
-                known: bases[0] !== undefined,
-              }),
-            ]
-          : await writeHistoryGroup(
-              this.db,
-              clientId,
-              writes.map((w, i) => ({ externalId: w.externalId!, items: w.items, known: bases[i] !== undefined })),
-              this.quota,
-              origin,
-            );
-      answers = out.map((o, i) => answerOf(o, bases[i], writes[i].items));
+      out = await write(ticket);
     } catch (err) {
       this.cache.endWrite(ticket, 'failed');
       throw err;
     }
-    this.cache.endWrite(
-      ticket,
-      answers.map((h) => ({ userId: h.userId, history: h })),
-    );
-    return answers;
+    this.cache.endWrite(ticket, written(out));
+    return out;
   }
 }
 
