@@ -178,21 +178,45 @@ describeEachEngine('API write functions', (t) => {
   it('runs the write functions with generic plans (PL/pgSQL would plan a one-event write again on every call)', async () => {
     const { rows } = await t.db.query<{ proname: string; proconfig: string[] | null }>(
       `SELECT proname, proconfig FROM pg_proc
-        WHERE proname IN ('reco_store_feedback_users', 'reco_save_history', 'reco_apply_rating_changes', 'reco_charge_quota',
-                          'reco_save_tastes', 'reco_user_for_write', 'reco_generate_user')
-        ORDER BY proname`,
+        WHERE proname IN ('reco_store_feedback_users', 'reco_save_history', 'reco_save_history_users',
+                          'reco_apply_rating_changes', 'reco_charge_quota', 'reco_save_tastes', 'reco_user_for_write',
+                          'reco_generate_user')
+        ORDER BY proname, pronargs`,
     );
     expect(rows.map((r) => [r.proname, r.proconfig])).toEqual(
       [
         'reco_apply_rating_changes',
         'reco_charge_quota',
         'reco_generate_user',
+        // Migration 093's version and 099's (with p_known), kept for the servers of the previous release.
         'reco_save_history',
+        'reco_save_history',
+        'reco_save_history_users',
+        'reco_save_history_users',
         'reco_save_tastes',
         'reco_store_feedback_users',
         'reco_user_for_write',
       ].map((f) => [f, ['plan_cache_mode=force_generic_plan']]),
     );
+  });
+
+  it("keeps the previous release's history writes working, as its servers call them during a rolling update", async () => {
+    const vocab = genreVocabulary();
+    const one = await t.db.query<{ user_external_id: string; history_movie_ids: number[] }>(
+      `SELECT user_external_id, history_movie_ids
+         FROM reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int)`,
+      [client, 'old-1', [1, 2], [4, 3], vocab, 0, 0],
+    );
+    expect(one.rows.map((r) => [r.user_external_id, r.history_movie_ids.map(Number)])).toEqual([['old-1', [1, 2]]]);
+    const group = await t.db.query<{ user_external_id: string; history_movie_ids: number[] }>(
+      `SELECT user_external_id, history_movie_ids
+         FROM reco_save_history_users($1::int, $2::text[], $3::text[], $4::int[], $5::real[], $6::text[], $7::int, $8::int)`,
+      [client, ['old-1', 'old-2'], ['old-1', 'old-2'], [3, 3], [5, 1], vocab, 0, 0],
+    );
+    expect(group.rows.map((r) => [r.user_external_id, r.history_movie_ids.map(Number)])).toEqual([
+      ['old-1', [1, 2, 3]],
+      ['old-2', [3]],
+    ]);
   });
 
   it('stores stated tastes in one statement: the user created or found, its vector kept once it has ratings', async () => {

@@ -6,15 +6,14 @@ import type { Migration } from './types.js';
  * and answer NULL for their history and exclusions, where they read the user's whole history after the change
  * (the largest step of a one-rating write: 0.28 ms of its database time for 216 ratings, more for longer
  * histories, docs/benchmarks/feedback.md). Everything else is migration 093's reco_save_history and 096's
- * reco_save_history_users unchanged; the versions without `p_known` are dropped.
+ * reco_save_history_users unchanged. Both are new overloads: the versions without `p_known` stay, for the servers
+ * of the previous release during a rolling update (the init container migrates while they still serve) and after a
+ * rollback; a later migration can drop them.
  */
 export const migration: Migration = {
   version: 99,
   name: 'api_known_histories',
   sql: `
-DROP FUNCTION reco_save_history(integer, text, integer[], real[], text[], integer, integer);
-DROP FUNCTION reco_save_history_users(integer, text[], text[], integer[], real[], text[], integer, integer);
-
 CREATE FUNCTION reco_save_history(
   p_client integer, p_external_id text, p_movie_ids integer[], p_ratings real[], p_vocab text[], p_users_limit integer,
   p_ratings_limit integer, p_known boolean,
