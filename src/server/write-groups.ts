@@ -9,6 +9,8 @@ import {
 } from '../core/db/repositories/api-users.js';
 import { storeFeedback, type FeedbackRow, type StoredFeedback } from '../core/db/repositories/feedback.js';
 import { storeFeedbackGroup, writeHistoryGroup } from '../core/db/repositories/write-groups.js';
+import { PgError } from '../core/db/pg-errors.js';
+import { QuotaExceededError } from '../core/db/repositories/quotas.js';
 import type { Database } from '../core/db/types.js';
 import { cached, type CachedHistory, type HistoryCache, type WriteTicket } from './history-cache.js';
 import { withRatings } from './history-writes.js';
@@ -261,8 +263,9 @@ export class WriteGroups {
 
   /**
    * `write` as a write of this server to these users (HistoryCache.beginWrite), its answer applied to the history
-   * cache (`written`: the users it changed, with their whole history when it has it), or, when it fails, its users
-   * dropped: its outcome is not known.
+   * cache (`written`: the users it changed, with their whole history when it has it). A write the database refused
+   * changed nothing; after any other failure its outcome is not known (it may have committed), and its users are
+   * dropped.
    */
   private async tracked<T>(
     clientId: number,
@@ -275,12 +278,20 @@ export class WriteGroups {
     try {
       out = await write(ticket);
     } catch (err) {
-      this.cache.endWrite(ticket, 'failed');
+      this.cache.endWrite(ticket, refused(err) ? [] : 'failed');
       throw err;
     }
     this.cache.endWrite(ticket, written(out));
     return out;
   }
+}
+
+/**
+ * The database refused the write — over the client's quota, or a movie not in the catalogue — so its statement
+ * stored nothing: the refusals an API write expects, which a misbehaving client can send in bulk.
+ */
+function refused(err: unknown): boolean {
+  return err instanceof QuotaExceededError || (err as { code?: unknown })?.code === PgError.FOREIGN_KEY_VIOLATION;
 }
 
 /** A history write's answer as the user's whole history: read back, or the cached one with the write merged. */

@@ -152,6 +152,41 @@ describeEachEngine('history writes through the cache', (t) => {
     expect(whole(withRatings(before, items))).toEqual(whole(await fresh('g1')));
   });
 
+  it('keeps the cache as it was when the database refuses a write, and drops the user when the outcome is unknown', async () => {
+    const cache = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
+    await cache.start();
+    let loseAnswers = false;
+    // A database whose write commits but whose answer is lost (a connection dropped after the commit).
+    const flaky = new Proxy(t.db, {
+      get(target, prop) {
+        if (prop === 'query')
+          return async (sql: string, params?: unknown[]) => {
+            const out = await target.query(sql, params);
+            if (loseAnswers && sql.includes('reco_save_history')) throw new Error('connection lost');
+            return out;
+          };
+        const v = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const writes = new WriteGroups(flaky, 4, { usersPerHour: 0, ratingsPerHour: 0 }, cache, { enabled: true });
+    try {
+      await writes.saveHistory(client, 'r1', [{ movieId: 1, rating: 4 }]);
+      const kept = cache.peek(client, 'r1');
+      expect(kept && Array.from(kept.movieIds)).toEqual([1]);
+      await expect(writes.saveHistory(client, 'r1', [{ movieId: 999_999, rating: 4 }])).rejects.toMatchObject({
+        code: '23503',
+      });
+      expect(cache.peek(client, 'r1')).toBe(kept);
+      loseAnswers = true;
+      await expect(writes.saveHistory(client, 'r1', [{ movieId: 2, rating: 5 }])).rejects.toThrow('connection lost');
+      expect(cache.peek(client, 'r1')).toBeUndefined();
+      expect(Array.from((await cache.get(client, 'r1'))!.movieIds)).toEqual([1, 2]);
+    } finally {
+      await cache.stop();
+    }
+  });
+
   it("keeps the server's cache equal to the database through concurrent history and feedback writes", async () => {
     const cache = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
     await cache.start();
