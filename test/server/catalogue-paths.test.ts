@@ -3,6 +3,7 @@ import type { CatalogueEntry } from '../../src/core/db/repositories/movies-query
 import {
   catalogueExcluded,
   excludedByFilter,
+  FILTER_MEMO_BYTES,
   filterBuilds,
   type CatalogueView,
   type MovieFilter,
@@ -209,6 +210,26 @@ describe('excludedByFilter', () => {
       }
       expect(filterBuilds).toEqual(built);
     }
+  });
+
+  it('keeps as many sets as its bytes allow: thousands for a small catalogue, the oldest out past them', () => {
+    const rng = new Rng(11);
+    const entries = randomCatalogue(rng, 4_000);
+    const catalogue = view(entries);
+    // Distinct year ranges, each its own set of ~4,200 bytes: about 4,000 fit in the memo's bytes.
+    const ranges = Array.from({ length: 4_500 }, (_, i) => ({
+      year_min: 1900 + (i % 75),
+      year_max: 1980 + Math.floor(i / 75),
+    }));
+    const fit = Math.floor(FILTER_MEMO_BYTES / 4_200);
+    expect(fit).toBeLessThan(ranges.length);
+    for (const f of ranges) excludedByFilter(catalogue, f);
+    const built = filterBuilds.sets;
+    const recent = ranges.slice(-1_500);
+    for (const f of recent) expect(new Set(excludedByFilter(catalogue, f))).toEqual(catalogueExcluded(entries, f));
+    expect(filterBuilds.sets).toBe(built);
+    excludedByFilter(catalogue, ranges[0]);
+    expect(filterBuilds.sets).toBe(built + 1);
   });
 
   it('builds the set again once the generation changes', () => {
