@@ -341,6 +341,6 @@ async function store(ctx: AppContext, clientId: number, userId: string | undefin
     // Committed, with its NOTIFY to the other servers; this server's history cache holds the answer.
     return await ctx.writes.saveHistory(clientId, userId, items);
   } catch (err) {
-    throw writeError(ctx, err, 'the history');
+    throw writeError(ctx.metrics, err, 'the history');
   }
 }

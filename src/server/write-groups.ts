@@ -9,11 +9,10 @@ import {
 } from '../core/db/repositories/api-users.js';
 import { storeFeedback, type FeedbackRow, type StoredFeedback } from '../core/db/repositories/feedback.js';
 import { storeFeedbackGroup, writeHistoryGroup } from '../core/db/repositories/write-groups.js';
-import { PgError } from '../core/db/pg-errors.js';
-import { QuotaExceededError } from '../core/db/repositories/quotas.js';
 import type { Database } from '../core/db/types.js';
 import { cached, type CachedHistory, type HistoryCache, type WriteTicket } from './history-cache.js';
 import { withRatings } from './history-writes.js';
+import { refusedWrite } from './write-errors.js';
 
 /**
  * Group commit of the API's single writes (docs/api.md, "Durability"). Platforms send feedback one event at a time
@@ -278,20 +277,12 @@ export class WriteGroups {
     try {
       out = await write(ticket);
     } catch (err) {
-      this.cache.endWrite(ticket, refused(err) ? [] : 'failed');
+      this.cache.endWrite(ticket, refusedWrite(err) ? [] : 'failed');
       throw err;
     }
     this.cache.endWrite(ticket, written(out));
     return out;
   }
-}
-
-/**
- * The database refused the write — over the client's quota, or a movie not in the catalogue — so its statement
- * stored nothing: the refusals an API write expects, which a misbehaving client can send in bulk.
- */
-function refused(err: unknown): boolean {
-  return err instanceof QuotaExceededError || (err as { code?: unknown })?.code === PgError.FOREIGN_KEY_VIOLATION;
 }
 
 /** A history write's answer as the user's whole history: read back, or the cached one with the write merged. */

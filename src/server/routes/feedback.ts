@@ -77,7 +77,7 @@ export const feedbackRoute: JsonRoute = async (ctx, clientId, input) => {
       }
       if (out.createdUsers > 0) ctx.metrics.usersCreatedTotal.inc(out.createdUsers);
     } catch (err) {
-      throw writeError(ctx, err, 'the events');
+      throw writeError(ctx.metrics, err, 'the events');
     }
   }
   return JSON.stringify({ accepted: rows.length, duplicates: rows.length - stored, rejected });

@@ -28,34 +28,27 @@ export interface HistoryItem {
 }
 
 /**
- * A fingerprint of a user's whole history (count and sum of per-rating hashes) and exclusions, computed by the
- * database from the same rows as the history: equal fingerprints mean an equal history, with a collision chance
- * around 2^-32. hashint8 is stable within one server, which is all an in-memory cache needs.
+ * One indexed query: the user's ratings and exclusions, or undefined when this client has no such user (the
+ * history cache fingerprints it, src/server/history-cache.ts).
  */
-const FINGERPRINT = `count(r.movie_id)::text || ':' || coalesce(sum(hashint8(r.movie_id::bigint * 16 + (r.rating * 2)::int)), 0)::text
-            || ':' || coalesce((SELECT count(*)::text || ':' || sum(hashint8(x.movie_id::bigint))::text FROM user_exclusions x WHERE x.user_id = u.id), '0')`;
-
-/** One indexed query: the user's ratings and their fingerprint, or undefined when this client has no such user. */
 export async function findUserHistory(
   db: Queryable,
   clientId: number,
   externalId: string,
-): Promise<(UserHistory & { fingerprint: string }) | undefined> {
+): Promise<UserHistory | undefined> {
   const r = await db.query<{
     id: number;
     movie_ids: Buffer | null;
     ratings: Buffer | null;
     excluded: Buffer | null;
     tastes: number[] | null;
-    fingerprint: string;
   }>(
     `SELECT u.id,
             CASE WHEN u.rating_count = 0 THEN u.characteristic END AS tastes,
             array_send(array_agg(r.movie_id ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL)) AS movie_ids,
             array_send(array_agg(r.rating ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL)) AS ratings,
             array_send((SELECT array_agg(x.movie_id ORDER BY x.movie_id) FROM user_exclusions x WHERE x.user_id = u.id))
-              AS excluded,
-            ${FINGERPRINT} AS fingerprint
+              AS excluded
        FROM users u LEFT JOIN ratings r ON r.user_id = u.id
       WHERE u.client_id = $1 AND u.external_id = $2
       GROUP BY u.id`,
@@ -71,7 +64,6 @@ export async function findUserHistory(
     ratings: float4ArrayOf(row.ratings),
     excluded: int4ArrayOf(row.excluded),
     tastes: row.tastes && movieIds.length === 0 ? Float32Array.from(row.tastes) : undefined,
-    fingerprint: row.fingerprint,
   };
 }
 
@@ -162,7 +154,7 @@ export async function saveHistory(
 }
 
 /**
- * saveHistory for a caller that may hold the user's history already (`known`, src/server/history-writes.ts): then
+ * saveHistory for a caller that may hold the user's history already (`known`, src/server/write-groups.ts): then
  * the write does not read it back and answers HeldHistory, unless it created the user.
  */
 export async function writeHistory(

@@ -112,7 +112,7 @@ export async function saveHistoryGroup(
 
 /**
  * saveHistoryGroup for a caller that may hold some of the users' histories already (`known`,
- * src/server/history-writes.ts): the write does not read those back and answers HeldHistory for them.
+ * src/server/write-groups.ts): the write does not read those back and answers HeldHistory for them.
  */
 export async function writeHistoryGroup(
   db: Database,
