@@ -143,7 +143,9 @@ async function main() {
     let movies: number[];
     let statements: Record<string, number>;
     try {
-      clientId = (await createClient(db, { username: 'bench', password: PASSWORD })).id;
+      // Trusted, as the daily files' client is: the popularity fallback counts only trusted ratings, and with none it
+      // answers empty lists, after which the traffic mix below would send no feedback at all.
+      clientId = (await createClient(db, { username: 'bench', password: PASSWORD, trusted: true })).id;
       await ingest(db, { from: path.join(ROOT, 'data/initial_data'), dataDir: work, client: 'bench' });
       movies = (await db.query<{ movie_id: number }>('SELECT movie_id FROM movies ORDER BY movie_id')).rows.map(
         (r) => r.movie_id,
@@ -389,13 +391,18 @@ async function simulateTraffic(cli: string[], url: string, pid: number | undefin
     errors: { unexpected: number };
     rate_limited: number;
     calls: Record<string, { requests: number; latency_ms: { p50: number; p99: number } }>;
+    feedback: { requests: number; events: number };
   };
+  // The mix is the platform's only with its feedback: most answers get some (tastes.ts), none when lists are empty.
+  if (!(report.feedback.requests > 0))
+    throw new Error(`reco simulate traffic sent no feedback: ${JSON.stringify(report).slice(0, 500)}`);
   return {
     target_rps: TRAFFIC_RATE,
     throughput_rps: report.throughput_rps,
     requests: report.requests,
     latency_ms: report.latency_ms,
     unexpected_errors: report.errors.unexpected,
+    feedback: report.feedback,
     rate_limited: report.rate_limited,
     calls: Object.fromEntries(
       Object.entries(report.calls).map(([k, c]) => [

@@ -11,6 +11,7 @@ import { startServer, type RecoServer } from '../../src/server/index.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, tempDir, type TestDatabase } from '../helpers/engines.js';
 import { shippedCatalogue } from './helpers.js';
+import { seedCatalogue } from '../server/fixtures.js';
 
 /**
  * `reco simulate traffic` against the real API (startServer on a loopback port) over a real database loaded by
@@ -145,6 +146,7 @@ describe('reco simulate traffic against a real reco serve', () => {
     expect(f.events).toBeGreaterThanOrEqual(f.requests);
     expect(f.accepted).toBe(f.events);
     expect(f.rejected).toBe(0);
+    expect(f.empty_answers).toBe(0);
     // What the server stored, for this client only: every accepted event once, each with a recommendation id.
     const stored = await t.db.query<{ type: string; n: number; with_id: number }>(
       `SELECT f.type, count(*)::int AS n, count(f.recommendation_id)::int AS with_id
@@ -170,6 +172,38 @@ describe('reco simulate traffic against a real reco serve', () => {
       [r.client.username],
     );
     expect(cold.rows[0]).toEqual({ n: s.cold_start, with_vector: s.cold_start });
+  }, 90_000);
+
+  it('counts answers that list no movie, and says why no feedback followed them', async () => {
+    // A catalogue with no ratings at all: no model, and the popularity fallback has nothing to rank.
+    const empty = await createTestDatabase('pglite');
+    const bare = await startServer({
+      db: empty.db,
+      config: {
+        dataDir: root,
+        jwtSecret: 'traffic-test-secret-0123456789abcdef0123',
+        tokenTtlSeconds: 3600,
+        production: false,
+      },
+      modelPollMs: 0,
+      port: 0,
+      host: '127.0.0.1',
+    });
+    try {
+      await seedCatalogue(empty.db);
+      const r = await runCli(
+        ['simulate', 'traffic', '--url', bare.url!, '--duration', '10', '--rate', '50', '--max-requests', '60'],
+        { timeoutMs: 60_000 },
+      );
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/feedback: 0 events in 0 requests/);
+      const said = /(\d+) recommendation answers listed no movie, so no feedback followed them/.exec(r.stdout);
+      expect(Number(said?.[1])).toBeGreaterThan(10);
+      expect(r.stdout).toMatch(/reco clients trust/);
+    } finally {
+      await bare.close();
+      await empty.drop();
+    }
   }, 90_000);
 
   it('stops at --max-requests before the time is up, and logs in again as an existing client', async () => {

@@ -74,6 +74,10 @@ Reports throughput, latency p50/p90/p99/max, status counts and errors: live on a
     this.say(
       `feedback: ${f.events} events in ${f.requests} requests; ${f.accepted} accepted (${f.duplicates} already stored), ${f.rejected} rejected`,
     );
+    if (f.empty_answers > 0)
+      this.say(
+        `  ${f.empty_answers} recommendation answers listed no movie, so no feedback followed them: with no trained model the server answers by popularity over trusted clients' ratings (reco train; reco clients trust)`,
+      );
     this.say(
       `unexpected errors: ${report.errors.unexpected}${report.rate_limited ? `; rate limited (429): ${report.rate_limited}` : ''}`,
     );

@@ -25,6 +25,11 @@ export interface FeedbackFigures {
   accepted: number;
   duplicates: number;
   rejected: number;
+  /**
+   * Recommendation answers without a single movie, which no feedback can follow: a server with no trained model and
+   * no trusted ratings for its popularity fallback answers only such lists.
+   */
+  empty_answers: number;
 }
 
 export interface TrafficOptions {
@@ -125,7 +130,14 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
 
   const rng = new Rng(o.seed, 'traffic');
   const stats = new TrafficStats();
-  const feedback: FeedbackFigures = { requests: 0, events: 0, accepted: 0, duplicates: 0, rejected: 0 };
+  const feedback: FeedbackFigures = {
+    requests: 0,
+    events: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    empty_answers: 0,
+  };
   const known: SimUser[] = [];
   const pending: ShownAnswer[] = [];
   const runTag = randomBytes(4).toString('hex');
@@ -149,10 +161,10 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
 
   /** Remembers an answer the user will react to (most of them), keeping the newest when the backlog is long. */
   function shown(user: SimUser, r: ApiResponse): void {
-    if (r.status !== 200 || typeof r.body?.recommendation_id !== 'string' || rng.next() >= FEEDBACK_AFTER_ANSWER)
-      return;
+    if (r.status !== 200 || typeof r.body?.recommendation_id !== 'string') return;
     const recs = (r.body.recommendations ?? []) as { movie_id: number; genres?: string[] }[];
-    if (recs.length === 0) return;
+    if (recs.length === 0) feedback.empty_answers++;
+    if (recs.length === 0 || rng.next() >= FEEDBACK_AFTER_ANSWER) return;
     pending.push({
       user,
       recommendationId: r.body.recommendation_id,
