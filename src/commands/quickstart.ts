@@ -105,7 +105,7 @@ Each step says whether it ran or was skipped. Then see docs/api.md for the curl 
         });
         return { ingest, model, serve };
       },
-      { poolSize: this.settings.dbPoolSize },
+      { poolSize: this.settings.dbPoolSize, keepOpen: true },
     );
   }
 }

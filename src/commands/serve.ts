@@ -9,7 +9,7 @@ The active model of the registry is loaded at start and swapped in without a res
 Running experiments (reco experiments start) are loaded with their variants' models and followed the same way; each list served inside one is recorded as an impression (--impressions), older impressions are deleted hourly (--impressions-retention-days).
 JSON access logs go to stdout (stderr with --json, whose result is printed on shutdown). SIGTERM or Ctrl-C stops gracefully: in-flight requests finish first.
 When PostgreSQL (DATABASE_URL) cannot be reached at start, reco serve says why on stderr and retries with backoff for --db-wait seconds before it gives up.
-Environment: RECO_JWT_SECRET (required when NODE_ENV=production; otherwise generated once into <data dir>/jwt-secret), RECO_ADMIN_TOKEN (gates /create-client), RECO_TOKEN_TTL (seconds, default 3600), RECO_DB_WAIT (--db-wait), RECO_DB_POOL_SIZE (connections of its PostgreSQL pool, default 10), DATABASE_URL, RECO_DATA_DIR, LOG_LEVEL.
+Environment: RECO_JWT_SECRET (required when NODE_ENV=production; otherwise generated once into <data dir>/jwt-secret), RECO_ADMIN_TOKEN (gates /create-client), RECO_TOKEN_TTL (seconds, default 3600), RECO_DB_WAIT (--db-wait), RECO_DB_POOL_SIZE (connections of its PostgreSQL pool, all opened at start and kept, default 10), RECO_DB_PREPARED_STATEMENTS (on|off, default on: off behind a pooler in transaction mode), DATABASE_URL, RECO_DATA_DIR, LOG_LEVEL.
 On the embedded database, reco serve holds the database while it runs: other commands then need DATABASE_URL or must wait.`;
   static override examples = [
     '<%= config.bin %> serve',
@@ -45,6 +45,7 @@ On the embedded database, reco serve holds the database while it runs: other com
         }),
       {
         poolSize: this.settings.dbPoolSize,
+        keepOpen: true,
         connectWaitMs: flags['db-wait'] * 1000,
         // On stderr even with --json: an operator watching a start-up needs to see why it waits.
         onConnectRetry: (reason, delayMs) =>

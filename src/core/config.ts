@@ -30,6 +30,11 @@ export interface RecoConfig {
    * 10): replicas × this must stay within the server's max_connections, less what ingest, training and backups use.
    */
   dbPoolSize: number;
+  /**
+   * The API's statements as named (prepared) statements on PostgreSQL (RECO_DB_PREPARED_STATEMENTS, default on);
+   * off for a connection pooler in transaction mode that does not keep them (PgBouncer before 1.21).
+   */
+  dbPreparedStatements?: boolean;
   production: boolean;
   logLevel: LogLevel;
 }
@@ -71,6 +76,7 @@ const envSchema = z.object({
     .optional(),
   RECO_WRITE_GROUPS: z.enum(['on', 'off']).optional(),
   RECO_DB_POOL_SIZE: z.coerce.number().int().min(1).max(500).optional(),
+  RECO_DB_PREPARED_STATEMENTS: z.enum(['on', 'off']).optional(),
   NODE_ENV: z.string().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).optional(),
 });
@@ -99,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RecoConfig {
     tokenTtlSeconds: e.RECO_TOKEN_TTL ?? 3600,
     writeGroups: e.RECO_WRITE_GROUPS !== 'off',
     dbPoolSize: e.RECO_DB_POOL_SIZE ?? 10,
+    dbPreparedStatements: e.RECO_DB_PREPARED_STATEMENTS !== 'off',
     production,
     logLevel: e.LOG_LEVEL ?? 'info',
   };

@@ -4,6 +4,7 @@ import { storeFeedback, type FeedbackRow } from '../../src/core/db/repositories/
 import { saveHistoryGroup, storeFeedbackGroup } from '../../src/core/db/repositories/write-groups.js';
 import { QuotaExceededError } from '../../src/core/db/repositories/quotas.js';
 import { genreProfile, genreVocabulary, recomputeProfilesSql } from '../../src/core/features/genre-profile.js';
+import { sqlText } from '../../src/core/db/types.js';
 import { describeEachEngine } from '../helpers/engines.js';
 import { MOVIES, seedCatalogue } from '../server/fixtures.js';
 
@@ -223,7 +224,7 @@ describeEachEngine('API write functions', (t) => {
     const statements: string[] = [];
     const counted = Object.create(t.db) as typeof t.db;
     counted.query = (sql, params) => {
-      statements.push(sql);
+      statements.push(sqlText(sql));
       return t.db.query(sql, params);
     };
     counted.transaction = () => {

@@ -3,7 +3,7 @@ import { ensureClient } from '../../src/core/db/repositories/clients.js';
 import { storeFeedback, type FeedbackRow, type StoredFeedback } from '../../src/core/db/repositories/feedback.js';
 import { QuotaExceededError } from '../../src/core/db/repositories/quotas.js';
 import { saveHistoryGroup, storeFeedbackGroup } from '../../src/core/db/repositories/write-groups.js';
-import type { Database } from '../../src/core/db/types.js';
+import { sqlText, type Database, type PreparedStatement } from '../../src/core/db/types.js';
 import { HistoryCache } from '../../src/server/history-cache.js';
 import { WriteGroups } from '../../src/server/write-groups.js';
 import { describeEachEngine } from '../helpers/engines.js';
@@ -100,7 +100,11 @@ const historyAnswer = (out: SavedHistory) => ({ ...out, userId: undefined });
 function recording(db: Database, log: string[]): Database {
   return new Proxy(db, {
     get(target, prop) {
-      if (prop === 'query') return (sql: string, params?: unknown[]) => (log.push(sql), target.query(sql, params));
+      if (prop === 'query')
+        return (sql: string | PreparedStatement, params?: unknown[]) => (
+          log.push(sqlText(sql)),
+          target.query(sql, params)
+        );
       const v = Reflect.get(target, prop);
       return typeof v === 'function' ? v.bind(target) : v;
     },

@@ -1,4 +1,4 @@
-import type { Database } from '../../src/core/db/types.js';
+import { sqlText, type Database } from '../../src/core/db/types.js';
 import { ENTRY_FIXED_BYTES, entryBytes, HistoryCache } from '../../src/server/history-cache.js';
 import type { RecoServer } from '../../src/server/index.js';
 import { describeEachEngine } from '../helpers/engines.js';
@@ -9,7 +9,7 @@ function counting(db: Database): Database & { historyReads: number } {
   const counted = Object.create(db) as Database & { historyReads: number };
   counted.historyReads = 0;
   counted.query = (sql, params) => {
-    if (sql.includes('array_agg(r.movie_id')) counted.historyReads++;
+    if (sqlText(sql).includes('array_agg(r.movie_id')) counted.historyReads++;
     return db.query(sql, params);
   };
   return counted;

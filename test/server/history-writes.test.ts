@@ -2,7 +2,7 @@ import { findUserHistory, writeHistory, type HistoryItem } from '../../src/core/
 import { ensureClient } from '../../src/core/db/repositories/clients.js';
 import { storeFeedback } from '../../src/core/db/repositories/feedback.js';
 import { writeHistoryGroup } from '../../src/core/db/repositories/write-groups.js';
-import type { Database } from '../../src/core/db/types.js';
+import { sqlText, type Database, type PreparedStatement } from '../../src/core/db/types.js';
 import { cached, HistoryCache, type CachedHistory } from '../../src/server/history-cache.js';
 import { withRatings } from '../../src/server/history-writes.js';
 import { WriteGroups } from '../../src/server/write-groups.js';
@@ -43,7 +43,10 @@ function recording(db: Database, log: unknown[][]): Database {
   return new Proxy(db, {
     get(target, prop) {
       if (prop === 'query')
-        return (sql: string, params?: unknown[]) => (log.push(params ?? []), target.query(sql, params));
+        return (sql: string | PreparedStatement, params?: unknown[]) => (
+          log.push(params ?? []),
+          target.query(sql, params)
+        );
       const v = Reflect.get(target, prop);
       return typeof v === 'function' ? v.bind(target) : v;
     },
@@ -160,9 +163,9 @@ describeEachEngine('history writes through the cache', (t) => {
     const flaky = new Proxy(t.db, {
       get(target, prop) {
         if (prop === 'query')
-          return async (sql: string, params?: unknown[]) => {
+          return async (sql: string | PreparedStatement, params?: unknown[]) => {
             const out = await target.query(sql, params);
-            if (loseAnswers && sql.includes('reco_save_history')) throw new Error('connection lost');
+            if (loseAnswers && sqlText(sql).includes('reco_save_history')) throw new Error('connection lost');
             return out;
           };
         const v = Reflect.get(target, prop);

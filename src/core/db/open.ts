@@ -13,6 +13,8 @@ export interface OpenOptions {
   command?: string;
   /** Pool size for PostgreSQL. */
   poolSize?: number;
+  /** PostgreSQL: open the whole pool at once and keep idle connections (a server's pool: PostgresDatabase.connect). */
+  keepOpen?: boolean;
   /**
    * PostgreSQL: keep trying to connect this long while the server is unreachable (refused, not resolvable, starting
    * up), waiting 0.5 s, 1 s, 2 s … (at most 5 s) between attempts; 0 (the default) fails at once. A refused login
@@ -26,11 +28,16 @@ export interface OpenOptions {
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 5000;
 
-async function connectPostgres(url: string, options: OpenOptions): Promise<Database> {
+async function connectPostgres(url: string, preparedStatements: boolean, options: OpenOptions): Promise<Database> {
   const deadline = Date.now() + (options.connectWaitMs ?? 0);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await PostgresDatabase.connect(url, { max: options.poolSize, applicationName: options.command });
+      return await PostgresDatabase.connect(url, {
+        max: options.poolSize,
+        applicationName: options.command,
+        keepOpen: options.keepOpen,
+        preparedStatements,
+      });
     } catch (err) {
       const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (attempt - 1), deadline - Date.now());
       if (!isDatabaseUnavailable(err) || delay <= 0) throw err;
@@ -42,11 +49,11 @@ async function connectPostgres(url: string, options: OpenOptions): Promise<Datab
 
 /** The engine the configuration selects: PostgreSQL when DATABASE_URL is set, else PGlite under data/db. */
 export async function openDatabase(
-  config: Pick<RecoConfig, 'databaseUrl' | 'dataDir'>,
+  config: Pick<RecoConfig, 'databaseUrl' | 'dataDir' | 'dbPreparedStatements'>,
   options: OpenOptions = {},
 ): Promise<Database> {
   const db: Database = config.databaseUrl
-    ? await connectPostgres(config.databaseUrl, options)
+    ? await connectPostgres(config.databaseUrl, config.dbPreparedStatements ?? true, options)
     : await PGliteDatabase.open(dataPaths(config.dataDir).embeddedDb, { command: options.command });
   if (options.migrate !== false) {
     try {
@@ -61,7 +68,7 @@ export async function openDatabase(
 
 /** Opens, runs `fn`, and always closes (releasing the embedded engine's lock). */
 export async function withDatabase<T>(
-  config: Pick<RecoConfig, 'databaseUrl' | 'dataDir'>,
+  config: Pick<RecoConfig, 'databaseUrl' | 'dataDir' | 'dbPreparedStatements'>,
   fn: (db: Database) => Promise<T>,
   options: OpenOptions = {},
 ): Promise<T> {

@@ -2,6 +2,8 @@
  * The one database interface that everything above src/core/db uses. Two engines implement it:
  * PGlite (embedded, the default) and PostgreSQL through `pg`. The same SQL runs on both.
  */
+import { createHash } from 'node:crypto';
+
 export type EngineName = 'pglite' | 'postgres';
 
 export type Row = Record<string, any>;
@@ -12,9 +14,28 @@ export interface QueryResult<T extends Row = Row> {
   rowCount: number;
 }
 
+/**
+ * A statement of the API's request path, which runs up to thousands of times a second: the PostgreSQL engine
+ * prepares it once per connection (a named statement) instead of parsing and planning it on every call
+ * (docs/benchmarks/feedback.md). Made once, at module level, from a text that never varies: each text is a
+ * statement kept by every connection of the pool.
+ */
+export interface PreparedStatement {
+  readonly text: string;
+  /** `reco_` and a digest of the text: the same name is always the same text, on every connection. */
+  readonly name: string;
+}
+
+export function prepared(text: string): PreparedStatement {
+  return { text, name: `reco_${createHash('sha1').update(text).digest('hex').slice(0, 24)}` };
+}
+
+/** The text of a statement, prepared or not. */
+export const sqlText = (sql: string | PreparedStatement): string => (typeof sql === 'string' ? sql : sql.text);
+
 export interface Queryable {
   /** One parameterised statement ($1, $2, …). Never interpolate values into `sql`. */
-  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  query<T extends Row = Row>(sql: string | PreparedStatement, params?: readonly unknown[]): Promise<QueryResult<T>>;
   /** A script of several statements without parameters (migrations, DDL). */
   exec(sql: string): Promise<void>;
   /**

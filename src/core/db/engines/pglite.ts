@@ -7,7 +7,9 @@ import {
   type Database,
   type Queryable,
   type QueryResult,
+  type PreparedStatement,
   type Row,
+  sqlText,
   type Transaction,
   type TransactionOptions,
 } from '../types.js';
@@ -29,8 +31,9 @@ type Runner = Pick<PGlite, 'query' | 'exec'> | PGliteTransaction;
 
 function queryableOf(runner: Runner): Queryable {
   return {
-    async query<T extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-      const r = await runner.query<T>(sql, params as unknown[] | undefined, { parsers });
+    async query<T extends Row>(sql: string | PreparedStatement, params?: readonly unknown[]): Promise<QueryResult<T>> {
+      // One connection in the process: nothing to gain from naming the statement.
+      const r = await runner.query<T>(sqlText(sql), params as unknown[] | undefined, { parsers });
       return { rows: r.rows, rowCount: r.affectedRows ?? r.rowCount ?? r.rows.length };
     },
     async exec(sql: string) {
@@ -162,7 +165,7 @@ export class PGliteDatabase implements Database {
     }
   }
 
-  query<T extends Row = Row>(sql: string, params?: readonly unknown[]) {
+  query<T extends Row = Row>(sql: string | PreparedStatement, params?: readonly unknown[]) {
     return this.base.query<T>(sql, params);
   }
 

@@ -8,6 +8,7 @@ import {
   beginSql,
   copyFromSql,
   type Database,
+  type PreparedStatement,
   type Queryable,
   type QueryResult,
   type Row,
@@ -81,7 +82,11 @@ async function* framed(tuples: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8A
   yield BINARY_COPY_TRAILER;
 }
 
-function queryableOf(client: pg.PoolClient | pg.Pool): Queryable {
+/**
+ * `prepare`: PreparedStatements run as named statements (parsed and planned once per connection); off, as plain
+ * ones (RECO_DB_PREPARED_STATEMENTS=off, for a pooler in transaction mode that cannot keep them).
+ */
+function queryableOf(client: pg.PoolClient | pg.Pool, prepare: boolean): Queryable {
   const copyIn = async (sql: string, data: AsyncIterable<string | Uint8Array>): Promise<number> => {
     const run = async (c: pg.PoolClient) => {
       const stream = c.query(copyStreams.from(sql));
@@ -99,8 +104,13 @@ function queryableOf(client: pg.PoolClient | pg.Pool): Queryable {
     return run(client as pg.PoolClient);
   };
   return {
-    async query<T extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
-      const r = await client.query(sql, params as unknown[] | undefined);
+    async query<T extends Row>(sql: string | PreparedStatement, params?: readonly unknown[]): Promise<QueryResult<T>> {
+      const values = params as unknown[] | undefined;
+      const r = await (typeof sql === 'string'
+        ? client.query(sql, values)
+        : prepare
+          ? client.query({ name: sql.name, text: sql.text, values })
+          : client.query(sql.text, values));
       return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
     },
     async exec(sql: string) {
@@ -135,15 +145,22 @@ export class PostgresDatabase implements Database {
   private constructor(
     private readonly url: string,
     pool: pg.Pool,
+    private readonly prepare: boolean,
   ) {
     this.location = maskUrl(url);
     this.pool = pool;
-    this.base = queryableOf(pool);
+    this.base = queryableOf(pool, prepare);
   }
 
+  /**
+   * `max`: the pool's connections. `keepOpen` (a server's pool): all of them opened before this resolves and kept
+   * while idle, so that the first requests after a start, or after a quiet spell, do not wait for connections or
+   * prepare their statements again (docs/benchmarks/scale.md); otherwise a connection idle for 10 s is closed.
+   * `preparedStatements` (default true): PreparedStatements as named statements.
+   */
   static async connect(
     url: string,
-    options: { max?: number; applicationName?: string } = {},
+    options: { max?: number; applicationName?: string; keepOpen?: boolean; preparedStatements?: boolean } = {},
   ): Promise<PostgresDatabase> {
     let parsed: URL;
     try {
@@ -154,10 +171,13 @@ export class PostgresDatabase implements Database {
     if (!['postgres:', 'postgresql:'].includes(parsed.protocol)) {
       throw new RecoError(`DATABASE_URL must start with postgres:// or postgresql://, not ${parsed.protocol}//`);
     }
+    const max = options.max ?? 10;
     const pool = new pg.Pool({
       connectionString: url,
-      max: options.max ?? 10,
+      max,
       connectionTimeoutMillis: 10_000,
+      // 0: idle connections are never closed.
+      idleTimeoutMillis: options.keepOpen ? 0 : 10_000,
       application_name: options.applicationName ?? 'reco',
       types: typeParsers,
     });
@@ -168,16 +188,16 @@ export class PostgresDatabase implements Database {
     pool.on('error', () => {});
     pool.on('connect', (client) => client.on('error', () => {}));
     try {
-      const c = await pool.connect();
-      c.release();
+      const opened = await Promise.all(Array.from({ length: options.keepOpen ? max : 1 }, () => pool.connect()));
+      for (const client of opened) client.release();
     } catch (err) {
       await pool.end().catch(() => {});
       throw describeConnectionError(err, url);
     }
-    return new PostgresDatabase(url, pool);
+    return new PostgresDatabase(url, pool, options.preparedStatements ?? true);
   }
 
-  query<T extends Row = Row>(sql: string, params?: readonly unknown[]) {
+  query<T extends Row = Row>(sql: string | PreparedStatement, params?: readonly unknown[]) {
     return this.base.query<T>(sql, params);
   }
 
@@ -203,7 +223,7 @@ export class PostgresDatabase implements Database {
     try {
       await client.query(beginSql(options));
       try {
-        const result = await fn(transactionOf(queryableOf(client)));
+        const result = await fn(transactionOf(queryableOf(client, this.prepare)));
         await client.query('COMMIT');
         return result;
       } catch (err) {

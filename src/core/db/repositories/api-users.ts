@@ -1,5 +1,5 @@
 import { genreVocabulary } from '../../features/genre-profile.js';
-import type { Database, Queryable } from '../types.js';
+import { prepared, type Database, type Queryable } from '../types.js';
 import { float4ArrayOf, int4ArrayOf } from '../binary-arrays.js';
 import type { QuotaLimits } from '../../config.js';
 import { PgError } from '../pg-errors.js';
@@ -27,6 +27,18 @@ export interface HistoryItem {
   rating: number;
 }
 
+const FIND_USER_HISTORY = prepared(
+  `SELECT u.id,
+          CASE WHEN u.rating_count = 0 THEN u.characteristic END AS tastes,
+          array_send(array_agg(r.movie_id ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL)) AS movie_ids,
+          array_send(array_agg(r.rating ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL)) AS ratings,
+          array_send((SELECT array_agg(x.movie_id ORDER BY x.movie_id) FROM user_exclusions x WHERE x.user_id = u.id))
+            AS excluded
+     FROM users u LEFT JOIN ratings r ON r.user_id = u.id
+    WHERE u.client_id = $1 AND u.external_id = $2
+    GROUP BY u.id`,
+);
+
 /**
  * One indexed query: the user's ratings and exclusions, or undefined when this client has no such user (the
  * history cache fingerprints it, src/server/history-cache.ts).
@@ -42,18 +54,7 @@ export async function findUserHistory(
     ratings: Buffer | null;
     excluded: Buffer | null;
     tastes: number[] | null;
-  }>(
-    `SELECT u.id,
-            CASE WHEN u.rating_count = 0 THEN u.characteristic END AS tastes,
-            array_send(array_agg(r.movie_id ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL)) AS movie_ids,
-            array_send(array_agg(r.rating ORDER BY r.movie_id) FILTER (WHERE r.movie_id IS NOT NULL)) AS ratings,
-            array_send((SELECT array_agg(x.movie_id ORDER BY x.movie_id) FROM user_exclusions x WHERE x.user_id = u.id))
-              AS excluded
-       FROM users u LEFT JOIN ratings r ON r.user_id = u.id
-      WHERE u.client_id = $1 AND u.external_id = $2
-      GROUP BY u.id`,
-    [clientId, externalId],
-  );
+  }>(FIND_USER_HISTORY, [clientId, externalId]);
   const row = r.rows[0];
   if (!row) return undefined;
   const movieIds = int4ArrayOf(row.movie_ids);
@@ -175,17 +176,7 @@ export async function writeHistory(
     options.known,
     options.origin ?? null,
   ];
-  const r = await retried(() =>
-    db.query<SavedHistoryRow>(
-      notifyingWrite(
-        SAVED_HISTORY_COLUMNS,
-        'reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int, $8::boolean)',
-        'SELECT array_agg(s.user_key) FROM s',
-        '$9::text',
-      ),
-      params,
-    ),
-  );
+  const r = await retried(() => db.query<SavedHistoryRow>(SAVE_HISTORY, params));
   return savedHistoryOf(r.rows[0]);
 }
 
@@ -218,6 +209,24 @@ export function notifyingWrite(columns: string, call: string, users: string, ori
 SELECT ${columns} FROM s CROSS JOIN (SELECT reco_notify_history((${users}), ${origin}) AS notified) AS n ORDER BY s.ordinality`;
 }
 
+const SAVE_HISTORY = prepared(
+  notifyingWrite(
+    SAVED_HISTORY_COLUMNS,
+    'reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int, $8::boolean)',
+    'SELECT array_agg(s.user_key) FROM s',
+    '$9::text',
+  ),
+);
+
+const SAVE_TASTES = prepared(
+  notifyingWrite(
+    'user_key, user_external_id, user_created, stored',
+    'reco_save_tastes($1::int, $2::text, $3::real[])',
+    'SELECT array_agg(s.user_key) FROM s',
+    '$4::text',
+  ),
+);
+
 /**
  * Stores a user's stated genre tastes (GENRES order, −1…1) as its characteristic vector, creating the user like
  * saveHistory does, in one statement (reco_save_tastes, migration 093) committed before this resolves; a user that
@@ -232,15 +241,12 @@ export async function saveStatedTastes(
   options: WriteOptions = {},
 ): Promise<{ userId: number; externalId: string; created: boolean; stored: boolean }> {
   const r = await retried(() =>
-    db.query<{ user_key: number; user_external_id: string; user_created: boolean; stored: boolean }>(
-      notifyingWrite(
-        'user_key, user_external_id, user_created, stored',
-        'reco_save_tastes($1::int, $2::text, $3::real[])',
-        'SELECT array_agg(s.user_key) FROM s',
-        '$4::text',
-      ),
-      [clientId, externalId ?? null, tastes, options.origin ?? null],
-    ),
+    db.query<{ user_key: number; user_external_id: string; user_created: boolean; stored: boolean }>(SAVE_TASTES, [
+      clientId,
+      externalId ?? null,
+      tastes,
+      options.origin ?? null,
+    ]),
   );
   const row = r.rows[0];
   return {

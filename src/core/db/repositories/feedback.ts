@@ -1,7 +1,7 @@
 import type { QuotaLimits } from '../../config.js';
 import { arrayLiteral } from '../array-literal.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
-import type { Database } from '../types.js';
+import { prepared, type Database } from '../types.js';
 import { notifyingWrite, type WriteOptions } from './api-users.js';
 import { quotaErrorOf, quotaParams } from './quotas.js';
 import { PgError } from '../pg-errors.js';
@@ -97,6 +97,15 @@ export function feedbackParams(
 /** SQLSTATEs worth one more try of the whole batch: deadlock, serialization failure. */
 const RETRYABLE = new Set<unknown>([PgError.DEADLOCK_DETECTED, PgError.SERIALIZATION_FAILURE]);
 
+const STORE_FEEDBACK = prepared(
+  notifyingWrite(
+    'stored_types, user_ids, created_users, ratings_stored',
+    `reco_store_feedback(${FEEDBACK_ARGS})`,
+    'SELECT array_agg(u) FROM s, unnest(s.user_ids) AS u',
+    '$12::text',
+  ),
+);
+
 /**
  * With `quota`, the users created and the ratings, views and likes stored count against the client's hourly quota,
  * and a batch over it stores nothing (QuotaExceededError), as a history of POST /recommendations. A movie that is
@@ -113,15 +122,7 @@ export async function storeFeedback(
   const params = [...feedbackParams(clientId, rows, liked, quota), options.origin ?? null];
   for (let attempt = 1; ; attempt++) {
     try {
-      const r = await db.query<StoredFeedbackRow>(
-        notifyingWrite(
-          'stored_types, user_ids, created_users, ratings_stored',
-          `reco_store_feedback(${FEEDBACK_ARGS})`,
-          'SELECT array_agg(u) FROM s, unnest(s.user_ids) AS u',
-          '$12::text',
-        ),
-        params,
-      );
+      const r = await db.query<StoredFeedbackRow>(STORE_FEEDBACK, params);
       return storedFeedbackOf(r.rows[0]);
     } catch (err: any) {
       const quotaError = quotaErrorOf(err);

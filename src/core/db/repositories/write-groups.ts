@@ -1,6 +1,6 @@
 import type { QuotaLimits } from '../../config.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
-import type { Database } from '../types.js';
+import { prepared, type Database } from '../types.js';
 import {
   notifyingWrite,
   SAVED_HISTORY_COLUMNS,
@@ -44,6 +44,24 @@ interface FeedbackUserRow {
   ratings_stored: number;
 }
 
+const STORE_FEEDBACK_USERS = prepared(
+  notifyingWrite(
+    'external_id, user_id, created, stored_types, ratings_stored',
+    `reco_store_feedback_users(${FEEDBACK_ARGS})`,
+    'SELECT array_agg(s.user_id::bigint) FROM s',
+    '$12::text',
+  ),
+);
+
+const SAVE_HISTORY_USERS = prepared(
+  notifyingWrite(
+    SAVED_HISTORY_COLUMNS,
+    'reco_save_history_users($1::int, $2::text[], $3::text[], $4::int[], $5::real[], $6::text[], $7::int, $8::int, $9::text[])',
+    'SELECT array_agg(s.user_key) FROM s',
+    '$10::text',
+  ),
+);
+
 /**
  * Requests of one user each, no two of the same user (src/server/write-groups.ts forms such groups): their events go
  * to reco_store_feedback_users as one batch, whose answer has a row per user, so each request gets its own.
@@ -63,15 +81,10 @@ export async function storeFeedbackGroup(
   let answer: FeedbackUserRow[];
   try {
     answer = (
-      await db.query<FeedbackUserRow>(
-        notifyingWrite(
-          'external_id, user_id, created, stored_types, ratings_stored',
-          `reco_store_feedback_users(${FEEDBACK_ARGS})`,
-          'SELECT array_agg(s.user_id::bigint) FROM s',
-          '$12::text',
-        ),
-        [...feedbackParams(clientId, requests.flat(), liked, quota), options.origin ?? null],
-      )
+      await db.query<FeedbackUserRow>(STORE_FEEDBACK_USERS, [
+        ...feedbackParams(clientId, requests.flat(), liked, quota),
+        options.origin ?? null,
+      ])
     ).rows;
   } catch (err) {
     throw quotaErrorOf(err) ?? err;
@@ -124,25 +137,17 @@ export async function writeHistoryGroup(
   distinctUsers(requests.map((q) => q.externalId));
   const items = requests.flatMap((q) => q.items);
   try {
-    const r = await db.query<SavedHistoryRow>(
-      notifyingWrite(
-        SAVED_HISTORY_COLUMNS,
-        'reco_save_history_users($1::int, $2::text[], $3::text[], $4::int[], $5::real[], $6::text[], $7::int, $8::int, $9::text[])',
-        'SELECT array_agg(s.user_key) FROM s',
-        '$10::text',
-      ),
-      [
-        clientId,
-        requests.map((q) => q.externalId),
-        requests.flatMap((q) => q.items.map(() => q.externalId)),
-        items.map((i) => i.movieId),
-        items.map((i) => i.rating),
-        genreVocabulary(),
-        ...quotaParams(quota),
-        requests.filter((q) => q.known).map((q) => q.externalId),
-        options.origin ?? null,
-      ],
-    );
+    const r = await db.query<SavedHistoryRow>(SAVE_HISTORY_USERS, [
+      clientId,
+      requests.map((q) => q.externalId),
+      requests.flatMap((q) => q.items.map(() => q.externalId)),
+      items.map((i) => i.movieId),
+      items.map((i) => i.rating),
+      genreVocabulary(),
+      ...quotaParams(quota),
+      requests.filter((q) => q.known).map((q) => q.externalId),
+      options.origin ?? null,
+    ]);
     return r.rows.map(savedHistoryOf);
   } catch (err) {
     throw quotaErrorOf(err) ?? err;
