@@ -4,7 +4,7 @@ import {
   type ImpressionRow,
   type RunningExperiment,
 } from '../../experiments/types.js';
-import type { Database, Queryable } from '../types.js';
+import { prepared, type Database, type Queryable } from '../types.js';
 
 /**
  * The experiments' tables (migration 081): experiments and their variants, impressions, and the report's
@@ -61,6 +61,16 @@ export async function runningExperiments(db: Queryable): Promise<RunningExperime
 /** Separates the values of one column in insertImpressions' parameters (never in an id, a variant or a version). */
 const UNIT = '\u001f';
 
+/** Prepared: a running experiment writes a batch of impressions every few milliseconds under load. */
+const INSERT_IMPRESSIONS = prepared(
+  `INSERT INTO impressions (recommendation_id, shown_at, client_id, user_id, experiment_id, variant, model_version, movie_ids)
+     SELECT rid, to_timestamp(at::double precision / 1000), cid::int, uid::bigint, nullif(eid, '')::int, nullif(v, ''), mv,
+            coalesce(string_to_array(nullif(m, ''), ' ')::int[], '{}')
+       FROM unnest(string_to_array($1, $9), string_to_array($2, $9), string_to_array($3, $9), string_to_array($4, $9),
+                   string_to_array($5, $9), string_to_array($6, $9), string_to_array($7, $9), string_to_array($8, $9))
+         AS t(rid, at, cid, uid, eid, v, mv, m)`,
+);
+
 /**
  * One multi-row statement whatever the number of rows: each column travels as one text of its values joined by
  * UNIT (a list's movie ids by spaces) and is split on the server. A text[] parameter per column cost the server
@@ -89,25 +99,17 @@ export async function insertImpressions(db: Queryable, rows: readonly Impression
     version[i] = x.modelVersion;
     movies[i] = x.movieIds.join(' ');
   }
-  const r = await db.query(
-    `INSERT INTO impressions (recommendation_id, shown_at, client_id, user_id, experiment_id, variant, model_version, movie_ids)
-     SELECT rid, to_timestamp(at::double precision / 1000), cid::int, uid::bigint, nullif(eid, '')::int, nullif(v, ''), mv,
-            coalesce(string_to_array(nullif(m, ''), ' ')::int[], '{}')
-       FROM unnest(string_to_array($1, $9), string_to_array($2, $9), string_to_array($3, $9), string_to_array($4, $9),
-                   string_to_array($5, $9), string_to_array($6, $9), string_to_array($7, $9), string_to_array($8, $9))
-         AS t(rid, at, cid, uid, eid, v, mv, m)`,
-    [
-      rid.join(UNIT),
-      at.join(UNIT),
-      cid.join(UNIT),
-      uid.join(UNIT),
-      eid.join(UNIT),
-      variant.join(UNIT),
-      version.join(UNIT),
-      movies.join(UNIT),
-      UNIT,
-    ],
-  );
+  const r = await db.query(INSERT_IMPRESSIONS, [
+    rid.join(UNIT),
+    at.join(UNIT),
+    cid.join(UNIT),
+    uid.join(UNIT),
+    eid.join(UNIT),
+    variant.join(UNIT),
+    version.join(UNIT),
+    movies.join(UNIT),
+    UNIT,
+  ]);
   return r.rowCount;
 }
 
