@@ -33,6 +33,21 @@ describe('reco simulate traffic against a real reco serve', () => {
     allowRemote: false,
   };
 
+  /** The real server on a loopback port over `db`, no model polling. */
+  const serveOn = (db: TestDatabase['db']) =>
+    startServer({
+      db,
+      config: {
+        dataDir: root,
+        jwtSecret: 'traffic-test-secret-0123456789abcdef0123',
+        tokenTtlSeconds: 3600,
+        production: false,
+      },
+      modelPollMs: 0,
+      port: 0,
+      host: '127.0.0.1',
+    });
+
   beforeAll(async () => {
     t = await createTestDatabase('postgres');
     const out = path.join(root, 'simulation_data');
@@ -47,18 +62,7 @@ describe('reco simulate traffic against a real reco serve', () => {
       out,
     });
     await ingest(t.db, { from: out, dataDir: root });
-    server = await startServer({
-      db: t.db,
-      config: {
-        dataDir: root,
-        jwtSecret: 'traffic-test-secret-0123456789abcdef0123',
-        tokenTtlSeconds: 3600,
-        production: false,
-      },
-      modelPollMs: 0,
-      port: 0,
-      host: '127.0.0.1',
-    });
+    server = await serveOn(t.db);
     url = server.url!;
     base.url = url;
   }, 120_000);
@@ -177,18 +181,7 @@ describe('reco simulate traffic against a real reco serve', () => {
   it('counts answers that list no movie, and says why no feedback followed them', async () => {
     // A catalogue with no ratings at all: no model, and the popularity fallback has nothing to rank.
     const empty = await createTestDatabase('pglite');
-    const bare = await startServer({
-      db: empty.db,
-      config: {
-        dataDir: root,
-        jwtSecret: 'traffic-test-secret-0123456789abcdef0123',
-        tokenTtlSeconds: 3600,
-        production: false,
-      },
-      modelPollMs: 0,
-      port: 0,
-      host: '127.0.0.1',
-    });
+    const bare = await serveOn(empty.db);
     try {
       await seedCatalogue(empty.db);
       const r = await runCli(
