@@ -227,10 +227,15 @@ export class HistoryCache {
   /**
    * The write of `ticket` has committed (its statement also sent its users' NOTIFY to the other servers): its users
    * are dropped here at once, and each history it gives — the user's whole history after the write — is kept in
-   * their place when nothing else changed the user since the write was sent. `failed`: the write's outcome is not
-   * known (committed or not): the ticket's users are dropped, since this server ignores its own NOTIFYs.
+   * their place when nothing else changed the user since the write was sent. A user the write `created` under an id
+   * the database generated (not one of the ticket's) is kept too: no other write can name it before this answer.
+   * `failed`: the write's outcome is not known (committed or not): the ticket's users are dropped, since this
+   * server ignores its own NOTIFYs.
    */
-  endWrite(ticket: WriteTicket, written: readonly { userId: number; history?: CachedHistory }[] | 'failed'): void {
+  endWrite(
+    ticket: WriteTicket,
+    written: readonly { userId: number; history?: CachedHistory; created?: boolean }[] | 'failed',
+  ): void {
     if (written === 'failed') {
       // Nothing read or written meanwhile is kept either: the users' ids are not all known here.
       this.allAt = ++this.count;
@@ -243,7 +248,9 @@ export class HistoryCache {
       for (const w of written) {
         const keep =
           w.history !== undefined &&
-          this.writing.get(`${ticket.clientId}:${w.history.externalId}`) === 1 &&
+          (ticket.externalIds.includes(w.history.externalId)
+            ? this.writing.get(`${ticket.clientId}:${w.history.externalId}`) === 1
+            : w.created === true) &&
           this.keeps(w.history, ticket.since);
         this.invalidateUser(w.userId);
         if (keep) this.put(ticket.clientId, w.history!);

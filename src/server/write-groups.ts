@@ -256,7 +256,7 @@ export class WriteGroups {
               );
         return out.map((o, i) => answerOf(o, bases[i], writes[i].items));
       },
-      (answers) => answers.map((h) => ({ userId: h.userId, history: h })),
+      (answers) => answers.map((h) => ({ userId: h.userId, history: h, created: h.created })),
     );
   }
 
@@ -270,7 +270,7 @@ export class WriteGroups {
     clientId: number,
     externalIds: readonly string[],
     write: (ticket: WriteTicket) => Promise<T>,
-    written: (out: T) => { userId: number; history?: CachedHistory }[],
+    written: (out: T) => { userId: number; history?: CachedHistory; created?: boolean }[],
   ): Promise<T> {
     const ticket = this.cache.beginWrite(clientId, externalIds);
     let out: T;

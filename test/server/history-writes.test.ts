@@ -190,6 +190,30 @@ describeEachEngine('history writes through the cache', (t) => {
     }
   });
 
+  it('keeps the history of a user created under an id the database generated, and no unnamed user it did not create', async () => {
+    const cache = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
+    await cache.start();
+    const writes = new WriteGroups(t.db, 4, { usersPerHour: 0, ratingsPerHour: 0 }, cache, { enabled: true });
+    try {
+      const made = await writes.saveHistory(client, undefined, [{ movieId: 1, rating: 4 }]);
+      expect(made.created).toBe(true);
+      const kept = cache.peek(client, made.externalId);
+      expect(kept).toBeDefined();
+      expect(whole(kept!)).toEqual(whole(await fresh(made.externalId)));
+      // Its next write starts from the kept history, as a named user's would.
+      const next = await writes.saveHistory(client, made.externalId, [{ movieId: 2, rating: 3 }]);
+      expect(whole(next)).toEqual(whole(await fresh(made.externalId)));
+      // A user the write names neither in its ticket nor as created by it is not kept.
+      const other = await fresh('w1');
+      cache.invalidateUser(other.userId);
+      const unnamed = cache.beginWrite(client, []);
+      cache.endWrite(unnamed, [{ userId: other.userId, history: other, created: false }]);
+      expect(cache.peek(client, 'w1')).toBeUndefined();
+    } finally {
+      await cache.stop();
+    }
+  });
+
   it("keeps the server's cache equal to the database through concurrent history and feedback writes", async () => {
     const cache = new HistoryCache(t.db, { capacityBytes: 1 << 20 });
     await cache.start();
