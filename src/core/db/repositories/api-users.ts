@@ -1,5 +1,5 @@
 import { genreVocabulary } from '../../features/genre-profile.js';
-import { prepared, type Database, type Queryable } from '../types.js';
+import { prepared, type Database, type PreparedStatement, type Queryable } from '../types.js';
 import { float4ArrayOf, int4ArrayOf } from '../binary-arrays.js';
 import type { QuotaLimits } from '../../config.js';
 import { PgError } from '../pg-errors.js';
@@ -202,29 +202,26 @@ export const HISTORY_CHANNEL = 'reco_history_changed';
  * (reco_notify_history, migration 098): `users` is a query over the write's rows `s` that gives their users.id as
  * an array, `origin` the placeholder of the writer's tag (WriteOptions). The NOTIFY is delivered at the write's
  * commit, atomically with it, and needs no transaction of its own. The write's rows come back in the function's
- * order, with the columns `columns`.
+ * order, with the columns `columns`. Prepared: every such write is a statement of the API's request path, made once
+ * at module level.
  */
-export function notifyingWrite(columns: string, call: string, users: string, origin: string): string {
-  return `WITH s AS MATERIALIZED (SELECT * FROM ${call} WITH ORDINALITY)
-SELECT ${columns} FROM s CROSS JOIN (SELECT reco_notify_history((${users}), ${origin}) AS notified) AS n ORDER BY s.ordinality`;
+export function notifyingWrite(columns: string, call: string, users: string, origin: string): PreparedStatement {
+  return prepared(`WITH s AS MATERIALIZED (SELECT * FROM ${call} WITH ORDINALITY)
+SELECT ${columns} FROM s CROSS JOIN (SELECT reco_notify_history((${users}), ${origin}) AS notified) AS n ORDER BY s.ordinality`);
 }
 
-const SAVE_HISTORY = prepared(
-  notifyingWrite(
-    SAVED_HISTORY_COLUMNS,
-    'reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int, $8::boolean)',
-    'SELECT array_agg(s.user_key) FROM s',
-    '$9::text',
-  ),
+const SAVE_HISTORY = notifyingWrite(
+  SAVED_HISTORY_COLUMNS,
+  'reco_save_history($1::int, $2::text, $3::int[], $4::real[], $5::text[], $6::int, $7::int, $8::boolean)',
+  'SELECT array_agg(s.user_key) FROM s',
+  '$9::text',
 );
 
-const SAVE_TASTES = prepared(
-  notifyingWrite(
-    'user_key, user_external_id, user_created, stored',
-    'reco_save_tastes($1::int, $2::text, $3::real[])',
-    'SELECT array_agg(s.user_key) FROM s',
-    '$4::text',
-  ),
+const SAVE_TASTES = notifyingWrite(
+  'user_key, user_external_id, user_created, stored',
+  'reco_save_tastes($1::int, $2::text, $3::real[])',
+  'SELECT array_agg(s.user_key) FROM s',
+  '$4::text',
 );
 
 /**

@@ -1,7 +1,7 @@
 import type { QuotaLimits } from '../../config.js';
 import { arrayLiteral } from '../array-literal.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
-import { prepared, type Database } from '../types.js';
+import type { Database } from '../types.js';
 import { notifyingWrite, type WriteOptions } from './api-users.js';
 import { quotaErrorOf, quotaParams } from './quotas.js';
 import { PgError } from '../pg-errors.js';
@@ -97,13 +97,11 @@ export function feedbackParams(
 /** SQLSTATEs worth one more try of the whole batch: deadlock, serialization failure. */
 const RETRYABLE = new Set<unknown>([PgError.DEADLOCK_DETECTED, PgError.SERIALIZATION_FAILURE]);
 
-const STORE_FEEDBACK = prepared(
-  notifyingWrite(
-    'stored_types, user_ids, created_users, ratings_stored',
-    `reco_store_feedback(${FEEDBACK_ARGS})`,
-    'SELECT array_agg(u) FROM s, unnest(s.user_ids) AS u',
-    '$12::text',
-  ),
+const STORE_FEEDBACK = notifyingWrite(
+  'stored_types, user_ids, created_users, ratings_stored',
+  `reco_store_feedback(${FEEDBACK_ARGS})`,
+  'SELECT array_agg(u) FROM s, unnest(s.user_ids) AS u',
+  '$12::text',
 );
 
 /**

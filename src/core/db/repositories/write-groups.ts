@@ -1,6 +1,6 @@
 import type { QuotaLimits } from '../../config.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
-import { prepared, type Database } from '../types.js';
+import type { Database } from '../types.js';
 import {
   notifyingWrite,
   SAVED_HISTORY_COLUMNS,
@@ -44,22 +44,18 @@ interface FeedbackUserRow {
   ratings_stored: number;
 }
 
-const STORE_FEEDBACK_USERS = prepared(
-  notifyingWrite(
-    'external_id, user_id, created, stored_types, ratings_stored',
-    `reco_store_feedback_users(${FEEDBACK_ARGS})`,
-    'SELECT array_agg(s.user_id::bigint) FROM s',
-    '$12::text',
-  ),
+const STORE_FEEDBACK_USERS = notifyingWrite(
+  'external_id, user_id, created, stored_types, ratings_stored',
+  `reco_store_feedback_users(${FEEDBACK_ARGS})`,
+  'SELECT array_agg(s.user_id::bigint) FROM s',
+  '$12::text',
 );
 
-const SAVE_HISTORY_USERS = prepared(
-  notifyingWrite(
-    SAVED_HISTORY_COLUMNS,
-    'reco_save_history_users($1::int, $2::text[], $3::text[], $4::int[], $5::real[], $6::text[], $7::int, $8::int, $9::text[])',
-    'SELECT array_agg(s.user_key) FROM s',
-    '$10::text',
-  ),
+const SAVE_HISTORY_USERS = notifyingWrite(
+  SAVED_HISTORY_COLUMNS,
+  'reco_save_history_users($1::int, $2::text[], $3::text[], $4::int[], $5::real[], $6::text[], $7::int, $8::int, $9::text[])',
+  'SELECT array_agg(s.user_key) FROM s',
+  '$10::text',
 );
 
 /**
