@@ -63,11 +63,13 @@ describeEachEngine('server limits', (t) => {
 
   it('refuses a token after its lifetime (RECO_TOKEN_TTL)', async () => {
     const s = await start({
-      config: { dataDir: tempDir(), jwtSecret: 'y'.repeat(40), tokenTtlSeconds: 1, production: false },
+      // 2 s: a token's exp is in whole seconds from its issue's second, so a lifetime of 1 s can end within
+      // milliseconds of the login, before the first call on a loaded machine.
+      config: { dataDir: tempDir(), jwtSecret: 'y'.repeat(40), tokenTtlSeconds: 2, production: false },
     });
     const token = await registerAndLogin(s.url!, `ttl-${t.engine}`);
     expect((await call(s.url!, 'GET', '/movies?limit=1', { token })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2100));
+    await new Promise((r) => setTimeout(r, 3100));
     const late = await call(s.url!, 'GET', '/movies?limit=1', { token });
     expect(late.status).toBe(401);
     expect(late.body.message).toMatch(/expired/);
