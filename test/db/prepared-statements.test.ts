@@ -99,4 +99,44 @@ describe('prepared statements on PostgreSQL', () => {
       await command.close();
     }
   });
+
+  it('keeps a connection and its prepared statements after a statement fails on the server', async () => {
+    // A quota's RAISE, a constraint: the server answers with an error and the connection stays usable. Closing it
+    // instead made every refused request open a new backend and prepare every statement again.
+    const db = await PostgresDatabase.connect(pgDb.url, { max: 1 });
+    const BACKEND = prepared('SELECT pg_backend_pid() AS pid');
+    try {
+      const before = (await db.query<{ pid: number }>(BACKEND)).rows[0].pid;
+      const DIVIDE = prepared('SELECT 1 / $1::int AS x');
+      await expect(db.query(DIVIDE, [0])).rejects.toThrow(/division by zero/);
+      expect((await db.query(DIVIDE, [1])).rows).toEqual([{ x: 1 }]);
+      await expect(db.query("DO $$ BEGIN RAISE EXCEPTION 'refused'; END $$")).rejects.toThrow(/refused/);
+      await expect(db.transaction((tx) => tx.query('SELECT 1 / 0'))).rejects.toThrow(/division by zero/);
+      const after = (await db.query<{ pid: number }>(BACKEND)).rows[0].pid;
+      expect(after).toBe(before);
+      const prepares = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = $1',
+        [BACKEND.name],
+      );
+      expect(prepares.rows[0].n).toBe(1);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('replaces a connection that its server ended', async () => {
+    const db = await PostgresDatabase.connect(pgDb.url, { max: 1 });
+    const admin = await PostgresDatabase.connect(pgDb.url, { max: 1, applicationName: 'admin' });
+    try {
+      const first = (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      await admin.query('SELECT pg_terminate_backend($1)', [first]);
+      // The ended connection's next statement fails or it was already discarded; after that a new one answers.
+      await db.query('SELECT 1').catch(() => undefined);
+      const next = (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      expect(next).not.toBe(first);
+    } finally {
+      await db.close();
+      await admin.close();
+    }
+  });
 });

@@ -36,3 +36,14 @@ export const PgError = {
 } as const;
 
 export type PgErrorCode = (typeof PgError)[keyof typeof PgError];
+
+/**
+ * Whether the server answered `err` on a connection that stays usable: an error it raised for the statement
+ * (a constraint, a RAISE, a cancelled statement), not one that ends the session (class 08, admin or crash
+ * shutdown) or a lost socket (no SQLSTATE).
+ */
+export function leavesConnectionUsable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false;
+  return !code.startsWith('08') && !code.startsWith('57P');
+}

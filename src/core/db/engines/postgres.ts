@@ -16,7 +16,7 @@ import {
   type TransactionOptions,
 } from '../types.js';
 import { ExitCode } from '../../exit-codes.js';
-import { PgError } from '../pg-errors.js';
+import { leavesConnectionUsable, PgError } from '../pg-errors.js';
 import { transactionOf } from '../savepoint.js';
 
 // The same JS types from both engines: int8 (counts, bigserial ids) as numbers, not strings.
@@ -87,34 +87,45 @@ async function* framed(tuples: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8A
  * ones (RECO_DB_PREPARED_STATEMENTS=off, for a pooler in transaction mode that cannot keep them).
  */
 function queryableOf(client: pg.PoolClient | pg.Pool, prepare: boolean): Queryable {
-  const copyIn = async (sql: string, data: AsyncIterable<string | Uint8Array>): Promise<number> => {
-    const run = async (c: pg.PoolClient) => {
+  /**
+   * Runs on a connection of the pool, or on the transaction's own. Not `pool.query`: that closes its connection
+   * on any error, also an error the server answered (a quota's RAISE, a constraint) on a connection that stays
+   * usable, so every refused request paid for a new backend and prepared its statements again. A connection
+   * that was lost or ended is still discarded.
+   */
+  const onConnection = async <T>(run: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+    if (!(client instanceof pg.Pool)) return run(client);
+    const c = await client.connect();
+    let lost: Error | undefined;
+    try {
+      return await run(c);
+    } catch (err) {
+      if (!leavesConnectionUsable(err)) lost = err as Error;
+      throw err;
+    } finally {
+      c.release(lost);
+    }
+  };
+  const copyIn = (sql: string, data: AsyncIterable<string | Uint8Array>): Promise<number> =>
+    onConnection(async (c) => {
       const stream = c.query(copyStreams.from(sql));
       await pipeline(Readable.from(data), stream);
       return Number(stream.rowCount ?? 0);
-    };
-    if (client instanceof pg.Pool) {
-      const c = await client.connect();
-      try {
-        return await run(c);
-      } finally {
-        c.release();
-      }
-    }
-    return run(client as pg.PoolClient);
-  };
+    });
   return {
     async query<T extends Row>(sql: string | PreparedStatement, params?: readonly unknown[]): Promise<QueryResult<T>> {
       const values = params as unknown[] | undefined;
-      const r = await (typeof sql === 'string'
-        ? client.query(sql, values)
-        : prepare
-          ? client.query({ name: sql.name, text: sql.text, values })
-          : client.query(sql.text, values));
+      const r = await onConnection((c) =>
+        typeof sql === 'string'
+          ? c.query(sql, values)
+          : prepare
+            ? c.query({ name: sql.name, text: sql.text, values })
+            : c.query(sql.text, values),
+      );
       return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
     },
     async exec(sql: string) {
-      await client.query(sql);
+      await onConnection((c) => c.query(sql));
     },
     async copyFrom(table, columns, csv) {
       return copyIn(copyFromSql(table, columns, 'STDIN'), csv);
