@@ -176,6 +176,46 @@ describeEachEngine('API write functions', (t) => {
     }
   });
 
+  it('updates a profile by its key even where the statistics say no user has sums (as after an ingest)', async () => {
+    // An ingest leaves its users' sums NULL and analyzes `users`; the generic plan then took "users with sums" for
+    // one row and scanned every user once per changed user, until the next ANALYZE.
+    const other = (await ensureClient(t.db, 'statistics')).id;
+    await t.db.query(
+      "INSERT INTO users (client_id, external_id) SELECT $1, 'bulk-' || g FROM generate_series(1, 3000) AS g",
+      [other],
+    );
+    await t.db.exec('ANALYZE users');
+    await saveHistory(t.db, other, 'bulk-1', [{ movieId: 2, rating: 4 }]);
+    const user = await t.db.query<{ id: number }>('SELECT id FROM users WHERE client_id = $1 AND external_id = $2', [
+      other,
+      'bulk-1',
+    ]);
+    // Rows read by sequential scans of `users`: the backend's counts not yet reported, so taken before and after.
+    const scanned = await t.db.transaction(async (tx) => {
+      const seqRead = async () =>
+        (
+          await tx.query<{ n: number }>(
+            "SELECT seq_tup_read AS n FROM pg_stat_xact_user_tables WHERE relname = 'users' AND schemaname = 'public'",
+          )
+        ).rows[0].n;
+      await tx.query("SELECT set_config('reco.writer', 'api', true)");
+      const before = await seqRead();
+      await tx.query('SELECT reco_apply_rating_changes($1::bigint[], $2::int[], $3::float8[], $4::int[], $5::text[])', [
+        [user.rows[0].id],
+        [3],
+        [5],
+        [1],
+        genreVocabulary(),
+      ]);
+      return (await seqRead()) - before;
+    });
+    expect(scanned).toBe(0);
+    const sums = await t.db.query<{ genre_sums: number[] }>('SELECT genre_sums FROM users WHERE id = $1', [
+      user.rows[0].id,
+    ]);
+    expect(sums.rows[0].genre_sums.slice(0, 2).map(Number)).toEqual([2, 9]);
+  });
+
   it('runs the write functions with generic plans (PL/pgSQL would plan a one-event write again on every call)', async () => {
     const { rows } = await t.db.query<{ proname: string; proconfig: string[] | null }>(
       `SELECT proname, proconfig FROM pg_proc

@@ -19,6 +19,7 @@ import { migration as m096 } from './096_api_history_by_user.js';
 import { migration as m097 } from './097_api_profile_update.js';
 import { migration as m098 } from './098_api_history_notify.js';
 import { migration as m099 } from './099_api_known_histories.js';
+import { migration as m100 } from './100_api_profile_lookup.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
@@ -44,6 +45,7 @@ export const migrations: readonly Migration[] = [
   m097,
   m098,
   m099,
+  m100,
 ].sort((a, b) => a.version - b.version);
 
 export type { Migration };
