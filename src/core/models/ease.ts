@@ -3,7 +3,16 @@ import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts } from '../data/interactions.js';
 import { invertSpdInPlace } from './linalg/spd-inverse.js';
 import { accumulate, type NeighborLists, sparsifyRows, weightOf } from './neighbors.js';
-import { historyColumns, popularityPrior, topContributions, topN, topSimilar } from './ranking.js';
+import {
+  fixedTail,
+  historyColumns,
+  popularityPrior,
+  topContributions,
+  topN,
+  topNScoredThenTail,
+  topSimilar,
+  type FixedTail,
+} from './ranking.js';
 import type { Algorithm, Contribution, History, RecommendOptions, Recommendation, Recommender } from './types.js';
 import type { Interactions } from '../data/interactions.js';
 
@@ -173,7 +182,23 @@ export class EaseRecommender implements Recommender {
     }
   }
 
+  /**
+   * Scores only the modelled movies: the unmodelled ones rank below them in a fixed order (the tail), so the answer
+   * is recommendOverAllColumns' (held to it by test/models/ease-ranking.test.ts) without a score for every movie of
+   * the catalogue; that one stays for the rare answer the tail cannot give.
+   */
   recommend(history: History, n: number, options?: RecommendOptions): Recommendation[] {
+    const cols = historyColumns(this.index, history).cols;
+    const scores = this.modelledScores(cols);
+    for (let b = 0; b < scores.length; b++) scores[b] += 1e-6 * this.prior[this.modelled[b]];
+    return (
+      topNScoredThenTail(this.itemIds, this.modelled, scores, this.tail(), n, history, options) ??
+      this.recommendOverAllColumns(history, n, options)
+    );
+  }
+
+  /** The plain ranking: a score for every movie of the model, unmodelled ones below every modelled one by popularity. */
+  recommendOverAllColumns(history: History, n: number, options?: RecommendOptions): Recommendation[] {
     const nItems = this.itemIds.length;
     const scores = new Float64Array(nItems);
     const cols = historyColumns(this.index, history).cols;
@@ -183,6 +208,29 @@ export class EaseRecommender implements Recommender {
     const isModelled = this.modelledMask();
     for (let j = 0; j < nItems; j++) scores[j] = isModelled[j] ? scores[j] + 1e-6 * this.prior[j] : -1e3 + this.prior[j];
     return topN(this.itemIds, scores, n, history, options);
+  }
+
+  /** The history's scores of the modelled movies (row a of B's sums for modelled movie a), as scoreDense adds them. */
+  private modelledScores(cols: Int32Array): Float64Array {
+    const acc = new Float64Array(this.modelled.length);
+    if (this.q.length > 0) this.denseSums(cols, acc);
+    else {
+      const { indptr, indices, weights } = this.lists;
+      for (const i of cols) for (let p = indptr[i]; p < indptr[i + 1]; p++) acc[this.local[indices[p]]] += weights[p];
+    }
+    return acc;
+  }
+
+  private tailCache: FixedTail | undefined;
+  /** The unmodelled movies by their fixed score −1000 + popularity, best first. */
+  private tail(): FixedTail {
+    if (!this.tailCache) {
+      const isModelled = this.modelledMask();
+      const cols: number[] = [];
+      for (let j = 0; j < this.itemIds.length; j++) if (!isModelled[j]) cols.push(j);
+      this.tailCache = fixedTail(cols, (j) => -1e3 + this.prior[j]);
+    }
+    return this.tailCache;
   }
 
   /** The movie's row of B: the weights its presence in a history adds to every other movie's score. */
@@ -212,6 +260,13 @@ export class EaseRecommender implements Recommender {
   private scoreDense(cols: Int32Array, scores: Float64Array): void {
     const m = this.modelled.length;
     const acc = new Float64Array(m);
+    this.denseSums(cols, acc);
+    for (let b = 0; b < m; b++) scores[this.modelled[b]] = acc[b];
+  }
+
+  /** acc[b] += B[a][b] for each history movie a, over the modelled movies b (the dense form). */
+  private denseSums(cols: Int32Array, acc: Float64Array): void {
+    const m = this.modelled.length;
     for (const c of cols) {
       const a = this.local[c];
       if (a < 0) continue;
@@ -219,7 +274,6 @@ export class EaseRecommender implements Recommender {
       const ra = a * m;
       for (let b = 0; b < m; b++) acc[b] += sc * this.q[ra + b];
     }
-    for (let b = 0; b < m; b++) scores[this.modelled[b]] = acc[b];
   }
 
   private mask: Uint8Array | undefined;
@@ -260,6 +314,8 @@ export class EaseRecommender implements Recommender {
     m.local = new Int32Array(m.itemIds.length).fill(-1);
     m.modelled.forEach((j, a) => (m.local[j] = a));
     m.lists = { indptr: arrays.indptr as Int32Array, indices: arrays.indices as Int32Array, weights: arrays.weights as Float32Array };
+    // At load, not on the first request: it sorts every unmodelled movie of the catalogue.
+    m.tail();
     return m;
   }
 }

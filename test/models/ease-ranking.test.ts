@@ -1,0 +1,86 @@
+import { EaseRecommender } from '../../src/core/models/ease.js';
+import { fixedTail, topN, topNScoredThenTail } from '../../src/core/models/ranking.js';
+import { Rng } from '../../src/core/data/random.js';
+import type { RecommendOptions } from '../../src/core/models/types.js';
+import { historyOf, syntheticRatings } from './fixtures.js';
+
+/** Random filters as the server builds them: exclusions, and candidate sets from wide to narrow. */
+function optionsFor(rng: Rng, movieIds: readonly number[]): RecommendOptions | undefined {
+  const pick = (share: number) => new Set(movieIds.filter(() => rng.next() < share));
+  switch (rng.int(4)) {
+    case 0:
+      return undefined;
+    case 1:
+      return { exclude: pick(0.3) };
+    case 2:
+      return { candidates: pick(rng.next() < 0.5 ? 0.5 : 0.03) };
+    default:
+      return { exclude: pick(0.1), candidates: pick(0.2) };
+  }
+}
+
+describe('topNScoredThenTail (the fast path of a ranking whose unscored columns have a fixed order)', () => {
+  it('answers as topN over every column, ties and NaN included, or declines when a score is not above the tail', () => {
+    const rng = new Rng(7, 'tail');
+    let declined = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const nItems = 5 + rng.int(60);
+      const itemIds = Int32Array.from({ length: nItems }, (_, j) => 100 + 2 * j);
+      const scored: number[] = [];
+      const rest: number[] = [];
+      for (let j = 0; j < nItems; j++) (rng.next() < 0.4 ? scored : rest).push(j);
+      // Few distinct values, so that ties are common; now and then a NaN, or a score below the tail.
+      const scoreOf = () => (rng.next() < 0.05 ? NaN : rng.int(5) + (rng.next() < 0.03 ? -2000 : 0));
+      const tailScore = new Map(rest.map((j) => [j, -1000 + rng.int(3)]));
+      const scoredScores = Float64Array.from(scored, scoreOf);
+      const all = new Float64Array(nItems);
+      scored.forEach((j, b) => (all[j] = scoredScores[b]));
+      for (const [j, s] of tailScore) all[j] = s;
+      const history = { movieIds: Array.from(itemIds).filter(() => rng.next() < 0.15) };
+      const options = optionsFor(rng, Array.from(itemIds));
+      const n = 1 + rng.int(12);
+      const fast = topNScoredThenTail(
+        itemIds,
+        Int32Array.from(scored),
+        scoredScores,
+        fixedTail(rest, (j) => tailScore.get(j)!),
+        n,
+        history,
+        options,
+      );
+      const below = scored.some((_, b) => scoredScores[b] <= -998);
+      if (below) {
+        expect(fast).toBeUndefined();
+        declined++;
+      } else expect(fast).toEqual(topN(itemIds, all, n, history, options));
+    }
+    expect(declined).toBeGreaterThan(0);
+  });
+});
+
+describe('EASE ranks the modelled movies, then the rest by popularity, as over every column', () => {
+  const world = syntheticRatings({ users: 160, movies: 240, perUser: 20, seed: 3 });
+  const movieIds = Array.from(world.interactions.itemIds);
+
+  it.each([
+    ['dense', { minRatings: 12 }],
+    ['sparse lists', { minRatings: 12, neighbors: 15 }],
+    ['every movie modelled', { minRatings: 1 }],
+  ])('%s', async (_form, params) => {
+    const model = new EaseRecommender(params);
+    await model.fit(world.interactions);
+    const rng = new Rng(11, 'ease-ranking');
+    let tailUsed = 0;
+    for (let u = 0; u < world.interactions.nUsers; u++) {
+      const full = historyOf(world.interactions, u);
+      const history = rng.next() < 0.3 ? { movieIds: full.movieIds.slice(0, 1 + rng.int(3)) } : full;
+      const options = optionsFor(rng, movieIds);
+      const n = 1 + rng.int(30);
+      const answer = model.recommend(history, n, options);
+      expect(answer).toEqual(model.recommendOverAllColumns(history, n, options));
+      if (answer.some((r) => r.score < -900)) tailUsed++;
+    }
+    // The unmodelled movies were reached in some answers (not in the form that models every movie).
+    if (params.minRatings > 1) expect(tailUsed).toBeGreaterThan(0);
+  });
+});
