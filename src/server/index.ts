@@ -15,6 +15,7 @@ import type { AppContext } from './context.js';
 import { fastPath } from './fast-path.js';
 import { updateModelGauges } from './gauges.js';
 import { WarmUp } from './warm-up.js';
+import { warmConnections } from '../core/db/repositories/warm-connections.js';
 import { ExperimentHolder, type ExperimentSource } from './experiment-holder.js';
 import { HistoryCache } from './history-cache.js';
 import { ImpressionRecorder, type ImpressionRecorderOptions, type ImpressionsMode } from './impressions.js';
@@ -137,6 +138,12 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   if (warmer) {
     // Before listening: no request pays for what is built on first use (the probes wait; k8s/api's startupProbe).
     await warmer.start(models.current ? [models.current.model] : []).catch(warmFailed);
+    // Each pool connection's write functions compiled and planned, in transactions rolled back.
+    const since = performance.now();
+    await warmConnections(options.db, options.db.connections, options.config.quotas ?? DEFAULT_QUOTAS).then(
+      (n) => options.logger?.info({ connections: n, ms: Math.round(performance.now() - since) }, 'connections warmed'),
+      warmFailed,
+    );
     warm = warmer;
   }
   started = true;

@@ -80,6 +80,8 @@ export interface Database extends Queryable {
   readonly engine: EngineName;
   /** Where the data lives: a directory, or the connection string with its password masked. */
   readonly location: string;
+  /** The most connections it uses at once (the pool's size; 1 for the embedded engine). */
+  readonly connections: number;
   /** Runs `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**

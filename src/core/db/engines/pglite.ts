@@ -127,6 +127,7 @@ function queryableOf(runner: Runner): Queryable {
 
 export class PGliteDatabase implements Database {
   readonly engine = 'pglite' as const;
+  readonly connections = 1;
   readonly location: string;
   private readonly base: Queryable;
 

@@ -157,6 +157,7 @@ export class PostgresDatabase implements Database {
     private readonly url: string,
     pool: pg.Pool,
     private readonly prepare: boolean,
+    readonly connections: number,
   ) {
     this.location = maskUrl(url);
     this.pool = pool;
@@ -205,7 +206,7 @@ export class PostgresDatabase implements Database {
       await pool.end().catch(() => {});
       throw describeConnectionError(err, url);
     }
-    return new PostgresDatabase(url, pool, options.preparedStatements ?? true);
+    return new PostgresDatabase(url, pool, options.preparedStatements ?? true, max);
   }
 
   query<T extends Row = Row>(sql: string | PreparedStatement, params?: readonly unknown[]) {

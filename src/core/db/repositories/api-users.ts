@@ -1,5 +1,5 @@
 import { genreVocabulary } from '../../features/genre-profile.js';
-import { prepared, type Database, type PreparedStatement, type Queryable } from '../types.js';
+import { prepared, type PreparedStatement, type Queryable } from '../types.js';
 import { float4ArrayOf, int4ArrayOf } from '../binary-arrays.js';
 import type { QuotaLimits } from '../../config.js';
 import { PgError } from '../pg-errors.js';
@@ -144,7 +144,7 @@ const RETRYABLE = new Set<unknown>([PgError.DEADLOCK_DETECTED, PgError.SERIALIZA
  * history channel at the commit (notifyingWrite).
  */
 export async function saveHistory(
-  db: Database,
+  db: Queryable,
   clientId: number,
   externalId: string | undefined,
   items: readonly HistoryItem[],
@@ -159,7 +159,7 @@ export async function saveHistory(
  * the write does not read it back and answers HeldHistory, unless it created the user.
  */
 export async function writeHistory(
-  db: Database,
+  db: Queryable,
   clientId: number,
   externalId: string | undefined,
   items: readonly HistoryItem[],
@@ -231,7 +231,7 @@ const SAVE_TASTES = notifyingWrite(
  * commit (notifyingWrite), as for a rating.
  */
 export async function saveStatedTastes(
-  db: Database,
+  db: Queryable,
   clientId: number,
   externalId: string | undefined,
   tastes: readonly number[],

@@ -1,7 +1,7 @@
 import type { QuotaLimits } from '../../config.js';
 import { arrayLiteral } from '../array-literal.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
-import type { Database } from '../types.js';
+import type { Queryable } from '../types.js';
 import { notifyingWrite, type WriteOptions } from './api-users.js';
 import { quotaErrorOf, quotaParams } from './quotas.js';
 import { PgError } from '../pg-errors.js';
@@ -110,7 +110,7 @@ const STORE_FEEDBACK = notifyingWrite(
  * not in the catalogue stores nothing either (SQLSTATE 23503).
  */
 export async function storeFeedback(
-  db: Database,
+  db: Queryable,
   clientId: number,
   rows: readonly FeedbackRow[],
   liked = LIKED_RATING,

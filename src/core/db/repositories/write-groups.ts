@@ -1,6 +1,6 @@
 import type { QuotaLimits } from '../../config.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
-import type { Database } from '../types.js';
+import type { Queryable } from '../types.js';
 import {
   notifyingWrite,
   SAVED_HISTORY_COLUMNS,
@@ -63,7 +63,7 @@ const SAVE_HISTORY_USERS = notifyingWrite(
  * to reco_store_feedback_users as one batch, whose answer has a row per user, so each request gets its own.
  */
 export async function storeFeedbackGroup(
-  db: Database,
+  db: Queryable,
   clientId: number,
   requests: readonly (readonly FeedbackRow[])[],
   liked: number,
@@ -103,7 +103,7 @@ export async function storeFeedbackGroup(
  * of reco_save_history_users (migration 099), whose rows come back in the requests' order.
  */
 export async function saveHistoryGroup(
-  db: Database,
+  db: Queryable,
   clientId: number,
   requests: readonly { externalId: string; items: readonly HistoryItem[] }[],
   quota?: QuotaLimits,
@@ -124,7 +124,7 @@ export async function saveHistoryGroup(
  * src/server/write-groups.ts): the write does not read those back and answers HeldHistory for them.
  */
 export async function writeHistoryGroup(
-  db: Database,
+  db: Queryable,
   clientId: number,
   requests: readonly { externalId: string; items: readonly HistoryItem[]; known: boolean }[],
   quota: QuotaLimits | undefined,
