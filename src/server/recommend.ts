@@ -121,7 +121,9 @@ export async function recommendFor(ctx: AppContext, input: RecommendInput): Prom
       loaded = variant?.model ?? active;
     }
   } else if (tastes) {
-    const saved = await ctx.writes.saveTastes(input.clientId, input.userId, tastes);
+    const saved = await ctx.writes.saveTastes(input.clientId, input.userId, tastes).catch((err: unknown) => {
+      throw writeError(ctx.metrics, err, 'the stated tastes');
+    });
     created = saved.created;
     if (input.userId === undefined) {
       variant = ctx.experiments.choose(input.clientId, saved.externalId);

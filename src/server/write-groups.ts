@@ -202,7 +202,7 @@ export class WriteGroups {
     return this.tracked(
       clientId,
       externalId === undefined ? [] : [externalId],
-      () => saveStatedTastes(this.db, clientId, externalId, tastes, { origin: this.cache.origin }),
+      () => saveStatedTastes(this.db, clientId, externalId, tastes, this.quota, { origin: this.cache.origin }),
       (saved) => [{ userId: saved.userId }],
     );
   }

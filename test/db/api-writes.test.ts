@@ -234,6 +234,8 @@ describeEachEngine('API write functions', (t) => {
         'reco_save_history',
         'reco_save_history_users',
         'reco_save_history_users',
+        // Migration 093's version and 101's (with the quota's limits).
+        'reco_save_tastes',
         'reco_save_tastes',
         'reco_store_feedback_users',
         'reco_user_for_write',

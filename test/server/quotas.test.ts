@@ -87,6 +87,24 @@ describeEachEngine('per-client write quotas', (t) => {
     expect(await usersOf('quota_users')).toBe(5);
   });
 
+  it('charges a cold start that creates its user; stated tastes of a known user are not charged', async () => {
+    const token = await registerAndLogin(one.url!, 'quota_cold');
+    const genres = { Comedy: 1, Horror: -1 };
+    for (const [i, server] of [one, two, one, two].entries()) {
+      const r = await recommend(server, token, { user_id: `cold-${i}`, genres, n: 3 });
+      expect(r.status).toBe(200);
+    }
+    const over = await recommend(one, token, { user_id: 'cold-4', genres, n: 3 });
+    expect(over.status).toBe(429);
+    expect(over.body).toEqual({
+      error: 'quota_exceeded',
+      message: expect.stringMatching(/may create 4 users per hour/),
+    });
+    expect(await usersOf('quota_cold')).toBe(4);
+    expect((await recommend(two, token, { user_id: 'cold-0', genres: { Drama: 1 }, n: 3 })).status).toBe(200);
+    expect(await usersOf('quota_cold')).toBe(4);
+  });
+
   it('counts ratings stored; a history that would pass the quota stores nothing', async () => {
     const token = await registerAndLogin(one.url!, 'quota_ratings');
     const first = await recommend(one, token, {

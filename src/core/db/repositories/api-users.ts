@@ -219,22 +219,24 @@ const SAVE_HISTORY = notifyingWrite(
 
 const SAVE_TASTES = notifyingWrite(
   'user_key, user_external_id, user_created, stored',
-  'reco_save_tastes($1::int, $2::text, $3::real[])',
+  'reco_save_tastes($1::int, $2::text, $3::real[], $4::int, $5::int)',
   'SELECT array_agg(s.user_key) FROM s',
-  '$4::text',
+  '$6::text',
 );
 
 /**
  * Stores a user's stated genre tastes (GENRES order, −1…1) as its characteristic vector, creating the user like
- * saveHistory does, in one statement (reco_save_tastes, migration 093) committed before this resolves; a user that
- * has ratings keeps the vector computed from them (`stored` false). The user is sent on the history channel at the
- * commit (notifyingWrite), as for a rating.
+ * saveHistory does and charging a created user to the users `quota` (QuotaExceededError over it), in one statement
+ * (reco_save_tastes, migrations 093 and 101) committed before this resolves; a user that has ratings keeps the
+ * vector computed from them (`stored` false). The user is sent on the history channel at the commit
+ * (notifyingWrite), as for a rating.
  */
 export async function saveStatedTastes(
   db: Queryable,
   clientId: number,
   externalId: string | undefined,
   tastes: readonly number[],
+  quota?: QuotaLimits,
   options: WriteOptions = {},
 ): Promise<{ userId: number; externalId: string; created: boolean; stored: boolean }> {
   const r = await retried(() =>
@@ -242,6 +244,7 @@ export async function saveStatedTastes(
       clientId,
       externalId ?? null,
       tastes,
+      ...quotaParams(quota),
       options.origin ?? null,
     ]),
   );

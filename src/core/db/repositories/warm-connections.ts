@@ -87,6 +87,7 @@ async function exerciseWrites(
     clientId,
     'd',
     genreVocabulary().map(() => 0.5),
+    quota,
   );
   if (movieId === undefined) return;
   await storeFeedback(tx, clientId, [event('a', 'rating'), event('e', 'dislike')], 4, quota);
