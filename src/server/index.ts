@@ -140,7 +140,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     await warmer.start(models.current ? [models.current.model] : []).catch(warmFailed);
     // Each pool connection's write functions compiled and planned, in transactions rolled back.
     const since = performance.now();
-    await warmConnections(options.db, options.db.connections, options.config.quotas ?? DEFAULT_QUOTAS).then(
+    await warmConnections(options.db, options.config.quotas ?? DEFAULT_QUOTAS).then(
       (n) => options.logger?.info({ connections: n, ms: Math.round(performance.now() - since) }, 'connections warmed'),
       warmFailed,
     );

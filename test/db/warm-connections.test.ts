@@ -24,7 +24,7 @@ async function warmAndCompare(db: Database) {
   const heard: string[] = [];
   const stop = await db.listen(HISTORY_CHANNEL, (payload) => heard.push(payload));
   try {
-    expect(await warmConnections(db, db.connections, DEFAULT_QUOTAS)).toBe(db.connections);
+    expect(await warmConnections(db, DEFAULT_QUOTAS)).toBe(db.connections);
     await new Promise((resolve) => setTimeout(resolve, 200));
   } finally {
     await stop();
@@ -76,7 +76,7 @@ describe("warming the pool's connections on PostgreSQL", () => {
     const cold = await PostgresDatabase.connect(pgDb.url, { max: 3, keepOpen: true });
     const warmed = await PostgresDatabase.connect(pgDb.url, { max: 3, keepOpen: true });
     try {
-      await warmConnections(warmed, warmed.connections, DEFAULT_QUOTAS);
+      await warmConnections(warmed, DEFAULT_QUOTAS);
       const coldCounts = await preparedPerConnection(cold);
       const warmCounts = await preparedPerConnection(warmed);
       expect(new Set(warmCounts.map((c) => c.pid)).size).toBe(3);

@@ -78,7 +78,7 @@ export function fixedTail(cols: ArrayLike<number>, scoreOf: (col: number) => num
  * columns): the best of the scored columns, then the tail in its order while fewer than `n` passed. It reads the
  * scored columns and as much of the tail as the answer needs, where topN reads every column (62,423 for a 3,500-
  * movie EASE on ML-25M's catalogue). Undefined when a score is not above the tail's best; the caller then ranks
- * every column with topN. Held to topN by test/models/ranking.test.ts.
+ * every column with topN. Held to topN by test/models/ease-ranking.test.ts.
  */
 export function topNScoredThenTail(
   itemIds: Int32Array,

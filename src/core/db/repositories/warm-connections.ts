@@ -10,17 +10,17 @@ import { saveHistoryGroup, storeFeedbackGroup, writeHistoryGroup } from './write
 class WarmUpDone extends Error {}
 
 /**
- * Runs the request path's writes and reads once on each of `connections` connections of the pool, each in a
+ * Runs the request path's writes and reads once on each connection of the pool (`db.connections`), each in a
  * transaction that is rolled back, for a client made inside it: nothing is kept (no client, user, rating, quota
  * count or notification; only the user ids drawn from their sequence go unused), but each connection has compiled
  * the PL/pgSQL write functions, planned their statements and prepared the server's statements before the first
  * requests, which otherwise pay for it (docs/benchmarks/scale.md, "the first 20 s after a start"). The
  * transactions run together, so that each holds a connection of its own. Resolves with the connections warmed.
  */
-export async function warmConnections(db: Database, connections: number, quota?: QuotaLimits): Promise<number> {
+export async function warmConnections(db: Database, quota?: QuotaLimits): Promise<number> {
   const movie = await db.query<{ movie_id: number }>('SELECT movie_id FROM movies ORDER BY movie_id LIMIT 1');
   const movieId = movie.rows[0]?.movie_id;
-  const runs = Array.from({ length: Math.max(1, connections) }, (_, i) =>
+  const runs = Array.from({ length: db.connections }, (_, i) =>
     db
       .transaction(async (tx) => {
         await exerciseWrites(tx, -1 - i, movieId, quota);
