@@ -12,7 +12,8 @@
  * BENCH_PAIRS (default 5): the bare server and the API are measured in alternation, this many times each, and
  * the ratio is the median of the pairs' ratios (load from other jobs on a shared machine drifts within a run).
  * Also measured, once each: an Express 5 app with no middleware answering the same 1 KB (what the framework
- * costs), the API with --no-fast-path (the same route through Express), GET /healthz, and the API without caches.
+ * costs), the API with --no-fast-path (the same route through Express), GET /healthz, the API without caches, the
+ * API with --reply-batch 1 (each reply sent at once) and bare node:http batching its replies as the API does.
  * Besides req/s, the server's CPU time per request (utime + stime of the child from /proc) is reported: it does
  * not depend on whether the load generator or the server is the bottleneck.
  */
@@ -155,6 +156,15 @@ async function main() {
       path.join(work, 'serve-express.log'),
     );
     children.push(viaExpress.child);
+    // The API sending each reply at once (no reply batch), and bare node:http batching its replies as the API does.
+    const unbatched = await startChild(
+      [cli, 'serve', '--port', '0', '--reply-batch', '1', '--metrics-port', '0'],
+      { DATABASE_URL: databaseUrl, RECO_DATA_DIR: work, LOG_LEVEL: 'info' },
+      path.join(work, 'serve-unbatched.log'),
+    );
+    children.push(unbatched.child);
+    const bareBatched = await startChild(['bench/bare-server.mjs', '--batch'], {}, path.join(work, 'bare-batch.log'));
+    children.push(bareBatched.child);
     const bare = await startChild(['bench/bare-server.mjs'], {}, path.join(work, 'bare.log'));
     children.push(bare.child);
     const bareExpress = await startChild(
@@ -190,7 +200,7 @@ async function main() {
       measured(server.child, server.url, requests, token, work, seconds);
     // Fill the caches with one request per user (the load's connections all start at the first user, so a
     // cold cache would see 32 simultaneous misses per user), then warm up every server (JIT, pools).
-    for (const server of [api, viaExpress]) {
+    for (const server of [api, viaExpress, unbatched]) {
       for (let i = 0; i < ids.length; i += 16) {
         await Promise.all(
           ids.slice(i, i + 16).map((id) =>
@@ -207,6 +217,8 @@ async function main() {
     await load(bareExpress, fixedBody, 3);
     await load(api, known, 3);
     await load(viaExpress, known, 3);
+    await load(unbatched, known, 3);
+    await load(bareBatched, fixedBody, 3);
 
     const pairs: {
       bare_rps: number;
@@ -237,6 +249,8 @@ async function main() {
     const bareRps = median(pairs.map((p) => p.bare_rps));
     const apiRps = median(pairs.map((p) => p.api_rps));
     // For context, once each: Express itself, the route through Express, its cheapest route, the API without caches.
+    const unbatchedRun = await load(unbatched, known);
+    const bareBatchedRun = await load(bareBatched, fixedBody);
     const bareExpressRun = await load(bareExpress, fixedBody);
     const bareAgain = await load(bare, fixedBody);
     const viaExpressRun = await load(viaExpress, known);
@@ -305,6 +319,20 @@ async function main() {
           bare: median(pairs.map((p) => p.bare_cpu_us)),
           api: median(pairs.map((p) => p.api_cpu_us)),
         },
+        unbatched: {
+          note: 'the API with --reply-batch 1: each reply sent as soon as it is ready',
+          rps: unbatchedRun.rps,
+          ratio: vsBare(unbatchedRun),
+          cpu_us_per_request: unbatchedRun.cpuUsPerRequest,
+          p99_ms: unbatchedRun.p99_ms,
+        },
+        bare_batched: {
+          note: 'bare node:http holding its replies as the API does (bare-server.mjs --batch)',
+          rps: bareBatchedRun.rps,
+          ratio_to_bare: vsBare(bareBatchedRun),
+          api_ratio_to_it: Number((apiRps / bareBatchedRun.rps).toFixed(3)),
+          cpu_us_per_request: bareBatchedRun.cpuUsPerRequest,
+        },
         express_no_middleware: {
           rps: bareExpressRun.rps,
           ratio: vsBare(bareExpressRun),
@@ -362,6 +390,7 @@ async function main() {
     console.log(
       `\nthroughput ratio ${ratio} (median of ${PAIRS} pairs: ${pairs.map((p) => p.ratio).join(', ')}; API ${apiRps} req/s / bare ${bareRps} req/s; target >= 0.5) ` +
         `| CPU per request: API ${report.throughput.cpu_us_per_request.api} µs, bare ${report.throughput.cpu_us_per_request.bare} µs ` +
+        `| replies unbatched ${report.throughput.unbatched.ratio} | bare batched ${report.throughput.bare_batched.ratio_to_bare} (API/it ${report.throughput.bare_batched.api_ratio_to_it}) ` +
         `| Express with no middleware ${report.throughput.express_no_middleware.ratio_to_bare_right_after} of bare | the route through Express ${report.throughput.via_express.ratio} ` +
         `| without caches ${report.throughput.uncached_ratio} | GET /healthz ${report.throughput.healthz_ratio} ` +
         `| p99 at 500 req/s paced ${pacedApi.p99} ms (uncached ${pacedCold.p99} ms), ${pacedApi.errors + pacedApi.non2xx} errors; autocannon overallRate p99 ${report.fixed_rate.p99_ms} ms (target <= 25 ms, 0) ` +

@@ -10,6 +10,7 @@ import { errorBody, HttpError, silentLogger, toHttpError } from './http-errors.j
 import type { JsonRoute } from './json-routes.js';
 import { routeRecorder } from './metrics-middleware.js';
 import { feedbackRoute } from './routes/feedback.js';
+import { ReplyBatch } from './reply-batch.js';
 import { recommendationsRoute } from './routes/recommendations.js';
 
 /**
@@ -23,6 +24,9 @@ export const PLAIN_ROUTES: ReadonlyMap<string, JsonRoute> = new Map([
   ['/feedback', feedbackRoute],
 ]);
 
+/** Replies the fast path holds at most before writing them (reply-batch.ts): 1 writes each at once. */
+export const DEFAULT_REPLY_BATCH = 16;
+
 /**
  * Plain JSON POST routes without Express's routing, body-parser and res.json: POST /recommendations, the API's hot
  * route, where Express's own dispatch cost more than everything else of a cached request, and POST /feedback
@@ -30,6 +34,7 @@ export const PLAIN_ROUTES: ReadonlyMap<string, JsonRoute> = new Map([
  * raw-body and the content-type and bytes packages, as express.json does), passport-jwt authentication
  * (TokenAuthenticator), the route's own function (json-routes.ts: the schema and the answer), the error mapping,
  * metrics and access log — so the answers cannot drift; test/server/fast-path.test.ts compares both for every case.
+ * Its replies go through a ReplyBatch (reply-batch.ts): those of requests read together are sent back to back.
  *
  * It takes only plain requests: exactly `POST` and the path of one of `routes`, `Content-Type: application/json` (no
  * charset or utf-8), a Content-Length within the route's body limit (express.json's for the route: body-limits.ts),
@@ -41,6 +46,7 @@ export function fastPath(
   app: Express,
   bodyLimits: BodyLimits,
   routes: ReadonlyMap<string, JsonRoute> = PLAIN_ROUTES,
+  replyBatch = DEFAULT_REPLY_BATCH,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const logger = ctx.logger ?? silentLogger;
   const trust = trustOf(app);
@@ -53,22 +59,35 @@ export function fastPath(
       record: routeRecorder(ctx.metrics, ctx.logger, 'POST', path, path),
     });
 
-  const finish = (req: FastRequest, status: number, body: string | Buffer, headers?: Record<string, string>) => {
+  /** Writes a reply the batch held (it must not throw: the batch's other replies follow it). */
+  const send = (req: FastRequest) => {
     const state = req[STATE]!;
-    state.res.writeHead(status, {
-      ...headers,
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
-    });
-    state.res.end(body);
+    const { status, body, headers } = state.reply!;
+    try {
+      state.res.writeHead(status, {
+        ...headers,
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+      });
+      state.res.end(body);
+    } catch (err) {
+      logger.error({ err }, 'a reply could not be written');
+      state.res.destroy();
+    }
     const seconds = (performance.now() - state.start) / 1000;
     // Every answer of these routes carries its template, a body that is not JSON too (as Express labels it).
     // The client's address as Express's req.ip gives it: proxy-addr with the app's trust function.
     state.served.record(status, seconds, req.user?.username, proxyAddr(req, trust));
   };
+  const replies = new ReplyBatch(send, replyBatch);
+  const finish = (req: FastRequest, status: number, body: string | Buffer, headers?: Record<string, string>) => {
+    const state = req[STATE]!;
+    if (state.reply) return;
+    state.reply = { status, body, headers };
+    replies.add(req);
+  };
   const fail = (req: FastRequest, err: unknown) => {
     const e = toHttpError(err, logger, req);
-    if (req[STATE]!.res.headersSent) return;
     finish(req, e.status, JSON.stringify(errorBody(e)), e.headers);
   };
   /** After authentication: the route's function (the schema, then the answer, in this tick when it can). */
@@ -125,7 +144,13 @@ interface Served {
 /** What the fast path keeps on a request it took. */
 const STATE = Symbol('reco.fastPath');
 type FastRequest = IncomingMessage & {
-  [STATE]?: { res: ServerResponse; start: number; served: Served };
+  [STATE]?: {
+    res: ServerResponse;
+    start: number;
+    served: Served;
+    /** Set once the reply is decided; written when the reply batch sends it. */
+    reply?: { status: number; body: string | Buffer; headers: Record<string, string> | undefined };
+  };
   user?: { clientId: number; username: string };
 };
 

@@ -12,7 +12,7 @@ import { AnswerCache, DEFAULT_ANSWER_CACHE_BYTES } from './answer-cache.js';
 import { TokenAuthenticator } from './auth.js';
 import { CatalogueCache } from './catalogue-cache.js';
 import type { AppContext } from './context.js';
-import { fastPath } from './fast-path.js';
+import { fastPath, PLAIN_ROUTES } from './fast-path.js';
 import { updateModelGauges } from './gauges.js';
 import { WarmUp } from './warm-up.js';
 import { warmConnections } from '../core/db/repositories/warm-connections.js';
@@ -56,6 +56,11 @@ export interface ServerOptions extends AppLimits {
    * the same answers). Default true.
    */
   fastPath?: boolean;
+  /**
+   * The fast path's replies held at most, then sent back to back at the end of the event loop's I/O phase
+   * (reply-batch.ts). Default 16; 1 sends each reply at once.
+   */
+  replyBatch?: number;
   /**
    * Build what requests would otherwise build on first use (warm-up.ts): at start before listening, for a model
    * before it is swapped in, for a catalogue generation as it is published. `budgetMs` bounds /similar's genre
@@ -200,7 +205,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
   const fast =
     options.fastPath === false
       ? undefined
-      : fastPath(ctx, app, bodyLimits(options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit));
+      : fastPath(ctx, app, bodyLimits(options.bodyLimit ?? DEFAULT_LIMITS.bodyLimit), PLAIN_ROUTES, options.replyBatch);
   let fastServed = 0;
   let draining = false;
   // Once closing, every answer says `Connection: close` (node then ends the connection after it).

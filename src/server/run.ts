@@ -27,6 +27,7 @@ export async function serveUntilSignal(
     trustProxy?: number;
     cacheSize?: number;
     fastPath?: boolean;
+    replyBatch?: number;
     impressions?: ImpressionsMode;
     impressionsRetentionDays?: number;
     logTo: 'stdout' | 'stderr';
@@ -46,6 +47,7 @@ export async function serveUntilSignal(
     trustProxy: options.trustProxy || false,
     recommendationCacheSize: options.cacheSize,
     fastPath: options.fastPath,
+    replyBatch: options.replyBatch,
     impressions: options.impressions,
     impressionsRetentionDays: options.impressionsRetentionDays,
   });

@@ -362,6 +362,68 @@ describeEachEngine('POST /recommendations and POST /feedback fast path', (t) => 
     expect((await call(fast.url!, 'POST', '/recommendations', { token, json: { user_id: aliceId } })).status).toBe(200);
   });
 
+  it('answers requests read together each with its own reply, pipelined ones in order', async () => {
+    // Replies are held and sent back to back (reply-batch.ts); 4 at most, so 6 requests fill one batch and start
+    // another.
+    const batched = await startTestServer(t.db, { modelSource: source, replyBatch: 4 });
+    try {
+      const { port } = new URL(batched.url!);
+      const request = (n: number) => {
+        const body = JSON.stringify({ user_id: aliceId, n });
+        return `POST /recommendations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+      };
+      /** Reads `count` replies (status and body) from a socket. */
+      const replies = (socket: net.Socket, count: number) =>
+        new Promise<{ status: number; body: string }[]>((resolve, reject) => {
+          let buffered = Buffer.alloc(0);
+          const out: { status: number; body: string }[] = [];
+          socket.on('data', (chunk: Buffer) => {
+            buffered = Buffer.concat([buffered, chunk]);
+            for (;;) {
+              const end = buffered.indexOf('\r\n\r\n');
+              if (end < 0) break;
+              const head = buffered.subarray(0, end).toString('latin1');
+              const length = Number(/content-length: (\d+)/i.exec(head)![1]);
+              if (buffered.length < end + 4 + length) break;
+              out.push({
+                status: Number(head.split(' ')[1]),
+                body: buffered.subarray(end + 4, end + 4 + length).toString('utf8'),
+              });
+              buffered = buffered.subarray(end + 4 + length);
+            }
+            if (out.length === count) resolve(out);
+          });
+          socket.on('error', reject);
+        });
+      const connect = () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const socket = net.connect(Number(port), '127.0.0.1', () => resolve(socket));
+          socket.on('error', reject);
+        });
+      const ns = [1, 2, 3, 4, 5, 6];
+      const expected = await Promise.all(
+        ns.map(async (n) => (await send(slow, '/recommendations', { token, json: { user_id: aliceId, n } })).text),
+      );
+      expect(new Set(expected).size).toBe(ns.length);
+
+      // Six requests in one write on one connection.
+      const pipelined = await connect();
+      const got = replies(pipelined, ns.length);
+      pipelined.write(ns.map(request).join(''));
+      expect(await got).toEqual(expected.map((body) => ({ status: 200, body })));
+      pipelined.destroy();
+
+      // One request on each of six connections, written in the same turn.
+      const sockets = await Promise.all(ns.map(connect));
+      const each = sockets.map((s) => replies(s, 1));
+      sockets.forEach((s, i) => s.write(request(ns[i])));
+      expect((await Promise.all(each)).map(([r]) => r)).toEqual(expected.map((body) => ({ status: 200, body })));
+      for (const s of sockets) s.destroy();
+    } finally {
+      await batched.close();
+    }
+  });
+
   describe('POST /feedback', () => {
     let unique = 0;
     /** A user id of its own for each call, so that both servers store the same new rows. */

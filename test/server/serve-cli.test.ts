@@ -152,5 +152,15 @@ describe('reco serve', () => {
     expect(r.stdout).toMatch(/--port/);
     expect(r.stdout).toMatch(/EXAMPLES/);
     expect(r.stdout).toMatch(/RECO_JWT_SECRET/);
+    expect(r.stdout).toMatch(/--reply-batch/);
+  });
+
+  it('refuses a reply batch below 1, from the flag or RECO_REPLY_BATCH', async () => {
+    const flag = await runCli(['serve', '--port', '0', '--reply-batch', '0'], { env: { RECO_DATA_DIR: tempDir() } });
+    expect(flag.code).not.toBe(0);
+    expect(flag.stderr).toMatch(/--reply-batch[\s\S]*greater than or equal to 1/);
+    const env = await runCli(['serve', '--port', '0'], { env: { RECO_DATA_DIR: tempDir(), RECO_REPLY_BATCH: 'x' } });
+    expect(env.code).not.toBe(0);
+    expect(env.stderr).toMatch(/--reply-batch[\s\S]*Expected an integer/);
   });
 });
