@@ -10,7 +10,7 @@ export default class RestoreDb extends RecoCommand {
   static override summary = 'Restore the database from a reco backup archive';
   static override description = `Verifies the whole archive first (every checksum; a corrupted or truncated file is refused and nothing changes), migrates the database to the backup's schema version, then restores every table in one transaction (all or nothing), resets the id sequences, checks the row counts, and applies any newer migrations. A database that already holds data is refused unless --force, which replaces all of its data (the job_runs log of the target is kept).
 When RECO_BACKUP_KEY is set, only archives signed with that key are restored.
-Works across engines: an archive from the embedded engine restores into PostgreSQL (set DATABASE_URL) and back.`;
+Works across engines: an archive from the embedded engine restores into PostgreSQL (set DATABASE_URL) and back; the embedded engine refuses a backup of more than 32M ratings (exit 4: restore it into PostgreSQL).`;
   static override examples = [
     '<%= config.bin %> restore-db data/backups/reco-backup-20261126T204333123Z.reco.gz',
     '<%= config.bin %> restore-db backup.reco.gz --force   # replace the data of a database that holds data (asked on a terminal)',

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import { createBackup, restoreBackup, tableDigests } from '../../src/core/backup/index.js';
+import { RecoError } from '../../src/core/errors.js';
+import { ExitCode } from '../../src/core/exit-codes.js';
 import { createTestDatabase, tempDir, type TestDatabase } from '../helpers/engines.js';
 import { addAwkwardRows, dataDigests, loadMovieLens } from './movielens.js';
 
@@ -26,7 +28,8 @@ describe('backup on one engine, restore on the other', () => {
 
     const fromLite = await createBackup(lite.db, { outDir: dir });
     expect(fromLite.manifest.engine).toBe('pglite');
-    await restoreBackup(pg.db, fromLite.file);
+    // PostgreSQL has no size limit: the embedded engine's does not apply to it.
+    await restoreBackup(pg.db, fromLite.file, { embeddedRatingLimit: 1 });
     expect(dataDigests(await tableDigests(pg.db))).toEqual(original);
 
     const fromPg = await createBackup(pg.db, { outDir: dir });
@@ -35,7 +38,18 @@ describe('backup on one engine, restore on the other', () => {
       Object.fromEntries(m.tables.filter((t) => t.name !== 'job_runs').map((t) => [t.name, [t.rows, t.sha256]]));
     expect(sums(fromPg.manifest)).toEqual(sums(fromLite.manifest));
 
-    await restoreBackup(lite2.db, fromPg.file);
+    // Over the embedded engine's limit: refused (exit 4) with the advice, before anything changed, so the same
+    // database then takes the restore without --force.
+    const rows = original.ratings.rows;
+    const refused = (await restoreBackup(lite2.db, fromPg.file, { embeddedRatingLimit: rows - 1 }).catch(
+      (e: unknown) => e,
+    )) as RecoError;
+    expect(refused).toBeInstanceOf(RecoError);
+    expect(refused.exitCode).toBe(ExitCode.DATABASE);
+    expect(refused.message).toBe(
+      `the backup holds ${rows.toLocaleString('en-US')} ratings, over the embedded database's limit of ${(rows - 1).toLocaleString('en-US')}; set DATABASE_URL to a PostgreSQL database to restore it. Nothing was restored`,
+    );
+    await restoreBackup(lite2.db, fromPg.file, { embeddedRatingLimit: rows });
     expect(dataDigests(await tableDigests(lite2.db))).toEqual(original);
     // The awkward values survived both moves as values, not only as bytes.
     const m = await lite2.db.query<{ title: string; genres: string[] }>(

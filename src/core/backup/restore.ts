@@ -19,6 +19,8 @@ import {
   type TableInfo,
 } from '../db/repositories/backup.js';
 import { RecoError, oneLine } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
+import { EMBEDDED_MAX_RATINGS } from '../pipeline/embedded-limit.js';
 import { corrupted, readContainer, type ArchiveRecord } from './container.js';
 import type { Manifest, ManifestTable } from './manifest.js';
 import type { SignatureStatus } from './signature.js';
@@ -38,6 +40,8 @@ export interface RestoreOptions {
   onVerified?: (manifest: Manifest, signature: SignatureStatus) => void;
   /** RECO_BACKUP_KEY: when given, only archives signed with it are restored. */
   key?: string;
+  /** The embedded engine's limit in ratings (default EMBEDDED_MAX_RATINGS; tests set a small one). */
+  embeddedRatingLimit?: number;
 }
 
 export interface RestoreResult {
@@ -81,6 +85,20 @@ async function migrateToBackupVersion(db: Database, version: number): Promise<vo
   await migrate(
     db,
     knownMigrations.filter((m) => m.version <= version),
+  );
+}
+
+/**
+ * The embedded engine refuses a backup with more ratings than its limit (embedded-limit.ts) before anything
+ * changes: past it, training's read of the ratings runs out of memory. The restore replaces all data, so only the
+ * backup's own ratings count.
+ */
+function checkEmbeddedSize(manifest: Manifest, limit: number): void {
+  const ratings = manifest.tables.find((t) => t.name === 'ratings')?.rows ?? 0;
+  if (ratings <= limit) return;
+  throw new Refusal(
+    `the backup holds ${ratings.toLocaleString('en-US')} ratings, over the embedded database's limit of ${limit.toLocaleString('en-US')}; set DATABASE_URL to a PostgreSQL database to restore it. Nothing was restored`,
+    { exitCode: ExitCode.DATABASE },
   );
 }
 
@@ -213,6 +231,7 @@ export async function restoreBackup(db: Database, file: string, options: Restore
   }
   const { manifest, signature } = await verifyArchive(file, { key: options.key });
   options.onVerified?.(manifest, signature);
+  if (db.engine === 'pglite') checkEmbeddedSize(manifest, options.embeddedRatingLimit ?? EMBEDDED_MAX_RATINGS);
   const version = checkSchemaVersion(manifest);
   await migrateToBackupVersion(db, version);
 
