@@ -176,12 +176,12 @@ export async function writeHistory(
     options.known,
     options.origin ?? null,
   ];
-  const r = await retried(() => db.query<SavedHistoryRow>(SAVE_HISTORY, params));
+  const r = await retriedWrite(() => db.query<SavedHistoryRow>(SAVE_HISTORY, params));
   return savedHistoryOf(r.rows[0]);
 }
 
 /** A one-statement write, tried up to three times on a deadlock or serialization failure; quota errors typed. */
-async function retried<T>(write: () => Promise<T>): Promise<T> {
+export async function retriedWrite<T>(write: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
@@ -239,7 +239,7 @@ export async function saveStatedTastes(
   quota?: QuotaLimits,
   options: WriteOptions = {},
 ): Promise<{ userId: number; externalId: string; created: boolean; stored: boolean }> {
-  const r = await retried(() =>
+  const r = await retriedWrite(() =>
     db.query<{ user_key: number; user_external_id: string; user_created: boolean; stored: boolean }>(SAVE_TASTES, [
       clientId,
       externalId ?? null,

@@ -2,9 +2,8 @@ import type { QuotaLimits } from '../../config.js';
 import { arrayLiteral } from '../array-literal.js';
 import { genreVocabulary } from '../../features/genre-profile.js';
 import type { Queryable } from '../types.js';
-import { notifyingWrite, type WriteOptions } from './api-users.js';
-import { quotaErrorOf, quotaParams } from './quotas.js';
-import { PgError } from '../pg-errors.js';
+import { notifyingWrite, retriedWrite, type WriteOptions } from './api-users.js';
+import { quotaParams } from './quotas.js';
 
 /**
  * POST /feedback's writes (migrations 072 and 073): events stored once by their identity (user, movie, type, time),
@@ -94,9 +93,6 @@ export function feedbackParams(
   ];
 }
 
-/** SQLSTATEs worth one more try of the whole batch: deadlock, serialization failure. */
-const RETRYABLE = new Set<unknown>([PgError.DEADLOCK_DETECTED, PgError.SERIALIZATION_FAILURE]);
-
 const STORE_FEEDBACK = notifyingWrite(
   'stored_types, user_ids, created_users, ratings_stored',
   `reco_store_feedback(${FEEDBACK_ARGS})`,
@@ -118,14 +114,6 @@ export async function storeFeedback(
   options: WriteOptions = {},
 ): Promise<StoredFeedback> {
   const params = [...feedbackParams(clientId, rows, liked, quota), options.origin ?? null];
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const r = await db.query<StoredFeedbackRow>(STORE_FEEDBACK, params);
-      return storedFeedbackOf(r.rows[0]);
-    } catch (err: any) {
-      const quotaError = quotaErrorOf(err);
-      if (quotaError) throw quotaError;
-      if (attempt >= 3 || !RETRYABLE.has(err?.code)) throw err;
-    }
-  }
+  const r = await retriedWrite(() => db.query<StoredFeedbackRow>(STORE_FEEDBACK, params));
+  return storedFeedbackOf(r.rows[0]);
 }
