@@ -448,6 +448,44 @@ describeEachEngine('API write functions', (t) => {
     }
   });
 
+  it('refuses a write over the quota before it stores ratings or updates profiles (histories, groups, feedback)', async () => {
+    // The client's ratings quota is 1 and each write below stores 2: refused in any case. What matters is the work
+    // done first, which the rollback throws away: the rows the refused call inserted into `ratings` and updated in
+    // `users` (the profile sums), read from the transaction's own counters around a savepoint.
+    const quota = { usersPerHour: 0, ratingsPerHour: 1 };
+    const touched = (write: (tx: Parameters<Parameters<typeof t.db.transaction>[0]>[0]) => Promise<unknown>) =>
+      t.db.transaction(async (tx) => {
+        const counts = async () => {
+          const r = await tx.query<{ relname: string; ins: number; upd: number }>(
+            `SELECT relname, n_tup_ins::int AS ins, n_tup_upd::int AS upd FROM pg_stat_xact_user_tables
+              WHERE schemaname = 'public' AND relname IN ('ratings', 'users')`,
+          );
+          const of = (name: string) => r.rows.find((x) => x.relname === name) ?? { ins: 0, upd: 0 };
+          return { ratings: of('ratings').ins + of('ratings').upd, users: of('users').upd };
+        };
+        const before = await counts();
+        await tx.query('SAVEPOINT refused');
+        const err = await write(tx).catch((e: unknown) => e);
+        await tx.query('ROLLBACK TO SAVEPOINT refused');
+        expect(err).toBeInstanceOf(QuotaExceededError);
+        const after = await counts();
+        return { ratings: after.ratings - before.ratings, profiles: after.users - before.users };
+      });
+    const two = [
+      { movieId: MOVIES[0].id, rating: 4 },
+      { movieId: MOVIES[1].id, rating: 3 },
+    ];
+    await saveHistory(t.db, client, 'over-1', []);
+    expect(await touched((tx) => saveHistory(tx, client, 'over-1', two, quota))).toEqual({ ratings: 0, profiles: 0 });
+    expect(await touched((tx) => saveHistoryGroup(tx, client, [{ externalId: 'over-1', items: two }], quota))).toEqual({
+      ratings: 0,
+      profiles: 0,
+    });
+    const events = [event('over-1', MOVIES[0].id, 'rating', 4, 1), event('over-1', MOVIES[1].id, 'like', null, 2)];
+    // Feedback charges what it stored, so its ratings come first; the profile update does not.
+    expect((await touched((tx) => storeFeedback(tx, client, events, 4, quota))).profiles).toBe(0);
+  });
+
   it('holds a quota exactly once the count is past 90 % of it, also for concurrent writes, and stores nothing of a write over it', async () => {
     const quota = { usersPerHour: 0, ratingsPerHour: 10 };
     for (let i = 0; i < 9; i++)

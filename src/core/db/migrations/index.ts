@@ -21,6 +21,7 @@ import { migration as m098 } from './098_api_history_notify.js';
 import { migration as m099 } from './099_api_known_histories.js';
 import { migration as m100 } from './100_api_profile_lookup.js';
 import { migration as m101 } from './101_api_tastes_quota.js';
+import { migration as m102 } from './102_api_quota_first.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
@@ -48,6 +49,7 @@ export const migrations: readonly Migration[] = [
   m099,
   m100,
   m101,
+  m102,
 ].sort((a, b) => a.version - b.version);
 
 export type { Migration };
