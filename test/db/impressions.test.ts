@@ -47,6 +47,18 @@ describeEachEngine('impressions', (t) => {
     );
   });
 
+  it('keeps only the indexes a statement uses: by experiment, by user and time, by time', async () => {
+    // Each impression pays an insert per index; none is looked up by recommendation_id (migration 103).
+    const r = await t.db.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'impressions' ORDER BY indexname",
+    );
+    expect(r.rows.map((x) => x.indexdef.replace(/^.* USING btree /, ''))).toEqual([
+      '(experiment_id, shown_at) WHERE (experiment_id IS NOT NULL)',
+      '(shown_at)',
+      '(user_id, shown_at)',
+    ]);
+  });
+
   it('deletes what is older than the retention', async () => {
     await t.db.query('DELETE FROM impressions');
     const now = Date.now();

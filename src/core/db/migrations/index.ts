@@ -22,6 +22,7 @@ import { migration as m099 } from './099_api_known_histories.js';
 import { migration as m100 } from './100_api_profile_lookup.js';
 import { migration as m101 } from './101_api_tastes_quota.js';
 import { migration as m102 } from './102_api_quota_first.js';
+import { migration as m103 } from './103_impressions_without_recommendation_index.js';
 import type { Migration } from './types.js';
 
 /** Every migration, in order. Add a new file and one line here; never edit a migration that has shipped. */
@@ -50,6 +51,7 @@ export const migrations: readonly Migration[] = [
   m100,
   m101,
   m102,
+  m103,
 ].sort((a, b) => a.version - b.version);
 
 export type { Migration };
