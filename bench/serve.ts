@@ -248,7 +248,8 @@ async function main() {
     const ratio = median(pairs.map((p) => p.ratio));
     const bareRps = median(pairs.map((p) => p.bare_rps));
     const apiRps = median(pairs.map((p) => p.api_rps));
-    // For context, once each: Express itself, the route through Express, its cheapest route, the API without caches.
+    // For context, once each: the API with each reply sent at once, bare node:http batching its replies, Express
+    // itself, the route through Express, its cheapest route, the API without caches.
     const unbatchedRun = await load(unbatched, known);
     const bareBatchedRun = await load(bareBatched, fixedBody);
     const bareExpressRun = await load(bareExpress, fixedBody);
