@@ -1,7 +1,8 @@
 /**
  * bench:serve-experiments — what A/B tests cost the hot route (docs/benchmarks/serve.md): bench:serve's
- * known-user load (authenticated POST /recommendations, one prebuilt request per existing user, caches filled) on
- * four child processes measured in alternation, BENCH_ROUNDS rounds of BENCH_SECONDS each:
+ * known-user load (authenticated POST /recommendations, one prebuilt request per existing user, caches filled; wrk
+ * unless BENCH_LOAD=autocannon, bench/load.ts) on four child processes measured in alternation, BENCH_ROUNDS
+ * rounds of BENCH_SECONDS each:
  *  - bare: the bare node:http reference (bench/bare-server.mjs);
  *  - base: `reco serve` built from another git revision (BENCH_BASE, default main) — the server before this code;
  *  - none: this code's `reco serve`, no experiment running;
@@ -10,7 +11,7 @@
  * Per round (bare first, the servers' order turning from round to round), each server's req/s over bare's and over
  * base's; the medians are reported, with the server's CPU per request. Each server has a database of its own (copies of one setup), so the base revision sees its own schema.
  * Env: RECO_BENCH_PG_URL, BENCH_BASE, BENCH_ALGORITHM (default ease), BENCH_SECONDS (10), BENCH_CONNECTIONS (32),
- * BENCH_ROUNDS (5), BENCH_PROFILE (a directory for the experiment server's CPU profile).
+ * BENCH_ROUNDS (5), BENCH_LOAD (wrk), BENCH_PROFILE (a directory for the experiment server's CPU profile).
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -18,10 +19,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { buildCli } from './built-cli.js';
-import { cpuSeconds, median, recommendationRequests, ROOT, run, sampleUserIds, startChild, stop } from './children.js';
+import { median, ROOT, sampleUserIds, startChild, stop } from './children.js';
+import { loadGenerator, measureLoad } from './load.js';
+import type { WrkRequest } from './wrk.js';
 import { openDatabase } from '../src/core/db/open.js';
 import { createClient } from '../src/core/db/repositories/clients.js';
 import { startExperiment } from '../src/core/experiments/manage.js';
@@ -62,6 +64,7 @@ const dbUrl = (name: string) => {
 };
 
 async function main() {
+  const LOAD = loadGenerator();
   const loadAtStart = os.loadavg().map((x) => Number(x.toFixed(2)));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-exp-'));
   const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -164,24 +167,30 @@ async function main() {
     if (!probe.experiment)
       throw new Error(`the experiment server answers outside the experiment: ${JSON.stringify(probe).slice(0, 300)}`);
 
-    const same = { connections: CONNECTIONS, pipelining: 1, duration: SECONDS };
-    const fixedBody = {
-      method: 'POST' as const,
-      body: '{"user_id":1,"n":10}',
-      headers: { 'content-type': 'application/json' },
-    };
-    const targets: [string, StartedLike, autocannon.Options][] = [
-      ['bare', bare, { ...same, url: bare.url, ...fixedBody }],
+    const fixedBody: WrkRequest[] = [{ method: 'POST', path: '/', body: '{"user_id":1,"n":10}' }];
+    const known: WrkRequest[] = ids.map((id) => ({
+      method: 'POST',
+      path: '/recommendations',
+      body: JSON.stringify({ user_id: id, n: 10 }),
+    }));
+    const targets: [string, StartedLike, readonly WrkRequest[], string][] = [
+      ['bare', bare, fixedBody, ''],
       ...(Object.entries(servers) as [string, StartedLike][]).map(
-        ([k, s]) =>
-          [k, s, { ...same, url: s.url, requests: recommendationRequests(tokens[k], ids) }] as [
-            string,
-            StartedLike,
-            autocannon.Options,
-          ],
+        ([k, s]) => [k, s, known, tokens[k]] as [string, StartedLike, readonly WrkRequest[], string],
       ),
     ];
-    for (const [, , opts] of targets) await run({ ...opts, duration: 3 });
+    const load = (s: StartedLike, requests: readonly WrkRequest[], token: string, seconds: number) =>
+      measureLoad({
+        generator: LOAD,
+        child: s.child,
+        url: s.url,
+        requests,
+        token,
+        connections: CONNECTIONS,
+        seconds,
+        workDir: work,
+      });
+    for (const [, s, requests, token] of targets) await load(s, requests, token, 3);
 
     const rounds: Record<string, { rps: number; cpu_us: number; non2xx: number; errors: number }>[] = [];
     for (let i = 0; i < ROUNDS; i++) {
@@ -189,15 +198,9 @@ async function main() {
       // Bare first, then the three servers in an order that turns every round (none always follows another).
       const apis = targets.slice(1);
       const order = [targets[0], ...apis.slice(i % apis.length), ...apis.slice(0, i % apis.length)];
-      for (const [k, s, opts] of order) {
-        const before = cpuSeconds(s.child.pid);
-        const r = await run(opts);
-        round[k] = {
-          rps: Math.round(r.requests.average),
-          cpu_us: Math.round((((cpuSeconds(s.child.pid) - before) * 1e6) / Math.max(1, r.requests.total)) * 10) / 10,
-          non2xx: r.non2xx,
-          errors: r.errors + r.timeouts,
-        };
+      for (const [k, s, requests, token] of order) {
+        const r = await load(s, requests, token, SECONDS);
+        round[k] = { rps: r.rps, cpu_us: r.cpuUsPerRequest, non2xx: r.non2xx, errors: r.errors };
       }
       rounds.push(round);
       console.error(`round ${i + 1}/${ROUNDS}: ${JSON.stringify(round)}`);
@@ -219,6 +222,7 @@ async function main() {
         connections: CONNECTIONS,
         seconds: SECONDS,
         rounds: ROUNDS,
+        load_generator: LOAD,
         base: BASE,
         base_commit: execFileSync('git', ['rev-parse', '--short', BASE], { cwd: ROOT, encoding: 'utf8' }).trim(),
       },

@@ -23,9 +23,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { buildCli } from './built-cli.js';
-import { cpuSeconds, median, recommendationRequests, ROOT, run, sampleUserIds, startChild, stop } from './children.js';
+import { median, recommendationRequests, ROOT, run, sampleUserIds, startChild, stop } from './children.js';
 import { openLoop } from './open-loop.js';
-import { requireWrk, wrk, type WrkRequest } from './wrk.js';
+import { loadGenerator, measureLoad, type Measured } from './load.js';
+import type { WrkRequest } from './wrk.js';
 import pg from 'pg';
 import { openDatabase } from '../src/core/db/open.js';
 import { createClient } from '../src/core/db/repositories/clients.js';
@@ -37,7 +38,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 const PASSWORD = 'bench password 123';
-const LOAD = process.env.BENCH_LOAD ?? 'wrk';
 
 async function adminQuery(sql: string) {
   const c = new pg.Client({ connectionString: ADMIN_URL });
@@ -49,60 +49,8 @@ async function adminQuery(sql: string) {
   }
 }
 
-interface Measured {
-  rps: number;
-  p99_ms: number;
-  non2xx: number;
-  errors: number;
-  /** The server's CPU microseconds per request. */
-  cpuUsPerRequest: number;
-}
-
-/**
- * `requests` (cycled) against `url` from CONNECTIONS connections for `seconds`, by wrk or autocannon (BENCH_LOAD),
- * with the server's CPU time per request; `token` goes as the bearer token of every request.
- */
-async function measured(
-  child: ChildProcess,
-  url: string,
-  requests: readonly WrkRequest[],
-  token: string,
-  workDir: string,
-  seconds = SECONDS,
-): Promise<Measured> {
-  const before = cpuSeconds(child.pid);
-  let out: Omit<Measured, 'cpuUsPerRequest'> & { requests: number };
-  if (LOAD === 'wrk') {
-    const r = await wrk({ url, token, requests, connections: CONNECTIONS, seconds, workDir });
-    out = { requests: r.requests, rps: r.rps, p99_ms: r.p99_ms, non2xx: r.non2xx, errors: r.errors };
-  } else {
-    const r = await run({
-      url,
-      connections: CONNECTIONS,
-      pipelining: 1,
-      duration: seconds,
-      requests: requests.map((q) => ({
-        method: q.method as 'GET' | 'POST',
-        path: q.path,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: q.body || undefined,
-      })),
-    });
-    out = {
-      requests: r.requests.total,
-      rps: Math.round(r.requests.average),
-      p99_ms: r.latency.p99,
-      non2xx: r.non2xx,
-      errors: r.errors + r.timeouts,
-    };
-  }
-  const cpuUsPerRequest = ((cpuSeconds(child.pid) - before) * 1e6) / Math.max(1, out.requests);
-  const { requests: _, ...rest } = out;
-  return { ...rest, cpuUsPerRequest: Math.round(cpuUsPerRequest * 10) / 10 };
-}
-
 async function main() {
-  if (LOAD === 'wrk') requireWrk();
+  const LOAD = loadGenerator();
   const loadAtStart = os.loadavg().map((x) => Number(x.toFixed(2)));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-serve-'));
   const dbName = `reco_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -197,7 +145,16 @@ async function main() {
       body: JSON.stringify({ user_id: id, n: 10 }),
     }));
     const load = (server: { child: ChildProcess; url: string }, requests: readonly WrkRequest[], seconds = SECONDS) =>
-      measured(server.child, server.url, requests, token, work, seconds);
+      measureLoad({
+        generator: LOAD,
+        child: server.child,
+        url: server.url,
+        requests,
+        token,
+        connections: CONNECTIONS,
+        seconds,
+        workDir: work,
+      });
     // Fill the caches with one request per user (the load's connections all start at the first user, so a
     // cold cache would see 32 simultaneous misses per user), then warm up every server (JIT, pools).
     for (const server of [api, viaExpress, unbatched]) {
