@@ -24,7 +24,7 @@ export const serveFlags = {
   }),
   'cache-size': Flags.integer({
     description:
-      'users whose answers are kept for repeated requests (up to 4 each; same model, history, catalogue, n, explain and filter); 0 turns this cache and the history cache off',
+      'users whose answers are kept for repeated requests (up to 4 each; same model, history, catalogue, n, explain and filter); 0 turns this cache, the history cache and the answers of /similar off',
     default: 10_000,
     min: 0,
   }),

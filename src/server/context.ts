@@ -9,6 +9,7 @@ import type { ExperimentHolder } from './experiment-holder.js';
 import type { HistoryCache } from './history-cache.js';
 import type { ImpressionRecorder } from './impressions.js';
 import type { ModelHolder } from './model-holder.js';
+import type { SimilarAnswers } from './similar-answers.js';
 import type { WriteGroups } from './write-groups.js';
 
 /** What the routes share: the database, the served model, the cached catalogue, metrics and settings. */
@@ -24,6 +25,8 @@ export interface AppContext {
   catalogue: CatalogueCache;
   /** Known users' answers of POST /recommendations (answer-cache.ts). */
   answers: AnswerCache;
+  /** Answers of GET /movies/{movie_id}/similar (similar-answers.ts). */
+  similarAnswers: SimilarAnswers;
   /** Known users' histories; `enabled` false when the caches are off. */
   histories: HistoryCache;
   auth: TokenAuthenticator;

@@ -9,6 +9,7 @@ import { createMetrics, type RecoMetrics } from '../core/metrics/registry.js';
 import { createApp, createMetricsApp, DEFAULT_LIMITS, type AppLimits } from './app.js';
 import { bodyLimits } from './body-limits.js';
 import { AnswerCache, DEFAULT_ANSWER_CACHE_BYTES } from './answer-cache.js';
+import { DEFAULT_SIMILAR_ANSWER_BYTES, SimilarAnswers } from './similar-answers.js';
 import { TokenAuthenticator } from './auth.js';
 import { CatalogueCache } from './catalogue-cache.js';
 import type { AppContext } from './context.js';
@@ -45,8 +46,8 @@ export interface ServerOptions extends AppLimits {
   impressionBuffer?: Pick<ImpressionRecorderOptions, 'capacity' | 'batchRows' | 'flushMs'>;
   /**
    * Users whose answers are kept for repeated requests (answer-cache.ts: up to 4 each, for the same client, user,
-   * history, model, variant, catalogue, n, explain and filter); 0 turns off this cache and the history cache
-   * (every request reads the history and scores). Default 10000.
+   * history, model, variant, catalogue, n, explain and filter); 0 turns off this cache, the history cache and the
+   * answers of /similar (similar-answers.ts): every request reads the history and scores. Default 10000.
    */
   recommendationCacheSize?: number;
   /** Bytes of known users' histories held in memory (history-cache.ts); 0 turns it off. Default 32 MiB. */
@@ -186,6 +187,7 @@ export async function createServer(options: ServerOptions): Promise<RecoServer> 
     impressionsOfEveryList: impressionsMode === 'all',
     catalogue,
     answers: new AnswerCache({ maxUsers: answerCacheSize, maxBytes: DEFAULT_ANSWER_CACHE_BYTES }),
+    similarAnswers: new SimilarAnswers(answerCacheSize > 0 ? DEFAULT_SIMILAR_ANSWER_BYTES : 0),
     histories,
     auth: new TokenAuthenticator(options.db, jwtSecret),
     metrics,

@@ -14,6 +14,7 @@ export const METRICS = {
   usersCreatedTotal: 'reco_users_created_total', // counter, label: none (per client would leak client names)
   quotaRejectionsTotal: 'reco_quota_rejections_total', // counter: writes refused by a client's hourly quota, label: quota (users|ratings)
   recommendationCacheHitsTotal: 'reco_recommendation_cache_hits_total', // counter: lists served from the cache, labels: algorithm, version
+  similarCacheHitsTotal: 'reco_similar_cache_hits_total', // counter: GET /movies/{movie_id}/similar answers served from memory, no labels
   // Feedback (POST /feedback), labels: type (rating|view|like|dislike|skip|unknown), outcome (stored|duplicate|rejected)
   feedbackEventsTotal: 'reco_feedback_events_total', // counter
   // Experiments, labels: experiment, variant (an impression outside any experiment, --impressions all: both empty)

@@ -21,6 +21,7 @@ export function createMetrics() {
     httpRequests: new CounterBatch<(typeof httpLabels)[number]>(),
     recommendations: new CounterBatch<(typeof modelLabels)[number]>(),
     cacheHits: new CounterBatch<(typeof modelLabels)[number]>(),
+    similarCacheHits: new CounterBatch<never>(),
   };
   const m = {
     register,
@@ -69,6 +70,14 @@ export function createMetrics() {
       registers: [register],
       collect() {
         counted.cacheHits.flushInto(this);
+      },
+    }),
+    similarCacheHitsTotal: new Counter({
+      name: METRICS.similarCacheHitsTotal,
+      help: 'GET /movies/{movie_id}/similar answers served from memory (same model, catalogue, movie, n and filter)',
+      registers: [register],
+      collect() {
+        counted.similarCacheHits.flushInto(this);
       },
     }),
     usersCreatedTotal: new Counter({
