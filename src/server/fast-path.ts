@@ -8,10 +8,11 @@ import type { BodyLimits } from './body-limits.js';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError, silentLogger, toHttpError } from './http-errors.js';
 import type { JsonRoute } from './json-routes.js';
-import { routeRecorder } from './metrics-middleware.js';
+import { recordRequest, routeRecorder } from './metrics-middleware.js';
 import { feedbackRoute } from './routes/feedback.js';
 import { ReplyBatch } from './reply-batch.js';
 import { recommendationsRoute } from './routes/recommendations.js';
+import { similarRoute, type SimilarInput } from './routes/similar.js';
 
 /**
  * The routes the fast path serves: plain JSON POST routes (json-routes.ts) whose Express chain is the app's
@@ -24,13 +25,21 @@ export const PLAIN_ROUTES: ReadonlyMap<string, JsonRoute> = new Map([
   ['/feedback', feedbackRoute],
 ]);
 
+/**
+ * The one GET route the fast path serves, GET /movies/{movie_id}/similar (a movie page's call): its Express chain is
+ * the app's middleware, the auth middleware and a handler that sends similarRoute's JSON, like the POST routes'.
+ * Taken in its plain form only: this path with a movie id of digits and any query string, no body.
+ */
+export const SIMILAR_ROUTE = '/movies/:movie_id/similar';
+const SIMILAR_URL = /^\/movies\/(\d+)\/similar(?:\?(.*))?$/s;
+
 /** Replies the fast path holds at most before writing them (reply-batch.ts): 1 writes each at once. */
 export const DEFAULT_REPLY_BATCH = 16;
 
 /**
  * Plain JSON POST routes without Express's routing, body-parser and res.json: POST /recommendations, the API's hot
  * route, where Express's own dispatch cost more than everything else of a cached request, and POST /feedback
- * (docs/benchmarks/serve.md). It runs the same modules as the Express routes, in the same order — body (read with
+ * (docs/benchmarks/serve.md); and GET /movies/{movie_id}/similar, its query string read by the app's own parser. It runs the same modules as the Express routes, in the same order — body (read with
  * raw-body and the content-type and bytes packages, as express.json does), passport-jwt authentication
  * (TokenAuthenticator), the route's own function (json-routes.ts: the schema and the answer), the error mapping,
  * metrics and access log — so the answers cannot drift; test/server/fast-path.test.ts compares both for every case.
@@ -59,6 +68,15 @@ export function fastPath(
       record: routeRecorder(ctx.metrics, ctx.logger, 'POST', path, path),
     });
 
+  const similar: Served = {
+    route: (c, _clientId, input) => similarRoute(c, input as SimilarInput),
+    limit: 0,
+    record: (status, seconds, client, ip, url) =>
+      recordRequest(ctx.metrics, ctx.logger, { method: 'GET', url, route: SIMILAR_ROUTE, status, seconds, client, ip }),
+  };
+  // Express's 'simple' query parser by default (node:querystring), compiled by the app like 'trust proxy'.
+  const parseQuery = app.get('query parser fn') as (query: string) => Record<string, unknown>;
+
   /** Writes a reply the batch held (it must not throw: the batch's other replies follow it). */
   const send = (req: FastRequest) => {
     const state = req[STATE]!;
@@ -77,7 +95,7 @@ export function fastPath(
     const seconds = (performance.now() - state.start) / 1000;
     // Every answer of these routes carries its template, a body that is not JSON too (as Express labels it).
     // The client's address as Express's req.ip gives it: proxy-addr with the app's trust function.
-    state.served.record(status, seconds, req.user?.username, proxyAddr(req, trust));
+    state.served.record(status, seconds, req.user?.username, proxyAddr(req, trust), req.url!);
   };
   const replies = new ReplyBatch(send, replyBatch);
   const finish = (req: FastRequest, status: number, body: string | Buffer, headers?: Record<string, string>) => {
@@ -117,7 +135,22 @@ export function fastPath(
     ctx.auth.authenticate(req, (authErr) => (authErr ? fail(req, authErr) : answer(req, body)));
   };
 
+  /** GET /movies/{movie_id}/similar: no body to read, authentication at once. */
+  const takeSimilar = (req: FastRequest, res: ServerResponse): boolean => {
+    const m = SIMILAR_URL.exec(req.url!);
+    if (m === null) return false;
+    const h = req.headers;
+    if (h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0'))
+      return false;
+    req[STATE] = { res, start: performance.now(), served: similar };
+    const input: SimilarInput = { path: { movie_id: m[1] }, query: parseQuery(m[2] ?? '') };
+    if (ctx.auth.authenticateKnown(req)) answer(req, input);
+    else ctx.auth.authenticate(req, (authErr) => (authErr ? fail(req, authErr) : answer(req, input)));
+    return true;
+  };
+
   return (req, res) => {
+    if (req.method === 'GET') return takeSimilar(req, res);
     if (req.method !== 'POST') return false;
     const route = served.get(req.url!);
     if (route === undefined) return false;
@@ -138,7 +171,8 @@ interface Served {
   route: JsonRoute;
   /** The route's body limit in bytes (body-limits.ts). */
   limit: number;
-  record: ReturnType<typeof routeRecorder>;
+  /** The request in the metrics and the access log (`url` the request's, for a route with parameters). */
+  record: (status: number, seconds: number, client: string | undefined, ip: string | undefined, url: string) => void;
 }
 
 /** What the fast path keeps on a request it took. */

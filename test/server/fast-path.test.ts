@@ -14,9 +14,9 @@ import {
   TEST_SECRET,
 } from './fixtures.js';
 
-type Options = Parameters<typeof call>[3] & { chunked?: boolean };
+type Options = Parameters<typeof call>[3] & { chunked?: boolean; method?: string };
 
-/** A POST as bytes: the status, the headers but Date, the body's text; chunked when asked (no Content-Length). */
+/** A POST (or `method`) as bytes: the status, the headers but Date, the body's text; chunked when asked. */
 function send(server: RecoServer, path: string, o: Options) {
   const headers: Record<string, string> = { ...o.headers };
   let body = o.body ?? '';
@@ -27,7 +27,7 @@ function send(server: RecoServer, path: string, o: Options) {
   if (o.token) headers.authorization = `Bearer ${o.token}`;
   if (!o.chunked) headers['content-length'] = String(Buffer.byteLength(body));
   return new Promise<{ status: number; headers: Record<string, string>; text: string }>((resolve, reject) => {
-    const req = http.request(`${server.url}${path}`, { method: 'POST', headers }, (res) => {
+    const req = http.request(`${server.url}${path}`, { method: o.method ?? 'POST', headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -228,6 +228,72 @@ describeEachEngine('POST /recommendations and POST /feedback fast path', (t) => 
     const { reply, fastPathTaken } = await expectSame(path, options(), status);
     expect(fastPathTaken).toBe(plain);
     if (status >= 400) expect(Object.keys(reply.body).sort()).toEqual(['error', 'message']);
+  });
+
+  /** GET /movies/{movie_id}/similar on both servers: the same status, body and Content-Type; whether it was taken. */
+  const getSame = async (path: string, options: Parameters<typeof call>[3], status: number) => {
+    const before = fast.fastPathRequests!;
+    const a = await call(fast.url!, 'GET', path, options);
+    const b = await call(slow.url!, 'GET', path, options);
+    expect({ status: a.status, body: a.body, type: a.headers.get('content-type') }).toEqual({
+      status: b.status,
+      body: b.body,
+      type: b.headers.get('content-type'),
+    });
+    expect(a.status).toBe(status);
+    return { reply: a, fastPathTaken: fast.fastPathRequests! > before };
+  };
+  const similarCases: [string, string, () => Parameters<typeof call>[3], number, boolean][] = [
+    ['a movie', '/movies/1/similar?n=4', () => ({ token }), 200, true],
+    ['default n', '/movies/2/similar', () => ({ token }), 200, true],
+    ['a filter', '/movies/1/similar?n=5&genres_any=Comedy,Drama&year_min=1985', () => ({ token }), 200, true],
+    [
+      'a list parameter repeated',
+      '/movies/1/similar?genres_none=Comedy&genres_none=Drama',
+      () => ({ token }),
+      200,
+      true,
+    ],
+    ['leading zeros', '/movies/007/similar?n=2', () => ({ token }), 200, true],
+    ['an empty query string', '/movies/3/similar?', () => ({ token }), 200, true],
+    ['an unknown movie', '/movies/999999/similar', () => ({ token }), 404, true],
+    ['a movie id out of range', '/movies/99999999999/similar', () => ({ token }), 422, true],
+    ['n of 0', '/movies/1/similar?n=0', () => ({ token }), 422, true],
+    ['an unknown genre', '/movies/1/similar?genres_any=Cartoons', () => ({ token }), 422, true],
+    ['an unknown parameter', '/movies/1/similar?colour=red', () => ({ token }), 422, true],
+    ['no token', '/movies/1/similar', () => ({}), 401, true],
+    [
+      'a forged token',
+      '/movies/1/similar',
+      () => ({ token: jwt.sign({ sub: '1' }, 'another secret of enough length 123') }),
+      401,
+      true,
+    ],
+    // Not plain: these go to Express on both servers.
+    ['an id that is not digits', '/movies/abc/similar', () => ({ token }), 422, false],
+    ['a trailing slash', '/movies/1/similar/', () => ({ token }), 200, false],
+    ['another letter case', '/Movies/1/Similar', () => ({ token }), 200, false],
+    ['an encoded id', '/movies/%31/similar', () => ({ token }), 200, false],
+  ];
+
+  it.each(similarCases)(
+    'GET /similar, %s: same answer from both paths',
+    async (_name, path, options, status, plain) => {
+      const { reply, fastPathTaken } = await getSame(path, options(), status);
+      expect(fastPathTaken).toBe(plain);
+      if (status >= 400) expect(Object.keys(reply.body).sort()).toEqual(['error', 'message']);
+    },
+  );
+
+  it('leaves GET /similar with a body to Express', async () => {
+    const before = fast.fastPathRequests!;
+    const [a, b] = await Promise.all(
+      [fast, slow].map((s) => send(s, '/movies/1/similar?n=2', { method: 'GET', token, json: { n: 3 } })),
+    );
+    expect(fast.fastPathRequests!).toBe(before);
+    expect(a).toEqual(b);
+    expect(a.status).toBe(200);
+    expect(JSON.parse(a.text).similar).toHaveLength(2);
   });
 
   it('stores histories the same way: a known user with a new rating, a new user', async () => {
@@ -633,12 +699,12 @@ describeEachEngine('POST /recommendations and POST /feedback fast path', (t) => 
         handle?: { stack?: Layer[] };
         match(path: string): unknown;
       };
-      const chain = (stack: Layer[], path: string, out: string[] = []) => {
+      const chain = (stack: Layer[], path: string, method = 'post', out: string[] = []) => {
         for (const layer of stack) {
           if (!layer.match(path)) continue;
           if (layer.route) {
-            if (layer.route.methods.post) out.push(...layer.route.stack.map((l) => `route: ${l.name}`));
-          } else if (layer.handle?.stack) chain(layer.handle.stack, path, out);
+            if (layer.route.methods[method]) out.push(...layer.route.stack.map((l) => `route: ${l.name}`));
+          } else if (layer.handle?.stack) chain(layer.handle.stack, path, method, out);
           else out.push(layer.name);
         }
         return out;
@@ -648,6 +714,13 @@ describeEachEngine('POST /recommendations and POST /feedback fast path', (t) => 
       const expected = chain(stack, '/recommendations');
       expect(expected.filter((n) => n.startsWith('route: '))).toHaveLength(2);
       for (const path of PLAIN_ROUTES.keys()) expect(chain(stack, path)).toEqual(expected);
+      // GET /movies/{movie_id}/similar: the same middleware, auth, then its handler.
+      const getChain = chain(stack, '/movies/1/similar', 'get');
+      expect(getChain.filter((n) => !n.startsWith('route: '))).toEqual(
+        expected.filter((n) => !n.startsWith('route: ')),
+      );
+      expect(getChain.filter((n) => n.startsWith('route: '))).toHaveLength(2);
+      expect(getChain[getChain.length - 2]).toBe(expected[expected.length - 2]);
     });
   });
 
@@ -738,5 +811,19 @@ describeEachEngine('POST /recommendations and POST /feedback fast path', (t) => 
         'http_requests_total{method="POST",route="/recommendations",status_code="400"}',
       ]),
     );
+    // GET /movies/{movie_id}/similar: both servers answered the same requests, under the route's template.
+    const similar = async (s: RecoServer) =>
+      ((await call(s.url!, 'GET', '/metrics')).body as string)
+        .split('\n')
+        .filter((l) => l.startsWith('http_requests_total{method="GET",route="/movies/:movie_id/similar"'))
+        .sort();
+    const [c, d] = [await similar(fast), await similar(slow)];
+    expect(c).toEqual(d);
+    expect(labelsOf(c)).toEqual([
+      'http_requests_total{method="GET",route="/movies/:movie_id/similar",status_code="200"}',
+      'http_requests_total{method="GET",route="/movies/:movie_id/similar",status_code="401"}',
+      'http_requests_total{method="GET",route="/movies/:movie_id/similar",status_code="404"}',
+      'http_requests_total{method="GET",route="/movies/:movie_id/similar",status_code="422"}',
+    ]);
   });
 });
