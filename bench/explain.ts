@@ -4,7 +4,10 @@
  *     with and without `explain: true` (target: at most +20 %), on `reco serve` as configured by default (caches
  *     on) and with `--cache-size 0` (every request scored), alternated BENCH_PAIRS times (default 3);
  *  2. the median latency of `GET /movies/{movie_id}/similar?n=10` answered from memory (target ≤ 2 ms), one
- *     request at a time over a kept-alive connection, for the 500 most-rated movies in turn.
+ *     request at a time over a kept-alive connection, for the 500 most-rated movies in turn;
+ *  3. the same /similar requests under load (bench/load.ts: wrk unless BENCH_LOAD=autocannon, 32 connections,
+ *     BENCH_SECONDS), on both servers alternated BENCH_PAIRS times: req/s and the server's CPU per request, the
+ *     default server (answers kept in memory, the fast path) against `--cache-size 0` (every answer computed).
  * The servers are the built CLI as child processes on the local PostgreSQL with data/initial_data ingested and a
  * model trained (BENCH_ALGORITHM, default ease). Env: RECO_BENCH_PG_URL (admin connection), BENCH_SECONDS
  * (default 5), BENCH_CONNECTIONS (default 8), BENCH_SIMILAR (requests, default 3,000).
@@ -23,6 +26,8 @@ import { trainModel } from '../src/core/training/train.js';
 import { ingest } from '../src/core/pipeline/index.js';
 import { buildCli } from './built-cli.js';
 import { cpuSeconds, median, recommendationRequests, ROOT, run, startChild, stop } from './children.js';
+import { loadGenerator, measureLoad } from './load.js';
+import type { WrkRequest } from './wrk.js';
 
 const ADMIN_URL = process.env.RECO_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ALGORITHM = process.env.BENCH_ALGORITHM ?? 'ease';
@@ -92,6 +97,7 @@ function get(agent: http.Agent, url: string, token: string): Promise<{ ms: numbe
 }
 
 async function main() {
+  const generator = loadGenerator();
   const loadAtStart = os.loadavg().map((x) => round(x, 2));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'reco-bench-explain-'));
   const dbName = `reco_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -177,6 +183,50 @@ async function main() {
       target: 'median <= 2 ms',
     };
 
+    // 3. /similar under load, both servers alternated (after a warm-up run each).
+    const similarRequests: WrkRequest[] = pool.map((m) => ({
+      method: 'GET',
+      path: `/movies/${m}/similar?n=10`,
+      body: '',
+    }));
+    const similarLoad = (server: { child: ChildProcess; url: string }, seconds = SECONDS) =>
+      measureLoad({
+        generator,
+        child: server.child,
+        url: server.url,
+        requests: similarRequests,
+        token,
+        connections: 32,
+        seconds,
+        workDir: work,
+      });
+    for (const server of Object.values(servers)) await similarLoad(server, 3);
+    const loadPairs: { default_rps: number; default_cpu_us: number; uncached_rps: number; uncached_cpu_us: number }[] =
+      [];
+    for (let i = 0; i < PAIRS; i++) {
+      const a = await similarLoad(servers.default);
+      const b = await similarLoad(servers.uncached);
+      if (a.non2xx || a.errors || b.non2xx || b.errors)
+        throw new Error(`/similar under load failed: ${JSON.stringify([a, b])}`);
+      loadPairs.push({
+        default_rps: a.rps,
+        default_cpu_us: a.cpuUsPerRequest,
+        uncached_rps: b.rps,
+        uncached_cpu_us: b.cpuUsPerRequest,
+      });
+      console.error(`/similar load pair ${i + 1}/${PAIRS}: ${JSON.stringify(loadPairs.at(-1))}`);
+    }
+    const similarUnderLoad = {
+      generator,
+      connections: 32,
+      default_rps: median(loadPairs.map((x) => x.default_rps)),
+      uncached_rps: median(loadPairs.map((x) => x.uncached_rps)),
+      default_over_uncached: round(median(loadPairs.map((x) => x.default_rps / x.uncached_rps)), 2),
+      default_cpu_us: median(loadPairs.map((x) => x.default_cpu_us)),
+      uncached_cpu_us: median(loadPairs.map((x) => x.uncached_cpu_us)),
+      pairs: loadPairs,
+    };
+
     const report = {
       machine: {
         cpus: os.cpus().length,
@@ -187,6 +237,7 @@ async function main() {
       settings: { algorithm: ALGORITHM, connections: CONNECTIONS, seconds: SECONDS, pairs: PAIRS },
       explain: { ...explain, target: '<= +20 % CPU per request' },
       similar,
+      similar_under_load: similarUnderLoad,
       load_average_at_end: os.loadavg().map((x) => round(x, 2)),
     };
     console.log(JSON.stringify(report, null, 2));
