@@ -2,9 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { recordJob } from '../db/repositories/jobs.js';
-import { movieGenres, streamTrainingRatings, untrustedRatingCount } from '../db/repositories/training-data.js';
+import { ratingsHeapBytes } from '../db/repositories/ratings.js';
+import {
+  movieGenres,
+  streamTrainingRatings,
+  trainingRatingCount,
+  untrustedRatingCount,
+} from '../db/repositories/training-data.js';
 import type { Database } from '../db/types.js';
 import { RecoError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
+import { EMBEDDED_MAX_RATINGS, storedRatingsFromHeap } from '../pipeline/embedded-limit.js';
 import { TripletBuilder } from '../evaluation/dataset.js';
 import { metricsRecord, type EvaluationRow } from '../evaluation/protocol.js';
 import type { SplitKind } from '../evaluation/split.js';
@@ -27,6 +35,8 @@ export interface TrainOptions {
   params?: Record<string, unknown>;
   /** The most holdout users scored (default HOLDOUT_USERS). */
   holdoutUsers?: number;
+  /** The embedded engine's limit in ratings (default EMBEDDED_MAX_RATINGS; tests set a small one). */
+  embeddedRatingLimit?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -55,13 +65,37 @@ export interface TrainResult {
  */
 export const HOLDOUT_USERS = 20_000;
 
+/**
+ * The embedded engine hands the training read's COPY over as one blob, which past EMBEDDED_MAX_RATINGS is not
+ * measured to fit in memory (embedded-limit.ts). Ingest and restore-db refuse to go past the limit, but API writes
+ * can: so training refuses with advice instead of running out of memory. The heap's size answers at once for any
+ * database well within the limit; only above it are the training ratings counted (seconds at that size).
+ */
+async function assertEmbeddedReadable(db: Database, limit: number): Promise<void> {
+  if (storedRatingsFromHeap(await ratingsHeapBytes(db)) <= limit) return;
+  const n = await trainingRatingCount(db);
+  if (n <= limit) return;
+  throw new RecoError(
+    `the embedded database holds ${n.toLocaleString('en-US')} ratings to train on, over its limit of ${limit.toLocaleString('en-US')}, past which reading them is not known to fit in memory; set DATABASE_URL to a PostgreSQL database for this size`,
+    {
+      exitCode: ExitCode.DATABASE,
+      hint: 'move the data there: reco backup-db here, then reco restore-db with DATABASE_URL set',
+    },
+  );
+}
+
 const HOLDOUT: { split: SplitKind; k: number } = { split: 'user', k: 10 };
 
 /**
  * The training ratings (trusted clients' only: an API client cannot steer other tenants' models or the holdout
- * that gates activation) and the catalogue's genres, from the database.
+ * that gates activation) and the catalogue's genres, from the database. On the embedded engine, refused past its
+ * size limit before anything is read.
  */
-export async function loadTrainingSet(db: Database): Promise<{ interactions: Interactions; catalogue: Catalogue }> {
+export async function loadTrainingSet(
+  db: Database,
+  options: { embeddedRatingLimit?: number } = {},
+): Promise<{ interactions: Interactions; catalogue: Catalogue }> {
+  if (db.engine === 'pglite') await assertEmbeddedReadable(db, options.embeddedRatingLimit ?? EMBEDDED_MAX_RATINGS);
   const triplets = new TripletBuilder();
   await streamTrainingRatings(db, (u, m, r, t) => triplets.push(u, m, r, t));
   if (triplets.length === 0) {
@@ -110,7 +144,7 @@ async function train(db: Database, options: TrainOptions): Promise<TrainResult> 
   const t0 = performance.now();
 
   say('reading ratings from the database');
-  const { interactions, catalogue } = await loadTrainingSet(db);
+  const { interactions, catalogue } = await loadTrainingSet(db, options);
   const t1 = performance.now();
   const dataCounts = {
     users: interactions.nUsers,

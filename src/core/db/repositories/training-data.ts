@@ -45,6 +45,12 @@ export async function movieGenres(db: Queryable): Promise<Map<number, string[]>>
   return new Map(r.rows.map((row) => [Number(row.movie_id), row.genres ?? []]));
 }
 
+/** Ratings that training reads: those of trusted clients' users. */
+export async function trainingRatingCount(db: Queryable): Promise<number> {
+  const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ratings WHERE user_id IN (${TRUSTED_USERS})`);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
 /** Ratings left out of training: those of untrusted clients' users. */
 export async function untrustedRatingCount(db: Queryable): Promise<number> {
   const r = await db.query<{ n: number }>(
