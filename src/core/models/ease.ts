@@ -1,3 +1,4 @@
+import { denseRows, type DenseRows } from './dense-rows.js';
 import { withDefaults } from './params.js';
 import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts } from '../data/interactions.js';
@@ -64,8 +65,12 @@ export class EaseRecommender implements Recommender {
   /** Columns of the model's items that EASE models (others are ranked by popularity). */
   private modelled: Int32Array = new Int32Array(0);
   private lists: NeighborLists = { indptr: new Int32Array(1), indices: new Int32Array(0), weights: new Float32Array(0) };
-  /** Dense form (neighbors = 0): B over the modelled movies, row a = q[a·m … a·m+m) · scale[a]. */
+  /**
+   * Dense form (neighbors = 0): B over the modelled movies, row a = q[a·m … a·m+m) · scale[a]; `rows` holds q and
+   * sums a history's rows (dense-rows.ts: a WebAssembly kernel, the plain loop its reference).
+   */
   private q: Int16Array = new Int16Array(0);
+  private rows: DenseRows | undefined;
   private scale: Float32Array = new Float32Array(0);
   /** Column of the model → row of B (−1 when not modelled). */
   private local: Int32Array = new Int32Array(0);
@@ -126,6 +131,7 @@ export class EaseRecommender implements Recommender {
         this.scale[a] = sc;
         for (let b = 0; b < m; b++) this.q[ra + b] = b === a ? 0 : Math.round(-g[ra + b] / diag[b] / sc);
       }
+      this.useRows();
       return;
     }
     // Sparse: the largest weights of each row, in the model's column space.
@@ -266,14 +272,15 @@ export class EaseRecommender implements Recommender {
 
   /** acc[b] += B[a][b] for each history movie a, over the modelled movies b (the dense form). */
   private denseSums(cols: Int32Array, acc: Float64Array): void {
-    const m = this.modelled.length;
-    for (const c of cols) {
-      const a = this.local[c];
-      if (a < 0) continue;
-      const sc = this.scale[a];
-      const ra = a * m;
-      for (let b = 0; b < m; b++) acc[b] += sc * this.q[ra + b];
-    }
+    const rows = new Int32Array(cols.length);
+    for (let i = 0; i < cols.length; i++) rows[i] = this.local[cols[i]];
+    this.rows!.sumRows(rows, this.scale, acc);
+  }
+
+  /** q moved into the summing kernel's memory (the plain loop where it cannot run): q becomes its view. */
+  private useRows(): void {
+    this.rows = denseRows(this.q, this.modelled.length);
+    this.q = this.rows.q;
   }
 
   private mask: Uint8Array | undefined;
@@ -311,6 +318,7 @@ export class EaseRecommender implements Recommender {
     m.modelled = arrays.modelled as Int32Array;
     m.q = arrays.q as Int16Array;
     m.scale = arrays.scale as Float32Array;
+    if (m.q.length > 0) m.useRows();
     m.local = new Int32Array(m.itemIds.length).fill(-1);
     m.modelled.forEach((j, a) => (m.local[j] = a));
     m.lists = { indptr: arrays.indptr as Int32Array, indices: arrays.indices as Int32Array, weights: arrays.weights as Float32Array };
