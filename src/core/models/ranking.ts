@@ -144,9 +144,44 @@ export function topSimilar(itemIds: Int32Array, weights: Float64Array, movieId: 
 
 /**
  * `explain` for models that score a movie by summing item–item weights from the history: `weight(h, c)` is what
- * history column h adds to column c (0 when nothing). Per movie, the k largest positive contributions.
+ * history column h adds to column c (0 when nothing). Per movie, the k largest positive contributions (ties: the
+ * lower movie id first), kept by insertion as they come: a sort of every positive contribution per movie cost more
+ * than the scoring of an uncached answer. topContributionsBySort is the plain reference
+ * (test/models/explain-contributions.test.ts compares them).
  */
 export function topContributions(
+  index: ReadonlyMap<number, number>,
+  itemIds: Int32Array,
+  history: History,
+  movieIds: readonly number[],
+  k: number,
+  weight: (h: number, c: number) => number,
+): Contribution[][] {
+  const cols = historyColumns(index, history).cols;
+  return movieIds.map((id) => {
+    const c = index.get(id);
+    const best: Contribution[] = [];
+    if (c === undefined || k <= 0) return best;
+    for (const h of cols) {
+      const w = weight(h, c);
+      if (!(w > 0)) continue;
+      const movieId = itemIds[h];
+      if (best.length === k) {
+        const last = best[k - 1];
+        if (!(w > last.weight || (w === last.weight && movieId < last.movieId))) continue;
+        best.pop();
+      }
+      // Insert in order: the weight descending, then the movie id ascending.
+      let i = best.length;
+      while (i > 0 && (w > best[i - 1].weight || (w === best[i - 1].weight && movieId < best[i - 1].movieId))) i--;
+      best.splice(i, 0, { movieId, weight: w });
+    }
+    return best;
+  });
+}
+
+/** The plain form of topContributions: every positive contribution, sorted, the first k. */
+export function topContributionsBySort(
   index: ReadonlyMap<number, number>,
   itemIds: Int32Array,
   history: History,
