@@ -78,6 +78,10 @@ Reports throughput, latency p50/p90/p99/max, status counts and errors: live on a
       this.say(
         `  ${f.empty_answers} recommendation answers listed no movie, so no feedback followed them: with no trained model the server answers by popularity over trusted clients' ratings (reco train; reco clients trust)`,
       );
+    if (f.empty_filtered_answers > 0)
+      this.say(
+        `  ${f.empty_filtered_answers} filtered recommendation answers listed no movie: their filter matched none`,
+      );
     this.say(
       `unexpected errors: ${report.errors.unexpected}${report.rate_limited ? `; rate limited (429): ${report.rate_limited}` : ''}`,
     );

@@ -27,9 +27,11 @@ export interface FeedbackFigures {
   rejected: number;
   /**
    * Recommendation answers without a single movie, which no feedback can follow: a server with no trained model and
-   * no trusted ratings for its popularity fallback answers only such lists.
+   * no trusted ratings for its popularity fallback answers only such lists. Answers to a filtered request are
+   * counted apart: a filter (liked genres only, recent years, minus what was watched) may match nothing.
    */
   empty_answers: number;
+  empty_filtered_answers: number;
 }
 
 export interface TrafficOptions {
@@ -137,6 +139,7 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
     duplicates: 0,
     rejected: 0,
     empty_answers: 0,
+    empty_filtered_answers: 0,
   };
   const known: SimUser[] = [];
   const pending: ShownAnswer[] = [];
@@ -160,10 +163,11 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
   }
 
   /** Remembers an answer the user will react to (most of them), keeping the newest when the backlog is long. */
-  function shown(user: SimUser, r: ApiResponse): void {
+  function shown(user: SimUser, r: ApiResponse, filtered: boolean): void {
     if (r.status !== 200 || typeof r.body?.recommendation_id !== 'string') return;
     const recs = (r.body.recommendations ?? []) as { movie_id: number; genres?: string[] }[];
-    if (recs.length === 0) feedback.empty_answers++;
+    if (recs.length === 0 && filtered) feedback.empty_filtered_answers++;
+    else if (recs.length === 0) feedback.empty_answers++;
     if (recs.length === 0 || rng.next() >= FEEDBACK_AFTER_ANSWER) return;
     pending.push({
       user,
@@ -253,7 +257,7 @@ async function drive(o: TrafficOptions, base: URL, api: ApiClient): Promise<Traf
         if (session === 'new_user') user!.id = r.body.user_id;
         known.push(user!);
       } else if (creates) usersCreated--;
-      if (user && session !== 'similar') shown(user, r);
+      if (user && session !== 'similar') shown(user, r, session === 'filtered');
     } catch (err) {
       const timeout = (err as Error)?.name === 'TimeoutError';
       stats.record(
