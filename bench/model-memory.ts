@@ -1,7 +1,8 @@
 /**
  * bench:model-memory — what one more model in memory costs a server (an experiment's variant): each algorithm
  * fitted on data/initial_data (ml-latest-small), its artifact loaded as the server loads it (loadModel), and the
- * process's heap + ArrayBuffer growth measured around the load after forced garbage collections; beside it the
+ * process's heap + external memory (ArrayBuffers and WebAssembly memories: EASE's rows live in one, dense-rows.ts)
+ * growth measured around the load after forced garbage collections; beside it the
  * bytes of the typed arrays the model reaches (typedArrayBytes, what the server logs when it loads a variant) and
  * the artifact's size. Run with --expose-gc (the npm script does). Env: BENCH_ALGORITHMS (comma-separated).
  */
@@ -26,14 +27,17 @@ function readCsv(file: string): string[][] {
     .map((l) => l.split(','));
 }
 
-/** Heap and ArrayBuffer bytes in use once garbage is collected (ArrayBuffers are freed after a turn of the loop). */
+/**
+ * Heap and external bytes in use once garbage is collected (ArrayBuffers are freed after a turn of the loop).
+ * `external` holds the ArrayBuffers and the WebAssembly memories, which `arrayBuffers` leaves out.
+ */
 async function used(): Promise<number> {
   for (let i = 0; i < 4; i++) {
     gc!();
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
+  return m.heapUsed + m.external;
 }
 
 /** In a child: the growth of one artifact's load, as the server loads a version (bytes into a Buffer, loadModel). */
@@ -50,7 +54,7 @@ async function measure(file: string): Promise<void> {
   console.log(
     JSON.stringify({
       artifact_mb: mb(artifact),
-      heap_plus_array_buffers_mb: mb(after - before),
+      heap_plus_external_mb: mb(after - before),
       typed_array_mb: mb(typedArrayBytes(model)),
     }),
   );
