@@ -1,3 +1,4 @@
+import { Rng } from '../../src/core/data/random.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { denseRows, sumRowsPlain } from '../../src/core/models/dense-rows.js';
@@ -5,18 +6,6 @@ import { EaseRecommender } from '../../src/core/models/ease.js';
 import { DENSE_ROWS_WASM } from '../../src/core/models/wasm/dense-rows-wasm.js';
 import { ROOT } from '../helpers/cli.js';
 import { historyOf, syntheticRatings } from './fixtures.js';
-
-/** A seeded generator (mulberry32): the same cases on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('dense rows: the WebAssembly kernel against the plain loop', () => {
   it('is the compile of dense-rows.wat (npm run build:wasm)', async () => {
@@ -29,7 +18,8 @@ describe('dense rows: the WebAssembly kernel against the plain loop', () => {
   });
 
   it('runs on this Node and gives the same sums to the bit, for every width and any rows', () => {
-    const next = random(7);
+    const rng = new Rng(7, 'dense-rows test');
+    const next = () => rng.next();
     for (const m of [1, 2, 7, 8, 9, 15, 16, 17, 63, 100, 257]) {
       const q = new Int16Array(m * m);
       for (let i = 0; i < q.length; i++) {

@@ -1,21 +1,11 @@
+import { Rng } from '../../src/core/data/random.js';
 import { topContributions, topContributionsBySort } from '../../src/core/models/ranking.js';
-
-/** A seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** topContributions (top k kept by insertion) against its plain reference (sort everything, take k). */
 describe('explanations: the k largest contributions', () => {
   it('are the sorted reference’s, with ties, zeros, negatives and NaN among the weights', () => {
-    const next = random(11);
+    const rng = new Rng(11, 'explain test');
+    const next = () => rng.next();
     for (let round = 0; round < 300; round++) {
       const nItems = 1 + Math.floor(next() * 60);
       const itemIds = Int32Array.from({ length: nItems }, (_, j) => 1000 - 7 * j); // ids not in column order

@@ -85,9 +85,11 @@ describeEachEngine('POST /recommendations and POST /feedback fast path', (t) => 
     const b = await call(slow.url!, 'POST', path, options);
     return [a, b] as const;
   };
-  const expectSame = async (path: string, options: Parameters<typeof call>[3], status: number) => {
+  /** Both servers' answers (POST unless `method`): the same status, body and Content-Type; whether it was taken. */
+  const expectSame = async (path: string, options: Parameters<typeof call>[3], status: number, method = 'POST') => {
     const before = fast.fastPathRequests!;
-    const [a, b] = await both(path, options);
+    const a = await call(fast.url!, method, path, options);
+    const b = await call(slow.url!, method, path, options);
     expect({ status: a.status, body: a.body, type: a.headers.get('content-type') }).toEqual({
       status: b.status,
       body: b.body,
@@ -230,19 +232,6 @@ describeEachEngine('POST /recommendations and POST /feedback fast path', (t) => 
     if (status >= 400) expect(Object.keys(reply.body).sort()).toEqual(['error', 'message']);
   });
 
-  /** GET /movies/{movie_id}/similar on both servers: the same status, body and Content-Type; whether it was taken. */
-  const getSame = async (path: string, options: Parameters<typeof call>[3], status: number) => {
-    const before = fast.fastPathRequests!;
-    const a = await call(fast.url!, 'GET', path, options);
-    const b = await call(slow.url!, 'GET', path, options);
-    expect({ status: a.status, body: a.body, type: a.headers.get('content-type') }).toEqual({
-      status: b.status,
-      body: b.body,
-      type: b.headers.get('content-type'),
-    });
-    expect(a.status).toBe(status);
-    return { reply: a, fastPathTaken: fast.fastPathRequests! > before };
-  };
   const similarCases: [string, string, () => Parameters<typeof call>[3], number, boolean][] = [
     ['a movie', '/movies/1/similar?n=4', () => ({ token }), 200, true],
     ['default n', '/movies/2/similar', () => ({ token }), 200, true],
@@ -279,7 +268,7 @@ describeEachEngine('POST /recommendations and POST /feedback fast path', (t) => 
   it.each(similarCases)(
     'GET /similar, %s: same answer from both paths',
     async (_name, path, options, status, plain) => {
-      const { reply, fastPathTaken } = await getSame(path, options(), status);
+      const { reply, fastPathTaken } = await expectSame(path, options(), status, 'GET');
       expect(fastPathTaken).toBe(plain);
       if (status >= 400) expect(Object.keys(reply.body).sort()).toEqual(['error', 'message']);
     },
