@@ -39,16 +39,18 @@ export const DEFAULT_REPLY_BATCH = 16;
 /**
  * Plain JSON POST routes without Express's routing, body-parser and res.json: POST /recommendations, the API's hot
  * route, where Express's own dispatch cost more than everything else of a cached request, and POST /feedback
- * (docs/benchmarks/serve.md); and GET /movies/{movie_id}/similar, its query string read by the app's own parser. It runs the same modules as the Express routes, in the same order — body (read with
- * raw-body and the content-type and bytes packages, as express.json does), passport-jwt authentication
- * (TokenAuthenticator), the route's own function (json-routes.ts: the schema and the answer), the error mapping,
- * metrics and access log — so the answers cannot drift; test/server/fast-path.test.ts compares both for every case.
+ * (docs/benchmarks/serve.md); and GET /movies/{movie_id}/similar, its query string read by the app's own parser.
+ * It runs the same modules as the Express routes, in the same order — body (read with raw-body and the
+ * content-type and bytes packages, as express.json does), passport-jwt authentication (TokenAuthenticator), the
+ * route's own function (json-routes.ts, routes/similar.ts: the schema and the answer), the error mapping, metrics
+ * and access log — so the answers cannot drift; test/server/fast-path.test.ts compares both for every case.
  * Its replies go through a ReplyBatch (reply-batch.ts): those of requests read together are sent back to back.
  *
  * It takes only plain requests: exactly `POST` and the path of one of `routes`, `Content-Type: application/json` (no
  * charset or utf-8), a Content-Length within the route's body limit (express.json's for the route: body-limits.ts),
- * no Content-Encoding or Transfer-Encoding.
- * Everything else (compressed or chunked bodies, other charsets, query strings, other routes) goes to Express.
+ * no Content-Encoding or Transfer-Encoding; or exactly `GET` of SIMILAR_URL without a body.
+ * Everything else (compressed or chunked bodies, other charsets, query strings of the POST routes, other forms of
+ * the paths, other routes) goes to Express.
  */
 export function fastPath(
   ctx: AppContext,

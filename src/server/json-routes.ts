@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { clientOf } from './auth.js';
 import type { AppContext } from './context.js';
 
@@ -16,8 +16,10 @@ export type JsonRoute = (
 
 /** The Express handler of a JsonRoute, after the auth middleware: what res.json would send, from the route's JSON. */
 export function expressJsonRoute(ctx: AppContext, route: JsonRoute): RequestHandler {
-  return async (req, res) => {
-    const body = await route(ctx, clientOf(req).clientId, req.body);
-    res.set('Content-Type', 'application/json; charset=utf-8').send(body);
-  };
+  return async (req, res) => sendJsonText(res, await route(ctx, clientOf(req).clientId, req.body));
+}
+
+/** A route's JSON text as Express's res.json sends JSON: the same Content-Type, a 200. */
+export function sendJsonText(res: Response, json: string | Buffer): void {
+  res.set('Content-Type', 'application/json; charset=utf-8').send(json);
 }

@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import type { AppContext } from '../context.js';
 import { excludedByFilter, hasFilter, passes, type MovieFilter } from '../filters.js';
 import { HttpError, parseInput } from '../http-errors.js';
+import { sendJsonText } from '../json-routes.js';
 import { genreSimilarMemo } from '../similar.js';
 import { SimilarAnswers } from '../similar-answers.js';
 import { SimilarPath, SimilarQuery } from '../schemas.js';
@@ -74,8 +75,7 @@ export function similarRoute(ctx: AppContext, input: SimilarInput): string | Pro
 export function similarRouter(ctx: AppContext, auth: RequestHandler): Router {
   const r = Router();
   r.get('/movies/:movie_id/similar', auth, async (req, res) => {
-    const json = await similarRoute(ctx, { path: req.params, query: req.query as Record<string, unknown> });
-    res.set('Content-Type', 'application/json; charset=utf-8').send(json);
+    sendJsonText(res, await similarRoute(ctx, { path: req.params, query: req.query as Record<string, unknown> }));
   });
   return r;
 }
