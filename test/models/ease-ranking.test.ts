@@ -39,14 +39,19 @@ describe('topNScoredThenTail (the fast path of a ranking whose unscored columns 
       const history = { movieIds: Array.from(itemIds).filter(() => rng.next() < 0.15) };
       const options = optionsFor(rng, Array.from(itemIds));
       const n = 1 + rng.int(12);
+      // Some scored columns also sit in the fixed order, marked to be passed over there (EASE's reached tail).
+      const skip = new Uint8Array(nItems);
+      const alsoInTail = scored.filter(() => rng.next() < 0.3);
+      for (const j of alsoInTail) skip[j] = 1;
       const fast = topNScoredThenTail(
         itemIds,
         Int32Array.from(scored),
         scoredScores,
-        fixedTail(rest, (j) => tailScore.get(j)!),
+        fixedTail([...rest, ...alsoInTail], (j) => tailScore.get(j) ?? -1000 + rng.int(3)),
         n,
         history,
         options,
+        skip,
       );
       const below = scored.some((_, b) => scoredScores[b] <= -998);
       if (below) {
@@ -66,6 +71,8 @@ describe('EASE ranks the modelled movies, then the rest by popularity, as over e
     ['dense', { minRatings: 12 }],
     ['sparse lists', { minRatings: 12, neighbors: 15 }],
     ['every movie modelled', { minRatings: 1 }],
+    ['a tail beyond the cap', { minRatings: 12, maxItems: 40, tailInputs: 6 }],
+    ['a tail, sparse lists', { minRatings: 12, maxItems: 40, tailInputs: 6, neighbors: 15 }],
   ])('%s', async (_form, params) => {
     const model = new EaseRecommender(params);
     await model.fit(world.interactions);
@@ -82,5 +89,21 @@ describe('EASE ranks the modelled movies, then the rest by popularity, as over e
     }
     // The unmodelled movies were reached in some answers (not in the form that models every movie).
     if (params.minRatings > 1) expect(tailUsed).toBeGreaterThan(0);
+  });
+
+  it("scores the tail's movies by their regressions, above the movies left to popularity", async () => {
+    const model = new EaseRecommender({ minRatings: 12, maxItems: 40, tailInputs: 6 });
+    await model.fit(world.interactions);
+    const fixed = new EaseRecommender({ minRatings: 12, maxItems: 40, tailInputs: 0 });
+    await fixed.fit(world.interactions);
+    let reachedTail = 0;
+    for (let u = 0; u < world.interactions.nUsers; u++) {
+      const history = historyOf(world.interactions, u);
+      const all = model.recommend(history, 200);
+      // Without the tail, nothing past the 40 modelled movies has a score of its own.
+      expect(fixed.recommend(history, 200).filter((r) => r.score > -900).length).toBeLessThanOrEqual(40);
+      if (all.filter((r) => r.score > -900).length > 40) reachedTail++;
+    }
+    expect(reachedTail).toBeGreaterThan(world.interactions.nUsers / 2);
   });
 });

@@ -4,6 +4,7 @@ import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts } from '../data/interactions.js';
 import { invertSpdInPlace } from './linalg/spd-inverse.js';
 import { accumulate, type NeighborLists, sparsifyRows, weightOf } from './neighbors.js';
+import { EMPTY_TAIL, fitEaseTail, tailByInput, tailWeight, type EaseTail, type TailByInput } from './ease-tail.js';
 import {
   fixedTail,
   historyColumns,
@@ -43,9 +44,22 @@ export type EaseParams = {
   sessionTau: number;
   /** w above: the weight of the time-proximity Gram against the plain one. */
   sessionWeight: number;
+  /**
+   * Movies with at least `minRatings` ratings beyond `maxItems` (the tail) are scored by a ridge regression on
+   * this many of their most co-rated modelled movies (ease-tail.ts); 0 leaves them to popularity.
+   */
+  tailInputs: number;
 };
 
-const DEFAULTS: EaseParams = { lambda: 200, minRatings: 3, maxItems: 3500, neighbors: 0, sessionTau: 0, sessionWeight: 0 };
+const DEFAULTS: EaseParams = {
+  lambda: 200,
+  minRatings: 3,
+  maxItems: 3500,
+  neighbors: 0,
+  sessionTau: 0,
+  sessionWeight: 0,
+  tailInputs: 32,
+};
 /** `ease-session`'s setting, chosen on numpy's splits of seeds 1–5 of ml-latest-small (docs/models.md). */
 const SESSION_DEFAULTS = { sessionTau: 600, sessionWeight: 2 };
 /** exp(−x) below e^−40 ≈ 4e−18 is not added (the pairs of a user's ratings further apart than 40 τ). */
@@ -74,6 +88,13 @@ export class EaseRecommender implements Recommender {
   private scale: Float32Array = new Float32Array(0);
   /** Column of the model → row of B (−1 when not modelled). */
   private local: Int32Array = new Int32Array(0);
+  /** The movies beyond the modelled ones that have enough ratings, each a regression on modelled movies. */
+  private tailModel: EaseTail = EMPTY_TAIL;
+  private byInput: TailByInput = tailByInput(EMPTY_TAIL, 0);
+  /** Column of the model → index into tailModel.cols (−1 when not in the tail). */
+  private tailOf: Int32Array = new Int32Array(0);
+  /** Scratch of a ranking (recommend is synchronous, so one set per model): see recommend. */
+  private scratch: { cols: Int32Array; scores: Float64Array; tailSums: Float64Array; reached: Uint8Array; skip: Uint8Array } | undefined;
 
   constructor(
     params: Record<string, unknown> = {},
@@ -115,6 +136,9 @@ export class EaseRecommender implements Recommender {
       }
     }
     for (let a = 0; a < m; a++) g[a * m + a] += lambda;
+    // The tail's regressions need G itself, which the inversion overwrites.
+    const hasTail = this.params.tailInputs > 0 && counts.some((c, j) => local[j] < 0 && c >= minRatings);
+    const gram = hasTail ? Float32Array.from(g) : undefined;
     invertSpdInPlace(g, m);
     const diag = new Float64Array(m);
     for (let a = 0; a < m; a++) diag[a] = g[a * m + a];
@@ -132,17 +156,41 @@ export class EaseRecommender implements Recommender {
         for (let b = 0; b < m; b++) this.q[ra + b] = b === a ? 0 : Math.round(-g[ra + b] / diag[b] / sc);
       }
       this.useRows();
-      return;
+    } else {
+      // Sparse: the largest weights of each row, in the model's column space.
+      this.lists = sparsifyRows(data.nItems, data.nItems, neighbors, (i, out) => {
+        const a = local[i];
+        if (a < 0) return;
+        const ra = a * m;
+        for (let b = 0; b < m; b++) if (b !== a) out[chosen[b]] = -g[ra + b] / diag[b];
+      });
     }
-    // Sparse: the largest weights of each row, in the model's column space.
-    this.lists = sparsifyRows(data.nItems, data.nItems, neighbors, (i, out) => {
-      const a = local[i];
-      if (a < 0) return;
-      const ra = a * m;
-      for (let b = 0; b < m; b++) if (b !== a) out[chosen[b]] = -g[ra + b] / diag[b];
-    });
+    const tail = gram
+      ? fitEaseTail(data, { local, gram, m, minRatings, counts, inputs: this.params.tailInputs, pairWeight: this.pairWeight(ts) })
+      : EMPTY_TAIL;
+    this.setTail(tail);
   }
 
+  /** The Gram's weight of a user's pair of ratings at positions p and q (undefined: 1, plain EASE). */
+  private pairWeight(ts: Float64Array | undefined): ((p: number, q: number) => number) | undefined {
+    if (!ts) return undefined;
+    const { sessionTau: tau, sessionWeight: w } = this.params;
+    const plain = 1 / (1 + w);
+    const near = w / (1 + w);
+    const horizon = MAX_DECAYS * tau;
+    return (p, q) => {
+      const d = Math.abs(ts[p] - ts[q]);
+      return d < horizon ? plain + near * Math.exp(-d / tau) : plain;
+    };
+  }
+
+  private setTail(tail: EaseTail): void {
+    this.tailModel = tail;
+    this.byInput = tailByInput(tail, this.modelled.length);
+    this.tailOf = new Int32Array(this.itemIds.length).fill(-1);
+    tail.cols.forEach((j, t) => (this.tailOf[j] = t));
+    this.scratch = undefined;
+  }
   /**
    * Lower triangle of (XᵀX + w·T) / (1 + w): each pair of one user's modelled ratings adds
    * (1 + w·exp(−|Δt| / τ)) / (1 + w), each rating 1 on the diagonal. A user's ratings are walked in time order,
@@ -189,42 +237,121 @@ export class EaseRecommender implements Recommender {
   }
 
   /**
-   * Scores only the modelled movies: the unmodelled ones rank below them in a fixed order (the tail), so the answer
-   * is recommendOverAllColumns' (held to it by test/models/ease-ranking.test.ts) without a score for every movie of
-   * the catalogue; that one stays for the rare answer the tail cannot give.
+   * Scores the modelled movies and the tail movies the history reaches (one of their inputs is in it); every other
+   * movie ranks below them in a fixed order, so the answer is recommendOverAllColumns' (held to it by
+   * test/models/ease-ranking.test.ts) without a score for every movie of the catalogue; that one stays for the rare
+   * answer the fixed order cannot give.
    */
   recommend(history: History, n: number, options?: RecommendOptions): Recommendation[] {
     const cols = historyColumns(this.index, history).cols;
-    const scores = this.modelledScores(cols);
-    for (let b = 0; b < scores.length; b++) scores[b] += 1e-6 * this.prior[this.modelled[b]];
-    return (
-      topNScoredThenTail(this.itemIds, this.modelled, scores, this.tail(), n, history, options) ??
-      this.recommendOverAllColumns(history, n, options)
-    );
+    const m = this.modelled.length;
+    const scratch = this.rankingScratch();
+    const scores = scratch.scores;
+    scores.fill(0, 0, m);
+    this.modelledScores(cols, scores.subarray(0, m));
+    for (let b = 0; b < m; b++) scores[b] += 1e-6 * this.prior[this.modelled[b]];
+    const reached = this.reachedTail(cols, scratch, m);
+    const scoredCols = scratch.cols.subarray(0, m + reached);
+    try {
+      return (
+        topNScoredThenTail(this.itemIds, scoredCols, scores.subarray(0, m + reached), this.tail(), n, history, options, scratch.skip) ??
+        this.recommendOverAllColumns(history, n, options)
+      );
+    } finally {
+      for (let i = m; i < scoredCols.length; i++) scratch.skip[scoredCols[i]] = 0;
+    }
   }
 
-  /** The plain ranking: a score for every movie of the model, unmodelled ones below every modelled one by popularity. */
+  /**
+   * The tail movies the history reaches, appended after the modelled ones to the scratch's columns and scores
+   * (their sums in the history's order, + 1e-6 · popularity) and marked in its skip mask; how many.
+   */
+  private reachedTail(cols: Int32Array, scratch: NonNullable<EaseRecommender['scratch']>, at: number): number {
+    const { indptr, tails, weights } = this.byInput;
+    const { tailSums, reached } = scratch;
+    const order = scratch.cols;
+    let n = 0;
+    for (const c of cols) {
+      const a = this.local[c];
+      if (a < 0) continue;
+      for (let p = indptr[a]; p < indptr[a + 1]; p++) {
+        const t = tails[p];
+        if (!reached[t]) {
+          reached[t] = 1;
+          order[at + n++] = t;
+        }
+        tailSums[t] += weights[p];
+      }
+    }
+    for (let i = at; i < at + n; i++) {
+      const t = order[i];
+      const col = this.tailModel.cols[t];
+      order[i] = col;
+      scratch.scores[i] = tailSums[t] + 1e-6 * this.prior[col];
+      scratch.skip[col] = 1;
+      tailSums[t] = 0;
+      reached[t] = 0;
+    }
+    return n;
+  }
+
+  private rankingScratch(): NonNullable<EaseRecommender['scratch']> {
+    if (!this.scratch) {
+      const m = this.modelled.length;
+      const nTail = this.tailModel.cols.length;
+      const cols = new Int32Array(m + nTail);
+      cols.set(this.modelled);
+      this.scratch = {
+        cols,
+        scores: new Float64Array(m + nTail),
+        tailSums: new Float64Array(nTail),
+        reached: new Uint8Array(nTail),
+        skip: new Uint8Array(this.itemIds.length),
+      };
+    }
+    return this.scratch;
+  }
+
+  /**
+   * The plain ranking: a score for every movie of the model. Modelled movies by B; a tail movie whose inputs the
+   * history holds by its regression; the others below them all, by popularity.
+   */
   recommendOverAllColumns(history: History, n: number, options?: RecommendOptions): Recommendation[] {
     const nItems = this.itemIds.length;
     const scores = new Float64Array(nItems);
     const cols = historyColumns(this.index, history).cols;
     if (this.q.length > 0) this.scoreDense(cols, scores);
     else accumulate(this.lists, cols, scores);
-    // Unmodelled movies rank below every modelled one, by popularity.
     const isModelled = this.modelledMask();
-    for (let j = 0; j < nItems; j++) scores[j] = isModelled[j] ? scores[j] + 1e-6 * this.prior[j] : -1e3 + this.prior[j];
+    for (let j = 0; j < nItems; j++) {
+      if (isModelled[j]) {
+        scores[j] += 1e-6 * this.prior[j];
+        continue;
+      }
+      const t = this.tailOf[j];
+      let sum = 0;
+      let reached = false;
+      if (t >= 0)
+        for (const c of cols) {
+          const a = this.local[c];
+          for (let p = this.tailModel.indptr[t]; a >= 0 && p < this.tailModel.indptr[t + 1]; p++)
+            if (this.tailModel.inputs[p] === a) {
+              sum += this.tailModel.weights[p];
+              reached = true;
+            }
+        }
+      scores[j] = reached ? sum + 1e-6 * this.prior[j] : -1e3 + this.prior[j];
+    }
     return topN(this.itemIds, scores, n, history, options);
   }
 
-  /** The history's scores of the modelled movies (row a of B's sums for modelled movie a), as scoreDense adds them. */
-  private modelledScores(cols: Int32Array): Float64Array {
-    const acc = new Float64Array(this.modelled.length);
+  /** Adds the history's scores of the modelled movies into acc (row a of B's sums for modelled movie a). */
+  private modelledScores(cols: Int32Array, acc: Float64Array): void {
     if (this.q.length > 0) this.denseSums(cols, acc);
     else {
       const { indptr, indices, weights } = this.lists;
       for (const i of cols) for (let p = indptr[i]; p < indptr[i + 1]; p++) acc[this.local[indices[p]]] += weights[p];
     }
-    return acc;
   }
 
   private tailCache: FixedTail | undefined;
@@ -239,20 +366,33 @@ export class EaseRecommender implements Recommender {
     return this.tailCache;
   }
 
-  /** The movie's row of B: the weights its presence in a history adds to every other movie's score. */
+  /**
+   * A modelled movie: its row of B and its weights in the tail's regressions, what its presence in a history adds
+   * to every other movie's score. A tail movie: its regression's weights, the modelled movies that predict it.
+   */
   similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
     const col = this.index.get(movieId);
-    if (col === undefined || !this.modelledMask()[col]) return undefined;
+    if (col === undefined) return undefined;
     const weights = new Float64Array(this.itemIds.length);
-    if (this.q.length > 0) this.scoreDense(Int32Array.of(col), weights);
-    else accumulate(this.lists, [col], weights);
+    const a = this.local[col];
+    const tail = this.tailModel;
+    if (a >= 0) {
+      if (this.q.length > 0) this.scoreDense(Int32Array.of(col), weights);
+      else accumulate(this.lists, [col], weights);
+      const { indptr, tails, weights: w } = this.byInput;
+      for (let p = indptr[a]; p < indptr[a + 1]; p++) weights[tail.cols[tails[p]]] = w[p];
+    } else {
+      const t = this.tailOf[col];
+      if (t < 0) return undefined;
+      for (let p = tail.indptr[t]; p < tail.indptr[t + 1]; p++) weights[this.modelled[tail.inputs[p]]] = tail.weights[p];
+    }
     return topSimilar(this.itemIds, weights, movieId, n, options);
   }
 
-  /** B[h][c] of each history movie h for each movie c: what h adds to c's score. */
+  /** What each history movie h adds to each movie c's score: B[h][c], or h's weight in c's tail regression. */
   explain(history: History, movieIds: readonly number[], k: number): Contribution[][] {
     const m = this.modelled.length;
-    const weight =
+    const modelledWeight =
       this.q.length > 0
         ? (h: number, c: number) => {
             const a = this.local[h];
@@ -260,6 +400,12 @@ export class EaseRecommender implements Recommender {
             return a < 0 || b < 0 ? 0 : this.scale[a] * this.q[a * m + b];
           }
         : (h: number, c: number) => weightOf(this.lists, h, c);
+    const weight = (h: number, c: number) => {
+      const t = this.tailOf[c];
+      if (t < 0) return modelledWeight(h, c);
+      const a = this.local[h];
+      return a < 0 ? 0 : tailWeight(this.tailModel, t, a);
+    };
     return topContributions(this.index, this.itemIds, history, movieIds, k, weight);
   }
 
@@ -306,6 +452,10 @@ export class EaseRecommender implements Recommender {
       indptr: this.lists.indptr,
       indices: this.lists.indices,
       weights: this.lists.weights,
+      tailCols: this.tailModel.cols,
+      tailIndptr: this.tailModel.indptr,
+      tailInputs: this.tailModel.inputs,
+      tailWeights: this.tailModel.weights,
     });
   }
 
@@ -322,6 +472,17 @@ export class EaseRecommender implements Recommender {
     m.local = new Int32Array(m.itemIds.length).fill(-1);
     m.modelled.forEach((j, a) => (m.local[j] = a));
     m.lists = { indptr: arrays.indptr as Int32Array, indices: arrays.indices as Int32Array, weights: arrays.weights as Float32Array };
+    // Artifacts of releases before the tail have none.
+    m.setTail(
+      arrays.tailCols
+        ? {
+            cols: arrays.tailCols as Int32Array,
+            indptr: arrays.tailIndptr as Int32Array,
+            inputs: arrays.tailInputs as Int32Array,
+            weights: arrays.tailWeights as Float32Array,
+          }
+        : EMPTY_TAIL,
+    );
     // At load, not on the first request: it sorts every unmodelled movie of the catalogue.
     m.tail();
     return m;

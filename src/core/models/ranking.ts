@@ -75,7 +75,7 @@ export function fixedTail(cols: ArrayLike<number>, scoreOf: (col: number) => num
 
 /**
  * topN's answer over all columns when `scores` (of `scoredCols`) are each above every score of `tail` (the other
- * columns): the best of the scored columns, then the tail in its order while fewer than `n` passed. It reads the
+ * columns; a tail column marked in `skip` is one of the scored ones, and is passed over there): the best of the scored columns, then the tail in its order while fewer than `n` passed. It reads the
  * scored columns and as much of the tail as the answer needs, where topN reads every column (62,423 for a 3,500-
  * movie EASE on ML-25M's catalogue). Undefined when a score is not above the tail's best; the caller then ranks
  * every column with topN. Held to topN by test/models/ease-ranking.test.ts.
@@ -88,6 +88,7 @@ export function topNScoredThenTail(
   n: number,
   history: History,
   options: RecommendOptions = {},
+  skip?: Uint8Array,
 ): Recommendation[] | undefined {
   const tailBest = tail.scores.length > 0 ? tail.scores[0] : -Infinity;
   for (let b = 0; b < scores.length; b++) if (!(scores[b] > tailBest) && !Number.isNaN(scores[b])) return undefined;
@@ -118,6 +119,7 @@ export function topNScoredThenTail(
   const out: Recommendation[] = [];
   for (let p = 0; p < filled; p++) out.push({ movieId: itemIds[bestCol[p]], score: bestScore[p] });
   for (let t = 0; t < tail.cols.length && out.length < k; t++) {
+    if (skip && skip[tail.cols[t]]) continue;
     const id = itemIds[tail.cols[t]];
     if (passes(id)) out.push({ movieId: id, score: tail.scores[t] });
   }
