@@ -65,7 +65,7 @@ function inputsOf(tail: EaseTail, t: number): { inputs: number[]; weights: numbe
 
 describe("EASE's tail: each movie beyond the modelled ones is a ridge regression on modelled movies", () => {
   const set = modelledSet(data, 40);
-  const options = { local: set.local, gram: set.gram, m: set.m, minRatings: 3, counts: set.counts };
+  const options = { local: set.local, gram: set.gram, m: set.m, minRatings: 3, counts: set.counts, fanOut: 0 };
 
   it('is the ridge regression on every co-rated modelled movie when the inputs allow them all', () => {
     const tail = fitEaseTail(data, { ...options, inputs: 1000 });
@@ -104,8 +104,32 @@ describe("EASE's tail: each movie beyond the modelled ones is a ridge regression
     });
   });
 
+  it('keeps for each modelled movie its largest |weights| in the tail, up to the fan-out (ties: the lower tail movie)', () => {
+    const full = fitEaseTail(data, { ...options, inputs: 8 });
+    const capped = fitEaseTail(data, { ...options, inputs: 8, fanOut: 10 });
+    const entries = (tail: EaseTail) => {
+      const out: { t: number; a: number; w: number }[] = [];
+      for (let t = 0; t < tail.cols.length; t++)
+        for (let p = tail.indptr[t]; p < tail.indptr[t + 1]; p++) out.push({ t, a: tail.inputs[p], w: tail.weights[p] });
+      return out;
+    };
+    const expected = new Set<string>();
+    let cut = 0;
+    for (let a = 0; a < set.m; a++) {
+      const list = entries(full).filter((e) => e.a === a);
+      if (list.length > 10) cut++;
+      list
+        .sort((x, y) => Math.abs(y.w) - Math.abs(x.w) || x.t - y.t)
+        .slice(0, 10)
+        .forEach((e) => expected.add(`${e.t}:${e.a}:${e.w}`));
+    }
+    expect(cut).toBeGreaterThan(5);
+    expect(new Set(entries(capped).map((e) => `${e.t}:${e.a}:${e.w}`))).toEqual(expected);
+    expect(capped.cols).toEqual(full.cols);
+  });
+
   it('indexes the tail by input with every weight once', () => {
-    const tail = fitEaseTail(data, { ...options, inputs: 4 });
+    const tail = fitEaseTail(data, { ...options, inputs: 4, fanOut: 6 });
     const byInput = tailByInput(tail, set.m);
     const seen: string[] = [];
     for (let a = 0; a < set.m; a++)
@@ -118,7 +142,7 @@ describe("EASE's tail: each movie beyond the modelled ones is a ridge regression
 });
 
 describe('an EASE model with a tail', () => {
-  const params = { minRatings: 3, maxItems: 40, tailInputs: 8 };
+  const params = { minRatings: 3, maxItems: 40, tailInputs: 8, tailFanOut: 20 };
   let model: EaseRecommender;
   beforeAll(async () => {
     model = new EaseRecommender(params);
@@ -127,7 +151,7 @@ describe('an EASE model with a tail', () => {
 
   it("recommends tail movies with the sum of their regressions' weights over the history", () => {
     const set = modelledSet(data, 40);
-    const tail = fitEaseTail(data, { local: set.local, gram: set.gram, m: set.m, minRatings: 3, counts: set.counts, inputs: 8 });
+    const tail = fitEaseTail(data, { local: set.local, gram: set.gram, m: set.m, minRatings: 3, counts: set.counts, inputs: 8, fanOut: 20 });
     const prior = itemCounts(data);
     const maxCount = Math.max(...prior);
     let checked = 0;

@@ -38,6 +38,8 @@ export interface TailFitOptions {
   counts: ArrayLike<number>;
   /** Inputs per tail movie (its most co-rated modelled movies). */
   inputs: number;
+  /** Tail movies per modelled movie: each keeps its largest |weights| in the regressions (0: no cap). */
+  fanOut: number;
   /** The weight of one user's pair of ratings (i, j) at positions p and q: 1 in plain EASE. */
   pairWeight?: (p: number, q: number) => number;
 }
@@ -110,7 +112,51 @@ export function fitEaseTail(data: Interactions, o: TailFitOptions): EaseTail {
     inputs.set(outInputs[t], indptr[t]);
     weights.set(outWeights[t], indptr[t]);
   }
-  return { cols: Int32Array.from(cols), indptr, inputs, weights };
+  const tail = { cols: Int32Array.from(cols), indptr, inputs, weights };
+  return o.fanOut > 0 ? capFanOut(tail, m, o.fanOut) : tail;
+}
+
+/**
+ * Keeps, for each modelled movie, its `fanOut` largest |weights| in the tail's regressions (ties: the lower tail
+ * index). Without it a movie rated by most users is an input of most tail movies, and a history of popular movies
+ * reaches the whole tail (at ML-25M's catalogue, 5–6 ms per history instead of 0.2).
+ */
+function capFanOut(tail: EaseTail, m: number, fanOut: number): EaseTail {
+  const n = tail.inputs.length;
+  const start = new Int32Array(m + 1);
+  for (let p = 0; p < n; p++) start[tail.inputs[p] + 1]++;
+  for (let a = 0; a < m; a++) start[a + 1] += start[a];
+  const fill = start.slice(0, m);
+  const byInput = new Int32Array(n);
+  for (let p = 0; p < n; p++) byInput[fill[tail.inputs[p]]++] = p;
+  const keep = new Uint8Array(n).fill(1);
+  const mags = new Float64Array(n);
+  for (let a = 0; a < m; a++) {
+    const len = start[a + 1] - start[a];
+    if (len <= fanOut) continue;
+    for (let i = 0; i < len; i++) mags[i] = Math.abs(tail.weights[byInput[start[a] + i]]);
+    const threshold = kthLargest(mags, len, fanOut);
+    let above = 0;
+    for (let i = start[a]; i < start[a + 1]; i++) if (Math.abs(tail.weights[byInput[i]]) > threshold) above++;
+    // Positions ascend with the tail index within a list, so the ties kept are the lower tail indices.
+    let atThreshold = fanOut - above;
+    for (let i = start[a]; i < start[a + 1]; i++) {
+      const w = Math.abs(tail.weights[byInput[i]]);
+      if (w < threshold || (w === threshold && atThreshold-- <= 0)) keep[byInput[i]] = 0;
+    }
+  }
+  const indptr = new Int32Array(tail.indptr.length);
+  const inputs: number[] = [];
+  const weights: number[] = [];
+  for (let t = 0; t + 1 < tail.indptr.length; t++) {
+    for (let p = tail.indptr[t]; p < tail.indptr[t + 1]; p++)
+      if (keep[p]) {
+        inputs.push(tail.inputs[p]);
+        weights.push(tail.weights[p]);
+      }
+    indptr[t + 1] = inputs.length;
+  }
+  return { cols: tail.cols, indptr, inputs: Int32Array.from(inputs), weights: Float32Array.from(weights) };
 }
 
 /**

@@ -49,6 +49,8 @@ export type EaseParams = {
    * this many of their most co-rated modelled movies (ease-tail.ts); 0 leaves them to popularity.
    */
   tailInputs: number;
+  /** Each modelled movie feeds at most this many tail movies (its largest weights there), bounding a history's reach. */
+  tailFanOut: number;
 };
 
 const DEFAULTS: EaseParams = {
@@ -59,6 +61,7 @@ const DEFAULTS: EaseParams = {
   sessionTau: 0,
   sessionWeight: 0,
   tailInputs: 32,
+  tailFanOut: 64,
 };
 /** `ease-session`'s setting, chosen on numpy's splits of seeds 1–5 of ml-latest-small (docs/models.md). */
 const SESSION_DEFAULTS = { sessionTau: 600, sessionWeight: 2 };
@@ -166,7 +169,7 @@ export class EaseRecommender implements Recommender {
       });
     }
     const tail = gram
-      ? fitEaseTail(data, { local, gram, m, minRatings, counts, inputs: this.params.tailInputs, pairWeight: this.pairWeight(ts) })
+      ? fitEaseTail(data, { local, gram, m, minRatings, counts, inputs: this.params.tailInputs, fanOut: this.params.tailFanOut, pairWeight: this.pairWeight(ts) })
       : EMPTY_TAIL;
     this.setTail(tail);
   }
@@ -239,8 +242,7 @@ export class EaseRecommender implements Recommender {
   /**
    * Scores the modelled movies and the tail movies the history reaches (one of their inputs is in it); every other
    * movie ranks below them in a fixed order, so the answer is recommendOverAllColumns' (held to it by
-   * test/models/ease-ranking.test.ts) without a score for every movie of the catalogue; that one stays for the rare
-   * answer the fixed order cannot give.
+   * test/models/ease-ranking.test.ts, its reference) without a score for every movie of the catalogue.
    */
   recommend(history: History, n: number, options?: RecommendOptions): Recommendation[] {
     const cols = historyColumns(this.index, history).cols;
@@ -253,10 +255,7 @@ export class EaseRecommender implements Recommender {
     const reached = this.reachedTail(cols, scratch, m);
     const scoredCols = scratch.cols.subarray(0, m + reached);
     try {
-      return (
-        topNScoredThenTail(this.itemIds, scoredCols, scores.subarray(0, m + reached), this.tail(), n, history, options, scratch.skip) ??
-        this.recommendOverAllColumns(history, n, options)
-      );
+      return topNScoredThenTail(this.itemIds, scoredCols, scores.subarray(0, m + reached), this.tail(), n, history, options, scratch.skip);
     } finally {
       for (let i = m; i < scoredCols.length; i++) scratch.skip[scoredCols[i]] = 0;
     }

@@ -59,7 +59,7 @@ export function topN(
 }
 
 /**
- * The columns a model ranks below all it scores, by scores fixed at fit (e.g. EASE's unmodelled movies by
+ * The columns a model does not score for a history, by scores fixed at fit (e.g. EASE's unmodelled movies by
  * popularity): best first, ties to the lower column, as topN orders them.
  */
 export interface FixedTail {
@@ -74,11 +74,12 @@ export function fixedTail(cols: ArrayLike<number>, scoreOf: (col: number) => num
 }
 
 /**
- * topN's answer over all columns when `scores` (of `scoredCols`) are each above every score of `tail` (the other
- * columns; a tail column marked in `skip` is one of the scored ones, and is passed over there): the best of the scored columns, then the tail in its order while fewer than `n` passed. It reads the
- * scored columns and as much of the tail as the answer needs, where topN reads every column (62,423 for a 3,500-
- * movie EASE on ML-25M's catalogue). Undefined when a score is not above the tail's best; the caller then ranks
- * every column with topN. Held to topN by test/models/ease-ranking.test.ts.
+ * topN's answer over all columns, for a model that scores some columns (`scoredCols`, with `scores`) and leaves the
+ * others in an order fixed at fit (`tail`: e.g. EASE's unmodelled movies by popularity; a tail column marked in
+ * `skip` is one of the scored ones, and is passed over there): the best of the scored columns merged with the tail,
+ * walked from its best while a tail score can still enter the answer. It reads the scored columns and as much of the
+ * tail as the answer needs, where topN reads every column (62,423 at ML-25M's catalogue). Held to topN by
+ * test/models/ease-ranking.test.ts.
  */
 export function topNScoredThenTail(
   itemIds: Int32Array,
@@ -89,9 +90,7 @@ export function topNScoredThenTail(
   history: History,
   options: RecommendOptions = {},
   skip?: Uint8Array,
-): Recommendation[] | undefined {
-  const tailBest = tail.scores.length > 0 ? tail.scores[0] : -Infinity;
-  for (let b = 0; b < scores.length; b++) if (!(scores[b] > tailBest) && !Number.isNaN(scores[b])) return undefined;
+): Recommendation[] {
   const blocked = new Set<number>();
   for (let i = 0; i < history.movieIds.length; i++) blocked.add(Number(history.movieIds[i]));
   const { exclude, candidates } = options;
@@ -100,13 +99,9 @@ export function topNScoredThenTail(
   const bestCol = new Int32Array(k);
   const bestScore = new Float64Array(k).fill(-Infinity);
   let filled = 0;
-  // Score descending, ties to the lower column, whatever the order of scoredCols.
+  // Score descending, ties to the lower column, whatever the order in which columns come.
   const before = (s: number, col: number, pos: number) => s > bestScore[pos] || (s === bestScore[pos] && col < bestCol[pos]);
-  for (let b = 0; b < scoredCols.length; b++) {
-    const s = scores[b];
-    const col = scoredCols[b];
-    if (filled === k && !before(s, col, k - 1)) continue;
-    if (Number.isNaN(s) || !passes(itemIds[col])) continue;
+  const insert = (s: number, col: number) => {
     let pos = filled < k ? filled++ : k - 1;
     while (pos > 0 && before(s, col, pos - 1)) {
       bestScore[pos] = bestScore[pos - 1];
@@ -115,14 +110,24 @@ export function topNScoredThenTail(
     }
     bestScore[pos] = s;
     bestCol[pos] = col;
+  };
+  for (let b = 0; b < scoredCols.length; b++) {
+    const s = scores[b];
+    const col = scoredCols[b];
+    if (filled === k && !before(s, col, k - 1)) continue;
+    if (Number.isNaN(s) || !passes(itemIds[col])) continue;
+    insert(s, col);
+  }
+  for (let t = 0; t < tail.cols.length; t++) {
+    const s = tail.scores[t];
+    const col = tail.cols[t];
+    // The tail is in topN's order: once a score is below the answer's last, none after it can enter.
+    if (filled === k && (k === 0 || s < bestScore[k - 1])) break;
+    if ((skip && skip[col]) || (filled === k && !before(s, col, k - 1))) continue;
+    if (passes(itemIds[col])) insert(s, col);
   }
   const out: Recommendation[] = [];
   for (let p = 0; p < filled; p++) out.push({ movieId: itemIds[bestCol[p]], score: bestScore[p] });
-  for (let t = 0; t < tail.cols.length && out.length < k; t++) {
-    if (skip && skip[tail.cols[t]]) continue;
-    const id = itemIds[tail.cols[t]];
-    if (passes(id)) out.push({ movieId: id, score: tail.scores[t] });
-  }
   return out;
 }
 
