@@ -3,7 +3,7 @@ import { packArtifact, unpackArtifact } from './artifact.js';
 import { indexOf, itemCounts, transpose } from '../data/interactions.js';
 import { NeighborListModel } from './neighbor-list-model.js';
 import { kthLargest } from './neighbors.js';
-import { popularityPrior, topN } from './ranking.js';
+import { fixedTail, historyColumns, popularityPrior, topN, topNScoredThenTail, type FixedTail } from './ranking.js';
 import type { Algorithm, History, Recommendation, RecommendOptions, Recommender } from './types.js';
 import type { Interactions } from '../data/interactions.js';
 
@@ -99,9 +99,61 @@ export class Rp3betaRecommender extends NeighborListModel implements Recommender
       indptr[i + 1] = total;
     }
     this.lists = { indptr, indices: indices.slice(0, total), weights: weights.slice(0, total) };
+    this.tailCache = undefined;
+    this.scratch = undefined;
   }
 
+  /**
+   * Scores the movies the history's lists reach; every other movie keeps its fixed score (1e-9 · popularity, or
+   * below every learnable movie), so the answer is recommendOverAllColumns' (held to it by test/models/rp3beta.test.ts,
+   * its reference) without an array of every movie's score per request (500 KB at ML-25M's catalogue, allocated in
+   * V8's old space) or a walk over all of them.
+   */
   recommend(history: History, n: number, options?: RecommendOptions): Recommendation[] {
+    const s = this.rankingScratch();
+    const { indptr, indices, weights } = this.lists;
+    let reached = 0;
+    for (const i of historyColumns(this.index, history).cols)
+      for (let p = indptr[i]; p < indptr[i + 1]; p++) {
+        const j = indices[p]; // the lists hold learnable movies only (fit)
+        if (!s.skip[j]) {
+          s.skip[j] = 1;
+          s.cols[reached++] = j;
+        }
+        s.sums[j] += weights[p];
+      }
+    const scores = s.scores.subarray(0, reached);
+    for (let r = 0; r < reached; r++) {
+      const j = s.cols[r];
+      scores[r] = s.sums[j] + 1e-9 * this.prior[j];
+      s.sums[j] = 0;
+    }
+    try {
+      return topNScoredThenTail(this.itemIds, s.cols.subarray(0, reached), scores, this.tail(), n, history, options, s.skip);
+    } finally {
+      for (let r = 0; r < reached; r++) s.skip[s.cols[r]] = 0;
+    }
+  }
+
+  private scratch: { cols: Int32Array; scores: Float64Array; sums: Float64Array; skip: Uint8Array } | undefined;
+  private rankingScratch(): NonNullable<Rp3betaRecommender['scratch']> {
+    const nItems = this.itemIds.length;
+    this.scratch ??= { cols: new Int32Array(nItems), scores: new Float64Array(nItems), sums: new Float64Array(nItems), skip: new Uint8Array(nItems) };
+    return this.scratch;
+  }
+
+  private tailCache: FixedTail | undefined;
+  /** Every movie by the score it has when the history reaches it not: 1e-9 · popularity, or −1000 + popularity. */
+  private tail(): FixedTail {
+    this.tailCache ??= fixedTail(
+      Array.from(this.itemIds, (_, j) => j),
+      (j) => (this.learnable[j] ? 1e-9 * this.prior[j] : -1e3 + this.prior[j]),
+    );
+    return this.tailCache;
+  }
+
+  /** The plain ranking: a score for every movie of the model. */
+  recommendOverAllColumns(history: History, n: number, options?: RecommendOptions): Recommendation[] {
     const scores = this.historyScores(history);
     // Movies below minRatings rank under every learnable one, by popularity; popularity breaks ties above.
     for (let j = 0; j < scores.length; j++)
@@ -118,6 +170,8 @@ export class Rp3betaRecommender extends NeighborListModel implements Recommender
     const m = new Rp3betaRecommender(meta.params);
     m.restoreLists(arrays);
     m.learnable = arrays.learnable as Uint8Array;
+    // At load, not on the first request: it sorts every movie of the catalogue.
+    m.tail();
     return m;
   }
 }
