@@ -10,6 +10,7 @@ import { tempDir } from '../helpers/engines.js';
 import { historyOf, syntheticRatings } from './fixtures.js';
 import { Rp3betaRecommender } from '../../src/core/models/rp3beta.js';
 import { Rng } from '../../src/core/data/random.js';
+import { similarByDenseRow, similarByLists, type NeighborLists } from '../../src/core/models/neighbors.js';
 
 /** rp3beta: the random-walk weights, every learnable movie reachable, and quality on a niche world. */
 describe('rp3beta', () => {
@@ -87,6 +88,29 @@ describe('rp3beta', () => {
     expect(unreached).toBeGreaterThan(0);
     const loaded = loadModel(model.serialize());
     expect(loaded.recommend(historyOf(d, 1), 50)).toEqual(model.recommend(historyOf(d, 1), 50));
+  });
+
+  it('lists similar movies from the row alone, as from the row spread over the catalogue', async () => {
+    const { interactions: d } = syntheticRatings({ users: 160, movies: 240, perUser: 20, seed: 6 });
+    const rng = new Rng(8, 'similar-lists');
+    const ids = Array.from(d.itemIds);
+    const pick = (share: number) => new Set(ids.filter(() => rng.next() < share));
+    for (const name of ['rp3beta', 'item-knn'] as const) {
+      const model = getAlgorithm(name).create({ neighbors: 12 });
+      await model.fit(d, { genres: new Map() });
+      const lists = (model as unknown as { lists: NeighborLists }).lists;
+      const index = new Map(ids.map((id, j) => [id, j]));
+      let answered = 0;
+      for (const id of [...ids, 999_999]) {
+        const options = [undefined, { exclude: pick(0.3) }, { candidates: pick(0.2) }][rng.int(3)];
+        const n = 1 + rng.int(15);
+        const fast = similarByLists(lists, index, d.itemIds, id, n, options);
+        expect(fast).toEqual(similarByDenseRow(lists, index, d.itemIds, id, n, options));
+        expect(model.similar!(id, n, options)).toEqual(fast);
+        if (fast && fast.length > 0) answered++;
+      }
+      expect(answered).toBeGreaterThan(ids.length / 2);
+    }
   });
 
   describe('on a small niche world', () => {

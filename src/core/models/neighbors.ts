@@ -1,4 +1,4 @@
-import { topContributions, topSimilar } from './ranking.js';
+import { topContributions, topNScoredThenTail, topSimilar, type FixedTail } from './ranking.js';
 import type { Contribution, History, Recommendation, RecommendOptions } from './types.js';
 
 /** Sparse item → item weights: for each source item, its kept neighbours (CSR), as item-knn and ease store them. */
@@ -119,8 +119,36 @@ export function weightOf(lists: NeighborLists, i: number, j: number): number {
   return 0;
 }
 
-/** `similar` of a model scored by its lists (item-knn, rp3beta): the largest weights of `movieId`'s row. */
+/**
+ * `similar` of a model scored by its lists (item-knn, rp3beta): the largest positive weights of `movieId`'s row,
+ * ranked by topSimilar's rules but over the row's entries only, where similarByDenseRow (its reference,
+ * test/models/rp3beta.test.ts) spreads the row over an array of the whole catalogue (500 KB a call at 62k movies).
+ */
 export function similarByLists(
+  lists: NeighborLists,
+  index: ReadonlyMap<number, number>,
+  itemIds: Int32Array,
+  movieId: number,
+  n: number,
+  options?: RecommendOptions,
+): Recommendation[] | undefined {
+  const col = index.get(movieId);
+  if (col === undefined) return undefined;
+  const { indptr, indices, weights } = lists;
+  const cols: number[] = [];
+  const scores: number[] = [];
+  for (let p = indptr[col]; p < indptr[col + 1]; p++)
+    if (weights[p] > 0) {
+      cols.push(indices[p]);
+      scores.push(weights[p]);
+    }
+  return topNScoredThenTail(itemIds, Int32Array.from(cols), Float64Array.from(scores), NO_TAIL, n, { movieIds: [movieId] }, options);
+}
+
+const NO_TAIL: FixedTail = { cols: new Int32Array(0), scores: new Float64Array(0) };
+
+/** similarByLists' reference: the row spread over every movie, then topSimilar. */
+export function similarByDenseRow(
   lists: NeighborLists,
   index: ReadonlyMap<number, number>,
   itemIds: Int32Array,
