@@ -12,6 +12,7 @@ import {
   registerModel,
 } from '../../src/core/training/registry.js';
 import { trainModel } from '../../src/core/training/train.js';
+import { ARTIFACT_CHUNK_BYTES, modelArtifact } from '../../src/core/db/repositories/models.js';
 import { getAlgorithm } from '../../src/core/training/algorithms.js';
 import { historyOf, loadByCopy, syntheticRatings } from './fixtures.js';
 
@@ -141,6 +142,15 @@ describeEachEngine('model registry', (t) => {
     expect(await activeModelVersion(t.db)).toBe(last.version);
     expect((await listModels(t.db)).filter((m) => m.active)).toHaveLength(1);
     await activateModel(t.db, first);
+  });
+
+  it('reads an artifact in slices, whatever their size against its length', async () => {
+    const whole = await t.db.query<{ artifact: Uint8Array }>(`SELECT artifact FROM models WHERE version = 'v-worse'`);
+    const expected = new Uint8Array(whole.rows[0].artifact);
+    expect(expected.length).toBeGreaterThan(100);
+    for (const chunk of [1, 7, 64, expected.length - 1, expected.length, expected.length + 5, ARTIFACT_CHUNK_BYTES])
+      expect(await modelArtifact(t.db, 'v-worse', chunk)).toEqual(expected);
+    expect(await modelArtifact(t.db, 'no-such-version', 7)).toBeUndefined();
   });
 
   it('a corrupted artifact is refused with a clear error', async () => {
