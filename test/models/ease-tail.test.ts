@@ -4,6 +4,7 @@ import { fitEaseTail, tailByInput, type EaseTail } from '../../src/core/models/e
 import { packArtifact, unpackArtifact } from '../../src/core/models/artifact.js';
 import { itemCounts, type Interactions } from '../../src/core/data/interactions.js';
 import { historyOf, syntheticRatings } from './fixtures.js';
+import { Rng } from '../../src/core/data/random.js';
 
 const LAMBDA = 200;
 const world = syntheticRatings({ users: 160, movies: 240, perUser: 20, seed: 5 });
@@ -183,6 +184,26 @@ describe('an EASE model with a tail', () => {
       // A positive weight in the regression is a similar movie with that weight.
       expect(similar.get(c.movieId)).toBeCloseTo(c.weight, 6);
     }
+  });
+
+  it.each([
+    ['dense', {}],
+    ['sparse lists', { neighbors: 10 }],
+  ])('lists similar movies as from weights spread over the catalogue (%s)', async (_form, extra) => {
+    const m = new EaseRecommender({ ...params, ...extra });
+    await m.fit(data);
+    const rng = new Rng(9, 'ease-similar');
+    const ids = Array.from(data.itemIds);
+    const pick = (share: number) => new Set(ids.filter(() => rng.next() < share));
+    let answered = 0;
+    for (const id of [...ids, 999_999]) {
+      const options = [undefined, { exclude: pick(0.3) }, { candidates: pick(0.2) }][rng.int(3)];
+      const n = 1 + rng.int(15);
+      const answer = m.similar(id, n, options);
+      expect(answer).toEqual(m.similarOverAllColumns(id, n, options));
+      if (answer && answer.length > 0) answered++;
+    }
+    expect(answered).toBeGreaterThan(ids.length / 2);
   });
 
   it('keeps its tail through serialize and load; an artifact without one loads with none', async () => {

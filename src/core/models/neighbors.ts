@@ -1,4 +1,4 @@
-import { topContributions, topNScoredThenTail, topSimilar, type FixedTail } from './ranking.js';
+import { NO_TAIL, topContributions, topNScoredThenTail, topSimilar } from './ranking.js';
 import type { Contribution, History, Recommendation, RecommendOptions } from './types.js';
 
 /** Sparse item → item weights: for each source item, its kept neighbours (CSR), as item-knn and ease store them. */
@@ -144,8 +144,6 @@ export function similarByLists(
     }
   return topNScoredThenTail(itemIds, Int32Array.from(cols), Float64Array.from(scores), NO_TAIL, n, { movieIds: [movieId] }, options);
 }
-
-const NO_TAIL: FixedTail = { cols: new Int32Array(0), scores: new Float64Array(0) };
 
 /** similarByLists' reference: the row spread over every movie, then topSimilar. */
 export function similarByDenseRow(

@@ -67,6 +67,9 @@ export interface FixedTail {
   scores: Float64Array;
 }
 
+/** No fixed order: topNScoredThenTail over the scored columns alone (every other column is out of the answer). */
+export const NO_TAIL: FixedTail = { cols: new Int32Array(0), scores: new Float64Array(0) };
+
 export function fixedTail(cols: ArrayLike<number>, scoreOf: (col: number) => number): FixedTail {
   const order = Array.from(cols, (col) => ({ col, score: scoreOf(col) }));
   order.sort((a, b) => b.score - a.score || a.col - b.col);
