@@ -14,10 +14,17 @@ async function fitted(name: string, params: Record<string, unknown> = {}): Promi
   return m;
 }
 
-describe.each(names)('%s', (name) => {
+// EASE's tail (the movies beyond its cap) under the same contract: the fixture's 200 movies, 60 modelled.
+const cases: [string, string, Record<string, unknown>][] = [
+  ...names.map((n): [string, string, Record<string, unknown>] => [n, n, {}]),
+  ['ease with a tail', 'ease', { maxItems: 60 }],
+  ['ease-session with a tail', 'ease-session', { maxItems: 60 }],
+];
+
+describe.each(cases)('%s', (_label, name, params) => {
   let model: Recommender;
   beforeAll(async () => {
-    model = await fitted(name);
+    model = await fitted(name, params);
   });
 
   it('never recommends a movie of the history, returns n distinct known movies best first', () => {
@@ -51,7 +58,7 @@ describe.each(names)('%s', (name) => {
   });
 
   it('is deterministic: a second fit with the same seed gives the same recommendations', async () => {
-    const other = await fitted(name);
+    const other = await fitted(name, params);
     for (let u = 0; u < data.interactions.nUsers; u += 11) {
       const h = historyOf(data.interactions, u);
       expect(other.recommend(h, 10)).toEqual(model.recommend(h, 10));
