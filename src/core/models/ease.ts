@@ -13,7 +13,7 @@ import {
   topN,
   topNScoredThenTail,
   topSimilar,
-  NO_TAIL,
+  topSimilarAmong,
   type FixedTail,
 } from './ranking.js';
 import type { Algorithm, Contribution, History, RecommendOptions, Recommendation, Recommender } from './types.js';
@@ -369,35 +369,26 @@ export class EaseRecommender implements Recommender {
   /**
    * A modelled movie: its row of B and its weights in the tail's regressions, what its presence in a history adds
    * to every other movie's score. A tail movie: its regression's weights, the modelled movies that predict it. The
-   * positive ones ranked by topSimilar's rules without an array of the catalogue (similarOverAllColumns, its
+   * positive ones ranked by topSimilarAmong, without an array of the catalogue (similarOverAllColumns, its
    * reference in test/models/ease-tail.test.ts).
    */
   similar(movieId: number, n: number, options?: RecommendOptions): Recommendation[] | undefined {
     const col = this.index.get(movieId);
     if (col === undefined) return undefined;
-    const cols: number[] = [];
-    const scores: number[] = [];
-    const add = (c: number, w: number) => {
-      if (w > 0) {
-        cols.push(c);
-        scores.push(w);
-      }
-    };
     const a = this.local[col];
     const tail = this.tailModel;
     if (a >= 0) {
-      const m = this.modelled.length;
-      const row = new Float64Array(m);
+      const row = new Float64Array(this.modelled.length);
       this.modelledScores(Int32Array.of(col), row);
-      for (let b = 0; b < m; b++) add(this.modelled[b], row[b]);
       const { indptr, tails, weights } = this.byInput;
-      for (let p = indptr[a]; p < indptr[a + 1]; p++) add(tail.cols[tails[p]], weights[p]);
-    } else {
-      const t = this.tailOf[col];
-      if (t < 0) return undefined;
-      for (let p = tail.indptr[t]; p < tail.indptr[t + 1]; p++) add(this.modelled[tail.inputs[p]], tail.weights[p]);
+      const tailCols = Array.from(tails.subarray(indptr[a], indptr[a + 1]), (t) => tail.cols[t]);
+      const tailWeights = weights.subarray(indptr[a], indptr[a + 1]);
+      return topSimilarAmong(this.itemIds, [...this.modelled, ...tailCols], [...row, ...tailWeights], movieId, n, options);
     }
-    return topNScoredThenTail(this.itemIds, Int32Array.from(cols), Float64Array.from(scores), NO_TAIL, n, { movieIds: [movieId] }, options);
+    const t = this.tailOf[col];
+    if (t < 0) return undefined;
+    const inputs = Array.from(tail.inputs.subarray(tail.indptr[t], tail.indptr[t + 1]), (b) => this.modelled[b]);
+    return topSimilarAmong(this.itemIds, inputs, tail.weights.subarray(tail.indptr[t], tail.indptr[t + 1]), movieId, n, options);
   }
 
   /** similar's reference: the same weights spread over an array of every movie, then topSimilar. */

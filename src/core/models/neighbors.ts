@@ -1,4 +1,4 @@
-import { NO_TAIL, topContributions, topNScoredThenTail, topSimilar } from './ranking.js';
+import { topContributions, topSimilar, topSimilarAmong } from './ranking.js';
 import type { Contribution, History, Recommendation, RecommendOptions } from './types.js';
 
 /** Sparse item → item weights: for each source item, its kept neighbours (CSR), as item-knn and ease store them. */
@@ -121,7 +121,7 @@ export function weightOf(lists: NeighborLists, i: number, j: number): number {
 
 /**
  * `similar` of a model scored by its lists (item-knn, rp3beta): the largest positive weights of `movieId`'s row,
- * ranked by topSimilar's rules but over the row's entries only, where similarByDenseRow (its reference,
+ * ranked by topSimilarAmong over the row's entries only, where similarByDenseRow (its reference,
  * test/models/rp3beta.test.ts) spreads the row over an array of the whole catalogue (500 KB a call at 62k movies).
  */
 export function similarByLists(
@@ -135,14 +135,8 @@ export function similarByLists(
   const col = index.get(movieId);
   if (col === undefined) return undefined;
   const { indptr, indices, weights } = lists;
-  const cols: number[] = [];
-  const scores: number[] = [];
-  for (let p = indptr[col]; p < indptr[col + 1]; p++)
-    if (weights[p] > 0) {
-      cols.push(indices[p]);
-      scores.push(weights[p]);
-    }
-  return topNScoredThenTail(itemIds, Int32Array.from(cols), Float64Array.from(scores), NO_TAIL, n, { movieIds: [movieId] }, options);
+  const row = (a: Int32Array | Float32Array) => a.subarray(indptr[col], indptr[col + 1]);
+  return topSimilarAmong(itemIds, row(indices), row(weights), movieId, n, options);
 }
 
 /** similarByLists' reference: the row spread over every movie, then topSimilar. */

@@ -67,9 +67,6 @@ export interface FixedTail {
   scores: Float64Array;
 }
 
-/** No fixed order: topNScoredThenTail over the scored columns alone (every other column is out of the answer). */
-export const NO_TAIL: FixedTail = { cols: new Int32Array(0), scores: new Float64Array(0) };
-
 export function fixedTail(cols: ArrayLike<number>, scoreOf: (col: number) => number): FixedTail {
   const order = Array.from(cols, (col) => ({ col, score: scoreOf(col) }));
   order.sort((a, b) => b.score - a.score || a.col - b.col);
@@ -150,6 +147,31 @@ export function popularityPrior(counts: ArrayLike<number>): Float32Array {
 export function topSimilar(itemIds: Int32Array, weights: Float64Array, movieId: number, n: number, options?: RecommendOptions): Recommendation[] {
   for (let j = 0; j < weights.length; j++) if (!(weights[j] > 0)) weights[j] = NaN;
   return topN(itemIds, weights, n, { movieIds: [movieId] }, options);
+}
+
+/** No fixed order: topNScoredThenTail over the scored columns alone (every other column is out of the answer). */
+const NO_TAIL: FixedTail = { cols: new Int32Array(0), scores: new Float64Array(0) };
+
+/**
+ * topSimilar over the given columns only (`weights[i]` of `cols[i]`; every other column's weight is 0): the same
+ * answer without an array of the whole catalogue, for a row a model holds sparsely.
+ */
+export function topSimilarAmong(
+  itemIds: Int32Array,
+  cols: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  movieId: number,
+  n: number,
+  options?: RecommendOptions,
+): Recommendation[] {
+  const kept: number[] = [];
+  const scores: number[] = [];
+  for (let i = 0; i < cols.length; i++)
+    if (weights[i] > 0) {
+      kept.push(cols[i]);
+      scores.push(weights[i]);
+    }
+  return topNScoredThenTail(itemIds, Int32Array.from(kept), Float64Array.from(scores), NO_TAIL, n, { movieIds: [movieId] }, options);
 }
 
 /**
