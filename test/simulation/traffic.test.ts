@@ -141,7 +141,11 @@ describe('reco simulate traffic against a real reco serve', () => {
     const answers = s.new_user + s.cold_start + s.recommendations + s.filtered + s.watched_and_rated;
     expect(s.feedback).toBeGreaterThan(0.4 * answers);
     expect(s.feedback).toBeLessThanOrEqual(answers);
-    expect(s.similar).toBeGreaterThan(0.05 * r.requests);
+    // Similar movies take about 11 % of the calls that are not feedback (more once the run has created its users):
+    // about 34 of ~310 here. Which call a roll makes depends on when answers arrive, so the count varies by run;
+    // the bound sits at about 3.6 standard deviations below that share, and fails when similar calls stop.
+    const notFeedback = r.requests - s.feedback;
+    expect(s.similar).toBeGreaterThan(0.05 * notFeedback);
     expect(s.cold_start).toBeLessThan(0.1 * r.requests);
     expect(r.users_created).toBe(s.new_user + s.cold_start);
 
