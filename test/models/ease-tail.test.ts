@@ -142,6 +142,59 @@ describe("EASE's tail: each movie beyond the modelled ones is a ridge regression
   });
 });
 
+describe("an ease-session model's tail", () => {
+  it('regresses each tail movie on the session Gram: pairs weighted (1 + w·exp(−|Δt|/τ)) / (1 + w), by ml-matrix', async () => {
+    const [tau, w] = [300, 2];
+    const model = new EaseRecommender(
+      { lambda: LAMBDA, minRatings: 3, maxItems: 40, tailInputs: 1000, tailFanOut: 1000, sessionTau: tau, sessionWeight: w },
+      'ease-session',
+    );
+    await model.fit(data);
+    const { arrays } = unpackArtifact(model.serialize(), 'ease-session');
+    const tail: EaseTail = {
+      cols: arrays.tailCols as Int32Array,
+      indptr: arrays.tailIndptr as Int32Array,
+      inputs: arrays.tailInputs as Int32Array,
+      weights: arrays.tailWeights as Float32Array,
+    };
+    const { chosen, m } = modelledSet(data, 40);
+    // The session Gram and each tail movie's cross Gram, summed pair by pair from the ratings' timestamps.
+    const weight = (p: number, q: number) =>
+      (1 + w * Math.exp(-Math.abs(data.timestamps![p] - data.timestamps![q]) / tau)) / (1 + w);
+    const at = new Int32Array(data.nItems).fill(-1);
+    chosen.forEach((j, a) => (at[j] = a));
+    const gram = Matrix.zeros(m, m);
+    const cross = new Map<number, Float64Array>();
+    let near = 0;
+    for (let u = 0; u < data.nUsers; u++)
+      for (let p = data.indptr[u]; p < data.indptr[u + 1]; p++)
+        for (let q = data.indptr[u]; q < data.indptr[u + 1]; q++) {
+          const [a, b] = [at[data.indices[p]], at[data.indices[q]]];
+          if (b < 0) continue;
+          const v = p === q ? 1 : weight(p, q);
+          if (p !== q && v > 0.5) near++;
+          if (a >= 0) gram.set(a, b, gram.get(a, b) + v);
+          else {
+            const row = cross.get(data.indices[p]) ?? new Float64Array(m);
+            row[b] += v;
+            cross.set(data.indices[p], row);
+          }
+        }
+    expect(near).toBeGreaterThan(1000);
+    for (let a = 0; a < m; a++) gram.set(a, a, gram.get(a, a) + LAMBDA);
+    expect(tail.cols.length).toBeGreaterThan(50);
+    tail.cols.forEach((j, t) => {
+      const { inputs, weights } = inputsOf(tail, t);
+      const c = cross.get(j)!;
+      // Every co-rated modelled movie is an input (the inputs allow them all).
+      expect(inputs).toEqual(Array.from({ length: m }, (_, a) => a).filter((a) => c[a] > 0));
+      const sub = new Matrix(inputs.map((a) => inputs.map((b) => gram.get(a, b))));
+      const expected = solve(sub, Matrix.columnVector(inputs.map((a) => c[a]))).getColumn(0);
+      weights.forEach((x, s) => expect(x).toBeCloseTo(expected[s], 4));
+    });
+  });
+});
+
 describe('an EASE model with a tail', () => {
   const params = { minRatings: 3, maxItems: 40, tailInputs: 8, tailFanOut: 20 };
   let model: EaseRecommender;
