@@ -1,4 +1,4 @@
-import { RatingColumns } from '../../src/core/pipeline/rating-columns.js';
+import { MAX_UINT32, RatingColumns } from '../../src/core/pipeline/rating-columns.js';
 import { float4Text } from '../../src/core/features/genre-profile.js';
 import { duplicatesInOrder, indexUsers, loadOrder } from '../../src/core/pipeline/rating-load.js';
 
@@ -93,6 +93,28 @@ describe('duplicates within a file', () => {
     for (const i of best.values()) expected[i] = 0;
     expect(Array.from(loser)).toEqual(Array.from(expected));
     expect(count).toBe(c.length - best.size);
+  });
+});
+
+describe('rating columns', () => {
+  it('keep line numbers and timestamps exactly up to 32 bits through growth and compaction', () => {
+    const c = new RatingColumns(16);
+    const rows = Array.from({ length: 40 }, (_, i) => [1e12 + i, i, 1 + (i % 10), MAX_UINT32 - i, MAX_UINT32 - 2 * i]);
+    for (const [u, m, h, t, l] of rows) c.push(u, m, h, t, l);
+    const drop = Uint8Array.from(rows, (_, i) => i % 3);
+    c.compact(drop);
+    const kept = rows.filter((_, i) => i % 3 === 0);
+    expect(c.length).toBe(kept.length);
+    kept.forEach(([u, m, h, t, l], k) =>
+      expect([c.user[k], c.movie[k], c.halfSteps[k], c.timestamp[k], c.line[k]]).toEqual([u, m, h, t, l]),
+    );
+  });
+
+  it('refuse a line number or a timestamp past 32 bits with a clear error rather than wrapping it', () => {
+    const c = new RatingColumns();
+    expect(() => c.push(1, 1, 8, 1_600_000_000, MAX_UINT32 + 1)).toThrow(/more than 4,294,967,295 lines/);
+    expect(() => c.push(1, 1, 8, MAX_UINT32 + 1, 2)).toThrow(/past 2106-02-07/);
+    expect(c.length).toBe(0);
   });
 });
 
