@@ -19,7 +19,7 @@ export interface RatingRows {
   /** rating × 2 (1…10) */
   readonly halfSteps: Uint8Array;
   /** unix seconds */
-  readonly timestamp: Float64Array | Uint32Array;
+  readonly timestamp: Uint32Array;
 }
 
 const CHUNK = 1 << 18;
